@@ -1,0 +1,91 @@
+/**
+ * The factor contract. A factor is defined once and run unchanged by replay and live:
+ * `init(params)` makes plain-data state, `update(state, event)` mutates it and returns the factor's
+ * value, or null while warming up. Extra outputs (MACD's signal, an anomaly's flag) are read from
+ * the same state after the update, so a multi-output factor is still one state machine.
+ */
+import type { Kind, MarketEvent } from './events.ts';
+import { FactorDefinitionError } from './errors.ts';
+
+export type ParamValue = number | string | boolean;
+export type Params = Readonly<Record<string, ParamValue>>;
+
+/** A rule for one parameter; the error quotes the value when it fails. */
+export interface ParamRule {
+  kind: 'int' | 'number' | 'string' | 'boolean';
+  min?: number;
+  max?: number;
+  oneOf?: readonly string[];
+}
+
+export interface FactorSpec<P extends Params, S> {
+  /** Column name; lower_snake_case. */
+  name: string;
+  /** Bump when the output for the same input changes. */
+  version: number;
+  description: string;
+  params: P;
+  rules: { readonly [K in keyof P]: ParamRule };
+  /** Event kinds this factor reads; the fold only calls `update` for these. */
+  inputs: readonly Kind[];
+  /** What the factor needs before its first non-null value, in words. */
+  warmup: string;
+  init(params: P): S;
+  update(state: S, event: MarketEvent, params: P): number | null;
+  /** Additional output columns `${name}_${suffix}`, read after each update. */
+  extras?: Readonly<Record<string, (state: S, params: P) => number | null>>;
+}
+
+export interface Factor<P extends Params = Params, S = unknown> extends FactorSpec<P, S> {
+  /** Output column names: the primary value first, then extras in declaration order. */
+  columns: readonly string[];
+}
+
+const NAME_RE = /^[a-z][a-z0-9_]*$/;
+
+function checkParam(factor: string, key: string, value: unknown, rule: ParamRule): void {
+  const bad = (why: string) =>
+    new FactorDefinitionError(factor, `parameter ${key}=${JSON.stringify(value)} ${why}`);
+  switch (rule.kind) {
+    case 'int':
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw bad('must be a finite number');
+      if (rule.kind === 'int' && !Number.isInteger(value)) throw bad('must be an integer');
+      if (rule.min !== undefined && value < rule.min) throw bad(`must be >= ${rule.min}`);
+      if (rule.max !== undefined && value > rule.max) throw bad(`must be <= ${rule.max}`);
+      return;
+    case 'string':
+      if (typeof value !== 'string') throw bad('must be a string');
+      if (rule.oneOf && !rule.oneOf.includes(value)) throw bad(`must be one of ${rule.oneOf.join(', ')}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw bad('must be true or false');
+  }
+}
+
+/** Validates a factor specification and freezes it. Throws FactorDefinitionError on a bad spec. */
+export function defineFactor<P extends Params, S>(spec: FactorSpec<P, S>): Factor<P, S> {
+  if (!NAME_RE.test(spec.name)) {
+    throw new FactorDefinitionError(spec.name, `name ${JSON.stringify(spec.name)} must be lower_snake_case`);
+  }
+  if (!Number.isInteger(spec.version) || spec.version < 1) {
+    throw new FactorDefinitionError(spec.name, `version ${JSON.stringify(spec.version)} must be a positive integer`);
+  }
+  if (spec.inputs.length === 0) throw new FactorDefinitionError(spec.name, 'inputs must name at least one event kind');
+  for (const key of Object.keys(spec.rules)) {
+    if (!(key in spec.params)) throw new FactorDefinitionError(spec.name, `parameter ${key} has a rule but no value`);
+  }
+  for (const [key, value] of Object.entries(spec.params)) {
+    const rule = spec.rules[key as keyof P];
+    if (!rule) throw new FactorDefinitionError(spec.name, `parameter ${key}=${JSON.stringify(value)} has no rule`);
+    checkParam(spec.name, key, value, rule);
+  }
+  const columns = [spec.name, ...Object.keys(spec.extras ?? {}).map((s) => `${spec.name}_${s}`)];
+  return Object.freeze({ ...spec, params: Object.freeze({ ...spec.params }), columns });
+}
+
+/** The same factor with other parameters, validated again. */
+export function withParams<P extends Params, S>(factor: Factor<P, S>, params: Partial<P>, name?: string): Factor<P, S> {
+  const { columns: _columns, ...spec } = factor;
+  return defineFactor({ ...spec, name: name ?? factor.name, params: { ...factor.params, ...params } });
+}

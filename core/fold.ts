@@ -1,0 +1,149 @@
+/**
+ * The one fold: applies events, in the order given, to per-symbol factor state and emits an
+ * output row for every applied event. Replay and live both call `applyEvent`; nothing here knows
+ * which one is running.
+ *
+ * Output rows carry the latest value of every factor for the event's symbol (null while a factor
+ * warms up), keyed by the input event's identity (symbol, kind, seq). A heartbeat has no symbol:
+ * it is offered to every symbol's clock-driven factors, in symbol order, and a row is emitted for
+ * each symbol whose values it changed.
+ */
+import { KINDS, type Kind, type MarketEvent } from './events.ts';
+import { FactorDefinitionError } from './errors.ts';
+import type { Factor } from './factor.ts';
+import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
+
+export interface FactorSet {
+  readonly factors: readonly Factor[];
+  /** All output columns, in factor order. */
+  readonly columns: readonly string[];
+  /** First output column of each factor. */
+  readonly offsets: readonly number[];
+  /** Indexes of the factors that read each kind. */
+  readonly byKind: Readonly<Record<Kind, readonly number[]>>;
+}
+
+export function createFactorSet(factors: readonly Factor[]): FactorSet {
+  const columns: string[] = [];
+  const offsets: number[] = [];
+  for (const f of factors) {
+    offsets.push(columns.length);
+    for (const c of f.columns) {
+      if (columns.includes(c)) throw new FactorDefinitionError(f.name, `output column ${c} is defined twice in the set`);
+      columns.push(c);
+    }
+  }
+  const byKind = {} as Record<Kind, number[]>;
+  for (const k of KINDS) byKind[k] = factors.flatMap((f, i) => (f.inputs.includes(k) ? [i] : []));
+  return Object.freeze({ factors: Object.freeze([...factors]), columns: Object.freeze(columns), offsets, byKind });
+}
+
+export interface SymbolState {
+  symbol: string;
+  /** One state per factor, in factor-set order. */
+  states: unknown[];
+  /** Latest output values, in column order. */
+  values: (number | null)[];
+  guards: Partial<Record<Kind, SeqGuard>>;
+}
+
+export interface FoldStats {
+  applied: number;
+  late: number;
+  duplicates: number;
+  rows: number;
+}
+
+export interface FoldState {
+  bySymbol: Map<string, SymbolState>;
+  /** Symbols in sorted order, so heartbeats visit them identically however they were first seen. */
+  order: string[];
+  /** Guard for the symbol-less heartbeat source. */
+  clockGuard: SeqGuard;
+  stats: FoldStats;
+}
+
+/** Receives each output row. `values` is reused: copy what you keep. */
+export type RowSink = (event: MarketEvent, symbol: string, values: readonly (number | null)[]) => void;
+
+export function initFold(): FoldState {
+  return { bySymbol: new Map(), order: [], clockGuard: initSeqGuard(), stats: { applied: 0, late: 0, duplicates: 0, rows: 0 } };
+}
+
+function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState {
+  let s = st.bySymbol.get(symbol);
+  if (s !== undefined) return s;
+  s = {
+    symbol,
+    states: set.factors.map((f) => f.init(f.params)),
+    values: set.columns.map(() => null),
+    guards: {},
+  };
+  st.bySymbol.set(symbol, s);
+  let i = st.order.length;
+  while (i > 0 && st.order[i - 1] > symbol) i--;
+  st.order.splice(i, 0, symbol);
+  return s;
+}
+
+function runFactors(set: FactorSet, s: SymbolState, ev: MarketEvent, idx: readonly number[]): boolean {
+  let changed = false;
+  const values = s.values;
+  for (let k = 0; k < idx.length; k++) {
+    const i = idx[k];
+    const f = set.factors[i];
+    const state = s.states[i];
+    let col = set.offsets[i];
+    const v = f.update(state, ev, f.params);
+    if (!Object.is(values[col], v)) changed = true;
+    values[col] = v;
+    if (f.extras !== undefined) {
+      for (const read of Object.values(f.extras)) {
+        col++;
+        const x = read(state, f.params);
+        if (!Object.is(values[col], x)) changed = true;
+        values[col] = x;
+      }
+    }
+  }
+  return changed;
+}
+
+/**
+ * Applies one event. Duplicates are dropped and late events applied per the sequence policy
+ * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts).
+ */
+export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
+  if (ev.kind === 'heartbeat') {
+    const verdict = admitSeq(st.clockGuard, ev.seq);
+    if (verdict === 'duplicate') {
+      st.stats.duplicates++;
+      return verdict;
+    }
+    if (verdict === 'late') st.stats.late++;
+    st.stats.applied++;
+    const idx = set.byKind.heartbeat;
+    if (idx.length === 0) return verdict;
+    for (const symbol of st.order) {
+      const s = st.bySymbol.get(symbol)!;
+      if (runFactors(set, s, ev, idx)) {
+        st.stats.rows++;
+        sink(ev, symbol, s.values);
+      }
+    }
+    return verdict;
+  }
+  const s = symbolState(set, st, ev.symbol);
+  const guard = (s.guards[ev.kind] ??= initSeqGuard());
+  const verdict = admitSeq(guard, ev.seq);
+  if (verdict === 'duplicate') {
+    st.stats.duplicates++;
+    return verdict;
+  }
+  if (verdict === 'late') st.stats.late++;
+  st.stats.applied++;
+  runFactors(set, s, ev, set.byKind[ev.kind]);
+  st.stats.rows++;
+  sink(ev, ev.symbol, s.values);
+  return verdict;
+}

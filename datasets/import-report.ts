@@ -1,0 +1,32 @@
+/** Shared shape of every importer's options and result. */
+
+export type OnError = 'fail' | 'skip';
+
+export interface ImportOptions {
+  /** `fail` (default): the first malformed row throws an InputError naming file, line, field, value.
+   *  `skip`: malformed rows are counted and reported, the rest imported. */
+  onError?: OnError;
+  /** Rows per Parquet row group in the written files. */
+  rowGroupSize?: number;
+}
+
+export interface RejectedRow {
+  file: string;
+  line: number;
+  field: string;
+  value: string;
+  reason: string;
+}
+
+export interface ImportReport {
+  format: string;
+  /** Files written, relative to nothing: as returned by writeCatalog. */
+  files: string[];
+  /** Events written per kind. */
+  events: Record<string, number>;
+  /** Rows rejected under --on-error skip (at most the first 100 are listed in `rejectedSample`). */
+  rejected: number;
+  rejectedSample: RejectedRow[];
+  /** Free-form facts worth printing (e.g. "snapshot applied at update 50093239218"). */
+  notes: string[];
+}

@@ -1,0 +1,283 @@
+/**
+ * The canonical catalog's Parquet schemas, one per event kind, and the conversion between Arrow
+ * columns and `MarketEvent`s in both directions.
+ *
+ * Column names follow the conventions quants already use: `ts_event` / `ts_recv` as in
+ * NautilusTrader (`ts_init`) and Databento; `bid_px` / `ask_px` / `bid_sz` / `ask_sz` as Databento
+ * MBP-1; book rows like Tardis `incremental_book_L2` (side, price, size, is-snapshot).
+ */
+import type { Table } from 'apache-arrow';
+import type { BookEvent, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../core/events.ts';
+import { validateEvent } from '../core/validate-event.ts';
+import { chunkValues, type ColumnData, type ColumnSpec } from './parquet-io.ts';
+import { InputError } from './errors.ts';
+
+const COMMON: ColumnSpec[] = [
+  { name: 'ts_event', type: 'timestamp' },
+  { name: 'ts_recv', type: 'timestamp' },
+  { name: 'symbol', type: 'utf8' },
+  { name: 'seq', type: 'int64' },
+];
+
+/** Required columns per kind (after the common four), then optional ones. */
+export const KIND_COLUMNS: Record<Kind, { required: ColumnSpec[]; optional: ColumnSpec[] }> = {
+  trade: {
+    required: [
+      { name: 'price', type: 'float64' },
+      { name: 'size', type: 'float64' },
+      { name: 'side', type: 'int8' },
+    ],
+    optional: [
+      { name: 'exchange', type: 'utf8', nullable: true },
+      { name: 'conditions', type: 'utf8', nullable: true },
+      { name: 'trade_id', type: 'int64', nullable: true },
+    ],
+  },
+  quote: {
+    required: [
+      { name: 'bid_px', type: 'float64' },
+      { name: 'bid_sz', type: 'float64' },
+      { name: 'ask_px', type: 'float64' },
+      { name: 'ask_sz', type: 'float64' },
+    ],
+    optional: [{ name: 'exchange', type: 'utf8', nullable: true }],
+  },
+  book: {
+    required: [
+      { name: 'side', type: 'int8' },
+      { name: 'price', type: 'float64' },
+      { name: 'size', type: 'float64' },
+      { name: 'snapshot', type: 'bool' },
+      { name: 'last', type: 'bool' },
+    ],
+    optional: [{ name: 'update_id', type: 'int64', nullable: true }],
+  },
+  fundamental: {
+    required: [
+      { name: 'fiscal_year', type: 'int32' },
+      { name: 'fiscal_period', type: 'utf8' },
+      { name: 'eps', type: 'float64', nullable: true },
+      { name: 'eps_ttm', type: 'float64', nullable: true },
+      { name: 'book_value_per_share', type: 'float64', nullable: true },
+      { name: 'shares_outstanding', type: 'float64', nullable: true },
+    ],
+    optional: [
+      { name: 'period_end', type: 'date', nullable: true },
+      { name: 'form', type: 'utf8', nullable: true },
+    ],
+  },
+  news: {
+    required: [{ name: 'sentiment', type: 'float64' }],
+    optional: [
+      { name: 'headline', type: 'utf8', nullable: true },
+      { name: 'provider', type: 'utf8', nullable: true },
+    ],
+  },
+  heartbeat: { required: [], optional: [] },
+};
+
+/** Full column list for a kind: common, required, then the optional columns present. */
+export function kindSchema(kind: Kind, optional: readonly string[] = []): ColumnSpec[] {
+  const k = KIND_COLUMNS[kind];
+  return [...COMMON, ...k.required, ...k.optional.filter((c) => optional.includes(c.name))];
+}
+
+/** Arrow type names the reader accepts for each column type (dictionary strings are fine). */
+const ACCEPT: Record<ColumnSpec['type'], RegExp> = {
+  timestamp: /^Timestamp<NANOSECOND(, UTC)?>$/,
+  int64: /^Int64$/,
+  float64: /^Float64$/,
+  int8: /^Int8$/,
+  int32: /^Int32$/,
+  bool: /^Bool$/,
+  utf8: /^(Utf8|LargeUtf8|Dictionary<Int\d+, (Large)?Utf8>)$/,
+  date: /^Date(Day|32)/,
+};
+
+/** Throws InputError when a file's columns do not match the kind's schema. */
+export function checkSchema(file: string, kind: Kind, columns: { name: string; type: string }[]): void {
+  const have = new Map(columns.map((c) => [c.name, c.type]));
+  for (const spec of [...COMMON, ...KIND_COLUMNS[kind].required, ...KIND_COLUMNS[kind].optional]) {
+    const t = have.get(spec.name);
+    const required = !KIND_COLUMNS[kind].optional.includes(spec);
+    if (t === undefined) {
+      if (required) throw new InputError({ file, field: spec.name, reason: `missing column "${spec.name}" required for ${kind} files (has: ${columns.map((c) => c.name).join(', ')})` });
+      continue;
+    }
+    if (!ACCEPT[spec.type].test(t)) {
+      throw new InputError({ file, field: spec.name, value: t, reason: `column "${spec.name}" has type ${t}; expected ${spec.type}` });
+    }
+  }
+}
+
+/** Column data for writing a list of events of one kind. */
+export function eventsToColumns(kind: Kind, events: readonly MarketEvent[], extra: Record<string, ColumnData> = {}): { specs: ColumnSpec[]; columns: Record<string, ColumnData>; n: number } {
+  const n = events.length;
+  const tsEvent = new BigInt64Array(n);
+  const tsRecv = new BigInt64Array(n);
+  const seq = new BigInt64Array(n);
+  const symbol: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = events[i];
+    if (e.kind !== kind) throw new Error(`eventsToColumns(${kind}): row ${i} is a ${e.kind}`);
+    tsEvent[i] = e.tsEvent;
+    tsRecv[i] = e.tsRecv;
+    seq[i] = e.seq;
+    symbol[i] = e.symbol;
+  }
+  const columns: Record<string, ColumnData> = { ts_event: tsEvent, ts_recv: tsRecv, symbol, seq, ...kindColumns(kind, events), ...extra };
+  return { specs: kindSchema(kind, Object.keys(extra)), columns, n };
+}
+
+const f64 = <E>(events: readonly E[], get: (e: E) => number) => Float64Array.from(events, get);
+const nullableF64 = <E>(events: readonly E[], get: (e: E) => number) => events.map((e) => (Number.isNaN(get(e)) ? null : get(e)));
+
+function kindColumns(kind: Kind, events: readonly MarketEvent[]): Record<string, ColumnData> {
+  switch (kind) {
+    case 'trade': {
+      const ev = events as TradeEvent[];
+      return { price: f64(ev, (e) => e.price), size: f64(ev, (e) => e.size), side: Int8Array.from(ev, (e) => e.side) };
+    }
+    case 'quote': {
+      const ev = events as QuoteEvent[];
+      return { bid_px: f64(ev, (e) => e.bidPx), bid_sz: f64(ev, (e) => e.bidSz), ask_px: f64(ev, (e) => e.askPx), ask_sz: f64(ev, (e) => e.askSz) };
+    }
+    case 'book': {
+      const ev = events as BookEvent[];
+      return {
+        side: Int8Array.from(ev, (e) => e.side),
+        price: f64(ev, (e) => e.price),
+        size: f64(ev, (e) => e.size),
+        snapshot: ev.map((e) => e.snapshot),
+        last: ev.map((e) => e.last),
+      };
+    }
+    case 'fundamental': {
+      const ev = events as FundamentalEvent[];
+      return {
+        fiscal_year: Int32Array.from(ev, (e) => e.fiscalYear),
+        fiscal_period: ev.map((e) => e.fiscalPeriod),
+        eps: nullableF64(ev, (e) => e.eps),
+        eps_ttm: nullableF64(ev, (e) => e.epsTtm),
+        book_value_per_share: nullableF64(ev, (e) => e.bookValuePerShare),
+        shares_outstanding: nullableF64(ev, (e) => e.sharesOutstanding),
+      };
+    }
+    case 'news': {
+      const ev = events as NewsEvent[];
+      return { sentiment: f64(ev, (e) => e.sentiment) };
+    }
+    case 'heartbeat':
+      return {};
+  }
+}
+
+type Col = { data: { values: ArrayBufferView; offset: number; length: number; nullCount: number }[]; get(i: number): unknown; isValid(i: number): boolean };
+
+function col(table: Table, name: string): Col {
+  const c = table.getChild(name);
+  if (!c) throw new Error(`column ${name} missing`);
+  return c as unknown as Col;
+}
+
+/** Single-chunk typed values of a column (readRowGroup yields one chunk per batch; we concatenate). */
+function numeric<T extends ArrayBufferView>(table: Table, name: string, Ctor: { new (n: number): T }): T {
+  const c = col(table, name);
+  if (c.data.length === 1) return chunkValues(c.data[0]) as unknown as T;
+  const out = new Ctor(table.numRows) as unknown as { set(a: ArrayLike<unknown>, o: number): void };
+  let o = 0;
+  for (const d of c.data) {
+    const v = chunkValues(d) as unknown as ArrayLike<unknown>;
+    out.set(v, o);
+    o += v.length;
+  }
+  return out as unknown as T;
+}
+
+function nullableNumbers(table: Table, name: string): Float64Array {
+  const c = col(table, name);
+  const v = numeric(table, name, Float64Array);
+  const out = new Float64Array(v);
+  if (c.data.some((d) => d.nullCount > 0)) for (let i = 0; i < out.length; i++) if (!c.isValid(i)) out[i] = NaN;
+  return out;
+}
+
+function strings(table: Table, name: string): string[] {
+  const c = col(table, name);
+  const n = table.numRows;
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = (c.get(i) as string | null) ?? '';
+  return out;
+}
+
+function bools(table: Table, name: string): boolean[] {
+  const c = col(table, name);
+  const out: boolean[] = new Array(table.numRows);
+  for (let i = 0; i < out.length; i++) out[i] = c.get(i) === true;
+  return out;
+}
+
+/**
+ * Decodes one row group of a catalog file into events and validates each one (core's policy).
+ * `firstRow` is the file row number of the group's first row, so errors name the real row.
+ */
+export function decodeEvents(kind: Kind, table: Table, file: string, firstRow: number): MarketEvent[] {
+  const n = table.numRows;
+  const tsEvent = numeric(table, 'ts_event', BigInt64Array);
+  const tsRecv = numeric(table, 'ts_recv', BigInt64Array);
+  const seq = numeric(table, 'seq', BigInt64Array);
+  const symbol = strings(table, 'symbol');
+  const out: MarketEvent[] = new Array(n);
+  const base = (i: number) => ({ tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i] });
+  switch (kind) {
+    case 'trade': {
+      const price = numeric(table, 'price', Float64Array);
+      const size = numeric(table, 'size', Float64Array);
+      const side = numeric(table, 'side', Int8Array);
+      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), price: price[i], size: size[i], side: side[i] as Side };
+      break;
+    }
+    case 'quote': {
+      const bp = numeric(table, 'bid_px', Float64Array);
+      const bs = numeric(table, 'bid_sz', Float64Array);
+      const ap = numeric(table, 'ask_px', Float64Array);
+      const as = numeric(table, 'ask_sz', Float64Array);
+      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), bidPx: bp[i], bidSz: bs[i], askPx: ap[i], askSz: as[i] };
+      break;
+    }
+    case 'book': {
+      const side = numeric(table, 'side', Int8Array);
+      const price = numeric(table, 'price', Float64Array);
+      const size = numeric(table, 'size', Float64Array);
+      const snapshot = bools(table, 'snapshot');
+      const last = bools(table, 'last');
+      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), side: side[i] as 1 | -1, price: price[i], size: size[i], snapshot: snapshot[i], last: last[i] };
+      break;
+    }
+    case 'fundamental': {
+      const fy = numeric(table, 'fiscal_year', Int32Array);
+      const fp = strings(table, 'fiscal_period');
+      const eps = nullableNumbers(table, 'eps');
+      const ttm = nullableNumbers(table, 'eps_ttm');
+      const bvps = nullableNumbers(table, 'book_value_per_share');
+      const sh = nullableNumbers(table, 'shares_outstanding');
+      for (let i = 0; i < n; i++) {
+        out[i] = { kind, ...base(i), fiscalYear: fy[i], fiscalPeriod: fp[i], eps: eps[i], epsTtm: ttm[i], bookValuePerShare: bvps[i], sharesOutstanding: sh[i] };
+      }
+      break;
+    }
+    case 'news': {
+      const s = numeric(table, 'sentiment', Float64Array);
+      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), sentiment: s[i] };
+      break;
+    }
+    case 'heartbeat':
+      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i) };
+      break;
+  }
+  for (let i = 0; i < n; i++) {
+    const p = validateEvent(out[i]);
+    if (p) throw new InputError({ file, row: firstRow + i, field: p.field, value: p.value, reason: p.reason });
+  }
+  return out;
+}

@@ -1,0 +1,197 @@
+/**
+ * The on-disk catalog: `ROOT/<kind>/<YYYY-MM-DD>/<part>.parquet`.
+ *
+ * - `kind` is one of core's event kinds (trade, quote, book, fundamental, news, heartbeat).
+ * - The date is the UTC date of `ts_recv`, so a replay of one date reads exactly one folder per kind.
+ * - A part holds one symbol (named after it) or many (`part-NNN`); every file records the symbols it
+ *   holds in its key/value metadata (`lockstep.symbols`), so a symbol filter skips files unread.
+ * - Rows in a file are sorted by core's event order (ts_recv, then symbol, then seq).
+ *
+ * Plain Parquet with standard logical types: `duckdb "select * from 'ROOT/trade/*\/*.parquet'"`
+ * and `pl.scan_parquet('ROOT/trade/**\/*.parquet')` read it as is.
+ */
+import { mkdirSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { compareEvents, isKind, KINDS, type Kind, type MarketEvent } from '../core/events.ts';
+import { eventsToColumns } from './catalog-schema.ts';
+import { encodeParquet, openParquet, type ColumnData } from './parquet-io.ts';
+import { UsageError } from './errors.ts';
+
+export const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const NS_PER_DAY = 86_400_000_000_000n;
+
+/** Optional per-row columns that importers keep alongside the canonical ones. */
+export interface RowExtras {
+  exchange?: string | null;
+  conditions?: string | null;
+  tradeId?: bigint | null;
+  updateId?: bigint | null;
+  /** Days since 1970-01-01. */
+  periodEnd?: number | null;
+  form?: string | null;
+  headline?: string | null;
+  provider?: string | null;
+}
+
+export type CatalogRow = MarketEvent & RowExtras;
+
+const EXTRA_COLUMNS: { key: keyof RowExtras; column: string; kind: 'utf8' | 'int64' | 'date' }[] = [
+  { key: 'exchange', column: 'exchange', kind: 'utf8' },
+  { key: 'conditions', column: 'conditions', kind: 'utf8' },
+  { key: 'tradeId', column: 'trade_id', kind: 'int64' },
+  { key: 'updateId', column: 'update_id', kind: 'int64' },
+  { key: 'periodEnd', column: 'period_end', kind: 'date' },
+  { key: 'form', column: 'form', kind: 'utf8' },
+  { key: 'headline', column: 'headline', kind: 'utf8' },
+  { key: 'provider', column: 'provider', kind: 'utf8' },
+];
+
+/** UTC calendar date (YYYY-MM-DD) of an epoch-ns instant. */
+export function utcDate(ns: bigint): string {
+  const days = Number(ns / NS_PER_DAY);
+  return new Date(days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Epoch ns of 00:00 UTC on a YYYY-MM-DD date. */
+export function dateStartNs(date: string): bigint {
+  if (!DATE_RE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new UsageError(`invalid date "${date}": use YYYY-MM-DD`);
+  return BigInt(Date.parse(`${date}T00:00:00Z`)) * 1_000_000n;
+}
+
+export function safePartName(s: string): string {
+  return s.length === 0 ? '_' : s.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export type PartBy = 'symbol' | 'single' | { buckets: number };
+
+export interface WriteCatalogOptions {
+  /** How rows of one kind and date are split into files (default: one file per symbol). */
+  partBy?: PartBy;
+  rowGroupSize?: number;
+}
+
+function partOf(partBy: PartBy, symbol: string, symbolIndex: number): string {
+  if (partBy === 'symbol') return safePartName(symbol);
+  if (partBy === 'single') return 'part-000';
+  return `part-${String(symbolIndex % partBy.buckets).padStart(3, '0')}`;
+}
+
+/**
+ * Writes rows into the catalog, grouped by kind, UTC date of ts_recv and part; rows are sorted by
+ * core's order first. Returns the paths written. Each file is written to a temporary name and
+ * renamed, so a reader never sees half a file.
+ */
+export function writeCatalog(root: string, rows: readonly CatalogRow[], opts: WriteCatalogOptions = {}): string[] {
+  const partBy = opts.partBy ?? 'symbol';
+  const symbols = [...new Set(rows.map((r) => r.symbol))].sort();
+  const symbolIndex = new Map(symbols.map((s, i) => [s, i]));
+  const groups = new Map<string, CatalogRow[]>();
+  for (const r of rows) {
+    const key = `${r.kind}\u0000${utcDate(r.tsRecv)}\u0000${partOf(partBy, r.symbol, symbolIndex.get(r.symbol)!)}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const written: string[] = [];
+  for (const [key, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const [kind, date, part] = key.split('\u0000') as [Kind, string, string];
+    written.push(writeCatalogFile(root, kind, date, part, group, opts.rowGroupSize));
+  }
+  return written;
+}
+
+/** Writes one catalog file (rows of a single kind); sorts them by core's order. */
+export function writeCatalogFile(root: string, kind: Kind, date: string, part: string, rows: readonly CatalogRow[], rowGroupSize?: number): string {
+  const sorted = [...rows].sort(compareEvents);
+  const extras: Record<string, ColumnData> = {};
+  for (const x of EXTRA_COLUMNS) {
+    if (!sorted.some((r) => r[x.key] !== undefined && r[x.key] !== null)) continue;
+    if (x.kind === 'int64') {
+      // int64 extras are ids; a missing one is written as -1 (the schema marks the column nullable
+      // for other producers, but ours always know them)
+      extras[x.column] = BigInt64Array.from(sorted, (r) => (r[x.key] as bigint | null | undefined) ?? -1n);
+    } else {
+      extras[x.column] = sorted.map((r) => (r[x.key] as string | number | null | undefined) ?? null) as ColumnData;
+    }
+  }
+  const { specs, columns, n } = eventsToColumns(kind, sorted, extras);
+  const symbols = [...new Set(sorted.map((r) => r.symbol))].sort();
+  const bytes = encodeParquet(specs, columns, n, {
+    rowGroupSize,
+    metadata: { 'lockstep.kind': kind, 'lockstep.date': date, 'lockstep.symbols': symbols.join(',') },
+  });
+  const dir = join(root, kind, date);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${part}.parquet`);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+  return path;
+}
+
+export interface CatalogFile {
+  kind: Kind;
+  date: string;
+  part: string;
+  path: string;
+}
+
+/** Lists every Parquet file of the catalog, sorted by kind, date and part. */
+export function listCatalog(root: string): CatalogFile[] {
+  let st;
+  try {
+    st = statSync(root);
+  } catch {
+    throw new UsageError(`catalog ${root} does not exist; create one with "lockstep datasets generate --out ${root}" or "lockstep datasets import"`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`catalog ${root} is not a directory`);
+  const out: CatalogFile[] = [];
+  for (const kind of KINDS) {
+    const kdir = join(root, kind);
+    let dates: string[];
+    try {
+      dates = readdirSync(kdir).filter((d) => DATE_RE.test(d));
+    } catch {
+      continue;
+    }
+    for (const date of dates.sort()) {
+      for (const f of readdirSync(join(kdir, date)).filter((f) => f.endsWith('.parquet')).sort()) {
+        out.push({ kind, date, part: f.slice(0, -'.parquet'.length), path: join(kdir, date, f) });
+      }
+    }
+  }
+  return out;
+}
+
+export interface CatalogSelection {
+  dates?: readonly string[];
+  kinds?: readonly Kind[];
+  /** When set, only these symbols (heartbeats are always kept: they are the clock). */
+  symbols?: readonly string[];
+}
+
+/** Files that can hold rows for the selection; symbol filtering inside a file is the reader's job. */
+export async function selectCatalog(root: string, sel: CatalogSelection): Promise<CatalogFile[]> {
+  for (const k of sel.kinds ?? []) if (!isKind(k)) throw new UsageError(`unknown kind "${k}"; kinds are ${KINDS.join(', ')}`);
+  const files = listCatalog(root).filter(
+    (f) => (!sel.dates || sel.dates.includes(f.date)) && (!sel.kinds || sel.kinds.includes(f.kind) || f.kind === 'heartbeat'),
+  );
+  if (!sel.symbols) return files;
+  const wanted = new Set(sel.symbols);
+  const out: CatalogFile[] = [];
+  for (const f of files) {
+    if (f.kind === 'heartbeat') {
+      out.push(f);
+      continue;
+    }
+    const src = await openParquet(f.path);
+    const listed = src.metadata.get('lockstep.symbols');
+    if (listed === undefined || listed.split(',').some((s) => wanted.has(s))) out.push(f);
+  }
+  return out;
+}
+
+/** Dates present in the catalog (any kind). */
+export function catalogDates(root: string): string[] {
+  return [...new Set(listCatalog(root).map((f) => f.date))].sort();
+}

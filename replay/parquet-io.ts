@@ -1,0 +1,253 @@
+/**
+ * Parquet I/O through parquet-wasm (Rust parquet + arrow, compiled to wasm) and apache-arrow.
+ *
+ * Writing builds Arrow columns straight from typed arrays (no per-cell objects) and lets the Rust
+ * writer encode them; int64 and TIMESTAMP(NANOS) stay exact. Reading decodes one row group at a
+ * time so memory is bounded by the row-group size, not the file size.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import {
+  Bool,
+  DateDay,
+  Field,
+  Float64,
+  Int8,
+  Int32,
+  Int64,
+  Schema,
+  Dictionary,
+  makeVector,
+  Struct,
+  RecordBatch,
+  Table,
+  TimestampNanosecond,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type DataType,
+  type Vector,
+} from 'apache-arrow';
+
+// The node build of parquet-wasm is CommonJS and instantiates its wasm synchronously.
+const require = createRequire(import.meta.url);
+const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
+
+export type ColumnType = 'timestamp' | 'int64' | 'float64' | 'int8' | 'int32' | 'bool' | 'utf8' | 'date';
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  nullable?: boolean;
+}
+
+/** Column data as the writer takes it: typed arrays for numbers, arrays for the rest. */
+export type ColumnData =
+  | BigInt64Array
+  | Float64Array
+  | Int8Array
+  | Int32Array
+  | (string | null)[]
+  | (boolean | null)[]
+  | (number | null)[];
+
+export function arrowType(t: ColumnType): DataType {
+  switch (t) {
+    case 'timestamp':
+      return new TimestampNanosecond('UTC');
+    case 'int64':
+      return new Int64();
+    case 'float64':
+      return new Float64();
+    case 'int8':
+      return new Int8();
+    case 'int32':
+      return new Int32();
+    case 'bool':
+      return new Bool();
+    case 'utf8':
+      return new Dictionary(new Utf8(), new Int32());
+    case 'date':
+      return new DateDay();
+  }
+}
+
+/** Validity bitmap from a per-row "is null" test, or undefined when nothing is null. */
+function nullBitmap(n: number, isNull: (i: number) => boolean): { bitmap?: Uint8Array; nullCount: number } {
+  let nullCount = 0;
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  for (let i = 0; i < n; i++) {
+    if (isNull(i)) nullCount++;
+    else bitmap[i >> 3] |= 1 << (i & 7);
+  }
+  return nullCount === 0 ? { nullCount } : { bitmap, nullCount };
+}
+
+function toVector(spec: ColumnSpec, data: ColumnData, n: number): Vector {
+  const type = arrowType(spec.type);
+  if (data.length !== n) throw new Error(`column ${spec.name}: ${data.length} values for ${n} rows`);
+  if (spec.type === 'timestamp' || spec.type === 'int64') {
+    if (!(data instanceof BigInt64Array)) throw new Error(`column ${spec.name}: expected BigInt64Array`);
+    return vectorFromData(type, n, data);
+  }
+  if (spec.type === 'float64' || spec.type === 'int8' || spec.type === 'int32') {
+    if (Array.isArray(data)) {
+      // nullable numbers given as (number | null)[]
+      const arr = data as (number | null)[];
+      const Ctor = spec.type === 'float64' ? Float64Array : spec.type === 'int8' ? Int8Array : Int32Array;
+      const values = new Ctor(n);
+      for (let i = 0; i < n; i++) values[i] = arr[i] ?? 0;
+      const { bitmap, nullCount } = nullBitmap(n, (i) => arr[i] === null);
+      return vectorFromData(type, n, values, bitmap, nullCount);
+    }
+    return vectorFromData(type, n, data as Float64Array | Int8Array | Int32Array);
+  }
+  if (spec.type === 'date') {
+    const arr = data as (number | null)[];
+    const values = new Int32Array(n);
+    for (let i = 0; i < n; i++) values[i] = arr[i] ?? 0;
+    const { bitmap, nullCount } = nullBitmap(n, (i) => arr[i] === null);
+    return vectorFromData(type, n, values, bitmap, nullCount);
+  }
+  if (spec.type === 'utf8') return dictionaryUtf8(data as (string | null)[], n);
+  return vectorFromArray(data as unknown[], type as never) as Vector;
+}
+
+/**
+ * Strings as Dictionary<Int32, Utf8>, built directly from bytes: arrow's generic builder takes
+ * seconds per million strings, and catalog strings (symbols, exchange codes) repeat heavily.
+ */
+function dictionaryUtf8(values: readonly (string | null)[], n: number): Vector {
+  const ids = new Map<string, number>();
+  const indices = new Int32Array(n);
+  const uniques: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null) continue;
+    let id = ids.get(v);
+    if (id === undefined) {
+      id = uniques.length;
+      ids.set(v, id);
+      uniques.push(v);
+    }
+    indices[i] = id;
+  }
+  const enc = new TextEncoder();
+  const encoded = uniques.map((u) => enc.encode(u));
+  const offsets = new Int32Array(uniques.length + 1);
+  for (let i = 0; i < encoded.length; i++) offsets[i + 1] = offsets[i] + encoded[i].length;
+  const bytes = new Uint8Array(offsets[uniques.length]);
+  for (let i = 0; i < encoded.length; i++) bytes.set(encoded[i], offsets[i]);
+  const dictData = makeData({ type: new Utf8(), length: uniques.length, valueOffsets: offsets, data: bytes });
+  const { bitmap, nullCount } = nullBitmap(n, (i) => values[i] === null);
+  const type = new Dictionary(new Utf8(), new Int32());
+  const data = makeData({ type, length: n, data: indices, nullBitmap: bitmap, nullCount, dictionary: makeVector(dictData) });
+  return makeVector(data) as unknown as Vector;
+}
+
+function vectorFromData(type: DataType, n: number, values: ArrayBufferView, bitmap?: Uint8Array, nullCount = 0): Vector {
+  return makeVector(makeData({ type: type as never, length: n, data: values as never, nullBitmap: bitmap, nullCount })) as unknown as Vector;
+}
+
+export interface WriteOptions {
+  /** Rows per row group (default 131072). Smaller groups bound reader memory. */
+  rowGroupSize?: number;
+  /** File-level key/value metadata (e.g. the factor manifest). */
+  metadata?: Record<string, string>;
+}
+
+/** Encodes columns as Parquet bytes. Deterministic: the same columns give the same bytes. */
+export function encodeParquet(specs: readonly ColumnSpec[], columns: Record<string, ColumnData>, n: number, opts: WriteOptions = {}): Uint8Array {
+  const table = arrowTableOf(specs, columns, n);
+  const ipc = tableToIPC(table, 'stream');
+  const wasmTable = pq.Table.fromIPCStream(ipc);
+  let props = new pq.WriterPropertiesBuilder()
+    .setCompression(pq.Compression.ZSTD)
+    .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
+    .setCreatedBy('lockstep');
+  if (opts.metadata) props = props.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  return pq.writeParquet(wasmTable, props.build());
+}
+
+export function arrowTableOf(specs: readonly ColumnSpec[], columns: Record<string, ColumnData>, n: number): Table {
+  const fields = specs.map((s) => new Field(s.name, arrowType(s.type), s.nullable ?? false));
+  const children = specs.map((s) => {
+    const d = columns[s.name];
+    if (d === undefined) throw new Error(`column ${s.name} missing`);
+    const v = toVector(s, d, n);
+    if (v.data.length !== 1) throw new Error(`column ${s.name}: built ${v.data.length} chunks, expected 1`);
+    return v.data[0];
+  });
+  const schema = new Schema(fields);
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
+  return new Table(schema, [batch]);
+}
+
+/** A Parquet file opened for row-group-at-a-time reading. */
+export interface ParquetSource {
+  path: string;
+  numRows: number;
+  numRowGroups: number;
+  rowGroupRows: number[];
+  metadata: Map<string, string>;
+  /** Column names and Arrow type names, from the file's schema. */
+  columns: { name: string; type: string }[];
+  readRowGroup(i: number, columns?: string[]): Table;
+}
+
+/** Raised when a file is missing, unreadable or not Parquet. */
+export class ParquetFileError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'ParquetFileError';
+  }
+}
+
+export const READ_BATCH_SIZE = 65536;
+
+/** Opens a Parquet file: reads its bytes and footer; decodes nothing until a row group is asked for. */
+export async function openParquet(path: string): Promise<ParquetSource> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new ParquetFileError(path, `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const file = await pq.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    const md = file.metadata();
+    const rowGroupRows = md.rowGroups().map((g) => g.numRows());
+    const metadata = new Map<string, string>();
+    for (const [k, v] of md.fileMetadata().keyValueMetadata() as Map<string, string>) metadata.set(k, v);
+    const schema = tableFromIPC(pq.readParquet(bytes, { limit: 0 }).intoIPCStream()).schema;
+    file.free();
+    return {
+      path,
+      numRows: rowGroupRows.reduce((a, b) => a + b, 0),
+      numRowGroups: rowGroupRows.length,
+      rowGroupRows,
+      metadata,
+      columns: schema.fields.map((f) => ({ name: f.name, type: String(f.type) })),
+      readRowGroup(i: number, columns?: string[]): Table {
+        const t = pq.readParquet(bytes, { rowGroups: [i], batchSize: READ_BATCH_SIZE, ...(columns ? { columns } : {}) });
+        return tableFromIPC(t.intoIPCStream());
+      },
+    };
+  } catch (e) {
+    throw new ParquetFileError(path, `not a readable Parquet file (${(e as Error).message ?? String(e)})`);
+  }
+}
+
+/**
+ * The values of a numeric Arrow column chunk as its typed array, honouring the chunk's offset.
+ * Always read timestamps this way: arrow-js `get()` turns them into lossy millisecond numbers.
+ */
+export function chunkValues<T extends ArrayBufferView>(data: { values: T; offset: number; length: number }): T {
+  const v = data.values as unknown as { subarray(a: number, b: number): T };
+  return v.subarray(data.offset, data.offset + data.length);
+}
