@@ -202,11 +202,22 @@ function nullableNumbers(table: Table, name: string): Float64Array {
   return out;
 }
 
+/** A string column's values; dictionary columns decode each distinct string once. */
 function strings(table: Table, name: string): string[] {
-  const c = col(table, name);
+  const c = col(table, name) as unknown as { data: { dictionary?: { toArray(): string[] }; values: Int32Array; offset: number; length: number; nullCount: number }[]; get(i: number): string | null };
   const n = table.numRows;
   const out: string[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = (c.get(i) as string | null) ?? '';
+  let o = 0;
+  for (const d of c.data) {
+    if (d.dictionary && d.nullCount === 0) {
+      const dict = d.dictionary.toArray();
+      const idx = d.values;
+      for (let i = 0; i < d.length; i++) out[o + i] = dict[idx[d.offset + i]];
+      o += d.length;
+    } else {
+      for (let i = 0; i < d.length; i++, o++) out[o] = c.get(o) ?? '';
+    }
+  }
   return out;
 }
 
@@ -218,32 +229,49 @@ function bools(table: Table, name: string): boolean[] {
 }
 
 /**
- * Decodes one row group of a catalog file into events and validates each one (core's policy).
- * `firstRow` is the file row number of the group's first row, so errors name the real row.
+ * Decodes rows [start, end) of one row group of a catalog file into events and validates each
+ * (core's policy). `firstRow` is the file row number of the group's first row, so errors name the
+ * real row. Columns are extracted once per row group; events are built on demand so that memory
+ * holds Arrow columns, not millions of objects.
  */
-export function decodeEvents(kind: Kind, table: Table, file: string, firstRow: number): MarketEvent[] {
-  const n = table.numRows;
+export type RowDecoder = (start: number, end: number, out: MarketEvent[]) => void;
+
+export function rowGroupDecoder(kind: Kind, table: Table, file: string, firstRow: number): RowDecoder {
   const tsEvent = numeric(table, 'ts_event', BigInt64Array);
   const tsRecv = numeric(table, 'ts_recv', BigInt64Array);
   const seq = numeric(table, 'seq', BigInt64Array);
   const symbol = strings(table, 'symbol');
-  const out: MarketEvent[] = new Array(n);
-  const base = (i: number) => ({ tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i] });
+  const check = (out: MarketEvent[], from: number, start: number) => {
+    for (let j = from; j < out.length; j++) {
+      const p = validateEvent(out[j]);
+      if (p) throw new InputError({ file, row: firstRow + start + (j - from), field: p.field, value: p.value, reason: p.reason });
+    }
+  };
   switch (kind) {
     case 'trade': {
       const price = numeric(table, 'price', Float64Array);
       const size = numeric(table, 'size', Float64Array);
       const side = numeric(table, 'side', Int8Array);
-      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), price: price[i], size: size[i], side: side[i] as Side };
-      break;
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) {
+          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], price: price[i], size: size[i], side: side[i] as Side });
+        }
+        check(out, from, start);
+      };
     }
     case 'quote': {
       const bp = numeric(table, 'bid_px', Float64Array);
       const bs = numeric(table, 'bid_sz', Float64Array);
       const ap = numeric(table, 'ask_px', Float64Array);
       const as = numeric(table, 'ask_sz', Float64Array);
-      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), bidPx: bp[i], bidSz: bs[i], askPx: ap[i], askSz: as[i] };
-      break;
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) {
+          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], bidPx: bp[i], bidSz: bs[i], askPx: ap[i], askSz: as[i] });
+        }
+        check(out, from, start);
+      };
     }
     case 'book': {
       const side = numeric(table, 'side', Int8Array);
@@ -251,8 +279,13 @@ export function decodeEvents(kind: Kind, table: Table, file: string, firstRow: n
       const size = numeric(table, 'size', Float64Array);
       const snapshot = bools(table, 'snapshot');
       const last = bools(table, 'last');
-      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), side: side[i] as 1 | -1, price: price[i], size: size[i], snapshot: snapshot[i], last: last[i] };
-      break;
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) {
+          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], side: side[i] as 1 | -1, price: price[i], size: size[i], snapshot: snapshot[i], last: last[i] });
+        }
+        check(out, from, start);
+      };
     }
     case 'fundamental': {
       const fy = numeric(table, 'fiscal_year', Int32Array);
@@ -261,23 +294,34 @@ export function decodeEvents(kind: Kind, table: Table, file: string, firstRow: n
       const ttm = nullableNumbers(table, 'eps_ttm');
       const bvps = nullableNumbers(table, 'book_value_per_share');
       const sh = nullableNumbers(table, 'shares_outstanding');
-      for (let i = 0; i < n; i++) {
-        out[i] = { kind, ...base(i), fiscalYear: fy[i], fiscalPeriod: fp[i], eps: eps[i], epsTtm: ttm[i], bookValuePerShare: bvps[i], sharesOutstanding: sh[i] };
-      }
-      break;
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) {
+          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], fiscalYear: fy[i], fiscalPeriod: fp[i], eps: eps[i], epsTtm: ttm[i], bookValuePerShare: bvps[i], sharesOutstanding: sh[i] });
+        }
+        check(out, from, start);
+      };
     }
     case 'news': {
-      const s = numeric(table, 'sentiment', Float64Array);
-      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i), sentiment: s[i] };
-      break;
+      const sent = numeric(table, 'sentiment', Float64Array);
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], sentiment: sent[i] });
+        check(out, from, start);
+      };
     }
     case 'heartbeat':
-      for (let i = 0; i < n; i++) out[i] = { kind, ...base(i) };
-      break;
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i] });
+        check(out, from, start);
+      };
   }
-  for (let i = 0; i < n; i++) {
-    const p = validateEvent(out[i]);
-    if (p) throw new InputError({ file, row: firstRow + i, field: p.field, value: p.value, reason: p.reason });
-  }
+}
+
+/** Decodes and validates a whole row group (see rowGroupDecoder). */
+export function decodeEvents(kind: Kind, table: Table, file: string, firstRow: number): MarketEvent[] {
+  const out: MarketEvent[] = [];
+  rowGroupDecoder(kind, table, file, firstRow)(0, table.numRows, out);
   return out;
 }

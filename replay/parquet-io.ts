@@ -44,7 +44,14 @@ export interface ColumnSpec {
 }
 
 /** Column data as the writer takes it: typed arrays for numbers, arrays for the rest. */
+/** Float64 values with a validity mask (1 = value present, 0 = null). */
+export interface NullableFloat64 {
+  values: Float64Array;
+  valid: Uint8Array;
+}
+
 export type ColumnData =
+  | NullableFloat64
   | BigInt64Array
   | Float64Array
   | Int8Array
@@ -87,10 +94,16 @@ function nullBitmap(n: number, isNull: (i: number) => boolean): { bitmap?: Uint8
 
 function toVector(spec: ColumnSpec, data: ColumnData, n: number): Vector {
   const type = arrowType(spec.type);
-  if (data.length !== n) throw new Error(`column ${spec.name}: ${data.length} values for ${n} rows`);
+  const len = 'valid' in data ? data.values.length : data.length;
+  if (len !== n) throw new Error(`column ${spec.name}: ${len} values for ${n} rows`);
   if (spec.type === 'timestamp' || spec.type === 'int64') {
     if (!(data instanceof BigInt64Array)) throw new Error(`column ${spec.name}: expected BigInt64Array`);
     return vectorFromData(type, n, data);
+  }
+  if (spec.type === 'float64' && 'valid' in data) {
+    const { values, valid } = data;
+    const { bitmap, nullCount } = nullBitmap(n, (i) => valid[i] === 0);
+    return vectorFromData(type, n, values, bitmap, nullCount);
   }
   if (spec.type === 'float64' || spec.type === 'int8' || spec.type === 'int32') {
     if (Array.isArray(data)) {

@@ -1,0 +1,227 @@
+/**
+ * The `lockstep` command line. Each command loads its module on demand so `--help` stays fast.
+ * User errors (bad flags, bad input files) print one clear line and exit 2; bugs keep their stack.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { KINDS, type Kind } from './core/events.ts';
+
+const USER_ERRORS = new Set(['InputError', 'UsageError', 'ParquetFileError', 'FactorDefinitionError', 'InvalidEventError', 'SnapshotError']);
+
+function list(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  const items = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}
+
+function kinds(v: unknown): Kind[] | undefined {
+  const l = list(v);
+  if (!l) return undefined;
+  for (const k of l) if (!(KINDS as readonly string[]).includes(k)) throw usage(`unknown kind "${k}"; kinds are ${KINDS.join(', ')}`);
+  return l as Kind[];
+}
+
+function usage(msg: string): Error {
+  const e = new Error(msg);
+  e.name = 'UsageError';
+  return e;
+}
+
+function ensureParent(path: string): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+}
+
+async function cmdReplay(a: Record<string, unknown>): Promise<void> {
+  const { runReplay } = await import('./replay/run-replay.ts');
+  const { parseSpeed } = await import('./replay/pacer.ts');
+  const { formatSummary } = await import('./replay/summary.ts');
+  const out = String(a.out);
+  ensureParent(out);
+  const s = await runReplay({
+    catalog: String(a.catalog),
+    date: String(a.date),
+    symbols: list(a.symbols),
+    kinds: kinds(a.kinds),
+    from: a.from as string | undefined,
+    to: a.to as string | undefined,
+    speed: parseSpeed(a.speed as string | undefined),
+    out,
+    stopAfter: a['stop-after'] as number | undefined,
+    checkpoint: a.checkpoint as string | undefined,
+    resume: a.resume as string | undefined,
+  });
+  if (a.json) console.log(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  else console.log(formatSummary(s));
+}
+
+async function cmdGenerate(a: Record<string, unknown>): Promise<void> {
+  const { generateDay } = await import('./datasets/generate.ts');
+  const t0 = performance.now();
+  const r = await generateDay({
+    date: String(a.date),
+    symbols: a.symbols as number,
+    seed: a.seed as number,
+    preset: a.preset as 'tiny' | 'day' | 'big',
+    out: String(a.out),
+  });
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`generated ${r.total.toLocaleString('en-US')} events in ${r.files.length} files under ${a.out} (${secs.toFixed(1)} s)`);
+  console.log(Object.entries(r.events).map(([k, n]) => `  ${k}: ${Number(n).toLocaleString('en-US')}`).join('\n'));
+}
+
+async function cmdImport(a: Record<string, unknown>): Promise<void> {
+  const format = String(a.format);
+  const opts = { onError: a['on-error'] as 'fail' | 'skip' };
+  const input = String(a.in);
+  if (!existsSync(input)) throw usage(`--in ${input} does not exist`);
+  const run = {
+    binance: async () => (await import('./datasets/import-binance.ts')).importBinance(input, String(a.out), opts),
+    lobster: async () => (await import('./datasets/import-lobster.ts')).importLobster(input, String(a.out), opts),
+    taq: async () => (await import('./datasets/import-taq.ts')).importTaq(input, String(a.out), opts),
+    dukascopy: async () => (await import('./datasets/import-dukascopy.ts')).importDukascopy(input, String(a.out), opts),
+    sec: async () => (await import('./datasets/import-sec.ts')).importSec(input, String(a.out), opts),
+  }[format];
+  if (!run) throw usage(`unknown --format ${format}`);
+  const r = await run();
+  if (a.json) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  console.log(`imported ${format}: ${Object.entries(r.events).map(([k, n]) => `${Number(n).toLocaleString('en-US')} ${k}`).join(', ')} into ${r.files.length} files under ${a.out}`);
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  if (r.rejected > 0) {
+    console.log(`  rejected ${r.rejected} rows (--on-error skip); first ones:`);
+    for (const x of r.rejectedSample.slice(0, 10)) console.log(`    ${x.file}, line ${x.line}, field ${x.field} (value ${JSON.stringify(x.value)}): ${x.reason}`);
+  }
+}
+
+async function cmdStats(a: Record<string, unknown>): Promise<void> {
+  const { catalogStats, formatStats } = await import('./datasets/stats.ts');
+  const s = await catalogStats(String(a.catalog));
+  console.log(a.json ? JSON.stringify(s) : formatStats(s));
+}
+
+async function cmdFactors(a: Record<string, unknown>): Promise<void> {
+  const { DEFAULT_FACTORS, factorManifest, featureSetVersion } = await import('./core/registry.ts');
+  const m = factorManifest(DEFAULT_FACTORS);
+  if (a.json) {
+    console.log(JSON.stringify({ featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: m }, null, 2));
+    return;
+  }
+  const rows = m.map((f) => [f.name, `v${f.version}`, JSON.stringify(f.params), f.columns.join(','), f.inputs.join(','), f.codeHash]);
+  const head = ['name', 'version', 'params', 'columns', 'inputs', 'code hash'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(fmt(r));
+  console.log(`\nfeature set version ${featureSetVersion(DEFAULT_FACTORS)} (${m.length} factors)`);
+}
+
+async function cmdDemo(a: Record<string, unknown>): Promise<void> {
+  const dir = String(a.dir);
+  const catalog = resolve(dir, 'catalog');
+  const out = resolve(dir, 'factors.parquet');
+  const { generateDay } = await import('./datasets/generate.ts');
+  const { runReplay } = await import('./replay/run-replay.ts');
+  const { formatSummary } = await import('./replay/summary.ts');
+  console.log(`1/2 generating the bundled sample day (preset tiny, seed 7) into ${catalog}`);
+  const g = await generateDay({ date: '2024-03-15', symbols: 5, seed: 7, preset: 'tiny', out: catalog });
+  console.log(`    ${g.total.toLocaleString('en-US')} events in ${g.files.length} Parquet files`);
+  console.log(`2/2 replaying 2024-03-15 through the default factor set`);
+  mkdirSync(dirname(out), { recursive: true });
+  const s = await runReplay({ catalog, date: '2024-03-15', out });
+  console.log(formatSummary(s));
+  console.log(`\nnext: lockstep datasets stats --catalog ${catalog}`);
+  console.log(`      duckdb -c "select symbol, count(*), max(last_price) from '${out}' group by all"`);
+}
+
+async function cmdBench(a: Record<string, unknown>): Promise<void> {
+  const what = String(a.what);
+  if (what === 'replay') {
+    const { benchReplay } = await import('./bench/replay-bench.ts');
+    await benchReplay({ preset: a.preset as 'tiny' | 'day' | 'big', dir: String(a.dir), json: a.json as string | undefined });
+    return;
+  }
+  throw usage(`unknown benchmark "${what}"; available: replay`);
+}
+
+function replayOptions(y: Argv) {
+  return y
+    .option('catalog', { type: 'string', demandOption: true, describe: 'catalog root directory' })
+    .option('date', { type: 'string', demandOption: true, describe: 'market date YYYY-MM-DD (UTC date of ts_recv)' })
+    .option('symbols', { type: 'string', array: true, describe: 'only these symbols (comma or space separated)' })
+    .option('kinds', { type: 'string', array: true, describe: `only these kinds: ${KINDS.join(', ')} (heartbeats always included)` })
+    .option('from', { type: 'string', describe: 'start time HH:MM UTC (inclusive, on ts_recv)' })
+    .option('to', { type: 'string', describe: 'end time HH:MM UTC (exclusive)' })
+    .option('speed', { type: 'string', default: 'max', describe: '"max" or N for N x real time (paces output only)' });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('lockstep')
+    .usage('$0 <command> [options]\n\nOne deterministic factor core for market-data replay and live serving.')
+    .command('demo', 'generate the bundled sample day and replay it (no server needed)', (y) =>
+      y.option('dir', { type: 'string', default: 'out/demo', describe: 'where to put the sample catalog and the factor table' }), cmdDemo)
+    .command('replay', 'replay a catalog day through the factor set and write the factor table', (y) =>
+      replayOptions(y)
+        .option('out', { type: 'string', demandOption: true, describe: 'output Parquet file' })
+        .option('stop-after', { type: 'number', describe: 'stop after N merged events (with --checkpoint, to resume later)' })
+        .option('checkpoint', { type: 'string', describe: 'where --stop-after writes the fold state' })
+        .option('resume', { type: 'string', describe: 'continue from a checkpoint written by --stop-after' })
+        .option('json', { type: 'boolean', describe: 'print the summary as JSON' })
+        .example('$0 replay --catalog out/demo/catalog --date 2024-03-15 --out out/f.parquet', 'replay a whole day')
+        .example('$0 replay --catalog cat --date 2024-08-09 --symbols BTCUSDT --from 00:00 --to 00:05 --speed 10 --out f.parquet', 'five minutes at 10x real time'), cmdReplay)
+    .command('datasets', 'create, import and inspect catalogs', (y) =>
+      y
+        .command('generate', 'write a deterministic synthetic market day', (g) =>
+          g
+            .option('date', { type: 'string', demandOption: true, describe: 'YYYY-MM-DD' })
+            .option('symbols', { type: 'number', describe: 'number of symbols (default per preset)' })
+            .option('seed', { type: 'number', default: 1, describe: 'PRNG seed: same arguments give byte-identical files' })
+            .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'tiny' as const, describe: 'tiny ~50k events, day ~5M, big ~50M' })
+            .option('out', { type: 'string', demandOption: true, describe: 'catalog root to write' }), cmdGenerate)
+        .command('stats', 'events per kind, symbol and date, and the time span', (g) =>
+          g.option('catalog', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }), cmdStats)
+        .command('import', 'import a real dataset into the canonical catalog', (g) =>
+          g
+            .option('format', { choices: ['binance', 'lobster', 'taq', 'dukascopy', 'sec'] as const, demandOption: true })
+            .option('in', { type: 'string', demandOption: true, describe: 'input file or directory' })
+            .option('out', { type: 'string', demandOption: true, describe: 'catalog root to write' })
+            .option('on-error', { choices: ['fail', 'skip'] as const, default: 'fail' as const, describe: 'fail on the first malformed row, or skip and count them' })
+            .option('json', { type: 'boolean' })
+            .example('$0 datasets import --format binance --in ../shared/data/real/crypto_binance_btcusdt --out cat', ''), cmdImport)
+        .demandCommand(1, 'choose a datasets command: generate, stats or import'))
+    .command('factors', 'the registered factor set', (y) =>
+      y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))
+    .command('bench <what>', 'benchmarks (replay)', (y) =>
+      y
+        .positional('what', { type: 'string', describe: 'replay' })
+        .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const })
+        .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
+        .option('json', { type: 'string', describe: 'also write the results as JSON here' }), cmdBench)
+    .demandCommand(1, 'choose a command; try: lockstep demo')
+    .strict()
+    .recommendCommands()
+    .help()
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      void y;
+      console.error(`lockstep: ${msg}\n(run with --help for usage)`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+try {
+  await main(hideBin(process.argv));
+} catch (e) {
+  const err = e as Error;
+  if (USER_ERRORS.has(err.name)) {
+    console.error(`lockstep: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}

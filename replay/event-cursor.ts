@@ -1,0 +1,111 @@
+/**
+ * Reads one catalog file as a stream of events, a row group at a time and a slice of rows at a
+ * time within it, so memory holds one decoded row group per open file. Checks that rows are in
+ * core's event order: the merge is only correct (and split-independent) if every file is sorted.
+ */
+import { compareEvents, type Kind, type MarketEvent } from '../core/events.ts';
+import { checkSchema, rowGroupDecoder, type RowDecoder } from './catalog-schema.ts';
+import { InputError } from './errors.ts';
+import { openParquet, type ParquetSource } from './parquet-io.ts';
+
+/** Events materialised per slice: small enough to keep many cursors cheap, big enough to amortise. */
+const SLICE = 2048;
+
+export interface CursorOptions {
+  /** Only events of these symbols (heartbeats always pass). */
+  symbols?: ReadonlySet<string>;
+  /** Only events with fromNs <= ts_recv < toNs. */
+  fromNs?: bigint;
+  toNs?: bigint;
+}
+
+export class EventCursor {
+  /** Current event, or null when the file is exhausted. */
+  head: MarketEvent | null = null;
+  private group = -1;
+  private groupFirstRow = 0;
+  private groupRows = 0;
+  private nextRow = 0;
+  private decode: RowDecoder | null = null;
+  private buf: MarketEvent[] = [];
+  private pos = 0;
+  private bufFirstRow = 0;
+  private prev: MarketEvent | null = null;
+  private prevRow = -1;
+  rowsRead = 0;
+
+  private constructor(
+    readonly src: ParquetSource,
+    readonly kind: Kind,
+    private readonly opts: CursorOptions,
+  ) {}
+
+  static async open(path: string, kind: Kind, opts: CursorOptions = {}): Promise<EventCursor> {
+    const src = await openParquet(path);
+    checkSchema(path, kind, src.columns);
+    const c = new EventCursor(src, kind, opts);
+    c.advance();
+    return c;
+  }
+
+  /** Moves `head` to the next event that passes the filters. */
+  advance(): void {
+    for (;;) {
+      if (this.pos >= this.buf.length && !this.fill()) {
+        this.head = null;
+        return;
+      }
+      const e = this.buf[this.pos++];
+      const row = this.bufFirstRow + this.pos - 1;
+      this.checkOrder(e, row);
+      this.rowsRead++;
+      const o = this.opts;
+      if (o.symbols && e.kind !== 'heartbeat' && !o.symbols.has(e.symbol)) continue;
+      if (o.fromNs !== undefined && e.tsRecv < o.fromNs) continue;
+      if (o.toNs !== undefined && e.tsRecv >= o.toNs) {
+        // rows are sorted by ts_recv: nothing later can pass
+        this.head = null;
+        return;
+      }
+      this.head = e;
+      return;
+    }
+  }
+
+  private checkOrder(e: MarketEvent, row: number): void {
+    const p = this.prev;
+    if (p !== null && compareEvents(p, e) > 0) {
+      const field = p.tsRecv > e.tsRecv ? 'ts_recv' : p.symbol !== e.symbol ? 'symbol' : 'seq';
+      const value = field === 'ts_recv' ? e.tsRecv : field === 'symbol' ? e.symbol : e.seq;
+      const before = field === 'ts_recv' ? p.tsRecv : field === 'symbol' ? p.symbol : p.seq;
+      throw new InputError({
+        file: this.src.path,
+        row,
+        field,
+        value,
+        reason: `rows must be sorted by (ts_recv, symbol, seq) but this row comes before row ${this.prevRow} (${field} ${String(before)}); rewrite the file sorted`,
+      });
+    }
+    this.prev = e;
+    this.prevRow = row;
+  }
+
+  private fill(): boolean {
+    this.buf.length = 0;
+    this.pos = 0;
+    while (this.decode === null || this.nextRow >= this.groupRows) {
+      this.group++;
+      if (this.group >= this.src.numRowGroups) return false;
+      this.groupFirstRow += this.groupRows;
+      const table = this.src.readRowGroup(this.group);
+      this.groupRows = table.numRows;
+      this.nextRow = 0;
+      this.decode = rowGroupDecoder(this.kind, table, this.src.path, this.groupFirstRow);
+    }
+    const end = Math.min(this.nextRow + SLICE, this.groupRows);
+    this.bufFirstRow = this.groupFirstRow + this.nextRow;
+    this.decode(this.nextRow, end, this.buf);
+    this.nextRow = end;
+    return true;
+  }
+}
