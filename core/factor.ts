@@ -41,6 +41,10 @@ export interface Factor<P extends Params = Params, S = unknown> extends FactorSp
   columns: readonly string[];
 }
 
+/** A factor with its parameter and state types erased, as held by factor sets and registries. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFactor = Factor<any, any>;
+
 const NAME_RE = /^[a-z][a-z0-9_]*$/;
 
 function checkParam(factor: string, key: string, value: unknown, rule: ParamRule): void {

@@ -10,11 +10,11 @@
  */
 import { KINDS, type Kind, type MarketEvent } from './events.ts';
 import { FactorDefinitionError } from './errors.ts';
-import type { Factor } from './factor.ts';
+import type { AnyFactor } from './factor.ts';
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
 
 export interface FactorSet {
-  readonly factors: readonly Factor[];
+  readonly factors: readonly AnyFactor[];
   /** All output columns, in factor order. */
   readonly columns: readonly string[];
   /** First output column of each factor. */
@@ -23,7 +23,7 @@ export interface FactorSet {
   readonly byKind: Readonly<Record<Kind, readonly number[]>>;
 }
 
-export function createFactorSet(factors: readonly Factor[]): FactorSet {
+export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
   const columns: string[] = [];
   const offsets: number[] = [];
   for (const f of factors) {

@@ -2,13 +2,13 @@
  * The default factor set and its manifest: every output column can be traced to a factor's name,
  * version, parameters and a hash of the code that computed it.
  */
-import type { Factor } from './factor.ts';
+import type { AnyFactor } from './factor.ts';
 import { createFactorSet, type FactorSet } from './fold.ts';
 import { hashString } from './state-codec.ts';
 import { eventCount } from './factors/event-count.ts';
 import { lastPrice } from './factors/last-price.ts';
 
-export const DEFAULT_FACTORS: readonly Factor[] = [lastPrice as Factor, eventCount as Factor];
+export const DEFAULT_FACTORS: readonly AnyFactor[] = [lastPrice, eventCount];
 
 export interface FactorManifestEntry {
   name: string;
@@ -23,12 +23,12 @@ export interface FactorManifestEntry {
 }
 
 /** Hash of the code that defines a factor's behaviour (not its parameters, listed separately). */
-export function factorCodeHash(f: Factor): string {
+export function factorCodeHash(f: AnyFactor): string {
   const extras = Object.entries(f.extras ?? {}).map(([k, fn]) => `${k}:${fn.toString()}`);
   return hashString([f.init.toString(), f.update.toString(), ...extras].join('\n'));
 }
 
-export function factorManifest(factors: readonly Factor[]): FactorManifestEntry[] {
+export function factorManifest(factors: readonly AnyFactor[]): FactorManifestEntry[] {
   return factors.map((f) => ({
     name: f.name,
     version: f.version,
@@ -42,7 +42,7 @@ export function factorManifest(factors: readonly Factor[]): FactorManifestEntry[
 }
 
 /** Version of the whole set: changes when any factor's name, version, params or code changes. */
-export function featureSetVersion(factors: readonly Factor[]): string {
+export function featureSetVersion(factors: readonly AnyFactor[]): string {
   return hashString(JSON.stringify(factorManifest(factors)));
 }
 

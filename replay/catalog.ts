@@ -4,7 +4,7 @@
  * - `kind` is one of core's event kinds (trade, quote, book, fundamental, news, heartbeat).
  * - The date is the UTC date of `ts_recv`, so a replay of one date reads exactly one folder per kind.
  * - A part holds one symbol (named after it) or many (`part-NNN`); every file records the symbols it
- *   holds in its key/value metadata (`lockstep.symbols`), so a symbol filter skips files unread.
+ *   holds in its key/value metadata (`lockstep` → `symbols`), so a symbol filter skips files unread.
  * - Rows in a file are sorted by core's event order (ts_recv, then symbol, then seq).
  *
  * Plain Parquet with standard logical types: `duckdb "select * from 'ROOT/trade/*\/*.parquet'"`
@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync, renameSync } from 'nod
 import { join } from 'node:path';
 import { compareEvents, isKind, KINDS, type Kind, type MarketEvent } from '../core/events.ts';
 import { eventsToColumns } from './catalog-schema.ts';
-import { encodeParquet, openParquet, type ColumnData } from './parquet-io.ts';
+import { encodeParquet, lockstepMetadata, openParquet, type ColumnData } from './parquet-io.ts';
 import { UsageError } from './errors.ts';
 
 export const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -118,7 +118,7 @@ export function writeCatalogFile(root: string, kind: Kind, date: string, part: s
   const symbols = [...new Set(sorted.map((r) => r.symbol))].sort();
   const bytes = encodeParquet(specs, columns, n, {
     rowGroupSize,
-    metadata: { 'lockstep.kind': kind, 'lockstep.date': date, 'lockstep.symbols': symbols.join(',') },
+    metadata: { kind, date, symbols },
   });
   const dir = join(root, kind, date);
   mkdirSync(dir, { recursive: true });
@@ -185,8 +185,8 @@ export async function selectCatalog(root: string, sel: CatalogSelection): Promis
       continue;
     }
     const src = await openParquet(f.path);
-    const listed = src.metadata.get('lockstep.symbols');
-    if (listed === undefined || listed.split(',').some((s) => wanted.has(s))) out.push(f);
+    const listed = lockstepMetadata(src).symbols;
+    if (!Array.isArray(listed) || listed.some((s) => wanted.has(String(s)))) out.push(f);
   }
   return out;
 }

@@ -27,7 +27,7 @@ export interface FactorTableSinkOptions {
   batchRows?: number;
   /** Rows per Parquet row group (default 131072). */
   rowGroupSize?: number;
-  metadata?: Record<string, string>;
+  metadata?: Record<string, unknown>;
 }
 
 export interface SinkResult {

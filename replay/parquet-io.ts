@@ -167,8 +167,8 @@ function vectorFromData(type: DataType, n: number, values: ArrayBufferView, bitm
 export interface WriteOptions {
   /** Rows per row group (default 131072). Smaller groups bound reader memory. */
   rowGroupSize?: number;
-  /** File-level key/value metadata (e.g. the factor manifest). */
-  metadata?: Record<string, string>;
+  /** Lockstep's file metadata, stored as JSON under the one key `lockstep` (see lockstepMetadata). */
+  metadata?: Record<string, unknown>;
 }
 
 /** Encodes columns as Parquet bytes. Deterministic: the same columns give the same bytes. */
@@ -180,7 +180,7 @@ export function encodeParquet(specs: readonly ColumnSpec[], columns: Record<stri
     .setCompression(pq.Compression.ZSTD)
     .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
     .setCreatedBy('lockstep');
-  if (opts.metadata) props = props.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  if (opts.metadata) props = props.setKeyValueMetadata(metadataMap(opts.metadata));
   return pq.writeParquet(wasmTable, props.build());
 }
 
@@ -263,4 +263,23 @@ export async function openParquet(path: string): Promise<ParquetSource> {
 export function chunkValues<T extends ArrayBufferView>(data: { values: T; offset: number; length: number }): T {
   const v = data.values as unknown as { subarray(a: number, b: number): T };
   return v.subarray(data.offset, data.offset + data.length);
+}
+
+/**
+ * Key/value metadata for the writer. One key only: parquet-wasm passes the map through a Rust
+ * HashMap, so several keys would be written in a random order and break byte-identical output.
+ */
+export function metadataMap(meta: Record<string, unknown>): Map<string, string> {
+  return new Map([['lockstep', JSON.stringify(meta)]]);
+}
+
+/** Lockstep's metadata of an opened file, or {} for files other tools wrote. */
+export function lockstepMetadata(src: ParquetSource): Record<string, unknown> {
+  const raw = src.metadata.get('lockstep');
+  if (raw === undefined) return {};
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }

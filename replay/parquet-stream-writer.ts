@@ -6,7 +6,7 @@
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tableToIPC } from 'apache-arrow';
-import { arrowTableOf, type ColumnData, type ColumnSpec } from './parquet-io.ts';
+import { arrowTableOf, metadataMap, type ColumnData, type ColumnSpec } from './parquet-io.ts';
 
 const require = createRequire(import.meta.url);
 const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
@@ -14,7 +14,7 @@ type WasmBatch = import('parquet-wasm/node').RecordBatch;
 
 export interface StreamWriterOptions {
   rowGroupSize?: number;
-  metadata?: Record<string, string>;
+  metadata?: Record<string, unknown>;
 }
 
 export class ParquetStreamWriter {
@@ -38,7 +38,7 @@ export class ParquetStreamWriter {
       .setCompression(pq.Compression.ZSTD)
       .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
       .setCreatedBy('lockstep');
-    if (opts.metadata) props = props.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+    if (opts.metadata) props = props.setKeyValueMetadata(metadataMap(opts.metadata));
     const input = new ReadableStream<WasmBatch>({
       pull: async (c) => {
         while (this.queue.length === 0 && !this.closed) await new Promise<void>((r) => (this.wake = r));

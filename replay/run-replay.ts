@@ -8,7 +8,7 @@
  */
 import { writeFileSync, readFileSync, renameSync } from 'node:fs';
 import { KINDS, type Kind, type MarketEvent } from '../core/events.ts';
-import type { Factor } from '../core/factor.ts';
+import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
@@ -33,7 +33,7 @@ export interface ReplaySelection {
 export interface ReplayOptions extends ReplaySelection {
   out: string;
   speed?: Speed;
-  factors?: readonly Factor[];
+  factors?: readonly AnyFactor[];
   /** Rows per output batch handed to the Parquet encoder (does not change the bytes). */
   batchRows?: number;
   rowGroupSize?: number;
@@ -112,7 +112,7 @@ interface Checkpoint {
 }
 
 function selectionKey(sel: ReplaySelection): string {
-  return JSON.stringify([sel.catalog, sel.date, sel.symbols ?? null, sel.kinds ?? null, sel.from ?? null, sel.to ?? null]);
+  return JSON.stringify([sel.date, sel.symbols ?? null, sel.kinds ?? null, sel.from ?? null, sel.to ?? null]);
 }
 
 /** Runs a replay to its end (or to `stopAfter`) and returns the summary. */
@@ -137,9 +137,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     batchRows: opts.batchRows,
     rowGroupSize: opts.rowGroupSize,
     metadata: {
-      'lockstep.feature_set_version': fsVersion,
-      'lockstep.factors': JSON.stringify(factorManifest(factors)),
-      'lockstep.date': opts.date,
+      featureSetVersion: fsVersion,
+      factors: factorManifest(factors),
+      date: opts.date,
     },
   });
   const pacer = new Pacer(opts.speed ?? 'max');

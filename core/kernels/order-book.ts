@@ -1,0 +1,212 @@
+/**
+ * Per-symbol L2 order book: price levels and sizes for both sides, as sorted parallel typed arrays.
+ *
+ * Layout: each side keeps ascending keys with the best level LAST (bids: key = price; asks:
+ * key = -price, negation being exact), because updates cluster at the top of the book and
+ * inserting or deleting near the end moves the fewest elements. Updates are a binary search plus a
+ * `copyWithin`; arrays double when full (the only allocation).
+ *
+ * Conventions (the canonical BookEvent, core/events.ts): size 0 deletes a level; the first
+ * snapshot row after a non-snapshot row clears the whole book (both sides), and later snapshot
+ * rows of the same run add levels to it.
+ *
+ * Sequence-gap policy: `noteSeq` is fed each book event's per-source sequence number; a number
+ * above last + 1 means updates were lost, so the book is marked unsynced (`synced = false`) until
+ * the next snapshot row. Book factors output null while unsynced. A crossed book (best bid >= best
+ * ask) is not repaired; `checkCrossed` counts how often a complete book was observed crossed.
+ */
+
+export interface BookSide {
+  /** Ascending; best level last. Bids hold prices, asks hold negated prices. */
+  keys: Float64Array;
+  sizes: Float64Array;
+  n: number;
+}
+
+export interface OrderBook {
+  bids: BookSide;
+  asks: BookSide;
+  /** The previous applied row was a snapshot row. */
+  inSnapshot: boolean;
+  /** False after a sequence gap until the next snapshot row. */
+  synced: boolean;
+  /** Next sequence number expected; -1n before the first. */
+  expectedSeq: bigint;
+  gaps: number;
+  crossedCount: number;
+}
+
+/** 1 bid, -1 ask (as in BookEvent). */
+export type BookSideId = 1 | -1;
+
+function initSide(cap: number): BookSide {
+  return { keys: new Float64Array(cap), sizes: new Float64Array(cap), n: 0 };
+}
+
+/**
+ * An empty book. With `requireSnapshot` the book starts unsynced and becomes usable only after a
+ * snapshot; otherwise an empty book is taken as the true starting state (e.g. a feed that builds
+ * the book from an empty market).
+ */
+export function initOrderBook(requireSnapshot = false, initialLevels = 64): OrderBook {
+  const cap = Math.max(1, Math.floor(initialLevels));
+  return {
+    bids: initSide(cap),
+    asks: initSide(cap),
+    inSnapshot: false,
+    synced: !requireSnapshot,
+    expectedSeq: -1n,
+    gaps: 0,
+    crossedCount: 0,
+  };
+}
+
+/** First index whose key is >= key (n when none). */
+function lowerBound(side: BookSide, key: number): number {
+  let lo = 0;
+  let hi = side.n;
+  const keys = side.keys;
+  // Most updates hit the top of the book (the end): check it before bisecting.
+  if (hi > 0 && keys[hi - 1] < key) return hi;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function grow(side: BookSide): void {
+  const keys = new Float64Array(side.keys.length * 2);
+  const sizes = new Float64Array(side.sizes.length * 2);
+  keys.set(side.keys);
+  sizes.set(side.sizes);
+  side.keys = keys;
+  side.sizes = sizes;
+}
+
+function setLevel(side: BookSide, key: number, size: number): void {
+  const n = side.n;
+  const i = lowerBound(side, key);
+  if (i < n && side.keys[i] === key) {
+    if (size === 0) {
+      side.keys.copyWithin(i, i + 1, n);
+      side.sizes.copyWithin(i, i + 1, n);
+      side.n = n - 1;
+    } else {
+      side.sizes[i] = size;
+    }
+    return;
+  }
+  if (size === 0) return; // deleting a level the book does not hold
+  if (n === side.keys.length) grow(side);
+  side.keys.copyWithin(i + 1, i, n);
+  side.sizes.copyWithin(i + 1, i, n);
+  side.keys[i] = key;
+  side.sizes[i] = size;
+  side.n = n + 1;
+}
+
+/**
+ * Applies one L2 row: sets the level at `price` on `side` (1 bid, -1 ask) to `size`, deleting it
+ * when size is 0. A snapshot row that follows a non-snapshot row first clears the book; any
+ * snapshot row marks the book synced.
+ */
+export function applyLevel(book: OrderBook, side: BookSideId, price: number, size: number, snapshot: boolean): void {
+  if (snapshot) {
+    if (!book.inSnapshot) {
+      book.bids.n = 0;
+      book.asks.n = 0;
+      book.inSnapshot = true;
+    }
+    book.synced = true;
+  } else {
+    book.inSnapshot = false;
+  }
+  if (side === 1) setLevel(book.bids, price, size);
+  else setLevel(book.asks, -price, size);
+}
+
+/**
+ * Records a book event's sequence number. A number above the expected one (a gap) marks the book
+ * unsynced until the next snapshot; lower numbers (late rows the fold still applies) are ignored.
+ * Returns the `synced` flag after the check.
+ */
+export function noteSeq(book: OrderBook, seq: bigint): boolean {
+  if (book.expectedSeq >= 0n && seq > book.expectedSeq) {
+    book.synced = false;
+    book.gaps++;
+  }
+  if (seq >= book.expectedSeq) book.expectedSeq = seq + 1n;
+  return book.synced;
+}
+
+/** Best (highest) bid price; null when the bid side is empty. */
+export function bestBid(book: OrderBook): number | null {
+  const s = book.bids;
+  return s.n > 0 ? s.keys[s.n - 1] : null;
+}
+
+/** Best (lowest) ask price; null when the ask side is empty. */
+export function bestAsk(book: OrderBook): number | null {
+  const s = book.asks;
+  return s.n > 0 ? -s.keys[s.n - 1] : null;
+}
+
+/** Size at the best bid; null when empty. */
+export function bestBidSize(book: OrderBook): number | null {
+  const s = book.bids;
+  return s.n > 0 ? s.sizes[s.n - 1] : null;
+}
+
+/** Size at the best ask; null when empty. */
+export function bestAskSize(book: OrderBook): number | null {
+  const s = book.asks;
+  return s.n > 0 ? s.sizes[s.n - 1] : null;
+}
+
+/** Number of price levels on a side. */
+export function levelCount(book: OrderBook, side: BookSideId): number {
+  return side === 1 ? book.bids.n : book.asks.n;
+}
+
+/** Price of the i-th level from the top (0 = best); null when there is no such level. */
+export function levelPrice(book: OrderBook, side: BookSideId, i: number): number | null {
+  const s = side === 1 ? book.bids : book.asks;
+  if (i < 0 || i >= s.n) return null;
+  const k = s.keys[s.n - 1 - i];
+  return side === 1 ? k : -k;
+}
+
+/** Size of the i-th level from the top (0 = best); null when there is no such level. */
+export function levelSize(book: OrderBook, side: BookSideId, i: number): number | null {
+  const s = side === 1 ? book.bids : book.asks;
+  if (i < 0 || i >= s.n) return null;
+  return s.sizes[s.n - 1 - i];
+}
+
+/** Σ size over the top `levels` levels of a side (fewer when the side is shallower; 0 when empty). */
+export function depth(book: OrderBook, side: BookSideId, levels: number): number {
+  const s = side === 1 ? book.bids : book.asks;
+  const stop = Math.max(0, s.n - levels);
+  let sum = 0;
+  for (let i = s.n - 1; i >= stop; i--) sum += s.sizes[i];
+  return sum;
+}
+
+/** True when both sides are non-empty and best bid >= best ask. */
+export function isCrossed(book: OrderBook): boolean {
+  const b = book.bids;
+  const a = book.asks;
+  return b.n > 0 && a.n > 0 && b.keys[b.n - 1] >= -a.keys[a.n - 1];
+}
+
+/**
+ * Observes a complete book (call it on the last row of an update): returns whether it is crossed
+ * and counts it in `crossedCount` if so.
+ */
+export function checkCrossed(book: OrderBook): boolean {
+  if (!isCrossed(book)) return false;
+  book.crossedCount++;
+  return true;
+}
