@@ -58,12 +58,14 @@ async function cmdReplay(a: Record<string, unknown>): Promise<void> {
 
 async function cmdGenerate(a: Record<string, unknown>): Promise<void> {
   const { generateDay } = await import('./datasets/generate.ts');
+  const { PRESETS } = await import('./datasets/presets.ts');
+  const preset = a.preset as 'tiny' | 'day' | 'big';
   const t0 = performance.now();
   const r = await generateDay({
     date: String(a.date),
-    symbols: a.symbols as number,
+    symbols: (a.symbols as number | undefined) ?? PRESETS[preset].symbols,
     seed: a.seed as number,
-    preset: a.preset as 'tiny' | 'day' | 'big',
+    preset,
     out: String(a.out),
   });
   const secs = (performance.now() - t0) / 1000;
@@ -202,6 +204,12 @@ export async function main(argv: string[]): Promise<void> {
         .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const })
         .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
         .option('json', { type: 'string', describe: 'also write the results as JSON here' }), cmdBench)
+    .command('bench-phase <phase>', false, (y) =>
+      y.positional('phase', { choices: ['raw', 'merge', 'replay'] as const, demandOption: true }).option('catalog', { type: 'string', demandOption: true }).option('out', { type: 'string', demandOption: true }),
+      async (a) => {
+        const { runPhase } = await import('./bench/replay-bench.ts');
+        console.log(JSON.stringify(await runPhase(a.phase as 'raw' | 'merge' | 'replay', String(a.catalog), String(a.out))));
+      })
     .demandCommand(1, 'choose a command; try: lockstep demo')
     .strict()
     .recommendCommands()

@@ -49,8 +49,13 @@ const EXTRA_COLUMNS: { key: keyof RowExtras; column: string; kind: 'utf8' | 'int
 /** UTC calendar date (YYYY-MM-DD) of an epoch-ns instant. */
 export function utcDate(ns: bigint): string {
   const days = Number(ns / NS_PER_DAY);
-  return new Date(days * 86_400_000).toISOString().slice(0, 10);
+  if (days === lastDay) return lastDate;
+  lastDay = days;
+  lastDate = new Date(days * 86_400_000).toISOString().slice(0, 10);
+  return lastDate;
 }
+let lastDay = NaN;
+let lastDate = '';
 
 /** Epoch ns of 00:00 UTC on a YYYY-MM-DD date. */
 export function dateStartNs(date: string): bigint {
@@ -70,7 +75,8 @@ export interface WriteCatalogOptions {
   rowGroupSize?: number;
 }
 
-function partOf(partBy: PartBy, symbol: string, symbolIndex: number): string {
+/** File name (without .parquet) of the part that holds a symbol under a partitioning. */
+export function partOf(partBy: PartBy, symbol: string, symbolIndex: number): string {
   if (partBy === 'symbol') return safePartName(symbol);
   if (partBy === 'single') return 'part-000';
   return `part-${String(symbolIndex % partBy.buckets).padStart(3, '0')}`;
@@ -102,10 +108,12 @@ export function writeCatalog(root: string, rows: readonly CatalogRow[], opts: Wr
 
 /** Writes one catalog file (rows of a single kind); sorts them by core's order. */
 export function writeCatalogFile(root: string, kind: Kind, date: string, part: string, rows: readonly CatalogRow[], rowGroupSize?: number): string {
-  const sorted = [...rows].sort(compareEvents);
+  const sorted = isSorted(rows) ? rows : [...rows].sort(compareEvents);
+  const present = new Set<keyof RowExtras>();
+  for (const r of sorted) for (const x of EXTRA_COLUMNS) if (r[x.key] !== undefined && r[x.key] !== null) present.add(x.key);
   const extras: Record<string, ColumnData> = {};
   for (const x of EXTRA_COLUMNS) {
-    if (!sorted.some((r) => r[x.key] !== undefined && r[x.key] !== null)) continue;
+    if (!present.has(x.key)) continue;
     if (x.kind === 'int64') {
       // int64 extras are ids; a missing one is written as -1 (the schema marks the column nullable
       // for other producers, but ours always know them)
@@ -127,6 +135,11 @@ export function writeCatalogFile(root: string, kind: Kind, date: string, part: s
   writeFileSync(tmp, bytes);
   renameSync(tmp, path);
   return path;
+}
+
+function isSorted(rows: readonly CatalogRow[]): boolean {
+  for (let i = 1; i < rows.length; i++) if (compareEvents(rows[i - 1], rows[i]) > 0) return false;
+  return true;
 }
 
 export interface CatalogFile {

@@ -125,6 +125,12 @@ function toVector(spec: ColumnSpec, data: ColumnData, n: number): Vector {
     return vectorFromData(type, n, values, bitmap, nullCount);
   }
   if (spec.type === 'utf8') return dictionaryUtf8(data as (string | null)[], n);
+  if (spec.type === 'bool') {
+    const arr = data as (boolean | null)[];
+    const { bitmap: bits } = nullBitmap(n, (i) => arr[i] !== true);
+    const { bitmap, nullCount } = nullBitmap(n, (i) => arr[i] === null);
+    return vectorFromData(type, n, bits ?? new Uint8Array((n + 7) >> 3).fill(0xff), bitmap, nullCount);
+  }
   return vectorFromArray(data as unknown[], type as never) as Vector;
 }
 

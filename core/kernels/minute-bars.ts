@@ -62,6 +62,7 @@ export interface MinuteBars {
   lateTrades: number;
 }
 
+/** No bar open, clock before any event; the closed-bar fields are NaN/0 until the first close. */
 export function initMinuteBars(): MinuteBars {
   return {
     clockStart: NO_TIME,

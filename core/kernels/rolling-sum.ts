@@ -3,10 +3,11 @@
  * average or the variance of the last 60 one-minute returns.
  *
  * Drift protection (see window-moments.ts): Neumaier-compensated add/remove (Neumaier 1974),
- * shifted sums for the variance, and an exact re-base from the stored window every
- * max(N, REBASE_MIN) pushes, or earlier when the mean wanders far from the shift. The re-base costs
- * O(N) once per >= N pushes, so O(1) amortized, and is a pure function of the stored values: a
- * restored snapshot re-bases at the same push as an uninterrupted run.
+ * shifted sums for the variance, and an exact re-base from the stored window every N pushes (each
+ * time the window has turned over, so the residue of values that left is wiped and the error only
+ * ever reflects the last 2N values), or earlier when the mean wanders far from the shift. The
+ * re-base costs O(N) once per N pushes, one extra add per push amortized, and is a pure function
+ * of the stored values: a restored snapshot re-bases at the same push as an uninterrupted run.
  */
 import { initRing, ringFull, ringGet, ringPush, type RingBuffer } from './ring-buffer.ts';
 import {
@@ -21,14 +22,9 @@ import {
   type WindowMoments,
 } from './window-moments.ts';
 
-/** Smallest re-base interval, so that tiny windows do not re-base on every push. */
-export const REBASE_MIN = 32;
-
 export interface RollingSum {
   ring: RingBuffer;
   m: WindowMoments;
-  /** Re-base interval in pushes: max(N, REBASE_MIN). */
-  rebaseEvery: number;
   /** Pushes since the last re-base. */
   since: number;
   /** Re-bases done (for tests and diagnostics). */
@@ -37,7 +33,7 @@ export interface RollingSum {
 
 /** An empty window over the last `n` values (an integer >= 1). */
 export function initRollingSum(n: number): RollingSum {
-  return { ring: initRing(n), m: initMoments(), rebaseEvery: Math.max(n, REBASE_MIN), since: 0, rebases: 0 };
+  return { ring: initRing(n), m: initMoments(), since: 0, rebases: 0 };
 }
 
 /** Pushes `x`; when N values are held, the oldest leaves the window. */
@@ -46,7 +42,7 @@ export function rollingPush(s: RollingSum, x: number): void {
   if (ringFull(r)) momentsRemove(s.m, r.buf[r.head]);
   ringPush(r, x);
   momentsAdd(s.m, x);
-  if (++s.since >= s.rebaseEvery || momentsNeedRebase(s.m)) rebase(s);
+  if (++s.since >= r.buf.length || momentsNeedRebase(s.m)) rebase(s);
 }
 
 function rebase(s: RollingSum): void {

@@ -12,8 +12,8 @@
  * Out-of-order policy: times are clamped to be non-decreasing. A value whose time is earlier than
  * the newest one held is stored at the newest time (it leaves the window with it), so eviction
  * stays first-in first-out. Same drift protection as rolling-sum.ts (window-moments.ts): Neumaier
- * (1974) compensated add/remove, shifted variance sums, and an exact re-base every
- * max(len, REBASE_MIN) pushes.
+ * (1974) compensated add/remove, shifted variance sums, and an exact re-base once the pushes since
+ * the last re-base reach the number of values held (the window has turned over; O(1) amortized).
  */
 import {
   initMoments,
@@ -26,7 +26,6 @@ import {
   momentsVariance,
   type WindowMoments,
 } from './window-moments.ts';
-import { REBASE_MIN } from './rolling-sum.ts';
 
 /** Larger than any epoch-ns time: the expiry of an empty window. */
 const NEVER = 0x7fffffffffffffffn;
@@ -87,6 +86,9 @@ export function timeWindowAdvance(w: TimeWindow, now: bigint): void {
     w.len--;
   }
   w.expiry = w.len > 0 ? times[w.head] + w.durationNs : NEVER;
+  // A large eviction (e.g. a heartbeat after a quiet spell) can turn the window over without a
+  // push; re-base now so reads made before the next push carry no residue of what left.
+  if (w.len > 0 && w.since >= w.len) rebase(w);
 }
 
 /** Adds value `x` at event time `t` (clamped to the newest time seen), evicting what `t` expires. */
@@ -101,7 +103,7 @@ export function timeWindowPush(w: TimeWindow, t: bigint, x: number): void {
   if (w.len++ === 0) w.expiry = t + w.durationNs;
   momentsAdd(w.m, x);
   w.since++;
-  if ((w.since >= REBASE_MIN && w.since >= w.len) || momentsNeedRebase(w.m)) rebase(w);
+  if (w.since >= w.len || momentsNeedRebase(w.m)) rebase(w);
 }
 
 function grow(w: TimeWindow): void {

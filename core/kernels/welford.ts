@@ -12,6 +12,7 @@ export interface Welford {
   m2: number;
 }
 
+/** An empty set. Warm-up: mean needs 1 value, sample variance 2. */
 export function initWelford(): Welford {
   return { n: 0, mean: 0, m2: 0 };
 }

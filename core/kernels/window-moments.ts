@@ -36,6 +36,7 @@ export interface WindowMoments {
  */
 const CANCEL_LIMIT = 1024;
 
+/** Empty moments (n = 0, shift 0). */
 export function initMoments(): WindowMoments {
   return { n: 0, sum: 0, sumC: 0, k: 0, d1: 0, d1C: 0, d2: 0, d2C: 0 };
 }
