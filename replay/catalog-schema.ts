@@ -221,10 +221,20 @@ function strings(table: Table, name: string): string[] {
   return out;
 }
 
-function bools(table: Table, name: string): boolean[] {
-  const c = col(table, name);
-  const out: boolean[] = new Array(table.numRows);
-  for (let i = 0; i < out.length; i++) out[i] = c.get(i) === true;
+/** A boolean column's values read straight from its bit-packed buffer (nulls read as false). */
+function bools(table: Table, name: string): Uint8Array {
+  const c = col(table, name) as unknown as { data: { values: Uint8Array; offset: number; length: number; nullCount: number; nullBitmap?: Uint8Array }[] };
+  const out = new Uint8Array(table.numRows);
+  let o = 0;
+  for (const d of c.data) {
+    const bits = d.values;
+    const valid = d.nullCount > 0 ? d.nullBitmap : undefined;
+    for (let i = 0; i < d.length; i++, o++) {
+      const j = d.offset + i;
+      const set = (bits[j >> 3] >> (j & 7)) & 1;
+      out[o] = valid && ((valid[j >> 3] >> (j & 7)) & 1) === 0 ? 0 : set;
+    }
+  }
   return out;
 }
 
@@ -282,7 +292,7 @@ export function rowGroupDecoder(kind: Kind, table: Table, file: string, firstRow
       return (start, end, out) => {
         const from = out.length;
         for (let i = start; i < end; i++) {
-          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], side: side[i] as 1 | -1, price: price[i], size: size[i], snapshot: snapshot[i], last: last[i] });
+          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], side: side[i] as 1 | -1, price: price[i], size: size[i], snapshot: snapshot[i] === 1, last: last[i] === 1 });
         }
         check(out, from, start);
       };

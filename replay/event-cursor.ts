@@ -74,7 +74,8 @@ export class EventCursor {
 
   private checkOrder(e: MarketEvent, row: number): void {
     const p = this.prev;
-    if (p !== null && compareEvents(p, e) > 0) {
+    // the common case (time moved forward) needs no full comparison
+    if (p !== null && p.tsRecv >= e.tsRecv && compareEvents(p, e) > 0) {
       const field = p.tsRecv > e.tsRecv ? 'ts_recv' : p.symbol !== e.symbol ? 'symbol' : 'seq';
       const value = field === 'ts_recv' ? e.tsRecv : field === 'symbol' ? e.symbol : e.seq;
       const before = field === 'ts_recv' ? p.tsRecv : field === 'symbol' ? p.symbol : p.seq;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { MarketEvent } from '../core/events.ts';
 import type { RowSink } from '../core/fold.ts';
-import type { ColumnSpec } from './parquet-io.ts';
+import type { ColumnData, ColumnSpec } from './parquet-io.ts';
 import { ParquetStreamWriter } from './parquet-stream-writer.ts';
 
 export const KEY_COLUMNS: ColumnSpec[] = [
@@ -42,13 +42,18 @@ export class FactorTableSink {
   private readonly writer: ParquetStreamWriter;
   private readonly cap: number;
   private n = 0;
-  private symbol: string[] = [];
-  private source: string[] = [];
-  private seq: BigInt64Array;
-  private tsEvent: BigInt64Array;
-  private tsRecv: BigInt64Array;
-  private values: Float64Array[];
-  private valid: Uint8Array[];
+  /** Dictionaries for the two string key columns; ids are stable for the whole run. */
+  private readonly symbolIds = new Map<string, number>();
+  private readonly symbols: string[] = [];
+  private readonly sourceIds = new Map<string, number>();
+  private readonly sources: string[] = [];
+  private symbol!: Int32Array;
+  private source!: Int32Array;
+  private seq!: BigInt64Array;
+  private tsEvent!: BigInt64Array;
+  private tsRecv!: BigInt64Array;
+  private values!: Float64Array[];
+  private valid!: Uint8Array[];
 
   constructor(
     readonly path: string,
@@ -57,27 +62,41 @@ export class FactorTableSink {
   ) {
     this.cap = opts.batchRows ?? 65536;
     this.writer = new ParquetStreamWriter(path, factorTableSpecs(factorColumns), { rowGroupSize: opts.rowGroupSize, metadata: opts.metadata });
+    this.allocate();
+  }
+
+  /** Fresh buffers: the previous ones were transferred to the writer thread. */
+  private allocate(): void {
+    this.symbol = new Int32Array(this.cap);
+    this.source = new Int32Array(this.cap);
     this.seq = new BigInt64Array(this.cap);
     this.tsEvent = new BigInt64Array(this.cap);
     this.tsRecv = new BigInt64Array(this.cap);
-    this.values = factorColumns.map(() => new Float64Array(this.cap));
-    this.valid = factorColumns.map(() => new Uint8Array(this.cap));
+    this.values = this.factorColumns.map(() => new Float64Array(this.cap));
+    this.valid = this.factorColumns.map(() => new Uint8Array(this.cap));
   }
 
-  /** The fold's row callback. Call `drain()` regularly (it is async; this is not). */
+  private static id(ids: Map<string, number>, list: string[], s: string): number {
+    let id = ids.get(s);
+    if (id === undefined) {
+      id = list.length;
+      ids.set(s, id);
+      list.push(s);
+    }
+    return id;
+  }
+
+  /** The fold's row callback. Call `drain()` when `full` (it is async; this is not). */
   readonly row: RowSink = (ev: MarketEvent, symbol: string, values: readonly (number | null)[]) => {
     const i = this.n++;
-    this.symbol.push(symbol);
-    this.source.push(ev.kind);
+    this.symbol[i] = FactorTableSink.id(this.symbolIds, this.symbols, symbol);
+    this.source[i] = FactorTableSink.id(this.sourceIds, this.sources, ev.kind);
     this.seq[i] = ev.seq;
     this.tsEvent[i] = ev.tsEvent;
     this.tsRecv[i] = ev.tsRecv;
     for (let c = 0; c < values.length; c++) {
       const v = values[c];
-      if (v === null) {
-        this.valid[c][i] = 0;
-        this.values[c][i] = 0;
-      } else {
+      if (v !== null) {
         this.valid[c][i] = 1;
         this.values[c][i] = v;
       }
@@ -93,9 +112,9 @@ export class FactorTableSink {
   async drain(): Promise<void> {
     if (this.n === 0) return;
     const n = this.n;
-    const columns: Record<string, import('./parquet-io.ts').ColumnData> = {
-      symbol: this.symbol,
-      source: this.source,
+    const columns: Record<string, ColumnData> = {
+      symbol: { dict: [...this.symbols], indices: this.symbol.subarray(0, n) },
+      source: { dict: [...this.sources], indices: this.source.subarray(0, n) },
       seq: this.seq.subarray(0, n),
       ts_event: this.tsEvent.subarray(0, n),
       ts_recv: this.tsRecv.subarray(0, n),
@@ -103,10 +122,9 @@ export class FactorTableSink {
     this.factorColumns.forEach((name, c) => {
       columns[name] = { values: this.values[c].subarray(0, n), valid: this.valid[c].subarray(0, n) };
     });
-    await this.writer.write(columns, n);
     this.n = 0;
-    this.symbol = [];
-    this.source = [];
+    this.allocate();
+    await this.writer.write(columns, n);
   }
 
   async close(): Promise<SinkResult> {

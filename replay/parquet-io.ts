@@ -50,8 +50,15 @@ export interface NullableFloat64 {
   valid: Uint8Array;
 }
 
+/** Strings already dictionary-encoded: `values[indices[i]]` (index -1 = null). */
+export interface DictStrings {
+  dict: readonly string[];
+  indices: Int32Array;
+}
+
 export type ColumnData =
   | NullableFloat64
+  | DictStrings
   | BigInt64Array
   | Float64Array
   | Int8Array
@@ -94,7 +101,7 @@ function nullBitmap(n: number, isNull: (i: number) => boolean): { bitmap?: Uint8
 
 function toVector(spec: ColumnSpec, data: ColumnData, n: number): Vector {
   const type = arrowType(spec.type);
-  const len = 'valid' in data ? data.values.length : data.length;
+  const len = 'valid' in data ? data.values.length : 'dict' in data ? data.indices.length : data.length;
   if (len !== n) throw new Error(`column ${spec.name}: ${len} values for ${n} rows`);
   if (spec.type === 'timestamp' || spec.type === 'int64') {
     if (!(data instanceof BigInt64Array)) throw new Error(`column ${spec.name}: expected BigInt64Array`);
@@ -124,6 +131,7 @@ function toVector(spec: ColumnSpec, data: ColumnData, n: number): Vector {
     const { bitmap, nullCount } = nullBitmap(n, (i) => arr[i] === null);
     return vectorFromData(type, n, values, bitmap, nullCount);
   }
+  if (spec.type === 'utf8' && 'dict' in data) return dictVector(data.dict, data.indices, n);
   if (spec.type === 'utf8') return dictionaryUtf8(data as (string | null)[], n);
   if (spec.type === 'bool') {
     const arr = data as (boolean | null)[];
@@ -153,6 +161,10 @@ function dictionaryUtf8(values: readonly (string | null)[], n: number): Vector {
     }
     indices[i] = id;
   }
+  return dictVector(uniques, indices, n, (i) => values[i] === null);
+}
+
+function dictVector(uniques: readonly string[], indices: Int32Array, n: number, isNull: (i: number) => boolean = (i) => indices[i] < 0): Vector {
   const enc = new TextEncoder();
   const encoded = uniques.map((u) => enc.encode(u));
   const offsets = new Int32Array(uniques.length + 1);
@@ -160,7 +172,7 @@ function dictionaryUtf8(values: readonly (string | null)[], n: number): Vector {
   const bytes = new Uint8Array(offsets[uniques.length]);
   for (let i = 0; i < encoded.length; i++) bytes.set(encoded[i], offsets[i]);
   const dictData = makeData({ type: new Utf8(), length: uniques.length, valueOffsets: offsets, data: bytes });
-  const { bitmap, nullCount } = nullBitmap(n, (i) => values[i] === null);
+  const { bitmap, nullCount } = nullBitmap(n, isNull);
   const type = new Dictionary(new Utf8(), new Int32());
   const data = makeData({ type, length: n, data: indices, nullBitmap: bitmap, nullCount, dictionary: makeVector(dictData) });
   return makeVector(data) as unknown as Vector;
@@ -168,6 +180,25 @@ function dictionaryUtf8(values: readonly (string | null)[], n: number): Vector {
 
 function vectorFromData(type: DataType, n: number, values: ArrayBufferView, bitmap?: Uint8Array, nullCount = 0): Vector {
   return makeVector(makeData({ type: type as never, length: n, data: values as never, nullBitmap: bitmap, nullCount })) as unknown as Vector;
+}
+
+export type Compression = 'zstd' | 'snappy' | 'lz4' | 'none';
+
+const CODEC: Record<Compression, number> = { zstd: pq.Compression.ZSTD, snappy: pq.Compression.SNAPPY, lz4: pq.Compression.LZ4_RAW, none: pq.Compression.UNCOMPRESSED };
+
+/**
+ * Writer settings shared by every Parquet file Lockstep writes. Dictionary encoding only for
+ * strings: on high-cardinality numbers (times, prices) it costs most of the encode time and makes
+ * files larger, not smaller.
+ */
+export function writerProperties(specs: readonly ColumnSpec[], opts: WriteOptions & { compression: Compression }): import('parquet-wasm/node').WriterProperties {
+  let props = new pq.WriterPropertiesBuilder()
+    .setCompression(CODEC[opts.compression])
+    .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
+    .setCreatedBy('lockstep');
+  for (const s of specs) if (s.type !== 'utf8') props = props.setColumnDictionaryEnabled(s.name, false);
+  if (opts.metadata) props = props.setKeyValueMetadata(metadataMap(opts.metadata));
+  return props.build();
 }
 
 export interface WriteOptions {
@@ -182,12 +213,8 @@ export function encodeParquet(specs: readonly ColumnSpec[], columns: Record<stri
   const table = arrowTableOf(specs, columns, n);
   const ipc = tableToIPC(table, 'stream');
   const wasmTable = pq.Table.fromIPCStream(ipc);
-  let props = new pq.WriterPropertiesBuilder()
-    .setCompression(pq.Compression.ZSTD)
-    .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
-    .setCreatedBy('lockstep');
-  if (opts.metadata) props = props.setKeyValueMetadata(metadataMap(opts.metadata));
-  return pq.writeParquet(wasmTable, props.build());
+  const props = writerProperties(specs, { compression: 'zstd', ...opts });
+  return pq.writeParquet(wasmTable, props);
 }
 
 export function arrowTableOf(specs: readonly ColumnSpec[], columns: Record<string, ColumnData>, n: number): Table {

@@ -1,29 +1,31 @@
 /**
- * Streams record batches into one Parquet file (parquet-wasm's transformParquetStream), so a
- * replay's output never has to fit in memory. The file appears under its final name only after a
- * successful close (written to a temporary name, then renamed).
+ * Streams record batches into one Parquet file from a worker thread (parquet-wasm's
+ * transformParquetStream runs there), so a replay's output never has to fit in memory and its
+ * encoding runs on another core. The file appears under its final name only after a successful
+ * close (written to a temporary name, then renamed).
  */
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tableToIPC } from 'apache-arrow';
-import { arrowTableOf, metadataMap, type ColumnData, type ColumnSpec } from './parquet-io.ts';
-
-const require = createRequire(import.meta.url);
-const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
-type WasmBatch = import('parquet-wasm/node').RecordBatch;
+import { renameSync, unlinkSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { ColumnData, ColumnSpec, Compression } from './parquet-io.ts';
 
 export interface StreamWriterOptions {
   rowGroupSize?: number;
   metadata?: Record<string, unknown>;
+  /** Default snappy: the factor table is written at replay speed, so encode speed wins. */
+  compression?: Compression;
 }
 
+/** Batches in flight to the worker before `write` waits: bounds memory, keeps the worker busy. */
+const MAX_IN_FLIGHT = 2;
+
 export class ParquetStreamWriter {
-  private readonly queue: WasmBatch[] = [];
-  private closed = false;
-  private wake: (() => void) | null = null;
-  private readonly done: Promise<void>;
-  private readonly fd: number;
+  private readonly worker: Worker;
   private readonly tmp: string;
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+  private failure: Error | null = null;
+  private closedResolve: ((bytes: number) => void) | null = null;
+  private closedReject: ((e: Error) => void) | null = null;
   bytesWritten = 0;
   rows = 0;
 
@@ -33,66 +35,72 @@ export class ParquetStreamWriter {
     opts: StreamWriterOptions = {},
   ) {
     this.tmp = `${path}.tmp-${process.pid}`;
-    this.fd = openSync(this.tmp, 'w');
-    let props = new pq.WriterPropertiesBuilder()
-      .setCompression(pq.Compression.ZSTD)
-      .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
-      .setCreatedBy('lockstep');
-    if (opts.metadata) props = props.setKeyValueMetadata(metadataMap(opts.metadata));
-    const input = new ReadableStream<WasmBatch>({
-      pull: async (c) => {
-        while (this.queue.length === 0 && !this.closed) await new Promise<void>((r) => (this.wake = r));
-        const b = this.queue.shift();
-        if (b) c.enqueue(b);
-        else c.close();
+    this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
+      workerData: {
+        entry: new URL('./parquet-writer-worker.ts', import.meta.url).href,
+        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize, metadata: opts.metadata, compression: opts.compression ?? 'snappy' },
       },
     });
-    const fd = this.fd;
-    this.done = (async () => {
-      const out = await pq.transformParquetStream(input as ReadableStream, props.build());
-      const reader = out.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        writeSync(fd, value as Uint8Array);
-        this.bytesWritten += (value as Uint8Array).length;
+    this.worker.on('message', (m: { type: string; bytes?: number; message?: string }) => {
+      if (m.type === 'ack') {
+        this.inFlight--;
+        this.waiters.shift()?.();
+      } else if (m.type === 'closed') {
+        this.closedResolve?.(m.bytes ?? 0);
+      } else if (m.type === 'error') {
+        this.fail(new Error(`writing ${this.path}: ${m.message}`));
       }
-    })();
-    // surfaced by close(); avoid an unhandled rejection in between
-    this.done.catch(() => {});
+    });
+    this.worker.on('error', (e: Error) => this.fail(e));
   }
 
-  /** Appends one batch of rows. Waits while the encoder is behind, bounding memory. */
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.waiters.splice(0)) w();
+    this.closedReject?.(e);
+  }
+
+  /** Appends one batch of rows; typed-array buffers are transferred (the caller must not reuse them). */
   async write(columns: Record<string, ColumnData>, n: number): Promise<void> {
+    if (this.failure) throw this.failure;
     if (n === 0) return;
-    const ipc = tableToIPC(arrowTableOf(this.specs, columns, n), 'stream');
-    const t = pq.Table.fromIPCStream(ipc);
-    this.queue.push(t.recordBatch(0)!);
+    const transfer: ArrayBuffer[] = [];
+    for (const c of Object.values(columns)) {
+      if (ArrayBuffer.isView(c)) transfer.push(c.buffer as ArrayBuffer);
+      else if ('valid' in c) transfer.push(c.values.buffer as ArrayBuffer, c.valid.buffer as ArrayBuffer);
+      else if ('dict' in c) transfer.push(c.indices.buffer as ArrayBuffer);
+    }
+    this.inFlight++;
     this.rows += n;
-    this.wake?.();
-    while (this.queue.length > 1) await new Promise((r) => setImmediate(r));
+    this.worker.postMessage({ type: 'batch', columns, n }, transfer);
+    while (this.inFlight > MAX_IN_FLIGHT && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.failure) throw this.failure;
   }
 
   async close(): Promise<void> {
-    if (this.rows === 0) {
-      // an empty file still needs its schema: send one zero-row batch
-      const empty = Object.fromEntries(this.specs.map((s) => [s.name, emptyColumn(s)]));
-      this.queue.push(pq.Table.fromIPCStream(tableToIPC(arrowTableOf(this.specs, empty, 0), 'stream')).recordBatch(0)!);
-    }
-    this.closed = true;
-    this.wake?.();
     try {
-      await this.done;
-      closeSync(this.fd);
+      if (this.rows === 0) {
+        // an empty file still needs its schema: send one zero-row batch
+        const empty = Object.fromEntries(this.specs.map((s) => [s.name, emptyColumn(s)]));
+        this.worker.postMessage({ type: 'batch', columns: empty, n: 0 });
+        this.inFlight++;
+      }
+      this.bytesWritten = await new Promise<number>((resolve, reject) => {
+        this.closedResolve = resolve;
+        this.closedReject = reject;
+        if (this.failure) reject(this.failure);
+        else this.worker.postMessage({ type: 'close' });
+      });
       renameSync(this.tmp, this.path);
     } catch (e) {
       try {
-        closeSync(this.fd);
         unlinkSync(this.tmp);
       } catch {
-        // already gone
+        // never created or already gone
       }
       throw e;
+    } finally {
+      await this.worker.terminate();
     }
   }
 }

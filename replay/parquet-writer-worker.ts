@@ -1,0 +1,77 @@
+/**
+ * Worker side of ParquetStreamWriter: receives column batches, builds Arrow, encodes Parquet with
+ * parquet-wasm and writes the file, so encoding runs on another core than the replay itself.
+ * Messages: {type:'batch', columns, n} → {type:'ack'}; {type:'close'} → {type:'closed', bytes} or
+ * {type:'error', message}.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+import { tableToIPC } from 'apache-arrow';
+import { arrowTableOf, writerProperties, type ColumnData, type ColumnSpec, type Compression } from './parquet-io.ts';
+
+const require = createRequire(import.meta.url);
+const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
+type WasmBatch = import('parquet-wasm/node').RecordBatch;
+
+interface Init {
+  path: string;
+  specs: ColumnSpec[];
+  rowGroupSize?: number;
+  metadata?: Record<string, unknown>;
+  compression: Compression;
+}
+
+const init = workerData.init as Init;
+const port = parentPort!;
+const queue: WasmBatch[] = [];
+let closed = false;
+let wake: (() => void) | null = null;
+let bytes = 0;
+const fd = openSync(init.path, 'w');
+
+const input = new ReadableStream<WasmBatch>({
+  pull: async (c) => {
+    while (queue.length === 0 && !closed) await new Promise<void>((r) => (wake = r));
+    const b = queue.shift();
+    if (b) c.enqueue(b);
+    else c.close();
+  },
+});
+
+const done = (async () => {
+  const out = await pq.transformParquetStream(input as ReadableStream, writerProperties(init.specs, init));
+  const reader = out.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    writeSync(fd, value as Uint8Array);
+    bytes += (value as Uint8Array).length;
+  }
+})();
+done.catch(() => {});
+
+function toBatch(columns: Record<string, ColumnData>, n: number): WasmBatch {
+  const ipc = tableToIPC(arrowTableOf(init.specs, columns, n), 'stream');
+  return pq.Table.fromIPCStream(ipc).recordBatch(0)!;
+}
+
+port.on('message', async (m: { type: 'batch'; columns: Record<string, ColumnData>; n: number } | { type: 'close' }) => {
+  try {
+    if (m.type === 'batch') {
+      queue.push(toBatch(m.columns, m.n));
+      wake?.();
+      // ack once the encoder has taken the batch, so the sender's backlog stays bounded
+      while (queue.length > 1) await new Promise((r) => setImmediate(r));
+      port.postMessage({ type: 'ack' });
+      return;
+    }
+    closed = true;
+    wake?.();
+    await done;
+    closeSync(fd);
+    port.postMessage({ type: 'closed', bytes });
+  } catch (e) {
+    port.postMessage({ type: 'error', message: (e as Error).message ?? String(e) });
+  }
+});
