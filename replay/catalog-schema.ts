@@ -246,6 +246,19 @@ function bools(table: Table, name: string): Uint8Array {
  */
 export type RowDecoder = (start: number, end: number, out: MarketEvent[]) => void;
 
+/**
+ * ts_recv of every row as a float64, correctly rounded from the exact int64 (one rounding of
+ * hi·2^32 + lo). Rounding is monotonic, so `approx[a] < approx[b]` implies ts_recv[a] < ts_recv[b]:
+ * the merge compares these cheap numbers first and falls back to core's exact comparator on ties.
+ */
+export function tsRecvApprox(table: Table): Float64Array {
+  const ts = numeric(table, 'ts_recv', BigInt64Array);
+  const halves = new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2);
+  const out = new Float64Array(ts.length);
+  for (let i = 0; i < ts.length; i++) out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
+  return out;
+}
+
 export function rowGroupDecoder(kind: Kind, table: Table, file: string, firstRow: number): RowDecoder {
   const tsEvent = numeric(table, 'ts_event', BigInt64Array);
   const tsRecv = numeric(table, 'ts_recv', BigInt64Array);

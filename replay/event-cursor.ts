@@ -4,8 +4,10 @@
  * core's event order: the merge is only correct (and split-independent) if every file is sorted.
  */
 import { compareEvents, type Kind, type MarketEvent } from '../core/events.ts';
-import { checkSchema, rowGroupDecoder, type RowDecoder } from './catalog-schema.ts';
+import { checkSchema, rowGroupDecoder, tsRecvApprox, type RowDecoder } from './catalog-schema.ts';
 import { InputError } from './errors.ts';
+import type { Table } from 'apache-arrow';
+import type { DecodePool } from './decode-pool.ts';
 import { openParquet, type ParquetSource } from './parquet-io.ts';
 
 /** Events materialised per slice: small enough to keep many cursors cheap, big enough to amortise. */
@@ -22,6 +24,9 @@ export interface CursorOptions {
 export class EventCursor {
   /** Current event, or null when the file is exhausted. */
   head: MarketEvent | null = null;
+  /** head.tsRecv as a correctly rounded float64 (see tsRecvApprox); +Infinity when exhausted. */
+  headT = Infinity;
+  private approx: Float64Array = new Float64Array(0);
   private group = -1;
   private groupFirstRow = 0;
   private groupRows = 0;
@@ -34,18 +39,41 @@ export class EventCursor {
   private prevRow = -1;
   rowsRead = 0;
 
+  private poolFile = -1;
+
   private constructor(
     readonly src: ParquetSource,
     readonly kind: Kind,
     private readonly opts: CursorOptions,
+    private readonly pool: DecodePool | undefined,
   ) {}
 
-  static async open(path: string, kind: Kind, opts: CursorOptions = {}): Promise<EventCursor> {
+  /**
+   * Opens a catalog file and positions on its first event. With a decode pool, row groups are
+   * decoded on the pool's worker, one group ahead of the one being read.
+   */
+  static async open(path: string, kind: Kind, opts: CursorOptions = {}, pool?: DecodePool): Promise<EventCursor> {
     const src = await openParquet(path);
     checkSchema(path, kind, src.columns);
-    const c = new EventCursor(src, kind, opts);
-    c.advance();
+    const c = new EventCursor(src, kind, opts, pool);
+    if (pool && src.numRowGroups > 0) {
+      c.poolFile = pool.open(path);
+      pool.request(c.poolFile, 0);
+    }
     return c;
+  }
+
+  /** Positions every cursor on its first event (after all have asked for their first group). */
+  static start(cursors: readonly EventCursor[]): void {
+    for (const c of cursors) c.advance();
+  }
+
+  private loadGroup(g: number): Table {
+    if (!this.pool) return this.src.readRowGroup(g);
+    const t = this.pool.take(this.poolFile, g);
+    if (g + 1 < this.src.numRowGroups) this.pool.request(this.poolFile, g + 1);
+    else this.pool.closeFile(this.poolFile);
+    return t;
   }
 
   /** Moves `head` to the next event that passes the filters. */
@@ -53,10 +81,12 @@ export class EventCursor {
     for (;;) {
       if (this.pos >= this.buf.length && !this.fill()) {
         this.head = null;
+        this.headT = Infinity;
         return;
       }
       const e = this.buf[this.pos++];
       const row = this.bufFirstRow + this.pos - 1;
+      const t = this.approx[row - this.groupFirstRow];
       this.checkOrder(e, row);
       this.rowsRead++;
       const o = this.opts;
@@ -65,9 +95,11 @@ export class EventCursor {
       if (o.toNs !== undefined && e.tsRecv >= o.toNs) {
         // rows are sorted by ts_recv: nothing later can pass
         this.head = null;
+        this.headT = Infinity;
         return;
       }
       this.head = e;
+      this.headT = t;
       return;
     }
   }
@@ -98,10 +130,11 @@ export class EventCursor {
       this.group++;
       if (this.group >= this.src.numRowGroups) return false;
       this.groupFirstRow += this.groupRows;
-      const table = this.src.readRowGroup(this.group);
+      const table = this.loadGroup(this.group);
       this.groupRows = table.numRows;
       this.nextRow = 0;
       this.decode = rowGroupDecoder(this.kind, table, this.src.path, this.groupFirstRow);
+      this.approx = tsRecvApprox(table);
     }
     const end = Math.min(this.nextRow + SLICE, this.groupRows);
     this.bufFirstRow = this.groupFirstRow + this.nextRow;

@@ -127,6 +127,11 @@ export class FactorTableSink {
     await this.writer.write(columns, n);
   }
 
+  /** Stops writing and removes the partial file. */
+  async abort(): Promise<void> {
+    await this.writer.abort();
+  }
+
   async close(): Promise<SinkResult> {
     await this.drain();
     await this.writer.close();

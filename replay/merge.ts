@@ -1,6 +1,10 @@
 /**
  * K-way merge of event cursors by core's one ordering (compareEvents): a binary min-heap of the
  * cursors' heads. Synchronous: cursors decode row groups on demand.
+ *
+ * Heads are compared on their float64 ts_recv first (exact when they differ, see tsRecvApprox)
+ * and with compareEvents only on ties, which keeps bigint and string comparisons off the hot path
+ * without changing the order.
  */
 import { compareEvents, type MarketEvent } from '../core/events.ts';
 import type { EventCursor } from './event-cursor.ts';
@@ -40,11 +44,17 @@ export class EventMerge {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && compareEvents(h[r].head!, h[l].head!) < 0 ? r : l;
-      if (compareEvents(h[c].head!, item.head!) >= 0) break;
+      const c = r < n && before(h[r], h[l]) ? r : l;
+      if (!before(h[c], item)) break;
       h[i] = h[c];
       i = c;
     }
     h[i] = item;
   }
+}
+
+/** True when a's head comes strictly before b's in core's order. */
+function before(a: EventCursor, b: EventCursor): boolean {
+  if (a.headT !== b.headT) return a.headT < b.headT;
+  return compareEvents(a.head!, b.head!) < 0;
 }

@@ -77,6 +77,16 @@ export class ParquetStreamWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Stops the writer thread and removes the temporary file; the target is left untouched. */
+  async abort(): Promise<void> {
+    await this.worker.terminate();
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      // never created or already gone
+    }
+  }
+
   async close(): Promise<void> {
     try {
       if (this.rows === 0) {

@@ -40,7 +40,7 @@ const input = new ReadableStream<WasmBatch>({
 });
 
 const done = (async () => {
-  const out = await pq.transformParquetStream(input as ReadableStream, writerProperties(init.specs, init));
+  const out = await pq.transformParquetStream(input as ReadableStream, writerProperties(init.specs, { ...init, dictionary: 'strings' }));
   const reader = out.getReader();
   for (;;) {
     const { done, value } = await reader.read();

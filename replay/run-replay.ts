@@ -14,6 +14,7 @@ import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/regi
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
 import { dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
 import { UsageError } from './errors.ts';
+import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
 import { EventMerge } from './merge.ts';
@@ -88,20 +89,30 @@ export interface OpenedSelection {
   files: CatalogFile[];
   cursors: EventCursor[];
   totalRows: number;
+  /** Stops the decode worker; call when done with the cursors. */
+  close(): Promise<void>;
 }
 
+/** Opens every selected file as a cursor, positioned on its first event; decoding runs on a worker. */
 export async function openSelection(sel: ReplaySelection): Promise<OpenedSelection> {
   const files = await selectReplayFiles(sel);
   const symbols = sel.symbols ? new Set(sel.symbols) : undefined;
   const fromNs = sel.from ? hhmmToNs(sel.date, sel.from, '--from') : undefined;
   const toNs = sel.to ? hhmmToNs(sel.date, sel.to, '--to') : undefined;
+  const pool = new DecodePool();
   const cursors: EventCursor[] = [];
-  for (const f of files) {
-    // earlier-dated fundamentals are point-in-time state, not subject to the intraday window
-    const window = f.date === sel.date ? { fromNs, toNs } : {};
-    cursors.push(await EventCursor.open(f.path, f.kind, { symbols, ...window }));
+  try {
+    for (const f of files) {
+      // earlier-dated fundamentals are point-in-time state, not subject to the intraday window
+      const window = f.date === sel.date ? { fromNs, toNs } : {};
+      cursors.push(await EventCursor.open(f.path, f.kind, { symbols, ...window }, pool));
+    }
+    EventCursor.start(cursors);
+  } catch (e) {
+    await pool.close();
+    throw e;
   }
-  return { files, cursors, totalRows: cursors.reduce((a, c) => a + c.src.numRows, 0) };
+  return { files, cursors, totalRows: cursors.reduce((a, c) => a + c.src.numRows, 0), close: () => pool.close() };
 }
 
 interface Checkpoint {
@@ -150,21 +161,28 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   let last: bigint | undefined;
   let stoppedAt: number | undefined;
   const row = sink.row;
-  for (let ev: MarketEvent | null = merge.next(); ev !== null; ev = merge.next()) {
-    consumed++;
-    if (consumed <= skip) continue;
-    first ??= ev.tsRecv;
-    last = ev.tsRecv;
-    const wait = pacer.pace(ev.tsRecv);
-    if (wait) await wait;
-    applyEvent(set, fold, ev, row);
-    if (sink.full) await sink.drain();
-    if ((consumed & 0x3fff) === 0) progress.update(consumed, ev.tsRecv);
-    if (opts.stopAfter !== undefined && consumed >= opts.stopAfter) {
-      stoppedAt = consumed;
-      break;
+  try {
+    for (let ev: MarketEvent | null = merge.next(); ev !== null; ev = merge.next()) {
+      consumed++;
+      if (consumed <= skip) continue;
+      first ??= ev.tsRecv;
+      last = ev.tsRecv;
+      const wait = pacer.pace(ev.tsRecv);
+      if (wait) await wait;
+      applyEvent(set, fold, ev, row);
+      if (sink.full) await sink.drain();
+      if ((consumed & 0x3fff) === 0) progress.update(consumed, ev.tsRecv);
+      if (opts.stopAfter !== undefined && consumed >= opts.stopAfter) {
+        stoppedAt = consumed;
+        break;
+      }
     }
+  } catch (e) {
+    await opened.close();
+    await sink.abort();
+    throw e;
   }
+  await opened.close();
   const output = await sink.close();
   progress.done();
   if (stoppedAt !== undefined && opts.checkpoint) {

@@ -86,9 +86,9 @@ export function timeWindowAdvance(w: TimeWindow, now: bigint): void {
     w.len--;
   }
   w.expiry = w.len > 0 ? times[w.head] + w.durationNs : NEVER;
-  // A large eviction (e.g. a heartbeat after a quiet spell) can turn the window over without a
-  // push; re-base now so reads made before the next push carry no residue of what left.
-  if (w.len > 0 && w.since >= w.len) rebase(w);
+  // An eviction without a push (e.g. a heartbeat after a quiet spell) can turn the window over or
+  // move its mean far from the shift; re-base now so reads before the next push are as exact.
+  if (w.len > 0 && (w.since >= w.len || momentsNeedRebase(w.m))) rebase(w);
 }
 
 /** Adds value `x` at event time `t` (clamped to the newest time seen), evicting what `t` expires. */

@@ -41,10 +41,12 @@ describe('window moments (shared arithmetic of the windows)', () => {
     expect(momentsNeedRebase(m)).toBe(false);
     expect(momentsVariance(m, 1)).toBe(exactVariance(big, 1));
     // A constant window after a re-base is exactly centred: no re-base storm.
-    const flat = [5, 5, 5, 5];
-    rebaseWith(m, flat);
-    expect(momentsNeedRebase(m)).toBe(false);
-    expect(momentsVariance(m, 1)).toBe(0);
+    const flat = initMoments();
+    [5, 5, 5, 5].forEach((x) => momentsAdd(flat, x));
+    rebaseWith(flat, [5, 5, 5, 5]);
+    expect(flat.k).toBe(5);
+    expect(momentsNeedRebase(flat)).toBe(false);
+    expect(momentsVariance(flat, 1)).toBe(0);
   });
 
   it('survives the state codec unchanged', () => {
