@@ -34,6 +34,11 @@ export interface FactorSpec<P extends Params, S> {
   update(state: S, event: MarketEvent, params: P): number | null;
   /** Additional output columns `${name}_${suffix}`, read after each update. */
   extras?: Readonly<Record<string, (state: S, params: P) => number | null>>;
+  /**
+   * Other functions whose code decides the output (the kernels it calls, a shared wrapper's
+   * callbacks); their source text goes into the registry's code hash with init/update/extras.
+   */
+  source?: readonly ((...args: never[]) => unknown)[];
 }
 
 export interface Factor<P extends Params = Params, S = unknown> extends FactorSpec<P, S> {

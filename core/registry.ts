@@ -2,13 +2,60 @@
  * The default factor set and its manifest: every output column can be traced to a factor's name,
  * version, parameters and a hash of the code that computed it.
  */
-import type { AnyFactor } from './factor.ts';
+import { withParams, type AnyFactor } from './factor.ts';
 import { createFactorSet, type FactorSet } from './fold.ts';
 import { hashString } from './state-codec.ts';
+import { priceCollar, returnZscore, volumeSpike } from './factors/anomaly.ts';
+import { depthImbalance } from './factors/depth-imbalance.ts';
+import { ema } from './factors/ema.ts';
 import { eventCount } from './factors/event-count.ts';
+import { microprice, mid, quoteImbalance, spread } from './factors/l1-quote.ts';
 import { lastPrice } from './factors/last-price.ts';
+import { logReturn1m } from './factors/log-return.ts';
+import { macd } from './factors/macd.ts';
+import { movingAverage } from './factors/moving-average.ts';
+import { newsCount, newsSentiment } from './factors/news.ts';
+import { realizedVol } from './factors/realized-vol.ts';
+import { rsi } from './factors/rsi.ts';
+import { tradeWindow } from './factors/trade-window.ts';
+import { pbr, per } from './factors/valuation.ts';
+import { volumePower } from './factors/volume-power.ts';
+import { sessionVwap } from './factors/vwap.ts';
 
-export const DEFAULT_FACTORS: readonly AnyFactor[] = [lastPrice, eventCount];
+/** The default factor set, in output column order. */
+export const DEFAULT_FACTORS: readonly AnyFactor[] = [
+  lastPrice,
+  logReturn1m,
+  movingAverage,
+  withParams(movingAverage, { bars: 20 }, 'ma_20m'),
+  withParams(movingAverage, { bars: 60 }, 'ma_60m'),
+  ema,
+  withParams(ema, { period: 26 }, 'ema_26'),
+  rsi,
+  macd,
+  realizedVol,
+  withParams(realizedVol, { bars: 20 }, 'rv_20m'),
+  withParams(realizedVol, { bars: 60 }, 'rv_60m'),
+  sessionVwap,
+  volumePower,
+  withParams(volumePower, { seconds: 300 }, 'volume_power_5m'),
+  tradeWindow,
+  withParams(tradeWindow, { stat: 'count' }, 'trade_count_1m'),
+  spread,
+  mid,
+  microprice,
+  quoteImbalance,
+  depthImbalance,
+  withParams(depthImbalance, { levels: 10 }, 'depth_imbalance_10'),
+  per,
+  pbr,
+  newsSentiment,
+  newsCount,
+  returnZscore,
+  volumeSpike,
+  priceCollar,
+  eventCount,
+];
 
 export interface FactorManifestEntry {
   name: string;
@@ -22,10 +69,14 @@ export interface FactorManifestEntry {
   codeHash: string;
 }
 
-/** Hash of the code that defines a factor's behaviour (not its parameters, listed separately). */
+/**
+ * Hash of the code that defines a factor's behaviour (not its parameters, listed separately): the
+ * source text of init, update, extras and the functions listed in `source` (kernels it calls).
+ */
 export function factorCodeHash(f: AnyFactor): string {
   const extras = Object.entries(f.extras ?? {}).map(([k, fn]) => `${k}:${fn.toString()}`);
-  return hashString([f.init.toString(), f.update.toString(), ...extras].join('\n'));
+  const source = (f.source ?? []).map((fn) => fn.toString());
+  return hashString([f.init.toString(), f.update.toString(), ...extras, ...source].join('\n'));
 }
 
 export function factorManifest(factors: readonly AnyFactor[]): FactorManifestEntry[] {

@@ -6,7 +6,8 @@
  * Each message stamps its events at fixed sub-offsets of its time t: the trade at t (so it sees the
  * quote that prevailed before it), the quote at t+100ns and the book update at t+200ns (so a book
  * update's last row sees the quote it produced). Receive time is t + latency on a FIFO feed; a
- * configurable fraction of messages arrives late (after later messages of the symbol) and a
+ * configurable fraction of messages arrives late (its trade and quote after later messages of the
+ * symbol; its book rows stay in sequence, as on a gap-free depth feed) and a
  * fraction of event groups is delivered twice (same seq and content, later ts_recv).
  *
  * Sequence numbers per (kind, symbol) follow event time, contiguous from 1, before any reordering
@@ -132,11 +133,16 @@ export function simulateSymbol(input: SymbolSessionInput): SymbolSession {
   s.books[s.books.length - 1].last = true;
   pushQuote(s, openNs + QUOTE_OFFSET, openNs + BigInt(recv[0]) + QUOTE_OFFSET);
 
+  let onTimeTr = openNs + BigInt(recv[0]);
   for (let m = 1; m < offsets.length; m++) {
     const te = openNs + BigInt(offsets[m]);
     const tr = openNs + BigInt(recv[m]);
     s.bookTe = te + BOOK_OFFSET;
-    s.bookTr = tr + BOOK_OFFSET;
+    // The book feed is gap-free (sequenced, with recovery), as real depth feeds are: a late
+    // message's trade and quote arrive late, its book rows in their place, between the on-time
+    // neighbours. A late book row would only mark the book unsynced until the next snapshot.
+    if (late[m] === 0) onTimeTr = tr;
+    s.bookTr = (late[m] === 0 ? tr : onTimeTr > te ? onTimeTr : te) + BOOK_OFFSET;
     const t0 = s.trades.length;
     const q0 = s.quotes.length;
     const b0 = s.books.length;

@@ -1,0 +1,50 @@
+import { decayedAdd, decayedMean, initDecayedEwm } from '../kernels/ewm.ts';
+import { initTimeWindow, timeWindowAdvance, timeWindowCount, timeWindowPush } from '../kernels/time-window.ts';
+import { defineFactor } from '../factor.ts';
+
+/**
+ * News sentiment EWMA: the time-decayed mean of sentiment scores, weight 2^(-age / half-life)
+ * with age in event time (ts_event of the news = publication time). Between news items the value
+ * holds (decay changes weights, not the mean of a single item).
+ *
+ * Warm-up: one news item. Reference: the definition, recomputed naively (contract suite).
+ */
+export const newsSentiment = defineFactor({
+  name: 'news_sentiment',
+  version: 1,
+  description: 'Time-decayed mean news sentiment',
+  params: { halfLifeMinutes: 30 },
+  rules: { halfLifeMinutes: { kind: 'number', min: 0.001, max: 1e6 } },
+  inputs: ['news'],
+  warmup: 'one news item',
+  init: (p) => initDecayedEwm(p.halfLifeMinutes * 60e9),
+  update(s, ev) {
+    if (ev.kind === 'news') decayedAdd(s, ev.tsEvent, ev.sentiment);
+    return decayedMean(s);
+  },
+  source: [decayedAdd, decayedMean],
+});
+
+/**
+ * Number of news items (mentions) published in the trailing `minutes` of event time.
+ * Heartbeats advance the window so old mentions drop out in quiet periods.
+ *
+ * Warm-up: none after the first news item or heartbeat (0 mentions is a real value).
+ * Reference: a naive count over the window (contract suite).
+ */
+export const newsCount = defineFactor({
+  name: 'news_count_60m',
+  version: 1,
+  description: 'News items in the trailing window',
+  params: { minutes: 60 },
+  rules: { minutes: { kind: 'int', min: 1, max: 100_000 } },
+  inputs: ['news', 'heartbeat'],
+  warmup: 'none',
+  init: (p) => initTimeWindow(BigInt(p.minutes) * 60_000_000_000n),
+  update(w, ev) {
+    if (ev.kind === 'news') timeWindowPush(w, ev.tsEvent, 1);
+    else timeWindowAdvance(w, ev.tsEvent);
+    return timeWindowCount(w);
+  },
+  source: [timeWindowPush, timeWindowAdvance, timeWindowCount],
+});

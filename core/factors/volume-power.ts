@@ -1,0 +1,34 @@
+import { initTimeWindow, timeWindowAdvance, timeWindowPush, timeWindowSum } from '../kernels/time-window.ts';
+import { defineFactor } from '../factor.ts';
+
+/**
+ * Volume power: 100 × buyer-initiated volume / seller-initiated volume over the trailing
+ * `seconds` of event time (60 and 300 in the default set). Trades with unknown aggressor (side 0,
+ * e.g. TAQ) count on neither side.
+ *
+ * Warm-up: null until the window holds seller-initiated volume (the ratio is undefined with no
+ * sells). Heartbeats advance the window, so the value decays to null in a quiet market instead of
+ * freezing. Reference: a naive recomputation over the window (contract suite).
+ */
+export const volumePower = defineFactor({
+  name: 'volume_power_1m',
+  version: 1,
+  description: '100 x buy volume / sell volume over the trailing window',
+  params: { seconds: 60 },
+  rules: { seconds: { kind: 'int', min: 1, max: 86_400 } },
+  inputs: ['trade', 'heartbeat'],
+  warmup: 'seller-initiated volume inside the window',
+  init: (p) => ({ buy: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n), sell: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n) }),
+  update(s, ev) {
+    if (ev.kind === 'trade') {
+      timeWindowPush(s.buy, ev.tsEvent, ev.side === 1 ? ev.size : 0);
+      timeWindowPush(s.sell, ev.tsEvent, ev.side === -1 ? ev.size : 0);
+    } else {
+      timeWindowAdvance(s.buy, ev.tsEvent);
+      timeWindowAdvance(s.sell, ev.tsEvent);
+    }
+    const sell = timeWindowSum(s.sell);
+    return sell > 0 ? (100 * timeWindowSum(s.buy)) / sell : null;
+  },
+  source: [timeWindowPush, timeWindowAdvance, timeWindowSum],
+});
