@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { MarketEvent, TradeEvent } from './events.ts';
 import { defineFactor } from './factor.ts';
 import { applyEvent, createFactorSet, initFold } from './fold.ts';
-import { DEFAULT_FACTORS } from './registry.ts';
+import { eventCount } from './factors/event-count.ts';
+import { lastPrice } from './factors/last-price.ts';
+
+const DEFAULT_FACTORS = [lastPrice, eventCount];
 import { cloneState } from './state-codec.ts';
 
 const trade = (symbol: string, seq: number, price: number, t = seq): TradeEvent => ({

@@ -77,7 +77,8 @@ describe('replay determinism', () => {
     const t = await readFactorTable(join(dir, 'f.parquet'));
     expect(s.rows).toBeGreaterThan(0);
     expect(new Set(t.symbol)).toEqual(new Set(['BBB']));
-    expect(new Set(t.source)).toEqual(new Set(['trade']));
+    // heartbeats are the clock: they stay in, and emit rows when a bar closes
+    expect(new Set(t.source)).toEqual(new Set(['trade', 'heartbeat']));
     const end = BigInt(Date.parse(`${FIXTURE_DATE}T13:01:00Z`)) * 1_000_000n;
     expect(t.tsRecv.every((x) => x < end)).toBe(true);
   });
