@@ -3,12 +3,14 @@
  * pacer only delays when the next event is handed over. `max` never waits.
  */
 
+import { UsageError } from './errors.ts';
+
 export type Speed = 'max' | number;
 
 export function parseSpeed(s: string | number | undefined): Speed {
   if (s === undefined || s === 'max') return 'max';
   const n = typeof s === 'number' ? s : Number(s);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`invalid speed ${JSON.stringify(s)}: use "max" or a positive number (e.g. 10 for 10x real time)`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`invalid speed ${JSON.stringify(s)}: use "max" or a positive number (e.g. 10 for 10x real time)`);
   return n;
 }
 

@@ -1,0 +1,79 @@
+/** The real CLI, run as a user would: `node bin/lockstep.js ...` from the repo root. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(new URL('.', import.meta.url).pathname);
+const REAL = resolve(ROOT, '../shared/data/real');
+let dir: string;
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lockstep CLI', () => {
+  it('--help lists the commands a new user needs', () => {
+    const r = cli('--help');
+    expect(r.status).toBe(0);
+    for (const c of ['demo', 'replay', 'datasets', 'factors', 'bench']) expect(r.stdout).toContain(c);
+  });
+
+  it('an unknown command or missing flag says what to do and exits 2', () => {
+    const r = cli('replay', '--date', '2024-03-15');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Missing required argument/);
+    expect(r.stderr).toMatch(/--help/);
+  });
+
+  it('demo generates the sample day, replays it and prints where the output went', () => {
+    const r = cli('demo', '--dir', join(dir, 'demo'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/replayed [\d,]+ events, 5 symbols/);
+    expect(existsSync(join(dir, 'demo', 'factors.parquet'))).toBe(true);
+  });
+
+  it('datasets generate is deterministic and stats --json counts what it wrote', () => {
+    for (const out of ['g1', 'g2']) expect(cli('datasets', 'generate', '--date', '2024-03-15', '--symbols', '2', '--seed', '3', '--preset', 'tiny', '--out', join(dir, out)).status).toBe(0);
+    const a = JSON.parse(cli('datasets', 'stats', '--catalog', join(dir, 'g1'), '--json').stdout);
+    const b = JSON.parse(cli('datasets', 'stats', '--catalog', join(dir, 'g2'), '--json').stdout);
+    expect(a.events).toBeGreaterThan(10_000);
+    expect(Object.keys(a.bySymbol)).toEqual(['SYM000', 'SYM001']);
+    expect({ ...a, catalog: '' }).toEqual({ ...b, catalog: '' });
+  });
+
+  it('replay --speed rejects nonsense with a usage error', () => {
+    const r = cli('replay', '--catalog', join(dir, 'g1'), '--date', '2024-03-15', '--speed', 'fast', '--out', join(dir, 'x.parquet'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/invalid speed "fast"/);
+  });
+
+  it('factors list prints the registry with code hashes', () => {
+    const r = cli('factors', 'list', '--json');
+    const m = JSON.parse(r.stdout);
+    expect(m.factors.length).toBeGreaterThan(25);
+    expect(m.factors[0]).toMatchObject({ name: 'last_price', version: 1 });
+    expect(m.factors.every((f: { codeHash: string }) => /^[0-9a-f]{16}$/.test(f.codeHash))).toBe(true);
+  });
+
+  it.skipIf(!existsSync(REAL))('datasets import binance, then replay the imported day', () => {
+    const cat = join(dir, 'binance');
+    const r = cli('datasets', 'import', '--format', 'binance', '--in', join(REAL, 'crypto_binance_btcusdt'), '--out', cat);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/imported binance: .*19,904 trade/);
+    const rep = cli('replay', '--catalog', cat, '--date', '2024-08-09', '--symbols', 'BTCUSDT', '--out', join(dir, 'btc.parquet'));
+    expect(rep.status, rep.stderr).toBe(0);
+    expect(rep.stdout).toMatch(/replayed [\d,]+ events, 1 symbols/);
+  });
+
+  it.skipIf(!existsSync(REAL))('an importer error names file, line, field and value; --on-error skip counts instead', () => {
+    const r = cli('datasets', 'import', '--format', 'taq', '--in', join(REAL, 'fundamentals_sec', 'AAPL_quarterly_fundamentals_sec.csv'), '--out', join(dir, 'bad'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^lockstep: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
