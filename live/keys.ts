@@ -1,0 +1,32 @@
+/**
+ * Redis key layout. Every key of a shard carries the hash tag `{<ns>:<shard>}`, so in Redis
+ * Cluster a shard's input stream, output stream, latest values and checkpoint live in one slot and
+ * one MULTI can write them together.
+ *
+ *   <ns>:in:{<ns>:<s>}              input stream of shard s (the feed writes, workers read)
+ *   <ns>:out:{<ns>:<s>}             output stream: one entry per output row
+ *   <ns>:latest:{<ns>:<s>}:<SYM>    hash: latest value of every factor column for SYM, plus meta
+ *   <ns>:ckpt:{<ns>:<s>}            hash: the shard's fold state and the input IDs it covers
+ *   <ns>:dlq:{<ns>:<s>}             dead letters: the bad entry's fields plus the reason
+ *   <ns>:lease:{<ns>:<s>}           which worker owns the shard (SET NX PX, renewed)
+ *   <ns>:meta                       shard count and feature-set version of the deployment
+ */
+import { shardOf } from './shard.ts';
+
+export interface KeyLayout {
+  ns: string;
+  shards: number;
+}
+
+const tag = (k: KeyLayout, s: number) => `{${k.ns}:${s}}`;
+
+export const inputStream = (k: KeyLayout, s: number) => `${k.ns}:in:${tag(k, s)}`;
+export const outputStream = (k: KeyLayout, s: number) => `${k.ns}:out:${tag(k, s)}`;
+export const latestKey = (k: KeyLayout, symbol: string) => `${k.ns}:latest:${tag(k, shardOf(symbol, k.shards))}:${symbol}`;
+export const checkpointKey = (k: KeyLayout, s: number) => `${k.ns}:ckpt:${tag(k, s)}`;
+export const deadLetterStream = (k: KeyLayout, s: number) => `${k.ns}:dlq:${tag(k, s)}`;
+export const leaseKey = (k: KeyLayout, s: number) => `${k.ns}:lease:${tag(k, s)}`;
+export const metaKey = (k: KeyLayout) => `${k.ns}:meta`;
+
+/** Symbol names allowed in keys and the API: letters, digits and . _ - / : (at most 64). */
+export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;

@@ -1,0 +1,52 @@
+/**
+ * ioredis connections with defaults chosen for a trading system, not for a web app:
+ * - no offline queue: while Redis is down, commands fail at once instead of piling up in memory
+ *   (memory stays bounded; the worker reports unhealthy and retries its batch);
+ * - no automatic resend of unfulfilled commands after a reconnect: a write is retried only by our
+ *   own code, and every write is idempotent (guarded by stream IDs), so a retry is harmless;
+ * - command and connect timeouts, so a frozen server (SIGSTOP) is noticed instead of hanging;
+ * - blocking reads use short BLOCK times and are re-issued by the loop after a reconnect.
+ * ACL user/password and TLS come from the URL (`rediss://user:pass@host:port`) or options.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface ConnectOptions {
+  /** Per-command timeout (ms). Blocking reads get their BLOCK time on top. */
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  tls?: RedisOptions['tls'];
+  username?: string;
+  password?: string;
+  /** Name shown in CLIENT LIST. */
+  name?: string;
+}
+
+export function connectRedis(url: string, opts: ConnectOptions = {}): Redis {
+  const u = new URL(url);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis URL must start with redis:// or rediss://, got ${url}`);
+  const options: RedisOptions = {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    username: opts.username ?? (u.username ? decodeURIComponent(u.username) : undefined),
+    password: opts.password ?? (u.password ? decodeURIComponent(u.password) : undefined),
+    db: u.pathname && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    tls: opts.tls ?? (u.protocol === 'rediss:' ? {} : undefined),
+    connectionName: opts.name,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: opts.commandTimeoutMs ?? 2000,
+    connectTimeout: opts.connectTimeoutMs ?? 2000,
+    enableReadyCheck: true,
+    lazyConnect: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  };
+  return new Redis(options);
+}
+
+/** Connects and waits until ready (throws after the connect timeout). */
+export async function openRedis(url: string, opts: ConnectOptions = {}): Promise<Redis> {
+  const r = connectRedis(url, opts);
+  await r.connect();
+  return r;
+}

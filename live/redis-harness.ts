@@ -1,0 +1,135 @@
+/**
+ * A private redis-server for tests, benchmarks and parity runs: its own free port on loopback, its
+ * own data directory, optional persistence (AOF, fsync always) so a restart keeps what was
+ * acknowledged, and the faults the live tests need (stop, restart, SIGSTOP/SIGCONT). It never
+ * touches a shared instance.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisHarnessOptions {
+  /** Append-only file with fsync on every write (for restart tests). Default false. */
+  persistence?: boolean;
+  /** Extra `--name value` arguments for redis-server. */
+  args?: string[];
+  binary?: string;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; we release it just before redis binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function ping(port: number, timeoutMs: number): Promise<boolean> {
+  const { Socket } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = new Socket();
+    let buf = '';
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+    });
+  });
+}
+
+export class RedisHarness {
+  private proc: ChildProcess | null = null;
+  readonly dir: string;
+  port = 0;
+
+  private constructor(private readonly opts: RedisHarnessOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), 'lockstep-redis-'));
+  }
+
+  static async start(opts: RedisHarnessOptions = {}): Promise<RedisHarness> {
+    const h = new RedisHarness(opts);
+    h.port = await freePort();
+    await h.launch();
+    return h;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  private async launch(): Promise<void> {
+    const persistence = this.opts.persistence
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
+      : ['--appendonly', 'no', '--save', ''];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...persistence, ...(this.opts.args ?? [])];
+    const proc = spawn(this.opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    let stderr = '';
+    proc.stderr?.on('data', (d) => (stderr += d.toString()));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${stderr}`);
+      if (await ping(this.port, 200)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`redis-server did not answer on port ${this.port} within 10 s: ${stderr}`);
+  }
+
+  /** Stops the server (SIGTERM: with persistence on, the AOF is complete). */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
+    this.proc = null;
+  }
+
+  /** Kills the server without a chance to save (SIGKILL). */
+  async crash(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+    this.proc = null;
+  }
+
+  /** Starts it again on the same port and directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
+  async close(): Promise<void> {
+    this.resume();
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

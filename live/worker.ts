@@ -1,0 +1,391 @@
+/**
+ * The live worker: reads its shards' input streams with XREADGROUP, runs the same fold as replay
+ * (core/fold.ts, one fold state per shard), and commits each batch's output rows, latest values,
+ * checkpoint and acks atomically (commit-script.ts).
+ *
+ * Recovery (nothing lost, nothing counted twice): the checkpoint holds the shard's fold state with
+ * `stateId` (the last input applied to it) and `outId` (the last input whose outputs and ack are
+ * committed). A (re)started worker restores the state and re-reads the input stream after
+ * `stateId` with XRANGE: entries up to `outId` are re-applied silently (their outputs exist), the
+ * rest are processed normally. It then reads new entries with XREADGROUP and skips any it has
+ * already applied. The state is checkpointed every `checkpointEvery` events or `checkpointMs`;
+ * input entries older than the state checkpoint are trimmed.
+ *
+ * Dead consumers' pending entries are claimed with XAUTOCLAIM when a worker takes a shard; an entry
+ * delivered more than `maxDeliveries` times without being committed (a poison pill) is
+ * dead-lettered with the reason. A malformed entry is dead-lettered at once; the worker never dies
+ * for one bad event.
+ *
+ * Faults: every Redis call has a timeout (redis-connect.ts). A failed commit is retried with
+ * backoff, the batch kept in memory and no new entries read meanwhile (memory stays bounded); the
+ * commit is idempotent and fenced by the shard lease, so a retry or a superseded worker cannot
+ * write twice. `health()` reports whether the last Redis round trip succeeded.
+ */
+import type { Redis } from 'ioredis';
+import type { MarketEvent } from '../core/events.ts';
+import type { AnyFactor } from '../core/factor.ts';
+import { applyEvent, createFactorSet, initFold, type FactorSet, type FoldState } from '../core/fold.ts';
+import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
+import { decodeState, encodeState } from '../core/state-codec.ts';
+import { COMMIT_BATCH_LUA } from './commit-script.ts';
+import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, type KeyLayout } from './keys.ts';
+import { openRedis, type ConnectOptions } from './redis-connect.ts';
+import { decodeEvent } from './wire.ts';
+
+export interface WorkerOptions extends ConnectOptions {
+  redis: string;
+  ns?: string;
+  shards: number;
+  /** Shards this worker owns (default: all). */
+  owned?: readonly number[];
+  group?: string;
+  consumer?: string;
+  factors?: readonly AnyFactor[];
+  /** Entries per XREADGROUP per shard. */
+  batch?: number;
+  blockMs?: number;
+  checkpointEvery?: number;
+  checkpointMs?: number;
+  /** Expire latest-value keys this long after their last update (0 = never). */
+  ttlSeconds?: number;
+  maxDeliveries?: number;
+  leaseMs?: number;
+  log?: (msg: string) => void;
+}
+
+/** Compares stream IDs "ms-seq". */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  const d = BigInt(am) - BigInt(bm);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
+interface PendingRow {
+  fields: string[];
+}
+
+interface ShardRun {
+  shard: number;
+  fold: FoldState;
+  /** Last input applied to `fold`. */
+  applied: string;
+  /** Last input committed (outputs + ack). */
+  committed: string;
+  /** Input applied to the last saved state. */
+  stateId: string;
+  sinceState: number;
+  stateAt: number;
+  rows: PendingRow[];
+  latest: Map<string, string[]>;
+  acks: string[];
+  /** Entry IDs already dead-lettered during recovery (skip when re-read). */
+  skip: Set<string>;
+}
+
+export interface WorkerHealth {
+  healthy: boolean;
+  lastOkAt: number;
+  lastError: string | null;
+  applied: number;
+  deadLettered: number;
+  commits: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class LiveWorker {
+  private reader!: Redis;
+  private writer!: Redis;
+  private readonly keys: KeyLayout;
+  private readonly set: FactorSet;
+  private readonly fsv: string;
+  private readonly runs = new Map<number, ShardRun>();
+  private readonly opts: Required<Pick<WorkerOptions, 'group' | 'consumer' | 'batch' | 'blockMs' | 'checkpointEvery' | 'checkpointMs' | 'ttlSeconds' | 'maxDeliveries' | 'leaseMs'>> & WorkerOptions;
+  private stopping = false;
+  private commitSha = '';
+  private readonly status: WorkerHealth = { healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 };
+
+  constructor(opts: WorkerOptions) {
+    this.opts = {
+      group: 'lockstep',
+      consumer: `worker-${process.pid}`,
+      batch: 512,
+      blockMs: 100,
+      checkpointEvery: 20_000,
+      checkpointMs: 2_000,
+      ttlSeconds: 0,
+      maxDeliveries: 5,
+      leaseMs: 10_000,
+      ...opts,
+    };
+    this.keys = { ns: opts.ns ?? 'ls', shards: opts.shards };
+    const factors = opts.factors ?? DEFAULT_FACTORS;
+    this.set = createFactorSet(factors);
+    this.fsv = featureSetVersion(factors);
+  }
+
+  health(): WorkerHealth {
+    return { ...this.status };
+  }
+
+  private log(msg: string): void {
+    this.opts.log?.(msg);
+  }
+
+  private ok(): void {
+    this.status.healthy = true;
+    this.status.lastOkAt = Date.now();
+    this.status.lastError = null;
+  }
+
+  private failed(e: unknown): void {
+    this.status.healthy = false;
+    this.status.lastError = (e as Error).message ?? String(e);
+  }
+
+  /** Connects, takes the owned shards and recovers each from its checkpoint. */
+  async start(): Promise<void> {
+    const name = `lockstep-worker-${this.opts.consumer}`;
+    this.reader = await openRedis(this.opts.redis, { ...this.opts, name, commandTimeoutMs: (this.opts.commandTimeoutMs ?? 2000) + this.opts.blockMs });
+    this.writer = await openRedis(this.opts.redis, { ...this.opts, name });
+    this.commitSha = (await this.writer.script('LOAD', COMMIT_BATCH_LUA)) as string;
+    await this.checkMeta();
+    const owned = this.opts.owned ?? Array.from({ length: this.keys.shards }, (_, i) => i);
+    for (const s of owned) {
+      await this.takeLease(s);
+      this.runs.set(s, await this.recover(s));
+    }
+    this.ok();
+  }
+
+  private async checkMeta(): Promise<void> {
+    const key = metaKey(this.keys);
+    const meta = await this.writer.hgetall(key);
+    if (meta.shards && Number(meta.shards) !== this.keys.shards) {
+      throw new Error(`${key} says ${meta.shards} shards; this worker was started with --shards ${this.keys.shards}`);
+    }
+    if (meta.featureSetVersion && meta.featureSetVersion !== this.fsv) {
+      this.log(`warning: ${key} feature set ${meta.featureSetVersion} differs from this worker's ${this.fsv}`);
+    }
+    await this.writer.hset(key, 'shards', String(this.keys.shards), 'featureSetVersion', this.fsv, 'columns', this.set.columns.join(','));
+  }
+
+  private async takeLease(s: number): Promise<void> {
+    const key = leaseKey(this.keys, s);
+    for (;;) {
+      const got = await this.writer.set(key, this.opts.consumer, 'PX', this.opts.leaseMs, 'NX');
+      if (got === 'OK') return;
+      const holder = await this.writer.get(key);
+      if (holder === this.opts.consumer) {
+        await this.writer.pexpire(key, this.opts.leaseMs);
+        return;
+      }
+      this.log(`shard ${s} is leased by ${holder}; waiting`);
+      await sleep(Math.min(1000, this.opts.leaseMs / 4));
+      if (this.stopping) throw new Error('stopped while waiting for a lease');
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const p = this.writer.pipeline();
+    for (const s of this.runs.keys()) p.set(leaseKey(this.keys, s), this.opts.consumer, 'PX', this.opts.leaseMs, 'XX');
+    await p.exec();
+  }
+
+  private async recover(s: number): Promise<ShardRun> {
+    const inKey = inputStream(this.keys, s);
+    try {
+      await this.writer.xgroup('CREATE', inKey, this.opts.group, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
+    }
+    const ck = await this.writer.hgetallBuffer(checkpointKey(this.keys, s));
+    const run: ShardRun = {
+      shard: s,
+      fold: ck.state ? decodeState<FoldState>(new Uint8Array(ck.state)) : initFold(),
+      applied: ck.stateId?.toString() ?? '0-0',
+      committed: ck.outId?.toString() ?? '0-0',
+      stateId: ck.stateId?.toString() ?? '0-0',
+      sinceState: 0,
+      stateAt: Date.now(),
+      rows: [],
+      latest: new Map(),
+      acks: [],
+      skip: new Set(),
+    };
+    await this.claimAndPoison(run);
+    // catch up from the state checkpoint: silently up to `committed`, normally after it
+    let from = `(${run.applied}`;
+    for (;;) {
+      const entries = (await this.writer.xrange(inKey, from, '+', 'COUNT', this.opts.batch)) as Entry[];
+      if (entries.length === 0) break;
+      for (const e of entries) this.processEntry(run, e);
+      await this.commit(run, false);
+      from = `(${entries[entries.length - 1][0]}`;
+    }
+    this.log(`shard ${s}: recovered at ${run.applied} (state ${run.stateId}, outputs ${run.committed})`);
+    return run;
+  }
+
+  /** Claims pending entries of dead consumers; dead-letters those delivered too many times. */
+  private async claimAndPoison(run: ShardRun): Promise<void> {
+    const inKey = inputStream(this.keys, run.shard);
+    let cursor = '0-0';
+    do {
+      const res = (await this.writer.xautoclaim(inKey, this.opts.group, this.opts.consumer, 0, cursor, 'COUNT', 1000, 'JUSTID')) as [string, string[]];
+      cursor = res[0];
+    } while (cursor !== '0-0');
+    const pending = (await this.writer.xpending(inKey, this.opts.group, '-', '+', 10_000)) as [string, string, number, number][];
+    for (const [id, , , deliveries] of pending) {
+      if (deliveries <= this.opts.maxDeliveries || compareIds(id, run.committed) <= 0) continue;
+      const entry = (await this.writer.xrange(inKey, id, id)) as Entry[];
+      await this.deadLetter(run.shard, id, entry[0]?.[1] ?? [], `delivered ${deliveries} times without being committed (poison entry)`);
+      await this.writer.xack(inKey, this.opts.group, id);
+      run.skip.add(id);
+    }
+  }
+
+  private async deadLetter(s: number, id: string, fields: readonly string[], reason: string): Promise<void> {
+    await this.writer.xadd(deadLetterStream(this.keys, s), '*', 'id', id, 'reason', reason, ...fields);
+    this.status.deadLettered++;
+  }
+
+  /** Applies one input entry to the shard's fold; queues its outputs unless already committed. */
+  private processEntry(run: ShardRun, [id, fields]: Entry): void {
+    if (compareIds(id, run.applied) <= 0) {
+      run.acks.push(id); // re-delivered after we applied it: just acknowledge
+      return;
+    }
+    run.applied = id;
+    run.sinceState++;
+    const silent = compareIds(id, run.committed) <= 0;
+    if (run.skip.has(id)) return;
+    const d = decodeEvent(fields);
+    if (!d.ok) {
+      if (!silent) {
+        const p = d.problem;
+        run.rows.push({ fields: ['__dlq', `${p.field}=${p.value ?? '(missing)'}: ${p.reason}`, '__raw', JSON.stringify(fields), '__id', id] });
+        run.acks.push(id);
+      }
+      return;
+    }
+    this.status.applied++;
+    applyEvent(this.set, run.fold, d.event, (ev: MarketEvent, symbol: string, values: readonly (number | null)[]) => {
+      if (silent) return;
+      const v = values.map((x) => (x === null ? '' : String(x))).join(',');
+      run.rows.push({ fields: ['sym', symbol, 'src', ev.kind, 'q', ev.seq.toString(), 'te', ev.tsEvent.toString(), 'tr', ev.tsRecv.toString(), 'in', id, 'v', v] });
+      const latest: string[] = ['_in', id, '_te', ev.tsEvent.toString(), '_tr', ev.tsRecv.toString(), '_seq', ev.seq.toString(), '_src', ev.kind, '_fsv', this.fsv, '_at', String(Date.now())];
+      const cols = this.set.columns;
+      for (let i = 0; i < cols.length; i++) latest.push(cols[i], values[i] === null ? '' : String(values[i]));
+      run.latest.set(symbol, latest);
+    });
+    if (!silent) run.acks.push(id);
+  }
+
+  /** Commits the shard's queued rows, latest values, acks (and state when due); retries until done. */
+  private async commit(run: ShardRun, allowStateSkip = true): Promise<void> {
+    const dueState = run.sinceState >= this.opts.checkpointEvery || Date.now() - run.stateAt >= this.opts.checkpointMs || !allowStateSkip;
+    const nothing = run.rows.length === 0 && run.acks.length === 0 && run.latest.size === 0;
+    if (nothing && !dueState) return;
+    if (nothing && compareIds(run.applied, run.committed) <= 0 && run.stateId === run.applied) return;
+    // dead letters first (idempotent enough: a duplicate dead letter is harmless and visible)
+    const rows: PendingRow[] = [];
+    for (const r of run.rows) {
+      if (r.fields[0] === '__dlq') await this.deadLetter(run.shard, r.fields[5], JSON.parse(r.fields[3]) as string[], r.fields[1]);
+      else rows.push(r);
+    }
+    const keys = [leaseKey(this.keys, run.shard), outputStream(this.keys, run.shard), checkpointKey(this.keys, run.shard), inputStream(this.keys, run.shard)];
+    const latestKeys = [...run.latest.keys()];
+    for (const sym of latestKeys) keys.push(latestKey(this.keys, sym));
+    const argv: (string | Buffer)[] = [this.opts.consumer, this.opts.group, run.applied, String(this.opts.ttlSeconds), dueState ? run.applied : '', String(rows.length)];
+    for (const r of rows) argv.push(String(r.fields.length), ...r.fields);
+    argv.push(String(latestKeys.length));
+    for (const sym of latestKeys) {
+      const f = run.latest.get(sym)!;
+      argv.push(String(f.length), ...f);
+    }
+    argv.push(String(run.acks.length), ...run.acks);
+    if (dueState) argv.push(Buffer.from(encodeState(run.fold)));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.writer.evalsha(this.commitSha, keys.length, ...keys, ...argv);
+        this.ok();
+        break;
+      } catch (e) {
+        const msg = String((e as Error).message);
+        if (msg.includes('LEASE')) throw new Error(`shard ${run.shard}: lost the lease (${msg}); stopping so the new owner is alone`);
+        if (msg.includes('NOSCRIPT')) {
+          this.commitSha = (await this.writer.script('LOAD', COMMIT_BATCH_LUA)) as string;
+          continue;
+        }
+        this.failed(e);
+        this.log(`shard ${run.shard}: commit failed (${msg}); retrying`);
+        await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 1000));
+        if (this.stopping && attempt > 50) throw e;
+      }
+    }
+    this.status.commits++;
+    run.committed = run.applied;
+    run.rows = [];
+    run.latest.clear();
+    run.acks = [];
+    if (dueState) {
+      run.stateId = run.applied;
+      run.sinceState = 0;
+      run.stateAt = Date.now();
+      // inputs before the saved state are no longer needed for recovery
+      await this.writer.xtrim(inputStream(this.keys, run.shard), 'MINID', run.stateId).catch(() => {});
+    }
+  }
+
+  /** Reads and processes until `stop()` (or until `idleStopMs` passes with no input, for tests). */
+  async run(opts: { idleStopMs?: number } = {}): Promise<void> {
+    const shards = [...this.runs.keys()];
+    const streams = shards.map((s) => inputStream(this.keys, s));
+    let idleSince = Date.now();
+    let lastLease = Date.now();
+    while (!this.stopping) {
+      let res: [string, Entry[]][] | null;
+      try {
+        if (Date.now() - lastLease > this.opts.leaseMs / 3) {
+          await this.renewLeases();
+          lastLease = Date.now();
+        }
+        res = (await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch, 'BLOCK', this.opts.blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as [string, Entry[]][] | null;
+        this.ok();
+      } catch (e) {
+        this.failed(e);
+        this.log(`read failed (${(e as Error).message}); retrying`);
+        await sleep(200);
+        continue;
+      }
+      if (!res || res.length === 0) {
+        for (const r of this.runs.values()) await this.commit(r);
+        if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
+        continue;
+      }
+      idleSince = Date.now();
+      for (const [key, entries] of res) {
+        const run = this.runs.get(shards[streams.indexOf(key)])!;
+        for (const e of entries) this.processEntry(run, e);
+        await this.commit(run);
+      }
+    }
+    for (const r of this.runs.values()) await this.commit(r, false);
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.reader?.disconnect();
+    this.writer?.disconnect();
+  }
+}
