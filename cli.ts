@@ -140,6 +140,50 @@ async function cmdDemo(a: Record<string, unknown>): Promise<void> {
   console.log(`      duckdb -c "select symbol, count(*), max(last_price) from '${out}' group by all"`);
 }
 
+async function cmdFeed(a: Record<string, unknown>): Promise<void> {
+  const { runFeed } = await import('./live/feed.ts');
+  const { parseSpeed } = await import('./replay/pacer.ts');
+  const s = await runFeed({
+    catalog: String(a.catalog),
+    date: String(a.date),
+    symbols: list(a.symbols),
+    kinds: kinds(a.kinds),
+    from: a.from as string | undefined,
+    to: a.to as string | undefined,
+    speed: parseSpeed(a.speed as string | undefined),
+    redis: String(a.redis),
+    ns: String(a.ns),
+    shards: a.shards as number,
+  });
+  console.log(`fed ${s.events.toLocaleString('en-US')} events as ${s.entries.toLocaleString('en-US')} stream entries into ${a.shards} shards in ${(s.wallMs / 1000).toFixed(2)} s`);
+}
+
+async function cmdLive(a: Record<string, unknown>): Promise<void> {
+  const { LiveWorker } = await import('./live/worker.ts');
+  const owned = list(a.owned)?.map(Number);
+  const w = new LiveWorker({
+    redis: String(a.redis),
+    ns: String(a.ns),
+    shards: a.shards as number,
+    owned,
+    group: String(a.group),
+    consumer: String(a.consumer),
+    checkpointEvery: a['checkpoint-every'] as number,
+    checkpointMs: a['checkpoint-ms'] as number,
+    ttlSeconds: a.ttl as number,
+    log: (m) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`),
+  });
+  const stop = () => w.stop();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await w.start();
+  console.error(`[${new Date().toISOString()}] ${a.consumer}: running shards ${(owned ?? [...Array(a.shards as number).keys()]).join(',')}`);
+  await w.run({ idleStopMs: a['exit-when-idle'] as number | undefined });
+  await w.close();
+  const h = w.health();
+  console.log(`stopped: applied ${h.applied} events, ${h.commits} commits, ${h.deadLettered} dead letters`);
+}
+
 async function cmdBench(a: Record<string, unknown>): Promise<void> {
   const what = String(a.what);
   if (what === 'replay') {
@@ -196,6 +240,23 @@ export async function main(argv: string[]): Promise<void> {
             .option('json', { type: 'boolean' })
             .example('$0 datasets import --format binance --in ../shared/data/real/crypto_binance_btcusdt --out cat', ''), cmdImport)
         .demandCommand(1, 'choose a datasets command: generate, stats or import'))
+    .command('feed', 'play a catalog day into Redis Streams (what an exchange adapter would publish)', (y) =>
+      replayOptions(y)
+        .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis:// or rediss://user:pass@host:port' })
+        .option('ns', { type: 'string', default: 'ls', describe: 'key namespace' })
+        .option('shards', { type: 'number', demandOption: true, describe: 'number of input streams (symbols are hashed onto them)' }), cmdFeed)
+    .command('live', 'run a live worker: consume shards, compute factors, serve the latest values', (y) =>
+      y
+        .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379' })
+        .option('ns', { type: 'string', default: 'ls' })
+        .option('shards', { type: 'number', demandOption: true })
+        .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
+        .option('group', { type: 'string', default: 'lockstep', describe: 'consumer group' })
+        .option('consumer', { type: 'string', default: `worker-${process.pid}`, describe: 'consumer name (reuse it when restarting a worker)' })
+        .option('checkpoint-every', { type: 'number', default: 20000, describe: 'save fold state every N events' })
+        .option('checkpoint-ms', { type: 'number', default: 2000, describe: '... or every T ms' })
+        .option('ttl', { type: 'number', default: 0, describe: 'expire latest-value keys after N s without update (0 = never)' })
+        .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' }), cmdLive)
     .command('factors', 'the registered factor set', (y) =>
       y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))
     .command('bench <what>', 'benchmarks (replay)', (y) =>
