@@ -184,6 +184,20 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
   console.log(`stopped: applied ${h.applied} events, ${h.commits} commits, ${h.deadLettered} dead letters`);
 }
 
+async function cmdServe(a: Record<string, unknown>): Promise<void> {
+  const { openRedis } = await import('./live/redis-connect.ts');
+  const { startApi } = await import('./live/http-api.ts');
+  const redis = await openRedis(String(a.redis), { name: 'lockstep-api', commandTimeoutMs: a['command-timeout-ms'] as number });
+  const api = await startApi(redis, { keys: { ns: String(a.ns), shards: a.shards as number }, host: String(a.host), port: a.port as number, maxAgeMs: a['max-age-ms'] as number });
+  console.log(`serving http://${a.host}:${api.port}/v1/features?symbols=...&features=...  (/healthz, /metrics)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await api.close();
+  redis.disconnect();
+}
+
 async function cmdBench(a: Record<string, unknown>): Promise<void> {
   const what = String(a.what);
   if (what === 'replay') {
@@ -257,6 +271,15 @@ export async function main(argv: string[]): Promise<void> {
         .option('checkpoint-ms', { type: 'number', default: 2000, describe: '... or every T ms' })
         .option('ttl', { type: 'number', default: 0, describe: 'expire latest-value keys after N s without update (0 = never)' })
         .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' }), cmdLive)
+    .command('serve', 'HTTP read API over the latest values (GET /v1/features, /healthz, /metrics)', (y) =>
+      y
+        .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'use a read-only ACL user (see README)' })
+        .option('ns', { type: 'string', default: 'ls' })
+        .option('shards', { type: 'number', demandOption: true })
+        .option('host', { type: 'string', default: '127.0.0.1' })
+        .option('port', { type: 'number', default: 8080 })
+        .option('max-age-ms', { type: 'number', default: 5000, describe: 'values older than this are reported stale' })
+        .option('command-timeout-ms', { type: 'number', default: 500 }), cmdServe)
     .command('factors', 'the registered factor set', (y) =>
       y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))
     .command('bench <what>', 'benchmarks (replay)', (y) =>

@@ -1,0 +1,139 @@
+/**
+ * The HTTP read API:
+ *   GET /v1/features?symbols=AAPL,MSFT&features=mid,rsi_14[&max_age_ms=5000]
+ *   GET /healthz   200 when Redis answers, 503 otherwise
+ *   GET /metrics   Prometheus text format
+ * Read-only by construction: it only issues HMGET and PING (give it a Redis ACL user limited to
+ * those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
+ * ≤ 256 features), and it binds to loopback unless told otherwise.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import { getOnlineFeatures, QueryError } from './client.ts';
+import type { KeyLayout } from './keys.ts';
+
+export interface ApiOptions {
+  keys: KeyLayout;
+  maxAgeMs?: number;
+  host?: string;
+  port?: number;
+}
+
+const MAX_URL = 8192;
+const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1];
+
+interface Metrics {
+  requests: Map<string, number>;
+  hist: Map<string, number[]>;
+  sum: Map<string, number>;
+  redisUp: number;
+}
+
+function record(m: Metrics, path: string, code: number, seconds: number): void {
+  const k = `path="${path}",code="${code}"`;
+  m.requests.set(k, (m.requests.get(k) ?? 0) + 1);
+  const h = m.hist.get(path) ?? new Array(BUCKETS.length + 1).fill(0);
+  let i = 0;
+  while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
+  h[i]++;
+  m.hist.set(path, h);
+  m.sum.set(path, (m.sum.get(path) ?? 0) + seconds);
+}
+
+function metricsText(m: Metrics): string {
+  const lines = ['# HELP lockstep_http_requests_total HTTP requests by path and status code.', '# TYPE lockstep_http_requests_total counter'];
+  for (const [k, v] of m.requests) lines.push(`lockstep_http_requests_total{${k}} ${v}`);
+  lines.push('# HELP lockstep_http_request_duration_seconds Request latency.', '# TYPE lockstep_http_request_duration_seconds histogram');
+  for (const [path, h] of m.hist) {
+    let cum = 0;
+    BUCKETS.forEach((b, i) => {
+      cum += h[i];
+      lines.push(`lockstep_http_request_duration_seconds_bucket{path="${path}",le="${b}"} ${cum}`);
+    });
+    cum += h[BUCKETS.length];
+    lines.push(`lockstep_http_request_duration_seconds_bucket{path="${path}",le="+Inf"} ${cum}`);
+    lines.push(`lockstep_http_request_duration_seconds_sum{path="${path}"} ${m.sum.get(path) ?? 0}`);
+    lines.push(`lockstep_http_request_duration_seconds_count{path="${path}"} ${cum}`);
+  }
+  lines.push('# HELP lockstep_redis_up 1 when the last Redis call succeeded.', '# TYPE lockstep_redis_up gauge', `lockstep_redis_up ${m.redisUp}`);
+  return lines.join('\n') + '\n';
+}
+
+function send(res: ServerResponse, code: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) : String(body);
+  res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Starts the API on `host:port` (port 0 = any free port); resolves once listening. */
+export async function startApi(redis: Redis, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1 };
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const t0 = performance.now();
+    let path = 'other';
+    let code = 200;
+    try {
+      if ((req.url ?? '').length > MAX_URL) {
+        code = 414;
+        return send(res, code, { error: `request URL longer than ${MAX_URL} bytes` });
+      }
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      path = ['/v1/features', '/healthz', '/metrics'].includes(url.pathname) ? url.pathname : 'other';
+      if (req.method !== 'GET') {
+        code = 405;
+        return send(res, code, { error: 'only GET is supported' });
+      }
+      if (url.pathname === '/healthz') {
+        try {
+          await redis.ping();
+          m.redisUp = 1;
+          return send(res, code, { status: 'ok' });
+        } catch (e) {
+          m.redisUp = 0;
+          code = 503;
+          return send(res, code, { status: 'unavailable', error: (e as Error).message });
+        }
+      }
+      if (url.pathname === '/metrics') return send(res, code, metricsText(m), 'text/plain; version=0.0.4');
+      if (url.pathname !== '/v1/features') {
+        code = 404;
+        return send(res, code, { error: 'not found; try /v1/features?symbols=...&features=...' });
+      }
+      const maxAge = url.searchParams.get('max_age_ms');
+      const maxAgeMs = maxAge === null ? opts.maxAgeMs : Number(maxAge);
+      if (maxAgeMs !== undefined && (!Number.isFinite(maxAgeMs) || maxAgeMs < 0)) {
+        code = 400;
+        return send(res, code, { error: `max_age_ms must be a number >= 0, got ${JSON.stringify(maxAge)}` });
+      }
+      try {
+        const out = await getOnlineFeatures(redis, opts.keys, { symbols: list(url.searchParams.get('symbols')), features: list(url.searchParams.get('features')), maxAgeMs });
+        m.redisUp = 1;
+        return send(res, code, { symbols: out });
+      } catch (e) {
+        if (e instanceof QueryError) {
+          code = 400;
+          return send(res, code, { error: e.message });
+        }
+        m.redisUp = 0;
+        code = 503;
+        return send(res, code, { error: `redis: ${(e as Error).message}` });
+      }
+    } finally {
+      record(m, path, code, (performance.now() - t0) / 1000);
+    }
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) send(res, 500, { error: (e as Error).message });
+    });
+  });
+  server.maxHeadersCount = 50;
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return { server, port, close: () => new Promise((r) => server.close(() => r())) };
+}

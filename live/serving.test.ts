@@ -1,0 +1,97 @@
+/** The read side against a real redis-server: the client's one-round-trip reads and the HTTP API. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDay } from '../datasets/generate.ts';
+import { getOnlineFeatures } from './client.ts';
+import { runFeed } from './feed.ts';
+import { startApi } from './http-api.ts';
+import { latestKey, type KeyLayout } from './keys.ts';
+import { openRedis } from './redis-connect.ts';
+import { RedisHarness } from './redis-harness.ts';
+import { LiveWorker } from './worker.ts';
+
+const DATE = '2024-03-15';
+const keys: KeyLayout = { ns: 'srv', shards: 2 };
+let dir: string;
+let redis: RedisHarness;
+let admin: Redis;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lockstep-serve-'));
+  await generateDay({ date: DATE, symbols: 3, seed: 5, preset: 'tiny', out: join(dir, 'cat') });
+  redis = await RedisHarness.start();
+  admin = await openRedis(redis.url);
+  await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+  const w = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, consumer: 'w' });
+  await w.start();
+  await w.run({ idleStopMs: 200 });
+  await w.close();
+  // a read-only user for the API: HMGET and PING on latest-value keys, nothing else
+  await admin.call('ACL', 'SETUSER', 'reader', 'on', '>readerpw', `~${keys.ns}:latest:*`, '+hmget', '+ping');
+});
+
+afterAll(async () => {
+  admin?.disconnect();
+  await redis?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('getOnlineFeatures', () => {
+  it('reads many symbols and features in one round trip, with status and event time', async () => {
+    const h = await admin.hgetall(latestKey(keys, 'SYM000'));
+    const at = Number(h._at);
+    const res = await getOnlineFeatures(admin, keys, { symbols: ['SYM000', 'SYM002', 'NOPE'], features: ['mid', 'rsi_14', 'last_price'], now: at, maxAgeMs: 1000 });
+    expect(res[0].features.mid).toEqual({ value: Number(h.mid), status: 'present' });
+    expect(res[0].tsEvent).toBe(BigInt(h._te));
+    expect(res[0].seq).toBe(BigInt(h._seq));
+    expect(res[2].features.mid).toEqual({ value: null, status: 'missing' });
+    const later = await getOnlineFeatures(admin, keys, { symbols: ['SYM000'], features: ['mid'], now: at + 5000, maxAgeMs: 1000 });
+    expect(later[0].features.mid.status).toBe('stale');
+  });
+
+  it('refuses invalid names and oversized requests', async () => {
+    await expect(getOnlineFeatures(admin, keys, { symbols: ['A B'], features: ['mid'] })).rejects.toThrow(/invalid symbol/);
+    await expect(getOnlineFeatures(admin, keys, { symbols: ['A'], features: ['Mid;DROP'] })).rejects.toThrow(/invalid feature/);
+    await expect(getOnlineFeatures(admin, keys, { symbols: Array.from({ length: 1001 }, (_, i) => `S${i}`), features: ['mid'] })).rejects.toThrow(/at most 1000/);
+  });
+});
+
+describe('HTTP API (read-only Redis user)', () => {
+  it('serves features, health and metrics; validates input; cannot write', async () => {
+    const reader = await openRedis(redis.url.replace('redis://', 'redis://reader:readerpw@'), { commandTimeoutMs: 300 });
+    await expect(reader.set('x', '1')).rejects.toThrow(/NOPERM/);
+    const api = await startApi(reader, { keys, port: 0, maxAgeMs: 60_000 });
+    const base = `http://127.0.0.1:${api.port}`;
+    try {
+      const ok = await fetch(`${base}/v1/features?symbols=SYM000,SYM001&features=mid,spread`);
+      expect(ok.status).toBe(200);
+      const body = (await ok.json()) as { symbols: { symbol: string; features: Record<string, { value: number; status: string }> }[] };
+      const h = await admin.hgetall(latestKey(keys, 'SYM001'));
+      expect(body.symbols[1].features.spread.value).toBe(Number(h.spread));
+      expect((await fetch(`${base}/v1/features?symbols=SYM000&features=bad-name`)).status).toBe(400);
+      expect((await fetch(`${base}/v1/features?symbols=SYM000`)).status).toBe(400);
+      expect((await fetch(`${base}/v1/features?symbols=${'A,'.repeat(5000)}&features=mid`)).status).toBe(414);
+      expect((await fetch(`${base}/v1/features?symbols=SYM000&features=mid`, { method: 'POST' })).status).toBe(405);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      // a frozen Redis: health turns 503 within the command timeout, and back to 200 after
+      redis.pause();
+      try {
+        expect((await fetch(`${base}/healthz`)).status).toBe(503);
+      } finally {
+        redis.resume();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/lockstep_http_requests_total\{path="\/v1\/features",code="200"\} 1/);
+      expect(metrics).toMatch(/lockstep_http_requests_total\{path="\/healthz",code="503"\} 1/);
+      expect(metrics).toMatch(/lockstep_http_request_duration_seconds_bucket\{path="\/v1\/features",le="\+Inf"\} \d+/);
+    } finally {
+      await api.close();
+      reader.disconnect();
+    }
+  });
+});
