@@ -25,7 +25,7 @@ local function idless(a, b)
   return tonumber(aseq) < tonumber(bseq)
 end
 local owner = redis.call('GET', KEYS[1])
-if owner ~= ARGV[1] then return redis.error_reply('LEASE shard is owned by ' .. tostring(owner)) end
+if owner ~= ARGV[1] then return redis.error_reply('LEASE shard is owned by ' .. (owner or 'nobody (the lease expired)')) end
 local lastId = ARGV[3]
 local prev = redis.call('HGET', KEYS[3], 'outId')
 if prev and not idless(prev, lastId) then return 0 end

@@ -41,7 +41,11 @@ export function connectRedis(url: string, opts: ConnectOptions = {}): Redis {
     lazyConnect: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   };
-  return new Redis(options);
+  const r = new Redis(options);
+  // Errors surface on the commands that fail (and in health); without a listener ioredis would
+  // print every reconnect attempt as an unhandled error event.
+  r.on('error', () => {});
+  return r;
 }
 
 /** Connects and waits until ready (throws after the connect timeout). */

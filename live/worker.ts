@@ -108,6 +108,7 @@ export class LiveWorker {
   private readonly opts: Required<Pick<WorkerOptions, 'group' | 'consumer' | 'batch' | 'blockMs' | 'checkpointEvery' | 'checkpointMs' | 'ttlSeconds' | 'maxDeliveries' | 'leaseMs'>> & WorkerOptions;
   private stopping = false;
   private commitSha = '';
+  private lastLease = 0;
   private readonly status: WorkerHealth = { healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 };
 
   constructor(opts: WorkerOptions) {
@@ -175,14 +176,17 @@ export class LiveWorker {
     await this.writer.hset(key, 'shards', String(this.keys.shards), 'featureSetVersion', this.fsv, 'columns', this.set.columns.join(','));
   }
 
+  private readonly leased: number[] = [];
+
   private async takeLease(s: number): Promise<void> {
     const key = leaseKey(this.keys, s);
     for (;;) {
       const got = await this.writer.set(key, this.opts.consumer, 'PX', this.opts.leaseMs, 'NX');
-      if (got === 'OK') return;
-      const holder = await this.writer.get(key);
+      const holder = got === 'OK' ? this.opts.consumer : await this.writer.get(key);
       if (holder === this.opts.consumer) {
-        await this.writer.pexpire(key, this.opts.leaseMs);
+        if (got !== 'OK') await this.writer.pexpire(key, this.opts.leaseMs);
+        this.leased.push(s);
+        this.lastLease = Date.now();
         return;
       }
       this.log(`shard ${s} is leased by ${holder}; waiting`);
@@ -191,10 +195,16 @@ export class LiveWorker {
     }
   }
 
-  private async renewLeases(): Promise<void> {
+  /** Keeps the leases of the shards taken so far alive (called from the read loop and commits). */
+  private async renewLeases(force = false): Promise<void> {
+    if (!force && Date.now() - this.lastLease < this.opts.leaseMs / 3) return;
     const p = this.writer.pipeline();
-    for (const s of this.runs.keys()) p.set(leaseKey(this.keys, s), this.opts.consumer, 'PX', this.opts.leaseMs, 'XX');
-    await p.exec();
+    for (const s of this.leased) p.set(leaseKey(this.keys, s), this.opts.consumer, 'PX', this.opts.leaseMs, 'XX');
+    const res = (await p.exec()) ?? [];
+    this.lastLease = Date.now();
+    res.forEach(([err, ok], i) => {
+      if (!err && ok === null) this.log(`shard ${this.leased[i]}: lease had expired; the next commit is fenced off unless it is retaken`);
+    });
   }
 
   private async recover(s: number): Promise<ShardRun> {
@@ -219,10 +229,14 @@ export class LiveWorker {
       skip: new Set(),
     };
     await this.claimAndPoison(run);
-    // catch up from the state checkpoint: silently up to `committed`, normally after it
+    // Catch up from the state checkpoint: silently up to `committed`, normally after it, as far
+    // as the group has delivered (later entries come through XREADGROUP as usual).
+    const groups = (await this.writer.xinfo('GROUPS', inKey)) as unknown[][];
+    const info = groups.map((g) => Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]]))).find((g) => g.name === this.opts.group);
+    const delivered = String(info?.['last-delivered-id'] ?? '0-0');
     let from = `(${run.applied}`;
-    for (;;) {
-      const entries = (await this.writer.xrange(inKey, from, '+', 'COUNT', this.opts.batch)) as Entry[];
+    while (compareIds(run.applied, delivered) < 0) {
+      const entries = (await this.writer.xrange(inKey, from, delivered, 'COUNT', this.opts.batch)) as Entry[];
       if (entries.length === 0) break;
       for (const e of entries) this.processEntry(run, e);
       await this.commit(run, false);
@@ -313,6 +327,7 @@ export class LiveWorker {
     if (dueState) argv.push(Buffer.from(encodeState(run.fold)));
     for (let attempt = 0; ; attempt++) {
       try {
+        await this.renewLeases();
         await this.writer.evalsha(this.commitSha, keys.length, ...keys, ...argv);
         this.ok();
         break;
@@ -348,17 +363,22 @@ export class LiveWorker {
     const shards = [...this.runs.keys()];
     const streams = shards.map((s) => inputStream(this.keys, s));
     let idleSince = Date.now();
-    let lastLease = Date.now();
+    let recheck = false;
     while (!this.stopping) {
       let res: [string, Entry[]][] | null;
       try {
-        if (Date.now() - lastLease > this.opts.leaseMs / 3) {
-          await this.renewLeases();
-          lastLease = Date.now();
+        await this.renewLeases();
+        if (recheck) {
+          await this.drainOwnPending(shards, streams);
+          recheck = false;
         }
         res = (await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch, 'BLOCK', this.opts.blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as [string, Entry[]][] | null;
         this.ok();
       } catch (e) {
+        // A read that timed out may still have been executed by Redis (e.g. it was frozen and
+        // resumed): its entries are then pending for us but were never seen. Re-read our own
+        // pending entries before reading new ones.
+        recheck = true;
         this.failed(e);
         this.log(`read failed (${(e as Error).message}); retrying`);
         await sleep(200);
@@ -377,6 +397,22 @@ export class LiveWorker {
       }
     }
     for (const r of this.runs.values()) await this.commit(r, false);
+  }
+
+  /** Processes this consumer's pending entries (delivered to us, possibly never seen). */
+  private async drainOwnPending(shards: number[], streams: string[]): Promise<void> {
+    for (let i = 0; i < shards.length; i++) {
+      const run = this.runs.get(shards[i])!;
+      let from = '0';
+      for (;;) {
+        const res = (await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch, 'STREAMS', streams[i], from)) as [string, Entry[]][] | null;
+        const entries = res?.[0]?.[1] ?? [];
+        if (entries.length === 0) break;
+        for (const e of entries) this.processEntry(run, e);
+        await this.commit(run);
+        from = entries[entries.length - 1][0];
+      }
+    }
   }
 
   stop(): void {
