@@ -7,8 +7,9 @@
  * wall-clock time since the worker computed it), or `missing` (never computed, warming up, or
  * expired), plus the event time and sequence of the row that produced it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connect.ts';
 import { latestKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { shardOf } from './shard.ts';
 
 export type ValueStatus = 'present' | 'stale' | 'missing';
 
@@ -57,12 +58,26 @@ export function validateQuery(q: OnlineQuery, limits = { symbols: 1000, features
 
 const META = ['_te', '_seq', '_at', '_fsv'];
 
-export async function getOnlineFeatures(r: Redis, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
+export async function getOnlineFeatures(r: RedisClient, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
   validateQuery(q);
   const fields = [...META, ...q.features];
-  const p = r.pipeline();
-  for (const s of q.symbols) p.hmget(latestKey(keys, s), ...fields);
-  const res = (await p.exec()) ?? [];
+  // one pipeline per shard (one slot each on Cluster), all sent at once: one round trip
+  const byShard = new Map<number, number[]>();
+  q.symbols.forEach((s, i) => {
+    const sh = shardOf(s, keys.shards);
+    const l = byShard.get(sh);
+    if (l) l.push(i);
+    else byShard.set(sh, [i]);
+  });
+  const res: [Error | null, unknown][] = new Array(q.symbols.length);
+  await Promise.all(
+    [...byShard.values()].map(async (idx) => {
+      const p = r.pipeline();
+      for (const i of idx) p.hmget(latestKey(keys, q.symbols[i]), ...fields);
+      const out = (await p.exec()) ?? [];
+      idx.forEach((i, j) => (res[i] = out[j] as [Error | null, unknown]));
+    }),
+  );
   const now = q.now ?? Date.now();
   const maxAge = q.maxAgeMs ?? 5000;
   return q.symbols.map((symbol, i) => {

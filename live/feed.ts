@@ -5,13 +5,12 @@
  * `--speed N` paces at N x real time exactly as the replayer does. The same wire format
  * (wire.ts) is what a real exchange adapter would publish.
  */
-import type { Redis } from 'ioredis';
 import type { MarketEvent } from '../core/events.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { openSelection, type ReplaySelection } from '../replay/run-replay.ts';
 import { inputStream, metaKey, type KeyLayout } from './keys.ts';
-import { openRedis } from './redis-connect.ts';
+import { openRedis, type RedisClient } from './redis-connect.ts';
 import { shardOf } from './shard.ts';
 import { encodeEvent } from './wire.ts';
 
@@ -32,7 +31,7 @@ export interface FeedSummary {
   wallMs: number;
 }
 
-export async function runFeed(opts: FeedOptions, redis?: Redis): Promise<FeedSummary> {
+export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<FeedSummary> {
   const r = redis ?? (await openRedis(opts.redis, { name: 'lockstep-feed' }));
   const keys: KeyLayout = { ns: opts.ns ?? 'ls', shards: opts.shards };
   const meta = await r.hget(metaKey(keys), 'shards');
@@ -46,38 +45,37 @@ export async function runFeed(opts: FeedOptions, redis?: Redis): Promise<FeedSum
   const started = performance.now();
   let events = 0;
   let entries = 0;
-  let p = r.pipeline();
+  // one pipeline per shard: on Cluster a pipeline must stay within one slot
+  let ps = streams.map(() => r.pipeline());
   let queued = 0;
+  const flush = async () => {
+    await Promise.all(ps.map((p) => execOrThrow(p)));
+    ps = streams.map(() => r.pipeline());
+    queued = 0;
+  };
   try {
     for (let e = merge.next(); e !== null; e = merge.next()) {
       const wait = pacer.pace(e.tsRecv);
       if (wait) {
-        if (queued > 0) {
-          await execOrThrow(p);
-          p = r.pipeline();
-          queued = 0;
-        }
+        if (queued > 0) await flush();
         await wait;
       }
       const fields = encodeEvent(e);
       if (e.kind === 'heartbeat') {
-        for (const s of streams) p.xadd(s, '*', ...fields);
+        streams.forEach((s, i) => ps[i].xadd(s, '*', ...fields));
         queued += streams.length;
         entries += streams.length;
       } else {
-        p.xadd(streams[shardOf(e.symbol, opts.shards)], '*', ...fields);
+        const s = shardOf(e.symbol, opts.shards);
+        ps[s].xadd(streams[s], '*', ...fields);
         queued++;
         entries++;
       }
       events++;
       opts.onEvent?.(e);
-      if (queued >= max || opts.speed !== undefined && opts.speed !== 'max') {
-        await execOrThrow(p);
-        p = r.pipeline();
-        queued = 0;
-      }
+      if (queued >= max || (opts.speed !== undefined && opts.speed !== 'max')) await flush();
     }
-    if (queued > 0) await execOrThrow(p);
+    if (queued > 0) await flush();
   } finally {
     await opened.close();
     if (!redis) r.disconnect();
@@ -85,7 +83,8 @@ export async function runFeed(opts: FeedOptions, redis?: Redis): Promise<FeedSum
   return { events, entries, wallMs: performance.now() - started };
 }
 
-async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {
+async function execOrThrow(p: ReturnType<RedisClient['pipeline']>): Promise<void> {
+  if (p.length === 0) return;
   const res = await p.exec();
   for (const [err] of res ?? []) if (err) throw err;
 }

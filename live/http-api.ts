@@ -7,8 +7,8 @@
  * those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */
+import type { RedisClient } from './redis-connect.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
 import { getOnlineFeatures, QueryError } from './client.ts';
 import type { KeyLayout } from './keys.ts';
 
@@ -68,7 +68,7 @@ function send(res: ServerResponse, code: number, body: unknown, type = 'applicat
 const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Starts the API on `host:port` (port 0 = any free port); resolves once listening. */
-export async function startApi(redis: Redis, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startApi(redis: RedisClient, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1 };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();

@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { readFactorTable, type FactorTable } from '../replay/read-factor-table.ts';
@@ -14,7 +13,7 @@ import { runReplay } from '../replay/run-replay.ts';
 import { runFeed } from './feed.ts';
 import { deadLetterStream, inputStream, latestKey, type KeyLayout } from './keys.ts';
 import { readOutputRows, type OutputRow } from './read-output.ts';
-import { openRedis } from './redis-connect.ts';
+import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { LiveWorker } from './worker.ts';
 
@@ -22,7 +21,7 @@ const DATE = '2024-03-15';
 const ROOT = new URL('..', import.meta.url).pathname;
 let dir: string;
 let redis: RedisHarness;
-let client: Redis;
+let client: RedisClient;
 let replay: FactorTable;
 
 const key = (symbol: string, source: string, seq: bigint) => `${symbol}/${source}/${seq}`;
@@ -181,5 +180,18 @@ describe('live mode, Redis faults', () => {
     expectSameRows(rows, replay);
     const dlq = (await client.xrange(deadLetterStream(keys, 1), '-', '+')) as [string, string[]][];
     expect(dlq.map(([, f]) => f[3])).toEqual(['q=x1: not an integer', 'k=alien: unknown kind']);
+  });
+});
+
+describe('live mode, scale-out', () => {
+  it('three workers in one consumer group, each owning one shard, give the same output as one worker', async () => {
+    const keys: KeyLayout = { ns: 'scale', shards: 3 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    const workers = [0, 1, 2].map((s) => new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, owned: [s], consumer: `w${s}` }));
+    for (const w of workers) await w.start();
+    await Promise.all(workers.map((w) => w.run({ idleStopMs: 300 })));
+    for (const w of workers) await w.close();
+    const { rows } = await readOutputRows(client, keys);
+    expectSameRows(rows, replay);
   });
 });

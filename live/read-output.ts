@@ -2,7 +2,7 @@
  * Reads a deployment's output streams back as rows keyed by input event identity, for parity
  * capture and tests. Values keep their exact float64 (the wire uses shortest round-trip decimals).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connect.ts';
 import { metaKey, outputStream, type KeyLayout } from './keys.ts';
 
 export interface OutputRow {
@@ -16,7 +16,7 @@ export interface OutputRow {
   values: (number | null)[];
 }
 
-export async function readOutputRows(r: Redis, keys: KeyLayout): Promise<{ columns: string[]; rows: OutputRow[] }> {
+export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{ columns: string[]; rows: OutputRow[] }> {
   const columns = ((await r.hget(metaKey(keys), 'columns')) ?? '').split(',').filter(Boolean);
   const rows: OutputRow[] = [];
   for (let s = 0; s < keys.shards; s++) {

@@ -8,7 +8,10 @@
  * - blocking reads use short BLOCK times and are re-issued by the loop after a reconnect.
  * ACL user/password and TLS come from the URL (`rediss://user:pass@host:port`) or options.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** A single node or a Redis Cluster; the live code uses only commands both support. */
+export type RedisClient = Redis | Cluster;
 
 export interface ConnectOptions {
   /** Per-command timeout (ms). Blocking reads get their BLOCK time on top. */
@@ -21,7 +24,13 @@ export interface ConnectOptions {
   name?: string;
 }
 
-export function connectRedis(url: string, opts: ConnectOptions = {}): Redis {
+/** True when the URL lists several nodes (`redis://h1:p1,h2:p2`) or says `?cluster=1`. */
+export function isClusterUrl(url: string): boolean {
+  return /^rediss?:\/\/[^/?]*,/.test(url) || /[?&]cluster=(1|true)\b/.test(url);
+}
+
+export function connectRedis(url: string, opts: ConnectOptions = {}): RedisClient {
+  if (isClusterUrl(url)) return connectCluster(url, opts);
   const u = new URL(url);
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis URL must start with redis:// or rediss://, got ${url}`);
   const options: RedisOptions = {
@@ -48,8 +57,39 @@ export function connectRedis(url: string, opts: ConnectOptions = {}): Redis {
   return r;
 }
 
+/**
+ * A Redis Cluster client with the same safety settings. Every key of a shard shares one hash tag
+ * (keys.ts), so each commit script and each shard's reads stay inside one slot.
+ */
+function connectCluster(url: string, opts: ConnectOptions): Cluster {
+  const m = /^(rediss?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)/.exec(url);
+  if (!m) throw new Error(`cannot parse cluster URL ${url}`);
+  const nodes = m[4].split(',').map((hp) => {
+    const [host, port] = hp.split(':');
+    return { host: host || '127.0.0.1', port: port ? Number(port) : 6379 };
+  });
+  const c = new Cluster(nodes, {
+    enableOfflineQueue: false,
+    enableReadyCheck: true,
+    lazyConnect: true,
+    clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    redisOptions: {
+      username: opts.username ?? (m[2] ? decodeURIComponent(m[2]) : undefined),
+      password: opts.password ?? (m[3] ? decodeURIComponent(m[3]) : undefined),
+      tls: opts.tls ?? (m[1] === 'rediss' ? {} : undefined),
+      connectionName: opts.name,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: opts.commandTimeoutMs ?? 2000,
+      connectTimeout: opts.connectTimeoutMs ?? 2000,
+    },
+  });
+  c.on('error', () => {});
+  return c;
+}
+
 /** Connects and waits until ready (throws after the connect timeout). */
-export async function openRedis(url: string, opts: ConnectOptions = {}): Promise<Redis> {
+export async function openRedis(url: string, opts: ConnectOptions = {}): Promise<RedisClient> {
   const r = connectRedis(url, opts);
   await r.connect();
   return r;

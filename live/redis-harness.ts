@@ -133,3 +133,39 @@ export class RedisHarness {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A local Redis Cluster of `nodes` masters (redis-server processes on free loopback ports, slots
+ * assigned with `redis-cli --cluster create`), for the live tests' Cluster path.
+ */
+export class RedisClusterHarness {
+  private constructor(readonly nodes: RedisHarness[]) {}
+
+  static async start(nodes = 3): Promise<RedisClusterHarness> {
+    const hs: RedisHarness[] = [];
+    for (let i = 0; i < nodes; i++) {
+      hs.push(await RedisHarness.start({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes.conf`, '--cluster-node-timeout', '2000'] }));
+    }
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('redis-cli', ['--cluster', 'create', ...hs.map((h) => `127.0.0.1:${h.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout} ${r.stderr}`);
+    const c = new RedisClusterHarness(hs);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      // every node must agree the cluster is up, or the first commands meet CLUSTERDOWN
+      const ok = hs.every((h) => spawnSync('redis-cli', ['-p', String(h.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'));
+      if (ok) return c;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await c.close();
+    throw new Error('cluster did not reach cluster_state:ok within 15 s');
+  }
+
+  get url(): string {
+    return `redis://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+  }
+
+  async close(): Promise<void> {
+    for (const n of this.nodes) await n.close();
+  }
+}

@@ -2,14 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { getOnlineFeatures } from './client.ts';
 import { runFeed } from './feed.ts';
 import { startApi } from './http-api.ts';
 import { latestKey, type KeyLayout } from './keys.ts';
-import { openRedis } from './redis-connect.ts';
+import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { LiveWorker } from './worker.ts';
 
@@ -17,7 +16,7 @@ const DATE = '2024-03-15';
 const keys: KeyLayout = { ns: 'srv', shards: 2 };
 let dir: string;
 let redis: RedisHarness;
-let admin: Redis;
+let admin: RedisClient;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lockstep-serve-'));

@@ -21,7 +21,6 @@
  * commit is idempotent and fenced by the shard lease, so a retry or a superseded worker cannot
  * write twice. `health()` reports whether the last Redis round trip succeeded.
  */
-import type { Redis } from 'ioredis';
 import type { MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FactorSet, type FoldState } from '../core/fold.ts';
@@ -29,7 +28,7 @@ import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
 import { decodeState, encodeState } from '../core/state-codec.ts';
 import { COMMIT_BATCH_LUA } from './commit-script.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, type KeyLayout } from './keys.ts';
-import { openRedis, type ConnectOptions } from './redis-connect.ts';
+import { isClusterUrl, openRedis, type ConnectOptions, type RedisClient } from './redis-connect.ts';
 import { decodeEvent } from './wire.ts';
 
 export interface WorkerOptions extends ConnectOptions {
@@ -99,16 +98,17 @@ type Entry = [id: string, fields: string[]];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class LiveWorker {
-  private reader!: Redis;
-  private writer!: Redis;
+  private reader!: RedisClient;
+  private writer!: RedisClient;
   private readonly keys: KeyLayout;
   private readonly set: FactorSet;
   private readonly fsv: string;
   private readonly runs = new Map<number, ShardRun>();
   private readonly opts: Required<Pick<WorkerOptions, 'group' | 'consumer' | 'batch' | 'blockMs' | 'checkpointEvery' | 'checkpointMs' | 'ttlSeconds' | 'maxDeliveries' | 'leaseMs'>> & WorkerOptions;
   private stopping = false;
-  private commitSha = '';
   private lastLease = 0;
+  private cluster = false;
+  private rr = 0;
   private readonly status: WorkerHealth = { healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 };
 
   constructor(opts: WorkerOptions) {
@@ -152,9 +152,12 @@ export class LiveWorker {
   /** Connects, takes the owned shards and recovers each from its checkpoint. */
   async start(): Promise<void> {
     const name = `lockstep-worker-${this.opts.consumer}`;
+    this.cluster = isClusterUrl(this.opts.redis);
     this.reader = await openRedis(this.opts.redis, { ...this.opts, name, commandTimeoutMs: (this.opts.commandTimeoutMs ?? 2000) + this.opts.blockMs });
     this.writer = await openRedis(this.opts.redis, { ...this.opts, name });
-    this.commitSha = (await this.writer.script('LOAD', COMMIT_BATCH_LUA)) as string;
+    // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT, per node (Cluster-safe, and
+    // safe after a Redis restart empties the script cache)
+    this.writer.defineCommand('lockstepCommit', { lua: COMMIT_BATCH_LUA });
     await this.checkMeta();
     const owned = this.opts.owned ?? Array.from({ length: this.keys.shards }, (_, i) => i);
     for (const s of owned) {
@@ -198,12 +201,10 @@ export class LiveWorker {
   /** Keeps the leases of the shards taken so far alive (called from the read loop and commits). */
   private async renewLeases(force = false): Promise<void> {
     if (!force && Date.now() - this.lastLease < this.opts.leaseMs / 3) return;
-    const p = this.writer.pipeline();
-    for (const s of this.leased) p.set(leaseKey(this.keys, s), this.opts.consumer, 'PX', this.opts.leaseMs, 'XX');
-    const res = (await p.exec()) ?? [];
+    const res = await Promise.all(this.leased.map((s) => this.writer.set(leaseKey(this.keys, s), this.opts.consumer, 'PX', this.opts.leaseMs, 'XX')));
     this.lastLease = Date.now();
-    res.forEach(([err, ok], i) => {
-      if (!err && ok === null) this.log(`shard ${this.leased[i]}: lease had expired; the next commit is fenced off unless it is retaken`);
+    res.forEach((ok, i) => {
+      if (ok === null) this.log(`shard ${this.leased[i]}: lease had expired; the next commit is fenced off unless it is retaken`);
     });
   }
 
@@ -328,14 +329,16 @@ export class LiveWorker {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.renewLeases();
-        await this.writer.evalsha(this.commitSha, keys.length, ...keys, ...argv);
+        await (this.writer as unknown as { lockstepCommit(n: number, ...args: (string | Buffer)[]): Promise<unknown> }).lockstepCommit(keys.length, ...keys, ...argv);
         this.ok();
         break;
       } catch (e) {
         const msg = String((e as Error).message);
         if (msg.includes('LEASE')) throw new Error(`shard ${run.shard}: lost the lease (${msg}); stopping so the new owner is alone`);
         if (msg.includes('NOSCRIPT')) {
-          this.commitSha = (await this.writer.script('LOAD', COMMIT_BATCH_LUA)) as string;
+          // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT, per node (Cluster-safe, and
+    // safe after a Redis restart empties the script cache)
+    this.writer.defineCommand('lockstepCommit', { lua: COMMIT_BATCH_LUA });
           continue;
         }
         this.failed(e);
@@ -372,7 +375,7 @@ export class LiveWorker {
           await this.drainOwnPending(shards, streams);
           recheck = false;
         }
-        res = (await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch, 'BLOCK', this.opts.blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as [string, Entry[]][] | null;
+        res = await this.readNew(streams);
         this.ok();
       } catch (e) {
         // A read that timed out may still have been executed by Redis (e.g. it was frozen and
@@ -397,6 +400,26 @@ export class LiveWorker {
       }
     }
     for (const r of this.runs.values()) await this.commit(r, false);
+  }
+
+  /**
+   * New entries of the owned shards. One blocking XREADGROUP over all of them on a single node; on
+   * Cluster the streams live in different slots, so each is read without blocking and the loop
+   * blocks on one of them only when all were empty.
+   */
+  private async readNew(streams: string[]): Promise<[string, Entry[]][] | null> {
+    const g = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch] as const;
+    if (!this.cluster || streams.length === 1) {
+      return (await this.reader.xreadgroup(...g, 'BLOCK', this.opts.blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as [string, Entry[]][] | null;
+    }
+    const out: [string, Entry[]][] = [];
+    for (const st of streams) {
+      const r = (await this.reader.xreadgroup(...g, 'STREAMS', st, '>')) as [string, Entry[]][] | null;
+      if (r) out.push(...r);
+    }
+    if (out.length > 0) return out;
+    this.rr = (this.rr + 1) % streams.length;
+    return (await this.reader.xreadgroup(...g, 'BLOCK', this.opts.blockMs, 'STREAMS', streams[this.rr], '>')) as [string, Entry[]][] | null;
   }
 
   /** Processes this consumer's pending entries (delivered to us, possibly never seen). */
