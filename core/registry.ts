@@ -74,9 +74,28 @@ export interface FactorManifestEntry {
  * source text of init, update, extras and the functions listed in `source` (kernels it calls).
  */
 export function factorCodeHash(f: AnyFactor): string {
-  const extras = Object.entries(f.extras ?? {}).map(([k, fn]) => `${k}:${fn.toString()}`);
-  const source = (f.source ?? []).map((fn) => fn.toString());
-  return hashString([f.init.toString(), f.update.toString(), ...extras, ...source].join('\n'));
+  const extras = Object.entries(f.extras ?? {}).map(([k, fn]) => `${k}:${normalizeSource(fn.toString())}`);
+  const source = (f.source ?? []).map((fn) => normalizeSource(fn.toString()));
+  return hashString([normalizeSource(f.init.toString()), normalizeSource(f.update.toString()), ...extras, ...source].join('\n'));
+}
+
+/**
+ * Function text with what the TypeScript runner adds removed, so the same source hashes the same
+ * under tsx (the CLI), vitest or a bundler: module-import prefixes (`import_x.fn`,
+ * `__vite_ssr_import_1__.fn`), the `(0, f)(...)` call wrapper, comments, whitespace, optional
+ * semicolons and parentheses around a single arrow parameter.
+ */
+export function normalizeSource(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:])\/\/[^\n]*/g, '$1')
+    .replace(/\b(?:__vite_ssr_import_\d+__|import_[A-Za-z0-9_$]+)\./g, '')
+    .replace(/\(0\s*,\s*([A-Za-z_$][A-Za-z0-9_$.]*)\)/g, '$1')
+    .replace(/\s+/g, '')
+    // printer differences: optional semicolons, parentheses around a single arrow parameter
+    .replace(/;+(?=[})]|$)/g, '')
+    .replace(/\};/g, '}')
+    .replace(/\(([A-Za-z_$][A-Za-z0-9_$]*)\)=>/g, '$1=>');
 }
 
 export function factorManifest(factors: readonly AnyFactor[]): FactorManifestEntry[] {

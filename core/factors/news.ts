@@ -5,7 +5,8 @@ import { defineFactor } from '../factor.ts';
 /**
  * News sentiment EWMA: the time-decayed mean of sentiment scores, weight 2^(-age / half-life)
  * with age in event time (ts_event of the news = publication time). Between news items the value
- * holds (decay changes weights, not the mean of a single item).
+ * holds (decay changes weights, not the mean of a single item). A late item (ts_event earlier than
+ * the latest seen) counts as published at the latest time seen: weights never grow back in time.
  *
  * Warm-up: one news item. Reference: the definition, recomputed naively (contract suite).
  */
@@ -27,7 +28,8 @@ export const newsSentiment = defineFactor({
 
 /**
  * Number of news items (mentions) published in the trailing `minutes` of event time.
- * Heartbeats advance the window so old mentions drop out in quiet periods.
+ * Heartbeats advance the window so old mentions drop out in quiet periods. A late item counts as
+ * published at the latest time seen (the window evicts in arrival order).
  *
  * Warm-up: none after the first news item or heartbeat (0 mentions is a real value).
  * Reference: a naive count over the window (contract suite).

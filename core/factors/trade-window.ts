@@ -6,7 +6,7 @@ import { defineFactor } from '../factor.ts';
  * `seconds` of event time; `volume_1m` and `trade_count_1m` in the default set.
  *
  * Warm-up: none after the first trade or heartbeat (0 is a real value: nothing traded). Heartbeats
- * advance the window. Reference: a naive recomputation over the window (contract suite).
+ * advance the window. A late trade counts at the latest time seen (eviction in arrival order). Reference: a naive recomputation over the window (contract suite).
  */
 export const tradeWindow = defineFactor({
   name: 'volume_1m',

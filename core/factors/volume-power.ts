@@ -8,7 +8,8 @@ import { defineFactor } from '../factor.ts';
  *
  * Warm-up: null until the window holds seller-initiated volume (the ratio is undefined with no
  * sells). Heartbeats advance the window, so the value decays to null in a quiet market instead of
- * freezing. Reference: a naive recomputation over the window (contract suite).
+ * freezing. A late trade (ts_event earlier than the latest seen) counts at the latest time seen, so
+ * it stays in the window a little longer than its own time would keep it. Reference: a naive recomputation over the window (contract suite).
  */
 export const volumePower = defineFactor({
   name: 'volume_power_1m',

@@ -128,12 +128,13 @@ export function applyLevel(book: OrderBook, side: BookSideId, price: number, siz
 }
 
 /**
- * Records a book event's sequence number. A number above the expected one (a gap) marks the book
- * unsynced until the next snapshot; lower numbers (late rows the fold still applies) are ignored.
- * Returns the `synced` flag after the check.
+ * Records a book event's sequence number. Any number other than the expected one marks the book
+ * unsynced until the next snapshot: above it, updates were lost (a gap); below it, a late row the
+ * fold still applies, whose update later rows have already overtaken (applying it would write a
+ * stale level). Returns the `synced` flag after the check.
  */
 export function noteSeq(book: OrderBook, seq: bigint): boolean {
-  if (book.expectedSeq >= 0n && seq > book.expectedSeq) {
+  if (book.expectedSeq >= 0n && seq !== book.expectedSeq) {
     book.synced = false;
     book.gaps++;
   }
