@@ -205,7 +205,12 @@ async function cmdBench(a: Record<string, unknown>): Promise<void> {
     await benchReplay({ preset: a.preset as 'tiny' | 'day' | 'big', dir: String(a.dir), json: a.json as string | undefined });
     return;
   }
-  throw usage(`unknown benchmark "${what}"; available: replay`);
+  if (what === 'live') {
+    const { benchLive } = await import('./bench/live-bench.ts');
+    await benchLive({ dir: String(a.dir), json: a.json as string | undefined, seconds: a.seconds as number | undefined });
+    return;
+  }
+  throw usage(`unknown benchmark "${what}"; available: replay, factors, live`);
 }
 
 function replayOptions(y: Argv) {
@@ -282,12 +287,13 @@ export async function main(argv: string[]): Promise<void> {
         .option('command-timeout-ms', { type: 'number', default: 500 }), cmdServe)
     .command('factors', 'the registered factor set', (y) =>
       y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))
-    .command('bench <what>', 'benchmarks (replay)', (y) =>
+    .command('bench <what>', 'benchmarks: replay, factors, live', (y) =>
       y
-        .positional('what', { type: 'string', describe: 'replay' })
+        .positional('what', { type: 'string', describe: 'replay | factors | live' })
         .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const })
         .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
-        .option('json', { type: 'string', describe: 'also write the results as JSON here' }), cmdBench)
+        .option('json', { type: 'string', describe: 'also write the results as JSON here' })
+        .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' }), cmdBench)
     .command('bench-phase <phase>', false, (y) =>
       y.positional('phase', { choices: ['raw', 'merge', 'replay'] as const, demandOption: true }).option('catalog', { type: 'string', demandOption: true }).option('out', { type: 'string', demandOption: true }),
       async (a) => {

@@ -24,21 +24,15 @@ export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{
     for (;;) {
       const batch = (await r.xrange(outputStream(keys, s), from, '+', 'COUNT', 5000)) as [string, string[]][];
       if (batch.length === 0) break;
-      for (const [, f] of batch) {
-        const m = new Map<string, string>();
-        for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i], f[i + 1]);
-        rows.push({
-          symbol: m.get('sym')!,
-          source: m.get('src')!,
-          seq: BigInt(m.get('q')!),
-          tsEvent: BigInt(m.get('te')!),
-          tsRecv: BigInt(m.get('tr')!),
-          input: m.get('in')!,
-          values: m.get('v')!.split(',').map((x) => (x === '' ? null : Number(x))),
-        });
-      }
+      for (const [, f] of batch) rows.push(parseRow(f[f.indexOf('r') + 1]));
       from = `(${batch[batch.length - 1][0]}`;
     }
   }
   return { columns, rows };
+}
+
+/** Parses one output row (worker.ts encodeRow). */
+export function parseRow(r: string): OutputRow {
+  const [symbol, source, seq, te, tr, input, v] = r.split('|');
+  return { symbol, source, seq: BigInt(seq), tsEvent: BigInt(te), tsRecv: BigInt(tr), input, values: v.split(',').map((x) => (x === '' ? null : Number(x))) };
 }
