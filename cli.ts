@@ -205,6 +205,11 @@ async function cmdBench(a: Record<string, unknown>): Promise<void> {
     await benchReplay({ preset: a.preset as 'tiny' | 'day' | 'big', dir: String(a.dir), json: a.json as string | undefined });
     return;
   }
+  if (what === 'factors') {
+    const { benchFactors } = await import('./bench/factor-bench.ts');
+    await benchFactors({ preset: a.preset as 'tiny' | 'day' | 'big', dir: String(a.dir), json: a.json as string | undefined, events: a.events as number | undefined });
+    return;
+  }
   if (what === 'live') {
     const { benchLive } = await import('./bench/live-bench.ts');
     await benchLive({ dir: String(a.dir), json: a.json as string | undefined, seconds: a.seconds as number | undefined });
@@ -293,7 +298,8 @@ export async function main(argv: string[]): Promise<void> {
         .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const })
         .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
         .option('json', { type: 'string', describe: 'also write the results as JSON here' })
-        .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' }), cmdBench)
+        .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' })
+        .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' }), cmdBench)
     .command('bench-phase <phase>', false, (y) =>
       y.positional('phase', { choices: ['raw', 'merge', 'replay'] as const, demandOption: true }).option('catalog', { type: 'string', demandOption: true }).option('out', { type: 'string', demandOption: true }),
       async (a) => {

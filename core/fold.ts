@@ -21,6 +21,8 @@ export interface FactorSet {
   readonly offsets: readonly number[];
   /** Indexes of the factors that read each kind. */
   readonly byKind: Readonly<Record<Kind, readonly number[]>>;
+  /** Extra-output readers of each factor, resolved once (no per-event Object.values). */
+  readonly extraReaders: readonly (readonly ((state: unknown, params: never) => number | null)[])[];
 }
 
 export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
@@ -35,7 +37,8 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
   }
   const byKind = {} as Record<Kind, number[]>;
   for (const k of KINDS) byKind[k] = factors.flatMap((f, i) => (f.inputs.includes(k) ? [i] : []));
-  return Object.freeze({ factors: Object.freeze([...factors]), columns: Object.freeze(columns), offsets, byKind });
+  const extraReaders = factors.map((f) => Object.values(f.extras ?? {}) as ((state: unknown, params: never) => number | null)[]);
+  return Object.freeze({ factors: Object.freeze([...factors]), columns: Object.freeze(columns), offsets, byKind, extraReaders });
 }
 
 export interface SymbolState {
@@ -86,6 +89,11 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
   return s;
 }
 
+/** True when two outputs differ (NaN equals NaN; -0 differs from +0, as in Object.is). */
+function differs(a: number | null, b: number | null): boolean {
+  return a !== b ? a === a || b === b : a === 0 && 1 / (a as number) !== 1 / (b as number);
+}
+
 function runFactors(set: FactorSet, s: SymbolState, ev: MarketEvent, idx: readonly number[]): boolean {
   let changed = false;
   const values = s.values;
@@ -95,15 +103,14 @@ function runFactors(set: FactorSet, s: SymbolState, ev: MarketEvent, idx: readon
     const state = s.states[i];
     let col = set.offsets[i];
     const v = f.update(state, ev, f.params);
-    if (!Object.is(values[col], v)) changed = true;
+    if (!changed && differs(values[col], v)) changed = true;
     values[col] = v;
-    if (f.extras !== undefined) {
-      for (const read of Object.values(f.extras)) {
-        col++;
-        const x = read(state, f.params);
-        if (!Object.is(values[col], x)) changed = true;
-        values[col] = x;
-      }
+    const extras = set.extraReaders[i];
+    for (let e = 0; e < extras.length; e++) {
+      col++;
+      const x = extras[e](state, f.params as never);
+      if (!changed && differs(values[col], x)) changed = true;
+      values[col] = x;
     }
   }
   return changed;

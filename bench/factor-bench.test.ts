@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FACTORS } from '../core/registry.ts';
+import { benchFactors, formatFactorBench, randomWalk, type FactorBenchResult } from './factor-bench.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lockstep-factor-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const positive = (x: number) => Number.isFinite(x) && x > 0;
+
+describe('benchFactors (shape only, no timing assertions)', () => {
+  let r: FactorBenchResult;
+
+  it('runs on the tiny preset and writes its JSON', async () => {
+    const json = join(dir, 'factors.json');
+    r = await benchFactors({ preset: 'tiny', dir, json, events: 3000, runs: 3, peerPrices: 5000, quiet: true });
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(r)));
+    expect(r.preset).toBe('tiny');
+    expect(r.events).toBe(3000);
+    expect(r.dayEvents).toBeGreaterThan(3000);
+    expect(Object.values(r.eventsByKind).reduce((a, b) => a + b, 0)).toBe(3000);
+  }, 60_000);
+
+  it('reports the fold with positive finite figures', () => {
+    for (const fig of [r.wholeSet, r.emptyFold]) {
+      expect(fig.runs).toHaveLength(3);
+      for (const x of [fig.nsPerEvent, fig.minNsPerEvent, ...fig.runs]) expect(positive(x)).toBe(true);
+      expect(fig.minNsPerEvent).toBeLessThanOrEqual(fig.nsPerEvent);
+    }
+  });
+
+  it('has every default factor, in registry order', () => {
+    expect(r.perFactor.map((f) => f.name)).toEqual(DEFAULT_FACTORS.map((f) => f.name));
+    for (const f of r.perFactor) {
+      expect(positive(f.nsPerEvent)).toBe(true);
+      expect(Number.isFinite(f.netNsPerEvent)).toBe(true);
+      expect(f.consumedEvents).toBeGreaterThanOrEqual(0);
+      expect(f.consumedEvents).toBeLessThanOrEqual(r.events);
+      expect(Number.isInteger(f.updates) && f.updates >= 0).toBe(true);
+      if (!f.inputs.includes('heartbeat')) expect(f.updates).toBe(f.consumedEvents);
+      if (f.consumedEvents > 0) expect(f.nsPerConsumedEvent).toBeGreaterThanOrEqual(f.nsPerEvent);
+    }
+  });
+
+  it('compares EMA, RSI and MACD with trading-signals on the same series', () => {
+    expect(r.peer.map((p) => p.indicator)).toEqual(['EMA(12)', 'RSI(14)', 'MACD(12,26,9)']);
+    for (const p of r.peer) {
+      for (const x of [p.oursNs, p.peerNs, p.ratio]) expect(positive(x)).toBe(true);
+      // the same indicator on both sides: final values agree (EMA seeds differ but are long forgotten)
+      expect(p.finalAbsDiff).toBeLessThan(1e-6);
+    }
+    expect(r.peerPackage.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('formats a markdown table with PASS/MISS verdicts', () => {
+    const t = formatFactorBench(r);
+    for (const name of DEFAULT_FACTORS.map((f) => f.name)) expect(t).toContain(`| ${name} |`);
+    expect(t.match(/\b(PASS|MISS)\b/g)).toHaveLength(4);
+  });
+});
+
+describe('randomWalk', () => {
+  it('is deterministic, positive, in cents, with some flat steps', () => {
+    const a = randomWalk(10_000);
+    expect(randomWalk(10_000)).toEqual(a);
+    let flat = 0;
+    for (let i = 0; i < a.length; i++) {
+      expect(a[i]).toBeGreaterThan(0);
+      expect(Math.round(a[i] * 100)).toBeCloseTo(a[i] * 100, 6);
+      if (i > 0 && a[i] === a[i - 1]) flat++;
+    }
+    expect(flat).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,465 @@
+/**
+ * `lockstep bench factors`: what the fold and each default factor cost per event, on one core in
+ * one process, with the npm package trading-signals measured in the same run as the peer for the
+ * textbook indicators (EMA, RSI, MACD).
+ *
+ * - Events: a generated day (same catalog and `.complete` marker as `bench replay`), merged once and
+ *   held in memory (the first `events` of them), so decode and merge are not in the figures.
+ * - Fold: full passes of `applyEvent` with a no-op sink over the in-memory events, each pass on a
+ *   fresh fold state (a second pass on the same state would see every event as a duplicate):
+ *   the whole default set, an empty set (the fold's own cost: sequence guard, symbol lookup, row
+ *   bookkeeping) and one set per default factor. Net = raw - empty.
+ * - Peer: EMA(12), RSI(14), MACD(12,26,9) per update over one long seeded random walk, ours
+ *   (core/kernels) against trading-signals' classes.
+ *
+ * Tasks run round-robin (one tinybench Bench per round) after one discarded warm-up round, so a
+ * burst of load from other work on a shared machine spreads over all tasks instead of skewing one,
+ * and every task is measured with the fold's call sites in the same (megamorphic) state.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Bench } from 'tinybench';
+import { EMA, MACD, RSI } from 'trading-signals';
+import type { Kind, MarketEvent } from '../core/events.ts';
+import { KINDS } from '../core/events.ts';
+import type { AnyFactor } from '../core/factor.ts';
+import { applyEvent, createFactorSet, initFold, type FactorSet, type RowSink } from '../core/fold.ts';
+import { emaPush, emaValue, initEma } from '../core/kernels/ewm.ts';
+import { initMacd, macdHist, macdLine, macdPush, macdSignal } from '../core/kernels/macd.ts';
+import { initRsi, rsiPush, rsiValue } from '../core/kernels/rsi.ts';
+import { DEFAULT_FACTORS } from '../core/registry.ts';
+import { rngFor, uniform } from '../datasets/prng.ts';
+
+export type BenchPreset = 'tiny' | 'day' | 'big';
+
+export interface FoldFigure {
+  /** Median over measured runs of (pass time / events). */
+  nsPerEvent: number;
+  minNsPerEvent: number;
+  /** ns per event of each measured run, in run order. */
+  runs: number[];
+}
+
+export interface FactorFigure {
+  name: string;
+  inputs: readonly Kind[];
+  /** Events of the factor's input kinds among the loaded events (a heartbeat counts once). */
+  consumedEvents: number;
+  /**
+   * Calls of the factor's `update`: its non-heartbeat input events, plus, when it reads heartbeats,
+   * one per heartbeat per symbol seen so far (the fold offers each heartbeat to every symbol).
+   */
+  updates: number;
+  /** Median pass time / all events, fold overhead included. */
+  nsPerEvent: number;
+  /** Median pass time / consumed events, fold overhead included. */
+  nsPerConsumedEvent: number;
+  /** (median pass time - median empty-fold pass time) / all events. */
+  netNsPerEvent: number;
+  /** (median pass time - median empty-fold pass time) / consumed events. */
+  netNsPerConsumedEvent: number;
+  /** (median pass time - median empty-fold pass time) / updates. */
+  netNsPerUpdate: number;
+  /**
+   * (fastest pass - fastest empty-fold pass) / all events: less sensitive than the median to load
+   * from other processes on a shared machine, since interference only ever adds time.
+   */
+  netMinNsPerEvent: number;
+}
+
+export interface PeerFigure {
+  indicator: 'EMA(12)' | 'RSI(14)' | 'MACD(12,26,9)';
+  oursNs: number;
+  peerNs: number;
+  /** The peer's dedicated fast variant (e.g. FasterEMA), when its installed version has one. */
+  peerFasterNs?: number;
+  /** Best peer figure / ours: > 1 means ours is faster. */
+  ratio: number;
+  /** |ours - peer| of the final value: the two compute the same indicator (seeds differ for EMA, long forgotten). */
+  finalAbsDiff: number;
+}
+
+export interface FactorBenchResult {
+  preset: BenchPreset;
+  /** Events measured (held in memory). */
+  events: number;
+  /** Events in the selected day (the merge's input), of which the first `events` were loaded. */
+  dayEvents: number;
+  eventsByKind: Record<Kind, number>;
+  /** Σ over heartbeats of the symbols seen before it: the fold's heartbeat fan-out. */
+  heartbeatVisits: number;
+  symbols: number;
+  /** Measured runs per task (after one warm-up run). */
+  runs: number;
+  wholeSet: FoldFigure;
+  emptyFold: FoldFigure;
+  perFactor: FactorFigure[];
+  /** Σ per-factor net ns/event; compare with wholeSet - emptyFold. */
+  sumNetNsPerEvent: number;
+  /** Σ per-factor net-of-minimums ns/event; compare with the minimums of wholeSet - emptyFold. */
+  sumNetMinNsPerEvent: number;
+  peer: PeerFigure[];
+  peerPackage: { name: string; version: string; fasterVariants: string };
+  /** Length of the random-walk price series the peer comparison runs over. */
+  peerPrices: number;
+  goals: { wholeSetNs: number; rsiRatio: number; macdRatio: number; emaRatio: number; issuePeerNs: Record<string, number> };
+  node: string;
+}
+
+const BENCH_DATE = '2024-03-15';
+const GOALS = {
+  wholeSetNs: 300,
+  rsiRatio: 5,
+  macdRatio: 5,
+  emaRatio: 1,
+  // trading-signals per update, as measured in the issue on this machine
+  issuePeerNs: { 'EMA(12)': 7.8, 'RSI(14)': 96.8, 'MACD(12,26,9)': 55.4 },
+};
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The preset's day catalog in `dir`, generated once (same layout and marker as `bench replay`). */
+async function ensureCatalog(dir: string, preset: BenchPreset, log: (s: string) => void): Promise<string> {
+  const catalog = join(dir, `catalog-${preset}`);
+  const marker = join(catalog, '.complete');
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(marker)) {
+    const { generateDay } = await import('../datasets/generate.ts');
+    log(`generating the ${preset} preset into ${catalog} (once; reused by later runs)`);
+    const g = await generateDay({ date: BENCH_DATE, symbols: preset === 'tiny' ? 5 : 50, seed: 42, preset, out: catalog, partBy: { buckets: 4 } });
+    writeFileSync(marker, JSON.stringify({ events: g.total }));
+  }
+  return catalog;
+}
+
+/** The first `limit` merged events of the bench day, in replay order. */
+async function loadEvents(catalog: string, limit: number): Promise<{ events: MarketEvent[]; dayEvents: number }> {
+  const { openSelection } = await import('../replay/run-replay.ts');
+  const { EventMerge } = await import('../replay/merge.ts');
+  const opened = await openSelection({ catalog, date: BENCH_DATE });
+  const events: MarketEvent[] = [];
+  try {
+    const merge = new EventMerge(opened.cursors);
+    for (let ev = merge.next(); ev !== null && events.length < limit; ev = merge.next()) events.push(ev);
+  } finally {
+    await opened.close();
+  }
+  return { events, dayEvents: opened.totalRows };
+}
+
+const noopSink: RowSink = () => {};
+
+/** One pass of the fold over `events` on a fresh state; returns the applied count (a liveness check). */
+function foldPass(set: FactorSet, events: readonly MarketEvent[]): number {
+  const st = initFold();
+  for (let i = 0; i < events.length; i++) applyEvent(set, st, events[i], noopSink);
+  return st.stats.applied;
+}
+
+interface RoundTask {
+  name: string;
+  fn: () => void;
+}
+
+/**
+ * Runs every task `iterations` times per round for `rounds` rounds, after one discarded warm-up
+ * round; returns each task's samples in ms.
+ */
+function roundRobin(tasks: readonly RoundTask[], rounds: number, iterations: number): Map<string, number[]> {
+  const samples = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+  for (let r = 0; r <= rounds; r++) {
+    const bench = new Bench({ iterations, time: 0, warmup: false, retainSamples: true, throws: true });
+    for (const t of tasks) bench.add(t.name, t.fn);
+    bench.runSync();
+    if (r === 0) continue; // warm-up round
+    for (const task of bench.tasks) {
+      const res = task.result;
+      if (res.state !== 'completed') throw new Error(`bench task ${task.name} did not complete (${res.state})`);
+      samples.get(task.name)!.push(...(res.latency.samples ?? [res.latency.mean]));
+    }
+  }
+  return samples;
+}
+
+function foldFigure(msRuns: readonly number[], events: number): FoldFigure {
+  const runs = msRuns.map((ms) => (ms * 1e6) / events);
+  return { nsPerEvent: median(runs), minNsPerEvent: Math.min(...runs), runs };
+}
+
+/** A deterministic random walk in cents (so some changes are exactly 0, exercising RSI's tie). */
+export function randomWalk(n: number, seed = 42): Float64Array {
+  const rng = rngFor(seed, 7);
+  const out = new Float64Array(n);
+  let cents = 10_000;
+  for (let i = 0; i < n; i++) {
+    cents += Math.floor(uniform(rng) * 11) - 5;
+    if (cents < 100) cents = 200 - cents;
+    out[i] = cents / 100;
+  }
+  return out;
+}
+
+// written by every peer-comparison task so that no loop is dead code
+let blackhole = 0;
+
+function peerTasks(prices: Float64Array): { tasks: RoundTask[]; finals: Record<string, [number, number]> } {
+  const n = prices.length;
+  const finals: Record<string, [number, number]> = {};
+  const tasks: RoundTask[] = [
+    {
+      name: 'ours EMA(12)',
+      fn: () => {
+        const s = initEma(12);
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          emaPush(s, prices[i]);
+          const v = emaValue(s);
+          if (v !== null) acc += v;
+        }
+        blackhole += acc;
+      },
+    },
+    {
+      name: 'peer EMA(12)',
+      fn: () => {
+        const e = new EMA(12);
+        let acc = 0;
+        for (let i = 0; i < n; i++) acc += e.add(prices[i]) ?? 0;
+        blackhole += acc;
+      },
+    },
+    {
+      name: 'ours RSI(14)',
+      fn: () => {
+        const s = initRsi(14);
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          rsiPush(s, prices[i]);
+          const v = rsiValue(s);
+          if (v !== null) acc += v;
+        }
+        blackhole += acc;
+      },
+    },
+    {
+      name: 'peer RSI(14)',
+      fn: () => {
+        const r = new RSI(14);
+        let acc = 0;
+        for (let i = 0; i < n; i++) acc += r.add(prices[i]) ?? 0;
+        blackhole += acc;
+      },
+    },
+    {
+      name: 'ours MACD(12,26,9)',
+      fn: () => {
+        const s = initMacd(12, 26, 9);
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          macdPush(s, prices[i]);
+          const line = macdLine(s);
+          if (line !== null) acc += line + macdSignal(s)! + macdHist(s)!;
+        }
+        blackhole += acc;
+      },
+    },
+    {
+      name: 'peer MACD(12,26,9)',
+      fn: () => {
+        const m = new MACD(new EMA(12), new EMA(26), new EMA(9));
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          const r = m.add(prices[i]);
+          if (r !== null) acc += r.macd + r.signal + r.histogram;
+        }
+        blackhole += acc;
+      },
+    },
+  ];
+  // final values, outside the timed loops: evidence that both sides compute the same thing
+  const e = initEma(12);
+  const pe = new EMA(12);
+  const r = initRsi(14);
+  const pr = new RSI(14);
+  const m = initMacd(12, 26, 9);
+  const pm = new MACD(new EMA(12), new EMA(26), new EMA(9));
+  for (let i = 0; i < n; i++) {
+    emaPush(e, prices[i]);
+    pe.add(prices[i]);
+    rsiPush(r, prices[i]);
+    pr.add(prices[i]);
+    macdPush(m, prices[i]);
+    pm.add(prices[i]);
+  }
+  finals['EMA(12)'] = [emaValue(e) ?? NaN, pe.getResult() ?? NaN];
+  finals['RSI(14)'] = [rsiValue(r) ?? NaN, pr.getResult() ?? NaN];
+  finals['MACD(12,26,9)'] = [macdHist(m) ?? NaN, pm.getResult()?.histogram ?? NaN];
+  return { tasks, finals };
+}
+
+async function peerVersion(): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const { readFileSync } = await import('node:fs');
+  const req = createRequire(import.meta.url);
+  // the package's exports map hides package.json; find it from the resolved entry point
+  const entry = req.resolve('trading-signals');
+  const pkg = join(entry.slice(0, entry.lastIndexOf('trading-signals') + 'trading-signals'.length), 'package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Runs the factor benchmark and prints its table; writes the result as JSON to `opts.json` when
+ * given. `events` caps the in-memory events (default 2,000,000), `runs` is the number of measured
+ * rounds (default 5, at least 3), `peerPrices` the length of the peer comparison's price series
+ * (default 1,000,000).
+ */
+export async function benchFactors(opts: {
+  preset: BenchPreset;
+  dir: string;
+  json?: string;
+  events?: number;
+  runs?: number;
+  peerPrices?: number;
+  quiet?: boolean;
+}): Promise<FactorBenchResult> {
+  const log = opts.quiet ? () => {} : (s: string) => console.log(s);
+  const runs = Math.max(3, opts.runs ?? 5);
+  const catalog = await ensureCatalog(resolve(opts.dir), opts.preset, log);
+  const { events, dayEvents } = await loadEvents(catalog, opts.events ?? 2_000_000);
+  const n = events.length;
+  if (n === 0) throw new Error(`no events in ${catalog} for ${BENCH_DATE}`);
+  const eventsByKind = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
+  const symbols = new Set<string>();
+  let heartbeatVisits = 0;
+  for (const ev of events) {
+    eventsByKind[ev.kind]++;
+    if (ev.kind === 'heartbeat') heartbeatVisits += symbols.size;
+    else symbols.add(ev.symbol);
+  }
+  log(`loaded ${n.toLocaleString('en-US')} of ${dayEvents.toLocaleString('en-US')} events (${symbols.size} symbols) into memory`);
+
+  // fold passes
+  const whole = createFactorSet(DEFAULT_FACTORS);
+  const empty = createFactorSet([]);
+  const singles = DEFAULT_FACTORS.map((f) => ({ f, set: createFactorSet([f]) }));
+  const expectApplied = foldPass(empty, events);
+  const check = (name: string, set: FactorSet) => () => {
+    const applied = foldPass(set, events);
+    if (applied !== expectApplied) throw new Error(`${name}: applied ${applied} events, the empty fold ${expectApplied}`);
+  };
+  const foldTasks: RoundTask[] = [
+    { name: '(empty)', fn: check('(empty)', empty) },
+    { name: '(whole)', fn: check('(whole)', whole) },
+    ...singles.map(({ f, set }) => ({ name: f.name, fn: check(f.name, set) })),
+  ];
+  log(`fold: ${foldTasks.length} sets × (1 warm-up + ${runs}) passes over ${n.toLocaleString('en-US')} events`);
+  const foldMs = roundRobin(foldTasks, runs, 1);
+  const emptyFold = foldFigure(foldMs.get('(empty)')!, n);
+  const wholeSet = foldFigure(foldMs.get('(whole)')!, n);
+  const emptyMs = median(foldMs.get('(empty)')!);
+  const emptyMinMs = Math.min(...foldMs.get('(empty)')!);
+  const perFactor: FactorFigure[] = singles.map(({ f }: { f: AnyFactor }) => {
+    const ms = median(foldMs.get(f.name)!);
+    const consumed = f.inputs.reduce((a: number, k: Kind) => a + eventsByKind[k], 0);
+    const updates = f.inputs.reduce((a: number, k: Kind) => a + (k === 'heartbeat' ? heartbeatVisits : eventsByKind[k]), 0);
+    const per = (x: number, d: number) => (d > 0 ? (x * 1e6) / d : NaN);
+    return {
+      name: f.name,
+      inputs: f.inputs,
+      consumedEvents: consumed,
+      updates,
+      nsPerEvent: per(ms, n),
+      nsPerConsumedEvent: per(ms, consumed),
+      netNsPerEvent: per(ms - emptyMs, n),
+      netNsPerConsumedEvent: per(ms - emptyMs, consumed),
+      netNsPerUpdate: per(ms - emptyMs, updates),
+      netMinNsPerEvent: per(Math.min(...foldMs.get(f.name)!) - emptyMinMs, n),
+    };
+  });
+
+  // peer comparison
+  const peerN = opts.peerPrices ?? 1_000_000;
+  const prices = randomWalk(peerN);
+  const { tasks, finals } = peerTasks(prices);
+  log(`peer: ${tasks.length} indicator loops × (1 warm-up + ${runs}) rounds × 3 over ${peerN.toLocaleString('en-US')} prices`);
+  const peerMs = roundRobin(tasks, runs, 3);
+  const ns = (name: string) => (median(peerMs.get(name)!) * 1e6) / peerN;
+  const peer: PeerFigure[] = (['EMA(12)', 'RSI(14)', 'MACD(12,26,9)'] as const).map((indicator) => {
+    const oursNs = ns(`ours ${indicator}`);
+    const peerNs = ns(`peer ${indicator}`);
+    const [a, b] = finals[indicator];
+    return { indicator, oursNs, peerNs, ratio: peerNs / oursNs, finalAbsDiff: Math.abs(a - b) };
+  });
+  if (!Number.isFinite(blackhole)) log('(peer loops produced a non-finite checksum)');
+
+  const result: FactorBenchResult = {
+    preset: opts.preset,
+    events: n,
+    dayEvents,
+    eventsByKind,
+    heartbeatVisits,
+    symbols: symbols.size,
+    runs,
+    wholeSet,
+    emptyFold,
+    perFactor,
+    sumNetNsPerEvent: perFactor.reduce((a, f) => a + f.netNsPerEvent, 0),
+    sumNetMinNsPerEvent: perFactor.reduce((a, f) => a + f.netMinNsPerEvent, 0),
+    peer,
+    peerPackage: {
+      name: 'trading-signals',
+      version: await peerVersion(),
+      // v7+ dropped the big.js classes and with them the separate Faster* number classes
+      fasterVariants: 'none exported (EMA/RSI/MACD are already number-based)',
+    },
+    peerPrices: peerN,
+    goals: GOALS,
+    node: process.version,
+  };
+  log(formatFactorBench(result));
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2));
+  return result;
+}
+
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+/** The result as markdown: summary with goals, per-factor costs, and the peer comparison. */
+export function formatFactorBench(r: FactorBenchResult): string {
+  const w = r.wholeSet;
+  const e = r.emptyFold;
+  const lines = [
+    `\nfactor benchmark, preset ${r.preset}: ${r.events.toLocaleString('en-US')} of ${r.dayEvents.toLocaleString('en-US')} events in memory, ${r.symbols} symbols, median of ${r.runs} runs (node ${r.node}, one core)`,
+    '',
+    '| fold | ns/event (median) | min | runs | goal |',
+    '|---|---|---|---|---|',
+    `| whole default set (${r.perFactor.length} factors) | ${f1(w.nsPerEvent)} | ${f1(w.minNsPerEvent)} | ${w.runs.map(f1).join(' ')} | ≤ ${r.goals.wholeSetNs}: ${verdict(w.nsPerEvent <= r.goals.wholeSetNs)} |`,
+    `| empty set (fold overhead) | ${f1(e.nsPerEvent)} | ${f1(e.minNsPerEvent)} | ${e.runs.map(f1).join(' ')} | |`,
+    `| Σ per-factor net | ${f1(r.sumNetNsPerEvent)} | ${f1(r.sumNetMinNsPerEvent)} | | vs whole - empty = ${f1(w.nsPerEvent - e.nsPerEvent)} (min: ${f1(w.minNsPerEvent - e.minNsPerEvent)}) |`,
+    '',
+    `heartbeats: ${r.eventsByKind.heartbeat.toLocaleString('en-US')}, offered to ${r.heartbeatVisits.toLocaleString('en-US')} symbol states in all (updates = non-heartbeat inputs + that fan-out)`,
+    '',
+    '| factor | inputs | consumed events | updates | ns/event raw | ns/event net | ns/consumed raw | ns/consumed net | net ns/update | ns/event net of mins |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...r.perFactor.map(
+      (f) =>
+        `| ${f.name} | ${f.inputs.join(',')} | ${f.consumedEvents.toLocaleString('en-US')} | ${f.updates.toLocaleString('en-US')} | ${f1(f.nsPerEvent)} | ${f1(f.netNsPerEvent)} | ${f1(f.nsPerConsumedEvent)} | ${f1(f.netNsPerConsumedEvent)} | ${f1(f.netNsPerUpdate)} | ${f1(f.netMinNsPerEvent)} |`,
+    ),
+    '',
+    `peer: ${r.peerPackage.name} ${r.peerPackage.version} (faster variants: ${r.peerPackage.fasterVariants}), ns per update over ${r.peerPrices.toLocaleString('en-US')} random-walk prices, same run`,
+    '',
+    '| indicator | ours ns | peer ns | peer ns in the issue | peer / ours | goal | final-value diff |',
+    '|---|---|---|---|---|---|---|',
+    ...r.peer.map((p) => {
+      const need = p.indicator.startsWith('EMA') ? r.goals.emaRatio : p.indicator.startsWith('RSI') ? r.goals.rsiRatio : r.goals.macdRatio;
+      const goal = need === 1 ? 'no slower' : `≥ ${need}×`;
+      const peerCol = p.peerFasterNs === undefined ? f1(p.peerNs) : `${f1(p.peerNs)} (faster: ${f1(p.peerFasterNs)})`;
+      return `| ${p.indicator} | ${p.oursNs.toFixed(2)} | ${peerCol} | ${r.goals.issuePeerNs[p.indicator] ?? '—'} | ${p.ratio.toFixed(2)}× | ${goal}: ${verdict(p.ratio >= need)} | ${p.finalAbsDiff.toExponential(1)} |`;
+    }),
+  ];
+  return lines.join('\n');
+}
