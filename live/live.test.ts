@@ -195,3 +195,27 @@ describe('live mode, scale-out', () => {
     expectSameRows(rows, replay);
   });
 });
+
+describe('live mode, poison entries', () => {
+  it('an entry delivered more than maxDeliveries times without being committed is dead-lettered on takeover', async () => {
+    const keys: KeyLayout = { ns: 'poison', shards: 1 };
+    const s = inputStream(keys, 0);
+    await client.xgroup('CREATE', s, 'lockstep', '0', 'MKSTREAM');
+    const id = (await client.xadd(s, '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1')) as string;
+    await client.xadd(s, '*', 'k', 'trade', 's', 'AAA', 'q', '2', 'te', '2', 'tr', '2', 'p', '11', 'z', '1', 'd', '1');
+    // a consumer that keeps crashing on the first entry: delivered, never acknowledged, 7 times
+    await client.xreadgroup('GROUP', 'lockstep', 'crashy', 'COUNT', 1, 'STREAMS', s, '>');
+    for (let i = 0; i < 6; i++) await client.call('XCLAIM', s, 'lockstep', 'crashy', '0', id);
+    const w = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: 1, consumer: 'healthy', maxDeliveries: 5 });
+    await w.start();
+    await w.run({ idleStopMs: 200 });
+    await w.close();
+    const dlq = (await client.xrange(deadLetterStream(keys, 0), '-', '+')) as [string, string[]][];
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0][1].slice(0, 3)).toEqual(['id', id, 'reason']);
+    expect(dlq[0][1][3]).toMatch(/^delivered [6-9] times without being committed \(poison entry\)$/);
+    const { rows } = await readOutputRows(client, keys);
+    expect(rows.map((r) => r.seq)).toEqual([2n]);
+    expect(await client.xpending(s, 'lockstep')).toEqual([0, null, null, null]);
+  });
+});

@@ -345,21 +345,18 @@ export class LiveWorker {
     }
     argv.push(String(run.acks.length), ...run.acks);
     if (dueState) argv.push(Buffer.from(encodeState(run.fold)));
+    let wrote = false;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.renewLeases();
-        await (this.writer as unknown as { lockstepCommit(n: number, ...args: (string | Buffer)[]): Promise<unknown> }).lockstepCommit(keys.length, ...keys, ...argv);
+        // 1 = committed now; 0 = the checkpoint already covers run.applied (a retry whose first
+        // attempt did commit, or a silent re-application during recovery): nothing was written
+        wrote = (await (this.writer as unknown as { lockstepCommit(n: number, ...args: (string | Buffer)[]): Promise<number> }).lockstepCommit(keys.length, ...keys, ...argv)) === 1;
         this.ok();
         break;
       } catch (e) {
         const msg = String((e as Error).message);
         if (msg.includes('LEASE')) throw new Error(`shard ${run.shard}: lost the lease (${msg}); stopping so the new owner is alone`);
-        if (msg.includes('NOSCRIPT')) {
-          // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT, per node (Cluster-safe, and
-    // safe after a Redis restart empties the script cache)
-    this.writer.defineCommand('lockstepCommit', { lua: COMMIT_BATCH_LUA });
-          continue;
-        }
         this.failed(e);
         this.log(`shard ${run.shard}: commit failed (${msg}); retrying`);
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 1000));
@@ -367,11 +364,12 @@ export class LiveWorker {
       }
     }
     this.status.commits++;
-    run.committed = run.applied;
+    // never move `committed` backwards: during recovery `applied` can still be below it
+    if (compareIds(run.applied, run.committed) > 0) run.committed = run.applied;
     run.rows = [];
     run.latest.clear();
     run.acks = [];
-    if (dueState) {
+    if (dueState && wrote) {
       run.stateId = run.applied;
       run.sinceState = 0;
       run.stateAt = Date.now();

@@ -35,6 +35,19 @@ export function initMacd(fast = 12, slow = 26, signal = 9): Macd {
 
 /** Feeds one input (close). */
 export function macdPush(s: Macd, x: number): void {
+  const sg = s.signal;
+  if (sg.count >= sg.n) {
+    // steady state: the three TA-Lib EMA steps inline, same expressions and order as emaPush
+    const f = s.fast;
+    const sl = s.slow;
+    s.count++;
+    sl.value = (x - sl.value) * sl.k + sl.value;
+    f.value = (x - f.value) * f.k + f.value;
+    const line = f.value - sl.value;
+    s.line = line;
+    sg.value = (line - sg.value) * sg.k + sg.value;
+    return;
+  }
   s.count++;
   emaPush(s.slow, x);
   if (s.count > s.fastDelay) emaPush(s.fast, x);
