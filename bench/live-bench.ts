@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '../core/events.ts';
 import { getOnlineFeatures } from '../live/client.ts';
 import { startApi } from '../live/http-api.ts';
-import { inputStream, latestKey, outputStream, type KeyLayout } from '../live/keys.ts';
+import { inputStream, latestKey, metaKey, outputStream, type KeyLayout } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { shardOf } from '../live/shard.ts';
@@ -90,11 +90,12 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
       for (const [key, entries] of res ?? []) {
         lastIds[outs.indexOf(key)] = entries[entries.length - 1][0];
         for (const [, f] of entries) {
-          const id = f[1].split('|')[5];
-          const t = sent.get(id);
+          const [sym, src, seq] = f[1].split('|', 3);
+          const k = `${src}/${sym}/${seq}`;
+          const t = sent.get(k);
           if (t !== undefined) {
             lat.push(now - t);
-            sent.delete(id);
+            sent.delete(k);
           }
         }
       }
@@ -108,24 +109,23 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
     if (due > i) {
       const p = feeder.pipeline();
       const batch = events.slice(i, due).filter((e) => e.kind !== 'heartbeat');
-      const timed: boolean[] = [];
+      // keyed by event identity and stamped before sending: the row can be served before the
+      // XADD reply is even processed here
+      const at = performance.now();
       for (const e of batch) {
         p.xadd(inputStream(keys, shardOf(e.symbol, keys.shards)), '*', ...encodeEvent(e));
         const k = `${e.kind}/${e.symbol}/${e.seq}`;
-        timed.push(!seen.has(k));
+        if (!seen.has(k)) sent.set(k, at);
         seen.add(k);
       }
-      const at = performance.now();
       const res = (await p.exec()) ?? [];
-      res.forEach(([err, id], j) => {
-        if (!err && timed[j]) sent.set(id as string, at);
-      });
+      for (const [err] of res) if (err) throw err;
       i = due;
     } else {
       await new Promise((r) => setImmediate(r));
     }
   }
-  const achieved = total / ((performance.now() - t0) / 1000);
+  const achieved = total / ((performance.now() - t0) / 1000); // input events per second, heartbeats included
   // wait for the backlog to drain (a rate above the sustainable one leaves one)
   const deadline = performance.now() + 60_000;
   while (sent.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -189,9 +189,14 @@ async function readRuns(url: string): Promise<LiveBenchResult['reads']> {
   const r: RedisClient = await openRedis(url, { name: 'bench-read' });
   const features = Array.from({ length: 30 }, (_, i) => `f${String(i).padStart(2, '0')}`);
   const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, '0')}`);
+  // latest values laid out exactly as a worker writes them (hash fields plus the packed _row)
+  await r.hset(metaKey(keys), 'columns', features.join(','), 'featureSetVersion', 'x', 'shards', String(keys.shards));
   for (const s of symbols) {
-    const fields: string[] = ['_in', '1-0', '_te', '1', '_seq', '1', '_at', String(Date.now()), '_fsv', 'x'];
-    features.forEach((f, i) => fields.push(f, String(100 + i / 7)));
+    const at = String(Date.now());
+    const vals = features.map((_, i) => String(100 + i / 7));
+    const fields: string[] = ['_in', '1-0', '_te', '1', '_tr', '1', '_seq', '1', '_src', 'trade', '_at', at, '_fsv', 'x'];
+    features.forEach((f, i) => fields.push(f, vals[i]));
+    fields.push('_row', `1|1|1|trade|${at}|x|${vals.join(',')}`);
     await r.hset(latestKey(keys, s), ...fields);
   }
   const one = latestKey(keys, symbols[0]);
@@ -221,10 +226,13 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
   }
   const seconds = opts.seconds ?? 10;
   const rates = opts.rates ?? [10_000, 50_000];
-  const events = await loadEvents(catalog, Math.max(...rates) * seconds + 400_000);
   const redis = await RedisHarness.start();
   try {
     const out: LiveBenchResult = { rates: [], sustainable: { events: 0, seconds: 0, perSec: 0 }, reads: [] };
+    // reads first, while this process's heap is small (the rate runs hold ~10^6 events in memory,
+    // and their GC pauses would be measured as read latency)
+    out.reads = await readRuns(redis.url);
+    const events = await loadEvents(catalog, Math.max(...rates) * seconds + 400_000);
     let offset = 0;
     for (const rate of rates) {
       const slice = events.slice(offset, offset + rate * seconds);
@@ -235,7 +243,6 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
     }
     out.sustainable = await sustainableRun(redis.url, { ns: 'drain', shards: 4 }, events.slice(offset, offset + 300_000));
     console.log(`  sustainable: ${out.sustainable.perSec.toFixed(0)} events/s per worker (${out.sustainable.events} events in ${out.sustainable.seconds.toFixed(2)} s)`);
-    out.reads = await readRuns(redis.url);
     console.log(formatLiveBench(out));
     if (opts.json) writeFileSync(opts.json, JSON.stringify(out, null, 2));
     return out;

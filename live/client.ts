@@ -8,7 +8,7 @@
  * expired), plus the event time and sequence of the row that produced it.
  */
 import type { RedisClient } from './redis-connect.ts';
-import { latestKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
 import { shardOf } from './shard.ts';
 
 export type ValueStatus = 'present' | 'stale' | 'missing';
@@ -56,12 +56,25 @@ export function validateQuery(q: OnlineQuery, limits = { symbols: 1000, features
   for (const f of q.features) if (!FEATURE_RE.test(f)) throw new QueryError(`features: invalid feature name ${JSON.stringify(f)}`);
 }
 
-const META = ['_te', '_seq', '_at', '_fsv'];
+/** Column order of a deployment's rows (from `<ns>:meta`), cached per namespace and feature set. */
+const columnCache = new Map<string, { fsv: string; index: Map<string, number> }>();
 
+async function columnIndex(r: RedisClient, keys: KeyLayout, fsv: string | null): Promise<Map<string, number>> {
+  const cached = columnCache.get(keys.ns);
+  if (cached && (fsv === null || cached.fsv === fsv)) return cached.index;
+  const [cols, version] = await r.hmget(metaKey(keys), 'columns', 'featureSetVersion');
+  const index = new Map((cols ?? '').split(',').filter(Boolean).map((c, i) => [c, i]));
+  columnCache.set(keys.ns, { fsv: version ?? '', index });
+  return index;
+}
+
+/**
+ * Reads each symbol's packed latest row (`_row`: ts_event|ts_recv|seq|source|computed-at ms|
+ * feature-set version|v1,v2,...) with one HGET per symbol, pipelined per shard and sent together:
+ * one round trip, and one short reply per symbol instead of one per feature.
+ */
 export async function getOnlineFeatures(r: RedisClient, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
   validateQuery(q);
-  const fields = [...META, ...q.features];
-  // one pipeline per shard (one slot each on Cluster), all sent at once: one round trip
   const byShard = new Map<number, number[]>();
   q.symbols.forEach((s, i) => {
     const sh = shardOf(s, keys.shards);
@@ -69,36 +82,44 @@ export async function getOnlineFeatures(r: RedisClient, keys: KeyLayout, q: Onli
     if (l) l.push(i);
     else byShard.set(sh, [i]);
   });
-  const res: [Error | null, unknown][] = new Array(q.symbols.length);
+  const rows: (string | null)[] = new Array(q.symbols.length).fill(null);
   await Promise.all(
     [...byShard.values()].map(async (idx) => {
       const p = r.pipeline();
-      for (const i of idx) p.hmget(latestKey(keys, q.symbols[i]), ...fields);
+      for (const i of idx) p.hget(latestKey(keys, q.symbols[i]), '_row');
       const out = (await p.exec()) ?? [];
-      idx.forEach((i, j) => (res[i] = out[j] as [Error | null, unknown]));
+      idx.forEach((i, j) => {
+        const [err, v] = out[j] ?? [new Error('no reply'), null];
+        if (err) throw err;
+        rows[i] = v as string | null;
+      });
     }),
   );
   const now = q.now ?? Date.now();
   const maxAge = q.maxAgeMs ?? 5000;
-  return q.symbols.map((symbol, i) => {
-    const [err, vals] = res[i] ?? [new Error('no reply'), null];
-    if (err) throw err;
-    const v = vals as (string | null)[];
-    const at = v[2] === null ? null : Number(v[2]);
-    const stale = at === null || now - at > maxAge;
-    const features: Record<string, FeatureValue> = {};
-    q.features.forEach((f, j) => {
-      const raw = v[META.length + j];
-      const value = raw === null || raw === '' ? null : Number(raw);
-      features[f] = { value, status: value === null ? 'missing' : stale ? 'stale' : 'present' };
-    });
-    return {
-      symbol,
-      tsEvent: v[0] === null ? null : BigInt(v[0]),
-      seq: v[1] === null ? null : BigInt(v[1]),
-      computedAt: at,
-      featureSetVersion: v[3],
-      features,
-    };
-  });
+  const firstFsv = rows.find((x) => x !== null)?.split('|', 6)[5] ?? null;
+  let index = await columnIndex(r, keys, firstFsv);
+  return Promise.all(
+    q.symbols.map(async (symbol, i) => {
+      const raw = rows[i];
+      const features: Record<string, FeatureValue> = {};
+      if (raw === null) {
+        for (const f of q.features) features[f] = { value: null, status: 'missing' };
+        return { symbol, tsEvent: null, seq: null, computedAt: null, featureSetVersion: null, features };
+      }
+      const parts = raw.split('|');
+      const [te, , seq, , at, fsv, packed] = parts;
+      if (columnCache.get(keys.ns)?.fsv !== fsv) index = await columnIndex(r, keys, fsv);
+      const values = packed.split(',');
+      const computedAt = Number(at);
+      const stale = now - computedAt > maxAge;
+      for (const f of q.features) {
+        const k = index.get(f);
+        const rawV = k === undefined ? '' : (values[k] ?? '');
+        const value = rawV === '' ? null : Number(rawV);
+        features[f] = { value, status: value === null ? 'missing' : stale ? 'stale' : 'present' };
+      }
+      return { symbol, tsEvent: BigInt(te), seq: BigInt(seq), computedAt, featureSetVersion: fsv, features };
+    }),
+  );
 }

@@ -3,7 +3,7 @@
  *   GET /v1/features?symbols=AAPL,MSFT&features=mid,rsi_14[&max_age_ms=5000]
  *   GET /healthz   200 when Redis answers, 503 otherwise
  *   GET /metrics   Prometheus text format
- * Read-only by construction: it only issues HMGET and PING (give it a Redis ACL user limited to
+ * Read-only by construction: it only issues HGET, HMGET and PING (give it a Redis ACL user limited to
  * those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */

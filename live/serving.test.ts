@@ -28,8 +28,8 @@ beforeAll(async () => {
   await w.start();
   await w.run({ idleStopMs: 200 });
   await w.close();
-  // a read-only user for the API: HMGET and PING on latest-value keys, nothing else
-  await admin.call('ACL', 'SETUSER', 'reader', 'on', '>readerpw', `~${keys.ns}:latest:*`, '+hmget', '+ping');
+  // a read-only user for the API: HGET/HMGET on latest values and meta, PING; nothing else
+  await admin.call('ACL', 'SETUSER', 'reader', 'on', '>readerpw', `~${keys.ns}:latest:*`, `~${keys.ns}:meta`, '+hget', '+hmget', '+ping');
 });
 
 afterAll(async () => {

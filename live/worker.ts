@@ -313,9 +313,17 @@ export class LiveWorker {
     applyEvent(this.set, run.fold, d.event, (ev: MarketEvent, symbol: string, values: readonly (number | null)[]) => {
       if (silent) return;
       run.rows.push({ fields: ['r', encodeRow(symbol, ev, id, values)] });
-      const latest: string[] = ['_in', id, '_te', ev.tsEvent.toString(), '_tr', ev.tsRecv.toString(), '_seq', ev.seq.toString(), '_src', ev.kind, '_fsv', this.fsv, '_at', String(Date.now())];
+      const at = String(Date.now());
+      const latest: string[] = ['_in', id, '_te', ev.tsEvent.toString(), '_tr', ev.tsRecv.toString(), '_seq', ev.seq.toString(), '_src', ev.kind, '_fsv', this.fsv, '_at', at];
       const cols = this.set.columns;
-      for (let i = 0; i < cols.length; i++) latest.push(cols[i], values[i] === null ? '' : String(values[i]));
+      let packed = '';
+      for (let i = 0; i < cols.length; i++) {
+        const v = values[i] === null ? '' : String(values[i]);
+        latest.push(cols[i], v);
+        packed += i === 0 ? v : `,${v}`;
+      }
+      // the whole row as one field too: the read client fetches one string per symbol
+      latest.push('_row', `${ev.tsEvent}|${ev.tsRecv}|${ev.seq}|${ev.kind}|${at}|${this.fsv}|${packed}`);
       run.latest.set(symbol, latest);
     });
     if (!silent) run.acks.push(id);
