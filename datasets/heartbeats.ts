@@ -17,3 +17,15 @@ export function heartbeats(fromNs: bigint, toNs: bigint, intervalNs = DEFAULT_HE
   }
   return out;
 }
+
+/** Heartbeats over the receive-time span of `rows` (none for no rows). */
+export function heartbeatsCovering(rows: readonly { tsRecv: bigint }[], intervalNs = DEFAULT_HEARTBEAT_NS): HeartbeatEvent[] {
+  if (rows.length === 0) return [];
+  let lo = rows[0].tsRecv;
+  let hi = lo;
+  for (const r of rows) {
+    if (r.tsRecv < lo) lo = r.tsRecv;
+    if (r.tsRecv > hi) hi = r.tsRecv;
+  }
+  return heartbeats(lo, hi, intervalNs);
+}

@@ -26,7 +26,7 @@
  */
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import type { BookEvent, Kind } from '../core/events.ts';
-import { heartbeats } from './heartbeats.ts';
+import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { countByKind, listInputs, newRejects, rejectRow, RowProblem, type Rejects } from './csv-lines.ts';
 import { readTextLines } from './text-lines.ts';
@@ -316,15 +316,7 @@ export async function importBinance(inPath: string, outDir: string, opts: Import
   }
   run.finish();
   const rows: CatalogRow[] = run.rows;
-  if (rows.length > 0) {
-    let lo = rows[0].tsRecv;
-    let hi = lo;
-    for (const r of rows) {
-      if (r.tsRecv < lo) lo = r.tsRecv;
-      if (r.tsRecv > hi) hi = r.tsRecv;
-    }
-    for (const h of heartbeats(lo, hi)) rows.push(h);
-  }
+  for (const h of heartbeatsCovering(rows)) rows.push(h);
   const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });
   return { format: 'binance', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, notes: run.notes };
 }

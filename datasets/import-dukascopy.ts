@@ -9,7 +9,7 @@
  * (they come from float32, so e.g. 2.06 is a rounded float). Dukascopy is a single venue's
  * top of book, so no `exchange` column is written.
  */
-import { heartbeats } from './heartbeats.ts';
+import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import { UsageError } from '../replay/errors.ts';
@@ -50,18 +50,9 @@ export async function importDukascopy(inPath: string, outDir: string, opts: Impo
   }
   sequenceByTime(rows);
   const events = countByKind(rows);
-  let all: CatalogRow[] = rows;
-  if (rows.length > 0) {
-    let lo = rows[0].tsRecv;
-    let hi = lo;
-    for (const r of rows) {
-      if (r.tsRecv < lo) lo = r.tsRecv;
-      if (r.tsRecv > hi) hi = r.tsRecv;
-    }
-    const beats = heartbeats(lo, hi);
-    events.heartbeat = beats.length;
-    all = rows.concat(beats);
-  }
+  const beats = heartbeatsCovering(rows);
+  if (beats.length > 0) events.heartbeat = beats.length;
+  const all: CatalogRow[] = rows.concat(beats);
   const written = writeCatalog(outDir, all, { rowGroupSize: opts.rowGroupSize });
   return {
     format: 'dukascopy',

@@ -15,7 +15,7 @@
  *   `conditions` (COND) on trades. A side with price 0 is an empty side (one-sided quote), which
  *   core's event policy accepts.
  */
-import { heartbeats } from './heartbeats.ts';
+import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import { UsageError } from '../replay/errors.ts';
@@ -108,18 +108,9 @@ export async function importTaq(inPath: string, outDir: string, opts: ImportOpti
   }
   sequenceByTime(rows);
   const events = countByKind(rows);
-  let all: CatalogRow[] = rows;
-  if (rows.length > 0) {
-    let lo = rows[0].tsRecv;
-    let hi = lo;
-    for (const r of rows) {
-      if (r.tsRecv < lo) lo = r.tsRecv;
-      if (r.tsRecv > hi) hi = r.tsRecv;
-    }
-    const beats = heartbeats(lo, hi);
-    events.heartbeat = beats.length;
-    all = rows.concat(beats);
-  }
+  const beats = heartbeatsCovering(rows);
+  if (beats.length > 0) events.heartbeat = beats.length;
+  const all: CatalogRow[] = rows.concat(beats);
   const written = writeCatalog(outDir, all, { rowGroupSize: opts.rowGroupSize });
   return {
     format: 'taq',
