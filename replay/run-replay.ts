@@ -70,8 +70,7 @@ function hhmmToNs(date: string, hhmm: string, flag: string): bigint {
 
 /** Catalog files a replay (or the live feed) of one date reads. */
 export async function selectReplayFiles(sel: ReplaySelection): Promise<CatalogFile[]> {
-  const start = dateStartNs(sel.date);
-  void start;
+  dateStartNs(sel.date); // refuses a malformed date with a usage error
   const kinds = sel.kinds ?? KINDS;
   const all = listCatalog(sel.catalog);
   const dates = [...new Set(all.map((f) => f.date))].sort();
