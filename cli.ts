@@ -171,6 +171,7 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
     checkpointEvery: a['checkpoint-every'] as number,
     checkpointMs: a['checkpoint-ms'] as number,
     ttlSeconds: a.ttl as number,
+    leaseMs: a['lease-ms'] as number,
     log: (m) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`),
   });
   const stop = () => w.stop();
@@ -280,6 +281,7 @@ export async function main(argv: string[]): Promise<void> {
         .option('checkpoint-every', { type: 'number', default: 20000, describe: 'save fold state every N events' })
         .option('checkpoint-ms', { type: 'number', default: 2000, describe: '... or every T ms' })
         .option('ttl', { type: 'number', default: 0, describe: 'expire latest-value keys after N s without update (0 = never)' })
+        .option('lease-ms', { type: 'number', default: 10000, describe: 'shard lease: a crashed worker\'s shards are free again after this long' })
         .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' }), cmdLive)
     .command('serve', 'HTTP read API over the latest values (GET /v1/features, /healthz, /metrics)', (y) =>
       y

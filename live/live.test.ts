@@ -105,7 +105,7 @@ describe('live mode, faults', () => {
   it('kill -9 the worker at 5+ random points during the day: output equals the clean run, nothing missing or doubled', async () => {
     const keys: KeyLayout = { ns: 'chaos', shards: 3 };
     const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
-    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'w1', '--checkpoint-every', '2000', '--checkpoint-ms', '300'];
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'w1', '--checkpoint-every', '2000', '--checkpoint-ms', '300', '--lease-ms', '1500'];
     let seed = 20240315;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     let kills = 0;
@@ -217,5 +217,49 @@ describe('live mode, poison entries', () => {
     const { rows } = await readOutputRows(client, keys);
     expect(rows.map((r) => r.seq)).toEqual([2n]);
     expect(await client.xpending(s, 'lockstep')).toEqual([0, null, null, null]);
+  });
+});
+
+describe('live mode, fencing and guards', () => {
+  it('a worker whose lease was taken over stops instead of writing (a paused worker cannot double-write)', async () => {
+    const keys: KeyLayout = { ns: 'fence', shards: 1 };
+    const s = inputStream(keys, 0);
+    await client.xadd(s, '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+    const w = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: 1, consumer: 'a', leaseMs: 60_000 });
+    await w.start();
+    await w.run({ idleStopMs: 100 });
+    // another worker's run now holds the lease (as after A was frozen past leaseMs)
+    await client.set(`${keys.ns}:lease:{${keys.ns}:0}`, 'b:other-run');
+    await client.xadd(s, '*', 'k', 'trade', 's', 'AAA', 'q', '2', 'te', '2', 'tr', '2', 'p', '11', 'z', '1', 'd', '1');
+    await expect(w.run({ idleStopMs: 1000 })).rejects.toThrow(/lease/);
+    await w.close();
+    const { rows } = await readOutputRows(client, keys);
+    expect(rows.map((r) => r.seq)).toEqual([1n]);
+  });
+
+  it('an event whose symbol belongs to another shard is dead-lettered, not computed twice', async () => {
+    const keys: KeyLayout = { ns: 'wrongshard', shards: 4 };
+    const { shardOf } = await import('./shard.ts');
+    const other = (shardOf('AAA', 4) + 1) % 4;
+    await client.xadd(inputStream(keys, other), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+    const w = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: 4, consumer: 'w' });
+    await w.start();
+    await w.run({ idleStopMs: 150 });
+    await w.close();
+    const dlq = (await client.xrange(deadLetterStream(keys, other), '-', '+')) as [string, string[]][];
+    expect(dlq[0][1][3]).toMatch(/^s=AAA: belongs to shard \d, not \d/);
+  });
+
+  it('refuses to restore a checkpoint made by another feature set', async () => {
+    const keys: KeyLayout = { ns: 'fsv', shards: 1 };
+    await client.xadd(inputStream(keys, 0), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+    const w = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: 1, consumer: 'w' });
+    await w.start();
+    await w.run({ idleStopMs: 100 });
+    await w.close();
+    const { lastPrice } = await import('../core/factors/last-price.ts');
+    const other = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: 1, consumer: 'w2', factors: [lastPrice], leaseMs: 200 });
+    await expect(other.start()).rejects.toThrow(/checkpoint was made by feature set/);
+    await other.close();
   });
 });

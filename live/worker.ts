@@ -26,8 +26,10 @@ import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FactorSet, type FoldState } from '../core/fold.ts';
 import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
 import { decodeState, encodeState } from '../core/state-codec.ts';
-import { COMMIT_BATCH_LUA } from './commit-script.ts';
-import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, type KeyLayout } from './keys.ts';
+import { randomUUID } from 'node:crypto';
+import { COMMIT_BATCH_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA } from './commit-script.ts';
+import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { shardOf } from './shard.ts';
 import { isClusterUrl, openRedis, type ConnectOptions, type RedisClient } from './redis-connect.ts';
 import { decodeEvent } from './wire.ts';
 
@@ -82,6 +84,8 @@ interface ShardRun {
   sinceState: number;
   stateAt: number;
   rows: PendingRow[];
+  /** Dead letters of the batch: written by the commit script, fenced like the rest. */
+  dlq: string[][];
   latest: Map<string, string[]>;
   acks: string[];
   /** Entry IDs already dead-lettered during recovery (skip when re-read). */
@@ -127,6 +131,8 @@ export class LiveWorker {
   private readonly opts: Required<Pick<WorkerOptions, 'group' | 'consumer' | 'batch' | 'blockMs' | 'checkpointEvery' | 'checkpointMs' | 'ttlSeconds' | 'maxDeliveries' | 'leaseMs'>> & WorkerOptions;
   private stopping = false;
   private lastLease = 0;
+  /** This run's lease token: a restarted or resumed process never passes for another. */
+  private readonly token: string;
   private cluster = false;
   private rr = 0;
   private readonly status: WorkerHealth = { healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 };
@@ -145,6 +151,7 @@ export class LiveWorker {
       ...opts,
     };
     this.keys = { ns: opts.ns ?? 'ls', shards: opts.shards };
+    this.token = `${this.opts.consumer}:${randomUUID()}`;
     const factors = opts.factors ?? DEFAULT_FACTORS;
     this.set = createFactorSet(factors);
     this.fsv = featureSetVersion(factors);
@@ -178,6 +185,8 @@ export class LiveWorker {
     // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT, per node (Cluster-safe, and
     // safe after a Redis restart empties the script cache)
     this.writer.defineCommand('lockstepCommit', { lua: COMMIT_BATCH_LUA });
+    this.writer.defineCommand('lockstepRenew', { numberOfKeys: 1, lua: RENEW_LEASE_LUA });
+    this.writer.defineCommand('lockstepRelease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     await this.checkMeta();
     const owned = this.opts.owned ?? Array.from({ length: this.keys.shards }, (_, i) => i);
     for (const s of owned) {
@@ -201,31 +210,34 @@ export class LiveWorker {
 
   private readonly leased: number[] = [];
 
+  /**
+   * Takes a shard's lease with this run's token, waiting for a previous holder's lease to expire
+   * (a crashed worker's lease runs out after leaseMs; a live one keeps renewing it).
+   */
   private async takeLease(s: number): Promise<void> {
     const key = leaseKey(this.keys, s);
     for (;;) {
-      const got = await this.writer.set(key, this.opts.consumer, 'PX', this.opts.leaseMs, 'NX');
-      const holder = got === 'OK' ? this.opts.consumer : await this.writer.get(key);
-      if (holder === this.opts.consumer) {
-        if (got !== 'OK') await this.writer.pexpire(key, this.opts.leaseMs);
+      const got = await this.writer.set(key, this.token, 'PX', this.opts.leaseMs, 'NX');
+      if (got === 'OK') {
         this.leased.push(s);
         this.lastLease = Date.now();
         return;
       }
-      this.log(`shard ${s} is leased by ${holder}; waiting`);
-      await sleep(Math.min(1000, this.opts.leaseMs / 4));
       if (this.stopping) throw new Error('stopped while waiting for a lease');
+      this.log(`shard ${s} is leased by ${await this.writer.get(key)}; waiting for it to expire`);
+      await this.renewLeases(true);
+      await sleep(Math.min(500, this.opts.leaseMs / 4));
     }
   }
 
-  /** Keeps the leases of the shards taken so far alive (called from the read loop and commits). */
+  /** Renews the leases this run holds; losing one is fatal (another worker owns the shard now). */
   private async renewLeases(force = false): Promise<void> {
-    if (!force && Date.now() - this.lastLease < this.opts.leaseMs / 3) return;
-    const res = await Promise.all(this.leased.map((s) => this.writer.set(leaseKey(this.keys, s), this.opts.consumer, 'PX', this.opts.leaseMs, 'XX')));
+    if (this.leased.length === 0 || (!force && Date.now() - this.lastLease < this.opts.leaseMs / 3)) return;
+    const renew = (this.writer as unknown as { lockstepRenew(key: string, token: string, ms: number): Promise<number> }).lockstepRenew.bind(this.writer);
+    const res = await Promise.all(this.leased.map((s) => renew(leaseKey(this.keys, s), this.token, this.opts.leaseMs)));
     this.lastLease = Date.now();
-    res.forEach((ok, i) => {
-      if (ok === null) this.log(`shard ${this.leased[i]}: lease had expired; the next commit is fenced off unless it is retaken`);
-    });
+    const lost = this.leased.filter((_, i) => res[i] !== 1);
+    if (lost.length > 0) throw new FatalWorkerError(`lost the lease of shard(s) ${lost.join(',')}: another worker owns them now; stopping`);
   }
 
   private async recover(s: number): Promise<ShardRun> {
@@ -235,7 +247,12 @@ export class LiveWorker {
     } catch (e) {
       if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
     }
-    const ck = await this.writer.hgetallBuffer(checkpointKey(this.keys, s));
+    const ckBuf = await this.writer.hgetallBuffer(checkpointKey(this.keys, s));
+    const ck: Record<string, Buffer> = ckBuf;
+    const ckFsv = ck.featureSetVersion?.toString();
+    if (ck.state && ckFsv !== undefined && ckFsv !== this.fsv) {
+      throw new FatalWorkerError(`shard ${s}: its checkpoint was made by feature set ${ckFsv}, this worker runs ${this.fsv}; replay the shard from scratch (delete ${checkpointKey(this.keys, s)}) or run the matching version`);
+    }
     const run: ShardRun = {
       shard: s,
       fold: ck.state ? decodeState<FoldState>(new Uint8Array(ck.state)) : initFold(),
@@ -245,9 +262,10 @@ export class LiveWorker {
       sinceState: 0,
       stateAt: Date.now(),
       rows: [],
+      dlq: [],
       latest: new Map(),
       acks: [],
-      skip: new Set(),
+      skip: new Set(Object.keys(ck).filter((k) => k.startsWith('skip:')).map((k) => k.slice(5))),
     };
     await this.claimAndPoison(run);
     // Catch up from the state checkpoint: silently up to `committed`, normally after it, as far
@@ -272,7 +290,8 @@ export class LiveWorker {
     const inKey = inputStream(this.keys, run.shard);
     let cursor = '0-0';
     do {
-      const res = (await this.writer.xautoclaim(inKey, this.opts.group, this.opts.consumer, 0, cursor, 'COUNT', 1000, 'JUSTID')) as [string, string[]];
+      // without JUSTID: claiming counts as a delivery, which is what makes poison entries visible
+      const res = (await this.writer.xautoclaim(inKey, this.opts.group, this.opts.consumer, 0, cursor, 'COUNT', 1000)) as [string, unknown[]];
       cursor = res[0];
     } while (cursor !== '0-0');
     const pending = (await this.writer.xpending(inKey, this.opts.group, '-', '+', 10_000)) as [string, string, number, number][];
@@ -280,6 +299,8 @@ export class LiveWorker {
       if (deliveries <= this.opts.maxDeliveries || compareIds(id, run.committed) <= 0) continue;
       const entry = (await this.writer.xrange(inKey, id, id)) as Entry[];
       await this.deadLetter(run.shard, id, entry[0]?.[1] ?? [], `delivered ${deliveries} times without being committed (poison entry)`);
+      // remembered in the checkpoint, so a crash before the next commit cannot apply it after all
+      await this.writer.hset(checkpointKey(this.keys, run.shard), `skip:${id}`, '1');
       await this.writer.xack(inKey, this.opts.group, id);
       run.skip.add(id);
     }
@@ -291,7 +312,7 @@ export class LiveWorker {
   }
 
   /** Applies one input entry to the shard's fold; queues its outputs unless already committed. */
-  private processEntry(run: ShardRun, [id, fields]: Entry): void {
+  private processEntry(run: ShardRun, [id, fields]: [string, string[] | null]): void {
     if (compareIds(id, run.applied) <= 0) {
       run.acks.push(id); // re-delivered after we applied it: just acknowledge
       return;
@@ -300,14 +321,21 @@ export class LiveWorker {
     run.sinceState++;
     const silent = compareIds(id, run.committed) <= 0;
     if (run.skip.has(id)) return;
+    const reject = (reason: string) => {
+      if (silent) return;
+      run.dlq.push(['id', id, 'reason', reason, ...(fields ?? [])]);
+      run.acks.push(id);
+    };
+    if (fields === null) return reject('entry was deleted from the stream before it was applied');
     const d = decodeEvent(fields);
     if (!d.ok) {
-      if (!silent) {
-        const p = d.problem;
-        run.rows.push({ fields: ['__dlq', `${p.field}=${p.value ?? '(missing)'}: ${p.reason}`, '__raw', JSON.stringify(fields), '__id', id] });
-        run.acks.push(id);
-      }
-      return;
+      const p = d.problem;
+      return reject(`${p.field}=${p.value ?? '(missing)'}: ${p.reason}`);
+    }
+    if (d.event.kind !== 'heartbeat') {
+      if (!SYMBOL_RE.test(d.event.symbol)) return reject(`s=${d.event.symbol}: symbol must match ${SYMBOL_RE}`);
+      const home = shardOf(d.event.symbol, this.keys.shards);
+      if (home !== run.shard) return reject(`s=${d.event.symbol}: belongs to shard ${home}, not ${run.shard} (producer and workers disagree on the shard count?)`);
     }
     this.status.applied++;
     applyEvent(this.set, run.fold, d.event, (ev: MarketEvent, symbol: string, values: readonly (number | null)[]) => {
@@ -331,21 +359,17 @@ export class LiveWorker {
 
   /** Commits the shard's queued rows, latest values, acks (and state when due); retries until done. */
   private async commit(run: ShardRun, allowStateSkip = true): Promise<void> {
-    const dueState = run.sinceState >= this.opts.checkpointEvery || Date.now() - run.stateAt >= this.opts.checkpointMs || !allowStateSkip;
-    const nothing = run.rows.length === 0 && run.acks.length === 0 && run.latest.size === 0;
-    if (nothing && !dueState) return;
-    if (nothing && compareIds(run.applied, run.committed) <= 0 && run.stateId === run.applied) return;
-    // dead letters first (idempotent enough: a duplicate dead letter is harmless and visible)
-    const rows: PendingRow[] = [];
-    for (const r of run.rows) {
-      if (r.fields[0] === '__dlq') await this.deadLetter(run.shard, r.fields[5], JSON.parse(r.fields[3]) as string[], r.fields[1]);
-      else rows.push(r);
-    }
-    const keys = [leaseKey(this.keys, run.shard), outputStream(this.keys, run.shard), checkpointKey(this.keys, run.shard), inputStream(this.keys, run.shard)];
+    const stateBehind = run.stateId !== run.applied;
+    const dueState = stateBehind && (run.sinceState >= this.opts.checkpointEvery || Date.now() - run.stateAt >= this.opts.checkpointMs || !allowStateSkip);
+    const nothing = run.rows.length === 0 && run.acks.length === 0 && run.latest.size === 0 && run.dlq.length === 0;
+    if (nothing && !dueState && compareIds(run.applied, run.committed) <= 0) return;
+    const keys = [leaseKey(this.keys, run.shard), outputStream(this.keys, run.shard), checkpointKey(this.keys, run.shard), inputStream(this.keys, run.shard), deadLetterStream(this.keys, run.shard)];
     const latestKeys = [...run.latest.keys()];
     for (const sym of latestKeys) keys.push(latestKey(this.keys, sym));
-    const argv: (string | Buffer)[] = [this.opts.consumer, this.opts.group, run.applied, String(this.opts.ttlSeconds), dueState ? run.applied : '', String(rows.length)];
-    for (const r of rows) argv.push(String(r.fields.length), ...r.fields);
+    const argv: (string | Buffer)[] = [this.token, this.opts.group, run.applied, run.committed, String(this.opts.ttlSeconds), dueState ? run.applied : '', this.fsv, String(run.dlq.length)];
+    for (const d of run.dlq) argv.push(String(d.length), ...d);
+    argv.push(String(run.rows.length));
+    for (const r of run.rows) argv.push(String(r.fields.length), ...r.fields);
     argv.push(String(latestKeys.length));
     for (const sym of latestKeys) {
       const f = run.latest.get(sym)!;
@@ -357,14 +381,19 @@ export class LiveWorker {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.renewLeases();
-        // 1 = committed now; 0 = the checkpoint already covers run.applied (a retry whose first
+        // 1 = written now; 0 = the checkpoint already covers run.applied (a retry whose first
         // attempt did commit, or a silent re-application during recovery): nothing was written
         wrote = (await (this.writer as unknown as { lockstepCommit(n: number, ...args: (string | Buffer)[]): Promise<number> }).lockstepCommit(keys.length, ...keys, ...argv)) === 1;
         this.ok();
         break;
       } catch (e) {
+        if (e instanceof FatalWorkerError) throw e;
         const msg = String((e as Error).message);
-        if (msg.includes('LEASE')) throw new Error(`shard ${run.shard}: lost the lease (${msg}); stopping so the new owner is alone`);
+        if (msg.includes('LEASE')) throw new FatalWorkerError(`shard ${run.shard}: lost the lease (${msg}); stopping so the new owner is alone`);
+        if (msg.includes('DIVERGED')) throw new ShardDivergedError(run.shard, msg);
+        // a script or data error will not go away by retrying (and nothing was written: the
+        // script checks everything before its first write)
+        if (/^(ERR|WRONGTYPE)/.test(msg)) throw new FatalWorkerError(`shard ${run.shard}: commit refused by Redis: ${msg}`);
         this.failed(e);
         this.log(`shard ${run.shard}: commit failed (${msg}); retrying`);
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 1000));
@@ -372,9 +401,11 @@ export class LiveWorker {
       }
     }
     this.status.commits++;
+    this.status.deadLettered += run.dlq.length;
     // never move `committed` backwards: during recovery `applied` can still be below it
     if (compareIds(run.applied, run.committed) > 0) run.committed = run.applied;
     run.rows = [];
+    run.dlq = [];
     run.latest.clear();
     run.acks = [];
     if (dueState && wrote) {
@@ -384,6 +415,15 @@ export class LiveWorker {
       // inputs before the saved state are no longer needed for recovery
       await this.writer.xtrim(inputStream(this.keys, run.shard), 'MINID', run.stateId).catch(() => {});
     }
+  }
+
+  /**
+   * Entries delivered to this consumer group at or below `committed` but still pending were never
+   * processed (a read whose reply was lost, e.g. re-sent by the Cluster client): recover the shard.
+   */
+  private async checkPendingGap(run: ShardRun): Promise<boolean> {
+    const pending = (await this.writer.xpending(inputStream(this.keys, run.shard), this.opts.group, '-', run.committed, 1)) as unknown[];
+    return pending.length > 0 && !run.skip.has((pending[0] as string[])[0]);
   }
 
   /** Reads and processes until `stop()` (or until `idleStopMs` passes with no input, for tests). */
@@ -412,16 +452,27 @@ export class LiveWorker {
         await sleep(200);
         continue;
       }
-      if (!res || res.length === 0) {
-        for (const r of this.runs.values()) await this.commit(r);
-        if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
-        continue;
-      }
-      idleSince = Date.now();
-      for (const [key, entries] of res) {
-        const run = this.runs.get(shards[streams.indexOf(key)])!;
-        for (const e of entries) this.processEntry(run, e);
-        await this.commit(run);
+      try {
+        if (!res || res.length === 0) {
+          for (const r of this.runs.values()) {
+            await this.commit(r);
+            if (r.rows.length === 0 && (await this.checkPendingGap(r))) throw new ShardDivergedError(r.shard, 'entries were delivered but never processed');
+          }
+          if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
+          continue;
+        }
+        idleSince = Date.now();
+        for (const [key, entries] of res) {
+          const run = this.runs.get(shards[streams.indexOf(key)])!;
+          for (const e of entries) this.processEntry(run, e);
+          await this.commit(run);
+        }
+      } catch (e) {
+        if (!(e instanceof ShardDivergedError)) throw e;
+        // someone else wrote, or Redis lost acknowledged writes: start the shard over from its
+        // checkpoint, which re-reads every input after it
+        this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
+        this.runs.set(e.shard, await this.recover(e.shard));
       }
     }
     for (const r of this.runs.values()) await this.commit(r, false);
@@ -469,7 +520,29 @@ export class LiveWorker {
 
   async close(): Promise<void> {
     this.stopping = true;
+    // hand the shards back at once (a crashed worker's leases expire after leaseMs instead)
+    const release = (this.writer as unknown as { lockstepRelease?: (key: string, token: string) => Promise<number> } | undefined)?.lockstepRelease;
+    if (release) await Promise.all(this.leased.map((s) => release.call(this.writer, leaseKey(this.keys, s), this.token).catch(() => 0)));
     this.reader?.disconnect();
     this.writer?.disconnect();
+  }
+}
+
+/** Not retried: the worker must stop (lost lease, refused commit, incompatible checkpoint). */
+export class FatalWorkerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FatalWorkerError';
+  }
+}
+
+/** The shard's checkpoint is not where this worker left it: recover the shard from it. */
+export class ShardDivergedError extends Error {
+  constructor(
+    readonly shard: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ShardDivergedError';
   }
 }
