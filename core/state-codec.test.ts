@@ -47,6 +47,14 @@ describe('state codec', () => {
     expect(fnv1a64(new Uint8Array())).toBe('cbf29ce484222325');
   });
 
+  it('keeps a key named __proto__ as data (no prototype change)', () => {
+    const v = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as Record<string, unknown>;
+    const back = decodeState<Record<string, unknown>>(encodeState(v));
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.keys(back)).toEqual(['__proto__', 'a']);
+    expect((back as { x?: number }).x).toBeUndefined();
+  });
+
   it('any JSON-like value round-trips', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {

@@ -211,7 +211,8 @@ function read(r: Reader): unknown {
       const o: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
         const k = r.str();
-        o[k] = read(r);
+        // defineProperty, not assignment: a key named "__proto__" must stay a key
+        Object.defineProperty(o, k, { value: read(r), enumerable: true, writable: true, configurable: true });
       }
       return o;
     }
