@@ -60,7 +60,7 @@ export class FactorTableSink {
     private readonly factorColumns: readonly string[],
     opts: FactorTableSinkOptions = {},
   ) {
-    this.cap = opts.batchRows ?? 65536;
+    this.cap = opts.batchRows ?? 16384;
     this.writer = new ParquetStreamWriter(path, factorTableSpecs(factorColumns), { rowGroupSize: opts.rowGroupSize, metadata: opts.metadata });
     this.allocate();
   }

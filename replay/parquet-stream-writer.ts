@@ -38,7 +38,7 @@ export class ParquetStreamWriter {
     this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
       workerData: {
         entry: new URL('./parquet-writer-worker.ts', import.meta.url).href,
-        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize, metadata: opts.metadata, compression: opts.compression ?? 'snappy' },
+        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy' },
       },
     });
     this.worker.on('message', (m: { type: string; bytes?: number; message?: string }) => {
