@@ -199,6 +199,32 @@ async function cmdServe(a: Record<string, unknown>): Promise<void> {
   redis.disconnect();
 }
 
+async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
+  const { diffTables, formatDiff, parseTolerance } = await import('./parity/diff.ts');
+  const { loadTable } = await import('./parity/load-table.ts');
+  if (String(a.keys) !== 'symbol,source,seq') throw usage('--keys: only symbol,source,seq (the input event identity) is supported');
+  let tolerance;
+  const factorTolerance: Record<string, ReturnType<typeof parseTolerance>> = {};
+  try {
+    tolerance = parseTolerance(String(a.tolerance));
+    for (const ft of list(a['factor-tolerance']) ?? []) {
+      const [name, t] = ft.split('=');
+      if (!name || !t) throw new Error(`--factor-tolerance ${JSON.stringify(ft)}: use name=exact|ulp:N|abs:X|rel:X`);
+      factorTolerance[name] = parseTolerance(t);
+    }
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+  const [A, B] = [await loadTable(String(a.a)), await loadTable(String(a.b))];
+  const report = diffTables(A, B, { tolerance, factorTolerance });
+  console.log(formatDiff(report));
+  if (a.json) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(String(a.json), JSON.stringify(report, null, 2));
+  }
+  if (report.verdict !== 'parity') process.exitCode = 1;
+}
+
 async function cmdBench(a: Record<string, unknown>): Promise<void> {
   const what = String(a.what);
   if (what === 'replay') {
@@ -292,6 +318,17 @@ export async function main(argv: string[]): Promise<void> {
         .option('port', { type: 'number', default: 8080 })
         .option('max-age-ms', { type: 'number', default: 5000, describe: 'values older than this are reported stale' })
         .option('command-timeout-ms', { type: 'number', default: 500 }), cmdServe)
+    .command('parity', 'compare factor tables (replay vs live, or against a reference implementation)', (y) =>
+      y
+        .command('diff <a> <b>', 'cell-by-cell diff; exit 0 on parity, 1 on skew, 2 on bad input', (d) =>
+          d
+            .positional('a', { type: 'string', describe: 'Parquet factor table, CSV, or redis://host:port/?ns=ls&shards=N (live capture)' })
+            .positional('b', { type: 'string' })
+            .option('keys', { type: 'string', default: 'symbol,source,seq' })
+            .option('tolerance', { type: 'string', default: 'exact', describe: 'exact | ulp:N | abs:X | rel:X' })
+            .option('factor-tolerance', { type: 'string', array: true, describe: 'per factor, e.g. ma_5m=rel:1e-12' })
+            .option('json', { type: 'string', describe: 'write the machine report here' }), cmdParityDiff)
+        .demandCommand(1, 'try: lockstep parity diff A.parquet B.parquet'))
     .command('factors', 'the registered factor set', (y) =>
       y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))
     .command('bench <what>', 'benchmarks: replay, factors, live', (y) =>
