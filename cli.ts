@@ -225,6 +225,25 @@ async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
   if (report.verdict !== 'parity') process.exitCode = 1;
 }
 
+async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
+  const { runParity } = await import('./parity/run-parity.ts');
+  const chaos = a.chaos === undefined ? undefined : /^kill:(\d+)$/.exec(String(a.chaos));
+  if (a.chaos !== undefined && !chaos) throw usage(`--chaos ${JSON.stringify(a.chaos)}: use kill:N`);
+  const cert = await runParity({
+    catalog: String(a.catalog),
+    date: String(a.date),
+    redis: a.redis as string | undefined,
+    workers: a.workers as number,
+    killN: chaos ? Number(chaos[1]) : 0,
+    certificate: a.certificate as string | undefined,
+    log: (m) => console.error(m),
+  });
+  const d = cert.diff;
+  console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ`);
+  console.log(`scenario ${JSON.stringify(cert.scenario)}; replay ${cert.outputs.replayTableHash.slice(0, 16)} live ${cert.outputs.liveTableHash.slice(0, 16)}${a.certificate ? `; certificate ${a.certificate}` : ''}`);
+  if (cert.verdict !== 'parity') process.exitCode = 1;
+}
+
 async function cmdBench(a: Record<string, unknown>): Promise<void> {
   const what = String(a.what);
   if (what === 'replay') {
@@ -328,6 +347,14 @@ export async function main(argv: string[]): Promise<void> {
             .option('tolerance', { type: 'string', default: 'exact', describe: 'exact | ulp:N | abs:X | rel:X' })
             .option('factor-tolerance', { type: 'string', array: true, describe: 'per factor, e.g. ma_5m=rel:1e-12' })
             .option('json', { type: 'string', describe: 'write the machine report here' }), cmdParityDiff)
+        .command('run', 'replay a day (A), run it through Redis and live workers (B), diff, certify', (d) =>
+          d
+            .option('catalog', { type: 'string', demandOption: true })
+            .option('date', { type: 'string', demandOption: true })
+            .option('redis', { type: 'string', describe: 'default: a private redis-server on a free port' })
+            .option('workers', { type: 'number', default: 1 })
+            .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it' })
+            .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' }), cmdParityRun)
         .demandCommand(1, 'try: lockstep parity diff A.parquet B.parquet'))
     .command('factors', 'the registered factor set', (y) =>
       y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))

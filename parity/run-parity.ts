@@ -1,0 +1,148 @@
+/**
+ * `lockstep parity run`: replays a day offline (A), plays the same day through a real Redis into
+ * K live workers (B, child processes running `lockstep live`, optionally killed with SIGKILL and
+ * restarted: `--chaos kill:N`), captures B from the output streams and the served latest values,
+ * diffs A and B, and writes a certificate: input file hashes, code version, factor names, versions
+ * and code hashes, output hashes, counts, the scenario and the verdict.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
+import { runFeed } from '../live/feed.ts';
+import { latestKey, type KeyLayout } from '../live/keys.ts';
+import { openRedis } from '../live/redis-connect.ts';
+import { RedisHarness } from '../live/redis-harness.ts';
+import { runReplay, selectReplayFiles } from '../replay/run-replay.ts';
+import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
+import { loadTable } from './load-table.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ParityRunOptions {
+  catalog: string;
+  date: string;
+  /** Redis to use; a private redis-server is started when absent. */
+  redis?: string;
+  workers?: number;
+  shards?: number;
+  /** SIGKILL a random worker N times during the run (each is restarted). */
+  killN?: number;
+  certificate?: string;
+  log?: (m: string) => void;
+}
+
+export interface Certificate {
+  verdict: 'parity' | 'skew';
+  scenario: { date: string; workers: number; shards: number; chaos: string };
+  code: { commit: string | null; dirty: boolean | null; featureSetVersion: string; factors: ReturnType<typeof factorManifest> };
+  inputs: { path: string; sha256: string }[];
+  /** replayFileSha256: the replay's Parquet bytes; *TableHash: order-independent content hashes (equal on parity). */
+  outputs: { replayFileSha256: string; replayTableHash: string; liveTableHash: string; rows: number };
+  diff: Omit<DiffReport, 'factors'> & { factorsWithMismatches: string[] };
+  servedLatest: { symbols: number; mismatched: number };
+}
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A content hash of a table independent of row order: sorted by key, values as exact bits. */
+export function tableHash(t: DiffTable): string {
+  const cols = Object.keys(t.values).sort();
+  const idx = t.seq.map((_, i) => i).sort((a, b) => {
+    const ka = `${t.symbol[a]}\u0000${t.source[a]}`;
+    const kb = `${t.symbol[b]}\u0000${t.source[b]}`;
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    return t.seq[a] < t.seq[b] ? -1 : t.seq[a] > t.seq[b] ? 1 : 0;
+  });
+  const h = createHash('sha256');
+  h.update(cols.join(','));
+  const f = new Float64Array(1);
+  const bytes = new Uint8Array(f.buffer);
+  for (const i of idx) {
+    h.update(`\n${t.symbol[i]}|${t.source[i]}|${t.seq[i]}|`);
+    for (const c of cols) {
+      const v = t.values[c][i];
+      if (v === null) h.update('n');
+      else {
+        f[0] = v;
+        h.update(bytes);
+      }
+    }
+  }
+  return h.digest('hex');
+}
+
+function gitCommit(): { commit: string | null; dirty: boolean | null } {
+  const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) return { commit: null, dirty: null };
+  const d = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' });
+  return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
+}
+
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, idleMs: number): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--exit-when-idle', String(idleMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
+  const log = opts.log ?? (() => {});
+  const workers = opts.workers ?? 1;
+  const shards = opts.shards ?? Math.max(workers, 4);
+  const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
+  const harness = opts.redis ? null : await RedisHarness.start({ persistence: true });
+  const url = opts.redis ?? harness!.url;
+  const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
+  try {
+    log(`A: replaying ${opts.date} offline`);
+    const a = await runReplay({ catalog: opts.catalog, date: opts.date, out: join(work, 'replay.parquet'), progress: false });
+    log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
+    const feeding = runFeed({ catalog: opts.catalog, date: opts.date, redis: url, ns: keys.ns, shards });
+    const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
+    const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, 1500));
+    let seed = 0x9e3779b9;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < (opts.killN ?? 0); k++) {
+      await new Promise((r) => setTimeout(r, 700 + Math.floor(rand() * 800)));
+      const w = Math.floor(rand() * workers);
+      procs[w].kill('SIGKILL');
+      await new Promise((r) => procs[w].once('exit', r));
+      log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, 1500);
+    }
+    await feeding;
+    const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
+    if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
+    log('diffing A and B');
+    const A = await loadTable(join(work, 'replay.parquet'));
+    const B = await loadTable(`${url}/?ns=${keys.ns}&shards=${shards}`);
+    const diff = diffTables(A, B);
+    // served latest values must equal A's last row per symbol
+    const r = await openRedis(url);
+    const last = new Map<string, number>();
+    A.symbol.forEach((s, i) => last.set(s, i));
+    let servedBad = 0;
+    for (const [sym, i] of last) {
+      const h = await r.hgetall(latestKey(keys, sym));
+      if (h._seq !== A.seq[i].toString() || Object.keys(A.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== A.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(A.values[c][i] as number)))) servedBad++;
+    }
+    r.disconnect();
+    const files = await selectReplayFiles({ catalog: opts.catalog, date: opts.date });
+    const { factors, ...rest } = diff;
+    const cert: Certificate = {
+      verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
+      scenario: { date: opts.date, workers, shards, chaos: opts.killN ? `kill:${opts.killN}` : 'none' },
+      code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
+      inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
+      outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
+      diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },
+      servedLatest: { symbols: last.size, mismatched: servedBad },
+    };
+    if (opts.certificate) writeFileSync(opts.certificate, JSON.stringify(cert, null, 2));
+    return cert;
+  } finally {
+    await harness?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
