@@ -235,6 +235,7 @@ async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
     redis: a.redis as string | undefined,
     workers: a.workers as number,
     killN: chaos ? Number(chaos[1]) : 0,
+    speed: a.speed === undefined ? undefined : Number(a.speed),
     certificate: a.certificate as string | undefined,
     log: (m) => console.error(m),
   });
@@ -354,6 +355,7 @@ export async function main(argv: string[]): Promise<void> {
             .option('redis', { type: 'string', describe: 'default: a private redis-server on a free port' })
             .option('workers', { type: 'number', default: 1 })
             .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it' })
+            .option('speed', { type: 'number', describe: 'feed at N x real time (default: as fast as possible)' })
             .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' }), cmdParityRun)
         .demandCommand(1, 'try: lockstep parity diff A.parquet B.parquet'))
     .command('factors', 'the registered factor set', (y) =>

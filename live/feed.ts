@@ -8,6 +8,7 @@
 import type { MarketEvent } from '../core/events.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
+import { dateStartNs } from '../replay/catalog.ts';
 import { openSelection, type ReplaySelection } from '../replay/run-replay.ts';
 import { inputStream, metaKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
@@ -39,7 +40,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   await r.hset(metaKey(keys), 'shards', String(opts.shards));
   const opened = await openSelection(opts);
   const merge = new EventMerge(opened.cursors);
-  const pacer = new Pacer(opts.speed ?? 'max');
+  const pacer = new Pacer(opts.speed ?? 'max', undefined, dateStartNs(opts.date));
   const streams = Array.from({ length: opts.shards }, (_, s) => inputStream(keys, s));
   const max = opts.pipeline ?? 1000;
   const started = performance.now();

@@ -30,6 +30,14 @@ describe('parity run', () => {
     expect(onDisk.servedLatest).toEqual({ symbols: 3, mismatched: 0 });
   });
 
+  it('a feed paced at 5000x real time (the day has duplicated and late deliveries) certifies the same table', async () => {
+    const clean = JSON.parse(readFileSync(join(dir, 'clean.json'), 'utf8')) as Certificate;
+    const cert = await runParity({ catalog: join(dir, 'cat'), date: DATE, speed: 5000 });
+    expect(cert.verdict).toBe('parity');
+    expect(cert.scenario.feedSpeed).toBe('5000x');
+    expect(cert.outputs.liveTableHash).toBe(clean.outputs.replayTableHash);
+  });
+
   it('three workers with two SIGKILLs mid-run certify the same table', async () => {
     const clean = JSON.parse(readFileSync(join(dir, 'clean.json'), 'utf8')) as Certificate;
     const cert = await runParity({ catalog: join(dir, 'cat'), date: DATE, workers: 3, killN: 2 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { runFeed } from '../live/feed.ts';
-import { latestKey, type KeyLayout } from '../live/keys.ts';
+import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { runReplay, selectReplayFiles } from '../replay/run-replay.ts';
@@ -31,13 +31,15 @@ export interface ParityRunOptions {
   shards?: number;
   /** SIGKILL a random worker N times during the run (each is restarted). */
   killN?: number;
+  /** Feed at N x real time instead of as fast as possible. */
+  speed?: number;
   certificate?: string;
   log?: (m: string) => void;
 }
 
 export interface Certificate {
   verdict: 'parity' | 'skew';
-  scenario: { date: string; workers: number; shards: number; chaos: string };
+  scenario: { date: string; workers: number; shards: number; chaos: string; feedSpeed: string };
   code: { commit: string | null; dirty: boolean | null; featureSetVersion: string; factors: ReturnType<typeof factorManifest> };
   inputs: { path: string; sha256: string }[];
   /** replayFileSha256: the replay's Parquet bytes; *TableHash: order-independent content hashes (equal on parity). */
@@ -82,8 +84,23 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, idleMs: number): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--exit-when-idle', String(idleMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** True once every shard's consumer group has read everything and acknowledged it. */
+async function drained(url: string, keys: KeyLayout): Promise<boolean> {
+  const r = await openRedis(url);
+  try {
+    for (let s = 0; s < keys.shards; s++) {
+      const groups = (await r.xinfo('GROUPS', inputStream(keys, s))) as unknown[][];
+      const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [x[2 * i], x[2 * i + 1]])))[0];
+      if (!g || Number(g.pending) !== 0 || Number(g.lag ?? 1) !== 0) return false;
+    }
+    return true;
+  } finally {
+    r.disconnect();
+  }
 }
 
 export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
@@ -98,9 +115,9 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     log(`A: replaying ${opts.date} offline`);
     const a = await runReplay({ catalog: opts.catalog, date: opts.date, out: join(work, 'replay.parquet'), progress: false });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
-    const feeding = runFeed({ catalog: opts.catalog, date: opts.date, redis: url, ns: keys.ns, shards });
+    const feeding = runFeed({ catalog: opts.catalog, date: opts.date, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max' });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, 1500));
+    const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -109,9 +126,17 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`, 1500);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`);
     }
     await feeding;
+    // workers run until every input is applied and acknowledged, then stop gracefully
+    const deadline = Date.now() + 600_000;
+    while (!(await drained(url, keys))) {
+      if (Date.now() > deadline) throw new Error('live workers did not drain the input within 10 minutes');
+      if (procs.some((p) => p.exitCode !== null)) throw new Error(`a live worker exited early (${procs.map((p) => p.exitCode).join(',')})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const p of procs) p.kill('SIGTERM');
     const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
     log('diffing A and B');
@@ -132,7 +157,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     const { factors, ...rest } = diff;
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
-      scenario: { date: opts.date, workers, shards, chaos: opts.killN ? `kill:${opts.killN}` : 'none' },
+      scenario: { date: opts.date, workers, shards, chaos: opts.killN ? `kill:${opts.killN}` : 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max' },
       code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
       inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },

@@ -21,6 +21,13 @@ describe('pacer', () => {
     expect(p.pace(25n * SEC)).toBeNull();
   });
 
+  it('does not pace over history before the start (earlier-dated point-in-time rows)', () => {
+    const p = new Pacer(10, () => 0, 100n * SEC);
+    expect(p.pace(1n * SEC)).toBeNull(); // a year-old fundamental: handed over at once
+    expect(p.pace(100n * SEC)).toBeNull(); // origin
+    expect(p.pace(110n * SEC)).toBeInstanceOf(Promise);
+  });
+
   it('parses speeds and refuses nonsense', () => {
     expect(parseSpeed('max')).toBe('max');
     expect(parseSpeed('2.5')).toBe(2.5);

@@ -19,9 +19,14 @@ export class Pacer {
   private wall0 = 0;
   private nextCheck = 0n;
 
+  /**
+   * `startNs`: events received before it (e.g. earlier-dated fundamentals replayed as
+   * point-in-time state) are handed over at once; pacing starts at the first event at or after it.
+   */
   constructor(
     private readonly speed: Speed,
     private readonly now: () => number = () => performance.now(),
+    private readonly startNs: bigint = -0x8000000000000000n,
   ) {}
 
   /**
@@ -29,7 +34,7 @@ export class Pacer {
    * needed (the common case; avoids an await per event).
    */
   pace(tsRecv: bigint): Promise<void> | null {
-    if (this.speed === 'max') return null;
+    if (this.speed === 'max' || tsRecv < this.startNs) return null;
     if (this.t0 === null) {
       this.t0 = tsRecv;
       this.wall0 = this.now();

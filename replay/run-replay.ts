@@ -152,7 +152,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       date: opts.date,
     },
   });
-  const pacer = new Pacer(opts.speed ?? 'max');
+  const pacer = new Pacer(opts.speed ?? 'max', undefined, dateStartNs(opts.date));
   const progress = new Progress(opened.totalRows, process.stderr, opts.progress ?? process.stderr.isTTY === true);
   const started = performance.now();
   let consumed = 0;
