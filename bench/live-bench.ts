@@ -15,7 +15,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '../core/events.ts';
 import { getOnlineFeatures } from '../live/client.ts';
-import { startApi } from '../live/http-api.ts';
 import { inputStream, latestKey, metaKey, outputStream, type KeyLayout } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
@@ -201,8 +200,15 @@ async function readRuns(url: string): Promise<LiveBenchResult['reads']> {
     await r.hset(latestKey(keys, s), ...fields);
   }
   const one = latestKey(keys, symbols[0]);
-  const api = await startApi(r, { keys, port: 0, maxAgeMs: 3_600_000 });
-  const base = `http://127.0.0.1:${api.port}/v1/features?features=${features.join(',')}`;
+  // the HTTP API runs as its own process (`lockstep serve`), as deployed: its event loop and GC
+  // are not this benchmark's
+  const port = await freePortForApi();
+  const api = spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), 'serve', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--port', String(port), '--max-age-ms', '3600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    api.stdout!.on('data', (d) => String(d).includes('serving') && resolve());
+    api.once('exit', (c) => reject(new Error(`lockstep serve exited with ${c}`)));
+  });
+  const base = `http://127.0.0.1:${port}/v1/features?features=${features.join(',')}`;
   const reads = [
     await timeReads('raw ioredis HMGET 1 x 30 (peer)', 5000, () => r.hmget(one, ...features)),
     await timeReads('client 1 symbol x 30 features', 5000, () => getOnlineFeatures(r, keys, { symbols: symbols.slice(0, 1), features, maxAgeMs: 3_600_000 })),
@@ -210,10 +216,19 @@ async function readRuns(url: string): Promise<LiveBenchResult['reads']> {
     await timeReads('HTTP 1 symbol x 30 features', 3000, async () => (await fetch(`${base}&symbols=${symbols[0]}`)).json()),
     await timeReads('HTTP 100 symbols x 30 features', 1000, async () => (await fetch(`${base}&symbols=${symbols.join(',')}`)).json()),
   ];
-  await api.close();
+  await new Promise<void>((resolve) => {
+    api.once('exit', () => resolve());
+    api.kill('SIGTERM');
+  });
   r.disconnect();
   return reads;
 }
+
+async function freePortForApi(): Promise<number> {
+  const { freePort } = await import('../live/redis-harness.ts');
+  return freePort();
+}
+
 
 export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[] }): Promise<LiveBenchResult> {
   const dir = resolve(opts.dir);
