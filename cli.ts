@@ -200,7 +200,7 @@ async function cmdServe(a: Record<string, unknown>): Promise<void> {
 }
 
 async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
-  const { diffTables, formatDiff, parseTolerance } = await import('./parity/diff.ts');
+  const { diffTables, formatDiff, htmlReport, parseTolerance } = await import('./parity/diff.ts');
   const { loadTable } = await import('./parity/load-table.ts');
   if (String(a.keys) !== 'symbol,source,seq') throw usage('--keys: only symbol,source,seq (the input event identity) is supported');
   let tolerance;
@@ -218,10 +218,9 @@ async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
   const [A, B] = [await loadTable(String(a.a)), await loadTable(String(a.b))];
   const report = diffTables(A, B, { tolerance, factorTolerance });
   console.log(formatDiff(report));
-  if (a.json) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(String(a.json), JSON.stringify(report, null, 2));
-  }
+  const { writeFileSync } = await import('node:fs');
+  if (a.json) writeFileSync(String(a.json), JSON.stringify(report, null, 2));
+  if (a.report) writeFileSync(String(a.report), htmlReport(report, String(a.a), String(a.b)));
   if (report.verdict !== 'parity') process.exitCode = 1;
 }
 
@@ -347,7 +346,8 @@ export async function main(argv: string[]): Promise<void> {
             .option('keys', { type: 'string', default: 'symbol,source,seq' })
             .option('tolerance', { type: 'string', default: 'exact', describe: 'exact | ulp:N | abs:X | rel:X' })
             .option('factor-tolerance', { type: 'string', array: true, describe: 'per factor, e.g. ma_5m=rel:1e-12' })
-            .option('json', { type: 'string', describe: 'write the machine report here' }), cmdParityDiff)
+            .option('json', { type: 'string', describe: 'write the machine report here' })
+            .option('report', { type: 'string', describe: 'write a self-contained HTML report here' }), cmdParityDiff)
         .command('run', 'replay a day (A), run it through Redis and live workers (B), diff, certify', (d) =>
           d
             .option('catalog', { type: 'string', demandOption: true })

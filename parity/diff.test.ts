@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,8 +81,13 @@ describe('parity diff', () => {
 
   it('the CLI exits 0 on parity, 1 on skew (with a JSON report), 2 on bad input', () => {
     expect(cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'b.parquet')).status).toBe(0);
-    const skew = cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'skew.parquet'), '--json', join(dir, 'r.json'));
+    const skew = cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'skew.parquet'), '--json', join(dir, 'r.json'), '--report', join(dir, 'r.html'));
     expect(skew.status).toBe(1);
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    expect(html).toMatch(/<h1 class="skew">SKEW<\/h1>/);
+    expect(html).toMatch(/<svg[\s\S]*<rect[\s\S]*fill="#c0392b"/);
+    const json = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
+    expect(json.timeline.buckets.reduce((x: number, y: number) => x + y, 0)).toBeGreaterThan(0);
     expect(skew.stdout).toMatch(/^SKEW: /);
     expect(skew.stdout).toMatch(/first divergence per symbol/);
     const tolerated = cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'skew.parquet'), '--factor-tolerance', 'ma_5m=abs:1e9');

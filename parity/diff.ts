@@ -106,6 +106,8 @@ export interface DiffReport {
   mismatchedCells: number;
   factors: FactorSummary[];
   firstDivergencePerSymbol: Divergence[];
+  /** Mismatched rows per time bucket of ts_recv over A's span: where in the day skew happens. */
+  timeline: { fromNs: string; toNs: string; buckets: number[] };
 }
 
 export interface DiffOptions {
@@ -131,6 +133,18 @@ export function diffTables(a: DiffTable, b: DiffTable, opts: DiffOptions = {}): 
     summaries.set(c, { factor: c, tolerance: tolName(t), compared: 0, mismatched: 0, signedZero: 0, maxAbs: 0, maxRel: 0, maxUlp: '0' });
   }
   const first = new Map<string, Divergence>();
+  const BUCKETS = 96;
+  let lo = a.tsRecv[0] ?? 0n;
+  let hi = lo;
+  for (const t of a.tsRecv) {
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  // the day of the last row: earlier-dated point-in-time rows (old fundamentals) would squash it
+  const DAY = 86_400_000_000_000n;
+  if (hi - lo > DAY) lo = (hi / DAY) * DAY;
+  const span = hi - lo + 1n;
+  const buckets = new Array<number>(BUCKETS).fill(0);
   let matched = 0;
   let mismatchedCells = 0;
   let onlyA = 0;
@@ -144,6 +158,7 @@ export function diffTables(a: DiffTable, b: DiffTable, opts: DiffOptions = {}): 
     }
     seenB[j] = 1;
     matched++;
+    let rowMismatch = false;
     for (const c of shared) {
       const s = summaries.get(c)!;
       const t = opts.factorTolerance?.[c] ?? opts.tolerance ?? { kind: 'exact' };
@@ -162,11 +177,13 @@ export function diffTables(a: DiffTable, b: DiffTable, opts: DiffOptions = {}): 
       if (!cellsAgree(va, vb, t)) {
         s.mismatched++;
         mismatchedCells++;
+        rowMismatch = true;
         if (!first.has(a.symbol[i])) {
           first.set(a.symbol[i], { symbol: a.symbol[i], source: a.source[i], seq: a.seq[i].toString(), tsRecv: a.tsRecv[i].toString(), factor: c, a: va, b: vb });
         }
       }
     }
+    if (rowMismatch) buckets[a.tsRecv[i] < lo ? 0 : Number(((a.tsRecv[i] - lo) * BigInt(BUCKETS)) / span)]++;
   }
   const onlyInB: string[] = [];
   let onlyB = 0;
@@ -192,6 +209,7 @@ export function diffTables(a: DiffTable, b: DiffTable, opts: DiffOptions = {}): 
     mismatchedCells,
     factors: [...summaries.values()],
     firstDivergencePerSymbol: [...first.values()].sort((x, y) => (BigInt(x.tsRecv) < BigInt(y.tsRecv) ? -1 : 1)),
+    timeline: { fromNs: lo.toString(), toNs: hi.toString(), buckets },
   };
 }
 
@@ -210,4 +228,37 @@ export function formatDiff(r: DiffReport): string {
     for (const d of r.firstDivergencePerSymbol) lines.push(`  ${d.symbol} ${d.source} seq ${d.seq} (ts_recv ${d.tsRecv}): ${d.factor} A=${d.a} B=${d.b}`);
   }
   return lines.join('\n');
+}
+
+const esc = (x: unknown) => String(x).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** A self-contained HTML report: verdict, per-factor table, first divergences, mismatch timeline. */
+export function htmlReport(r: DiffReport, titleA: string, titleB: string): string {
+  const iso = (ns: string) => new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+  const max = Math.max(1, ...r.timeline.buckets);
+  const w = 720;
+  const h = 120;
+  const bw = w / r.timeline.buckets.length;
+  const bars = r.timeline.buckets
+    .map((n, i) => `<rect x="${(i * bw).toFixed(1)}" y="${(h - (n / max) * h).toFixed(1)}" width="${Math.max(1, bw - 1).toFixed(1)}" height="${((n / max) * h).toFixed(1)}" fill="#c0392b"><title>${n} mismatched rows</title></rect>`)
+    .join('');
+  const rows = r.factors
+    .map((f) => `<tr class="${f.mismatched ? 'bad' : ''}"><td>${esc(f.factor)}</td><td>${esc(f.tolerance)}</td><td>${f.compared}</td><td>${f.mismatched}</td><td>${f.signedZero}</td><td>${f.maxAbs.toExponential(2)}</td><td>${f.maxRel.toExponential(2)}</td><td>${f.maxUlp}</td></tr>`)
+    .join('');
+  const firsts = r.firstDivergencePerSymbol
+    .map((d) => `<tr><td>${esc(d.symbol)}</td><td>${esc(d.source)}</td><td>${d.seq}</td><td>${iso(d.tsRecv)}</td><td>${esc(d.factor)}</td><td>${esc(d.a)}</td><td>${esc(d.b)}</td></tr>`)
+    .join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Lockstep parity: ${r.verdict}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}h1{font-size:20px}.parity{color:#1e8449}.skew{color:#c0392b}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}tr.bad td{background:#fdecea}</style></head><body>
+<h1 class="${r.verdict}">${r.verdict === 'parity' ? 'PARITY' : 'SKEW'}</h1>
+<p>A: ${esc(titleA)}<br>B: ${esc(titleB)}</p>
+<p>${r.matchedRows} rows matched of ${r.rowsA} (A) and ${r.rowsB} (B); ${r.mismatchedCells} mismatched cells; ${r.onlyInA} rows only in A, ${r.onlyInB} only in B.
+${r.columnsOnlyInA.length || r.columnsOnlyInB.length ? `Columns only in A: ${esc(r.columnsOnlyInA.join(', ') || '-')}; only in B: ${esc(r.columnsOnlyInB.join(', ') || '-')}.` : ''}</p>
+<h2>Where in the day mismatches occur</h2>
+<svg width="${w}" height="${h + 20}" role="img"><rect width="${w}" height="${h}" fill="#f6f6f6"/>${bars}
+<text x="0" y="${h + 15}" font-size="11">${iso(r.timeline.fromNs)}</text><text x="${w}" y="${h + 15}" font-size="11" text-anchor="end">${iso(r.timeline.toNs)}</text></svg>
+<h2>Per factor</h2><table><tr><th>factor</th><th>tolerance</th><th>compared</th><th>mismatched</th><th>-0/+0</th><th>max abs</th><th>max rel</th><th>max ULP</th></tr>${rows}</table>
+<h2>First divergence per symbol</h2>${firsts ? `<table><tr><th>symbol</th><th>source</th><th>seq</th><th>ts_recv</th><th>factor</th><th>A</th><th>B</th></tr>${firsts}</table>` : '<p>none</p>'}
+</body></html>`;
 }
