@@ -33,13 +33,10 @@ function ensureParent(path: string): void {
   mkdirSync(dirname(resolve(path)), { recursive: true });
 }
 
-async function cmdReplay(a: Record<string, unknown>): Promise<void> {
-  const { runReplay } = await import('./replay/run-replay.ts');
+/** The day selection shared by replay and feed (the same files, in the same order). */
+async function selectionOptions(a: Record<string, unknown>) {
   const { parseSpeed } = await import('./replay/pacer.ts');
-  const { formatSummary } = await import('./replay/summary.ts');
-  const out = String(a.out);
-  ensureParent(out);
-  const s = await runReplay({
+  return {
     catalog: String(a.catalog),
     date: String(a.date),
     symbols: list(a.symbols),
@@ -47,6 +44,16 @@ async function cmdReplay(a: Record<string, unknown>): Promise<void> {
     from: a.from as string | undefined,
     to: a.to as string | undefined,
     speed: parseSpeed(a.speed as string | undefined),
+  };
+}
+
+async function cmdReplay(a: Record<string, unknown>): Promise<void> {
+  const { runReplay } = await import('./replay/run-replay.ts');
+  const { formatSummary } = await import('./replay/summary.ts');
+  const out = String(a.out);
+  ensureParent(out);
+  const s = await runReplay({
+    ...(await selectionOptions(a)),
     out,
     stopAfter: a['stop-after'] as number | undefined,
     checkpoint: a.checkpoint as string | undefined,
@@ -142,15 +149,8 @@ async function cmdDemo(a: Record<string, unknown>): Promise<void> {
 
 async function cmdFeed(a: Record<string, unknown>): Promise<void> {
   const { runFeed } = await import('./live/feed.ts');
-  const { parseSpeed } = await import('./replay/pacer.ts');
   const s = await runFeed({
-    catalog: String(a.catalog),
-    date: String(a.date),
-    symbols: list(a.symbols),
-    kinds: kinds(a.kinds),
-    from: a.from as string | undefined,
-    to: a.to as string | undefined,
-    speed: parseSpeed(a.speed as string | undefined),
+    ...(await selectionOptions(a)),
     redis: String(a.redis),
     ns: String(a.ns),
     shards: a.shards as number,
