@@ -4,6 +4,7 @@
  * value, or null while warming up. Extra outputs (MACD's signal, an anomaly's flag) are read from
  * the same state after the update, so a multi-output factor is still one state machine.
  */
+import type { Derivation } from './derivation.ts';
 import type { Kind, MarketEvent } from './events.ts';
 import { FactorDefinitionError } from './errors.ts';
 
@@ -18,7 +19,14 @@ export interface ParamRule {
   oneOf?: readonly string[];
 }
 
-export interface FactorSpec<P extends Params, S> {
+/** How a factor reads a shared derivation (derivation.ts). */
+export interface DeriveSpec<D> {
+  from: Derivation<D>;
+  /** 'fired': update only when the derivation reports a change; 'always': on each of its inputs. */
+  when: 'fired' | 'always';
+}
+
+export interface FactorSpec<P extends Params, S, D = undefined> {
   /** Column name; lower_snake_case. */
   name: string;
   /** Bump when the output for the same input changes. */
@@ -31,7 +39,13 @@ export interface FactorSpec<P extends Params, S> {
   /** What the factor needs before its first non-null value, in words. */
   warmup: string;
   init(params: P): S;
-  update(state: S, event: MarketEvent, params: P): number | null;
+  /**
+   * With `derive`, `derived` is the symbol's shared derived state (already updated with this
+   * event) and `fired` what the derivation's update returned.
+   */
+  update(state: S, event: MarketEvent, params: P, derived: D, fired: boolean): number | null;
+  /** Shared per-symbol state this factor reads (bars, book); `inputs` must equal its inputs. */
+  derive?: DeriveSpec<D>;
   /** Additional output columns `${name}_${suffix}`, read after each update. */
   extras?: Readonly<Record<string, (state: S, params: P) => number | null>>;
   /**
@@ -41,14 +55,14 @@ export interface FactorSpec<P extends Params, S> {
   source?: readonly ((...args: never[]) => unknown)[];
 }
 
-export interface Factor<P extends Params = Params, S = unknown> extends FactorSpec<P, S> {
+export interface Factor<P extends Params = Params, S = unknown, D = undefined> extends FactorSpec<P, S, D> {
   /** Output column names: the primary value first, then extras in declaration order. */
   columns: readonly string[];
 }
 
 /** A factor with its parameter and state types erased, as held by factor sets and registries. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyFactor = Factor<any, any>;
+export type AnyFactor = Factor<any, any, any>;
 
 const NAME_RE = /^[a-z][a-z0-9_]*$/;
 
@@ -73,7 +87,7 @@ function checkParam(factor: string, key: string, value: unknown, rule: ParamRule
 }
 
 /** Validates a factor specification and freezes it. Throws FactorDefinitionError on a bad spec. */
-export function defineFactor<P extends Params, S>(spec: FactorSpec<P, S>): Factor<P, S> {
+export function defineFactor<P extends Params, S, D = undefined>(spec: FactorSpec<P, S, D>): Factor<P, S, D> {
   if (!NAME_RE.test(spec.name)) {
     throw new FactorDefinitionError(spec.name, `name ${JSON.stringify(spec.name)} must be lower_snake_case`);
   }
@@ -81,6 +95,9 @@ export function defineFactor<P extends Params, S>(spec: FactorSpec<P, S>): Facto
     throw new FactorDefinitionError(spec.name, `version ${JSON.stringify(spec.version)} must be a positive integer`);
   }
   if (spec.inputs.length === 0) throw new FactorDefinitionError(spec.name, 'inputs must name at least one event kind');
+  if (spec.derive && spec.derive.from.inputs.join() !== spec.inputs.join()) {
+    throw new FactorDefinitionError(spec.name, `inputs ${spec.inputs.join(',')} must equal those of derivation ${spec.derive.from.name} (${spec.derive.from.inputs.join(',')})`);
+  }
   for (const key of Object.keys(spec.rules)) {
     if (!(key in spec.params)) throw new FactorDefinitionError(spec.name, `parameter ${key} has a rule but no value`);
   }
@@ -94,7 +111,7 @@ export function defineFactor<P extends Params, S>(spec: FactorSpec<P, S>): Facto
 }
 
 /** The same factor with other parameters, validated again. */
-export function withParams<P extends Params, S>(factor: Factor<P, S>, params: Partial<P>, name?: string): Factor<P, S> {
+export function withParams<P extends Params, S, D>(factor: Factor<P, S, D>, params: Partial<P>, name?: string): Factor<P, S, D> {
   const { columns: _columns, ...spec } = factor;
   return defineFactor({ ...spec, name: name ?? factor.name, params: { ...factor.params, ...params } });
 }

@@ -7,11 +7,17 @@
  * warms up), keyed by the input event's identity (symbol, kind, seq). A heartbeat has no symbol:
  * it is offered to every symbol's clock-driven factors, in symbol order, and a row is emitted for
  * each symbol whose values it changed.
+ *
+ * Shared derivations (derivation.ts: the 1-minute bars, the book) are applied once per event per
+ * symbol, before the factors that read them; 'fired' readers run only when the derivation fired.
  */
+import type { Derivation } from './derivation.ts';
 import { KINDS, type Kind, type MarketEvent } from './events.ts';
 import { FactorDefinitionError } from './errors.ts';
 import type { AnyFactor } from './factor.ts';
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
+
+type ExtraReader = (state: unknown, params: never) => number | null;
 
 export interface FactorSet {
   readonly factors: readonly AnyFactor[];
@@ -19,10 +25,19 @@ export interface FactorSet {
   readonly columns: readonly string[];
   /** First output column of each factor. */
   readonly offsets: readonly number[];
-  /** Indexes of the factors that read each kind. */
+  /** Indexes of the factors without a derivation that read each kind. */
   readonly byKind: Readonly<Record<Kind, readonly number[]>>;
   /** Extra-output readers of each factor, resolved once (no per-event Object.values). */
-  readonly extraReaders: readonly (readonly ((state: unknown, params: never) => number | null)[])[];
+  readonly extraReaders: readonly (readonly ExtraReader[])[];
+  /** Distinct derivations the factors read, in first-use order. */
+  readonly derivations: readonly Derivation[];
+  /** Indexes of the derivations that read each kind. */
+  readonly derivationsByKind: Readonly<Record<Kind, readonly number[]>>;
+  /** Per derivation: factors that update only when it fires, and factors that update always. */
+  readonly firedReaders: readonly (readonly number[])[];
+  readonly alwaysReaders: readonly (readonly number[])[];
+  /** Per factor: index of the derivation it reads, -1 for none. */
+  readonly derivationOf: readonly number[];
 }
 
 export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
@@ -35,10 +50,38 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
       columns.push(c);
     }
   }
+  const derivations: Derivation[] = [];
+  const derivationOf = factors.map((f) => {
+    const d = f.derive?.from as Derivation | undefined;
+    if (d === undefined) return -1;
+    let i = derivations.indexOf(d);
+    if (i < 0) {
+      if (derivations.some((x) => x.name === d.name)) throw new FactorDefinitionError(f.name, `two different derivations are named ${d.name}`);
+      i = derivations.push(d) - 1;
+    }
+    return i;
+  });
+  const readers = (mode: 'fired' | 'always') =>
+    derivations.map((_, d) => factors.flatMap((f, i) => (derivationOf[i] === d && f.derive!.when === mode ? [i] : [])));
   const byKind = {} as Record<Kind, number[]>;
-  for (const k of KINDS) byKind[k] = factors.flatMap((f, i) => (f.inputs.includes(k) ? [i] : []));
-  const extraReaders = factors.map((f) => Object.values(f.extras ?? {}) as ((state: unknown, params: never) => number | null)[]);
-  return Object.freeze({ factors: Object.freeze([...factors]), columns: Object.freeze(columns), offsets, byKind, extraReaders });
+  const derivationsByKind = {} as Record<Kind, number[]>;
+  for (const k of KINDS) {
+    byKind[k] = factors.flatMap((f, i) => (derivationOf[i] < 0 && f.inputs.includes(k) ? [i] : []));
+    derivationsByKind[k] = derivations.flatMap((d, i) => (d.inputs.includes(k) ? [i] : []));
+  }
+  const extraReaders = factors.map((f) => Object.values(f.extras ?? {}) as ExtraReader[]);
+  return Object.freeze({
+    factors: Object.freeze([...factors]),
+    columns: Object.freeze(columns),
+    offsets,
+    byKind,
+    extraReaders,
+    derivations: Object.freeze(derivations),
+    derivationsByKind,
+    firedReaders: readers('fired'),
+    alwaysReaders: readers('always'),
+    derivationOf,
+  });
 }
 
 export interface SymbolState {
@@ -47,6 +90,8 @@ export interface SymbolState {
   states: unknown[];
   /** Latest output values, in column order. */
   values: (number | null)[];
+  /** One state per derivation of the set, in set order. */
+  derived: unknown[];
   guards: Partial<Record<Kind, SeqGuard>>;
 }
 
@@ -80,6 +125,7 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
     symbol,
     states: set.factors.map((f) => f.init(f.params)),
     values: set.columns.map(() => null),
+    derived: set.derivations.map((d) => d.init()),
     guards: {},
   };
   st.bySymbol.set(symbol, s);
@@ -94,25 +140,43 @@ function differs(a: number | null, b: number | null): boolean {
   return a !== b ? a === a || b === b : a === 0 && 1 / (a as number) !== 1 / (b as number);
 }
 
-function runFactors(set: FactorSet, s: SymbolState, ev: MarketEvent, idx: readonly number[]): boolean {
+/** Updates factor `i` of symbol state `s`; true when any of its output values changed. */
+function runFactor(set: FactorSet, s: SymbolState, ev: MarketEvent, i: number, derived: unknown, fired: boolean): boolean {
   let changed = false;
   const values = s.values;
-  for (let k = 0; k < idx.length; k++) {
-    const i = idx[k];
-    const f = set.factors[i];
-    const state = s.states[i];
-    let col = set.offsets[i];
-    const v = f.update(state, ev, f.params);
-    if (!changed && differs(values[col], v)) changed = true;
-    values[col] = v;
-    const extras = set.extraReaders[i];
-    for (let e = 0; e < extras.length; e++) {
-      col++;
-      const x = extras[e](state, f.params as never);
-      if (!changed && differs(values[col], x)) changed = true;
-      values[col] = x;
-    }
+  const f = set.factors[i];
+  const state = s.states[i];
+  let col = set.offsets[i];
+  const v = f.update(state, ev, f.params, derived, fired);
+  if (differs(values[col], v)) changed = true;
+  values[col] = v;
+  const extras = set.extraReaders[i];
+  for (let e = 0; e < extras.length; e++) {
+    col++;
+    const x = extras[e](state, f.params as never);
+    if (!changed && differs(values[col], x)) changed = true;
+    values[col] = x;
   }
+  return changed;
+}
+
+/** Applies the event to the symbol's derivations and plain factors of its kind; true when a value changed. */
+function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, kind: Kind): boolean {
+  let changed = false;
+  const ds = set.derivationsByKind[kind];
+  for (let k = 0; k < ds.length; k++) {
+    const d = ds[k];
+    const dstate = s.derived[d];
+    const fired = set.derivations[d].update(dstate, ev);
+    if (fired) {
+      const fr = set.firedReaders[d];
+      for (let j = 0; j < fr.length; j++) if (runFactor(set, s, ev, fr[j], dstate, true)) changed = true;
+    }
+    const ar = set.alwaysReaders[d];
+    for (let j = 0; j < ar.length; j++) if (runFactor(set, s, ev, ar[j], dstate, fired)) changed = true;
+  }
+  const idx = set.byKind[kind];
+  for (let k = 0; k < idx.length; k++) if (runFactor(set, s, ev, idx[k], undefined, false)) changed = true;
   return changed;
 }
 
@@ -129,11 +193,10 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     }
     if (verdict === 'late') st.stats.late++;
     st.stats.applied++;
-    const idx = set.byKind.heartbeat;
-    if (idx.length === 0) return verdict;
+    if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0) return verdict;
     for (const symbol of st.order) {
       const s = st.bySymbol.get(symbol)!;
-      if (runFactors(set, s, ev, idx)) {
+      if (runKind(set, s, ev, 'heartbeat')) {
         st.stats.rows++;
         sink(ev, symbol, s.values);
       }
@@ -149,7 +212,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
   }
   if (verdict === 'late') st.stats.late++;
   st.stats.applied++;
-  runFactors(set, s, ev, set.byKind[ev.kind]);
+  runKind(set, s, ev, ev.kind);
   st.stats.rows++;
   sink(ev, ev.symbol, s.values);
   return verdict;

@@ -75,7 +75,8 @@ export interface FactorManifestEntry {
  */
 export function factorCodeHash(f: AnyFactor): string {
   const extras = Object.entries(f.extras ?? {}).map(([k, fn]) => `${k}:${normalizeSource(fn.toString())}`);
-  const source = (f.source ?? []).map((fn) => normalizeSource(fn.toString()));
+  const derived = f.derive ? [`derive:${f.derive.from.name}:${f.derive.when}`, f.derive.from.init, f.derive.from.update, ...f.derive.from.source] : [];
+  const source = [...(f.source ?? []), ...derived].map((fn) => normalizeSource(fn.toString()));
   return hashString([normalizeSource(f.init.toString()), normalizeSource(f.update.toString()), ...extras, ...source].join('\n'));
 }
 

@@ -24,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
-import type { BarState } from '../core/factors/bar-factor.ts';
+import type { MinuteBars } from '../core/kernels/minute-bars.ts';
 import { applyEvent, createFactorSet, initFold } from '../core/fold.ts';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
 import { importTaq } from '../datasets/import-taq.ts';
@@ -95,7 +95,10 @@ describe.skipIf(!existsSync(taqDir))('TA-Lib reference on real TAQ trades (conti
     dates = catalogDates(catalog);
 
     const fold = initFold();
-    const barState = (): BarState<unknown> | undefined => fold.bySymbol.get('XXX')?.states[0] as BarState<unknown> | undefined;
+    const barState = (): { bars: MinuteBars } | undefined => {
+      const s = fold.bySymbol.get('XXX');
+      return s && { bars: s.derived[set.derivations.findIndex((d) => d.name === 'minute_bars')] as MinuteBars };
+    };
     for (const date of dates) {
       const opened = await openSelection({ catalog, date });
       try {

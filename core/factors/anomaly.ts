@@ -1,7 +1,7 @@
 import { initRollingSum, rollingCount, rollingFull, rollingMean, rollingPush, rollingSum, rollingVariance } from '../kernels/rolling-sum.ts';
-import { advanceClock, initMinuteBars, onTrade } from '../kernels/minute-bars.ts';
+import type { MinuteBars } from '../kernels/minute-bars.ts';
 import { defineFactor } from '../factor.ts';
-import { defineBarFactor } from './bar-factor.ts';
+import { defineBarFactor, minuteBars } from './bar-factor.ts';
 
 const flag = (v: number, threshold: number) => (Number.isNaN(v) ? null : Math.abs(v) > threshold ? 1 : 0);
 
@@ -83,26 +83,24 @@ export const priceCollar = defineFactor({
   description: 'Distance of the last trade from the last 1-minute close, in recent sigmas',
   params: { bars: 20, k: 4 },
   rules: { bars: { kind: 'int', min: 1, max: 10_000 }, k: { kind: 'number', min: 0 } },
-  inputs: ['trade', 'heartbeat'],
+  inputs: minuteBars.inputs,
+  derive: { from: minuteBars, when: 'always' },
   warmup: 'bars + 1 closed 1-minute bars',
-  init: (p) => ({ bars: initMinuteBars(), prev: NaN, sq: initRollingSum(p.bars), x: NaN }),
-  update(s, ev) {
-    let closed: boolean;
-    if (ev.kind === 'trade') closed = onTrade(s.bars, ev.tsEvent, ev.price, ev.size, ev.side);
-    else closed = advanceClock(s.bars, ev.tsEvent);
+  init: (p) => ({ prev: NaN, sq: initRollingSum(p.bars), x: NaN }),
+  update(s, ev, _p, bars: MinuteBars, closed) {
     if (closed) {
       if (!Number.isNaN(s.prev)) {
-        const r = Math.log(s.bars.close / s.prev);
+        const r = Math.log(bars.close / s.prev);
         rollingPush(s.sq, r * r);
       }
-      s.prev = s.bars.close;
+      s.prev = bars.close;
     }
-    if (ev.kind === 'trade' && rollingFull(s.sq) && s.bars.barsClosed > 0) {
+    if (ev.kind === 'trade' && rollingFull(s.sq) && bars.barsClosed > 0) {
       const sigma = Math.sqrt(Math.max(0, rollingSum(s.sq)) / rollingCount(s.sq));
-      s.x = sigma > 0 ? Math.abs(Math.log(ev.price / s.bars.close)) / sigma : NaN;
+      s.x = sigma > 0 ? Math.abs(Math.log(ev.price / bars.close)) / sigma : NaN;
     }
     return Number.isNaN(s.x) ? null : s.x;
   },
   extras: { flag: (s, p) => flag(s.x, p.k) },
-  source: [onTrade, advanceClock, rollingPush, rollingSum, rollingCount, rollingFull],
+  source: [rollingPush, rollingSum, rollingCount, rollingFull],
 });

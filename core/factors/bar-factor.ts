@@ -8,9 +8,21 @@
  * (see kernels/minute-bars.ts, including its late-trade policy). Quotes and book rows do not move
  * the clock, so the same bars come out whatever the quote traffic.
  */
-import type { MarketEvent } from '../events.ts';
+import { defineDerivation } from '../derivation.ts';
 import { defineFactor, type Factor, type ParamRule, type Params } from '../factor.ts';
 import { advanceClock, initMinuteBars, onTrade, type MinuteBars } from '../kernels/minute-bars.ts';
+
+/**
+ * The symbol's 1-minute bars, built once per event and shared by every bar factor of the set
+ * (derivation.ts). Fires when a bar closes.
+ */
+export const minuteBars = defineDerivation<MinuteBars>({
+  name: 'minute_bars',
+  inputs: ['trade', 'heartbeat'],
+  init: initMinuteBars,
+  update: (bars, ev) => (ev.kind === 'trade' ? onTrade(bars, ev.tsEvent, ev.price, ev.size, ev.side) : advanceClock(bars, ev.tsEvent)),
+  source: [initMinuteBars, onTrade, advanceClock],
+});
 
 export interface BarFactorSpec<P extends Params, S> {
   name: string;
@@ -19,7 +31,7 @@ export interface BarFactorSpec<P extends Params, S> {
   params: P;
   rules: { readonly [K in keyof P]: ParamRule };
   warmup: string;
-  /** State of the bar kernel(s) the factor keeps, besides the bar builder. */
+  /** State of the bar kernel(s) the factor keeps; the bars themselves are shared. */
   init(params: P): S;
   /** Called once per closed bar; read the bar from `bars` (close, volume, ...). */
   onBar(state: S, bars: MinuteBars, params: P): void;
@@ -29,31 +41,24 @@ export interface BarFactorSpec<P extends Params, S> {
   kernels?: readonly ((...args: never[]) => unknown)[];
 }
 
-export interface BarState<S> {
-  bars: MinuteBars;
-  k: S;
-}
-
-export function defineBarFactor<P extends Params, S>(spec: BarFactorSpec<P, S>): Factor<P, BarState<S>> {
+/** A factor updated once per closed 1-minute bar of the shared `minuteBars` derivation. */
+export function defineBarFactor<P extends Params, S>(spec: BarFactorSpec<P, S>): Factor<P, S, MinuteBars> {
   const { onBar, value } = spec;
-  const extras = spec.extras
-    ? Object.fromEntries(Object.entries(spec.extras).map(([k, fn]) => [k, (st: BarState<S>, p: P) => fn(st.k, p)]))
-    : undefined;
-  return defineFactor<P, BarState<S>>({
+  return defineFactor<P, S, MinuteBars>({
     name: spec.name,
     version: spec.version,
     description: spec.description,
     params: spec.params,
     rules: spec.rules,
-    inputs: ['trade', 'heartbeat'],
+    inputs: minuteBars.inputs,
+    derive: { from: minuteBars, when: 'fired' },
     warmup: spec.warmup,
-    init: (p) => ({ bars: initMinuteBars(), k: spec.init(p) }),
-    update(st, ev: MarketEvent, p) {
-      const closed = ev.kind === 'trade' ? onTrade(st.bars, ev.tsEvent, ev.price, ev.size, ev.side) : advanceClock(st.bars, ev.tsEvent);
-      if (closed) onBar(st.k, st.bars, p);
-      return value(st.k, p);
+    init: spec.init,
+    update(k, _ev, p, bars) {
+      onBar(k, bars, p);
+      return value(k, p);
     },
-    extras,
-    source: [spec.init, onBar, value, ...Object.values(spec.extras ?? {}), onTrade, advanceClock, ...(spec.kernels ?? [])],
+    extras: spec.extras,
+    source: [onBar, value, ...Object.values(spec.extras ?? {}), ...(spec.kernels ?? [])],
   });
 }

@@ -21,6 +21,7 @@ import { DEFAULT_FACTORS, factorCodeHash, featureSetVersion } from '../registry.
 import { decodeState, encodeState, hashState, hashString, stateFromJson, stateToJson } from '../state-codec.ts';
 import { validateEvent } from '../validate-event.ts';
 import { anyRecipeArbitrary, buildStream, longRecipe, streamArbitrary } from './contract-streams.ts';
+import { minuteBars } from './bar-factor.ts';
 import { naiveBars, naiveReferenceFor, type ColumnCheck, type NaiveBar, type NaiveReference } from './naive-reference.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -153,8 +154,7 @@ function checkNaive(factor: AnyFactor, stream: readonly MarketEvent[], probes: r
 // Warm-up
 
 function isBarBased(f: AnyFactor): boolean {
-  const s = f.init(f.params) as { bars?: { barsClosed?: unknown } } | null;
-  return typeof s === 'object' && s !== null && typeof s.bars?.barsClosed === 'number';
+  return f.derive?.from === minuteBars;
 }
 
 /** Evaluates a warm-up text such as 'slow + signal - 1 closed 1-minute bars' with the params. */

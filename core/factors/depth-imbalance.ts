@@ -1,5 +1,25 @@
-import { applyLevel, depth, initOrderBook, noteSeq, checkCrossed } from '../kernels/order-book.ts';
+import { defineDerivation } from '../derivation.ts';
+import { applyLevel, depth, initOrderBook, noteSeq, checkCrossed, type OrderBook } from '../kernels/order-book.ts';
 import { defineFactor } from '../factor.ts';
+
+/**
+ * The symbol's L2 book, applied once per book row and shared by the depth factors. Fires on the
+ * last row of an exchange update (the book is complete) and on any row while unsynced (readers
+ * must show null).
+ */
+export const orderBook = defineDerivation<OrderBook>({
+  name: 'order_book',
+  inputs: ['book'],
+  init: () => initOrderBook(true),
+  update(book, ev) {
+    if (ev.kind !== 'book') return false;
+    noteSeq(book, ev.seq);
+    applyLevel(book, ev.side, ev.price, ev.size, ev.snapshot);
+    if (ev.last) checkCrossed(book);
+    return ev.last || !book.synced;
+  },
+  source: [initOrderBook, noteSeq, applyLevel, checkCrossed],
+});
 
 /**
  * L2 depth imbalance over the top `levels` price levels: (Σ bid size - Σ ask size) / (Σ bid size
@@ -18,22 +38,20 @@ export const depthImbalance = defineFactor({
   description: 'Bid/ask size imbalance over the top N book levels',
   params: { levels: 5 },
   rules: { levels: { kind: 'int', min: 1, max: 1000 } },
-  inputs: ['book'],
+  inputs: orderBook.inputs,
+  derive: { from: orderBook, when: 'fired' },
   warmup: 'a book snapshot and the end of one update',
-  init: () => ({ book: initOrderBook(true), v: NaN }),
-  update(s, ev, p) {
-    if (ev.kind !== 'book') return null;
-    noteSeq(s.book, ev.seq);
-    applyLevel(s.book, ev.side, ev.price, ev.size, ev.snapshot);
-    if (ev.last) {
-      checkCrossed(s.book);
-      const b = depth(s.book, 1, p.levels);
-      const a = depth(s.book, -1, p.levels);
-      s.v = s.book.synced && b + a > 0 ? (b - a) / (b + a) : NaN;
-    } else if (!s.book.synced) {
+  init: () => ({ v: NaN }),
+  update(s, ev, p, book: OrderBook) {
+    // fired: the update is complete (last row), or the book is unsynced
+    if (ev.kind === 'book' && ev.last) {
+      const b = depth(book, 1, p.levels);
+      const a = depth(book, -1, p.levels);
+      s.v = book.synced && b + a > 0 ? (b - a) / (b + a) : NaN;
+    } else {
       s.v = NaN;
     }
     return Number.isNaN(s.v) ? null : s.v;
   },
-  source: [noteSeq, applyLevel, depth, checkCrossed],
+  source: [depth],
 });
