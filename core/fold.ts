@@ -92,7 +92,8 @@ export interface SymbolState {
   values: (number | null)[];
   /** One state per derivation of the set, in set order. */
   derived: unknown[];
-  guards: Partial<Record<Kind, SeqGuard>>;
+  /** Sequence guard per source kind, indexed by the kind's position in KINDS (an array: no per-event string-keyed lookup). */
+  guards: (SeqGuard | null)[];
 }
 
 export interface FoldStats {
@@ -126,13 +127,31 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
     states: set.factors.map((f) => f.init(f.params)),
     values: set.columns.map(() => null),
     derived: set.derivations.map((d) => d.init()),
-    guards: {},
+    guards: KINDS.map(() => null),
   };
   st.bySymbol.set(symbol, s);
   let i = st.order.length;
   while (i > 0 && st.order[i - 1] > symbol) i--;
   st.order.splice(i, 0, symbol);
   return s;
+}
+
+/** Position of a kind in KINDS (a switch: cheaper than indexOf on the hot path). */
+function kindIndex(kind: Kind): number {
+  switch (kind) {
+    case 'trade':
+      return 5;
+    case 'quote':
+      return 4;
+    case 'book':
+      return 3;
+    case 'news':
+      return 2;
+    case 'fundamental':
+      return 1;
+    default:
+      return 0;
+  }
 }
 
 /** True when two outputs differ (NaN equals NaN; -0 differs from +0, as in Object.is). */
@@ -204,7 +223,8 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     return verdict;
   }
   const s = symbolState(set, st, ev.symbol);
-  const guard = (s.guards[ev.kind] ??= initSeqGuard());
+  const ki = kindIndex(ev.kind);
+  const guard = (s.guards[ki] ??= initSeqGuard());
   const verdict = admitSeq(guard, ev.seq);
   if (verdict === 'duplicate') {
     st.stats.duplicates++;
