@@ -68,8 +68,15 @@ export function compareIds(a: string, b: string): number {
   return Number(a.slice(i + 1)) < Number(b.slice(j + 1)) ? -1 : 1;
 }
 
-interface PendingRow {
-  fields: string[];
+/** The newest row of a symbol in the batch: the latest-value hash is built from it once, at commit. */
+interface LatestRow {
+  id: string;
+  kind: string;
+  seq: bigint;
+  tsEvent: bigint;
+  tsRecv: bigint;
+  /** Values as in the output row: `v1,v2,...`, empty for null. */
+  packed: string;
 }
 
 interface ShardRun {
@@ -83,10 +90,11 @@ interface ShardRun {
   stateId: string;
   sinceState: number;
   stateAt: number;
-  rows: PendingRow[];
+  /** Encoded output rows (stream field `r`). */
+  rows: string[];
   /** Dead letters of the batch: written by the commit script, fenced like the rest. */
   dlq: string[][];
-  latest: Map<string, string[]>;
+  latest: Map<string, LatestRow>;
   acks: string[];
   /** Entry IDs already dead-lettered during recovery (skip when re-read). */
   skip: Set<string>;
@@ -110,13 +118,35 @@ type Entry = [id: string, fields: string[]];
  * null. read-output.ts parses it.
  */
 export function encodeRow(symbol: string, ev: MarketEvent, id: string, values: readonly (number | null)[]): string {
+  return encodeRowPacked(symbol, ev, id, packValues(values));
+}
+
+/** `v1,v2,...`: shortest round-trip decimals, empty for null. */
+export function packValues(values: readonly (number | null)[]): string {
   let v = '';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) v += ',';
     const x = values[i];
     if (x !== null) v += String(x);
   }
-  return `${symbol}|${ev.kind}|${ev.seq}|${ev.tsEvent}|${ev.tsRecv}|${id}|${v}`;
+  return v;
+}
+
+function encodeRowPacked(symbol: string, ev: MarketEvent, id: string, packed: string): string {
+  return `${symbol}|${ev.kind}|${ev.seq}|${ev.tsEvent}|${ev.tsRecv}|${id}|${packed}`;
+}
+
+/**
+ * Fields of a symbol's latest-value hash: meta (`_in`, `_te`, `_tr`, `_seq`, `_src`, `_fsv`, `_at`
+ * = computed-at, the commit's wall time in ms), one field per column, and the whole row packed in
+ * `_row` for one-string reads: `ts_event|ts_recv|seq|source|at|fsv|v1,v2,...`.
+ */
+function latestFields(r: LatestRow, cols: readonly string[], fsv: string, at: string): string[] {
+  const f: string[] = ['_in', r.id, '_te', r.tsEvent.toString(), '_tr', r.tsRecv.toString(), '_seq', r.seq.toString(), '_src', r.kind, '_fsv', fsv, '_at', at];
+  const vals = r.packed.split(',');
+  for (let i = 0; i < cols.length; i++) f.push(cols[i], vals[i]);
+  f.push('_row', `${r.tsEvent}|${r.tsRecv}|${r.seq}|${r.kind}|${at}|${fsv}|${r.packed}`);
+  return f;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -340,19 +370,11 @@ export class LiveWorker {
     this.status.applied++;
     applyEvent(this.set, run.fold, d.event, (ev: MarketEvent, symbol: string, values: readonly (number | null)[]) => {
       if (silent) return;
-      run.rows.push({ fields: ['r', encodeRow(symbol, ev, id, values)] });
-      const at = String(Date.now());
-      const latest: string[] = ['_in', id, '_te', ev.tsEvent.toString(), '_tr', ev.tsRecv.toString(), '_seq', ev.seq.toString(), '_src', ev.kind, '_fsv', this.fsv, '_at', at];
-      const cols = this.set.columns;
-      let packed = '';
-      for (let i = 0; i < cols.length; i++) {
-        const v = values[i] === null ? '' : String(values[i]);
-        latest.push(cols[i], v);
-        packed += i === 0 ? v : `,${v}`;
-      }
-      // the whole row as one field too: the read client fetches one string per symbol
-      latest.push('_row', `${ev.tsEvent}|${ev.tsRecv}|${ev.seq}|${ev.kind}|${at}|${this.fsv}|${packed}`);
-      run.latest.set(symbol, latest);
+      // values are formatted once per row; the latest-value hash is built at commit from the
+      // symbol's newest row only (a batch often holds many rows of one symbol)
+      const packed = packValues(values);
+      run.rows.push(encodeRowPacked(symbol, ev, id, packed));
+      run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
     });
     if (!silent) run.acks.push(id);
   }
@@ -369,10 +391,12 @@ export class LiveWorker {
     const argv: (string | Buffer)[] = [this.token, this.opts.group, run.applied, run.committed, String(this.opts.ttlSeconds), dueState ? run.applied : '', this.fsv, String(run.dlq.length)];
     for (const d of run.dlq) argv.push(String(d.length), ...d);
     argv.push(String(run.rows.length));
-    for (const r of run.rows) argv.push(String(r.fields.length), ...r.fields);
+    for (const r of run.rows) argv.push('2', 'r', r);
     argv.push(String(latestKeys.length));
+    const at = String(Date.now());
+    const cols = this.set.columns;
     for (const sym of latestKeys) {
-      const f = run.latest.get(sym)!;
+      const f = latestFields(run.latest.get(sym)!, cols, this.fsv, at);
       argv.push(String(f.length), ...f);
     }
     argv.push(String(run.acks.length), ...run.acks);
@@ -415,6 +439,17 @@ export class LiveWorker {
       // inputs before the saved state are no longer needed for recovery
       await this.writer.xtrim(inputStream(this.keys, run.shard), 'MINID', run.stateId).catch(() => {});
     }
+  }
+
+  /**
+   * Commits several shards concurrently. Waits for every commit before reporting the first
+   * failure, so no shard is left with a commit in flight when the caller recovers or stops.
+   */
+  private async commitAll(runs: readonly ShardRun[]): Promise<void> {
+    if (runs.length === 1) return this.commit(runs[0]);
+    const results = await Promise.allSettled(runs.map((r) => this.commit(r)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**
@@ -462,11 +497,14 @@ export class LiveWorker {
           continue;
         }
         idleSince = Date.now();
+        const touched: ShardRun[] = [];
         for (const [key, entries] of res) {
           const run = this.runs.get(shards[streams.indexOf(key)])!;
           for (const e of entries) this.processEntry(run, e);
-          await this.commit(run);
+          touched.push(run);
         }
+        // shards commit independently (own keys, own fencing): one round trip for all of them
+        await this.commitAll(touched);
       } catch (e) {
         if (!(e instanceof ShardDivergedError)) throw e;
         // someone else wrote, or Redis lost acknowledged writes: start the shard over from its
