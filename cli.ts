@@ -8,7 +8,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { KINDS, type Kind } from './core/events.ts';
 
-const USER_ERRORS = new Set(['InputError', 'UsageError', 'ParquetFileError', 'FactorDefinitionError', 'InvalidEventError', 'SnapshotError']);
+const USER_ERRORS = new Set(['InputError', 'UsageError', 'ParquetFileError', 'FactorDefinitionError', 'InvalidEventError', 'SnapshotError', 'RedisConnectError']);
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -200,8 +200,9 @@ async function cmdServe(a: Record<string, unknown>): Promise<void> {
 }
 
 async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
-  const { diffTables, formatDiff, htmlReport, parseTolerance } = await import('./parity/diff.ts');
-  const { loadTable } = await import('./parity/load-table.ts');
+  const { formatDiff, htmlReport, parseTolerance } = await import('./parity/diff.ts');
+  const { openRowSource } = await import('./parity/row-source.ts');
+  const { diffSources, formatStats } = await import('./parity/stream-diff.ts');
   if (String(a.keys) !== 'symbol,source,seq') throw usage('--keys: only symbol,source,seq (the input event identity) is supported');
   let tolerance;
   const factorTolerance: Record<string, ReturnType<typeof parseTolerance>> = {};
@@ -215,13 +216,43 @@ async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
   } catch (e) {
     throw usage((e as Error).message);
   }
-  const [A, B] = [await loadTable(String(a.a)), await loadTable(String(a.b))];
-  const report = diffTables(A, B, { tolerance, factorTolerance });
+  // streamed: both tables are read a batch at a time, whatever their size
+  const t0 = performance.now();
+  const A = await openRowSource(String(a.a));
+  const B = await openRowSource(String(a.b)).catch(async (e) => {
+    await A.close();
+    throw e;
+  });
+  let report, stats;
+  try {
+    ({ report, stats } = await diffSources(A, B, { tolerance, factorTolerance }));
+  } finally {
+    await A.close();
+    await B.close();
+  }
   console.log(formatDiff(report));
+  console.error(formatStats(stats, (performance.now() - t0) / 1000, report.rowsA + report.rowsB));
   const { writeFileSync } = await import('node:fs');
   if (a.json) writeFileSync(String(a.json), JSON.stringify(report, null, 2));
   if (a.report) writeFileSync(String(a.report), htmlReport(report, String(a.a), String(a.b)));
   if (report.verdict !== 'parity') process.exitCode = 1;
+}
+
+async function cmdParityReference(a: Record<string, unknown>): Promise<void> {
+  const { writeReference, formatReferenceSummary, REFERENCE_COLUMNS } = await import('./parity/cross-impl.ts');
+  const out = String(a.out);
+  ensureParent(out);
+  if ((a.replay === undefined) !== (a['replay-out'] === undefined)) throw usage('--replay and --replay-out go together');
+  const s = await writeReference({ catalog: String(a.catalog), date: String(a.date), out, symbols: list(a.symbols), from: a.from as string | undefined, to: a.to as string | undefined, log: a.verbose ? (m) => console.error(m) : undefined });
+  console.log(formatReferenceSummary(s));
+  if (a.replay !== undefined) {
+    const { projectFactorTable } = await import('./parity/project-table.ts');
+    const po = String(a['replay-out']);
+    ensureParent(po);
+    const p = await projectFactorTable(String(a.replay), REFERENCE_COLUMNS, po);
+    console.log(`replay ${a.replay} projected on ${REFERENCE_COLUMNS.join(', ')}: ${p.rowsOut.toLocaleString('en-US')} of ${p.rowsIn.toLocaleString('en-US')} rows (${p.heartbeatRowsDropped.toLocaleString('en-US')} heartbeat rows where none of them changed) -> ${po}`);
+    console.log(`next: lockstep parity diff ${po} ${out} --tolerance rel:1e-12`);
+  }
 }
 
 async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
@@ -236,6 +267,9 @@ async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
     killN: chaos ? Number(chaos[1]) : 0,
     speed: a.speed === undefined ? undefined : Number(a.speed),
     certificate: a.certificate as string | undefined,
+    symbols: list(a.symbols),
+    from: a.from as string | undefined,
+    to: a.to as string | undefined,
     log: (m) => console.error(m),
   });
   const d = cert.diff;
@@ -245,6 +279,17 @@ async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
 }
 
 async function cmdBench(a: Record<string, unknown>): Promise<void> {
+  if (a.gate) {
+    if (a.what !== undefined) throw usage(`--gate runs every benchmark; drop "${a.what}"`);
+    // the gate's settings are fixed per mode so that its figures compare with budgets and baseline
+    for (const flag of ['seconds', 'events']) if (a[flag] !== undefined) throw usage(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
+    const { runGate } = await import('./bench/gate.ts');
+    const run = await runGate({ quick: Boolean(a.quick), dir: String(a.dir), json: a.json as string | undefined, budgets: a.budgets as string | undefined, baseline: a.baseline as string | undefined, updateBaseline: Boolean(a['update-baseline']) });
+    process.exitCode = run.exitCode;
+    return;
+  }
+  for (const flag of ['quick', 'update-baseline', 'budgets', 'baseline']) if (a[flag] !== undefined && a[flag] !== false) throw usage(`--${flag} only applies with --gate`);
+  if (a.what === undefined) throw usage('choose a benchmark (replay, factors, live) or --gate');
   const what = String(a.what);
   if (what === 'replay') {
     const { benchReplay } = await import('./bench/replay-bench.ts');
@@ -356,16 +401,37 @@ export async function main(argv: string[]): Promise<void> {
             .option('workers', { type: 'number', default: 1 })
             .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it' })
             .option('speed', { type: 'number', describe: 'feed at N x real time (default: as fast as possible)' })
-            .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' }), cmdParityRun)
+            .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' })
+            .option('symbols', { type: 'string', array: true, describe: 'only these symbols (both paths)' })
+            .option('from', { type: 'string', describe: 'start time HH:MM UTC on ts_recv (both paths)' })
+            .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' }), cmdParityRun)
+        .command('reference', 'an independent DuckDB SQL implementation of ma_5m/20m/60m and vwap_session, keyed like the replay, to diff against', (d) =>
+          d
+            .option('catalog', { type: 'string', demandOption: true })
+            .option('date', { type: 'string', demandOption: true })
+            .option('out', { type: 'string', demandOption: true, describe: 'reference table: .parquet or .csv' })
+            .option('symbols', { type: 'string', array: true, describe: 'only these symbols (as given to the replay)' })
+            .option('from', { type: 'string', describe: 'start time HH:MM UTC (as given to the replay)' })
+            .option('to', { type: 'string', describe: 'end time HH:MM UTC (as given to the replay)' })
+            .option('replay', { type: 'string', describe: 'a replay factor table to restrict to the reference\'s columns and rows ...' })
+            .option('replay-out', { type: 'string', describe: '... written here, ready for parity diff' })
+            .option('verbose', { type: 'boolean', describe: 'print each SQL step and its time' })
+            .example('$0 parity reference --catalog cat --date 2024-03-15 --out ref.parquet --replay replay.parquet --replay-out replay-ma.parquet', '')
+            .example('$0 parity diff replay-ma.parquet ref.parquet --tolerance rel:1e-12', 'then hold the replay to it'), cmdParityReference)
         .demandCommand(1, 'try: lockstep parity diff A.parquet B.parquet'))
     .command('factors', 'the registered factor set', (y) =>
       y.command('list', 'name, version, parameters and code hash of each factor', (g) => g.option('json', { type: 'boolean' }), cmdFactors).demandCommand(1, 'try: lockstep factors list'))
-    .command('bench <what>', 'benchmarks: replay, factors, live', (y) =>
+    .command('bench [what]', 'benchmarks: replay, factors, live; --gate checks them all against budgets and baseline', (y) =>
       y
-        .positional('what', { type: 'string', describe: 'replay | factors | live' })
+        .positional('what', { type: 'string', describe: 'replay | factors | live (omit with --gate)' })
+        .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
+        .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
+        .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
+        .option('budgets', { type: 'string', describe: 'gate: budgets file (default bench/budgets.json)' })
+        .option('baseline', { type: 'string', describe: 'gate: baseline file (default bench/baseline.json)' })
         .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const })
         .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
-        .option('json', { type: 'string', describe: 'also write the results as JSON here' })
+        .option('json', { type: 'string', describe: 'also write the results as JSON here (gate: default out/bench/gate.json)' })
         .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' })
         .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' }), cmdBench)
     .command('bench-phase <phase>', false, (y) =>

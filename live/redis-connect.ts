@@ -6,8 +6,13 @@
  *   own code, and every write is idempotent (guarded by stream IDs), so a retry is harmless;
  * - command and connect timeouts, so a frozen server (SIGSTOP) is noticed instead of hanging;
  * - blocking reads use short BLOCK times and are re-issued by the loop after a reconnect.
- * ACL user/password and TLS come from the URL (`rediss://user:pass@host:port`) or options.
+ * ACL user/password and TLS come from the URL (`rediss://user:pass@host:port`) or options. A
+ * `rediss://` URL verifies the server against the system CAs, or against a private CA given as
+ * `?tls_ca=/path/ca.pem`; `tls_cert` and `tls_key` add a client certificate (mutual TLS) and
+ * `tls_servername` the name to verify when it differs from the host. Verification cannot be
+ * turned off from the URL.
  */
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** A single node or a Redis Cluster; the live code uses only commands both support. */
@@ -29,17 +34,54 @@ export function isClusterUrl(url: string): boolean {
   return /^rediss?:\/\/[^/?]*,/.test(url) || /[?&]cluster=(1|true)\b/.test(url);
 }
 
+/** Redis cannot be reached or the connection settings are wrong: a user error, not a crash. */
+export class RedisConnectError extends Error {
+  override name = 'RedisConnectError';
+}
+
+/** TLS settings of a `rediss://` URL (its `tls_*` query parameters); undefined for `redis://`. */
+export function tlsFromUrl(url: string): RedisOptions['tls'] {
+  const m = /^(rediss?):\/\/[^?]*(?:\?(.*))?$/.exec(url);
+  if (!m) return undefined;
+  const q = new URLSearchParams(m[2] ?? '');
+  const tlsKeys = [...q.keys()].filter((k) => k.startsWith('tls_'));
+  if (m[1] !== 'rediss') {
+    if (tlsKeys.length > 0) throw new RedisConnectError(`${tlsKeys.join(', ')} given for a redis:// URL: use rediss:// for TLS`);
+    return undefined;
+  }
+  const file = (k: string) => {
+    const path = q.get(k);
+    if (path === null) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new RedisConnectError(`${k}=${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  const unknown = tlsKeys.filter((k) => !['tls_ca', 'tls_cert', 'tls_key', 'tls_servername'].includes(k));
+  if (unknown.length > 0) throw new RedisConnectError(`unknown TLS parameter(s) ${unknown.join(', ')} in the Redis URL: use tls_ca, tls_cert, tls_key, tls_servername`);
+  const tls: NonNullable<RedisOptions['tls']> = {};
+  const ca = file('tls_ca');
+  const cert = file('tls_cert');
+  const key = file('tls_key');
+  if (ca) tls.ca = ca;
+  if (cert) tls.cert = cert;
+  if (key) tls.key = key;
+  if (q.get('tls_servername')) tls.servername = q.get('tls_servername')!;
+  return tls;
+}
+
 export function connectRedis(url: string, opts: ConnectOptions = {}): RedisClient {
   if (isClusterUrl(url)) return connectCluster(url, opts);
   const u = new URL(url);
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis URL must start with redis:// or rediss://, got ${url}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisConnectError(`redis URL must start with redis:// or rediss://, got ${url}`);
   const options: RedisOptions = {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
     username: opts.username ?? (u.username ? decodeURIComponent(u.username) : undefined),
     password: opts.password ?? (u.password ? decodeURIComponent(u.password) : undefined),
     db: u.pathname && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    tls: opts.tls ?? (u.protocol === 'rediss:' ? {} : undefined),
+    tls: opts.tls ?? tlsFromUrl(url),
     connectionName: opts.name,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -76,7 +118,7 @@ function connectCluster(url: string, opts: ConnectOptions): Cluster {
     redisOptions: {
       username: opts.username ?? (m[2] ? decodeURIComponent(m[2]) : undefined),
       password: opts.password ?? (m[3] ? decodeURIComponent(m[3]) : undefined),
-      tls: opts.tls ?? (m[1] === 'rediss' ? {} : undefined),
+      tls: opts.tls ?? tlsFromUrl(url),
       connectionName: opts.name,
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
@@ -91,6 +133,24 @@ function connectCluster(url: string, opts: ConnectOptions): Cluster {
 /** Connects and waits until ready (throws after the connect timeout). */
 export async function openRedis(url: string, opts: ConnectOptions = {}): Promise<RedisClient> {
   const r = connectRedis(url, opts);
-  await r.connect();
+  // ioredis reports a refused TLS handshake as "Connection is closed"; keep the socket's own
+  // error (e.g. "self-signed certificate in certificate chain") for the message
+  let cause: Error | null = null;
+  const onError = (e: Error) => (cause = e);
+  r.on('error', onError);
+  try {
+    await r.connect();
+  } catch (e) {
+    r.disconnect();
+    const why = cause !== null && cause !== e ? `${(e as Error).message} (${(cause as Error).message})` : (e as Error).message;
+    throw new RedisConnectError(`cannot connect to Redis at ${redact(url)}: ${why}`);
+  } finally {
+    r.off('error', onError);
+  }
   return r;
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

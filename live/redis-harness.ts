@@ -4,8 +4,8 @@
  * acknowledged, and the faults the live tests need (stop, restart, SIGSTOP/SIGCONT). It never
  * touches a shared instance.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,11 @@ export interface RedisHarnessOptions {
   /** Extra `--name value` arguments for redis-server. */
   args?: string[];
   binary?: string;
+  /**
+   * Serve TLS only (no plain port), with a throwaway CA and server certificate made by openssl in
+   * the harness directory; `url` is then `rediss://127.0.0.1:port/?tls_ca=<dir>/ca.pem`.
+   */
+  tls?: boolean;
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; we release it just before redis binds it). */
@@ -51,6 +56,25 @@ async function ping(port: number, timeoutMs: number): Promise<boolean> {
   });
 }
 
+async function tlsPing(port: number, caPath: string, timeoutMs: number): Promise<boolean> {
+  const { connect } = await import('node:tls');
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1', ca: readFileSync(caPath), servername: 'localhost' });
+    let buf = '';
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.once('secureConnect', () => s.write('PING\r\n'));
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+    });
+  });
+}
+
 export class RedisHarness {
   private proc: ChildProcess | null = null;
   readonly dir: string;
@@ -68,14 +92,31 @@ export class RedisHarness {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.opts.tls ? `rediss://127.0.0.1:${this.port}/?tls_ca=${encodeURIComponent(join(this.dir, 'ca.pem'))}` : `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** A CA and a server certificate for 127.0.0.1 / localhost, valid for a day. */
+  private makeCertificates(): string[] {
+    const d = this.dir;
+    const tlsArgs = ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', join(d, 'server.pem'), '--tls-key-file', join(d, 'server.key'), '--tls-ca-cert-file', join(d, 'ca.pem'), '--tls-auth-clients', 'no'];
+    if (existsSync(join(d, 'server.pem'))) return tlsArgs; // a restart keeps its certificates
+    const run = (args: string[]) => {
+      const r = spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr || r.error?.message}`);
+    };
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=lockstep-test-ca']);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(join(d, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext']);
+    return tlsArgs;
   }
 
   private async launch(): Promise<void> {
     const persistence = this.opts.persistence
       ? ['--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
       : ['--appendonly', 'no', '--save', ''];
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...persistence, ...(this.opts.args ?? [])];
+    const ports = this.opts.tls ? this.makeCertificates() : ['--port', String(this.port)];
+    const args = [...ports, '--bind', '127.0.0.1', '--dir', this.dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...persistence, ...(this.opts.args ?? [])];
     const proc = spawn(this.opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     let stderr = '';
@@ -83,7 +124,7 @@ export class RedisHarness {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${stderr}`);
-      if (await ping(this.port, 200)) return;
+      if (this.opts.tls ? await tlsPing(this.port, join(this.dir, 'ca.pem'), 500) : await ping(this.port, 200)) return;
       await new Promise((r) => setTimeout(r, 25));
     }
     proc.kill('SIGKILL');
