@@ -1,7 +1,12 @@
 /**
  * Reads a deployment's output streams back as rows keyed by input event identity, for parity
  * capture and tests. Values keep their exact float64 (the wire uses shortest round-trip decimals).
+ *
+ * `readOutputRows` loads everything (tests, small captures); `streamOutputRows` pages through each
+ * shard's stream with XRANGE and merges the shards in replay order, so a capture of millions of
+ * rows is read with a few pages in memory and comes out in the order a replay wrote its table.
  */
+import { SOURCE_PRIORITY, isKind } from '../core/events.ts';
 import type { RedisClient } from './redis-connect.ts';
 import { metaKey, outputStream, type KeyLayout } from './keys.ts';
 
@@ -16,8 +21,41 @@ export interface OutputRow {
   values: (number | null)[];
 }
 
+/** The identity and position of an output row: what the replay order sorts by. */
+export interface RowKey {
+  symbol: string;
+  source: string;
+  seq: bigint;
+  tsRecv: bigint;
+}
+
+/** Rank of a row's source at equal ts_recv; sources that are not event kinds sort after them. */
+export const sourceRank = (source: string): number => (isKind(source) ? SOURCE_PRIORITY[source] : 100);
+
+/**
+ * The replay order on output rows: ts_recv, source priority, symbol, seq (compareEvents on the
+ * input event; a heartbeat's fan-out rows by symbol). Unknown sources tie-break by name so the
+ * order stays total.
+ */
+export function compareRowKey(a: RowKey, b: RowKey): number {
+  if (a.tsRecv !== b.tsRecv) return a.tsRecv < b.tsRecv ? -1 : 1;
+  if (a.source !== b.source) {
+    const d = sourceRank(a.source) - sourceRank(b.source);
+    if (d !== 0) return d;
+    return a.source < b.source ? -1 : 1;
+  }
+  if (a.symbol !== b.symbol) return a.symbol < b.symbol ? -1 : 1;
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return 0;
+}
+
+/** The deployment's factor columns, in the order of each row's values. */
+export async function readOutputColumns(r: RedisClient, keys: KeyLayout): Promise<string[]> {
+  return ((await r.hget(metaKey(keys), 'columns')) ?? '').split(',').filter(Boolean);
+}
+
 export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{ columns: string[]; rows: OutputRow[] }> {
-  const columns = ((await r.hget(metaKey(keys), 'columns')) ?? '').split(',').filter(Boolean);
+  const columns = await readOutputColumns(r, keys);
   const rows: OutputRow[] = [];
   for (let s = 0; s < keys.shards; s++) {
     let from = '-';
@@ -29,6 +67,68 @@ export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{
     }
   }
   return { columns, rows };
+}
+
+/** One shard's output stream read a page at a time, the next page fetched while this one is used. */
+class ShardPages {
+  private from = '-';
+  private page: OutputRow[] = [];
+  private pos = 0;
+  private next: Promise<OutputRow[]> | null;
+
+  constructor(
+    private readonly r: RedisClient,
+    private readonly stream: string,
+    private readonly count: number,
+  ) {
+    this.next = this.fetch();
+  }
+
+  private async fetch(): Promise<OutputRow[]> {
+    const batch = (await this.r.xrange(this.stream, this.from, '+', 'COUNT', this.count)) as [string, string[]][];
+    if (batch.length === 0) return [];
+    this.from = `(${batch[batch.length - 1][0]}`;
+    return batch.map(([, f]) => parseRow(f[f.indexOf('r') + 1]));
+  }
+
+  /** The shard's next row without consuming it; null once the stream is exhausted. */
+  async head(): Promise<OutputRow | null> {
+    while (this.pos >= this.page.length) {
+      if (this.next === null) return null;
+      this.page = await this.next;
+      this.pos = 0;
+      // a short page is the stream's end (as read now); a full one may have a successor
+      this.next = this.page.length === this.count ? this.fetch() : null;
+      if (this.page.length === 0) return null;
+    }
+    return this.page[this.pos];
+  }
+
+  take(): void {
+    this.pos++;
+  }
+}
+
+/**
+ * Every output row of the deployment, merged across shards by `compareRowKey`. Each shard's
+ * stream is in its worker's processing order, which is the replay order restricted to the shard,
+ * so the merged sequence is the replay's row order.
+ */
+export async function* streamOutputRows(r: RedisClient, keys: KeyLayout, opts: { pageSize?: number } = {}): AsyncGenerator<OutputRow> {
+  const shards = Array.from({ length: keys.shards }, (_, s) => new ShardPages(r, outputStream(keys, s), opts.pageSize ?? 5000));
+  const heads: (OutputRow | null)[] = await Promise.all(shards.map((s) => s.head()));
+  for (;;) {
+    // linear scan: K is a handful of shards, and rows per shard dominate the cost
+    let best = -1;
+    for (let s = 0; s < heads.length; s++) {
+      const h = heads[s];
+      if (h !== null && (best < 0 || compareRowKey(h, heads[best]!) < 0)) best = s;
+    }
+    if (best < 0) return;
+    yield heads[best]!;
+    shards[best].take();
+    heads[best] = await shards[best].head();
+  }
 }
 
 /** Parses one output row (worker.ts encodeRow). */

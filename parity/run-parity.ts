@@ -16,13 +16,13 @@ import { runFeed } from '../live/feed.ts';
 import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
-import { runReplay, selectReplayFiles } from '../replay/run-replay.ts';
+import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export interface ParityRunOptions {
+export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'from' | 'to'> {
   catalog: string;
   date: string;
   /** Redis to use; a private redis-server is started when absent. */
@@ -39,7 +39,8 @@ export interface ParityRunOptions {
 
 export interface Certificate {
   verdict: 'parity' | 'skew';
-  scenario: { date: string; workers: number; shards: number; chaos: string; feedSpeed: string };
+  /** symbols / from / to appear only when the run was restricted to them (both paths read the same selection). */
+  scenario: { date: string; workers: number; shards: number; chaos: string; feedSpeed: string; symbols?: string[]; from?: string; to?: string };
   code: { commit: string | null; dirty: boolean | null; featureSetVersion: string; factors: ReturnType<typeof factorManifest> };
   inputs: { path: string; sha256: string }[];
   /** replayFileSha256: the replay's Parquet bytes; *TableHash: order-independent content hashes (equal on parity). */
@@ -93,7 +94,11 @@ async function drained(url: string, keys: KeyLayout): Promise<boolean> {
   const r = await openRedis(url);
   try {
     for (let s = 0; s < keys.shards; s++) {
-      const groups = (await r.xinfo('GROUPS', inputStream(keys, s))) as unknown[][];
+      // a shard that got no input (no heartbeats either, e.g. fundamentals only) has no stream until its worker creates the group
+      const groups = (await r.xinfo('GROUPS', inputStream(keys, s)).catch((e: Error) => {
+        if (/no such key/i.test(e.message)) return [];
+        throw e;
+      })) as unknown[][];
       const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [x[2 * i], x[2 * i + 1]])))[0];
       if (!g || Number(g.pending) !== 0 || Number(g.lag ?? 1) !== 0) return false;
     }
@@ -111,11 +116,12 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const harness = opts.redis ? null : await RedisHarness.start({ persistence: true });
   const url = opts.redis ?? harness!.url;
   const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
+  const sel: ReplaySelection = { catalog: opts.catalog, date: opts.date, symbols: opts.symbols, from: opts.from, to: opts.to };
   try {
     log(`A: replaying ${opts.date} offline`);
-    const a = await runReplay({ catalog: opts.catalog, date: opts.date, out: join(work, 'replay.parquet'), progress: false });
+    const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: false });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
-    const feeding = runFeed({ catalog: opts.catalog, date: opts.date, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max' });
+    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max' });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
     const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`));
     let seed = 0x9e3779b9;
@@ -153,11 +159,14 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       if (h._seq !== A.seq[i].toString() || Object.keys(A.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== A.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(A.values[c][i] as number)))) servedBad++;
     }
     r.disconnect();
-    const files = await selectReplayFiles({ catalog: opts.catalog, date: opts.date });
+    const files = await selectReplayFiles(sel);
     const { factors, ...rest } = diff;
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
-      scenario: { date: opts.date, workers, shards, chaos: opts.killN ? `kill:${opts.killN}` : 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max' },
+      scenario: {
+        date: opts.date, workers, shards, chaos: opts.killN ? `kill:${opts.killN}` : 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
+        ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
+      },
       code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
       inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },

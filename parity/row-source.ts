@@ -1,0 +1,283 @@
+/**
+ * Row sources: a factor table as a sequence of column batches, so the diff never holds a whole
+ * table. Parquet (a replay's output, or another tool's) is read a row group at a time, CSV a block
+ * of lines at a time, and a live capture (`redis://host:port/?ns=ls&shards=4`) a page of each
+ * shard's output stream at a time, the shards merged in replay order.
+ *
+ * A source can be iterated more than once (each `batches()` starts again from the first row): the
+ * diff re-reads both sides when one turns out too disordered for its first pass.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { DiffTable } from './diff.ts';
+import { InputError, UsageError } from '../replay/errors.ts';
+import { factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
+import { prefetchRowGroups } from './prefetch-row-groups.ts';
+
+export type { FloatColumn };
+
+/** Rows of a table, column-wise. `columns` follows the source's `factorColumns`. */
+export interface RowBatch {
+  n: number;
+  symbol: string[];
+  source: string[];
+  seq: BigInt64Array;
+  tsRecv: BigInt64Array;
+  columns: FloatColumn[];
+}
+
+export interface RowSource {
+  /** What the user named (path or URL), for messages. */
+  name: string;
+  /** Every column as the source names it (a DiffTable's `columns`). */
+  columns: string[];
+  /** The value columns compared by the diff: all but symbol, source, seq, ts_event, ts_recv. */
+  factorColumns: string[];
+  /** Stored type of each factor column, where the format has types (Parquet); else undefined. */
+  factorTypes?: string[];
+  batches(): AsyncIterable<RowBatch>;
+  close(): Promise<void>;
+}
+
+/** Rows per batch for sources that build their own batches (CSV, Redis, in-memory tables). */
+export const BATCH_ROWS = 16384;
+
+const KEY_COLUMNS = ['symbol', 'source', 'seq', 'ts_event', 'ts_recv'];
+
+export async function openRowSource(src: string): Promise<RowSource> {
+  if (/^rediss?:\/\//.test(src)) return openRedisSource(src);
+  if (src.endsWith('.csv')) return openCsvSource(src);
+  return openParquetSource(src);
+}
+
+/** Parquet, decoded on a worker thread a row group ahead (or on this thread: `decodeInWorker: false`). */
+export async function openParquetSource(path: string, opts: { decodeInWorker?: boolean; ahead?: number } = {}): Promise<RowSource> {
+  const t = await openFactorTableStream(path);
+  const inWorker = opts.decodeInWorker ?? true;
+  return {
+    name: path,
+    columns: t.columns,
+    factorColumns: t.factorColumns,
+    factorTypes: t.factorTypes,
+    batches: inWorker
+      ? async function* () {
+          let row = 0;
+          for await (const table of prefetchRowGroups(path, { ahead: opts.ahead })) {
+            for (const batch of table.batches) {
+              yield factorTableChunk(batch, path, row, t.factorColumns);
+              row += batch.numRows;
+            }
+          }
+        }
+      : () => t.chunks(),
+    close: async () => {},
+  };
+}
+
+/** Collects a source into memory (tests, `parity run`, which also hashes whole tables). */
+export async function collectTable(s: RowSource): Promise<DiffTable> {
+  const t: DiffTable = { columns: s.columns, symbol: [], source: [], seq: [], tsRecv: [], values: Object.fromEntries(s.factorColumns.map((c) => [c, []])) };
+  const cols = s.factorColumns.map((c) => t.values[c]);
+  for await (const b of s.batches()) {
+    for (let i = 0; i < b.n; i++) {
+      t.symbol.push(b.symbol[i]);
+      t.source.push(b.source[i]);
+      t.seq.push(b.seq[i]);
+      t.tsRecv.push(b.tsRecv[i]);
+    }
+    b.columns.forEach((c, j) => {
+      const out = cols[j];
+      for (let i = 0; i < b.n; i++) out.push(isValid(c, i) ? c.values[i] : null);
+    });
+  }
+  return t;
+}
+
+export function isValid(c: FloatColumn, i: number): boolean {
+  if (c.bits === null) return true;
+  const k = c.bitOffset + i;
+  return ((c.bits[k >> 3] >> (k & 7)) & 1) === 1;
+}
+
+/** Builds batches from rows given one at a time (CSV lines, Redis entries). */
+class BatchBuilder {
+  private b!: RowBatch;
+  private valid!: Uint8Array[];
+  private anyNull!: boolean[];
+
+  constructor(private readonly width: number) {
+    this.reset();
+  }
+
+  private reset(): void {
+    this.b = { n: 0, symbol: [], source: [], seq: new BigInt64Array(BATCH_ROWS), tsRecv: new BigInt64Array(BATCH_ROWS), columns: [] };
+    for (let c = 0; c < this.width; c++) this.b.columns.push({ values: new Float64Array(BATCH_ROWS), bits: null, bitOffset: 0 });
+    this.valid = Array.from({ length: this.width }, () => new Uint8Array((BATCH_ROWS + 7) >> 3));
+    this.anyNull = new Array<boolean>(this.width).fill(false);
+  }
+
+  get full(): boolean {
+    return this.b.n === BATCH_ROWS;
+  }
+
+  get empty(): boolean {
+    return this.b.n === 0;
+  }
+
+  add(symbol: string, source: string, seq: bigint, tsRecv: bigint, value: (c: number) => number | null): void {
+    const i = this.b.n++;
+    this.b.symbol.push(symbol);
+    this.b.source.push(source);
+    this.b.seq[i] = seq;
+    this.b.tsRecv[i] = tsRecv;
+    for (let c = 0; c < this.width; c++) {
+      const v = value(c);
+      if (v === null) this.anyNull[c] = true;
+      else {
+        this.b.columns[c].values[i] = v;
+        this.valid[c][i >> 3] |= 1 << (i & 7);
+      }
+    }
+  }
+
+  /** The batch so far; the builder starts a new one. */
+  take(): RowBatch {
+    const b = this.b;
+    b.seq = b.seq.subarray(0, b.n);
+    b.tsRecv = b.tsRecv.subarray(0, b.n);
+    b.columns.forEach((c, j) => {
+      c.values = c.values.subarray(0, b.n);
+      c.bits = this.anyNull[j] ? this.valid[j] : null;
+    });
+    this.reset();
+    return b;
+  }
+}
+
+async function openRedisSource(url: string): Promise<RowSource> {
+  const u = new URL(url);
+  const ns = u.searchParams.get('ns') ?? 'ls';
+  const shards = Number(u.searchParams.get('shards'));
+  if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`${url}: add ?shards=N (and ?ns=...) to read a live capture`);
+  u.search = '';
+  const { openRedis } = await import('../live/redis-connect.ts');
+  const { readOutputColumns, streamOutputRows } = await import('../live/read-output.ts');
+  const r = await openRedis(u.toString(), { name: 'lockstep-parity' });
+  const keys = { ns, shards };
+  const columns = await readOutputColumns(r, keys);
+  return {
+    name: url,
+    columns,
+    factorColumns: columns,
+    async *batches() {
+      const b = new BatchBuilder(columns.length);
+      for await (const row of streamOutputRows(r, keys)) {
+        if (row.values.length !== columns.length) {
+          throw new InputError({ file: url, field: 'r', value: `${row.symbol}/${row.source}/${row.seq}`, reason: `output row has ${row.values.length} values for ${columns.length} columns` });
+        }
+        b.add(row.symbol, row.source, row.seq, row.tsRecv, (c) => row.values[c]);
+        if (b.full) yield b.take();
+      }
+      if (!b.empty) yield b.take();
+    },
+    close: async () => {
+      r.disconnect();
+    },
+  };
+}
+
+async function* csvLines(path: string): AsyncGenerator<{ line: string; n: number }> {
+  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of rl) {
+      n++;
+      if (line.length > 0) yield { line, n };
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+/** CSV with a header: symbol, source, seq, ts_recv (ns integer) and factor columns; empty = null. */
+async function openCsvSource(path: string): Promise<RowSource> {
+  let header: string[] | undefined;
+  try {
+    for await (const { line } of csvLines(path)) {
+      header = line.split(',');
+      break;
+    }
+  } catch (e) {
+    throw new UsageError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!header) throw new UsageError(`${path}: empty file (expected a header line)`);
+  const cols = header;
+  const idx = (c: string) => {
+    const i = cols.indexOf(c);
+    if (i < 0) throw new UsageError(`${path}: missing column ${c}`);
+    return i;
+  };
+  const [si, so, sq, tr] = ['symbol', 'source', 'seq', 'ts_recv'].map(idx);
+  const factorCols = cols.filter((c) => !KEY_COLUMNS.includes(c));
+  const factorIdx = factorCols.map((c) => cols.indexOf(c));
+  const int = (f: string[], i: number, line: number): bigint => {
+    try {
+      return BigInt(f[i]);
+    } catch {
+      throw new InputError({ file: path, row: line, rowLabel: 'line', field: cols[i], value: f[i] ?? '', reason: 'must be an integer' });
+    }
+  };
+  return {
+    name: path,
+    columns: cols,
+    factorColumns: factorCols,
+    async *batches() {
+      const b = new BatchBuilder(factorCols.length);
+      let first = true;
+      for await (const { line, n } of csvLines(path)) {
+        if (first) {
+          first = false;
+          continue;
+        }
+        const f = line.split(',');
+        b.add(f[si], f[so], int(f, sq, n), int(f, tr, n), (c) => {
+          const v = f[factorIdx[c]];
+          return v === '' || v === undefined ? null : Number(v);
+        });
+        if (b.full) yield b.take();
+      }
+      if (!b.empty) yield b.take();
+    },
+    close: async () => {},
+  };
+}
+
+/** An in-memory table as batches (for `diffTables`). */
+export function* tableBatches(t: DiffTable, rows = 65536): Generator<RowBatch> {
+  const cols = Object.values(t.values);
+  for (let from = 0; from < t.seq.length; from += rows) {
+    const to = Math.min(t.seq.length, from + rows);
+    const n = to - from;
+    yield {
+      n,
+      symbol: t.symbol.slice(from, to),
+      source: t.source.slice(from, to),
+      seq: BigInt64Array.from(t.seq.slice(from, to)),
+      tsRecv: BigInt64Array.from(t.tsRecv.slice(from, to)),
+      columns: cols.map((v) => {
+        const values = new Float64Array(n);
+        const bits = new Uint8Array((n + 7) >> 3);
+        let anyNull = false;
+        for (let i = 0; i < n; i++) {
+          const x = v[from + i];
+          if (x === null) anyNull = true;
+          else {
+            values[i] = x;
+            bits[i >> 3] |= 1 << (i & 7);
+          }
+        }
+        return { values, bits: anyNull ? bits : null, bitOffset: 0 };
+      }),
+    };
+  }
+}
