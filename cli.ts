@@ -47,6 +47,18 @@ async function selectionOptions(a: Record<string, unknown>) {
   };
 }
 
+/** The default factor set with `--factor-param name.param=value` settings applied. */
+async function factorSetOption(a: Record<string, unknown>) {
+  const { DEFAULT_FACTORS, withFactorParams } = await import('./core/registry.ts');
+  return withFactorParams(DEFAULT_FACTORS, list(a['factor-param']) ?? []);
+}
+
+const FACTOR_PARAM_OPTION = {
+  type: 'string',
+  array: true,
+  describe: 'change a default parameter: name.param=value (e.g. ma_5m.bars=6); it enters the feature-set version',
+} as const;
+
 async function cmdReplay(a: Record<string, unknown>): Promise<void> {
   const { runReplay } = await import('./replay/run-replay.ts');
   const { formatSummary } = await import('./replay/summary.ts');
@@ -58,6 +70,7 @@ async function cmdReplay(a: Record<string, unknown>): Promise<void> {
     stopAfter: a['stop-after'] as number | undefined,
     checkpoint: a.checkpoint as string | undefined,
     resume: a.resume as string | undefined,
+    factors: await factorSetOption(a),
   });
   if (a.json) console.log(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
   else console.log(formatSummary(s));
@@ -154,8 +167,10 @@ async function cmdFeed(a: Record<string, unknown>): Promise<void> {
     redis: String(a.redis),
     ns: String(a.ns),
     shards: a.shards as number,
+    duplicate: a.duplicate as number | undefined,
   });
-  console.log(`fed ${s.events.toLocaleString('en-US')} events as ${s.entries.toLocaleString('en-US')} stream entries into ${a.shards} shards in ${(s.wallMs / 1000).toFixed(2)} s`);
+  const dup = s.duplicated > 0 ? ` (${s.duplicated.toLocaleString('en-US')} events published twice)` : '';
+  console.log(`fed ${s.events.toLocaleString('en-US')} events as ${s.entries.toLocaleString('en-US')} stream entries into ${a.shards} shards in ${(s.wallMs / 1000).toFixed(2)} s${dup}`);
 }
 
 async function cmdLive(a: Record<string, unknown>): Promise<void> {
@@ -163,6 +178,7 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
   const owned = list(a.owned)?.map(Number);
   const w = new LiveWorker({
     redis: String(a.redis),
+    factors: await factorSetOption(a),
     ns: String(a.ns),
     shards: a.shards as number,
     owned,
@@ -333,6 +349,7 @@ export async function main(argv: string[]): Promise<void> {
         .option('checkpoint', { type: 'string', describe: 'where --stop-after writes the fold state' })
         .option('resume', { type: 'string', describe: 'continue from a checkpoint written by --stop-after' })
         .option('json', { type: 'boolean', describe: 'print the summary as JSON' })
+        .option('factor-param', FACTOR_PARAM_OPTION)
         .example('$0 replay --catalog out/demo/catalog --date 2024-03-15 --out out/f.parquet', 'replay a whole day')
         .example('$0 replay --catalog cat --date 2024-08-09 --symbols BTCUSDT --from 00:00 --to 00:05 --speed 10 --out f.parquet', 'five minutes at 10x real time'), cmdReplay)
     .command('datasets', 'create, import and inspect catalogs', (y) =>
@@ -359,12 +376,14 @@ export async function main(argv: string[]): Promise<void> {
       replayOptions(y)
         .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis:// or rediss://user:pass@host:port' })
         .option('ns', { type: 'string', default: 'ls', describe: 'key namespace' })
-        .option('shards', { type: 'number', demandOption: true, describe: 'number of input streams (symbols are hashed onto them)' }), cmdFeed)
+        .option('shards', { type: 'number', demandOption: true, describe: 'number of input streams (symbols are hashed onto them)' })
+        .option('duplicate', { type: 'number', describe: 'fault injection: publish this fraction of events twice, 1-50 events later (a producer retry)' }), cmdFeed)
     .command('live', 'run a live worker: consume shards, compute factors, serve the latest values', (y) =>
       y
         .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379' })
         .option('ns', { type: 'string', default: 'ls' })
         .option('shards', { type: 'number', demandOption: true })
+        .option('factor-param', FACTOR_PARAM_OPTION)
         .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
         .option('group', { type: 'string', default: 'lockstep', describe: 'consumer group' })
         .option('consumer', { type: 'string', default: `worker-${process.pid}`, describe: 'consumer name (reuse it when restarting a worker)' })

@@ -2,6 +2,7 @@
  * The default factor set and its manifest: every output column can be traced to a factor's name,
  * version, parameters and a hash of the code that computed it.
  */
+import { FactorDefinitionError } from './errors.ts';
 import { withParams, type AnyFactor } from './factor.ts';
 import { createFactorSet, type FactorSet } from './fold.ts';
 import { hashString } from './state-codec.ts';
@@ -119,4 +120,26 @@ export function featureSetVersion(factors: readonly AnyFactor[]): string {
 
 export function defaultFactorSet(): FactorSet {
   return createFactorSet(DEFAULT_FACTORS);
+}
+
+/**
+ * The default set with some parameters changed, from `name.param=value` settings (e.g.
+ * `ma_5m.bars=6`, as given to `--factor-param`). Values take the type of the parameter they
+ * replace; each changed factor is validated again by its rules, so errors quote the bad value.
+ * A changed factor keeps its name: its parameters are in the manifest and the feature-set version.
+ */
+export function withFactorParams(factors: readonly AnyFactor[], settings: readonly string[]): AnyFactor[] {
+  const byName = new Map<string, Record<string, string | number | boolean>>();
+  for (const s of settings) {
+    const m = /^([a-z][a-z0-9_]*)\.([A-Za-z][A-Za-z0-9_]*)=(.*)$/.exec(s);
+    if (!m) throw new FactorDefinitionError(s, `factor parameter ${JSON.stringify(s)} must look like name.param=value`);
+    const [, name, key, raw] = m;
+    const f = factors.find((x) => x.name === name);
+    if (!f) throw new FactorDefinitionError(name, `no factor ${name} in the set (see lockstep factors list)`);
+    if (!(key in f.params)) throw new FactorDefinitionError(name, `${name} has no parameter ${key} (it has ${Object.keys(f.params).join(', ') || 'none'})`);
+    const old = f.params[key];
+    const value = typeof old === 'number' ? (raw.trim() === '' ? NaN : Number(raw)) : typeof old === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
+    byName.set(name, { ...byName.get(name), [key]: value });
+  }
+  return factors.map((f) => (byName.has(f.name) ? withParams(f, byName.get(f.name)!) : f));
 }

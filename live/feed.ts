@@ -24,11 +24,20 @@ export interface FeedOptions extends ReplaySelection {
   pipeline?: number;
   /** Called with each event as it is published (tests, the latency bench). */
   onEvent?: (e: MarketEvent) => void;
+  /**
+   * Fault injection: publish this fraction of events a second time, 1-50 events later, as a
+   * producer retry after a lost reply would (a new stream entry with the same event identity).
+   * Deterministic for a given `duplicateSeed`. Workers must drop every such duplicate.
+   */
+  duplicate?: number;
+  duplicateSeed?: number;
 }
 
 export interface FeedSummary {
   events: number;
   entries: number;
+  /** Events published twice (`duplicate`). */
+  duplicated: number;
   wallMs: number;
 }
 
@@ -46,6 +55,21 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   const started = performance.now();
   let events = 0;
   let entries = 0;
+  let duplicated = 0;
+  const dupFraction = opts.duplicate ?? 0;
+  if (!(dupFraction >= 0 && dupFraction <= 1)) throw new Error(`duplicate fraction ${opts.duplicate} must be between 0 and 1`);
+  let seed = (opts.duplicateSeed ?? 0x2545f491) >>> 0 || 1;
+  const rand = () => {
+    // xorshift32: a reproducible fault pattern, not cryptography
+    seed ^= seed << 13;
+    seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    seed >>>= 0;
+    return seed / 2 ** 32;
+  };
+  /** Re-sends waiting for their turn: due after `at` events. */
+  const resend: { at: number; e: MarketEvent; fields: string[] }[] = [];
   // one pipeline per shard: on Cluster a pipeline must stay within one slot
   let ps = streams.map(() => r.pipeline());
   let queued = 0;
@@ -53,6 +77,18 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     await Promise.all(ps.map((p) => execOrThrow(p)));
     ps = streams.map(() => r.pipeline());
     queued = 0;
+  };
+  const publish = (e: MarketEvent, fields: string[]) => {
+    if (e.kind === 'heartbeat') {
+      streams.forEach((st, i) => ps[i].xadd(st, '*', ...fields));
+      queued += streams.length;
+      entries += streams.length;
+    } else {
+      const sh = shardOf(e.symbol, opts.shards);
+      ps[sh].xadd(streams[sh], '*', ...fields);
+      queued++;
+      entries++;
+    }
   };
   try {
     for (let e = merge.next(); e !== null; e = merge.next()) {
@@ -62,26 +98,34 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
         await wait;
       }
       const fields = encodeEvent(e);
-      if (e.kind === 'heartbeat') {
-        streams.forEach((s, i) => ps[i].xadd(s, '*', ...fields));
-        queued += streams.length;
-        entries += streams.length;
-      } else {
-        const s = shardOf(e.symbol, opts.shards);
-        ps[s].xadd(streams[s], '*', ...fields);
-        queued++;
-        entries++;
-      }
+      publish(e, fields);
       events++;
       opts.onEvent?.(e);
+      if (dupFraction > 0) {
+        if (rand() < dupFraction) {
+          const at = events + 1 + Math.floor(rand() * 50);
+          let i = resend.length;
+          while (i > 0 && resend[i - 1].at > at) i--;
+          resend.splice(i, 0, { at, e, fields });
+        }
+        while (resend.length > 0 && resend[0].at <= events) {
+          const d = resend.shift()!;
+          publish(d.e, d.fields);
+          duplicated++;
+        }
+      }
       if (queued >= max || (opts.speed !== undefined && opts.speed !== 'max')) await flush();
+    }
+    for (const d of resend) {
+      publish(d.e, d.fields);
+      duplicated++;
     }
     if (queued > 0) await flush();
   } finally {
     await opened.close();
     if (!redis) r.disconnect();
   }
-  return { events, entries, wallMs: performance.now() - started };
+  return { events, entries, duplicated, wallMs: performance.now() - started };
 }
 
 async function execOrThrow(p: ReturnType<RedisClient['pipeline']>): Promise<void> {

@@ -1,0 +1,121 @@
+/**
+ * The figures the release gate judges, and how each is read from the three benchmarks' results.
+ *
+ * Only top-level figures are read (whole-set and fold ns/event, the peer ratios, replay rates and
+ * their ratio to the raw decode, peak RSS, tick → served latency, sustainable rate, read p99s):
+ * per-factor rows change as factors are added and are not gated. A figure the results no longer
+ * carry (a renamed read, a missing peer) is extracted as null, and the gate counts it as a breach
+ * rather than letting it pass unseen.
+ */
+import type { FactorBenchResult } from './factor-bench.ts';
+import type { LiveBenchResult } from './live-bench.ts';
+import type { ReplayBenchResult } from './replay-bench.ts';
+
+export type Better = 'higher' | 'lower';
+
+export interface FigureSpec {
+  id: string;
+  /** What the figure is, as printed in the table. */
+  name: string;
+  unit: string;
+  better: Better;
+  /**
+   * True when the figure is a ratio to a peer measured in the same run (so it carries over from
+   * one machine to another); false for absolute ns, events/s, ms and MB.
+   */
+  relative: boolean;
+}
+
+/** The results of one gate run's benchmarks (any may be absent when only part was run). */
+export interface BenchResults {
+  replay?: ReplayBenchResult;
+  factors?: FactorBenchResult;
+  live?: LiveBenchResult;
+}
+
+/**
+ * The fixed-rate run whose tick → served latency is gated: the lowest input rate the mode ran
+ * (quick: 5k events/s, full: 10k). Higher rates probe overload and are not gated: near a worker's
+ * capacity, latency measures queueing, and load from anything else on the box decides it.
+ */
+export function gatedRun(live: LiveBenchResult | undefined): LiveBenchResult['rates'][number] | undefined {
+  if (!live || live.rates.length === 0) return undefined;
+  return live.rates.reduce((a, b) => (b.target < a.target ? b : a));
+}
+
+/** Read names as `bench/live-bench.ts` records them. */
+export const READS = {
+  raw: 'raw ioredis HMGET 1 x 30 (peer)',
+  client1: 'client 1 symbol x 30 features',
+  client100: 'client 100 symbols x 30 features',
+  http1: 'HTTP 1 symbol x 30 features',
+  http100: 'HTTP 100 symbols x 30 features',
+} as const;
+
+interface FigureDef extends FigureSpec {
+  extract: (r: BenchResults) => number | null;
+}
+
+const readP99 = (r: BenchResults, name: string): number | null => r.live?.reads.find((x) => x.name === name)?.p99Ms ?? null;
+
+const readVsRaw = (r: BenchResults, name: string): number | null => {
+  const x = readP99(r, name);
+  const raw = readP99(r, READS.raw);
+  return x === null || raw === null ? null : x / raw;
+};
+
+const peerRatio = (r: BenchResults, indicator: string): number | null => r.factors?.peer.find((p) => p.indicator === indicator)?.ratio ?? null;
+
+const gatedRate = (r: BenchResults) => gatedRun(r.live);
+
+const DEFS: FigureDef[] = [
+  // replay: relative figures first, they are what compares across machines
+  { id: 'replay.replay_vs_raw', name: 'full replay rate ÷ raw parquet-wasm decode', unit: '×', better: 'higher', relative: true, extract: (r) => r.replay?.ratios.replayVsRaw ?? null },
+  { id: 'replay.merge_vs_raw', name: 'read + merge rate ÷ raw parquet-wasm decode', unit: '×', better: 'higher', relative: true, extract: (r) => r.replay?.ratios.mergeVsRaw ?? null },
+  { id: 'replay.replay_rate', name: 'full replay + Parquet output', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.replay?.replay.perSec ?? null },
+  { id: 'replay.merge_rate', name: 'read + merge', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.replay?.merge.perSec ?? null },
+  { id: 'replay.raw_rate', name: 'raw parquet-wasm decode (peer)', unit: 'rows/s', better: 'higher', relative: false, extract: (r) => r.replay?.raw.perSec ?? null },
+  { id: 'replay.peak_rss', name: 'full replay peak RSS', unit: 'MB', better: 'lower', relative: false, extract: (r) => r.replay?.replay.maxRssMb ?? null },
+  // factors
+  { id: 'factors.ema_ratio', name: 'EMA(12): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'EMA(12)') },
+  { id: 'factors.rsi_ratio', name: 'RSI(14): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'RSI(14)') },
+  { id: 'factors.macd_ratio', name: 'MACD(12,26,9): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'MACD(12,26,9)') },
+  { id: 'factors.whole_set_ns', name: 'fold + whole default factor set', unit: 'ns/event', better: 'lower', relative: false, extract: (r) => r.factors?.wholeSet.nsPerEvent ?? null },
+  { id: 'factors.fold_ns', name: 'fold alone (empty factor set)', unit: 'ns/event', better: 'lower', relative: false, extract: (r) => r.factors?.emptyFold.nsPerEvent ?? null },
+  // live
+  { id: 'live.read_client1_vs_raw', name: 'client 1 x 30 read p99 ÷ raw HMGET p99', unit: '×', better: 'lower', relative: true, extract: (r) => readVsRaw(r, READS.client1) },
+  { id: 'live.read_client100_vs_raw', name: 'client 100 x 30 read p99 ÷ raw HMGET p99', unit: '×', better: 'lower', relative: true, extract: (r) => readVsRaw(r, READS.client100) },
+  { id: 'live.read_http1_vs_raw', name: 'HTTP 1 x 30 read p99 ÷ raw HMGET p99', unit: '×', better: 'lower', relative: true, extract: (r) => readVsRaw(r, READS.http1) },
+  { id: 'live.achieved_vs_target', name: 'achieved ÷ target input rate (lowest rate run)', unit: '×', better: 'higher', relative: true, extract: (r) => {
+    const x = gatedRate(r);
+    return x ? x.achieved / x.target : null;
+  } },
+  { id: 'live.latency_p50', name: 'tick → served p50 (lowest rate run)', unit: 'ms', better: 'lower', relative: false, extract: (r) => gatedRate(r)?.latencyMs.p50 ?? null },
+  { id: 'live.latency_p99', name: 'tick → served p99 (lowest rate run)', unit: 'ms', better: 'lower', relative: false, extract: (r) => gatedRate(r)?.latencyMs.p99 ?? null },
+  { id: 'live.sustainable_rate', name: 'sustainable rate, one worker', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.live?.sustainable.perSec ?? null },
+  { id: 'live.read_raw_p99', name: 'raw HMGET 1 x 30 read p99 (peer)', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.raw) },
+  { id: 'live.read_client1_p99', name: 'client 1 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.client1) },
+  { id: 'live.read_client100_p99', name: 'client 100 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.client100) },
+  { id: 'live.read_http1_p99', name: 'HTTP 1 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.http1) },
+  { id: 'live.read_http100_p99', name: 'HTTP 100 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.http100) },
+];
+
+/** Every figure the gate knows, in table order. */
+export const FIGURES: readonly FigureSpec[] = DEFS.map(({ extract: _e, ...spec }) => spec);
+
+const BY_ID = new Map(DEFS.map((d) => [d.id, d]));
+
+export function figureSpec(id: string): FigureSpec | undefined {
+  const d = BY_ID.get(id);
+  if (!d) return undefined;
+  const { extract: _e, ...spec } = d;
+  return spec;
+}
+
+/**
+ * Each figure's value from the results: null when its benchmark did not run or no longer reports
+ * it. A non-finite number (NaN from an empty sample) is kept as is; the gate treats it as a breach.
+ */
+export function extractFigures(r: BenchResults): Record<string, number | null> {
+  return Object.fromEntries(DEFS.map((d) => [d.id, d.extract(r)]));
+}

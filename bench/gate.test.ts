@@ -1,0 +1,355 @@
+/**
+ * The release gate's judgement with figures made up here (no timing: the real run is in .ci/run),
+ * the committed budgets and baseline, and the CLI's refusals, which happen before any benchmark.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FactorBenchResult } from './factor-bench.ts';
+import { checkFigure, evaluateGate, fmtValue, gateExitCode, gateSummary, limitOf, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, worseBy, type Baseline, type Budgets, type ModeBudgets } from './gate-check.ts';
+import { extractFigures, figureSpec, FIGURES, READS, type BenchResults, type FigureSpec } from './gate-figures.ts';
+import { DEFAULT_BASELINE, DEFAULT_BUDGETS } from './gate.ts';
+import type { LiveBenchResult } from './live-bench.ts';
+import type { ReplayBenchResult } from './replay-bench.ts';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const dir = mkdtempSync(join(tmpdir(), 'lockstep-gate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const spec = (id: string): FigureSpec => figureSpec(id)!;
+const NS = spec('factors.whole_set_ns'); // lower is better
+const RATE = spec('live.sustainable_rate'); // higher is better
+const mode = (figures: ModeBudgets['figures'], margin = 0.25): ModeBudgets => ({ margin, figures });
+
+describe('margins', () => {
+  it('measure how many times worse a value is, in either direction', () => {
+    expect(worseBy(150, 100, 'lower')).toBe(1.5);
+    expect(worseBy(50, 100, 'lower')).toBe(0.5);
+    expect(worseBy(50, 100, 'higher')).toBe(2);
+    expect(worseBy(200, 100, 'higher')).toBe(0.5);
+    expect(limitOf(100, 0.25, 'lower')).toBe(125);
+    expect(limitOf(100, 0.25, 'higher')).toBe(80);
+  });
+});
+
+describe('checkFigure', () => {
+  it('passes a lower-is-better figure up to budget x (1 + margin) and breaches beyond', () => {
+    const m = mode({ [NS.id]: { budget: 1000 } });
+    expect(checkFigure(NS, 1000, m, null, undefined).verdict).toBe('pass');
+    expect(checkFigure(NS, 1249, m, null, undefined).verdict).toBe('pass');
+    const c = checkFigure(NS, 1251, m, null, undefined);
+    expect(c.verdict).toBe('breach');
+    expect(c.budgetLimit).toBe(1250);
+    expect(c.reasons.join()).toMatch(/over budget/);
+  });
+
+  it('passes a higher-is-better figure down to budget / (1 + margin) and breaches below', () => {
+    const m = mode({ [RATE.id]: { budget: 20_000, margin: 0.6 } });
+    expect(checkFigure(RATE, 12_600, m, null, undefined).verdict).toBe('pass');
+    const c = checkFigure(RATE, 12_400, m, null, undefined);
+    expect(c.verdict).toBe('breach');
+    expect(c.margin).toBe(0.6);
+    expect(c.budgetLimit).toBe(12_500);
+  });
+
+  it('uses the mode margin when the entry states none', () => {
+    expect(checkFigure(NS, 1400, mode({ [NS.id]: { budget: 1000 } }, 0.5), null, undefined).verdict).toBe('pass');
+    expect(checkFigure(NS, 1400, mode({ [NS.id]: { budget: 1000 } }, 0.3), null, undefined).verdict).toBe('breach');
+  });
+
+  it('catches a regression against the baseline well inside the budget', () => {
+    const m = mode({ [NS.id]: { budget: 2000 } });
+    const ok = checkFigure(NS, 1100, m, 1000, undefined);
+    expect(ok.verdict).toBe('pass');
+    expect(ok.ratio).toBeCloseTo(1.1, 12);
+    const worse = checkFigure(NS, 1300, m, 1000, undefined);
+    expect(worse.verdict).toBe('breach');
+    expect(worse.reasons).toHaveLength(1);
+    expect(worse.reasons[0]).toMatch(/regressed vs baseline/);
+    expect(worse.baselineLimit).toBe(1250);
+    // faster than baseline is never a breach
+    expect(checkFigure(NS, 10, m, 1000, undefined).verdict).toBe('pass');
+  });
+
+  it('reports both reasons when over budget and regressed', () => {
+    const c = checkFigure(RATE, 1000, mode({ [RATE.id]: { budget: 20_000 } }), 30_000, undefined);
+    expect(c.reasons).toHaveLength(2);
+  });
+
+  it('gates on the baseline alone when an entry has no budget', () => {
+    const m = mode({ [NS.id]: {} });
+    expect(checkFigure(NS, 5000, m, null, undefined).verdict).toBe('pass');
+    expect(checkFigure(NS, 5000, m, 1000, undefined).verdict).toBe('breach');
+  });
+
+  it('breaches a gated figure that was not measured or is not finite', () => {
+    const m = mode({ [NS.id]: { budget: 1000 } });
+    expect(checkFigure(NS, null, m, 900, undefined).reasons.join()).toMatch(/not measured/);
+    expect(checkFigure(NS, Number.NaN, m, 900, undefined).verdict).toBe('breach');
+    expect(checkFigure(RATE, 0, mode({ [RATE.id]: { budget: 1 } }), null, undefined).verdict).toBe('breach');
+  });
+
+  it('shows a figure without an entry as info, never a breach', () => {
+    const c = checkFigure(NS, 1e9, mode({}), 1, undefined);
+    expect(c.verdict).toBe('info');
+    expect(c.margin).toBeNull();
+    expect(checkFigure(NS, null, mode({}), null, undefined).verdict).toBe('info');
+  });
+
+  it('reports the goal as met or not without affecting the verdict', () => {
+    const m = mode({ [NS.id]: { budget: 1000 } });
+    const c = checkFigure(NS, 868, m, null, { value: 300, source: 'issue' });
+    expect(c.verdict).toBe('pass');
+    expect(c.goalMet).toBe(false);
+    expect(checkFigure(NS, 250, m, null, { value: 300, source: 'issue' }).goalMet).toBe(true);
+    expect(checkFigure(RATE, 60_000, mode({}), null, { value: 50_000, source: 'issue' }).goalMet).toBe(true);
+    expect(checkFigure(NS, null, mode({}), null, { value: 300, source: 'issue' }).goalMet).toBeNull();
+  });
+});
+
+// ---------- results as the benchmarks return them (only the fields the gate reads) ----------
+
+function phase(p: 'raw' | 'merge' | 'replay', perSec: number, maxRssMb: number) {
+  return { phase: p, events: 1000, seconds: 1000 / perSec, perSec, maxRssMb };
+}
+
+function results(over: { readsOmit?: string } = {}): BenchResults {
+  const replay: ReplayBenchResult = {
+    preset: 'day',
+    events: 1000,
+    raw: phase('raw', 3_000_000, 200),
+    merge: phase('merge', 1_500_000, 600),
+    replay: phase('replay', 300_000, 800),
+    ratios: { mergeVsRaw: 0.5, replayVsRaw: 0.1 },
+  };
+  const factors = {
+    wholeSet: { nsPerEvent: 870, minNsPerEvent: 850, runs: [870] },
+    emptyFold: { nsPerEvent: 110, minNsPerEvent: 100, runs: [110] },
+    peer: [
+      { indicator: 'EMA(12)', oursNs: 8, peerNs: 28, ratio: 3.5, finalAbsDiff: 0 },
+      { indicator: 'RSI(14)', oursNs: 16, peerNs: 256, ratio: 16, finalAbsDiff: 0 },
+      { indicator: 'MACD(12,26,9)', oursNs: 26, peerNs: 130, ratio: 5, finalAbsDiff: 0 },
+    ],
+  } as unknown as FactorBenchResult;
+  const reads = [
+    { name: READS.raw, p50Ms: 0.15, p99Ms: 0.25, n: 5000 },
+    { name: READS.client1, p50Ms: 0.15, p99Ms: 0.3, n: 5000 },
+    { name: READS.client100, p50Ms: 1.2, p99Ms: 5, n: 2000 },
+    { name: READS.http1, p50Ms: 0.5, p99Ms: 4.5, n: 3000 },
+    { name: READS.http100, p50Ms: 5, p99Ms: 11, n: 1000 },
+  ].filter((r) => r.name !== over.readsOmit);
+  const live: LiveBenchResult = {
+    // the overload run first: the gated run is the lowest rate, wherever it is
+    rates: [
+      { target: 50_000, achieved: 27_000, latencyMs: { n: 1, p50: 3800, p99: 6100, p999: 6200, max: 6300 } },
+      { target: 10_000, achieved: 9_990, latencyMs: { n: 1, p50: 3, p99: 40, p999: 70, max: 80 } },
+    ],
+    sustainable: { events: 300_000, seconds: 10, perSec: 30_000 },
+    reads,
+  };
+  return { replay, factors, live };
+}
+
+describe('extractFigures', () => {
+  it('reads every figure from the three results', () => {
+    const v = extractFigures(results());
+    expect(Object.keys(v)).toEqual(FIGURES.map((f) => f.id));
+    expect(v['replay.replay_vs_raw']).toBe(0.1);
+    expect(v['replay.merge_rate']).toBe(1_500_000);
+    expect(v['replay.peak_rss']).toBe(800);
+    expect(v['factors.whole_set_ns']).toBe(870);
+    expect(v['factors.fold_ns']).toBe(110);
+    expect(v['factors.macd_ratio']).toBe(5);
+    expect(v['live.latency_p99']).toBe(40); // the lowest rate, not the overload run
+    expect(v['live.achieved_vs_target']).toBeCloseTo(0.999, 12);
+    expect(v['live.sustainable_rate']).toBe(30_000);
+    expect(v['live.read_client1_vs_raw']).toBeCloseTo(1.2, 12);
+    expect(v['live.read_http1_vs_raw']).toBeCloseTo(18, 12);
+    expect(v['live.read_http100_p99']).toBe(11);
+    for (const x of Object.values(v)) expect(Number.isFinite(x)).toBe(true);
+  });
+
+  it('gives null for what did not run or is no longer reported', () => {
+    const v = extractFigures({ replay: results().replay });
+    expect(v['replay.replay_rate']).toBe(300_000);
+    expect(v['factors.whole_set_ns']).toBeNull();
+    expect(v['live.latency_p50']).toBeNull();
+    const noRates = extractFigures({ live: { ...results().live!, rates: [] } });
+    expect(noRates['live.latency_p50']).toBeNull();
+    expect(noRates['live.achieved_vs_target']).toBeNull();
+    const noRaw = extractFigures(results({ readsOmit: READS.raw }));
+    expect(noRaw['live.read_client1_vs_raw']).toBeNull();
+    expect(noRaw['live.read_client1_p99']).toBe(0.3);
+  });
+});
+
+// ---------- the whole gate ----------
+
+const budgets = (): Budgets => parseBudgets(JSON.parse(readFileSync(DEFAULT_BUDGETS, 'utf8')), DEFAULT_BUDGETS);
+
+describe('evaluateGate', () => {
+  const b: Budgets = {
+    goals: { 'factors.whole_set_ns': { value: 300, source: 'issue' } },
+    modes: {
+      quick: mode({ 'factors.whole_set_ns': { budget: 1000 }, 'live.sustainable_rate': { budget: 20_000 }, 'live.read_client1_vs_raw': { budget: 2, margin: 1 } }),
+      full: mode({}),
+    },
+  };
+  const base: Baseline = { modes: { quick: { recordedAt: 't', machine: { node: 'v20', cpu: 'x', cores: 2, platform: 'linux' }, figures: { 'factors.whole_set_ns': 800 } } } };
+
+  it('passes and exits 0 when every gated figure is within budget and baseline', () => {
+    const r = evaluateGate('quick', extractFigures(results()), b, base);
+    expect(r.verdict).toBe('pass');
+    expect(r.breaches).toBe(0);
+    expect(gateExitCode(r)).toBe(0);
+    expect(r.figures.filter((f) => f.verdict !== 'info').map((f) => f.id).sort()).toEqual(['factors.whole_set_ns', 'live.read_client1_vs_raw', 'live.sustainable_rate']);
+    expect(gateSummary(r)).toMatch(/^GATE PASS \(quick\): 3 figures .*goals met 0 of 1/);
+  });
+
+  it('exits 1 on one breach and names it', () => {
+    const v = extractFigures(results());
+    v['live.sustainable_rate'] = 15_000; // limit 16,000
+    const r = evaluateGate('quick', v, b, base);
+    expect(r.breaches).toBe(1);
+    expect(gateExitCode(r)).toBe(1);
+    expect(gateSummary(r)).toMatch(/^GATE BREACH \(quick\): 1 of 3 figures: live\.sustainable_rate/);
+  });
+
+  it('exits 1 when a gated figure went missing (a renamed read)', () => {
+    const r = evaluateGate('quick', extractFigures(results({ readsOmit: READS.raw })), b, base);
+    expect(r.figures.find((f) => f.id === 'live.read_client1_vs_raw')!.verdict).toBe('breach');
+    expect(gateExitCode(r)).toBe(1);
+  });
+
+  it('exits 1 on a regression against the baseline only', () => {
+    const v = extractFigures(results());
+    v['factors.whole_set_ns'] = 999; // baseline 800 x (1 + 0.25) = 1000
+    expect(gateExitCode(evaluateGate('quick', v, b, base))).toBe(0);
+    v['factors.whole_set_ns'] = 1001;
+    const r = evaluateGate('quick', v, b, base);
+    expect(r.figures.find((f) => f.id === 'factors.whole_set_ns')!.reasons).toEqual([expect.stringMatching(/regressed vs baseline/)]);
+    expect(gateExitCode(r)).toBe(1);
+  });
+
+  it('passes the made-up results of a healthy run under the committed budgets, both modes', () => {
+    for (const m of ['quick', 'full'] as const) {
+      const r = evaluateGate(m, extractFigures(results()), budgets(), { modes: {} });
+      expect(r.figures.filter((f) => f.verdict === 'breach').map((f) => f.id)).toEqual([]);
+    }
+  });
+
+  it('breaches the committed budgets when the whole set runs 3x slower', () => {
+    const v = extractFigures(results());
+    v['factors.whole_set_ns'] = 3 * 870;
+    const r = evaluateGate('full', v, budgets(), { modes: {} });
+    expect(r.figures.filter((f) => f.verdict === 'breach').map((f) => f.id)).toEqual(['factors.whole_set_ns']);
+  });
+});
+
+describe('renderGateTable', () => {
+  it('prints one markdown row per figure with budget, baseline, ratio, margin, verdict and goal', () => {
+    const v = extractFigures(results());
+    v['factors.whole_set_ns'] = 1300;
+    const b = budgets();
+    const r = evaluateGate('quick', v, b, { modes: { quick: { recordedAt: 't', machine: { node: 'v20', cpu: 'x', cores: 2, platform: 'linux' }, figures: { 'factors.whole_set_ns': 1000, 'replay.replay_vs_raw': 0.1 } } } });
+    const t = renderGateTable(r).split('\n');
+    expect(t[0]).toBe('| figure | value | budget | baseline | ratio | margin | verdict | goal |');
+    expect(t).toHaveLength(FIGURES.length + 2);
+    const nsEntry = b.modes.quick.figures['factors.whole_set_ns'];
+    const nsMargin = nsEntry.margin ?? b.modes.quick.margin;
+    const ns = t.find((l) => l.startsWith('| fold + whole default factor set'))!;
+    expect(ns).toBe(`| fold + whole default factor set (absolute) | 1,300 ns/event | ≤ ${fmtValue(nsEntry.budget!, 'ns/event')} | 1,000 ns/event | 1.30 | ${Math.round(nsMargin * 100)}% | ${1300 > 1000 * (1 + nsMargin) ? '**BREACH**: regressed vs baseline (limit 1,500 ns/event with the margin)' : 'pass'} | ≤ 300 ns/event: **not met** |`);
+    const rrEntry = b.modes.quick.figures['replay.replay_vs_raw'];
+    const rr = t.find((l) => l.startsWith('| full replay rate ÷ raw'))!;
+    expect(rr).toContain(`| 0.10× | ≥ ${rrEntry.budget!.toFixed(2)}× | 0.10× | 1.00 | ${Math.round((rrEntry.margin ?? b.modes.quick.margin) * 100)}% | pass | — |`);
+    expect(t.find((l) => l.startsWith('| raw parquet-wasm decode (peer)'))).toContain('| — | info |');
+    const limit = limitOf(nsEntry.budget!, nsMargin, 'lower');
+    v['factors.whole_set_ns'] = limit * 1.01;
+    const breach = renderGateTable(evaluateGate('quick', v, b, { modes: {} }));
+    expect(breach).toContain(`| **BREACH**: over budget (limit ${fmtValue(limit, 'ns/event')} with the margin) |`);
+  });
+
+  it('formats values compactly with their units', () => {
+    expect(fmtValue(2_345_678, 'events/s')).toBe('2.35 M events/s');
+    expect(fmtValue(31_234, 'events/s')).toBe('31.2k events/s');
+    expect(fmtValue(0.27412, 'ms')).toBe('0.274 ms');
+    expect(fmtValue(820.4, 'MB')).toBe('820 MB');
+    expect(fmtValue(1.8712, '×')).toBe('1.87×');
+    expect(fmtValue(null, 'ms')).toBe('—');
+  });
+});
+
+describe('budgets and baseline files', () => {
+  it('the committed budgets gate every figure but the peers, in both modes, with goals on known figures', () => {
+    const b = budgets();
+    const peers = ['replay.raw_rate', 'live.read_raw_p99'];
+    for (const m of ['quick', 'full'] as const) {
+      expect(Object.keys(b.modes[m].figures).sort()).toEqual(FIGURES.map((f) => f.id).filter((id) => !peers.includes(id)).sort());
+      for (const e of Object.values(b.modes[m].figures)) expect(e.budget).toBeGreaterThan(0);
+    }
+    expect(Object.keys(b.goals).length).toBeGreaterThan(5);
+  });
+
+  it('the committed baseline parses and holds the quick mode', () => {
+    const base = parseBaseline(JSON.parse(readFileSync(DEFAULT_BASELINE, 'utf8')), DEFAULT_BASELINE);
+    expect(Object.keys(base.modes.quick!.figures).length).toBeGreaterThan(15);
+  });
+
+  it('rejects a budget file with an unknown figure or a bad number, naming the field', () => {
+    const good = JSON.parse(readFileSync(DEFAULT_BUDGETS, 'utf8'));
+    const unknown = structuredClone(good);
+    unknown.modes.quick.figures['replay.warp_speed'] = { budget: 1 };
+    expect(() => parseBudgets(unknown, 'b.json')).toThrow(/b\.json, field modes\.quick\.figures\.replay\.warp_speed: unknown figure/);
+    const negative = structuredClone(good);
+    negative.modes.full.figures['factors.fold_ns'].budget = -5;
+    expect(() => parseBudgets(negative, 'b.json')).toThrow(/field modes\.full\.figures\.factors\.fold_ns\.budget: must be a number > 0 \(value -5\)/);
+    const noMode = structuredClone(good);
+    delete noMode.modes.full;
+    expect(() => parseBudgets(noMode, 'b.json')).toThrow(/modes\.full/);
+  });
+
+  it('updating one mode of the baseline keeps the other and drops non-finite figures', () => {
+    const machine = { node: 'v20', cpu: 'x', cores: 2, platform: 'linux' };
+    const prev: Baseline = { modes: { full: { recordedAt: 'old', machine, figures: { 'factors.fold_ns': 100 } } } };
+    const v = extractFigures(results());
+    v['live.latency_p99'] = Number.NaN;
+    const next = updatedBaseline(prev, 'quick', v, 'new', machine);
+    expect(next.modes.full).toEqual(prev.modes.full);
+    expect(next.modes.quick!.figures['factors.fold_ns']).toBe(110);
+    expect('live.latency_p99' in next.modes.quick!.figures).toBe(false);
+    expect(parseBaseline(JSON.parse(JSON.stringify(next)), 'x')).toEqual(next);
+  });
+});
+
+describe('lockstep bench --gate (CLI refusals, before any benchmark runs)', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'bench', ...args], { encoding: 'utf8', cwd: ROOT });
+
+  it('exits 2 on a bad budgets file, naming the file and field', () => {
+    const bad = join(dir, 'budgets.json');
+    const b = JSON.parse(readFileSync(DEFAULT_BUDGETS, 'utf8'));
+    b.modes.quick.margin = -1;
+    writeFileSync(bad, JSON.stringify(b));
+    const r = cli('--gate', '--quick', '--budgets', bad, '--json', join(dir, 'gate.json'));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${bad}, field modes.quick.margin: must be a number ≥ 0 (value -1)`);
+  });
+
+  it('exits 2 without a baseline unless asked to record one', () => {
+    const r = cli('--gate', '--quick', '--baseline', join(dir, 'none.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no baseline at .*none\.json; record one with --update-baseline/);
+  });
+
+  it('exits 2 on gate flags used wrongly', () => {
+    const both = cli('replay', '--gate');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--gate runs every benchmark/);
+    expect(cli('--quick').status).toBe(2);
+    expect(cli('--gate', '--seconds', '3').status).toBe(2);
+    const none = cli();
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/choose a benchmark/);
+  });
+});

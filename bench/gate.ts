@@ -1,0 +1,181 @@
+/**
+ * `lockstep bench --gate [--quick]`: the release gate. Runs the replay, live and factor
+ * benchmarks, checks each top-level figure against `bench/budgets.json` and the committed
+ * `bench/baseline.json` (see gate-check.ts for the margins), prints a markdown table, writes JSON
+ * and returns exit status 1 on any breach.
+ *
+ * Modes:
+ *  - full:  the benchmarks as `lockstep bench replay|live|factors` run them on the day preset
+ *           (50 symbols, ~5 M events): replay ×3, live at 10k and 50k events/s for 10 s each,
+ *           factors over the first 2 M events.
+ *  - quick: for CI: a 10-symbol cut of the day preset (~1 M events, same generator and seed),
+ *           replay ×3, live at 5k events/s for 5 s and a 100k-event backlog, factors over the
+ *           first 200k events. About two minutes on 2 cores. Its figures are not comparable with full mode's (smaller
+ *           data means start-up weighs more), hence budgets and baselines per mode.
+ *
+ * Benchmarks run replay (child processes), then live (while this process's heap is still small:
+ * GC pauses would be measured as read latency), then factors (holds its events in memory).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, platform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../replay/errors.ts';
+import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
+import { extractFigures, type BenchResults } from './gate-figures.ts';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const DEFAULT_BUDGETS = join(HERE, 'budgets.json');
+export const DEFAULT_BASELINE = join(HERE, 'baseline.json');
+
+const BENCH_DATE = '2024-03-15';
+/** Quick mode's data: the day preset's generator and seed, cut to this many symbols. */
+const QUICK_SYMBOLS = 10;
+const QUICK_SEED = 42;
+
+export interface GateOptions {
+  quick: boolean;
+  /** Working directory for generated data (quick mode uses `<dir>/quick`). */
+  dir: string;
+  /** Where to write the JSON report (default `<dir>/gate.json`). */
+  json?: string;
+  budgets?: string;
+  baseline?: string;
+  /** Write this run's figures as the mode's baseline (refused when a figure is over budget). */
+  updateBaseline?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface GateRun {
+  report: GateReport;
+  exitCode: 0 | 1;
+  /** The JSON written to `json`. */
+  output: GateOutput;
+}
+
+export interface GateOutput extends GateReport {
+  summary: string;
+  startedAt: string;
+  wallSeconds: number;
+  stepSeconds: Record<string, number>;
+  machine: MachineInfo;
+  settings: Record<string, unknown>;
+  budgetsFile: string;
+  baselineFile: string;
+  baselineRecordedAt: string | null;
+  baselineUpdated: boolean;
+  results: BenchResults;
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+export function machineInfo(): MachineInfo {
+  return { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: platform() };
+}
+
+/** The quick mode's catalog, generated once into the layout the benchmarks expect (`<dir>/catalog-day/.complete`). */
+async function ensureQuickCatalog(dir: string, log: (s: string) => void): Promise<number> {
+  const catalog = join(dir, 'catalog-day');
+  const marker = join(catalog, '.complete');
+  if (existsSync(marker)) {
+    const m = JSON.parse(readFileSync(marker, 'utf8')) as { events: number; symbols?: number; seed?: number };
+    if (m.symbols === QUICK_SYMBOLS && m.seed === QUICK_SEED) return m.events;
+  }
+  // anything else there (a 50-symbol day, a half-written one) is not the quick data
+  rmSync(catalog, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const { generateDay } = await import('../datasets/generate.ts');
+  log(`generating the quick catalog (day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}) into ${catalog} (once)`);
+  const g = await generateDay({ date: BENCH_DATE, symbols: QUICK_SYMBOLS, seed: QUICK_SEED, preset: 'day', out: catalog, partBy: { buckets: 4 } });
+  writeFileSync(marker, JSON.stringify({ events: g.total, symbols: QUICK_SYMBOLS, seed: QUICK_SEED }));
+  return g.total;
+}
+
+/** Runs the benchmarks of the mode, checks the figures and writes the report; never calls process.exit. */
+export async function runGate(opts: GateOptions): Promise<GateRun> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const mode: GateMode = opts.quick ? 'quick' : 'full';
+  const budgetsFile = resolve(opts.budgets ?? DEFAULT_BUDGETS);
+  const baselineFile = resolve(opts.baseline ?? DEFAULT_BASELINE);
+  // both files are checked before minutes of benchmarking, so a typo fails at once
+  const budgets = parseBudgets(readJson(budgetsFile), budgetsFile);
+  let baseline: Baseline = { modes: {} };
+  if (existsSync(baselineFile)) baseline = parseBaseline(readJson(baselineFile), baselineFile);
+  else if (!opts.updateBaseline) throw new UsageError(`no baseline at ${baselineFile}; record one with --update-baseline`);
+
+  const root = resolve(opts.dir);
+  const dir = opts.quick ? join(root, 'quick') : root;
+  const jsonPath = resolve(opts.json ?? join(root, 'gate.json'));
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const steps: Record<string, number> = {};
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    log(`\n== gate (${mode}): ${name}`);
+    const r = await fn();
+    steps[name] = (performance.now() - t) / 1000;
+    log(`== gate (${mode}): ${name} took ${steps[name].toFixed(1)} s`);
+    return r;
+  };
+
+  const settings = opts.quick
+    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 } }
+    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 } };
+  if (opts.quick) await step('data', () => ensureQuickCatalog(dir, log));
+
+  const { benchReplay } = await import('./replay-bench.ts');
+  const { benchLive } = await import('./live-bench.ts');
+  const { benchFactors } = await import('./factor-bench.ts');
+  const results: BenchResults = {};
+  results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat }));
+  results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
+  results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
+
+  const values = extractFigures(results);
+  const report = evaluateGate(mode, values, budgets, baseline);
+  let exitCode = gateExitCode(report);
+  let baselineUpdated = false;
+  if (opts.updateBaseline) {
+    // a deliberate update accepts a move against the old baseline, never a figure over budget
+    const againstBudgets = evaluateGate(mode, values, budgets, { modes: {} });
+    exitCode = gateExitCode(againstBudgets);
+    if (exitCode === 0) {
+      writeFileSync(baselineFile, `${JSON.stringify(updatedBaseline(baseline, mode, values, startedAt, machineInfo()), null, 2)}\n`);
+      baselineUpdated = true;
+    }
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const summary = gateSummary(report);
+  const output: GateOutput = {
+    ...report,
+    summary,
+    startedAt,
+    wallSeconds,
+    stepSeconds: steps,
+    machine: machineInfo(),
+    settings,
+    budgetsFile,
+    baselineFile,
+    baselineRecordedAt: baseline.modes[mode]?.recordedAt ?? null,
+    baselineUpdated,
+    results,
+  };
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, JSON.stringify(output, null, 2));
+
+  const base = baseline.modes[mode];
+  log(`\n## release gate (${mode}): ${settings.data}; live at ${settings.live.rates.map((x) => `${x / 1000}k`).join(' and ')} events/s for ${settings.live.seconds} s`);
+  log(`baseline: ${base ? `${base.recordedAt} on ${base.machine.cpu} (${base.machine.cores} cores, node ${base.machine.node})` : 'none for this mode'}; budgets: ${budgetsFile}`);
+  log(`margin: a figure breaches when it is worse than its budget or its baseline by more than the margin (ratio column = value ÷ baseline)\n`);
+  log(renderGateTable(report));
+  log('');
+  if (opts.updateBaseline) log(baselineUpdated ? `baseline for ${mode} written to ${baselineFile}` : `baseline NOT written: a figure is over budget`);
+  log(`${summary}; ${wallSeconds.toFixed(0)} s; JSON ${jsonPath}`);
+  return { report, exitCode, output };
+}
