@@ -273,14 +273,23 @@ async function cmdParityReference(a: Record<string, unknown>): Promise<void> {
 
 async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
   const { runParity } = await import('./parity/run-parity.ts');
-  const chaos = a.chaos === undefined ? undefined : /^kill:(\d+)$/.exec(String(a.chaos));
-  if (a.chaos !== undefined && !chaos) throw usage(`--chaos ${JSON.stringify(a.chaos)}: use kill:N`);
+  let killN = 0;
+  let duplicate: number | undefined;
+  for (const c of list(a.chaos) ?? []) {
+    const m = /^(kill|dup):(.+)$/.exec(c);
+    const n = m ? Number(m[2]) : NaN;
+    if (m?.[1] === 'kill' && Number.isInteger(n) && n >= 0) killN = n;
+    else if (m?.[1] === 'dup' && n > 0 && n <= 1) duplicate = n;
+    else throw usage(`--chaos ${JSON.stringify(c)}: use kill:N (SIGKILLs) and/or dup:F (fraction of events delivered twice, 0 < F <= 1), e.g. kill:2,dup:0.02`);
+  }
   const cert = await runParity({
     catalog: String(a.catalog),
     date: String(a.date),
     redis: a.redis as string | undefined,
     workers: a.workers as number,
-    killN: chaos ? Number(chaos[1]) : 0,
+    killN,
+    duplicate,
+    liveFactorParams: list(a['inject-skew']),
     speed: a.speed === undefined ? undefined : Number(a.speed),
     certificate: a.certificate as string | undefined,
     symbols: list(a.symbols),
@@ -418,7 +427,8 @@ export async function main(argv: string[]): Promise<void> {
             .option('date', { type: 'string', demandOption: true })
             .option('redis', { type: 'string', describe: 'default: a private redis-server on a free port' })
             .option('workers', { type: 'number', default: 1 })
-            .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it' })
+            .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it; dup:F — deliver a fraction F of events twice (comma-separate to combine)' })
+            .option('inject-skew', { type: 'string', array: true, describe: 'prove skew is caught: the live side runs with this factor parameter changed (name.param=value)' })
             .option('speed', { type: 'number', describe: 'feed at N x real time (default: as fast as possible)' })
             .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' })
             .option('symbols', { type: 'string', array: true, describe: 'only these symbols (both paths)' })

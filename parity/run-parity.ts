@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
+import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
 import { runFeed } from '../live/feed.ts';
 import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis } from '../live/redis-connect.ts';
@@ -33,6 +33,13 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
   killN?: number;
   /** Feed at N x real time instead of as fast as possible. */
   speed?: number;
+  /** Publish this fraction of events twice (a producer retry; see live/feed.ts). */
+  duplicate?: number;
+  /**
+   * Injected skew, to prove the harness catches it: the live workers run the default set with
+   * these `name.param=value` changes (e.g. `ma_5m.bars=6`) while the replay runs it unchanged.
+   */
+  liveFactorParams?: string[];
   certificate?: string;
   log?: (m: string) => void;
 }
@@ -40,7 +47,21 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
 export interface Certificate {
   verdict: 'parity' | 'skew';
   /** symbols / from / to appear only when the run was restricted to them (both paths read the same selection). */
-  scenario: { date: string; workers: number; shards: number; chaos: string; feedSpeed: string; symbols?: string[]; from?: string; to?: string };
+  scenario: {
+    date: string;
+    workers: number;
+    shards: number;
+    /** `none`, or the faults injected: `kill:N` (SIGKILLs), `dup:F` (duplicated deliveries), comma-separated. */
+    chaos: string;
+    feedSpeed: string;
+    symbols?: string[];
+    from?: string;
+    to?: string;
+    /** Events the feed published twice (with `dup:F`). */
+    duplicatedEvents?: number;
+    /** Parameter changes the live side ran with (a deliberate skew) and its feature-set version. */
+    injectedSkew?: { liveFactorParams: string[]; liveFeatureSetVersion: string };
+  };
   code: { commit: string | null; dirty: boolean | null; featureSetVersion: string; factors: ReturnType<typeof factorManifest> };
   inputs: { path: string; sha256: string }[];
   /** replayFileSha256: the replay's Parquet bytes; *TableHash: order-independent content hashes (equal on parity). */
@@ -85,8 +106,9 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorParams: readonly string[]): ChildProcess {
+  const params = factorParams.flatMap((p) => ['--factor-param', p]);
+  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /** True once every shard's consumer group has read everything and acknowledged it. */
@@ -110,6 +132,9 @@ async function drained(url: string, keys: KeyLayout): Promise<boolean> {
 
 export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const log = opts.log ?? (() => {});
+  const liveParams = opts.liveFactorParams ?? [];
+  // validated before anything starts: a bad setting is a usage error, not workers dying one by one
+  const liveFsv = featureSetVersion(withFactorParams(DEFAULT_FACTORS, liveParams));
   const workers = opts.workers ?? 1;
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
@@ -121,9 +146,9 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     log(`A: replaying ${opts.date} offline`);
     const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: false });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
-    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max' });
+    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`));
+    const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -132,9 +157,10 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, liveParams);
     }
-    await feeding;
+    const fed = await feeding;
+    if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
     // workers run until every input is applied and acknowledged, then stop gracefully
     const deadline = Date.now() + 600_000;
     while (!(await drained(url, keys))) {
@@ -164,7 +190,9 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
       scenario: {
-        date: opts.date, workers, shards, chaos: opts.killN ? `kill:${opts.killN}` : 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
+        date: opts.date, workers, shards, chaos: [opts.killN ? `kill:${opts.killN}` : '', opts.duplicate ? `dup:${opts.duplicate}` : ''].filter(Boolean).join(',') || 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
+        ...(fed.duplicated > 0 ? { duplicatedEvents: fed.duplicated } : {}),
+        ...(liveParams.length > 0 ? { injectedSkew: { liveFactorParams: [...liveParams], liveFeatureSetVersion: liveFsv } } : {}),
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },
       code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
