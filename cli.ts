@@ -414,7 +414,7 @@ export async function main(argv: string[]): Promise<void> {
       y
         .command('diff <a> <b>', 'cell-by-cell diff; exit 0 on parity, 1 on skew, 2 on bad input', (d) =>
           d
-            .positional('a', { type: 'string', describe: 'Parquet factor table, CSV, or redis://host:port/?ns=ls&shards=N (live capture)' })
+            .positional('a', { type: 'string', describe: 'Parquet factor table, Arrow IPC (.arrow/.arrows/.feather/.ipc), CSV, or redis://host:port/?ns=ls&shards=N (live capture)' })
             .positional('b', { type: 'string' })
             .option('keys', { type: 'string', default: 'symbol,source,seq' })
             .option('tolerance', { type: 'string', default: 'exact', describe: 'exact | ulp:N | abs:X | rel:X' })

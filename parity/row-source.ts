@@ -1,14 +1,16 @@
 /**
  * Row sources: a factor table as a sequence of column batches, so the diff never holds a whole
- * table. Parquet (a replay's output, or another tool's) is read a row group at a time, CSV a block
- * of lines at a time, and a live capture (`redis://host:port/?ns=ls&shards=4`) a page of each
+ * table. Parquet (a replay's output, or another tool's) is read a row group at a time, Arrow IPC
+ * (file or stream format) a record batch at a time, CSV a block of lines at a time, and a live capture (`redis://host:port/?ns=ls&shards=4`) a page of each
  * shard's output stream at a time, the shards merged in replay order.
  *
  * A source can be iterated more than once (each `batches()` starts again from the first row): the
  * diff re-reads both sides when one turns out too disordered for its first pass.
  */
 import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { RecordBatchReader, type AsyncRecordBatchFileReader, type AsyncRecordBatchStreamReader } from 'apache-arrow';
 import type { DiffTable } from './diff.ts';
 import { InputError, UsageError } from '../replay/errors.ts';
 import { factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
@@ -47,7 +49,88 @@ const KEY_COLUMNS = ['symbol', 'source', 'seq', 'ts_event', 'ts_recv'];
 export async function openRowSource(src: string): Promise<RowSource> {
   if (/^rediss?:\/\//.test(src)) return openRedisSource(src);
   if (src.endsWith('.csv')) return openCsvSource(src);
+  if (ARROW_IPC.test(src)) return openArrowIpcSource(src);
   return openParquetSource(src);
+}
+
+/** Extensions read as Arrow IPC; the format (file or stream) is told by the file's magic bytes. */
+const ARROW_IPC = /\.(arrow|arrows|feather|ipc)$/i;
+
+interface OpenIpc {
+  reader: AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
+  close(): Promise<void>;
+}
+
+function errorText(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
+
+/**
+ * Opens an IPC file through a file handle, never reading it whole: the file format is read by
+ * random access (footer, then one record batch per read), the stream format message by message.
+ */
+async function openIpcReader(path: string): Promise<OpenIpc> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw new UsageError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? errorText(e)})`);
+  }
+  try {
+    const reader = await RecordBatchReader.from(handle);
+    await reader.open();
+    // arrow-js reads an empty file as a stream with no schema rather than failing
+    if (!reader.schema) throw new Error('no schema message; the file is empty');
+    return { reader, close: () => handle.close() };
+  } catch (e) {
+    await handle.close();
+    throw new InputError({ file: path, reason: `not a readable Arrow IPC file or stream (${errorText(e)})` });
+  }
+}
+
+/**
+ * Arrow IPC (`.arrow`, `.arrows`, `.feather` v2, `.ipc`), file or stream format, as written by
+ * pyarrow, polars or arrow-js. Each record batch has the shape of a decoded Parquet row group's
+ * batches, so it goes through the same exact reader (`factorTableChunk`): int64 and timestamp
+ * columns straight from their BigInt64Array data, dictionary or plain utf8 keys. Compressed
+ * record batches need a codec arrow-js does not ship, and are reported as unreadable.
+ */
+export async function openArrowIpcSource(path: string): Promise<RowSource> {
+  const first = await openIpcReader(path);
+  const fields = first.reader.schema.fields;
+  await first.close();
+  const names = fields.map((f) => f.name);
+  for (const k of ['symbol', 'source', 'seq', 'ts_recv']) if (!names.includes(k)) throw new InputError({ file: path, field: k, reason: 'missing key column (a factor table needs symbol, source, seq, ts_recv)' });
+  const factorFields = fields.filter((f) => !KEY_COLUMNS.includes(f.name));
+  const factorColumns = factorFields.map((f) => f.name);
+  return {
+    name: path,
+    columns: names,
+    factorColumns,
+    factorTypes: factorFields.map((f) => String(f.type)),
+    async *batches() {
+      const { reader, close } = await openIpcReader(path);
+      const it = reader[Symbol.asyncIterator]();
+      let row = 0;
+      try {
+        for (let index = 0; ; index++) {
+          let next: IteratorResult<Parameters<typeof factorTableChunk>[0]>;
+          try {
+            next = await it.next();
+          } catch (e) {
+            throw new InputError({ file: path, row, reason: `record batch ${index} is unreadable (${errorText(e)})` });
+          }
+          if (next.done) break;
+          const batch = next.value;
+          if (batch.numRows > 0) yield factorTableChunk(batch, path, row, factorColumns);
+          row += batch.numRows;
+        }
+      } finally {
+        await close();
+      }
+    },
+    close: async () => {},
+  };
 }
 
 /** Parquet, decoded on a worker thread a row group ahead (or on this thread: `decodeInWorker: false`). */
