@@ -46,8 +46,11 @@ export interface FactorFigure {
   /** Events of the factor's input kinds among the loaded events (a heartbeat counts once). */
   consumedEvents: number;
   /**
-   * Calls of the factor's `update`: its non-heartbeat input events, plus, when it reads heartbeats,
-   * one per heartbeat per symbol seen so far (the fold offers each heartbeat to every symbol).
+   * Events offered to the factor: its non-heartbeat input events, plus, when it reads heartbeats,
+   * one per heartbeat per symbol seen so far (the fold offers each heartbeat to every symbol). A
+   * factor that reads a shared derivation (bars, book) has its own `update` run only when the
+   * derivation fires (a bar closed, a book update completed); the derivation's cost per offered
+   * event is in its figure, counted once for the whole set.
    */
   updates: number;
   /** Median pass time / all events, fold overhead included. */
