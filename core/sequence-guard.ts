@@ -24,15 +24,11 @@ export function initSeqGuard(): SeqGuard {
 }
 
 /** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate). */
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
 export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
   if (seq > g.last) {
-    // The common case is the next number; on safe integers the gap is computed in doubles
-    // (exact below 2^53) so that no bigint is allocated per event.
-    const skipped = g.last < 0n ? 0 : seq <= SAFE ? Number(seq) - Number(g.last) - 1 : Number(seq - g.last - 1n);
-    if (skipped > 0) {
-      if (skipped > MAX_MISSING) {
+    const skipped = g.last < 0n ? 0n : seq - g.last - 1n;
+    if (skipped > 0n) {
+      if (skipped > BigInt(MAX_MISSING)) {
         g.missing.length = 0;
       } else {
         for (let s = g.last + 1n; s < seq; s++) g.missing.push(s);

@@ -30,9 +30,8 @@ export interface OrderBook {
   inSnapshot: boolean;
   /** False after a sequence gap until the next snapshot row. */
   synced: boolean;
-  /** Highest sequence number seen; meaningful once `seqSeen`. */
-  lastSeq: bigint;
-  seqSeen: boolean;
+  /** Next sequence number expected; -1n before the first. */
+  expectedSeq: bigint;
   gaps: number;
   crossedCount: number;
 }
@@ -56,8 +55,7 @@ export function initOrderBook(requireSnapshot = false, initialLevels = 64): Orde
     asks: initSide(cap),
     inSnapshot: false,
     synced: !requireSnapshot,
-    lastSeq: 0n,
-    seqSeen: false,
+    expectedSeq: -1n,
     gaps: 0,
     crossedCount: 0,
   };
@@ -136,20 +134,12 @@ export function applyLevel(book: OrderBook, side: BookSideId, price: number, siz
  * stale level). Returns the `synced` flag after the check.
  */
 export function noteSeq(book: OrderBook, seq: bigint): boolean {
-  if (book.seqSeen && !isSuccessor(seq, book.lastSeq)) {
+  if (book.expectedSeq >= 0n && seq !== book.expectedSeq) {
     book.synced = false;
     book.gaps++;
   }
-  if (!book.seqSeen || seq > book.lastSeq) book.lastSeq = seq;
-  book.seqSeen = true;
+  if (seq >= book.expectedSeq) book.expectedSeq = seq + 1n;
   return book.synced;
-}
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** seq === prev + 1, without allocating a bigint on the common (safe-integer) path. */
-function isSuccessor(seq: bigint, prev: bigint): boolean {
-  return seq <= SAFE && prev >= 0n ? Number(seq) - Number(prev) === 1 : seq === prev + 1n;
 }
 
 /** Best (highest) bid price; null when the bid side is empty. */
