@@ -9,7 +9,7 @@
  */
 import type { RedisClient } from './redis-connect.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { getOnlineFeatures, QueryError } from './client.ts';
+import { getOnlineFeaturesJson, QueryError } from './client.ts';
 import type { KeyLayout } from './keys.ts';
 
 export interface ApiOptions {
@@ -65,6 +65,8 @@ function send(res: ServerResponse, code: number, body: unknown, type = 'applicat
   res.end(text);
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
 const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Starts the API on `host:port` (port 0 = any free port); resolves once listening. */
@@ -108,9 +110,12 @@ export async function startApi(redis: RedisClient, opts: ApiOptions): Promise<{ 
         return send(res, code, { error: `max_age_ms must be a number >= 0, got ${JSON.stringify(maxAge)}` });
       }
       try {
-        const out = await getOnlineFeatures(redis, opts.keys, { symbols: list(url.searchParams.get('symbols')), features: list(url.searchParams.get('features')), maxAgeMs });
+        // built as text from the packed rows (no objects, no number parsing): the same JSON
+        const json = await getOnlineFeaturesJson(redis, opts.keys, { symbols: list(url.searchParams.get('symbols')), features: list(url.searchParams.get('features')), maxAgeMs });
         m.redisUp = 1;
-        return send(res, code, { symbols: out });
+        res.writeHead(code, JSON_HEADERS);
+        res.end(json);
+        return;
       } catch (e) {
         if (e instanceof QueryError) {
           code = 400;

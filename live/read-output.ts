@@ -1,6 +1,7 @@
 /**
  * Reads a deployment's output streams back as rows keyed by input event identity, for parity
  * capture and tests. Values keep their exact float64 (the wire uses shortest round-trip decimals).
+ * Each stream entry holds the rows of one commit (field `rows`, one row per line).
  *
  * `readOutputRows` loads everything (tests, small captures); `streamOutputRows` pages through each
  * shard's stream with XRANGE and merges the shards in replay order, so a capture of millions of
@@ -62,44 +63,60 @@ export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{
     for (;;) {
       const batch = (await r.xrange(outputStream(keys, s), from, '+', 'COUNT', 5000)) as [string, string[]][];
       if (batch.length === 0) break;
-      for (const [, f] of batch) rows.push(parseRow(f[f.indexOf('r') + 1]));
+      for (const [, f] of batch) rowsOfEntry(f, rows);
       from = `(${batch[batch.length - 1][0]}`;
     }
   }
   return { columns, rows };
 }
 
-/** One shard's output stream read a page at a time, the next page fetched while this one is used. */
+/**
+ * One shard's output stream read a page of about `pageRows` rows at a time, the next page fetched
+ * while this one is used. An entry holds a commit's rows (one to a batch's worth), so the number
+ * of entries per XRANGE follows the rows per entry seen so far.
+ */
 class ShardPages {
   private from = '-';
   private page: OutputRow[] = [];
   private pos = 0;
-  private next: Promise<OutputRow[]> | null;
+  private next: Promise<{ rows: OutputRow[]; full: boolean }> | null;
+  /** Entries asked for by the next XRANGE: few at first, until entries were seen. */
+  private count: number;
+  private entriesSeen = 0;
+  private rowsSeen = 0;
 
   constructor(
     private readonly r: RedisClient,
     private readonly stream: string,
-    private readonly count: number,
+    private readonly pageRows: number,
   ) {
+    this.count = Math.min(pageRows, 16);
     this.next = this.fetch();
   }
 
-  private async fetch(): Promise<OutputRow[]> {
-    const batch = (await this.r.xrange(this.stream, this.from, '+', 'COUNT', this.count)) as [string, string[]][];
-    if (batch.length === 0) return [];
+  /** The rows of the next `count` entries, and whether there were that many (more may follow). */
+  private async fetch(): Promise<{ rows: OutputRow[]; full: boolean }> {
+    const count = this.count;
+    const batch = (await this.r.xrange(this.stream, this.from, '+', 'COUNT', count)) as [string, string[]][];
+    const rows: OutputRow[] = [];
+    if (batch.length === 0) return { rows, full: false };
     this.from = `(${batch[batch.length - 1][0]}`;
-    return batch.map(([, f]) => parseRow(f[f.indexOf('r') + 1]));
+    for (const [, f] of batch) rowsOfEntry(f, rows);
+    this.entriesSeen += batch.length;
+    this.rowsSeen += rows.length;
+    this.count = Math.max(1, Math.min(this.pageRows, Math.round(this.pageRows / Math.max(1, this.rowsSeen / this.entriesSeen))));
+    return { rows, full: batch.length === count };
   }
 
   /** The shard's next row without consuming it; null once the stream is exhausted. */
   async head(): Promise<OutputRow | null> {
     while (this.pos >= this.page.length) {
       if (this.next === null) return null;
-      this.page = await this.next;
+      const { rows, full } = await this.next;
+      this.page = rows;
       this.pos = 0;
       // a short page is the stream's end (as read now); a full one may have a successor
-      this.next = this.page.length === this.count ? this.fetch() : null;
-      if (this.page.length === 0) return null;
+      this.next = full ? this.fetch() : null;
     }
     return this.page[this.pos];
   }
@@ -128,6 +145,19 @@ export async function* streamOutputRows(r: RedisClient, keys: KeyLayout, opts: {
     yield heads[best]!;
     shards[best].take();
     heads[best] = await shards[best].head();
+  }
+}
+
+/**
+ * The rows of one output stream entry, appended to `out`: field `rows` holds a commit's rows, one
+ * per line (what the worker writes); field `r` holds one row (the format before rows were batched
+ * per commit, still read).
+ */
+export function rowsOfEntry(fields: readonly string[], out: OutputRow[]): void {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'rows') {
+      for (const line of fields[i + 1].split('\n')) out.push(parseRow(line));
+    } else if (fields[i] === 'r') out.push(parseRow(fields[i + 1]));
   }
 }
 

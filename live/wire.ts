@@ -57,70 +57,97 @@ class Bad extends Error {
 
 const INT_RE = /^-?\d{1,19}$/;
 
-function fieldsOf(flat: readonly string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
-  return m;
-}
-
-function need(m: Map<string, string>, k: string): string {
-  const v = m.get(k);
+function need(k: string, v: string | undefined): string {
   if (v === undefined) throw new Bad({ field: k, value: undefined, reason: 'missing field' });
   return v;
 }
 
-function big(m: Map<string, string>, k: string): bigint {
-  const v = need(m, k);
-  if (!INT_RE.test(v)) throw new Bad({ field: k, value: v, reason: 'not an integer' });
-  const b = BigInt(v);
-  if (b > 0x7fffffffffffffffn || b < -0x8000000000000000n) throw new Bad({ field: k, value: v, reason: 'outside int64' });
+function big(k: string, v: string | undefined): bigint {
+  const t = need(k, v);
+  if (!INT_RE.test(t)) throw new Bad({ field: k, value: t, reason: 'not an integer' });
+  const b = BigInt(t);
+  if (b > 0x7fffffffffffffffn || b < -0x8000000000000000n) throw new Bad({ field: k, value: t, reason: 'outside int64' });
   return b;
 }
 
-function num(m: Map<string, string>, k: string): number {
-  const v = need(m, k);
-  const x = v === 'NaN' ? NaN : Number(v);
-  if (v.trim() === '' || (Number.isNaN(x) && v !== 'NaN')) throw new Bad({ field: k, value: v, reason: 'not a number' });
+function num(k: string, v: string | undefined): number {
+  const t = need(k, v);
+  const x = t === 'NaN' ? NaN : Number(t);
+  if (Number.isNaN(x) ? t !== 'NaN' : t.trim() === '') throw new Bad({ field: k, value: t, reason: 'not a number' });
   return x;
 }
 
-function flag(m: Map<string, string>, k: string): boolean {
-  const v = need(m, k);
-  if (v !== '0' && v !== '1') throw new Bad({ field: k, value: v, reason: 'must be 0 or 1' });
-  return v === '1';
+function flag(k: string, v: string | undefined): boolean {
+  const t = need(k, v);
+  if (t !== '0' && t !== '1') throw new Bad({ field: k, value: t, reason: 'must be 0 or 1' });
+  return t === '1';
 }
 
-/** Decodes one stream entry's fields into a validated event, or the problem with it. */
+/**
+ * Decodes one stream entry's fields into a validated event, or the problem with it. Fields are
+ * picked out in one pass over the flat list (a repeated field: the last one counts; unknown
+ * fields are ignored); they are then checked in a fixed order, so an entry with several problems
+ * always reports the same one.
+ */
 export function decodeEvent(flat: readonly string[]): Decoded {
+  let k, s, q, te, tr, p, z, d, bp, bz, ap, az, n, l, fy, fp, e, et, bv, so, st: string | undefined;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const v = flat[i + 1];
+    switch (flat[i]) {
+      case 'k': k = v; break;
+      case 's': s = v; break;
+      case 'q': q = v; break;
+      case 'te': te = v; break;
+      case 'tr': tr = v; break;
+      case 'p': p = v; break;
+      case 'z': z = v; break;
+      case 'd': d = v; break;
+      case 'bp': bp = v; break;
+      case 'bz': bz = v; break;
+      case 'ap': ap = v; break;
+      case 'az': az = v; break;
+      case 'n': n = v; break;
+      case 'l': l = v; break;
+      case 'fy': fy = v; break;
+      case 'fp': fp = v; break;
+      case 'e': e = v; break;
+      case 'et': et = v; break;
+      case 'bv': bv = v; break;
+      case 'so': so = v; break;
+      case 'st': st = v; break;
+    }
+  }
   try {
-    const m = fieldsOf(flat);
-    const kind = need(m, 'k');
+    const kind = need('k', k);
     if (!isKind(kind)) throw new Bad({ field: 'k', value: kind, reason: 'unknown kind' });
-    const base = { tsEvent: big(m, 'te'), tsRecv: big(m, 'tr'), symbol: need(m, 's'), seq: big(m, 'q') };
-    let e: MarketEvent;
+    const tsEvent = big('te', te);
+    const tsRecv = big('tr', tr);
+    const symbol = need('s', s);
+    const seq = big('q', q);
+    let ev: MarketEvent;
     switch (kind) {
       case 'trade':
-        e = { kind, ...base, price: num(m, 'p'), size: num(m, 'z'), side: num(m, 'd') as 1 | -1 | 0 };
+        ev = { kind, tsEvent, tsRecv, symbol, seq, price: num('p', p), size: num('z', z), side: num('d', d) as 1 | -1 | 0 };
         break;
       case 'quote':
-        e = { kind, ...base, bidPx: num(m, 'bp'), bidSz: num(m, 'bz'), askPx: num(m, 'ap'), askSz: num(m, 'az') };
+        ev = { kind, tsEvent, tsRecv, symbol, seq, bidPx: num('bp', bp), bidSz: num('bz', bz), askPx: num('ap', ap), askSz: num('az', az) };
         break;
       case 'book':
-        e = { kind, ...base, side: num(m, 'd') as 1 | -1, price: num(m, 'p'), size: num(m, 'z'), snapshot: flag(m, 'n'), last: flag(m, 'l') };
+        ev = { kind, tsEvent, tsRecv, symbol, seq, side: num('d', d) as 1 | -1, price: num('p', p), size: num('z', z), snapshot: flag('n', n), last: flag('l', l) };
         break;
       case 'fundamental':
-        e = { kind, ...base, fiscalYear: num(m, 'fy'), fiscalPeriod: need(m, 'fp'), eps: num(m, 'e'), epsTtm: num(m, 'et'), bookValuePerShare: num(m, 'bv'), sharesOutstanding: num(m, 'so') };
+        ev = { kind, tsEvent, tsRecv, symbol, seq, fiscalYear: num('fy', fy), fiscalPeriod: need('fp', fp), eps: num('e', e), epsTtm: num('et', et), bookValuePerShare: num('bv', bv), sharesOutstanding: num('so', so) };
         break;
       case 'news':
-        e = { kind, ...base, sentiment: num(m, 'st') };
+        ev = { kind, tsEvent, tsRecv, symbol, seq, sentiment: num('st', st) };
         break;
       case 'heartbeat':
-        e = { kind, ...base };
+        ev = { kind, tsEvent, tsRecv, symbol, seq };
         break;
     }
-    const p = validateEvent(e);
-    if (p) return { ok: false, problem: { field: p.field, value: String(p.value), reason: p.reason } };
-    return { ok: true, event: e };
+    const problem = validateEvent(ev);
+    if (problem) return { ok: false, problem: { field: problem.field, value: String(problem.value), reason: problem.reason } };
+    return { ok: true, event: ev };
   } catch (err) {
     if (err instanceof Bad) return { ok: false, problem: err.problem };
     throw err;

@@ -16,10 +16,16 @@
  * dead-lettered with the reason. A malformed entry is dead-lettered at once; the worker never dies
  * for one bad event.
  *
- * Faults: every Redis call has a timeout (redis-connect.ts). A failed commit is retried with
- * backoff, the batch kept in memory and no new entries read meanwhile (memory stays bounded); the
- * commit is idempotent and fenced by the shard lease, so a retry or a superseded worker cannot
- * write twice. `health()` reports whether the last Redis round trip succeeded.
+ * Faults: every Redis call has a timeout (redis-connect.ts, stream-reader.ts). A failed commit is
+ * retried with backoff, the batch kept in memory; nothing else is committed meanwhile and at most
+ * one more batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
+ * shard lease, so a retry or a superseded worker cannot write twice. `health()` reports whether
+ * the last Redis round trip succeeded.
+ *
+ * Speed (bench/live-bench.ts): input is read by a small RESP reader instead of ioredis, whose reply
+ * decoder cost more than the factors; the loop reads the next batch while applying this one and
+ * applies it while this one's commit is in flight; on a single node one script call commits every
+ * owned shard, and a shard's rows go out as one stream entry per commit.
  */
 import type { MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
@@ -28,6 +34,7 @@ import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
 import { decodeState, encodeState } from '../core/state-codec.ts';
 import { randomUUID } from 'node:crypto';
 import { COMMIT_BATCH_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA } from './commit-script.ts';
+import { ReplyShapeError, StreamReader, type Entry } from './stream-reader.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, SYMBOL_RE, type KeyLayout } from './keys.ts';
 import { shardOf } from './shard.ts';
 import { isClusterUrl, openRedis, type ConnectOptions, type RedisClient } from './redis-connect.ts';
@@ -55,18 +62,30 @@ export interface WorkerOptions extends ConnectOptions {
 }
 
 /**
- * Compares stream IDs "ms-seq". Both parts are below 2^53 for any real stream (ms since 1970,
- * and a per-ms counter), so numbers compare them exactly without BigInt allocations.
+ * Compares stream IDs "ms-seq" as Redis writes them (decimal, no leading zeros). Both parts are
+ * below 2^53 for any real stream (ms since 1970, and a per-ms counter), so numbers compare them
+ * exactly without BigInt allocations; it runs for every entry, so nothing is allocated.
  */
 export function compareIds(a: string, b: string): number {
   if (a === b) return 0;
+  // same length and the '-' at the same place: the string order is the numeric one
+  if (a.length === b.length && a.indexOf('-') === b.indexOf('-')) return a < b ? -1 : 1;
   const i = a.indexOf('-');
   const j = b.indexOf('-');
-  const am = Number(a.slice(0, i));
-  const bm = Number(b.slice(0, j));
+  const am = idPart(a, 0, i);
+  const bm = idPart(b, 0, j);
   if (am !== bm) return am < bm ? -1 : 1;
-  return Number(a.slice(i + 1)) < Number(b.slice(j + 1)) ? -1 : 1;
+  return idPart(a, i + 1, a.length) < idPart(b, j + 1, b.length) ? -1 : 1;
 }
+
+/** The decimal number in s[from, to), read in place (compareIds runs several times per event). */
+function idPart(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) n = n * 10 + (s.charCodeAt(k) - 48);
+  return n;
+}
+
+const ignoreRow = (): void => {};
 
 /** The newest row of a symbol in the batch: the latest-value hash is built from it once, at commit. */
 interface LatestRow {
@@ -100,6 +119,19 @@ interface ShardRun {
   skip: Set<string>;
 }
 
+/** One shard's part of a commit script call (commit-script.ts), taken from its run. */
+interface CommitPlan {
+  run: ShardRun;
+  /** The last input the commit covers (the run's `applied` when planned). */
+  lastId: string;
+  dueState: boolean;
+  deadLetters: number;
+  /** Events applied since the last saved state, when planned. */
+  since: number;
+  keys: string[];
+  argv: (string | Buffer)[];
+}
+
 export interface WorkerHealth {
   healthy: boolean;
   lastOkAt: number;
@@ -108,8 +140,6 @@ export interface WorkerHealth {
   deadLettered: number;
   commits: number;
 }
-
-type Entry = [id: string, fields: string[]];
 
 /**
  * An output row as one stream field `r` (one bulk string instead of fourteen keeps the commit
@@ -137,26 +167,27 @@ function encodeRowPacked(symbol: string, ev: MarketEvent, id: string, packed: st
 }
 
 /**
- * Fields of a symbol's latest-value hash: meta (`_in`, `_te`, `_tr`, `_seq`, `_src`, `_fsv`, `_at`
- * = computed-at, the commit's wall time in ms), one field per column, and the whole row packed in
- * `_row` for one-string reads: `ts_event|ts_recv|seq|source|at|fsv|v1,v2,...`.
+ * A symbol's packed latest row, `_row` of its latest-value hash:
+ * `ts_event|ts_recv|seq|source|at|fsv|v1,v2,...` (at = computed-at, the commit's wall time in ms).
+ * The commit script derives the hash's other fields from it (commit-script.ts).
  */
-function latestFields(r: LatestRow, cols: readonly string[], fsv: string, at: string): string[] {
-  const f: string[] = ['_in', r.id, '_te', r.tsEvent.toString(), '_tr', r.tsRecv.toString(), '_seq', r.seq.toString(), '_src', r.kind, '_fsv', fsv, '_at', at];
-  const vals = r.packed.split(',');
-  for (let i = 0; i < cols.length; i++) f.push(cols[i], vals[i]);
-  f.push('_row', `${r.tsEvent}|${r.tsRecv}|${r.seq}|${r.kind}|${at}|${fsv}|${r.packed}`);
-  return f;
+function latestRow(r: LatestRow, fsv: string, at: string): string {
+  return `${r.tsEvent}|${r.tsRecv}|${r.seq}|${r.kind}|${at}|${fsv}|${r.packed}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class LiveWorker {
-  private reader!: RedisClient;
+  /** Input reads on a single node: a lean RESP reader (stream-reader.ts). */
+  private input: StreamReader | null = null;
+  /** Input reads on Cluster, where ioredis routes each stream to its node. */
+  private reader: RedisClient | null = null;
   private writer!: RedisClient;
   private readonly keys: KeyLayout;
   private readonly set: FactorSet;
   private readonly fsv: string;
+  /** The output columns joined by ',' (the commit script's column list). */
+  private readonly columnList: string;
   private readonly runs = new Map<number, ShardRun>();
   private readonly opts: Required<Pick<WorkerOptions, 'group' | 'consumer' | 'batch' | 'blockMs' | 'checkpointEvery' | 'checkpointMs' | 'ttlSeconds' | 'maxDeliveries' | 'leaseMs'>> & WorkerOptions;
   private stopping = false;
@@ -185,6 +216,7 @@ export class LiveWorker {
     const factors = opts.factors ?? DEFAULT_FACTORS;
     this.set = createFactorSet(factors);
     this.fsv = featureSetVersion(factors);
+    this.columnList = this.set.columns.join(',');
   }
 
   health(): WorkerHealth {
@@ -210,7 +242,8 @@ export class LiveWorker {
   async start(): Promise<void> {
     const name = `lockstep-worker-${this.opts.consumer}`;
     this.cluster = isClusterUrl(this.opts.redis);
-    this.reader = await openRedis(this.opts.redis, { ...this.opts, name, commandTimeoutMs: (this.opts.commandTimeoutMs ?? 2000) + this.opts.blockMs });
+    if (this.cluster) this.reader = await openRedis(this.opts.redis, { ...this.opts, name, commandTimeoutMs: (this.opts.commandTimeoutMs ?? 2000) + this.opts.blockMs });
+    else this.input = new StreamReader(this.opts.redis, { ...this.opts, name: `${name}-in` });
     this.writer = await openRedis(this.opts.redis, { ...this.opts, name });
     // defineCommand runs EVALSHA and falls back to EVAL on NOSCRIPT, per node (Cluster-safe, and
     // safe after a Redis restart empties the script cache)
@@ -342,7 +375,8 @@ export class LiveWorker {
   }
 
   /** Applies one input entry to the shard's fold; queues its outputs unless already committed. */
-  private processEntry(run: ShardRun, [id, fields]: [string, string[] | null]): void {
+  private processEntry(run: ShardRun, entry: Entry): void {
+    const id = entry[0];
     if (compareIds(id, run.applied) <= 0) {
       run.acks.push(id); // re-delivered after we applied it: just acknowledge
       return;
@@ -350,106 +384,177 @@ export class LiveWorker {
     run.applied = id;
     run.sinceState++;
     const silent = compareIds(id, run.committed) <= 0;
-    if (run.skip.has(id)) return;
-    const reject = (reason: string) => {
-      if (silent) return;
-      run.dlq.push(['id', id, 'reason', reason, ...(fields ?? [])]);
-      run.acks.push(id);
-    };
-    if (fields === null) return reject('entry was deleted from the stream before it was applied');
+    if (run.skip.size > 0 && run.skip.has(id)) return;
+    const fields = entry[1];
+    if (fields === null) return this.reject(run, entry, silent, 'entry was deleted from the stream before it was applied');
     const d = decodeEvent(fields);
     if (!d.ok) {
       const p = d.problem;
-      return reject(`${p.field}=${p.value ?? '(missing)'}: ${p.reason}`);
+      return this.reject(run, entry, silent, `${p.field}=${p.value ?? '(missing)'}: ${p.reason}`);
     }
-    if (d.event.kind !== 'heartbeat') {
-      if (!SYMBOL_RE.test(d.event.symbol)) return reject(`s=${d.event.symbol}: symbol must match ${SYMBOL_RE}`);
-      const home = shardOf(d.event.symbol, this.keys.shards);
-      if (home !== run.shard) return reject(`s=${d.event.symbol}: belongs to shard ${home}, not ${run.shard} (producer and workers disagree on the shard count?)`);
+    const ev = d.event;
+    if (ev.kind !== 'heartbeat') {
+      let home = this.homes.get(ev.symbol);
+      if (home === undefined) {
+        if (!SYMBOL_RE.test(ev.symbol)) return this.reject(run, entry, silent, `s=${ev.symbol}: symbol must match ${SYMBOL_RE}`);
+        home = shardOf(ev.symbol, this.keys.shards);
+        if (this.homes.size >= 100_000) this.homes.clear(); // bounded, whatever producers send
+        this.homes.set(ev.symbol, home);
+      }
+      if (home !== run.shard) return this.reject(run, entry, silent, `s=${ev.symbol}: belongs to shard ${home}, not ${run.shard} (producer and workers disagree on the shard count?)`);
     }
     this.status.applied++;
-    applyEvent(this.set, run.fold, d.event, (ev: MarketEvent, symbol: string, values: readonly (number | null)[]) => {
-      if (silent) return;
-      // values are formatted once per row; the latest-value hash is built at commit from the
-      // symbol's newest row only (a batch often holds many rows of one symbol)
-      const packed = packValues(values);
-      run.rows.push(encodeRowPacked(symbol, ev, id, packed));
-      run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
-    });
-    if (!silent) run.acks.push(id);
+    if (silent) {
+      applyEvent(this.set, run.fold, ev, ignoreRow);
+      return;
+    }
+    this.sinkRun = run;
+    this.sinkId = id;
+    applyEvent(this.set, run.fold, ev, this.sink);
+    run.acks.push(id);
   }
 
-  /** Commits the shard's queued rows, latest values, acks (and state when due); retries until done. */
-  private async commit(run: ShardRun, allowStateSkip = true): Promise<void> {
-    const stateBehind = run.stateId !== run.applied;
+  /** Symbol → shard of the symbols seen (valid names only): shardOf hashes the UTF-8 bytes. */
+  private readonly homes = new Map<string, number>();
+  /** Symbol → latest-value key (it embeds the shard, so it is worth keeping too). */
+  private readonly latestKeys = new Map<string, string>();
+
+  private latestKeyOf(symbol: string): string {
+    let k = this.latestKeys.get(symbol);
+    if (k === undefined) {
+      if (this.latestKeys.size >= 100_000) this.latestKeys.clear();
+      this.latestKeys.set(symbol, (k = latestKey(this.keys, symbol)));
+    }
+    return k;
+  }
+  /** The run and input entry `sink` files rows under (one sink for all events: no closure per event). */
+  private sinkRun: ShardRun | null = null;
+  private sinkId = '';
+
+  private readonly sink = (ev: MarketEvent, symbol: string, values: readonly (number | null)[]): void => {
+    const run = this.sinkRun!;
+    const id = this.sinkId;
+    // values are formatted once per row; the latest-value hash is built at commit from the
+    // symbol's newest row only (a batch often holds many rows of one symbol)
+    const packed = packValues(values);
+    run.rows.push(encodeRowPacked(symbol, ev, id, packed));
+    run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
+  };
+
+  /** Dead-letters an entry (unless it is a silent re-application: its dead letter exists). */
+  private reject(run: ShardRun, [id, fields]: Entry, silent: boolean, reason: string): void {
+    if (silent) return;
+    run.dlq.push(['id', id, 'reason', reason, ...(fields ?? [])]);
+    run.acks.push(id);
+  }
+
+  /** Commits one shard's queued work (see commitAll). */
+  private commit(run: ShardRun, allowStateSkip = true): Promise<void> {
+    return this.commitAll([run], allowStateSkip);
+  }
+
+  /**
+   * Commits the queued rows, latest values, acks (and state when due) of the given shards; retries
+   * until done. On a single node one script call commits them all (one round trip); on Cluster
+   * each shard gets its own call, sent together. Everything a commit sends is taken from the runs
+   * before the first await, so they can go on applying the next batch while this one is in flight
+   * (never two commits of a shard at once: the run loop settles one before starting the next).
+   * Waits for every shard before reporting the first failure, so no shard is left with a commit in
+   * flight when the caller recovers or stops.
+   */
+  private async commitAll(runs: readonly ShardRun[], allowStateSkip = true): Promise<void> {
+    const plans: CommitPlan[] = [];
+    for (const run of runs) {
+      const p = this.plan(run, allowStateSkip);
+      if (p !== null) plans.push(p);
+    }
+    if (plans.length === 0) return;
+    if (!this.cluster || plans.length === 1) return this.send(plans);
+    const results = await Promise.allSettled(plans.map((p) => this.send([p])));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** A shard's part of a commit, taken from its run (which starts afresh), or null if nothing is due. */
+  private plan(run: ShardRun, allowStateSkip: boolean): CommitPlan | null {
+    const lastId = run.applied;
+    const stateBehind = run.stateId !== lastId;
     const dueState = stateBehind && (run.sinceState >= this.opts.checkpointEvery || Date.now() - run.stateAt >= this.opts.checkpointMs || !allowStateSkip);
     const nothing = run.rows.length === 0 && run.acks.length === 0 && run.latest.size === 0 && run.dlq.length === 0;
-    if (nothing && !dueState && compareIds(run.applied, run.committed) <= 0) return;
+    if (nothing && !dueState && compareIds(lastId, run.committed) <= 0) return null;
     const keys = [leaseKey(this.keys, run.shard), outputStream(this.keys, run.shard), checkpointKey(this.keys, run.shard), inputStream(this.keys, run.shard), deadLetterStream(this.keys, run.shard)];
     const latestKeys = [...run.latest.keys()];
-    for (const sym of latestKeys) keys.push(latestKey(this.keys, sym));
-    const argv: (string | Buffer)[] = [this.token, this.opts.group, run.applied, run.committed, String(this.opts.ttlSeconds), dueState ? run.applied : '', this.fsv, String(run.dlq.length)];
+    for (const sym of latestKeys) keys.push(this.latestKeyOf(sym));
+    const argv: (string | Buffer)[] = [String(latestKeys.length), lastId, run.committed, dueState ? lastId : '', String(run.dlq.length)];
     for (const d of run.dlq) argv.push(String(d.length), ...d);
-    argv.push(String(run.rows.length));
-    for (const r of run.rows) argv.push('2', 'r', r);
-    argv.push(String(latestKeys.length));
+    argv.push(String(run.rows.length), run.rows.join('\n'));
     const at = String(Date.now());
-    const cols = this.set.columns;
     for (const sym of latestKeys) {
-      const f = latestFields(run.latest.get(sym)!, cols, this.fsv, at);
-      argv.push(String(f.length), ...f);
+      const r = run.latest.get(sym)!;
+      argv.push(r.id, latestRow(r, this.fsv, at));
     }
-    argv.push(String(run.acks.length), ...run.acks);
-    if (dueState) argv.push(Buffer.from(encodeState(run.fold)));
-    let wrote = false;
+    argv.push(run.acks.join(','), dueState ? Buffer.from(encodeState(run.fold)) : '');
+    const plan: CommitPlan = { run, lastId, dueState, deadLetters: run.dlq.length, since: run.sinceState, keys, argv };
+    run.rows = [];
+    run.dlq = [];
+    run.latest = new Map();
+    run.acks = [];
+    return plan;
+  }
+
+  /** Sends the plans in one script call, retrying until Redis answers, and applies the results. */
+  private async send(plans: readonly CommitPlan[]): Promise<void> {
+    const keys: string[] = [];
+    const argv: (string | Buffer)[] = [this.token, this.opts.group, String(this.opts.ttlSeconds), this.fsv, this.columnList, String(plans.length)];
+    for (const p of plans) {
+      keys.push(...p.keys);
+      argv.push(...p.argv);
+    }
+    const shards = plans.map((p) => p.run.shard).join(',');
+    let results: (number | string)[];
     for (let attempt = 0; ; attempt++) {
       try {
         await this.renewLeases();
-        // 1 = written now; 0 = the checkpoint already covers run.applied (a retry whose first
-        // attempt did commit, or a silent re-application during recovery): nothing was written
-        wrote = (await (this.writer as unknown as { lockstepCommit(n: number, ...args: (string | Buffer)[]): Promise<number> }).lockstepCommit(keys.length, ...keys, ...argv)) === 1;
+        results = (await (this.writer as unknown as { lockstepCommit(n: number, ...args: (string | Buffer)[]): Promise<(number | string)[]> }).lockstepCommit(keys.length, ...keys, ...argv)) as (number | string)[];
         this.ok();
         break;
       } catch (e) {
         if (e instanceof FatalWorkerError) throw e;
         const msg = String((e as Error).message);
-        if (msg.includes('LEASE')) throw new FatalWorkerError(`shard ${run.shard}: lost the lease (${msg}); stopping so the new owner is alone`);
-        if (msg.includes('DIVERGED')) throw new ShardDivergedError(run.shard, msg);
         // a script or data error will not go away by retrying (and nothing was written: the
         // script checks everything before its first write)
-        if (/^(ERR|WRONGTYPE)/.test(msg)) throw new FatalWorkerError(`shard ${run.shard}: commit refused by Redis: ${msg}`);
+        if (/^(ERR|WRONGTYPE)/.test(msg)) throw new FatalWorkerError(`shard(s) ${shards}: commit refused by Redis: ${msg}`);
         this.failed(e);
-        this.log(`shard ${run.shard}: commit failed (${msg}); retrying`);
+        this.log(`shard(s) ${shards}: commit failed (${msg}); retrying`);
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 1000));
         if (this.stopping && attempt > 50) throw e;
       }
     }
-    this.status.commits++;
-    this.status.deadLettered += run.dlq.length;
-    // never move `committed` backwards: during recovery `applied` can still be below it
-    if (compareIds(run.applied, run.committed) > 0) run.committed = run.applied;
-    run.rows = [];
-    run.dlq = [];
-    run.latest.clear();
-    run.acks = [];
-    if (dueState && wrote) {
-      run.stateId = run.applied;
-      run.sinceState = 0;
-      run.stateAt = Date.now();
-      // inputs before the saved state are no longer needed for recovery
-      await this.writer.xtrim(inputStream(this.keys, run.shard), 'MINID', run.stateId).catch(() => {});
+    let diverged: ShardDivergedError | null = null;
+    for (let i = 0; i < plans.length; i++) {
+      const { run, lastId, dueState, deadLetters, since } = plans[i];
+      const res = results[i];
+      if (typeof res === 'string') {
+        if (res.startsWith('LEASE')) throw new FatalWorkerError(`shard ${run.shard}: lost the lease (${res}); stopping so the new owner is alone`);
+        diverged ??= new ShardDivergedError(run.shard, res);
+        continue;
+      }
+      // 1 = written now; 0 = the checkpoint already covers lastId (a retry whose first attempt
+      // did commit, or a silent re-application during recovery): nothing was written
+      const wrote = res === 1;
+      this.status.commits++;
+      this.status.deadLettered += deadLetters;
+      // never move `committed` backwards: during recovery `applied` can still be below it
+      if (compareIds(lastId, run.committed) > 0) run.committed = lastId;
+      if (dueState && wrote) {
+        run.stateId = lastId;
+        run.sinceState -= since;
+        run.stateAt = Date.now();
+        // inputs before the saved state are no longer needed for recovery
+        await this.writer.xtrim(inputStream(this.keys, run.shard), 'MINID', run.stateId).catch(() => {});
+      }
     }
-  }
-
-  /**
-   * Commits several shards concurrently. Waits for every commit before reporting the first
-   * failure, so no shard is left with a commit in flight when the caller recovers or stops.
-   */
-  private async commitAll(runs: readonly ShardRun[]): Promise<void> {
-    if (runs.length === 1) return this.commit(runs[0]);
-    const results = await Promise.allSettled(runs.map((r) => this.commit(r)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (diverged !== null) throw diverged;
   }
 
   /**
@@ -461,23 +566,76 @@ export class LiveWorker {
     return pending.length > 0 && !run.skip.has((pending[0] as string[])[0]);
   }
 
-  /** Reads and processes until `stop()` (or until `idleStopMs` passes with no input, for tests). */
+  /** Commits of the last batch, in flight while the next one is read and applied. */
+  private inflight: Promise<void> | null = null;
+
+  /**
+   * Waits for the commits in flight. A shard whose checkpoint is not where this worker left it
+   * (someone else wrote, or Redis lost acknowledged writes) starts over from its checkpoint, which
+   * re-reads every input after it, including any this worker applied since.
+   */
+  private async settle(): Promise<void> {
+    const p = this.inflight;
+    if (p === null) return;
+    this.inflight = null;
+    try {
+      await p;
+    } catch (e) {
+      if (!(e instanceof ShardDivergedError)) throw e;
+      this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
+      this.runs.set(e.shard, await this.recover(e.shard));
+    }
+  }
+
+  /**
+   * Reads and processes until `stop()` (or until `idleStopMs` passes with no input, for tests).
+   *
+   * While entries are flowing the loop is pipelined: the next batch is read while this one is
+   * applied (on a single node by a blocking read, already waiting when the next entries come), and
+   * applied while this one's commit is in flight. A shard's commits still go one at a time and in
+   * order, each fenced and chained to the last one (`expectedPrev`); entries read ahead are pending
+   * for this consumer like any other delivered entry, so a crash or a recovery re-reads them.
+   */
   async run(opts: { idleStopMs?: number } = {}): Promise<void> {
     const shards = [...this.runs.keys()];
     const streams = shards.map((s) => inputStream(this.keys, s));
+    const index = new Map(streams.map((st, i) => [st, shards[i]]));
     let idleSince = Date.now();
     let recheck = false;
+    let ahead: Promise<[string, Entry[]][] | null> | null = null;
+    // on a single node the read ahead blocks: it is already waiting when the next entries come
+    const readAhead = () => {
+      const p = this.input !== null ? this.readBlocking(streams) : this.readNow(streams);
+      p.catch(() => {}); // awaited (and its error handled) by the next iteration
+      return p;
+    };
     while (!this.stopping) {
       let res: [string, Entry[]][] | null;
       try {
         await this.renewLeases();
         if (recheck) {
+          await this.settle();
           await this.drainOwnPending(shards, streams);
           recheck = false;
         }
-        res = await this.readNew(streams);
+        if (ahead !== null) {
+          const p = ahead;
+          ahead = null;
+          res = await p;
+          // Cluster reads ahead without blocking: caught up, so wait for the next entries
+          if (this.input === null && (res === null || res.length === 0)) res = await this.readBlocking(streams);
+        } else {
+          res = await this.readNew(streams);
+        }
         this.ok();
       } catch (e) {
+        if (e instanceof FatalWorkerError || e instanceof ReplyShapeError) throw e;
+        if (e instanceof ShardDivergedError) {
+          // from a commit of drainOwnPending: the shard starts over from its checkpoint
+          this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
+          this.runs.set(e.shard, await this.recover(e.shard));
+          continue;
+        }
         // A read that timed out may still have been executed by Redis (e.g. it was frozen and
         // resumed): its entries are then pending for us but were never seen. Re-read our own
         // pending entries before reading new ones.
@@ -487,53 +645,76 @@ export class LiveWorker {
         await sleep(200);
         continue;
       }
-      try {
-        if (!res || res.length === 0) {
+      if (!res || res.length === 0) {
+        await this.settle();
+        try {
+          await this.commitAll([...this.runs.values()]);
           for (const r of this.runs.values()) {
-            await this.commit(r);
-            if (r.rows.length === 0 && (await this.checkPendingGap(r))) throw new ShardDivergedError(r.shard, 'entries were delivered but never processed');
+            if (await this.checkPendingGap(r)) throw new ShardDivergedError(r.shard, 'entries were delivered but never processed');
           }
-          if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
-          continue;
+        } catch (e) {
+          if (!(e instanceof ShardDivergedError)) throw e;
+          this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
+          this.runs.set(e.shard, await this.recover(e.shard));
         }
-        idleSince = Date.now();
-        const touched: ShardRun[] = [];
-        for (const [key, entries] of res) {
-          const run = this.runs.get(shards[streams.indexOf(key)])!;
-          for (const e of entries) this.processEntry(run, e);
-          touched.push(run);
-        }
-        // shards commit independently (own keys, own fencing): one round trip for all of them
-        await this.commitAll(touched);
-      } catch (e) {
-        if (!(e instanceof ShardDivergedError)) throw e;
-        // someone else wrote, or Redis lost acknowledged writes: start the shard over from its
-        // checkpoint, which re-reads every input after it
-        this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
-        this.runs.set(e.shard, await this.recover(e.shard));
+        if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
+        continue;
+      }
+      idleSince = Date.now();
+      if (!this.stopping) ahead = readAhead();
+      for (const [key, entries] of res) {
+        const run = this.runs.get(index.get(key)!)!;
+        for (const e of entries) this.processEntry(run, e);
+      }
+      await this.settle();
+      // shards commit independently (own keys, own fencing), in one round trip on a single node
+      this.inflight = this.commitAll([...this.runs.values()]);
+      this.inflight.catch(() => {}); // settled (and its error handled) before the next commit
+    }
+    // entries already read ahead are applied and committed too
+    if (ahead !== null) {
+      const res = await (ahead as Promise<[string, Entry[]][] | null>).catch(() => null);
+      for (const [key, entries] of res ?? []) {
+        const run = this.runs.get(index.get(key)!)!;
+        for (const e of entries) this.processEntry(run, e);
       }
     }
-    for (const r of this.runs.values()) await this.commit(r, false);
+    await this.settle();
+    await this.commitAll([...this.runs.values()], false);
+  }
+
+  /** Entries of `streams` after `id` ('>' = new ones), without blocking. */
+  private async readNow(streams: readonly string[], id = '>'): Promise<[string, Entry[]][]> {
+    const g = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch] as const;
+    if (this.input !== null) return (await this.input.readGroup(this.opts.group, this.opts.consumer, this.opts.batch, null, streams, streams.map(() => id))) ?? [];
+    // Cluster: the streams live in different slots, one command each
+    const out: [string, Entry[]][] = [];
+    for (const st of streams) {
+      const r = (await this.reader!.xreadgroup(...g, 'STREAMS', st, id)) as [string, Entry[]][] | null;
+      if (r) out.push(...r);
+    }
+    return out;
+  }
+
+  /** New entries of the owned shards, waiting up to blockMs for some. */
+  private async readNew(streams: string[]): Promise<[string, Entry[]][] | null> {
+    if (this.input === null) {
+      const ready = await this.readNow(streams);
+      if (ready.length > 0) return ready;
+    }
+    return this.readBlocking(streams);
   }
 
   /**
-   * New entries of the owned shards. One blocking XREADGROUP over all of them on a single node; on
-   * Cluster the streams live in different slots, so each is read without blocking and the loop
-   * blocks on one of them only when all were empty.
+   * One blocking XREADGROUP over all the owned shards on a single node; on Cluster the streams
+   * live in different slots, so the loop blocks on one of them in turn.
    */
-  private async readNew(streams: string[]): Promise<[string, Entry[]][] | null> {
-    const g = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch] as const;
-    if (!this.cluster || streams.length === 1) {
-      return (await this.reader.xreadgroup(...g, 'BLOCK', this.opts.blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as [string, Entry[]][] | null;
-    }
-    const out: [string, Entry[]][] = [];
-    for (const st of streams) {
-      const r = (await this.reader.xreadgroup(...g, 'STREAMS', st, '>')) as [string, Entry[]][] | null;
-      if (r) out.push(...r);
-    }
-    if (out.length > 0) return out;
+  private async readBlocking(streams: string[]): Promise<[string, Entry[]][] | null> {
+    if (this.input !== null) return this.input.readGroup(this.opts.group, this.opts.consumer, this.opts.batch, this.opts.blockMs, streams, streams.map(() => '>'));
+    const g = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch, 'BLOCK', this.opts.blockMs] as const;
+    if (streams.length === 1) return (await this.reader!.xreadgroup(...g, 'STREAMS', streams[0], '>')) as [string, Entry[]][] | null;
     this.rr = (this.rr + 1) % streams.length;
-    return (await this.reader.xreadgroup(...g, 'BLOCK', this.opts.blockMs, 'STREAMS', streams[this.rr], '>')) as [string, Entry[]][] | null;
+    return (await this.reader!.xreadgroup(...g, 'STREAMS', streams[this.rr], '>')) as [string, Entry[]][] | null;
   }
 
   /** Processes this consumer's pending entries (delivered to us, possibly never seen). */
@@ -542,8 +723,7 @@ export class LiveWorker {
       const run = this.runs.get(shards[i])!;
       let from = '0';
       for (;;) {
-        const res = (await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batch, 'STREAMS', streams[i], from)) as [string, Entry[]][] | null;
-        const entries = res?.[0]?.[1] ?? [];
+        const entries = (await this.readNow([streams[i]], from))[0]?.[1] ?? [];
         if (entries.length === 0) break;
         for (const e of entries) this.processEntry(run, e);
         await this.commit(run);
@@ -561,6 +741,7 @@ export class LiveWorker {
     // hand the shards back at once (a crashed worker's leases expire after leaseMs instead)
     const release = (this.writer as unknown as { lockstepRelease?: (key: string, token: string) => Promise<number> } | undefined)?.lockstepRelease;
     if (release) await Promise.all(this.leased.map((s) => release.call(this.writer, leaseKey(this.keys, s), this.token).catch(() => 0)));
+    this.input?.close();
     this.reader?.disconnect();
     this.writer?.disconnect();
   }

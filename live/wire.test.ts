@@ -1,0 +1,48 @@
+/** The input wire format: exact round trips, and one fixed problem reported for a bad entry. */
+import { describe, expect, it } from 'vitest';
+import type { MarketEvent } from '../core/events.ts';
+import { decodeEvent, encodeEvent } from './wire.ts';
+
+const base = { symbol: 'AAPL', seq: 7n, tsEvent: 1_710_511_200_123_456_789n, tsRecv: 1_710_511_200_123_457_000n };
+const events: MarketEvent[] = [
+  { kind: 'trade', ...base, price: 189.32000000000002, size: 100, side: -1 },
+  { kind: 'quote', ...base, bidPx: 0, bidSz: 0, askPx: 5e-324, askSz: 1e21 },
+  { kind: 'book', ...base, side: 1, price: 0.1 + 0.2, size: 0, snapshot: true, last: false },
+  { kind: 'fundamental', ...base, fiscalYear: 2024, fiscalPeriod: 'Q1', eps: NaN, epsTtm: -1.5, bookValuePerShare: 3.25, sharesOutstanding: 15_000_000_000 },
+  { kind: 'news', ...base, sentiment: -0.75 },
+  { kind: 'heartbeat', ...base, symbol: '' },
+];
+
+const problem = (flat: string[]) => {
+  const d = decodeEvent(flat);
+  return d.ok ? null : `${d.problem.field}=${d.problem.value ?? '(missing)'}: ${d.problem.reason}`;
+};
+
+describe('wire format', () => {
+  it('decodes what it encodes, bit for bit', () => {
+    for (const e of events) expect(decodeEvent(encodeEvent(e))).toEqual({ ok: true, event: e });
+  });
+
+  it('takes the last of a repeated field and ignores unknown ones', () => {
+    const flat = [...encodeEvent(events[0]), 'p', '190.5', 'zz', 'ignored', 'dangling'];
+    expect(decodeEvent(flat)).toEqual({ ok: true, event: { ...events[0], price: 190.5 } });
+  });
+
+  it('reports one problem per bad entry, checked in a fixed order', () => {
+    const trade = encodeEvent(events[0]);
+    const without = (f: string) => trade.filter((_, i) => trade[i - (i % 2)] !== f);
+    const set = (f: string, v: string) => trade.map((x, i) => (i % 2 === 1 && trade[i - 1] === f ? v : x));
+    expect(problem(without('k'))).toBe('k=(missing): missing field');
+    expect(problem(set('k', 'alien'))).toBe('k=alien: unknown kind');
+    expect(problem(without('te').filter((_, i, a) => a[i - (i % 2)] !== 'p'))).toBe('te=(missing): missing field');
+    expect(problem(set('tr', '1.5'))).toBe('tr=1.5: not an integer');
+    expect(problem(set('q', '9223372036854775808'))).toBe('q=9223372036854775808: outside int64');
+    expect(problem(set('p', ' '))).toBe('p= : not a number');
+    expect(problem(set('p', 'abc'))).toBe('p=abc: not a number');
+    expect(problem(set('p', 'NaN'))).toBe('price=NaN: must be a finite number > 0');
+    expect(problem(set('p', '-5'))).toBe('price=-5: must be a finite number > 0');
+    expect(problem(set('d', '2'))).toBe('side=2: must be 1, -1 or 0');
+    const book = encodeEvent(events[2]);
+    expect(problem(book.map((x, i) => (i % 2 === 1 && book[i - 1] === 'n' ? 'yes' : x)))).toBe('n=yes: must be 0 or 1');
+  });
+});
