@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MarketEvent } from '../core/events.ts';
 import { decodeEvent, encodeEvent } from './wire.ts';
+import { packValues } from './worker.ts';
 
 const base = { symbol: 'AAPL', seq: 7n, tsEvent: 1_710_511_200_123_456_789n, tsRecv: 1_710_511_200_123_457_000n };
 const events: MarketEvent[] = [
@@ -21,6 +22,13 @@ const problem = (flat: string[]) => {
 describe('wire format', () => {
   it('decodes what it encodes, bit for bit', () => {
     for (const e of events) expect(decodeEvent(encodeEvent(e))).toEqual({ ok: true, event: e });
+  });
+
+  it('keeps the sign of -0 (String(-0) would drop it)', () => {
+    const e: MarketEvent = { kind: 'news', ...base, sentiment: -0 };
+    const d = decodeEvent(encodeEvent(e));
+    expect(d.ok && d.event.kind === 'news' && Object.is(d.event.sentiment, -0)).toBe(true);
+    expect(packValues([-0, 0, null, 1.5])).toBe('-0,0,,1.5');
   });
 
   it('takes the last of a repeated field and ignores unknown ones', () => {

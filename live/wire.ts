@@ -21,7 +21,8 @@
 import { isKind, type MarketEvent } from '../core/events.ts';
 import { validateEvent } from '../core/validate-event.ts';
 
-const f = (x: number) => String(x);
+/** String(-0) is '0': keep the sign so the worker folds the very number the producer had. */
+const f = (x: number) => (x === 0 && 1 / x < 0 ? '-0' : String(x));
 
 export function encodeEvent(e: MarketEvent): string[] {
   const base = ['k', e.kind, 's', e.symbol, 'q', e.seq.toString(), 'te', e.tsEvent.toString(), 'tr', e.tsRecv.toString()];

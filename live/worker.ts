@@ -157,7 +157,8 @@ export function packValues(values: readonly (number | null)[]): string {
   for (let i = 0; i < values.length; i++) {
     if (i > 0) v += ',';
     const x = values[i];
-    if (x !== null) v += String(x);
+    // String(-0) is '0': the parity diff tells -0 from +0 (Object.is), so live must keep the sign
+    if (x !== null) v += x === 0 && 1 / x < 0 ? '-0' : String(x);
   }
   return v;
 }
