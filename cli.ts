@@ -202,9 +202,9 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
 }
 
 async function cmdServe(a: Record<string, unknown>): Promise<void> {
-  const { openRedis } = await import('./live/redis-connect.ts');
+  const { openFeatureSource } = await import('./live/row-reader.ts');
   const { startApi } = await import('./live/http-api.ts');
-  const redis = await openRedis(String(a.redis), { name: 'lockstep-api', commandTimeoutMs: a['command-timeout-ms'] as number });
+  const redis = await openFeatureSource(String(a.redis), { name: 'lockstep-api', commandTimeoutMs: a['command-timeout-ms'] as number });
   const api = await startApi(redis, { keys: { ns: String(a.ns), shards: a.shards as number }, host: String(a.host), port: a.port as number, maxAgeMs: a['max-age-ms'] as number });
   console.log(`serving http://${a.host}:${api.port}/v1/features?symbols=...&features=...  (/healthz, /metrics)`);
   await new Promise<void>((resolve) => {

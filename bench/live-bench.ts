@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '../core/events.ts';
 import { applyEvent, createFactorSet, initFold } from '../core/fold.ts';
 import { getOnlineFeatures } from '../live/client.ts';
+import { openFeatureSource } from '../live/row-reader.ts';
 import { inputStream, latestKey, leaseKey, metaKey, outputStream, type KeyLayout } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
@@ -349,6 +350,9 @@ async function readRuns(url: string): Promise<LiveBenchResult['reads']> {
     await r.hset(latestKey(keys, s), ...fields);
   }
   const one = latestKey(keys, symbols[0]);
+  // the client as `openFeatureSource` opens it (the lean reader on a single node); over an
+  // ioredis connection too, for comparison
+  const lean = await openFeatureSource(url, { name: 'bench-read-lean' });
   // the HTTP API runs as its own process (`lockstep serve`), as deployed: its event loop and GC
   // are not this benchmark's
   const port = await freePortForApi();
@@ -361,13 +365,16 @@ async function readRuns(url: string): Promise<LiveBenchResult['reads']> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const reads = [
     await timeReads('raw ioredis HMGET 1 x 30 (peer)', 5000, () => r.hmget(one, ...features)),
-    await timeReads('client 1 symbol x 30 features', 5000, () => getOnlineFeatures(r, keys, { symbols: symbols.slice(0, 1), features, maxAgeMs: 3_600_000 })),
-    await timeReads('client 100 symbols x 30 features', 2000, () => getOnlineFeatures(r, keys, { symbols, features, maxAgeMs: 3_600_000 })),
+    await timeReads('client 1 symbol x 30 features', 5000, () => getOnlineFeatures(lean, keys, { symbols: symbols.slice(0, 1), features, maxAgeMs: 3_600_000 })),
+    await timeReads('client 100 symbols x 30 features', 2000, () => getOnlineFeatures(lean, keys, { symbols, features, maxAgeMs: 3_600_000 })),
+    await timeReads('client 1 symbol x 30 features (over ioredis)', 5000, () => getOnlineFeatures(r, keys, { symbols: symbols.slice(0, 1), features, maxAgeMs: 3_600_000 })),
+    await timeReads('client 100 symbols x 30 features (over ioredis)', 2000, () => getOnlineFeatures(r, keys, { symbols, features, maxAgeMs: 3_600_000 })),
     await timeReads('HTTP 1 symbol x 30 features', 3000, () => getJson(agent, `${base}&symbols=${symbols[0]}`)),
     await timeReads('HTTP 100 symbols x 30 features', 1000, () => getJson(agent, `${base}&symbols=${symbols.join(',')}`)),
     await timeReads('HTTP 1 symbol x 30 features (fetch)', 3000, async () => (await fetch(`${base}&symbols=${symbols[0]}`)).json()),
   ];
   agent.destroy();
+  lean.disconnect();
   await new Promise<void>((resolve) => {
     api.once('exit', () => resolve());
     api.kill('SIGTERM');

@@ -1,14 +1,16 @@
 /**
  * The read client for trading engines: `getOnlineFeatures({ symbols, features })` reads the
  * latest values of many symbols and features in one round trip (one pipeline of HGETs of each
- * symbol's packed row on a single node; on Cluster one pipeline per shard, sent together).
+ * symbol's packed row on a single node; on Cluster one pipeline per shard, sent together). Read
+ * through `openFeatureSource(url)` (row-reader.ts): a lean connection on a single node, several
+ * times faster than ioredis at the tail; an ioredis client works too.
  * `getOnlineFeaturesJson` gives the same answer as JSON text for the HTTP API.
  *
  * Each value comes with a status: `present` (fresh), `stale` (not refreshed within `maxAgeMs` of
  * wall-clock time since the worker computed it), or `missing` (never computed, warming up, or
  * expired), plus the event time and sequence of the row that produced it.
  */
-import type { RedisClient } from './redis-connect.ts';
+import { RowReader, type FeatureSource } from './row-reader.ts';
 import { latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
 import { shardOf } from './shard.ts';
 
@@ -60,7 +62,7 @@ export function validateQuery(q: OnlineQuery, limits = { symbols: 1000, features
 /** Column order of a deployment's rows (from `<ns>:meta`), cached per namespace and feature set. */
 const columnCache = new Map<string, { fsv: string; index: Map<string, number> }>();
 
-async function fetchColumns(r: RedisClient, keys: KeyLayout): Promise<Map<string, number>> {
+async function fetchColumns(r: FeatureSource, keys: KeyLayout): Promise<Map<string, number>> {
   const [cols, version] = await r.hmget(metaKey(keys), 'columns', 'featureSetVersion');
   const index = new Map((cols ?? '').split(',').filter(Boolean).map((c, i) => [c, i]));
   columnCache.set(keys.ns, { fsv: version ?? '', index });
@@ -87,7 +89,8 @@ function keyOf(keys: KeyLayout, symbol: string): string {
 }
 
 /** Each symbol's packed latest row (`_row`), null where there is none: one round trip. */
-async function readRows(r: RedisClient, keys: KeyLayout, symbols: readonly string[]): Promise<(string | null)[]> {
+async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly string[]): Promise<(string | null)[]> {
+  if (r instanceof RowReader) return r.hgetEach(symbols.map((s) => keyOf(keys, s)), '_row');
   if (symbols.length === 1) return [await r.hget(keyOf(keys, symbols[0]), '_row')];
   const rows: (string | null)[] = new Array(symbols.length).fill(null);
   // one pipeline, one write, on a single node; Cluster pipelines must stay inside one slot, so
@@ -131,7 +134,7 @@ interface RawRead {
  * feature-set version|v1,v2,...) with one HGET per symbol, pipelined and sent together: one round
  * trip, and one short reply per symbol instead of one per feature.
  */
-async function readRaw(r: RedisClient, keys: KeyLayout, q: OnlineQuery): Promise<RawRead> {
+async function readRaw(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<RawRead> {
   validateQuery(q);
   const rows = await readRows(r, keys, q.symbols);
   // the column order comes from meta: fetched once, and again when a row was made by another
@@ -146,7 +149,7 @@ async function readRaw(r: RedisClient, keys: KeyLayout, q: OnlineQuery): Promise
   return { rows, cols: q.features.map((f) => index.get(f) ?? -1) };
 }
 
-export async function getOnlineFeatures(r: RedisClient, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
+export async function getOnlineFeatures(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
   const { rows, cols } = await readRaw(r, keys, q);
   const now = q.now ?? Date.now();
   const maxAge = q.maxAgeMs ?? 5000;
@@ -184,7 +187,7 @@ export async function getOnlineFeatures(r: RedisClient, keys: KeyLayout, q: Onli
  * `String(x)`), which is what JSON.stringify prints for a finite number, so they are copied
  * instead of parsed and printed again; NaN and ±Infinity print as null, as in JSON.stringify.
  */
-export async function getOnlineFeaturesJson(r: RedisClient, keys: KeyLayout, q: OnlineQuery): Promise<string> {
+export async function getOnlineFeaturesJson(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<string> {
   const { rows, cols } = await readRaw(r, keys, q);
   const now = q.now ?? Date.now();
   const maxAge = q.maxAgeMs ?? 5000;

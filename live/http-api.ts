@@ -7,7 +7,7 @@
  * those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */
-import type { RedisClient } from './redis-connect.ts';
+import type { FeatureSource } from './row-reader.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getOnlineFeaturesJson, QueryError } from './client.ts';
 import type { KeyLayout } from './keys.ts';
@@ -70,7 +70,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-
 const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Starts the API on `host:port` (port 0 = any free port); resolves once listening. */
-export async function startApi(redis: RedisClient, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1 };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();

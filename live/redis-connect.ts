@@ -151,6 +151,6 @@ export async function openRedis(url: string, opts: ConnectOptions = {}): Promise
 }
 
 /** The URL without its password, for messages. */
-function redact(url: string): string {
+export function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

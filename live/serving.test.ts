@@ -10,6 +10,7 @@ import { startApi } from './http-api.ts';
 import { latestKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
+import { openFeatureSource, RowReader, type FeatureSource } from './row-reader.ts';
 import { LiveWorker } from './worker.ts';
 
 const DATE = '2024-03-15';
@@ -58,10 +59,29 @@ describe('getOnlineFeatures', () => {
   });
 });
 
-describe('HTTP API (read-only Redis user)', () => {
+describe('getOnlineFeatures through the lean reader (row-reader.ts)', () => {
+  it('gives the same answer as through ioredis, and the same refusals', async () => {
+    const lean = await openFeatureSource(redis.url.replace('redis://', 'redis://reader:readerpw@'));
+    try {
+      expect(lean).toBeInstanceOf(RowReader);
+      const q = { symbols: ['SYM002', 'NOPE', 'SYM000', 'SYM001', 'SYM000'], features: ['mid', 'rsi_14', 'nope', 'last_price', 'mid'], now: 1_800_000_000_000, maxAgeMs: 1000 };
+      expect(await getOnlineFeatures(lean, keys, q)).toEqual(await getOnlineFeatures(admin, keys, q));
+      await expect(getOnlineFeatures(lean, keys, { symbols: ['A B'], features: ['mid'] })).rejects.toThrow(/invalid symbol/);
+    } finally {
+      lean.disconnect();
+    }
+  });
+});
+
+describe.each([
+  ['ioredis', (url: string) => openRedis(url, { commandTimeoutMs: 300 })],
+  ['the lean reader', (url: string) => openFeatureSource(url, { commandTimeoutMs: 300 })],
+] as [string, (url: string) => Promise<FeatureSource>][])('HTTP API (read-only Redis user, %s)', (_name, open) => {
   it('serves features, health and metrics; validates input; cannot write', async () => {
-    const reader = await openRedis(redis.url.replace('redis://', 'redis://reader:readerpw@'), { commandTimeoutMs: 300 });
-    await expect(reader.set('x', '1')).rejects.toThrow(/NOPERM/);
+    const reader = await open(redis.url.replace('redis://', 'redis://reader:readerpw@'));
+    const rw = await openRedis(redis.url.replace('redis://', 'redis://reader:readerpw@'));
+    await expect(rw.set('x', '1')).rejects.toThrow(/NOPERM/);
+    rw.disconnect();
     const api = await startApi(reader, { keys, port: 0, maxAgeMs: 60_000 });
     const base = `http://127.0.0.1:${api.port}`;
     try {

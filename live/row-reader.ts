@@ -1,0 +1,61 @@
+/**
+ * The read client's connection on a single Redis node: the few read commands it needs (HGET of
+ * many keys in one write, HMGET, PING) over a lean RESP connection (resp-connection.ts) instead of
+ * ioredis, whose per-command objects and promises cost more than Redis's own work on a
+ * 100-symbol read (p99 6.3 ms vs 1.4 ms for 100 pipelined HGETs, measured here).
+ *
+ * Read-only by construction: these are the only commands it can send. Requests are pipelined on
+ * one connection (the HTTP API's concurrent requests share it). Redis Cluster: use ioredis
+ * (`openFeatureSource` picks it), which routes each key to its node.
+ */
+import { bulkArrayReply, bulkReply, encodeCommand, RespConnection, simpleReply } from './resp-connection.ts';
+import { isClusterUrl, openRedis, redact, RedisConnectError, type ConnectOptions, type RedisClient } from './redis-connect.ts';
+
+export class RowReader {
+  private readonly conn: RespConnection;
+
+  constructor(url: string, opts: ConnectOptions & { commandTimeoutMs?: number } = {}) {
+    this.conn = new RespConnection(url, opts);
+  }
+
+  /** HGET `field` of each key, in one write and one round trip; null where a key or field is missing. */
+  async hgetEach(keys: readonly string[], field: string): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    const tail = `$${Buffer.byteLength(field)}\r\n${field}\r\n`;
+    let text = '';
+    for (const k of keys) text += `*3\r\n$4\r\nHGET\r\n$${Buffer.byteLength(k)}\r\n${k}\r\n${tail}`;
+    return (await this.conn.request(text, keys.length, bulkReply)) as (string | null)[];
+  }
+
+  async hmget(key: string, ...fields: string[]): Promise<(string | null)[]> {
+    return (await this.conn.request(encodeCommand(['HMGET', key, ...fields]), 1, bulkArrayReply))[0] as (string | null)[];
+  }
+
+  async ping(): Promise<string> {
+    return ((await this.conn.request(encodeCommand(['PING']), 1, simpleReply))[0] as string).trim();
+  }
+
+  disconnect(): void {
+    this.conn.close();
+  }
+}
+
+/** What the read client reads through: the lean reader on a single node, ioredis on Cluster. */
+export type FeatureSource = RowReader | RedisClient;
+
+/**
+ * Opens the read client's connection for `url`: a RowReader on a single node (checked with a
+ * PING, so a wrong address or password fails here, as a RedisConnectError), ioredis on Cluster.
+ */
+export async function openFeatureSource(url: string, opts: ConnectOptions & { commandTimeoutMs?: number } = {}): Promise<FeatureSource> {
+  if (isClusterUrl(url)) return openRedis(url, opts);
+  const reader = new RowReader(url, opts);
+  try {
+    await reader.ping();
+  } catch (e) {
+    reader.disconnect();
+    if (e instanceof RedisConnectError) throw e;
+    throw new RedisConnectError(`cannot connect to Redis at ${redact(url)}: ${(e as Error).message}`);
+  }
+  return reader;
+}
