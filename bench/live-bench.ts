@@ -39,7 +39,18 @@ export interface Percentiles {
 }
 
 export interface LiveBenchResult {
-  rates: { target: number; achieved: number; latencyMs: Percentiles }[];
+  rates: {
+    target: number;
+    achieved: number;
+    /** Feeder's send → the row seen by a subscriber in the bench process (its own delays included). */
+    latencyMs: Percentiles;
+    /**
+     * Redis's clock: the output entry's ID (stamped when the commit script ran, which made the row
+     * and the latest values readable) minus the input entry's ID (stamped at the XADD), in ms, +1
+     * for the IDs' millisecond resolution: an upper bound, untouched by the subscriber's pauses.
+     */
+    latencyRedisMs?: Percentiles;
+  }[];
   sustainable: { events: number; seconds: number; perSec: number; startupSeconds?: number; perSecAfterStartup?: number };
   reads: { name: string; p50Ms: number; p99Ms: number; n: number }[];
 }
@@ -183,7 +194,7 @@ function rowsExpected(events: readonly MarketEvent[]): Set<string> {
 const WARMUP_S = 1;
 
 /** Feeds `events` at `rate` events/s (in 1 ms slices) and measures XADD → visible output row. */
-async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number): Promise<{ achieved: number; latencyMs: Percentiles }> {
+async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number): Promise<{ achieved: number; latencyMs: Percentiles; latencyRedisMs: Percentiles }> {
   // generous timeouts: at rates above what the worker sustains, Redis and the CPU are saturated
   const feeder = await RawFeeder.open(url);
   const sub = await openRedis(url, { name: 'bench-sub', commandTimeoutMs: 60_000 });
@@ -198,6 +209,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   const seen = new Set<string>();
   for (const k of ids) if (!expected.has(k)) seen.add(k);
   const lat: number[] = [];
+  const latRedis: number[] = [];
   let stop = false;
   const outs = Array.from({ length: keys.shards }, (_, s) => outputStream(keys, s));
   // fresh streams: read from the start ('$' would skip rows added between two reads)
@@ -208,13 +220,15 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
       const now = performance.now();
       for (const [key, entries] of res ?? []) {
         lastIds[outs.indexOf(key)] = entries[entries.length - 1][0];
-        for (const [, f] of entries) {
+        for (const [outId, f] of entries) {
+          const outMs = Number(outId.slice(0, outId.indexOf('-')));
           for (const row of entryRows(f)) {
-            const [sym, src, seq] = row.split('|', 3);
+            const [sym, src, seq, , , inId] = row.split('|', 6);
             const k = `${src}/${sym}/${seq}`;
             const t = sent.get(k);
             if (t !== undefined) {
               lat.push(now - t);
+              latRedis.push(outMs - Number(inId.slice(0, inId.indexOf('-'))) + 1);
               sent.delete(k);
             }
           }
@@ -265,7 +279,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   await stopWorker(worker);
   feeder.close();
   sub.disconnect();
-  return { achieved, latencyMs: percentiles(lat) };
+  return { achieved, latencyMs: percentiles(lat), latencyRedisMs: percentiles(latRedis) };
 }
 
 /** Waits until a worker holds every shard's lease (it takes them at start-up, then reads). */
@@ -434,7 +448,7 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
       offset += slice.length;
       const r = await latencyRun(redis.url, { ns: `lat${rate}`, shards: 4 }, slice, rate, seconds + WARMUP_S);
       out.rates.push({ target: rate, ...r });
-      console.log(`  ${rate} ev/s target: achieved ${r.achieved.toFixed(0)}, tick->served p50 ${r.latencyMs.p50.toFixed(2)} ms p99 ${r.latencyMs.p99.toFixed(2)} ms p999 ${r.latencyMs.p999.toFixed(2)} ms (n=${r.latencyMs.n})`);
+      console.log(`  ${rate} ev/s target: achieved ${r.achieved.toFixed(0)}, tick->served p50 ${r.latencyMs.p50.toFixed(2)} ms p99 ${r.latencyMs.p99.toFixed(2)} ms p999 ${r.latencyMs.p999.toFixed(2)} ms (n=${r.latencyMs.n}); Redis clock p50 ≤${r.latencyRedisMs.p50} p99 ≤${r.latencyRedisMs.p99} p999 ≤${r.latencyRedisMs.p999} ms`);
     }
     // the backlog drained for the sustainable rate (default 300k; the quick release gate uses less)
     out.sustainable = await sustainableRun(redis.url, { ns: 'drain', shards: 4 }, events.slice(offset, offset + (opts.drainEvents ?? 300_000)));
@@ -448,8 +462,13 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
 }
 
 export function formatLiveBench(r: LiveBenchResult): string {
-  const lines = ['\nlive benchmark (Redis, feeder and one worker on this machine)', '| input rate | achieved | tick→served p50 | p99 | p999 |', '|---|---|---|---|---|'];
-  for (const x of r.rates) lines.push(`| ${x.target.toLocaleString('en-US')}/s | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms |`);
+  const lines = [
+    '\nlive benchmark (Redis, feeder and one worker on this machine); tick → served as seen by a subscriber, and by Redis\'s clock (output entry ID - input entry ID, +1 ms: an upper bound)',
+    '| input rate | achieved | subscriber p50 | p99 | p999 | Redis clock p50 | p99 | p999 |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const red = (p: Percentiles | undefined, k: 'p50' | 'p99' | 'p999') => (p === undefined ? '—' : `≤ ${p[k]} ms`);
+  for (const x of r.rates) lines.push(`| ${x.target.toLocaleString('en-US')}/s | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms | ${red(x.latencyRedisMs, 'p50')} | ${red(x.latencyRedisMs, 'p99')} | ${red(x.latencyRedisMs, 'p999')} |`);
   const after = r.sustainable.perSecAfterStartup === undefined ? '' : `; ${Math.round(r.sustainable.perSecAfterStartup).toLocaleString('en-US')} events/s after ${r.sustainable.startupSeconds!.toFixed(2)} s of start-up`;
   lines.push('', `sustainable rate, one worker: ${Math.round(r.sustainable.perSec).toLocaleString('en-US')} events/s (${r.sustainable.events.toLocaleString('en-US')} events drained in ${r.sustainable.seconds.toFixed(2)} s, start-up included${after})`, '');
   const peer = r.reads[0];
