@@ -31,8 +31,23 @@ function typedIndex(v: unknown): number {
   return -1;
 }
 
+/** Shared (stateless) codecs: one per string cost more than encoding the string. */
+const ENC = new TextEncoder();
+const DEC = new TextDecoder();
+
+/** Where the writer is in the state, for error messages only: built into text only on error. */
+type PathStep = number | string | { get: unknown };
+
+function pathText(steps: readonly PathStep[]): string {
+  let p = '';
+  for (const s of steps) p += typeof s === 'number' ? `[${s}]` : typeof s === 'string' ? `.${s}` : `.get(${String(s.get)})`;
+  return p;
+}
+
 class Writer {
   buf = new Uint8Array(1024);
+  /** The path to the value being written (a checkpoint runs on a live worker's hot path: no text per value). */
+  readonly path: PathStep[] = [];
   view = new DataView(this.buf.buffer);
   len = 0;
   private need(n: number): void {
@@ -65,7 +80,11 @@ class Writer {
     this.len += b.length;
   }
   str(s: string): void {
-    this.bytes(new TextEncoder().encode(s));
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: encode straight into the buffer
+    this.need(4 + 3 * s.length);
+    const { written } = ENC.encodeInto(s, this.buf.subarray(this.len + 4));
+    this.view.setUint32(this.len, written, true);
+    this.len += 4 + written;
   }
 }
 
@@ -74,7 +93,7 @@ function isPlainObject(v: object): boolean {
   return p === Object.prototype || p === null;
 }
 
-function write(w: Writer, v: unknown, path: string): void {
+function write(w: Writer, v: unknown): void {
   switch (typeof v) {
     case 'undefined':
       return w.u8(Tag.Undefined);
@@ -94,16 +113,27 @@ function write(w: Writer, v: unknown, path: string): void {
       if (Array.isArray(v)) {
         w.u8(Tag.Array);
         w.u32(v.length);
-        for (let i = 0; i < v.length; i++) write(w, v[i], `${path}[${i}]`);
+        const path = w.path;
+        const at = path.length;
+        for (let i = 0; i < v.length; i++) {
+          path[at] = i;
+          write(w, v[i]);
+        }
+        path.length = at;
         return;
       }
       if (v instanceof Map) {
         w.u8(Tag.Map);
         w.u32(v.size);
+        const path = w.path;
+        const at = path.length;
         for (const [k, x] of v) {
-          write(w, k, `${path}.key`);
-          write(w, x, `${path}.get(${String(k)})`);
+          path[at] = 'key';
+          write(w, k);
+          path[at] = { get: k };
+          write(w, x);
         }
+        path.length = at;
         return;
       }
       const ti = typedIndex(v);
@@ -117,22 +147,26 @@ function write(w: Writer, v: unknown, path: string): void {
         const keys = Object.keys(v);
         w.u8(Tag.Object);
         w.u32(keys.length);
+        const path = w.path;
+        const at = path.length;
         for (const k of keys) {
           w.str(k);
-          write(w, (v as Record<string, unknown>)[k], `${path}.${k}`);
+          path[at] = k;
+          write(w, (v as Record<string, unknown>)[k]);
         }
+        path.length = at;
         return;
       }
     }
   }
-  throw new SnapshotError(`${path || 'state'} is not plain data (${Object.prototype.toString.call(v)})`);
+  throw new SnapshotError(`${pathText(w.path) || 'state'} is not plain data (${Object.prototype.toString.call(v)})`);
 }
 
 /** Binary encoding of plain-data state. Equal states give equal bytes. */
 export function encodeState(v: unknown): Uint8Array {
   const w = new Writer();
   w.u8(1); // format version
-  write(w, v, '');
+  write(w, v);
   return w.buf.slice(0, w.len);
 }
 
@@ -164,7 +198,11 @@ class Reader {
     return b;
   }
   str(): string {
-    return new TextDecoder().decode(this.bytes());
+    const n = this.u32();
+    if (this.pos + n > this.buf.length) throw new SnapshotError('truncated');
+    const s = DEC.decode(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
   }
 }
 

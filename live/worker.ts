@@ -87,6 +87,12 @@ function idPart(s: string, from: number, to: number): number {
 
 const ignoreRow = (): void => {};
 
+/** The fold state as the commit's blob: a view of the encoded bytes, not a second copy. */
+function stateBlob(fold: FoldState): Buffer {
+  const b = encodeState(fold);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** The newest row of a symbol in the batch: the latest-value hash is built from it once, at commit. */
 interface LatestRow {
   id: string;
@@ -503,7 +509,7 @@ export class LiveWorker {
       const r = run.latest.get(sym)!;
       argv.push(r.id, latestRow(r, this.fsv, at));
     }
-    argv.push(run.acks.join(','), dueState ? Buffer.from(encodeState(run.fold)) : '');
+    argv.push(run.acks.join(','), dueState ? stateBlob(run.fold) : '');
     const plan: CommitPlan = { run, lastId, dueState, deadLetters: run.dlq.length, since: run.sinceState, keys, argv };
     run.rows = [];
     run.dlq = [];
