@@ -26,14 +26,16 @@ export function initSeqGuard(): SeqGuard {
 /** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate). */
 export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
   if (seq > g.last) {
-    const skipped = g.last < 0n ? 0n : seq - g.last - 1n;
-    if (skipped > 0n) {
-      if (skipped > BigInt(MAX_MISSING)) {
-        g.missing.length = 0;
-      } else {
-        for (let s = g.last + 1n; s < seq; s++) g.missing.push(s);
-        if (g.missing.length > MAX_MISSING) g.missing.splice(0, g.missing.length - MAX_MISSING);
-      }
+    // the usual case, the next number, allocates one bigint (g.last + 1n) rather than two
+    if (g.last < 0n || seq === g.last + 1n) {
+      g.last = seq;
+      return 'next';
+    }
+    if (seq - g.last - 1n > BigInt(MAX_MISSING)) {
+      g.missing.length = 0;
+    } else {
+      for (let s = g.last + 1n; s < seq; s++) g.missing.push(s);
+      if (g.missing.length > MAX_MISSING) g.missing.splice(0, g.missing.length - MAX_MISSING);
     }
     g.last = seq;
     return 'next';
