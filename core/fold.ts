@@ -38,6 +38,14 @@ export interface FactorSet {
   readonly alwaysReaders: readonly (readonly number[])[];
   /** Per factor: index of the derivation it reads, -1 for none. */
   readonly derivationOf: readonly number[];
+  /**
+   * Each factor's update function and params, and each derivation's update, pulled out of the
+   * definitions once: factor objects have differing shapes (optional derive, extras, source), so
+   * reading `.update` off them per event is a megamorphic property load; an array slot is not.
+   */
+  readonly updateFns: readonly AnyFactor['update'][];
+  readonly paramsOf: readonly AnyFactor['params'][];
+  readonly deriveFns: readonly Derivation['update'][];
 }
 
 export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
@@ -81,6 +89,9 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
     firedReaders: readers('fired'),
     alwaysReaders: readers('always'),
     derivationOf,
+    updateFns: factors.map((f) => f.update),
+    paramsOf: factors.map((f) => f.params),
+    deriveFns: derivations.map((d) => d.update),
   });
 }
 
@@ -163,16 +174,16 @@ function differs(a: number | null, b: number | null): boolean {
 function runFactor(set: FactorSet, s: SymbolState, ev: MarketEvent, i: number, derived: unknown, fired: boolean): boolean {
   let changed = false;
   const values = s.values;
-  const f = set.factors[i];
   const state = s.states[i];
+  const params = set.paramsOf[i];
   let col = set.offsets[i];
-  const v = f.update(state, ev, f.params, derived, fired);
+  const v = set.updateFns[i](state, ev, params, derived, fired);
   if (differs(values[col], v)) changed = true;
   values[col] = v;
   const extras = set.extraReaders[i];
   for (let e = 0; e < extras.length; e++) {
     col++;
-    const x = extras[e](state, f.params as never);
+    const x = extras[e](state, params as never);
     if (!changed && differs(values[col], x)) changed = true;
     values[col] = x;
   }
@@ -186,7 +197,7 @@ function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, kind: Kind): b
   for (let k = 0; k < ds.length; k++) {
     const d = ds[k];
     const dstate = s.derived[d];
-    const fired = set.derivations[d].update(dstate, ev);
+    const fired = set.deriveFns[d](dstate, ev);
     if (fired) {
       const fr = set.firedReaders[d];
       for (let j = 0; j < fr.length; j++) if (runFactor(set, s, ev, fr[j], dstate, true)) changed = true;

@@ -30,8 +30,8 @@ export interface OrderBook {
   inSnapshot: boolean;
   /** False after a sequence gap until the next snapshot row. */
   synced: boolean;
-  /** Next sequence number expected; -1n before the first. */
-  expectedSeq: bigint;
+  /** Highest sequence number seen; -2n before the first (so last + 1 is never a real number). */
+  lastSeq: bigint;
   gaps: number;
   crossedCount: number;
 }
@@ -55,7 +55,7 @@ export function initOrderBook(requireSnapshot = false, initialLevels = 64): Orde
     asks: initSide(cap),
     inSnapshot: false,
     synced: !requireSnapshot,
-    expectedSeq: -1n,
+    lastSeq: -2n,
     gaps: 0,
     crossedCount: 0,
   };
@@ -85,13 +85,36 @@ function grow(side: BookSide): void {
   side.sizes = sizes;
 }
 
+/**
+ * Moves levels [from, n) by one slot (delta -1 deletes at from - 1, +1 opens a slot at from).
+ * Updates cluster at the top (the end), so the run is usually a few elements: a plain loop beats
+ * copyWithin's builtin call there; long runs still go through copyWithin.
+ */
+function shift(side: BookSide, from: number, n: number, delta: 1 | -1): void {
+  const keys = side.keys;
+  const sizes = side.sizes;
+  if (n - from > 32) {
+    keys.copyWithin(from + delta, from, n);
+    sizes.copyWithin(from + delta, from, n);
+  } else if (delta < 0) {
+    for (let j = from; j < n; j++) {
+      keys[j - 1] = keys[j];
+      sizes[j - 1] = sizes[j];
+    }
+  } else {
+    for (let j = n - 1; j >= from; j--) {
+      keys[j + 1] = keys[j];
+      sizes[j + 1] = sizes[j];
+    }
+  }
+}
+
 function setLevel(side: BookSide, key: number, size: number): void {
   const n = side.n;
   const i = lowerBound(side, key);
   if (i < n && side.keys[i] === key) {
     if (size === 0) {
-      side.keys.copyWithin(i, i + 1, n);
-      side.sizes.copyWithin(i, i + 1, n);
+      shift(side, i + 1, n, -1);
       side.n = n - 1;
     } else {
       side.sizes[i] = size;
@@ -100,8 +123,7 @@ function setLevel(side: BookSide, key: number, size: number): void {
   }
   if (size === 0) return; // deleting a level the book does not hold
   if (n === side.keys.length) grow(side);
-  side.keys.copyWithin(i + 1, i, n);
-  side.sizes.copyWithin(i + 1, i, n);
+  shift(side, i, n, 1);
   side.keys[i] = key;
   side.sizes[i] = size;
   side.n = n + 1;
@@ -134,11 +156,13 @@ export function applyLevel(book: OrderBook, side: BookSideId, price: number, siz
  * stale level). Returns the `synced` flag after the check.
  */
 export function noteSeq(book: OrderBook, seq: bigint): boolean {
-  if (book.expectedSeq >= 0n && seq !== book.expectedSeq) {
+  // keeps the event's own bigint (no per-row allocation): last + 1n is only compared, never stored
+  const last = book.lastSeq;
+  if (last !== -2n && seq !== last + 1n) {
     book.synced = false;
     book.gaps++;
   }
-  if (seq >= book.expectedSeq) book.expectedSeq = seq + 1n;
+  if (seq > last) book.lastSeq = seq;
   return book.synced;
 }
 
