@@ -193,4 +193,38 @@ describe('event-time window', () => {
     expect(worst).toBeLessThan(1e-9);
     expect(worstNaive).toBeGreaterThan(1e-6);
   });
+  it('stays exact across origin moves: months of event time, and jumps past 2^52 ns', () => {
+    // offsets from the window's origin must stay exact float64 integers; these cross the limit
+    const D = 60n * SEC;
+    const jump = 2n ** 52n;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ dt: fc.oneof(fc.bigInt({ min: 0n, max: 90n * SEC }), fc.constantFrom(jump - 1n, jump, jump + 1n, 2n ** 53n + 7n), fc.bigInt({ min: -30n * SEC, max: 0n })), x: fc.option(fc.integer({ min: 1, max: 1000 }), { freq: 4 }) }), { maxLength: 120 }),
+        (steps) => {
+          const w = initTimeWindow(D, 2);
+          let t = T0;
+          let now = -(2n ** 63n);
+          const kept: { t: bigint; x: number }[] = [];
+          for (const st of steps) {
+            t += st.dt;
+            if (t > now) now = t;
+            if (st.x === null) timeWindowAdvance(w, t);
+            else {
+              timeWindowPush(w, t, st.x);
+              kept.push({ t: now, x: st.x });
+            }
+            const held = kept.filter((e) => e.t > now - D);
+            expect(timeWindowCount(w)).toBe(held.length);
+            expect(timeWindowSum(w)).toBe(held.reduce((a, e) => a + e.x, 0));
+            expect(timeWindowOldestTime(w)).toBe(held.length > 0 ? held[0].t : null);
+          }
+          const restored = roundTrip(w);
+          timeWindowPush(w, t + SEC, 5);
+          timeWindowPush(restored, t + SEC, 5);
+          expect(restored).toEqual(w);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -4,10 +4,13 @@
  * volume. "now" is the latest event time handed in (a trade, a quote or a heartbeat): eviction is
  * driven by event time only, never by a wall clock, which is what lets live reproduce replay.
  *
- * Storage is plain data: a BigInt64Array of times and a Float64Array of values used as a ring
- * (head/len), doubled when full (the only allocation, amortized to nothing). The time of the
- * oldest value plus the duration is cached as `expiry`, so a push that evicts nothing costs one
- * bigint comparison and no bigint arithmetic.
+ * Storage is plain data: Float64Arrays of times and values used as a ring (head/len), doubled when
+ * full (the only allocation, amortized to nothing). Times are kept as exact float64 offsets from an
+ * origin (the first time seen; see ns-offset.ts): bigint arithmetic allocates on every operation
+ * and cost more than the window itself when a heartbeat visits every symbol's windows. Offsets
+ * stay below 2^52 ns (52 days) by moving the origin forward when needed, so every comparison is
+ * exact. The time of the oldest value plus the duration is cached as `expiry`, so a push that
+ * evicts nothing costs two float comparisons.
  *
  * Out-of-order policy: times are clamped to be non-decreasing. A value whose time is earlier than
  * the newest one held is stored at the newest time (it leaves the window with it), so eviction
@@ -15,6 +18,7 @@
  * (1974) compensated add/remove, shifted variance sums, and an exact re-base once the pushes since
  * the last re-base reach the number of values held (the window has turned over; O(1) amortized).
  */
+import { MAX_EXACT_OFFSET, nsHigh, nsLow, nsOffset } from './ns-offset.ts';
 import {
   initMoments,
   momentsAdd,
@@ -27,46 +31,114 @@ import {
   type WindowMoments,
 } from './window-moments.ts';
 
-/** Larger than any epoch-ns time: the expiry of an empty window. */
-const NEVER = 0x7fffffffffffffffn;
-/** Earliest representable time: "nothing seen yet". */
-const NO_TIME = -0x8000000000000000n;
-
 export interface TimeWindow {
   durationNs: bigint;
-  times: BigInt64Array;
+  /** durationNs as a float64 (exact: durations are far below 2^53 ns). */
+  dur: number;
+  /** Epoch ns that offset 0 stands for, and its 32-bit halves; set by the first time seen. */
+  origin: bigint;
+  originHigh: number;
+  originLow: number;
+  started: boolean;
+  /** Offsets from `origin` (exact integers) and values, as a ring. */
+  times: Float64Array;
   vals: Float64Array;
   /** Slot of the oldest entry. */
   head: number;
   len: number;
-  /** Newest time pushed or advanced to (the window's "now"). */
-  now: bigint;
-  /** times[head] + durationNs, or NEVER when empty: the first `now` at which the head leaves. */
-  expiry: bigint;
+  /** Offset of the newest time pushed or advanced to (the window's "now"); -Infinity before any. */
+  now: number;
+  /** times[head] + dur, or +Infinity when empty: the first `now` at which the head leaves. */
+  expiry: number;
   m: WindowMoments;
   since: number;
   rebases: number;
 }
 
+/** Longest window: keeps `dur` and every offset sum far inside float64's exact integers. */
+const MAX_DURATION_NS = 2n ** 50n;
+
 /**
- * An empty window of `durationNs` (> 0) nanoseconds, with room for `initialCapacity` values before
- * the first growth.
+ * An empty window of `durationNs` (> 0, < 2^50 ns ≈ 13 days) nanoseconds, with room for
+ * `initialCapacity` values before the first growth.
  */
 export function initTimeWindow(durationNs: bigint, initialCapacity = 64): TimeWindow {
-  if (durationNs <= 0n) throw new RangeError(`time window duration ${durationNs} ns must be > 0`);
+  if (durationNs <= 0n || durationNs >= MAX_DURATION_NS) throw new RangeError(`time window duration ${durationNs} ns must be > 0 and < 2^50`);
   const cap = Math.max(1, Math.floor(initialCapacity));
   return {
     durationNs,
-    times: new BigInt64Array(cap),
+    dur: Number(durationNs),
+    origin: 0n,
+    originHigh: 0,
+    originLow: 0,
+    started: false,
+    times: new Float64Array(cap),
     vals: new Float64Array(cap),
     head: 0,
     len: 0,
-    now: NO_TIME,
-    expiry: NEVER,
+    now: -Infinity,
+    expiry: Infinity,
     m: initMoments(),
     since: 0,
     rebases: 0,
   };
+}
+
+function setOrigin(w: TimeWindow, origin: bigint): void {
+  w.origin = origin;
+  w.originHigh = nsHigh(origin);
+  w.originLow = nsLow(origin);
+}
+
+/**
+ * `t` as an offset from the window's origin, moving the origin to "now" first when `t` is too far
+ * ahead for the offset to be exact (after ~52 days of continuous use, or a jump that long).
+ */
+function offsetOf(w: TimeWindow, t: bigint): number {
+  if (!w.started) {
+    w.started = true;
+    setOrigin(w, t);
+    return 0;
+  }
+  const x = nsOffset(t, w.originHigh, w.originLow);
+  if (x <= MAX_EXACT_OFFSET) return x;
+  // rare: re-express everything held relative to now (exact: held offsets are within dur of now)
+  const shift = w.now > 0 ? w.now : 0;
+  setOrigin(w, w.origin + BigInt(shift));
+  const cap = w.vals.length;
+  for (let i = 0, slot = w.head; i < w.len; i++) {
+    w.times[slot] -= shift;
+    if (++slot === cap) slot = 0;
+  }
+  w.now -= shift;
+  w.expiry -= shift;
+  const y = nsOffset(t, w.originHigh, w.originLow);
+  if (y <= MAX_EXACT_OFFSET) return y;
+  // a jump of more than 2^52 ns past now: everything held leaves; start afresh at t
+  while (w.len > 0) evictHead(w);
+  w.expiry = Infinity;
+  w.now = -Infinity;
+  setOrigin(w, t);
+  return 0;
+}
+
+function evictHead(w: TimeWindow): void {
+  momentsRemove(w.m, w.vals[w.head]);
+  w.head = w.head + 1 === w.vals.length ? 0 : w.head + 1;
+  w.len--;
+}
+
+/** Advance on an offset (see timeWindowAdvance). */
+function advanceTo(w: TimeWindow, now: number): void {
+  if (now > w.now) w.now = now;
+  if (now < w.expiry) return;
+  const cutoff = now - w.dur;
+  const times = w.times;
+  while (w.len > 0 && times[w.head] <= cutoff) evictHead(w);
+  w.expiry = w.len > 0 ? times[w.head] + w.dur : Infinity;
+  // An eviction without a push (e.g. a heartbeat after a quiet spell) can turn the window over or
+  // move its mean far from the shift; re-base now so reads before the next push are as exact.
+  if (w.len > 0 && (w.since >= w.len || momentsNeedRebase(w.m))) rebase(w);
 }
 
 /**
@@ -75,32 +147,20 @@ export function initTimeWindow(durationNs: bigint, initialCapacity = 64): TimeWi
  * present. An earlier `now` is ignored.
  */
 export function timeWindowAdvance(w: TimeWindow, now: bigint): void {
-  if (now > w.now) w.now = now;
-  if (now < w.expiry) return;
-  const cutoff = now - w.durationNs;
-  const cap = w.vals.length;
-  const times = w.times;
-  while (w.len > 0 && times[w.head] <= cutoff) {
-    momentsRemove(w.m, w.vals[w.head]);
-    w.head = w.head + 1 === cap ? 0 : w.head + 1;
-    w.len--;
-  }
-  w.expiry = w.len > 0 ? times[w.head] + w.durationNs : NEVER;
-  // An eviction without a push (e.g. a heartbeat after a quiet spell) can turn the window over or
-  // move its mean far from the shift; re-base now so reads before the next push are as exact.
-  if (w.len > 0 && (w.since >= w.len || momentsNeedRebase(w.m))) rebase(w);
+  advanceTo(w, offsetOf(w, now));
 }
 
 /** Adds value `x` at event time `t` (clamped to the newest time seen), evicting what `t` expires. */
 export function timeWindowPush(w: TimeWindow, t: bigint, x: number): void {
-  if (t < w.now) t = w.now;
-  timeWindowAdvance(w, t);
+  let at = offsetOf(w, t);
+  if (at < w.now) at = w.now;
+  advanceTo(w, at);
   if (w.len === w.vals.length) grow(w);
   let slot = w.head + w.len;
   if (slot >= w.vals.length) slot -= w.vals.length;
-  w.times[slot] = t;
+  w.times[slot] = at;
   w.vals[slot] = x;
-  if (w.len++ === 0) w.expiry = t + w.durationNs;
+  if (w.len++ === 0) w.expiry = at + w.dur;
   momentsAdd(w.m, x);
   w.since++;
   if (w.since >= w.len || momentsNeedRebase(w.m)) rebase(w);
@@ -108,7 +168,7 @@ export function timeWindowPush(w: TimeWindow, t: bigint, x: number): void {
 
 function grow(w: TimeWindow): void {
   const cap = w.vals.length;
-  const times = new BigInt64Array(cap * 2);
+  const times = new Float64Array(cap * 2);
   const vals = new Float64Array(cap * 2);
   const first = cap - w.head; // entries from head to the end of the old arrays
   times.set(w.times.subarray(w.head));
@@ -153,5 +213,5 @@ export function timeWindowVariance(w: TimeWindow, ddof = 1): number | null {
 
 /** Time of the oldest value held, or null when empty. */
 export function timeWindowOldestTime(w: TimeWindow): bigint | null {
-  return w.len > 0 ? w.times[w.head] : null;
+  return w.len > 0 ? w.origin + BigInt(w.times[w.head]) : null;
 }

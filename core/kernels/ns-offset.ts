@@ -1,0 +1,40 @@
+/**
+ * Exact nanosecond differences as float64 without bigint arithmetic.
+ *
+ * Epoch-ns times do not fit a float64 (they need ~61 bits), but the distance between two times of
+ * one window does: any |t - origin| < 2^53 ns (104 days) is an exact float64 integer. Subtracting
+ * bigints allocates a heap bigint every time (~20 ns here, plus GC); splitting the int64 into its
+ * two 32-bit halves through a typed-array view costs a store and two loads, and the halves'
+ * difference, hi·2^32 + lo, is then exact. Kernels keep an origin (its halves) and work on offsets.
+ */
+
+const SCRATCH = new BigInt64Array(1);
+const LO = new Uint32Array(SCRATCH.buffer);
+const HI = new Int32Array(SCRATCH.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO_IX = LITTLE_ENDIAN ? 0 : 1;
+const HI_IX = LITTLE_ENDIAN ? 1 : 0;
+
+/** Largest offset kept before the owner moves its origin: offsets stay exact below 2^53. */
+export const MAX_EXACT_OFFSET = 2 ** 52;
+
+/** High (signed) 32 bits of an int64 time. */
+export function nsHigh(t: bigint): number {
+  SCRATCH[0] = t;
+  return HI[HI_IX];
+}
+
+/** Low (unsigned) 32 bits of an int64 time. */
+export function nsLow(t: bigint): number {
+  SCRATCH[0] = t;
+  return LO[LO_IX];
+}
+
+/**
+ * t - origin as a float64, origin given by its halves (nsHigh, nsLow). Exact while
+ * |t - origin| < 2^53; callers keep offsets below MAX_EXACT_OFFSET.
+ */
+export function nsOffset(t: bigint, originHigh: number, originLow: number): number {
+  SCRATCH[0] = t;
+  return (HI[HI_IX] - originHigh) * 4294967296 + (LO[LO_IX] - originLow);
+}
