@@ -42,7 +42,7 @@ export const newsCount = defineFactor({
   rules: { minutes: { kind: 'int', min: 1, max: 100_000 } },
   inputs: ['news', 'heartbeat'],
   warmup: 'none',
-  init: (p) => initTimeWindow(BigInt(p.minutes) * 60_000_000_000n),
+  init: (p) => initTimeWindow(BigInt(p.minutes) * 60_000_000_000n, 64, false),
   update(w, ev) {
     if (ev.kind === 'news') timeWindowPush(w, ev.tsEvent, 1);
     else timeWindowAdvance(w, ev.tsEvent);

@@ -10,13 +10,14 @@ import { defineFactor } from '../factor.ts';
  */
 export const tradeWindow = defineFactor({
   name: 'volume_1m',
-  version: 1,
+  // 2: sum-only windows re-base on turnover only (sums may differ from v1 in the last bits)
+  version: 2,
   description: 'Volume (or trade count) over the trailing window',
   params: { seconds: 60, stat: 'volume' },
   rules: { seconds: { kind: 'int', min: 1, max: 86_400 }, stat: { kind: 'string', oneOf: ['volume', 'count'] } },
   inputs: ['trade', 'heartbeat'],
   warmup: 'none',
-  init: (p) => initTimeWindow(BigInt(p.seconds) * 1_000_000_000n),
+  init: (p) => initTimeWindow(BigInt(p.seconds) * 1_000_000_000n, 64, false),
   update(w, ev, p) {
     if (ev.kind === 'trade') timeWindowPush(w, ev.tsEvent, ev.size);
     else timeWindowAdvance(w, ev.tsEvent);

@@ -13,13 +13,14 @@ import { defineFactor } from '../factor.ts';
  */
 export const volumePower = defineFactor({
   name: 'volume_power_1m',
-  version: 1,
+  // 2: sum-only windows re-base on turnover only (sums may differ from v1 in the last bits)
+  version: 2,
   description: '100 x buy volume / sell volume over the trailing window',
   params: { seconds: 60 },
   rules: { seconds: { kind: 'int', min: 1, max: 86_400 } },
   inputs: ['trade', 'heartbeat'],
   warmup: 'seller-initiated volume inside the window',
-  init: (p) => ({ buy: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n), sell: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n) }),
+  init: (p) => ({ buy: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n, 64, false), sell: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n, 64, false) }),
   update(s, ev) {
     if (ev.kind === 'trade') {
       timeWindowPush(s.buy, ev.tsEvent, ev.side === 1 ? ev.size : 0);

@@ -227,4 +227,27 @@ describe('event-time window', () => {
       { numRuns: 200 },
     );
   });
+  it('a sum-only window holds the same values and sums without drift; its variance is null', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.array(stepArb, { maxLength: 200 }), (durSec, steps) => {
+        const D = BigInt(durSec) * SEC;
+        const full = initTimeWindow(D, 2);
+        const lean = initTimeWindow(D, 2, false);
+        const want = model(steps, D);
+        let t = T0;
+        steps.forEach((st, i) => {
+          t += BigInt(st.dtMs) * 1_000_000n;
+          for (const w of [full, lean]) {
+            if (st.x === null) timeWindowAdvance(w, t);
+            else timeWindowPush(w, t, st.x);
+          }
+          expect(timeWindowCount(lean)).toBe(want[i].count);
+          expect(timeWindowOldestTime(lean)).toBe(timeWindowOldestTime(full));
+          const scale = want[i].vals.reduce((a, x) => a + Math.abs(x), 0);
+          expect(Math.abs(timeWindowSum(lean) - want[i].sum)).toBeLessThanOrEqual(4 * Number.EPSILON * scale);
+          expect(timeWindowVariance(lean)).toBeNull();
+        });
+      }),
+    );
+  });
 });

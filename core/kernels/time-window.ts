@@ -60,9 +60,10 @@ const MAX_DURATION_NS = 2n ** 50n;
 
 /**
  * An empty window of `durationNs` (> 0, < 2^50 ns ≈ 13 days) nanoseconds, with room for
- * `initialCapacity` values before the first growth.
+ * `initialCapacity` values before the first growth. `variance: false` keeps only the sum and count
+ * (timeWindowVariance is then null), which is cheaper per push and eviction.
  */
-export function initTimeWindow(durationNs: bigint, initialCapacity = 64): TimeWindow {
+export function initTimeWindow(durationNs: bigint, initialCapacity = 64, variance = true): TimeWindow {
   if (durationNs <= 0n || durationNs >= MAX_DURATION_NS) throw new RangeError(`time window duration ${durationNs} ns must be > 0 and < 2^50`);
   const cap = Math.max(1, Math.floor(initialCapacity));
   return {
@@ -78,7 +79,7 @@ export function initTimeWindow(durationNs: bigint, initialCapacity = 64): TimeWi
     len: 0,
     now: -Infinity,
     expiry: Infinity,
-    m: initMoments(),
+    m: initMoments(variance),
     since: 0,
     rebases: 0,
   };

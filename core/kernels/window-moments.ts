@@ -15,6 +15,8 @@
  */
 
 export interface WindowMoments {
+  /** False: only the sum is kept (d1/d2 stay 0 and the variance is null), for windows that never read it. */
+  variance: boolean;
   /** Number of terms in the window. */
   n: number;
   /** Σx, Neumaier pair (sum, compensation). */
@@ -36,9 +38,12 @@ export interface WindowMoments {
  */
 const CANCEL_LIMIT = 1024;
 
-/** Empty moments (n = 0, shift 0). */
-export function initMoments(): WindowMoments {
-  return { n: 0, sum: 0, sumC: 0, k: 0, d1: 0, d1C: 0, d2: 0, d2C: 0 };
+/**
+ * Empty moments (n = 0, shift 0). `variance: false` keeps the sum only: a third of the work per
+ * add and remove, for sums and counts (volume, trade counts).
+ */
+export function initMoments(variance = true): WindowMoments {
+  return { variance, n: 0, sum: 0, sumC: 0, k: 0, d1: 0, d1C: 0, d2: 0, d2C: 0 };
 }
 
 // One Neumaier step per accumulator, written out: returning a (sum, c) pair would allocate.
@@ -47,6 +52,7 @@ function step(m: WindowMoments, x: number, d: number, d2: number): void {
   let t = s + x;
   m.sumC += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
   m.sum = t;
+  if (!m.variance) return;
   s = m.d1;
   t = s + d;
   m.d1C += Math.abs(s) >= Math.abs(d) ? s - t + d : d - t + s;
@@ -90,7 +96,7 @@ export function momentsRebase(m: WindowMoments): void {
 
 /** True when the mean has drifted so far from the shift that the variance would lose > 10 bits. */
 export function momentsNeedRebase(m: WindowMoments): boolean {
-  if (m.n < 2) return false;
+  if (m.n < 2 || !m.variance) return false;
   const s1 = m.d1 + m.d1C;
   const s2 = m.d2 + m.d2C;
   // (s1²/n) / (s2 - s1²/n) > L  <=>  s1²·(1 + L) > L·n·s2, without a division.
@@ -113,7 +119,7 @@ export function momentsMean(m: WindowMoments): number | null {
  */
 export function momentsVariance(m: WindowMoments, ddof: number): number | null {
   const n = m.n;
-  if (n <= ddof) return null;
+  if (n <= ddof || !m.variance) return null;
   const s1 = m.d1 + m.d1C;
   const v = (m.d2 + m.d2C - (s1 * s1) / n) / (n - ddof);
   return v > 0 ? v : 0;
