@@ -41,7 +41,7 @@ describe('MACD (TA-Lib TA_MACD)', () => {
     const xs = Array.from({ length: 34 }, (_, i) => (i === 0 ? 1e6 : 100));
     const s = initMacd();
     xs.forEach((x) => macdPush(s, x));
-    expect(s.fastValue).toBe(100);
+    expect(s.fast.value).toBe(100);
     expect(macdReady(s)).toBe(true);
   });
 
