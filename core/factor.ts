@@ -22,8 +22,13 @@ export interface ParamRule {
 /** How a factor reads a shared derivation (derivation.ts). */
 export interface DeriveSpec<D> {
   from: Derivation<D>;
-  /** 'fired': update only when the derivation reports a change; 'always': on each of its inputs. */
-  when: 'fired' | 'always';
+  /**
+   * 'fired': update only when the derivation reports a change; 'always': on each of its inputs;
+   * 'fired-or-market': when it fires and on every market event, but not on a heartbeat that did
+   * not fire (for a factor that moves on trades but, between trades, only when the derivation
+   * changes: it skips the heartbeat fan-out to every symbol).
+   */
+  when: 'fired' | 'always' | 'fired-or-market';
 }
 
 export interface FactorSpec<P extends Params, S, D = undefined> {
@@ -44,8 +49,12 @@ export interface FactorSpec<P extends Params, S, D = undefined> {
    * event) and `fired` what the derivation's update returned.
    */
   update(state: S, event: MarketEvent, params: P, derived: D, fired: boolean): number | null;
-  /** Shared per-symbol state this factor reads (bars, book); `inputs` must equal its inputs. */
-  derive?: DeriveSpec<D>;
+  /**
+   * Shared per-symbol state this factor reads (bars, book, trade flow); `inputs` must equal its
+   * inputs. A function of the params when the derivation depends on them (a window's length):
+   * equal params must return the same Derivation object, so factors that agree share one.
+   */
+  derive?: DeriveSpec<D> | ((params: P) => DeriveSpec<D>);
   /** Additional output columns `${name}_${suffix}`, read after each update. */
   extras?: Readonly<Record<string, (state: S, params: P) => number | null>>;
   /**
@@ -55,9 +64,13 @@ export interface FactorSpec<P extends Params, S, D = undefined> {
   source?: readonly ((...args: never[]) => unknown)[];
 }
 
-export interface Factor<P extends Params = Params, S = unknown, D = undefined> extends FactorSpec<P, S, D> {
+export interface Factor<P extends Params = Params, S = unknown, D = undefined> extends Omit<FactorSpec<P, S, D>, 'derive'> {
   /** Output column names: the primary value first, then extras in declaration order. */
   columns: readonly string[];
+  /** The derivation read with these params (the spec's `derive`, resolved). */
+  derive?: DeriveSpec<D>;
+  /** The spec's `derive` when it is a function of the params: withParams resolves it again. */
+  deriveFor?: (params: P) => DeriveSpec<D>;
 }
 
 /** A factor with its parameter and state types erased, as held by factor sets and registries. */
@@ -95,8 +108,9 @@ export function defineFactor<P extends Params, S, D = undefined>(spec: FactorSpe
     throw new FactorDefinitionError(spec.name, `version ${JSON.stringify(spec.version)} must be a positive integer`);
   }
   if (spec.inputs.length === 0) throw new FactorDefinitionError(spec.name, 'inputs must name at least one event kind');
-  if (spec.derive && spec.derive.from.inputs.join() !== spec.inputs.join()) {
-    throw new FactorDefinitionError(spec.name, `inputs ${spec.inputs.join(',')} must equal those of derivation ${spec.derive.from.name} (${spec.derive.from.inputs.join(',')})`);
+  const derive = typeof spec.derive === 'function' ? spec.derive(spec.params) : spec.derive;
+  if (derive && derive.from.inputs.join() !== spec.inputs.join()) {
+    throw new FactorDefinitionError(spec.name, `inputs ${spec.inputs.join(',')} must equal those of derivation ${derive.from.name} (${derive.from.inputs.join(',')})`);
   }
   for (const key of Object.keys(spec.rules)) {
     if (!(key in spec.params)) throw new FactorDefinitionError(spec.name, `parameter ${key} has a rule but no value`);
@@ -107,11 +121,12 @@ export function defineFactor<P extends Params, S, D = undefined>(spec: FactorSpe
     checkParam(spec.name, key, value, rule);
   }
   const columns = [spec.name, ...Object.keys(spec.extras ?? {}).map((s) => `${spec.name}_${s}`)];
-  return Object.freeze({ ...spec, params: Object.freeze({ ...spec.params }), columns });
+  const deriveFor = typeof spec.derive === 'function' ? spec.derive : undefined;
+  return Object.freeze({ ...spec, params: Object.freeze({ ...spec.params }), columns, derive, deriveFor });
 }
 
 /** The same factor with other parameters, validated again. */
 export function withParams<P extends Params, S, D>(factor: Factor<P, S, D>, params: Partial<P>, name?: string): Factor<P, S, D> {
-  const { columns: _columns, ...spec } = factor;
-  return defineFactor({ ...spec, name: name ?? factor.name, params: { ...factor.params, ...params } });
+  const { columns: _columns, derive, deriveFor, ...spec } = factor;
+  return defineFactor({ ...spec, derive: deriveFor ?? derive, name: name ?? factor.name, params: { ...factor.params, ...params } });
 }

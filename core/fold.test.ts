@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { MarketEvent, TradeEvent } from './events.ts';
-import { defineFactor } from './factor.ts';
+import { defineDerivation } from './derivation.ts';
+import { defineFactor, withParams } from './factor.ts';
+import { tradeWindow } from './factors/trade-window.ts';
+import { volumePower } from './factors/volume-power.ts';
 import { applyEvent, createFactorSet, initFold } from './fold.ts';
 import { eventCount } from './factors/event-count.ts';
 import { lastPrice } from './factors/last-price.ts';
@@ -58,5 +61,35 @@ describe('fold', () => {
 
   it('rejects factor sets with clashing columns', () => {
     expect(() => createFactorSet([DEFAULT_FACTORS[0], DEFAULT_FACTORS[0]])).toThrow(/defined twice/);
+  });
+
+  it("derivation readers: 'fired' on fires, 'always' on every input, 'fired-or-market' on fires and market events", () => {
+    // fires on trades at an even price, never on heartbeats except the one at ts 100
+    const parity = defineDerivation<{ fired: number }>({
+      name: 'parity', inputs: ['trade', 'heartbeat'], init: () => ({ fired: 0 }), source: [],
+      update: (d, e) => ((e.kind === 'trade' && e.price % 2 === 0) || e.tsEvent === 100n ? ++d.fired > 0 : false),
+    });
+    const counter = (name: string, when: 'fired' | 'always' | 'fired-or-market') => defineFactor({
+      name, version: 1, description: name, params: {}, rules: {}, inputs: ['trade', 'heartbeat'], warmup: 'none',
+      derive: { from: parity, when }, init: () => ({ n: 0 }), update: (s) => ++s.n,
+    });
+    const set = createFactorSet([counter('on_fire', 'fired'), counter('on_all', 'always'), counter('on_market', 'fired-or-market')]);
+    expect(set.derivations).toHaveLength(1);
+    const hb = (seq: number, t: number): MarketEvent => ({ kind: 'heartbeat', tsEvent: BigInt(t), tsRecv: BigInt(t), symbol: '', seq: BigInt(seq) });
+    const { rows } = run([trade('A', 1, 2), trade('A', 2, 3), hb(1, 50), hb(2, 100), trade('A', 3, 5)], set);
+    // on_fire: trade 2, hb 100; on_all: every event; on_market: trades and hb 100 (the hb at 50 changes nothing: no row)
+    expect(rows).toEqual(['A/trade/1:1,1,1', 'A/trade/2:1,2,2', 'A/heartbeat/1:1,3,2', 'A/heartbeat/2:2,4,3', 'A/trade/3:2,5,4']);
+  });
+
+  it('a derivation chosen by params is shared by factors with equal params, separate otherwise', () => {
+    const set = createFactorSet([
+      volumePower,
+      withParams(volumePower, { seconds: 300 }, 'vp_5m'),
+      tradeWindow,
+      withParams(tradeWindow, { stat: 'count' }, 'count_1m'),
+      withParams(tradeWindow, { seconds: 300 }, 'volume_5m'),
+    ]);
+    expect(set.derivations.map((d) => d.name)).toEqual(['trade_flow_60s', 'trade_flow_300s']);
+    expect(set.derivationOf).toEqual([0, 1, 0, 0, 1]);
   });
 });

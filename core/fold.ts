@@ -9,7 +9,8 @@
  * each symbol whose values it changed.
  *
  * Shared derivations (derivation.ts: the 1-minute bars, the book) are applied once per event per
- * symbol, before the factors that read them; 'fired' readers run only when the derivation fired.
+ * symbol, before the factors that read them; 'fired' readers run only when the derivation fired,
+ * 'fired-or-market' readers also on every market event (skipping heartbeats that changed nothing).
  */
 import type { Derivation } from './derivation.ts';
 import { KINDS, type Kind, type MarketEvent } from './events.ts';
@@ -36,6 +37,8 @@ export interface FactorSet {
   /** Per derivation: factors that update only when it fires, and factors that update always. */
   readonly firedReaders: readonly (readonly number[])[];
   readonly alwaysReaders: readonly (readonly number[])[];
+  /** Per derivation: factors that update when it fires or the event is not a heartbeat. */
+  readonly marketReaders: readonly (readonly number[])[];
   /** Per factor: index of the derivation it reads, -1 for none. */
   readonly derivationOf: readonly number[];
   /**
@@ -69,7 +72,7 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
     }
     return i;
   });
-  const readers = (mode: 'fired' | 'always') =>
+  const readers = (mode: 'fired' | 'always' | 'fired-or-market') =>
     derivations.map((_, d) => factors.flatMap((f, i) => (derivationOf[i] === d && f.derive!.when === mode ? [i] : [])));
   const byKind = {} as Record<Kind, number[]>;
   const derivationsByKind = {} as Record<Kind, number[]>;
@@ -88,6 +91,7 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
     derivationsByKind,
     firedReaders: readers('fired'),
     alwaysReaders: readers('always'),
+    marketReaders: readers('fired-or-market'),
     derivationOf,
     updateFns: factors.map((f) => f.update),
     paramsOf: factors.map((f) => f.params),
@@ -211,6 +215,10 @@ function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, kind: Kind, tr
     }
     const ar = set.alwaysReaders[d];
     for (let j = 0; j < ar.length; j++) if (runFactor(set, s, ev, ar[j], dstate, fired, track)) changed = true;
+    if (fired || kind !== 'heartbeat') {
+      const mr = set.marketReaders[d];
+      for (let j = 0; j < mr.length; j++) if (runFactor(set, s, ev, mr[j], dstate, fired, track)) changed = true;
+    }
   }
   const idx = set.byKind[kind];
   for (let k = 0; k < idx.length; k++) if (runFactor(set, s, ev, idx[k], undefined, false, track)) changed = true;

@@ -76,7 +76,10 @@ export interface FactorManifestEntry {
  */
 export function factorCodeHash(f: AnyFactor): string {
   const extras = Object.entries(f.extras ?? {}).map(([k, fn]) => `${k}:${normalizeSource(fn.toString())}`);
-  const derived = f.derive ? [`derive:${f.derive.from.name}:${f.derive.when}`, f.derive.from.init, f.derive.from.update, ...f.derive.from.source] : [];
+  // a derivation chosen by the params (a window of `seconds`) is named after them: hash the code
+  // that chooses it instead, so the params alone stay out of the code hash
+  const which = f.deriveFor ? normalizeSource(f.deriveFor.toString()) : f.derive?.from.name;
+  const derived = f.derive ? [`derive:${which}:${f.derive.when}`, f.derive.from.init, f.derive.from.update, ...f.derive.from.source] : [];
   const source = [...(f.source ?? []), ...derived].map((fn) => normalizeSource(fn.toString()));
   return hashString([normalizeSource(f.init.toString()), normalizeSource(f.update.toString()), ...extras, ...source].join('\n'));
 }

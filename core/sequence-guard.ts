@@ -7,6 +7,7 @@
  * it is a duplicate delivery and is dropped (counted). A gap larger than MAX_MISSING is recorded as
  * a gap and not waited for: anything from it that arrives later is dropped as stale.
  */
+import { isSuccessor } from './kernels/ns-offset.ts';
 
 export const MAX_MISSING = 256;
 
@@ -26,8 +27,8 @@ export function initSeqGuard(): SeqGuard {
 /** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate). */
 export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
   if (seq > g.last) {
-    // the usual case, the next number, allocates one bigint (g.last + 1n) rather than two
-    if (g.last < 0n || seq === g.last + 1n) {
+    // the usual case, the next number: compared through 32-bit halves (no bigint allocated)
+    if (g.last < 0n || isSuccessor(g.last, seq)) {
       g.last = seq;
       return 'next';
     }

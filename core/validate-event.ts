@@ -10,6 +10,9 @@ export interface EventProblem {
   reason: string;
 }
 
+/** Sequence numbers are int64 in the catalog; the fold's sequence checks rely on that range. */
+const INT64_MAX = 2n ** 63n - 1n;
+
 const positive = (field: string, v: number): EventProblem | null =>
   Number.isFinite(v) && v > 0 ? null : { field, value: v, reason: 'must be a finite number > 0' };
 const nonNegative = (field: string, v: number): EventProblem | null =>
@@ -20,6 +23,7 @@ export function validateEvent(e: MarketEvent): EventProblem | null {
   if (e.tsRecv < 0n) return { field: 'ts_recv', value: e.tsRecv, reason: 'must be >= 0' };
   if (e.tsEvent < 0n) return { field: 'ts_event', value: e.tsEvent, reason: 'must be >= 0' };
   if (e.seq < 0n) return { field: 'seq', value: e.seq, reason: 'must be >= 0' };
+  if (e.seq > INT64_MAX) return { field: 'seq', value: e.seq, reason: 'must fit an int64 (<= 2^63 - 1)' };
   if (e.kind !== 'heartbeat' && e.symbol.length === 0) return { field: 'symbol', value: e.symbol, reason: 'must not be empty' };
   switch (e.kind) {
     case 'trade':

@@ -84,7 +84,8 @@ export const priceCollar = defineFactor({
   params: { bars: 20, k: 4 },
   rules: { bars: { kind: 'int', min: 1, max: 10_000 }, k: { kind: 'number', min: 0 } },
   inputs: minuteBars.inputs,
-  derive: { from: minuteBars, when: 'always' },
+  // moves on trades and bar closes only: a heartbeat that closes no bar is skipped
+  derive: { from: minuteBars, when: 'fired-or-market' },
   warmup: 'bars + 1 closed 1-minute bars',
   init: (p) => ({ prev: NaN, sq: initRollingSum(p.bars), x: NaN }),
   update(s, ev, _p, bars: MinuteBars, closed) {

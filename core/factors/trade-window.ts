@@ -1,6 +1,6 @@
-import { initTimeWindow, timeWindowAdvance, timeWindowCount, timeWindowPush, timeWindowSum } from '../kernels/time-window.ts';
+import { timeWindowCount, timeWindowSum, type TimeWindow } from '../kernels/time-window.ts';
 import { defineFactor } from '../factor.ts';
-
+import { tradeFlow } from './trade-flow.ts';
 /**
  * Traded volume (`stat: 'volume'`) or number of trades (`stat: 'count'`) over the trailing
  * `seconds` of event time; `volume_1m` and `trade_count_1m` in the default set.
@@ -16,12 +16,10 @@ export const tradeWindow = defineFactor({
   params: { seconds: 60, stat: 'volume' },
   rules: { seconds: { kind: 'int', min: 1, max: 86_400 }, stat: { kind: 'string', oneOf: ['volume', 'count'] } },
   inputs: ['trade', 'heartbeat'],
+  // the trailing window is the shared trade flow of that length
+  derive: (p) => ({ from: tradeFlow(p.seconds), when: 'fired' }),
   warmup: 'none',
-  init: (p) => initTimeWindow(BigInt(p.seconds) * 1_000_000_000n, 64, false),
-  update(w, ev, p) {
-    if (ev.kind === 'trade') timeWindowPush(w, ev.tsEvent, ev.size);
-    else timeWindowAdvance(w, ev.tsEvent);
-    return p.stat === 'count' ? timeWindowCount(w) : timeWindowSum(w);
-  },
-  source: [timeWindowPush, timeWindowAdvance, timeWindowSum, timeWindowCount],
+  init: () => ({}),
+  update: (_s, _ev, p, flow: TimeWindow) => (p.stat === 'count' ? timeWindowCount(flow) : timeWindowSum(flow)),
+  source: [timeWindowSum, timeWindowCount],
 });

@@ -1,6 +1,6 @@
-import { initTimeWindow, timeWindowAdvance, timeWindowPush, timeWindowSum } from '../kernels/time-window.ts';
+import { timeWindowBuySum, timeWindowSellSum, type TimeWindow } from '../kernels/time-window.ts';
 import { defineFactor } from '../factor.ts';
-
+import { tradeFlow } from './trade-flow.ts';
 /**
  * Volume power: 100 × buyer-initiated volume / seller-initiated volume over the trailing
  * `seconds` of event time (60 and 300 in the default set). Trades with unknown aggressor (side 0,
@@ -19,18 +19,13 @@ export const volumePower = defineFactor({
   params: { seconds: 60 },
   rules: { seconds: { kind: 'int', min: 1, max: 86_400 } },
   inputs: ['trade', 'heartbeat'],
+  // the trailing window is the shared trade flow of that length (buy and sell sums of one ring)
+  derive: (p) => ({ from: tradeFlow(p.seconds), when: 'fired' }),
   warmup: 'seller-initiated volume inside the window',
-  init: (p) => ({ buy: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n, 64, false), sell: initTimeWindow(BigInt(p.seconds) * 1_000_000_000n, 64, false) }),
-  update(s, ev) {
-    if (ev.kind === 'trade') {
-      timeWindowPush(s.buy, ev.tsEvent, ev.side === 1 ? ev.size : 0);
-      timeWindowPush(s.sell, ev.tsEvent, ev.side === -1 ? ev.size : 0);
-    } else {
-      timeWindowAdvance(s.buy, ev.tsEvent);
-      timeWindowAdvance(s.sell, ev.tsEvent);
-    }
-    const sell = timeWindowSum(s.sell);
-    return sell > 0 ? (100 * timeWindowSum(s.buy)) / sell : null;
+  init: () => ({}),
+  update(_s, _ev, _p, flow: TimeWindow) {
+    const sell = timeWindowSellSum(flow);
+    return sell > 0 ? (100 * timeWindowBuySum(flow)) / sell : null;
   },
-  source: [timeWindowPush, timeWindowAdvance, timeWindowSum],
+  source: [timeWindowBuySum, timeWindowSellSum],
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MAX_EXACT_OFFSET, nsHigh, nsLow, nsOffset } from './ns-offset.ts';
+import { isSuccessor, MAX_EXACT_OFFSET, nsHigh, nsLow, nsOffset } from './ns-offset.ts';
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 
@@ -28,5 +28,20 @@ describe('ns offsets', () => {
     expect(at(-1n)).toBe(-1);
     expect(at(BigInt(MAX_EXACT_OFFSET) + 1n)).toBe(MAX_EXACT_OFFSET + 1);
     expect(at(2n ** 53n - 1n)).toBe(2 ** 53 - 1);
+  });
+
+  it('isSuccessor(a, b) is b === a + 1n over the whole int64 range, across carries', () => {
+    fc.assert(
+      fc.property(int64, fc.oneof(int64, fc.bigInt({ min: -3n, max: 3n }), fc.constantFrom(2n ** 32n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 64n + 1n)), (a, d) => {
+        // d: either an arbitrary int64 or a small / 2^k step from a, kept inside int64
+        const b = d >= -3n && d <= 3n ? a + d : d > 2n ** 63n - 1n ? a + (d - 2n ** 64n) : d;
+        fc.pre(b >= -(2n ** 63n) && b < 2n ** 63n);
+        expect(isSuccessor(a, b)).toBe(b === a + 1n);
+      }),
+      { numRuns: 2000 },
+    );
+    for (const a of [-1n, 0n, 2n ** 32n - 1n, 2n ** 53n - 1n, 2n ** 62n, 2n ** 63n - 2n]) expect(isSuccessor(a, a + 1n)).toBe(true);
+    expect(isSuccessor(2n ** 63n - 1n, -(2n ** 63n))).toBe(false); // wrap-around is not a successor
+    expect(isSuccessor(5n, 5n + 2n ** 53n + 1n)).toBe(false);
   });
 });

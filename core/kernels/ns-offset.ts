@@ -38,3 +38,16 @@ export function nsOffset(t: bigint, originHigh: number, originLow: number): numb
   SCRATCH[0] = t;
   return (HI[HI_IX] - originHigh) * 4294967296 + (LO[LO_IX] - originLow);
 }
+
+/**
+ * x === prev + 1n for int64 values, without allocating the bigint prev + 1n (sequence checks run on
+ * every event). Exact: the halves' difference is x - prev exactly when |x - prev| < 2^53, and
+ * rounds to something of magnitude >= 2^53 (never 1) otherwise.
+ */
+export function isSuccessor(prev: bigint, x: bigint): boolean {
+  SCRATCH[0] = prev;
+  const h = HI[HI_IX];
+  const l = LO[LO_IX];
+  SCRATCH[0] = x;
+  return (HI[HI_IX] - h) * 4294967296 + (LO[LO_IX] - l) === 1;
+}

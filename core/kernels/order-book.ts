@@ -15,6 +15,7 @@
  * the next snapshot row. Book factors output null while unsynced. A crossed book (best bid >= best
  * ask) is not repaired; `checkCrossed` counts how often a complete book was observed crossed.
  */
+import { isSuccessor } from './ns-offset.ts';
 
 export interface BookSide {
   /** Ascending; best level last. Bids hold prices, asks hold negated prices. */
@@ -156,9 +157,9 @@ export function applyLevel(book: OrderBook, side: BookSideId, price: number, siz
  * stale level). Returns the `synced` flag after the check.
  */
 export function noteSeq(book: OrderBook, seq: bigint): boolean {
-  // keeps the event's own bigint (no per-row allocation): last + 1n is only compared, never stored
+  // keeps the event's own bigint and compares through 32-bit halves: no per-row allocation
   const last = book.lastSeq;
-  if (last !== -2n && seq !== last + 1n) {
+  if (last !== -2n && !isSuccessor(last, seq)) {
     book.synced = false;
     book.gaps++;
   }

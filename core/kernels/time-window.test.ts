@@ -5,10 +5,13 @@ import { exactSum, exactVariance } from './exact-sum.ts';
 import {
   initTimeWindow,
   timeWindowAdvance,
+  timeWindowBuySum,
   timeWindowCount,
   timeWindowMean,
   timeWindowOldestTime,
   timeWindowPush,
+  timeWindowPushSided,
+  timeWindowSellSum,
   timeWindowSum,
   timeWindowVariance,
   type TimeWindow,
@@ -248,6 +251,48 @@ describe('event-time window', () => {
           expect(timeWindowVariance(lean)).toBeNull();
         });
       }),
+    );
+  });
+
+  it('a sided window: volume, count, buy and sell sums bit-identical to one window per sum', () => {
+    // the trade-flow derivation replaced separate buy/sell/volume windows with one sided window;
+    // each sum must be the same Neumaier sequence over the same terms (x or 0) on the same re-base
+    // schedule, so outputs did not move by a bit
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.array(fc.tuple(stepArb, fc.constantFrom(1, -1, 0)), { maxLength: 300 }), (durSec, steps) => {
+        const D = BigInt(durSec) * SEC;
+        const sided = initTimeWindow(D, 2, false, true);
+        const vol = initTimeWindow(D, 2, false);
+        const buy = initTimeWindow(D, 2, false);
+        const sell = initTimeWindow(D, 2, false);
+        let t = T0;
+        for (const [st, side] of steps) {
+          t += BigInt(st.dtMs) * 1_000_000n;
+          if (st.x === null) {
+            const moved = timeWindowCount(vol);
+            const evicted = timeWindowAdvance(sided, t);
+            for (const w of [vol, buy, sell]) timeWindowAdvance(w, t);
+            expect(evicted).toBe(timeWindowCount(vol) !== moved);
+          } else {
+            const x = Math.abs(st.x);
+            timeWindowPushSided(sided, t, x, side);
+            timeWindowPush(vol, t, x);
+            timeWindowPush(buy, t, side === 1 ? x : 0);
+            timeWindowPush(sell, t, side === -1 ? x : 0);
+          }
+          expect(timeWindowCount(sided)).toBe(timeWindowCount(vol));
+          expect(Object.is(timeWindowSum(sided), timeWindowSum(vol))).toBe(true);
+          expect(Object.is(timeWindowBuySum(sided), timeWindowSum(buy))).toBe(true);
+          expect(Object.is(timeWindowSellSum(sided), timeWindowSum(sell))).toBe(true);
+        }
+        // and a snapshot round trip keeps the sides
+        const back = roundTrip(sided);
+        timeWindowPushSided(back, t + SEC, 1.5, -1);
+        timeWindowPushSided(sided, t + SEC, 1.5, -1);
+        expect(timeWindowSellSum(back)).toBe(timeWindowSellSum(sided));
+        expect(timeWindowBuySum(back)).toBe(timeWindowBuySum(sided));
+      }),
+      { numRuns: 200 },
     );
   });
 });

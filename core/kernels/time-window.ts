@@ -51,6 +51,14 @@ export interface TimeWindow {
   /** times[head] + dur, or +Infinity when empty: the first `now` at which the head leaves. */
   expiry: number;
   m: WindowMoments;
+  /**
+   * Sided windows (trade flow): each value's aggressor side (1 buy, -1 sell, 0 unknown) and the
+   * sums of buyer- and seller-initiated values, kept beside `m` so one ring serves volume, count and
+   * buy/sell volume. Null for plain windows (same object shape either way).
+   */
+  sides: Int8Array | null;
+  buy: WindowMoments | null;
+  sell: WindowMoments | null;
   since: number;
   rebases: number;
 }
@@ -63,7 +71,7 @@ const MAX_DURATION_NS = 2n ** 50n;
  * `initialCapacity` values before the first growth. `variance: false` keeps only the sum and count
  * (timeWindowVariance is then null), which is cheaper per push and eviction.
  */
-export function initTimeWindow(durationNs: bigint, initialCapacity = 64, variance = true): TimeWindow {
+export function initTimeWindow(durationNs: bigint, initialCapacity = 64, variance = true, sided = false): TimeWindow {
   if (durationNs <= 0n || durationNs >= MAX_DURATION_NS) throw new RangeError(`time window duration ${durationNs} ns must be > 0 and < 2^50`);
   const cap = Math.max(1, Math.floor(initialCapacity));
   return {
@@ -80,6 +88,9 @@ export function initTimeWindow(durationNs: bigint, initialCapacity = 64, varianc
     now: -Infinity,
     expiry: Infinity,
     m: initMoments(variance),
+    sides: sided ? new Int8Array(cap) : null,
+    buy: sided ? initMoments(false) : null,
+    sell: sided ? initMoments(false) : null,
     since: 0,
     rebases: 0,
   };
@@ -124,15 +135,22 @@ function offsetOf(w: TimeWindow, t: bigint): number {
 }
 
 function evictHead(w: TimeWindow): void {
-  momentsRemove(w.m, w.vals[w.head]);
+  const x = w.vals[w.head];
+  momentsRemove(w.m, x);
+  if (w.sides !== null) {
+    // the same terms (x or 0) as were added: a sided sum is bit-identical to a window of its own
+    const side = w.sides[w.head];
+    momentsRemove(w.buy!, side === 1 ? x : 0);
+    momentsRemove(w.sell!, side === -1 ? x : 0);
+  }
   w.head = w.head + 1 === w.vals.length ? 0 : w.head + 1;
   w.len--;
 }
 
-/** Advance on an offset (see timeWindowAdvance). */
-function advanceTo(w: TimeWindow, now: number): void {
+/** Advance on an offset (see timeWindowAdvance); true when a value left the window. */
+function advanceTo(w: TimeWindow, now: number): boolean {
   if (now > w.now) w.now = now;
-  if (now < w.expiry) return;
+  if (now < w.expiry) return false;
   const cutoff = now - w.dur;
   const times = w.times;
   while (w.len > 0 && times[w.head] <= cutoff) evictHead(w);
@@ -140,19 +158,31 @@ function advanceTo(w: TimeWindow, now: number): void {
   // An eviction without a push (e.g. a heartbeat after a quiet spell) can turn the window over or
   // move its mean far from the shift; re-base now so reads before the next push are as exact.
   if (w.len > 0 && (w.since >= w.len || momentsNeedRebase(w.m))) rebase(w);
+  // now >= expiry means the head's time was <= cutoff: at least one value left
+  return true;
 }
 
 /**
  * Moves the window's clock to `now` (if later) and evicts every value with t <= now - duration.
  * Call it on events that carry time but no value (heartbeats, other kinds) so reads reflect the
- * present. An earlier `now` is ignored.
+ * present. An earlier `now` is ignored. Returns true when a value left the window (its sums and
+ * count changed); false means every read is as before.
  */
-export function timeWindowAdvance(w: TimeWindow, now: bigint): void {
-  advanceTo(w, offsetOf(w, now));
+export function timeWindowAdvance(w: TimeWindow, now: bigint): boolean {
+  return advanceTo(w, offsetOf(w, now));
 }
 
 /** Adds value `x` at event time `t` (clamped to the newest time seen), evicting what `t` expires. */
 export function timeWindowPush(w: TimeWindow, t: bigint, x: number): void {
+  timeWindowPushSided(w, t, x, 0);
+}
+
+/**
+ * timeWindowPush with the value's aggressor side (1 buy, -1 sell, 0 unknown), for a window made
+ * with `sided`: the value also counts in timeWindowBuySum or timeWindowSellSum. Plain windows
+ * ignore the side.
+ */
+export function timeWindowPushSided(w: TimeWindow, t: bigint, x: number, side: number): void {
   let at = offsetOf(w, t);
   if (at < w.now) at = w.now;
   advanceTo(w, at);
@@ -163,29 +193,44 @@ export function timeWindowPush(w: TimeWindow, t: bigint, x: number): void {
   w.vals[slot] = x;
   if (w.len++ === 0) w.expiry = at + w.dur;
   momentsAdd(w.m, x);
+  if (w.sides !== null) {
+    w.sides[slot] = side;
+    momentsAdd(w.buy!, side === 1 ? x : 0);
+    momentsAdd(w.sell!, side === -1 ? x : 0);
+  }
   w.since++;
   if (w.since >= w.len || momentsNeedRebase(w.m)) rebase(w);
 }
 
 function grow(w: TimeWindow): void {
   const cap = w.vals.length;
-  const times = new Float64Array(cap * 2);
-  const vals = new Float64Array(cap * 2);
   const first = cap - w.head; // entries from head to the end of the old arrays
-  times.set(w.times.subarray(w.head));
-  times.set(w.times.subarray(0, w.head), first);
-  vals.set(w.vals.subarray(w.head));
-  vals.set(w.vals.subarray(0, w.head), first);
-  w.times = times;
-  w.vals = vals;
+  const unwrap = <A extends Float64Array | Int8Array>(old: A, fresh: A): A => {
+    fresh.set(old.subarray(w.head) as never);
+    fresh.set(old.subarray(0, w.head) as never, first);
+    return fresh;
+  };
+  w.times = unwrap(w.times, new Float64Array(cap * 2));
+  w.vals = unwrap(w.vals, new Float64Array(cap * 2));
+  if (w.sides !== null) w.sides = unwrap(w.sides, new Int8Array(cap * 2));
   w.head = 0;
 }
 
 function rebase(w: TimeWindow): void {
   momentsRebase(w.m);
+  const sides = w.sides;
+  if (sides !== null) {
+    momentsRebase(w.buy!);
+    momentsRebase(w.sell!);
+  }
   const cap = w.vals.length;
   for (let i = 0, slot = w.head; i < w.len; i++) {
-    momentsAdd(w.m, w.vals[slot]);
+    const x = w.vals[slot];
+    momentsAdd(w.m, x);
+    if (sides !== null) {
+      momentsAdd(w.buy!, sides[slot] === 1 ? x : 0);
+      momentsAdd(w.sell!, sides[slot] === -1 ? x : 0);
+    }
     if (++slot === cap) slot = 0;
   }
   w.since = 0;
@@ -195,6 +240,16 @@ function rebase(w: TimeWindow): void {
 /** Σ of the values in the window (0 when empty). */
 export function timeWindowSum(w: TimeWindow): number {
   return momentsSum(w.m);
+}
+
+/** Σ of the buyer-initiated values of a sided window (0 when empty or not sided). */
+export function timeWindowBuySum(w: TimeWindow): number {
+  return w.buy === null ? 0 : momentsSum(w.buy);
+}
+
+/** Σ of the seller-initiated values of a sided window (0 when empty or not sided). */
+export function timeWindowSellSum(w: TimeWindow): number {
+  return w.sell === null ? 0 : momentsSum(w.sell);
 }
 
 /** Mean of the values in the window; null when empty. */
