@@ -49,6 +49,12 @@ export interface FactorSet {
   readonly updateFns: readonly AnyFactor['update'][];
   readonly paramsOf: readonly AnyFactor['params'][];
   readonly deriveFns: readonly Derivation['update'][];
+  /**
+   * byKind and derivationsByKind indexed by the kind's position in KINDS: the fold looks them up
+   * on every event, and a record keyed by a variable string is a keyed (stub-cache) load.
+   */
+  readonly byKindIx: readonly (readonly number[])[];
+  readonly derivationsByKindIx: readonly (readonly number[])[];
 }
 
 export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
@@ -96,6 +102,8 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
     updateFns: factors.map((f) => f.update),
     paramsOf: factors.map((f) => f.params),
     deriveFns: derivations.map((d) => d.update),
+    byKindIx: KINDS.map((k) => byKind[k]),
+    derivationsByKindIx: KINDS.map((k) => derivationsByKind[k]),
   });
 }
 
@@ -151,6 +159,8 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
   return s;
 }
 
+const HEARTBEAT = 0;
+
 /** Position of a kind in KINDS (a switch: cheaper than indexOf on the hot path). */
 function kindIndex(kind: Kind): number {
   switch (kind) {
@@ -199,12 +209,12 @@ function runFactor(set: FactorSet, s: SymbolState, ev: MarketEvent, i: number, d
 }
 
 /**
- * Applies the event to the symbol's derivations and plain factors of its kind; with `track`, true
+ * Applies the event to the symbol's derivations and plain factors of its kind (`ki`: its index in KINDS); with `track`, true
  * when a value changed.
  */
-function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, kind: Kind, track: boolean): boolean {
+function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, ki: number, track: boolean): boolean {
   let changed = false;
-  const ds = set.derivationsByKind[kind];
+  const ds = set.derivationsByKindIx[ki];
   for (let k = 0; k < ds.length; k++) {
     const d = ds[k];
     const dstate = s.derived[d];
@@ -215,12 +225,12 @@ function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, kind: Kind, tr
     }
     const ar = set.alwaysReaders[d];
     for (let j = 0; j < ar.length; j++) if (runFactor(set, s, ev, ar[j], dstate, fired, track)) changed = true;
-    if (fired || kind !== 'heartbeat') {
+    if (fired || ki !== HEARTBEAT) {
       const mr = set.marketReaders[d];
       for (let j = 0; j < mr.length; j++) if (runFactor(set, s, ev, mr[j], dstate, fired, track)) changed = true;
     }
   }
-  const idx = set.byKind[kind];
+  const idx = set.byKindIx[ki];
   for (let k = 0; k < idx.length; k++) if (runFactor(set, s, ev, idx[k], undefined, false, track)) changed = true;
   return changed;
 }
@@ -241,7 +251,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0) return verdict;
     for (const symbol of st.order) {
       const s = st.bySymbol.get(symbol)!;
-      if (runKind(set, s, ev, 'heartbeat', true)) {
+      if (runKind(set, s, ev, HEARTBEAT, true)) {
         st.stats.rows++;
         sink(ev, symbol, s.values);
       }
@@ -258,7 +268,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
   }
   if (verdict === 'late') st.stats.late++;
   st.stats.applied++;
-  runKind(set, s, ev, ev.kind, false);
+  runKind(set, s, ev, ki, false);
   st.stats.rows++;
   sink(ev, ev.symbol, s.values);
   return verdict;
