@@ -1,6 +1,7 @@
 import { decayedAdd, decayedMean, initDecayedEwm } from '../kernels/ewm.ts';
-import { initTimeWindow, timeWindowAdvance, timeWindowCount, timeWindowPush } from '../kernels/time-window.ts';
+import { timeWindowCount, type TimeWindow } from '../kernels/time-window.ts';
 import { defineFactor } from '../factor.ts';
+import { newsFlow } from './flow-windows.ts';
 
 /**
  * News sentiment EWMA: the time-decayed mean of sentiment scores, weight 2^(-age / half-life)
@@ -41,12 +42,10 @@ export const newsCount = defineFactor({
   params: { minutes: 60 },
   rules: { minutes: { kind: 'int', min: 1, max: 100_000 } },
   inputs: ['news', 'heartbeat'],
+  // the trailing window is the shared news flow of that length: heartbeats that evict nothing skip this
+  derive: (p) => ({ from: newsFlow(p.minutes), when: 'fired' }),
   warmup: 'none',
-  init: (p) => initTimeWindow(BigInt(p.minutes) * 60_000_000_000n, 64, false),
-  update(w, ev) {
-    if (ev.kind === 'news') timeWindowPush(w, ev.tsEvent, 1);
-    else timeWindowAdvance(w, ev.tsEvent);
-    return timeWindowCount(w);
-  },
-  source: [timeWindowPush, timeWindowAdvance, timeWindowCount],
+  init: () => ({}),
+  update: (_s, _ev, _p, flow: TimeWindow) => timeWindowCount(flow),
+  source: [timeWindowCount],
 });

@@ -1,6 +1,6 @@
 import { timeWindowCount, timeWindowSum, type TimeWindow } from '../kernels/time-window.ts';
 import { defineFactor } from '../factor.ts';
-import { tradeFlow } from './trade-flow.ts';
+import { tradeFlow } from './flow-windows.ts';
 /**
  * Traded volume (`stat: 'volume'`) or number of trades (`stat: 'count'`) over the trailing
  * `seconds` of event time; `volume_1m` and `trade_count_1m` in the default set.

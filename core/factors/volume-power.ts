@@ -1,6 +1,6 @@
 import { timeWindowBuySum, timeWindowSellSum, type TimeWindow } from '../kernels/time-window.ts';
 import { defineFactor } from '../factor.ts';
-import { tradeFlow } from './trade-flow.ts';
+import { tradeFlow } from './flow-windows.ts';
 /**
  * Volume power: 100 × buyer-initiated volume / seller-initiated volume over the trailing
  * `seconds` of event time (60 and 300 in the default set). Trades with unknown aggressor (side 0,
