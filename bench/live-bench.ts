@@ -428,7 +428,7 @@ async function freePortForApi(): Promise<number> {
 }
 
 
-export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number }): Promise<LiveBenchResult> {
+export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number; skipReads?: boolean }): Promise<LiveBenchResult> {
   const dir = resolve(opts.dir);
   const catalog = join(dir, 'catalog-day');
   if (!existsSync(join(catalog, '.complete'))) {
@@ -445,7 +445,7 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
     const out: LiveBenchResult = { rates: [], sustainable: { events: 0, seconds: 0, perSec: 0 }, reads: [] };
     // reads first, while this process's heap is small (the rate runs hold ~10^6 events in memory,
     // and their GC pauses would be measured as read latency)
-    out.reads = await readRuns(redis.url);
+    if (!opts.skipReads) out.reads = await readRuns(redis.url);
     // each rate run feeds WARMUP_S untimed seconds, then `seconds` timed ones
     const fed = (rate: number) => rate * (seconds + WARMUP_S);
     const events = await loadEvents(catalog, rates.reduce((a, r) => a + fed(r), 0) + (opts.drainEvents ?? 300_000) + 100_000);
@@ -478,6 +478,7 @@ export function formatLiveBench(r: LiveBenchResult): string {
   for (const x of r.rates) lines.push(`| ${x.target.toLocaleString('en-US')}/s | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms | ${red(x.latencyRedisMs, 'p50')} | ${red(x.latencyRedisMs, 'p99')} | ${red(x.latencyRedisMs, 'p999')} |`);
   const after = r.sustainable.perSecAfterStartup === undefined ? '' : `; ${Math.round(r.sustainable.perSecAfterStartup).toLocaleString('en-US')} events/s after ${r.sustainable.startupSeconds!.toFixed(2)} s of start-up`;
   lines.push('', `sustainable rate, one worker: ${Math.round(r.sustainable.perSec).toLocaleString('en-US')} events/s (${r.sustainable.events.toLocaleString('en-US')} events drained in ${r.sustainable.seconds.toFixed(2)} s, start-up included${after})`, '');
+  if (r.reads.length === 0) return lines.join('\n');
   const peer = r.reads[0];
   lines.push('| read | p50 | p99 | p99 vs raw HMGET | timed / warm-up reads |', '|---|---|---|---|---|');
   for (const x of r.reads) lines.push(`| ${x.name} | ${x.p50Ms.toFixed(3)} ms | ${x.p99Ms.toFixed(3)} ms | ${(x.p99Ms / peer.p99Ms).toFixed(1)}x | ${x.n} / ${x.warmup ?? '?'} |`);
