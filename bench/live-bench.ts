@@ -73,7 +73,9 @@ async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]
 
 /** A `lockstep live` child; `running` resolves when it holds its shards and starts reading. */
 function startWorker(url: string, keys: KeyLayout, consumer: string): { proc: ChildProcess; running: Promise<void> } {
-  const proc = spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // LOCKSTEP_BENCH_WORKER_NODE_ARGS: extra node flags for the worker (e.g. --cpu-prof to profile it)
+  const nodeArgs = (process.env.LOCKSTEP_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
   const running = new Promise<void>((resolve) => {
     let seen = '';
     proc.stderr!.on('data', (d) => {

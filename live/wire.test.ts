@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { MarketEvent } from '../core/events.ts';
 import { decodeEvent, encodeEvent } from './wire.ts';
-import { packValues } from './worker.ts';
+import fc from 'fast-check';
+import { packValues, packValuesCached, type PackCache } from './worker.ts';
 
 const base = { symbol: 'AAPL', seq: 7n, tsEvent: 1_710_511_200_123_456_789n, tsRecv: 1_710_511_200_123_457_000n };
 const events: MarketEvent[] = [
@@ -52,5 +53,22 @@ describe('wire format', () => {
     expect(problem(set('d', '2'))).toBe('side=2: must be 1, -1 or 0');
     const book = encodeEvent(events[2]);
     expect(problem(book.map((x, i) => (i % 2 === 1 && book[i - 1] === 'n' ? 'yes' : x)))).toBe('n=yes: must be 0 or 1');
+  });
+
+  it('packing with the per-symbol text cache gives exactly what packing afresh gives, row after row', () => {
+    const value = fc.oneof(fc.constantFrom(null, 0, -0, NaN, 1.5, Infinity, -Infinity, 5e-324), fc.double());
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 6 }), fc.array(fc.array(value, { minLength: 6, maxLength: 6 }), { maxLength: 30 }), (width, rows) => {
+        const cache: PackCache = { last: [], text: [] };
+        let prev: (number | null)[] = Array(width).fill(null);
+        for (const r of rows) {
+          // mostly repeat the previous row's values, as consecutive rows of a symbol do
+          const row = r.slice(0, width).map((x, i) => (i % 2 === 0 ? prev[i] : x));
+          expect(packValuesCached(row, cache)).toBe(packValues(row));
+          prev = row;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

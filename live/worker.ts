@@ -169,6 +169,30 @@ export function packValues(values: readonly (number | null)[]): string {
   return v;
 }
 
+/**
+ * The last values packed for one symbol and their text: most columns of a row equal the previous
+ * row's (bar factors move once a minute, a book row changes two depth columns), and formatting a
+ * double as its shortest decimal is the costliest part of a row, so unchanged ones reuse the text.
+ */
+export interface PackCache {
+  last: (number | null | undefined)[];
+  text: string[];
+}
+
+/** packValues(values), reusing the text of values equal to the previous call's with this cache. */
+export function packValuesCached(values: readonly (number | null)[], cache: PackCache): string {
+  const { last, text } = cache;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    // same number (not 0: -0 === 0) or both null; NaN never equals itself and is re-formatted
+    if (x === last[i] && x !== 0) continue;
+    last[i] = x;
+    text[i] = x === null ? '' : x === 0 && 1 / x < 0 ? '-0' : String(x);
+  }
+  if (text.length !== values.length) text.length = values.length;
+  return text.join(',');
+}
+
 function encodeRowPacked(symbol: string, ev: MarketEvent, id: string, packed: string): string {
   return `${symbol}|${ev.kind}|${ev.seq}|${ev.tsEvent}|${ev.tsRecv}|${id}|${packed}`;
 }
@@ -434,6 +458,8 @@ export class LiveWorker {
     }
     return k;
   }
+  /** Per symbol values array (fold state): the text of its last packed values. */
+  private readonly packCaches = new WeakMap<readonly (number | null)[], PackCache>();
   /** The run and input entry `sink` files rows under (one sink for all events: no closure per event). */
   private sinkRun: ShardRun | null = null;
   private sinkId = '';
@@ -443,7 +469,11 @@ export class LiveWorker {
     const id = this.sinkId;
     // values are formatted once per row; the latest-value hash is built at commit from the
     // symbol's newest row only (a batch often holds many rows of one symbol)
-    const packed = packValues(values);
+    // `values` is the symbol's own array in the fold state: its identity keys the text cache (weakly,
+    // so states dropped by a recovery take their caches with them)
+    let cache = this.packCaches.get(values);
+    if (cache === undefined) this.packCaches.set(values, (cache = { last: [], text: [] }));
+    const packed = packValuesCached(values, cache);
     run.rows.push(encodeRowPacked(symbol, ev, id, packed));
     run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
   };
