@@ -5,7 +5,7 @@
  * check comes before the first write.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMIT_BATCH_LUA } from './commit-script.ts';
+import { COMMIT_BATCH_LUA, latestPairs, shardCommitArgs } from './commit-script.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, outputStream, type KeyLayout } from './keys.ts';
 import { rowsOfEntry, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
@@ -35,11 +35,14 @@ afterAll(async () => {
 });
 
 /** A shard's part: one row per input ID, the symbol's latest row from the last input. */
-function part(s: number, symbol: string, prev: string, inputs: string[], values: string, state = '') {
+function part(s: number, symbol: string, prev: string, inputs: string[], values: string, state = '', columns = COLS) {
   const ks = [leaseKey(keys, s), outputStream(keys, s), checkpointKey(keys, s), inputStream(keys, s), deadLetterStream(keys, s), latestKey(keys, symbol)];
   const last = inputs[inputs.length - 1];
-  const rows = inputs.map((id, i) => `${symbol}|trade|${i + 1}|100|100|${id}|${values}`).join('\n');
-  const argv = ['1', last, prev, state === '' ? '' : last, '1', '4', 'id', 'bad-1', 'reason', 'test', String(inputs.length), rows, last, `100|100|${inputs.length}|trade|5|fsv|${values}`, inputs.join(','), state];
+  const rows = inputs.map((id, i) => `${symbol}|trade|${i + 1}|100|100|${id}|${values}`);
+  const argv = shardCommitArgs(
+    { lastId: last, expectedPrev: prev, stateId: state === '' ? '' : last, deadLetters: [['id', 'bad-1', 'reason', 'test']], rows, latest: [{ inId: last, row: `100|100|${inputs.length}|trade|5|fsv|${values}` }], acks: inputs, state },
+    columns,
+  ) as string[];
   return { ks, argv };
 }
 
@@ -104,10 +107,16 @@ describe('commit script, several shards per call', () => {
     const prev0 = (await r.hget(checkpointKey(keys, 0), 'outId'))!;
     const prev1 = (await r.hget(checkpointKey(keys, 1), 'outId'))!;
     const before = [await r.xlen(outputStream(keys, 0)), await r.xlen(outputStream(keys, 1))];
-    // shard 1's latest row has three values for two columns
-    await expect(call([part(0, 'AAA', prev0, [s0], '7,8'), part(1, 'BBB', prev1, [s1], '1,2,3')])).rejects.toThrow(/has 3 values for 2 columns/);
+    // shard 1's latest pairs are for three columns, the call's column list has two
+    await expect(call([part(0, 'AAA', prev0, [s0], '7,8'), part(1, 'BBB', prev1, [s1], '1,2,3', '', ['a', 'b', 'c'])])).rejects.toThrow(/latest pairs for .*: 11 for 2 columns/);
     expect([await r.xlen(outputStream(keys, 0)), await r.xlen(outputStream(keys, 1))]).toEqual(before);
     expect(await r.hget(checkpointKey(keys, 0), 'outId')).toBe(prev0);
     expect(await r.hget(latestKey(keys, 'AAA'), 'a')).toBe('1.5');
+  });
+
+  it('latest pairs: one field per column from the packed row, empty for null; a short row is refused', () => {
+    expect(latestPairs('5-0', '1|2|3|trade|9|fsv|1.5,', ['a', 'b'])).toEqual(['_in', '5-0', '_te', '1', '_tr', '2', '_seq', '3', '_src', 'trade', '_fsv', 'fsv', '_at', '9', 'a', '1.5', 'b', '', '_row', '1|2|3|trade|9|fsv|1.5,']);
+    expect(() => latestPairs('5-0', '1|2|3|trade|9|fsv|1,2,3', ['a', 'b'])).toThrow(/3 values for 2 columns/);
+    expect(() => latestPairs('5-0', '1|2|3', ['a'])).toThrow(/7 '\|'-separated parts/);
   });
 });

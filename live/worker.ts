@@ -33,7 +33,7 @@ import { applyEvent, createFactorSet, initFold, type FactorSet, type FoldState }
 import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
 import { decodeState, encodeState } from '../core/state-codec.ts';
 import { randomUUID } from 'node:crypto';
-import { COMMIT_BATCH_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA } from './commit-script.ts';
+import { COMMIT_BATCH_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA, shardCommitArgs } from './commit-script.ts';
 import { ReplyShapeError, StreamReader, type Entry } from './stream-reader.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, SYMBOL_RE, type KeyLayout } from './keys.ts';
 import { shardOf } from './shard.ts';
@@ -531,15 +531,23 @@ export class LiveWorker {
     const keys = [leaseKey(this.keys, run.shard), outputStream(this.keys, run.shard), checkpointKey(this.keys, run.shard), inputStream(this.keys, run.shard), deadLetterStream(this.keys, run.shard)];
     const latestKeys = [...run.latest.keys()];
     for (const sym of latestKeys) keys.push(this.latestKeyOf(sym));
-    const argv: (string | Buffer)[] = [String(latestKeys.length), lastId, run.committed, dueState ? lastId : '', String(run.dlq.length)];
-    for (const d of run.dlq) argv.push(String(d.length), ...d);
-    argv.push(String(run.rows.length), run.rows.join('\n'));
     const at = String(Date.now());
-    for (const sym of latestKeys) {
-      const r = run.latest.get(sym)!;
-      argv.push(r.id, latestRow(r, this.fsv, at));
-    }
-    argv.push(run.acks.join(','), dueState ? stateBlob(run.fold) : '');
+    const argv = shardCommitArgs(
+      {
+        lastId,
+        expectedPrev: run.committed,
+        stateId: dueState ? lastId : '',
+        deadLetters: run.dlq,
+        rows: run.rows,
+        latest: latestKeys.map((sym) => {
+          const r = run.latest.get(sym)!;
+          return { inId: r.id, row: latestRow(r, this.fsv, at) };
+        }),
+        acks: run.acks,
+        state: dueState ? stateBlob(run.fold) : '',
+      },
+      this.set.columns,
+    );
     const plan: CommitPlan = { run, lastId, dueState, deadLetters: run.dlq.length, since: run.sinceState, keys, argv };
     run.rows = [];
     run.dlq = [];
