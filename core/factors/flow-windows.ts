@@ -1,4 +1,5 @@
 import { defineDerivation, type Derivation } from '../derivation.ts';
+import type { MarketEvent } from '../events.ts';
 import { initTimeWindow, timeWindowAdvance, timeWindowPush, timeWindowPushSided, type TimeWindow } from '../kernels/time-window.ts';
 
 /*
@@ -17,7 +18,38 @@ function advanceFires(w: TimeWindow, t: bigint): boolean {
   return timeWindowAdvance(w, t) || first;
 }
 
-const trades = new Map<number, Derivation<TimeWindow>>();
+const windows = new Map<string, Derivation<TimeWindow>>();
+
+/**
+ * The window derivation `name` (made once): a sum-only window of `durationNs` fed by `push` on
+ * events of `kind` and advanced by heartbeats.
+ */
+function flowWindow(name: string, kind: 'trade' | 'news', durationNs: bigint, sided: boolean, push: (w: TimeWindow, ev: MarketEvent) => void): Derivation<TimeWindow> {
+  let d = windows.get(name);
+  if (d === undefined) {
+    d = defineDerivation<TimeWindow>({
+      name,
+      inputs: [kind, 'heartbeat'],
+      init: () => initTimeWindow(durationNs, 64, false, sided),
+      update(w, ev) {
+        if (ev.kind === 'heartbeat') return advanceFires(w, ev.tsEvent);
+        push(w, ev);
+        return true;
+      },
+      source: [initTimeWindow, push, advanceFires, timeWindowAdvance],
+    });
+    windows.set(name, d);
+  }
+  return d;
+}
+
+function pushTrade(w: TimeWindow, ev: MarketEvent): void {
+  if (ev.kind === 'trade') timeWindowPushSided(w, ev.tsEvent, ev.size, ev.side);
+}
+
+function pushNews(w: TimeWindow, ev: MarketEvent): void {
+  timeWindowPush(w, ev.tsEvent, 1);
+}
 
 /**
  * The symbol's trades over the trailing `seconds` of event time, as one sided sum-only window
@@ -27,44 +59,10 @@ const trades = new Map<number, Derivation<TimeWindow>>();
  * terms, re-based on the same schedule (time-window.test.ts).
  */
 export function tradeFlow(seconds: number): Derivation<TimeWindow> {
-  let d = trades.get(seconds);
-  if (d === undefined) {
-    const durationNs = BigInt(seconds) * 1_000_000_000n;
-    d = defineDerivation<TimeWindow>({
-      name: `trade_flow_${seconds}s`,
-      inputs: ['trade', 'heartbeat'],
-      init: () => initTimeWindow(durationNs, 64, false, true),
-      update(w, ev) {
-        if (ev.kind !== 'trade') return advanceFires(w, ev.tsEvent);
-        timeWindowPushSided(w, ev.tsEvent, ev.size, ev.side);
-        return true;
-      },
-      source: [initTimeWindow, timeWindowPushSided, advanceFires, timeWindowAdvance],
-    });
-    trades.set(seconds, d);
-  }
-  return d;
+  return flowWindow(`trade_flow_${seconds}s`, 'trade', BigInt(seconds) * 1_000_000_000n, true, pushTrade);
 }
-
-const news = new Map<number, Derivation<TimeWindow>>();
 
 /** The symbol's news items over the trailing `minutes` of event time (a count window). */
 export function newsFlow(minutes: number): Derivation<TimeWindow> {
-  let d = news.get(minutes);
-  if (d === undefined) {
-    const durationNs = BigInt(minutes) * 60_000_000_000n;
-    d = defineDerivation<TimeWindow>({
-      name: `news_flow_${minutes}m`,
-      inputs: ['news', 'heartbeat'],
-      init: () => initTimeWindow(durationNs, 64, false),
-      update(w, ev) {
-        if (ev.kind !== 'news') return advanceFires(w, ev.tsEvent);
-        timeWindowPush(w, ev.tsEvent, 1);
-        return true;
-      },
-      source: [initTimeWindow, timeWindowPush, advanceFires, timeWindowAdvance],
-    });
-    news.set(minutes, d);
-  }
-  return d;
+  return flowWindow(`news_flow_${minutes}m`, 'news', BigInt(minutes) * 60_000_000_000n, false, pushNews);
 }
