@@ -219,10 +219,13 @@ async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
   const { formatDiff, htmlReport, parseTolerance } = await import('./parity/diff.ts');
   const { openRowSource } = await import('./parity/row-source.ts');
   const { diffSources, formatStats } = await import('./parity/stream-diff.ts');
-  if (String(a.keys) !== 'symbol,source,seq') throw usage('--keys: only symbol,source,seq (the input event identity) is supported');
+  const { parseKeys, isIdentityKeys } = await import('./parity/row-key.ts');
+  let keys: string[] | undefined;
   let tolerance;
   const factorTolerance: Record<string, ReturnType<typeof parseTolerance>> = {};
   try {
+    keys = parseKeys(String(a.keys));
+    if (isIdentityKeys(keys)) keys = undefined;
     tolerance = parseTolerance(String(a.tolerance));
     for (const ft of list(a['factor-tolerance']) ?? []) {
       const [name, t] = ft.split('=');
@@ -234,14 +237,17 @@ async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
   }
   // streamed: both tables are read a batch at a time, whatever their size
   const t0 = performance.now();
-  const A = await openRowSource(String(a.a));
-  const B = await openRowSource(String(a.b)).catch(async (e) => {
+  const columns = list(a.columns);
+  const A = await openRowSource(String(a.a), { keys });
+  const B = await openRowSource(String(a.b), { keys }).catch(async (e) => {
     await A.close();
     throw e;
   });
   let report, stats;
   try {
-    ({ report, stats } = await diffSources(A, B, { tolerance, factorTolerance }));
+    const unknown = (columns ?? []).filter((c) => !A.factorColumns.includes(c) && !B.factorColumns.includes(c));
+    if (unknown.length) throw usage(`--columns: ${unknown.join(', ')} in neither table (value columns of A: ${A.factorColumns.join(', ') || '-'})`);
+    ({ report, stats } = await diffSources(A, B, { tolerance, factorTolerance, keys, columns }));
   } finally {
     await A.close();
     await B.close();
@@ -416,7 +422,8 @@ export async function main(argv: string[]): Promise<void> {
           d
             .positional('a', { type: 'string', describe: 'Parquet factor table, Arrow IPC (.arrow/.arrows/.feather/.ipc), CSV, or redis://host:port/?ns=ls&shards=N (live capture)' })
             .positional('b', { type: 'string' })
-            .option('keys', { type: 'string', default: 'symbol,source,seq' })
+            .option('keys', { type: 'string', default: 'symbol,source,seq', describe: 'columns that identify a row; other than the default (the input event, walked in replay order), rows are walked in the order of these columns: list them as the tables are sorted, e.g. ts_event,symbol' })
+            .option('columns', { type: 'string', array: true, describe: 'compare only these value columns, e.g. a reference table with a few factors' })
             .option('tolerance', { type: 'string', default: 'exact', describe: 'exact | ulp:N | abs:X | rel:X' })
             .option('factor-tolerance', { type: 'string', array: true, describe: 'per factor, e.g. ma_5m=rel:1e-12' })
             .option('json', { type: 'string', describe: 'write the machine report here' })

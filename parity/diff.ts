@@ -17,6 +17,7 @@
 import { diffBatchesSync } from './stream-diff.ts';
 import { tableBatches } from './row-source.ts';
 import type { Tolerance } from './tolerance.ts';
+import type { TimeAxis } from './row-key.ts';
 
 export { cellsAgree, parseTolerance, ulpDistance, type Tolerance } from './tolerance.ts';
 
@@ -48,6 +49,8 @@ export interface Divergence {
   factor: string;
   a: number | null;
   b: number | null;
+  /** The row's values of the user's key columns (`--keys`); absent for the default key. */
+  key?: Record<string, string>;
 }
 
 export interface DiffReport {
@@ -64,8 +67,12 @@ export interface DiffReport {
   mismatchedCells: number;
   factors: FactorSummary[];
   firstDivergencePerSymbol: Divergence[];
-  /** Mismatched rows per time bucket of ts_recv over A's span: where in the day skew happens. */
-  timeline: { fromNs: string; toNs: string; buckets: number[] };
+  /**
+   * Mismatched rows per time bucket of ts_recv over A's span: where in the day skew happens.
+   * `axis` is absent for ts_recv; a table without ts_recv (diffed by `--keys`) is spanned by its
+   * ts_event, else by its row number.
+   */
+  timeline: { fromNs: string; toNs: string; buckets: number[]; axis?: TimeAxis };
   /**
    * Shared columns stored with different types (e.g. int64 in a reference table): values are
    * still compared as float64; informational, not skew. Absent when there are none.
@@ -76,6 +83,13 @@ export interface DiffReport {
 export interface DiffOptions {
   tolerance?: Tolerance;
   factorTolerance?: Record<string, Tolerance>;
+  /**
+   * Columns that identify a row (row-key.ts); default the input event's identity (symbol, source,
+   * seq). The sources must have been opened with the same keys.
+   */
+  keys?: string[];
+  /** Compare only these value columns (both tables may hold others); default all. */
+  columns?: string[];
 }
 
 /** Diffs two tables held in memory (the same engine as the streaming diff). */
@@ -97,16 +111,26 @@ export function formatDiff(r: DiffReport): string {
   for (const f of r.factors) lines.push(`| ${f.factor} | ${f.tolerance} | ${f.compared} | ${f.mismatched} | ${f.signedZero} | ${f.maxAbs.toExponential(2)} | ${f.maxRel.toExponential(2)} | ${f.maxUlp} |`);
   if (r.firstDivergencePerSymbol.length) {
     lines.push('', 'first divergence per symbol:');
-    for (const d of r.firstDivergencePerSymbol) lines.push(`  ${d.symbol} ${d.source} seq ${d.seq} (ts_recv ${d.tsRecv}): ${d.factor} A=${d.a} B=${d.b}`);
+    for (const d of r.firstDivergencePerSymbol) lines.push(`  ${divergenceAt(d, r.timeline.axis)}: ${d.factor} A=${d.a} B=${d.b}`);
   }
   return lines.join('\n');
+}
+
+/** Where a divergence is: the event identity, or the user's key columns. */
+function divergenceAt(d: Divergence, axis: TimeAxis = 'ts_recv'): string {
+  if (d.key === undefined) return `${d.symbol} ${d.source} seq ${d.seq} (ts_recv ${d.tsRecv})`;
+  const key = Object.entries(d.key)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return axis === 'row' ? key : `${key} (${axis} ${d.tsRecv})`;
 }
 
 const esc = (x: unknown) => String(x).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** A self-contained HTML report: verdict, per-factor table, first divergences, mismatch timeline. */
 export function htmlReport(r: DiffReport, titleA: string, titleB: string): string {
-  const iso = (ns: string) => new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+  const axis = r.timeline.axis ?? 'ts_recv';
+  const iso = (ns: string) => (axis === 'row' ? `row ${ns}` : new Date(Number(BigInt(ns) / 1_000_000n)).toISOString());
   const max = Math.max(1, ...r.timeline.buckets);
   const w = 720;
   const h = 120;
@@ -117,8 +141,9 @@ export function htmlReport(r: DiffReport, titleA: string, titleB: string): strin
   const rows = r.factors
     .map((f) => `<tr class="${f.mismatched ? 'bad' : ''}"><td>${esc(f.factor)}</td><td>${esc(f.tolerance)}</td><td>${f.compared}</td><td>${f.mismatched}</td><td>${f.signedZero}</td><td>${f.maxAbs.toExponential(2)}</td><td>${f.maxRel.toExponential(2)}</td><td>${f.maxUlp}</td></tr>`)
     .join('');
+  const keyed = r.firstDivergencePerSymbol.some((d) => d.key !== undefined);
   const firsts = r.firstDivergencePerSymbol
-    .map((d) => `<tr><td>${esc(d.symbol)}</td><td>${esc(d.source)}</td><td>${d.seq}</td><td>${iso(d.tsRecv)}</td><td>${esc(d.factor)}</td><td>${esc(d.a)}</td><td>${esc(d.b)}</td></tr>`)
+    .map((d) => (keyed ? `<tr><td>${esc(divergenceAt(d, axis))}</td>` : `<tr><td>${esc(d.symbol)}</td><td>${esc(d.source)}</td><td>${d.seq}</td><td>${iso(d.tsRecv)}</td>`) + `<td>${esc(d.factor)}</td><td>${esc(d.a)}</td><td>${esc(d.b)}</td></tr>`)
     .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Lockstep parity: ${r.verdict}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}h1{font-size:20px}.parity{color:#1e8449}.skew{color:#c0392b}
@@ -127,10 +152,10 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 <p>A: ${esc(titleA)}<br>B: ${esc(titleB)}</p>
 <p>${r.matchedRows} rows matched of ${r.rowsA} (A) and ${r.rowsB} (B); ${r.mismatchedCells} mismatched cells; ${r.onlyInA} rows only in A, ${r.onlyInB} only in B.
 ${r.columnsOnlyInA.length || r.columnsOnlyInB.length ? `Columns only in A: ${esc(r.columnsOnlyInA.join(', ') || '-')}; only in B: ${esc(r.columnsOnlyInB.join(', ') || '-')}.` : ''}${r.columnTypeDifferences?.length ? ` Column types differ (compared as float64): ${esc(r.columnTypeDifferences.map((t) => `${t.column} ${t.a} vs ${t.b}`).join(', '))}.` : ''}</p>
-<h2>Where in the day mismatches occur</h2>
+<h2>Where in the ${axis === 'row' ? 'table (by row of A)' : 'day'} mismatches occur</h2>
 <svg width="${w}" height="${h + 20}" role="img"><rect width="${w}" height="${h}" fill="#f6f6f6"/>${bars}
 <text x="0" y="${h + 15}" font-size="11">${iso(r.timeline.fromNs)}</text><text x="${w}" y="${h + 15}" font-size="11" text-anchor="end">${iso(r.timeline.toNs)}</text></svg>
 <h2>Per factor</h2><table><tr><th>factor</th><th>tolerance</th><th>compared</th><th>mismatched</th><th>-0/+0</th><th>max abs</th><th>max rel</th><th>max ULP</th></tr>${rows}</table>
-<h2>First divergence per symbol</h2>${firsts ? `<table><tr><th>symbol</th><th>source</th><th>seq</th><th>ts_recv</th><th>factor</th><th>A</th><th>B</th></tr>${firsts}</table>` : '<p>none</p>'}
+<h2>First divergence per symbol</h2>${firsts ? `<table><tr>${keyed ? '<th>key</th>' : '<th>symbol</th><th>source</th><th>seq</th><th>ts_recv</th>'}<th>factor</th><th>A</th><th>B</th></tr>${firsts}</table>` : '<p>none</p>'}
 </body></html>`;
 }

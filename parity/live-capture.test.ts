@@ -101,7 +101,24 @@ describe('live capture, streamed', () => {
     }
   });
 
-  it('a capture without ?shards= is a usage error', async () => {
+  it('diffs by keys of the user\'s choice: the capture\'s ts_event and symbol columns', async () => {
+    const keyed = ['symbol', 'source', 'ts_event', 'seq'];
+    const A = await openRowSource(join(dir, 'replay.parquet'), { keys: keyed });
+    const B = await openRowSource(`${redis.url}/?ns=${keys.ns}&shards=${keys.shards}`, { keys: keyed });
+    try {
+      // both in replay order, not this key order: rows still match, through the windows where needed
+      const { report } = await diffSources(A, B, { keys: keyed });
+      expect([report.verdict, report.matchedRows, report.mismatchedCells, report.onlyInA, report.onlyInB]).toEqual(['skew', rows.length, 1, 0, 0]);
+      const r = rows[12_345];
+      expect(report.firstDivergencePerSymbol[0].key).toEqual({ symbol: r.symbol, source: r.source, ts_event: String(r.tsRecv), seq: String(r.seq) }); // this capture's ts_event is its ts_recv
+    } finally {
+      await A.close();
+      await B.close();
+    }
+    await expect(openRowSource(`${redis.url}/?ns=${keys.ns}&shards=${keys.shards}`, { keys: ['bar'] })).rejects.toThrow(/--keys bar: a live capture's rows are keyed by symbol, source, seq, ts_event, ts_recv/);
+  });
+
+    it('a capture without ?shards= is a usage error', async () => {
     await expect(openRowSource(`${redis.url}/?ns=cap`)).rejects.toThrow(/add \?shards=N/);
   });
 });

@@ -12,9 +12,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type AsyncRecordBatchStreamReader } from 'apache-arrow';
 import type { DiffTable } from './diff.ts';
+import type { OutputRow } from '../live/read-output.ts';
 import { InputError, UsageError } from '../replay/errors.ts';
-import { factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
+import { checkKeyColumns, factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
 import { prefetchRowGroups } from './prefetch-row-groups.ts';
+import { keyValueOfText, timeAxisOf, valueColumns, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
 
 export type { FloatColumn };
 
@@ -26,6 +28,8 @@ export interface RowBatch {
   seq: BigInt64Array;
   tsRecv: BigInt64Array;
   columns: FloatColumn[];
+  /** The values of the user's key columns (`--keys`), in the order given; absent for the default key. */
+  keys?: KeyColumn[];
 }
 
 export interface RowSource {
@@ -33,8 +37,10 @@ export interface RowSource {
   name: string;
   /** Every column as the source names it (a DiffTable's `columns`). */
   columns: string[];
-  /** The value columns compared by the diff: all but symbol, source, seq, ts_event, ts_recv. */
+  /** The value columns compared by the diff: all but symbol, source, seq, ts_event, ts_recv and the keys. */
   factorColumns: string[];
+  /** What the batches' `tsRecv` holds (the timeline's axis): ts_recv, else ts_event, else the row number. */
+  timeAxis: TimeAxis;
   /** Stored type of each factor column, where the format has types (Parquet); else undefined. */
   factorTypes?: string[];
   batches(): AsyncIterable<RowBatch>;
@@ -44,13 +50,20 @@ export interface RowSource {
 /** Rows per batch for sources that build their own batches (CSV, Redis, in-memory tables). */
 export const BATCH_ROWS = 16384;
 
-const KEY_COLUMNS = ['symbol', 'source', 'seq', 'ts_event', 'ts_recv'];
+export interface SourceOptions {
+  /**
+   * Columns that identify a row, when not the input event's identity (symbol, source, seq): the
+   * batches then carry their values in `keys` (see row-key.ts), and the identity columns may be
+   * absent.
+   */
+  keys?: string[];
+}
 
-export async function openRowSource(src: string): Promise<RowSource> {
-  if (/^rediss?:\/\//.test(src)) return openRedisSource(src);
-  if (src.endsWith('.csv')) return openCsvSource(src);
-  if (ARROW_IPC.test(src)) return openArrowIpcSource(src);
-  return openParquetSource(src);
+export async function openRowSource(src: string, opts: SourceOptions = {}): Promise<RowSource> {
+  if (/^rediss?:\/\//.test(src)) return openRedisSource(src, opts);
+  if (src.endsWith('.csv')) return openCsvSource(src, opts);
+  if (ARROW_IPC.test(src)) return openArrowIpcSource(src, opts);
+  return openParquetSource(src, opts);
 }
 
 /** Extensions read as Arrow IPC; the format (file or stream) is told by the file's magic bytes. */
@@ -95,18 +108,20 @@ async function openIpcReader(path: string): Promise<OpenIpc> {
  * columns straight from their BigInt64Array data, dictionary or plain utf8 keys. Compressed
  * record batches need a codec arrow-js does not ship, and are reported as unreadable.
  */
-export async function openArrowIpcSource(path: string): Promise<RowSource> {
+export async function openArrowIpcSource(path: string, opts: SourceOptions = {}): Promise<RowSource> {
   const first = await openIpcReader(path);
   const fields = first.reader.schema.fields;
   await first.close();
   const names = fields.map((f) => f.name);
-  for (const k of ['symbol', 'source', 'seq', 'ts_recv']) if (!names.includes(k)) throw new InputError({ file: path, field: k, reason: 'missing key column (a factor table needs symbol, source, seq, ts_recv)' });
-  const factorFields = fields.filter((f) => !KEY_COLUMNS.includes(f.name));
+  checkKeyColumns(names, path, opts.keys);
+  const values = valueColumns(names, opts.keys);
+  const factorFields = fields.filter((f) => values.includes(f.name));
   const factorColumns = factorFields.map((f) => f.name);
   return {
     name: path,
     columns: names,
     factorColumns,
+    timeAxis: opts.keys ? timeAxisOf(names) : 'ts_recv',
     factorTypes: factorFields.map((f) => String(f.type)),
     async *batches() {
       const { reader, close } = await openIpcReader(path);
@@ -122,7 +137,7 @@ export async function openArrowIpcSource(path: string): Promise<RowSource> {
           }
           if (next.done) break;
           const batch = next.value;
-          if (batch.numRows > 0) yield factorTableChunk(batch, path, row, factorColumns);
+          if (batch.numRows > 0) yield factorTableChunk(batch, path, row, factorColumns, opts.keys);
           row += batch.numRows;
         }
       } finally {
@@ -134,20 +149,21 @@ export async function openArrowIpcSource(path: string): Promise<RowSource> {
 }
 
 /** Parquet, decoded on a worker thread a row group ahead (or on this thread: `decodeInWorker: false`). */
-export async function openParquetSource(path: string, opts: { decodeInWorker?: boolean; ahead?: number } = {}): Promise<RowSource> {
-  const t = await openFactorTableStream(path);
+export async function openParquetSource(path: string, opts: SourceOptions & { decodeInWorker?: boolean; ahead?: number } = {}): Promise<RowSource> {
+  const t = await openFactorTableStream(path, opts.keys);
   const inWorker = opts.decodeInWorker ?? true;
   return {
     name: path,
     columns: t.columns,
     factorColumns: t.factorColumns,
     factorTypes: t.factorTypes,
+    timeAxis: opts.keys ? timeAxisOf(t.columns) : 'ts_recv',
     batches: inWorker
       ? async function* () {
           let row = 0;
           for await (const table of prefetchRowGroups(path, { ahead: opts.ahead })) {
             for (const batch of table.batches) {
-              yield factorTableChunk(batch, path, row, t.factorColumns);
+              yield factorTableChunk(batch, path, row, t.factorColumns, opts.keys);
               row += batch.numRows;
             }
           }
@@ -188,12 +204,17 @@ class BatchBuilder {
   private valid!: Uint8Array[];
   private anyNull!: boolean[];
 
-  constructor(private readonly width: number) {
+  /** `keyWidth`: how many user key columns each row has (0 for the default key). */
+  constructor(
+    private readonly width: number,
+    private readonly keyWidth = 0,
+  ) {
     this.reset();
   }
 
   private reset(): void {
     this.b = { n: 0, symbol: [], source: [], seq: new BigInt64Array(BATCH_ROWS), tsRecv: new BigInt64Array(BATCH_ROWS), columns: [] };
+    if (this.keyWidth > 0) this.b.keys = Array.from({ length: this.keyWidth }, () => [] as KeyValue[]);
     for (let c = 0; c < this.width; c++) this.b.columns.push({ values: new Float64Array(BATCH_ROWS), bits: null, bitOffset: 0 });
     this.valid = Array.from({ length: this.width }, () => new Uint8Array((BATCH_ROWS + 7) >> 3));
     this.anyNull = new Array<boolean>(this.width).fill(false);
@@ -207,12 +228,13 @@ class BatchBuilder {
     return this.b.n === 0;
   }
 
-  add(symbol: string, source: string, seq: bigint, tsRecv: bigint, value: (c: number) => number | null): void {
+  add(symbol: string, source: string, seq: bigint, tsRecv: bigint, value: (c: number) => number | null, key?: (k: number) => KeyValue): void {
     const i = this.b.n++;
     this.b.symbol.push(symbol);
     this.b.source.push(source);
     this.b.seq[i] = seq;
     this.b.tsRecv[i] = tsRecv;
+    for (let k = 0; k < this.keyWidth; k++) (this.b.keys![k] as KeyValue[]).push(key!(k));
     for (let c = 0; c < this.width; c++) {
       const v = value(c);
       if (v === null) this.anyNull[c] = true;
@@ -237,7 +259,21 @@ class BatchBuilder {
   }
 }
 
-async function openRedisSource(url: string): Promise<RowSource> {
+/** The columns of a live capture row that a `--keys` list may name. */
+const CAPTURE_KEYS: Record<string, (r: OutputRow) => KeyValue> = {
+  symbol: (r) => keyValueOfText(r.symbol),
+  source: (r) => keyValueOfText(r.source),
+  seq: (r) => r.seq,
+  ts_event: (r) => r.tsEvent,
+  ts_recv: (r) => r.tsRecv,
+};
+
+async function openRedisSource(url: string, opts: SourceOptions): Promise<RowSource> {
+  const keyOf = (opts.keys ?? []).map((k) => {
+    const f = CAPTURE_KEYS[k];
+    if (f === undefined) throw new UsageError(`${url}: --keys ${k}: a live capture's rows are keyed by ${Object.keys(CAPTURE_KEYS).join(', ')}`);
+    return f;
+  });
   const u = new URL(url);
   const ns = u.searchParams.get('ns') ?? 'ls';
   const shards = Number(u.searchParams.get('shards'));
@@ -252,13 +288,14 @@ async function openRedisSource(url: string): Promise<RowSource> {
     name: url,
     columns,
     factorColumns: columns,
+    timeAxis: 'ts_recv',
     async *batches() {
-      const b = new BatchBuilder(columns.length);
+      const b = new BatchBuilder(columns.length, keyOf.length);
       for await (const row of streamOutputRows(r, keys)) {
         if (row.values.length !== columns.length) {
           throw new InputError({ file: url, field: 'r', value: `${row.symbol}/${row.source}/${row.seq}`, reason: `output row has ${row.values.length} values for ${columns.length} columns` });
         }
-        b.add(row.symbol, row.source, row.seq, row.tsRecv, (c) => row.values[c]);
+        b.add(row.symbol, row.source, row.seq, row.tsRecv, (c) => row.values[c], (k) => keyOf[k](row));
         if (b.full) yield b.take();
       }
       if (!b.empty) yield b.take();
@@ -282,8 +319,11 @@ async function* csvLines(path: string): AsyncGenerator<{ line: string; n: number
   }
 }
 
-/** CSV with a header: symbol, source, seq, ts_recv (ns integer) and factor columns; empty = null. */
-async function openCsvSource(path: string): Promise<RowSource> {
+/**
+ * CSV with a header: symbol, source, seq, ts_recv (ns integer) and factor columns; empty = null.
+ * With `--keys`, the key columns instead (any text; integers are matched as integers).
+ */
+async function openCsvSource(path: string, opts: SourceOptions): Promise<RowSource> {
   let header: string[] | undefined;
   try {
     for await (const { line } of csvLines(path)) {
@@ -300,8 +340,13 @@ async function openCsvSource(path: string): Promise<RowSource> {
     if (i < 0) throw new UsageError(`${path}: missing column ${c}`);
     return i;
   };
-  const [si, so, sq, tr] = ['symbol', 'source', 'seq', 'ts_recv'].map(idx);
-  const factorCols = cols.filter((c) => !KEY_COLUMNS.includes(c));
+  const keys = opts.keys;
+  const keyIdx = (keys ?? []).map(idx);
+  // with the user's keys the identity columns are optional: absent ones read as '' / 0 (see factorTableChunk)
+  const [si, so, sq, tr] = ['symbol', 'source', 'seq', 'ts_recv'].map((c) => (keys && !cols.includes(c) ? -1 : idx(c)));
+  const te = cols.indexOf('ts_event');
+  const axis = keys ? timeAxisOf(cols) : 'ts_recv';
+  const factorCols = valueColumns(cols, keys);
   const factorIdx = factorCols.map((c) => cols.indexOf(c));
   const int = (f: string[], i: number, line: number): bigint => {
     try {
@@ -314,19 +359,34 @@ async function openCsvSource(path: string): Promise<RowSource> {
     name: path,
     columns: cols,
     factorColumns: factorCols,
+    timeAxis: axis,
     async *batches() {
-      const b = new BatchBuilder(factorCols.length);
+      const b = new BatchBuilder(factorCols.length, keyIdx.length);
       let first = true;
+      let row = 0;
       for await (const { line, n } of csvLines(path)) {
         if (first) {
           first = false;
           continue;
         }
         const f = line.split(',');
-        b.add(f[si], f[so], int(f, sq, n), int(f, tr, n), (c) => {
-          const v = f[factorIdx[c]];
-          return v === '' || v === undefined ? null : Number(v);
-        });
+        const time = axis === 'ts_recv' ? int(f, tr, n) : axis === 'ts_event' ? int(f, te, n) : BigInt(row);
+        row++;
+        b.add(
+          si < 0 ? '' : f[si],
+          so < 0 ? '' : f[so],
+          sq < 0 ? 0n : int(f, sq, n),
+          time,
+          (c) => {
+            const v = f[factorIdx[c]];
+            return v === '' || v === undefined ? null : Number(v);
+          },
+          (k) => {
+            const v = f[keyIdx[k]];
+            if (v === undefined || v === '') throw new InputError({ file: path, row: n, rowLabel: 'line', field: cols[keyIdx[k]], value: v ?? '', reason: 'a key cell cannot be empty' });
+            return keyValueOfText(v);
+          },
+        );
         if (b.full) yield b.take();
       }
       if (!b.empty) yield b.take();

@@ -32,6 +32,7 @@ import type { DiffOptions, DiffReport, Divergence, FactorSummary } from './diff.
 import { cellsAgree, toleranceName, ulpDistance, type Tolerance } from './tolerance.ts';
 import { compareRowKey, sourceRank, type RowKey } from '../live/read-output.ts';
 import type { FloatColumn, RowBatch, RowSource } from './row-source.ts';
+import { compareKeyParts, isIdentityKeys, keyText, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
 
 if (endianness() !== 'LE') throw new Error('the diff engine reads int64 keys as two 32-bit halves and needs a little-endian machine');
 
@@ -39,6 +40,12 @@ export interface StreamDiffOptions extends DiffOptions {
   /** Rows a window may hold before rows that can no longer match are retired (default 16384). */
   retireAfter?: number;
 }
+
+/**
+ * With the user's keys (`DiffOptions.keys`, see row-key.ts) a row's identity and order are its key
+ * columns' values, lexicographically, instead of the replay order; everything else is the same.
+ */
+type EngineKey = RowKey & { parts?: KeyValue[] };
 
 export interface StreamStats {
   /** 1, or 2 when a side's disorder made the first pass's retirements unsafe. */
@@ -57,6 +64,8 @@ export interface StreamStats {
 export interface SideSchema {
   factorColumns: string[];
   factorTypes?: string[];
+  /** What the batches' tsRecv holds (A's spans the timeline); default ts_recv. */
+  timeAxis?: TimeAxis;
 }
 
 export type Need = 'A' | 'B' | 'done' | 'restart';
@@ -66,7 +75,7 @@ const BUCKETS = 96;
 const DAY = 86_400_000_000_000n;
 
 /** A row waiting for its partner: its identity, its row number on its side, its shared cells. */
-interface Held extends RowKey {
+interface Held extends EngineKey {
   index: number;
   values: Float64Array;
   valid: Uint8Array;
@@ -89,10 +98,10 @@ interface Side {
   seqU: Uint32Array;
   window: Map<string, Held>;
   nextScan: number;
-  /** Every row pushed so far was in replay order. */
+  /** Every row pushed so far was in replay order (or key order, with the user's keys). */
   inOrder: boolean;
-  last: RowKey | null;
-  maxRetired: RowKey | null;
+  last: EngineKey | null;
+  maxRetired: EngineKey | null;
   onlyIn: number;
   sample: { index: number; key: string }[];
   highWater: number;
@@ -127,8 +136,10 @@ function newSide(colIdx: number[], retireAfter: number): Side {
   };
 }
 
-/** Replay order of row i of x against row j of y (negative, zero, positive). */
+/** Replay order (or the user's key order) of row i of x against row j of y (negative, zero, positive). */
 function cmpRows(x: Side, i: number, y: Side, j: number): number {
+  const kx = x.batch!.keys;
+  if (kx !== undefined) return cmpKeyColumns(kx, i, y.batch!.keys!, j);
   let d = x.tsI[2 * i + 1] - y.tsI[2 * j + 1];
   if (d !== 0) return d;
   d = x.tsU[2 * i] - y.tsU[2 * j];
@@ -149,8 +160,30 @@ function cmpRows(x: Side, i: number, y: Side, j: number): number {
   return x.seqU[2 * i] - y.seqU[2 * j];
 }
 
-const keyAt = (x: Side, i: number): RowKey => ({ symbol: x.batch!.symbol[i], source: x.batch!.source[i], seq: x.batch!.seq[i], tsRecv: x.batch!.tsRecv[i] });
+function cmpKeyColumns(kx: KeyColumn[], i: number, ky: KeyColumn[], j: number): number {
+  for (let c = 0; c < kx.length; c++) {
+    const a = kx[c][i];
+    const b = ky[c][j];
+    if (a === b) continue;
+    // same-typed values differ here; mixed types order integers first (row-key.ts)
+    if (typeof a === typeof b) return a < b ? -1 : 1;
+    return typeof a === 'bigint' ? -1 : 1;
+  }
+  return 0;
+}
+
+const partsAt = (keys: KeyColumn[], i: number): KeyValue[] => keys.map((c) => c[i]);
+
+function keyAt(x: Side, i: number): EngineKey {
+  const b = x.batch!;
+  const k: EngineKey = { symbol: b.symbol[i], source: b.source[i], seq: b.seq[i], tsRecv: b.tsRecv[i] };
+  if (b.keys !== undefined) k.parts = partsAt(b.keys, i);
+  return k;
+}
+
+const cmpKey = (a: EngineKey, b: EngineKey): number => (a.parts !== undefined ? compareKeyParts(a.parts, b.parts!) : compareRowKey(a, b));
 const keyString = (symbol: string, source: string, seq: bigint) => `${symbol}\u0000${source}\u0000${seq}`;
+const keyStringAt = (b: RowBatch, i: number) => (b.keys !== undefined ? keyText(partsAt(b.keys, i)) : keyString(b.symbol[i], b.source[i], b.seq[i]));
 const showKey = (k: string) => k.split('\u0000').join('/');
 
 /**
@@ -159,16 +192,20 @@ const showKey = (k: string) => k.split('\u0000').join('/');
  * serves in-memory tables (`diffTables`) and streamed sources (`diffSources`).
  */
 export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts: StreamDiffOptions = {}, retire = true) {
-  const colsA = schemaA.factorColumns;
-  const colsB = schemaB.factorColumns;
+  // --columns: compare only these (a reference table computed a few factors, not the whole set)
+  const only = opts.columns;
+  const colsA = only ? schemaA.factorColumns.filter((c) => only.includes(c)) : schemaA.factorColumns;
+  const colsB = only ? schemaB.factorColumns.filter((c) => only.includes(c)) : schemaB.factorColumns;
   const shared = colsA.filter((c) => colsB.includes(c));
+  const userKeys = isIdentityKeys(opts.keys) ? undefined : opts.keys!;
+  const axis = schemaA.timeAxis ?? 'ts_recv';
   const n = shared.length;
   const tol: Tolerance[] = shared.map((c) => opts.factorTolerance?.[c] ?? opts.tolerance ?? { kind: 'exact' });
   const sums: FactorSummary[] = shared.map((c, s) => ({ factor: c, tolerance: toleranceName(tol[s]), compared: 0, mismatched: 0, signedZero: 0, maxAbs: 0, maxRel: 0, maxUlp: '0' }));
   const maxUlp = shared.map(() => 0n);
   const retireAfter = opts.retireAfter ?? 16384;
-  const A = newSide(shared.map((c) => colsA.indexOf(c)), retireAfter);
-  const B = newSide(shared.map((c) => colsB.indexOf(c)), retireAfter);
+  const A = newSide(shared.map((c) => schemaA.factorColumns.indexOf(c)), retireAfter);
+  const B = newSide(shared.map((c) => schemaB.factorColumns.indexOf(c)), retireAfter);
   let matched = 0;
   let headMatches = 0;
   let windowMatches = 0;
@@ -203,7 +240,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
   }
 
   /** A mismatched row: the timeline, and the symbol's first divergence (smallest row of A). */
-  function badRow(index: number, symbol: string, source: string, seq: bigint, tsRecv: bigint, s: number, va: number | null, vb: number | null): void {
+  function badRow(index: number, symbol: string, source: string, seq: bigint, tsRecv: bigint, s: number, va: number | null, vb: number | null, parts?: KeyValue[]): void {
     if (badRows === badTs.length) {
       const grown = new BigInt64Array(badTs.length * 2);
       grown.set(badTs);
@@ -211,7 +248,11 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     }
     badTs[badRows++] = tsRecv;
     const f = first.get(symbol);
-    if (f === undefined || index < f.index) first.set(symbol, { index, d: { symbol, source, seq: seq.toString(), tsRecv: tsRecv.toString(), factor: shared[s], a: va, b: vb } });
+    if (f === undefined || index < f.index) {
+      const d: Divergence = { symbol, source, seq: seq.toString(), tsRecv: tsRecv.toString(), factor: shared[s], a: va, b: vb };
+      if (userKeys !== undefined && parts !== undefined) d.key = Object.fromEntries(userKeys.map((k, c) => [k, String(parts[c])]));
+      first.set(symbol, { index, d });
+    }
   }
 
   /** First mismatched column (and its cells) of each row of the current run, by row offset. */
@@ -262,7 +303,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     headMatches += k;
     if (runBad.size > 0) {
       const b = A.batch!;
-      for (const [j, f] of runBad) badRow(A.base + ia + j, b.symbol[ia + j], b.source[ia + j], b.seq[ia + j], b.tsRecv[ia + j], f.s, f.a, f.b);
+      for (const [j, f] of runBad) badRow(A.base + ia + j, b.symbol[ia + j], b.source[ia + j], b.seq[ia + j], b.tsRecv[ia + j], f.s, f.a, f.b, b.keys && partsAt(b.keys, ia + j));
       runBad.clear();
     }
   }
@@ -280,7 +321,9 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
       }
     }
     const b = x.batch!;
-    return { index: x.base + i, symbol: b.symbol[i], source: b.source[i], seq: b.seq[i], tsRecv: b.tsRecv[i], values, valid };
+    const h: Held = { index: x.base + i, symbol: b.symbol[i], source: b.source[i], seq: b.seq[i], tsRecv: b.tsRecv[i], values, valid };
+    if (b.keys !== undefined) h.parts = partsAt(b.keys, i);
+    return h;
   }
 
   /** Two rows that met through a window (rare: only rows out of order get here). */
@@ -300,7 +343,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     }
     matched++;
     windowMatches++;
-    if (bad >= 0) badRow(a.index, a.symbol, a.source, a.seq, a.tsRecv, bad, badA, badB);
+    if (bad >= 0) badRow(a.index, a.symbol, a.source, a.seq, a.tsRecv, bad, badA, badB, a.parts);
   }
 
   function onlyIn(x: Side, index: number, key: string): void {
@@ -318,11 +361,11 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     if (o.inOrder) {
       const w = keyAt(o, o.i);
       for (const [k, h] of x.window) {
-        if (compareRowKey(h, w) >= 0) continue;
+        if (cmpKey(h, w) >= 0) continue;
         x.window.delete(k);
         onlyIn(x, h.index, k);
         x.retired++;
-        if (x.maxRetired === null || compareRowKey(h, x.maxRetired) > 0) x.maxRetired = { symbol: h.symbol, source: h.source, seq: h.seq, tsRecv: h.tsRecv };
+        if (x.maxRetired === null || cmpKey(h, x.maxRetired) > 0) x.maxRetired = { symbol: h.symbol, source: h.source, seq: h.seq, tsRecv: h.tsRecv, parts: h.parts };
       }
     }
     x.nextScan = Math.max(retireAfter, 2 * x.window.size);
@@ -332,7 +375,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
   function takeRow(x: Side, o: Side): boolean {
     const i = x.i;
     const b = x.batch!;
-    const k = keyString(b.symbol[i], b.source[i], b.seq[i]);
+    const k = keyStringAt(b, i);
     const partner = o.window.get(k);
     if (partner !== undefined) {
       o.window.delete(k);
@@ -342,7 +385,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
       return false;
     }
     // a retired row of o may have been this row's partner: start over without retiring
-    if (o.maxRetired !== null && compareRowKey(keyAt(x, i), o.maxRetired) <= 0) return true;
+    if (o.maxRetired !== null && cmpKey(keyAt(x, i), o.maxRetired) <= 0) return true;
     if (o.ended) {
       onlyIn(x, x.base + i, k);
       return false;
@@ -366,6 +409,9 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
       x.batch = null;
       return;
     }
+    if ((batch.keys !== undefined) !== (userKeys !== undefined) || (userKeys !== undefined && batch.keys!.length !== userKeys.length)) {
+      throw new Error(`a ${side} batch without the key columns the diff was asked to match on (${(userKeys ?? ['symbol', 'source', 'seq']).join(',')})`);
+    }
     x.batch = batch;
     x.i = 0;
     x.base = x.rows;
@@ -378,7 +424,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     x.seqU = new Uint32Array(batch.seq.buffer, batch.seq.byteOffset, len);
     if (batch.n === 0) return;
     if (x.inOrder) {
-      if (x.last !== null && compareRowKey(x.last, keyAt(x, 0)) > 0) x.inOrder = false;
+      if (x.last !== null && cmpKey(x.last, keyAt(x, 0)) > 0) x.inOrder = false;
       for (let i = 1; i < batch.n && x.inOrder; i++) if (cmpRows(x, i - 1, x, i) > 0) x.inOrder = false;
     }
     x.last = keyAt(x, batch.n - 1);
@@ -435,7 +481,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     let lo = tsLo ?? 0n;
     const hi = tsHi ?? lo;
     // the day of the last row: earlier-dated point-in-time rows (old fundamentals) would squash it
-    if (hi - lo > DAY) lo = (hi / DAY) * DAY;
+    if (axis !== 'row' && hi - lo > DAY) lo = (hi / DAY) * DAY;
     const span = hi - lo + 1n;
     const buckets = new Array<number>(BUCKETS).fill(0);
     for (let r = 0; r < badRows; r++) {
@@ -466,8 +512,9 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
       firstDivergencePerSymbol: [...first.values()].sort((x, y) => x.index - y.index).map((f) => f.d).sort((x, y) => (BigInt(x.tsRecv) < BigInt(y.tsRecv) ? -1 : 1)),
       timeline: { fromNs: lo.toString(), toNs: hi.toString(), buckets },
     };
+    if (axis !== 'ts_recv') r.timeline.axis = axis;
     const typeDiffs = shared
-      .map((c) => ({ column: c, a: schemaA.factorTypes?.[colsA.indexOf(c)], b: schemaB.factorTypes?.[colsB.indexOf(c)] }))
+      .map((c) => ({ column: c, a: schemaA.factorTypes?.[schemaA.factorColumns.indexOf(c)], b: schemaB.factorTypes?.[schemaB.factorColumns.indexOf(c)] }))
       .filter((t): t is { column: string; a: string; b: string } => t.a !== undefined && t.b !== undefined && t.a !== t.b);
     if (typeDiffs.length) r.columnTypeDifferences = typeDiffs;
     return r;

@@ -7,6 +7,7 @@ import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Type, tableFromIPC, type Data, type RecordBatch, type Table, type Vector } from 'apache-arrow';
 import { InputError } from './errors.ts';
+import { keyValueOfNumber, keyValueOfText, valueColumns, type KeyColumn } from '../parity/row-key.ts';
 import { chunkValues, openParquet, ParquetFileError, READ_BATCH_SIZE } from './parquet-io.ts';
 
 const require = createRequire(import.meta.url);
@@ -69,6 +70,8 @@ export interface FactorTableChunk {
   tsRecv: BigInt64Array;
   /** In the order of `FactorTableStream.factorColumns`. */
   columns: FloatColumn[];
+  /** The chosen key columns' values, when the table is diffed by keys of the user's choice. */
+  keys?: KeyColumn[];
 }
 
 /** A factor table opened for reading one row group at a time. */
@@ -85,19 +88,28 @@ export interface FactorTableStream {
   chunks(): AsyncGenerator<FactorTableChunk>;
 }
 
-const KEY_NAMES = ['symbol', 'source', 'seq', 'ts_event', 'ts_recv'];
+/** The columns a table must have to be diffed by `keys` (default: the input event's identity). */
+export function checkKeyColumns(names: readonly string[], path: string, keys?: readonly string[]): void {
+  if (keys === undefined) {
+    for (const k of ['symbol', 'source', 'seq', 'ts_recv']) if (!names.includes(k)) throw new InputError({ file: path, field: k, reason: 'missing key column (a factor table needs symbol, source, seq, ts_recv)' });
+  } else {
+    for (const k of keys) if (!names.includes(k)) throw new InputError({ file: path, field: k, reason: `missing key column (--keys ${keys.join(',')})` });
+  }
+}
 
 /**
  * Opens a factor table for streaming. Memory is bounded by one row group: the file's bytes are
  * read through a file-backed Blob a column chunk at a time, never loaded whole (a 5M-row table is
  * over a gigabyte). Files other tools wrote are accepted when they have the key columns and
- * numeric factor columns.
+ * numeric factor columns. `keys`: columns of the user's choice that identify a row (see
+ * parity/row-key.ts); by default the input event's identity.
  */
-export async function openFactorTableStream(path: string): Promise<FactorTableStream> {
+export async function openFactorTableStream(path: string, keys?: readonly string[]): Promise<FactorTableStream> {
   const src = await openParquet(path);
   const names = src.columns.map((c) => c.name);
-  for (const k of ['symbol', 'source', 'seq', 'ts_recv']) if (!names.includes(k)) throw new InputError({ file: path, field: k, reason: 'missing key column (a factor table needs symbol, source, seq, ts_recv)' });
-  const factorCols = src.columns.filter((c) => !KEY_NAMES.includes(c.name));
+  checkKeyColumns(names, path, keys);
+  const values = valueColumns(names, keys);
+  const factorCols = src.columns.filter((c) => values.includes(c.name));
   return {
     path,
     columns: names,
@@ -118,7 +130,7 @@ export async function openFactorTableStream(path: string): Promise<FactorTableSt
             throw new ParquetFileError(path, `row group ${g} is unreadable (${(e as Error).message ?? String(e)})`);
           }
           for (const batch of table.batches) {
-            yield factorTableChunk(batch, path, row, factorCols.map((c) => c.name));
+            yield factorTableChunk(batch, path, row, factorCols.map((c) => c.name), keys);
             row += batch.numRows;
           }
         }
@@ -129,19 +141,46 @@ export async function openFactorTableStream(path: string): Promise<FactorTableSt
   };
 }
 
-/** One decoded record batch of a factor table as a chunk (`firstRow`: its first row, for errors). */
-export function factorTableChunk(batch: RecordBatch, path: string, firstRow: number, factorCols: string[]): FactorTableChunk {
+/**
+ * One decoded record batch of a factor table as a chunk (`firstRow`: its first row, for errors).
+ * With `keys` (the user's row keys), the identity columns may be absent: symbol and source are then
+ * empty, seq 0, and ts_recv (the mismatch timeline's axis) falls back to ts_event, then to the row
+ * number.
+ */
+export function factorTableChunk(batch: RecordBatch, path: string, firstRow: number, factorCols: string[], keys?: readonly string[]): FactorTableChunk {
+  const n = batch.numRows;
   const child = (name: string): Data => batch.getChild(name)!.data[0];
-  const tsEvent = batch.getChild('ts_event') ? int64s(child('ts_event'), path, firstRow, 'ts_event') : new BigInt64Array(batch.numRows);
-  return {
-    n: batch.numRows,
-    symbol: strings(batch.getChild('symbol')!),
-    source: strings(batch.getChild('source')!),
-    seq: int64s(child('seq'), path, firstRow, 'seq'),
+  const has = (name: string) => batch.getChild(name) !== null;
+  const int = (name: string) => int64s(child(name), path, firstRow, name);
+  const tsEvent = has('ts_event') ? int('ts_event') : new BigInt64Array(n);
+  const chunk: FactorTableChunk = {
+    n,
+    symbol: keys === undefined || has('symbol') ? strings(batch.getChild('symbol')!) : new Array<string>(n).fill(''),
+    source: keys === undefined || has('source') ? strings(batch.getChild('source')!) : new Array<string>(n).fill(''),
+    seq: keys === undefined || has('seq') ? int('seq') : new BigInt64Array(n),
     tsEvent,
-    tsRecv: int64s(child('ts_recv'), path, firstRow, 'ts_recv'),
+    tsRecv: keys === undefined || has('ts_recv') ? int('ts_recv') : has('ts_event') ? tsEvent : BigInt64Array.from({ length: n }, (_, i) => BigInt(firstRow + i)),
     columns: factorCols.map((c) => floats(child(c), path, firstRow, c)),
   };
+  if (keys !== undefined) chunk.keys = keys.map((k) => keyColumn(batch.getChild(k)!, path, firstRow, k));
+  return chunk;
+}
+
+/** A key column's values, normalized (row-key.ts) so that the same value matches across formats. */
+function keyColumn(v: Vector, path: string, firstRow: number, field: string): KeyColumn {
+  const d = v.data[0];
+  if (d.nullCount > 0) {
+    for (let i = 0; i < d.length; i++) if (!v.isValid(i)) throw new InputError({ file: path, row: firstRow + i, field, value: 'null', reason: 'a key column cannot hold nulls' });
+  }
+  const t = d.type as { typeId: Type };
+  if (t.typeId === Type.Int || t.typeId === Type.Timestamp) return int64s(d, path, firstRow, field);
+  if (t.typeId === Type.Float) {
+    const out = new Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = keyValueOfNumber(v.get(i) as number);
+    return out;
+  }
+  if (t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8 || t.typeId === Type.Dictionary) return strings(v).map(keyValueOfText);
+  throw new InputError({ file: path, row: firstRow, field, reason: `a key column must be an integer, timestamp, float or string column, not ${String(d.type)}` });
 }
 
 const dictionaryStrings = new WeakMap<object, string[]>();
