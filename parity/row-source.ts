@@ -16,6 +16,7 @@ import type { OutputRow } from '../live/read-output.ts';
 import { InputError, UsageError } from '../replay/errors.ts';
 import { checkKeyColumns, factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
 import { prefetchRowGroups } from './prefetch-row-groups.ts';
+import { registerIpcCodecs } from './ipc-codecs.ts';
 import { keyValueOfText, timeAxisOf, valueColumns, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
 
 export type { FloatColumn };
@@ -83,6 +84,7 @@ function errorText(e: unknown): string {
  * random access (footer, then one record batch per read), the stream format message by message.
  */
 async function openIpcReader(path: string): Promise<OpenIpc> {
+  registerIpcCodecs();
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -106,7 +108,7 @@ async function openIpcReader(path: string): Promise<OpenIpc> {
  * pyarrow, polars or arrow-js. Each record batch has the shape of a decoded Parquet row group's
  * batches, so it goes through the same exact reader (`factorTableChunk`): int64 and timestamp
  * columns straight from their BigInt64Array data, dictionary or plain utf8 keys. Compressed
- * record batches need a codec arrow-js does not ship, and are reported as unreadable.
+ * record batches (LZ4_FRAME, pyarrow's feather default, or ZSTD) are decoded by ipc-codecs.ts.
  */
 export async function openArrowIpcSource(path: string, opts: SourceOptions = {}): Promise<RowSource> {
   const first = await openIpcReader(path);
