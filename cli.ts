@@ -8,7 +8,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { KINDS, type Kind } from './core/events.ts';
 
-const USER_ERRORS = new Set(['InputError', 'UsageError', 'ParquetFileError', 'FactorDefinitionError', 'InvalidEventError', 'SnapshotError', 'RedisConnectError']);
+const USER_ERRORS = new Set(['InputError', 'UsageError', 'ParquetFileError', 'FactorDefinitionError', 'InvalidEventError', 'SnapshotError', 'RedisConnectError', 'KillSwitchError']);
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -199,6 +199,22 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
   await w.close();
   const h = w.health();
   console.log(`stopped: applied ${h.applied} events, ${h.commits} commits, ${h.deadLettered} dead letters`);
+}
+
+async function cmdKillSwitch(a: Record<string, unknown>): Promise<void> {
+  const { openRedis } = await import('./live/redis-connect.ts');
+  const { formatKillState, readKillSwitch, setKillSwitch } = await import('./live/kill-switch.ts');
+  const action = String(a.action);
+  const symbols = list(a.symbols);
+  if (action === 'status' && symbols) throw usage('kill-switch status takes no --symbols');
+  const r = await openRedis(String(a.redis), { name: 'lockstep-kill-switch' });
+  try {
+    const keys = { ns: String(a.ns) };
+    const state = action === 'status' ? await readKillSwitch(r, keys) : await setKillSwitch(r, keys, { on: action === 'on', symbols, reason: a.reason as string | undefined, by: String(a.by) });
+    console.log(formatKillState(state));
+  } finally {
+    r.disconnect();
+  }
 }
 
 async function cmdServe(a: Record<string, unknown>): Promise<void> {
@@ -407,6 +423,14 @@ export async function main(argv: string[]): Promise<void> {
         .option('ttl', { type: 'number', default: 0, describe: 'expire latest-value keys after N s without update (0 = never)' })
         .option('lease-ms', { type: 'number', default: 10000, describe: 'shard lease: a crashed worker\'s shards are free again after this long' })
         .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' }), cmdLive)
+    .command('kill-switch <action>', 'stop trading engines from using values (all symbols or some): reads return null with status killed; workers keep computing', (y) =>
+      y
+        .positional('action', { choices: ['on', 'off', 'status'] as const, describe: 'on: switch on (needs --reason); off: switch off (the given symbols, or everything); status: print it' })
+        .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379' })
+        .option('ns', { type: 'string', default: 'ls' })
+        .option('symbols', { type: 'string', array: true, describe: 'only these symbols (default: the whole deployment)' })
+        .option('reason', { type: 'string', describe: 'why (shown to every reader)' })
+        .option('by', { type: 'string', default: process.env.USER ?? 'unknown', describe: 'who' }), cmdKillSwitch)
     .command('serve', 'HTTP read API over the latest values (GET /v1/features, /healthz, /metrics)', (y) =>
       y
         .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'use a read-only ACL user (see README)' })

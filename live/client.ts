@@ -7,14 +7,17 @@
  * `getOnlineFeaturesJson` gives the same answer as JSON text for the HTTP API.
  *
  * Each value comes with a status: `present` (fresh), `stale` (not refreshed within `maxAgeMs` of
- * wall-clock time since the worker computed it), or `missing` (never computed, warming up, or
- * expired), plus the event time and sequence of the row that produced it.
+ * wall-clock time since the worker computed it), `missing` (never computed, warming up, or
+ * expired), or `killed` (the kill switch is on for the symbol: the value is withheld, and the
+ * symbol's `killed` says why; kill-switch.ts), plus the event time and sequence of the row that
+ * produced it. The kill switch is read with the rows, in the same round trip.
  */
 import { RowReader, type FeatureSource } from './row-reader.ts';
-import { latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { killSwitchKey, latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { killFor, parseKillState, type KillEntry, type KillState } from './kill-switch.ts';
 import { shardOf } from './shard.ts';
 
-export type ValueStatus = 'present' | 'stale' | 'missing';
+export type ValueStatus = 'present' | 'stale' | 'missing' | 'killed';
 
 export interface FeatureValue {
   value: number | null;
@@ -30,6 +33,8 @@ export interface SymbolFeatures {
   computedAt: number | null;
   featureSetVersion: string | null;
   features: Record<string, FeatureValue>;
+  /** Present only while the kill switch is on for this symbol: every value is then null, `killed`. */
+  killed?: KillEntry;
 }
 
 export interface OnlineQuery {
@@ -88,10 +93,20 @@ function keyOf(keys: KeyLayout, symbol: string): string {
   return k;
 }
 
-/** Each symbol's packed latest row (`_row`), null where there is none: one round trip. */
-async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly string[]): Promise<(string | null)[]> {
-  if (r instanceof RowReader) return r.hgetEach(symbols.map((s) => keyOf(keys, s)), '_row');
-  if (symbols.length === 1) return [await r.hget(keyOf(keys, symbols[0]), '_row')];
+/** Each symbol's packed latest row (`_row`, null where there is none) and the kill switch: one round trip. */
+async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly string[]): Promise<{ rows: (string | null)[]; kill: string | null }> {
+  const killKey = killSwitchKey(keys);
+  if (r instanceof RowReader) {
+    const rows = await r.hgetEachThenGet(symbols.map((s) => keyOf(keys, s)), '_row', killKey);
+    const kill = rows.pop() ?? null;
+    return { rows, kill };
+  }
+  // ioredis: commands sent in the same tick share the connection's write, so this is one round trip
+  const kill = r.get(killKey);
+  if (symbols.length === 1) {
+    const [row, k] = await Promise.all([r.hget(keyOf(keys, symbols[0]), '_row'), kill]);
+    return { rows: [row], kill: k };
+  }
   const rows: (string | null)[] = new Array(symbols.length).fill(null);
   // one pipeline, one write, on a single node; Cluster pipelines must stay inside one slot, so
   // there each shard gets its own (sent together)
@@ -119,7 +134,7 @@ async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly str
       }
     }),
   );
-  return rows;
+  return { rows, kill: await kill };
 }
 
 /** A query's raw read: each symbol's packed latest row (null where none) and the column of each feature. */
@@ -127,6 +142,7 @@ interface RawRead {
   rows: (string | null)[];
   /** Per requested feature, its position in a row's values (-1: not a column of the deployment). */
   cols: number[];
+  kill: KillState;
 }
 
 /**
@@ -136,7 +152,7 @@ interface RawRead {
  */
 async function readRaw(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<RawRead> {
   validateQuery(q);
-  const rows = await readRows(r, keys, q.symbols);
+  const { rows, kill } = await readRows(r, keys, q.symbols);
   // the column order comes from meta: fetched once, and again when a row was made by another
   // feature set than the cached order's
   const cached = columnCache.get(keys.ns);
@@ -146,11 +162,11 @@ async function readRaw(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promi
     if (raw !== null && fieldOf(raw, 5) !== cached!.fsv) index = undefined;
   }
   if (index === undefined) index = await fetchColumns(r, keys);
-  return { rows, cols: q.features.map((f) => index.get(f) ?? -1) };
+  return { rows, cols: q.features.map((f) => index.get(f) ?? -1), kill: parseKillState(kill) };
 }
 
 export async function getOnlineFeatures(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
-  const { rows, cols } = await readRaw(r, keys, q);
+  const { rows, cols, kill } = await readRaw(r, keys, q);
   const now = q.now ?? Date.now();
   const maxAge = q.maxAgeMs ?? 5000;
   const make = recordMaker(q.features);
@@ -161,13 +177,21 @@ export async function getOnlineFeatures(r: FeatureSource, keys: KeyLayout, q: On
     const symbol = q.symbols[i];
     const raw = rows[i];
     if (raw === null) {
-      for (let j = 0; j < n; j++) fv[j] = { value: null, status: 'missing' };
+      const killed = killFor(kill, symbol);
+      for (let j = 0; j < n; j++) fv[j] = { value: null, status: killed ? 'killed' : 'missing' };
       out[i] = { symbol, tsEvent: null, seq: null, computedAt: null, featureSetVersion: null, features: make(fv) };
+      if (killed) out[i].killed = killed;
       continue;
     }
     const [te, , seq, , at, fsv, packed] = raw.split('|');
-    const values = packed.split(',');
     const computedAt = Number(at);
+    const killed = killFor(kill, symbol);
+    if (killed !== null) {
+      for (let j = 0; j < n; j++) fv[j] = { value: null, status: 'killed' };
+      out[i] = { symbol, tsEvent: BigInt(te), seq: BigInt(seq), computedAt, featureSetVersion: fsv, features: make(fv), killed };
+      continue;
+    }
+    const values = packed.split(',');
     const stale = now - computedAt > maxAge;
     for (let j = 0; j < n; j++) {
       const k = cols[j];
@@ -188,7 +212,7 @@ export async function getOnlineFeatures(r: FeatureSource, keys: KeyLayout, q: On
  * instead of parsed and printed again; NaN and ±Infinity print as null, as in JSON.stringify.
  */
 export async function getOnlineFeaturesJson(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<string> {
-  const { rows, cols } = await readRaw(r, keys, q);
+  const { rows, cols, kill } = await readRaw(r, keys, q);
   const now = q.now ?? Date.now();
   const maxAge = q.maxAgeMs ?? 5000;
   // an object keeps the first position of a repeated key: the JSON does too
@@ -206,16 +230,23 @@ export async function getOnlineFeaturesJson(r: FeatureSource, keys: KeyLayout, q
     json += `{"symbol":${JSON.stringify(q.symbols[i])},`;
     const raw = rows[i];
     if (raw === null) {
+      const killed = killFor(kill, q.symbols[i]);
       json += '"tsEvent":null,"seq":null,"computedAt":null,"featureSetVersion":null,"features":{';
-      for (let j = 0; j < names.length; j++) json += `${j > 0 ? ',' : ''}${keysJson[j]}:{"value":null,"status":"missing"}`;
-      json += '}}';
+      for (let j = 0; j < names.length; j++) json += `${j > 0 ? ',' : ''}${keysJson[j]}:{"value":null,"status":${killed ? '"killed"' : '"missing"'}}`;
+      json += killed ? `},"killed":${JSON.stringify(killed)}}` : '}}';
       continue;
     }
     const [te, , seq, , at, fsv, packed] = raw.split('|');
-    const values = packed.split(',');
     const computedAt = Number(at);
-    const status = now - computedAt > maxAge ? '"stale"}' : '"present"}';
     json += `"tsEvent":"${BigInt(te)}","seq":"${BigInt(seq)}","computedAt":${JSON.stringify(computedAt)},"featureSetVersion":${JSON.stringify(fsv)},"features":{`;
+    const killed = killFor(kill, q.symbols[i]);
+    if (killed !== null) {
+      for (let j = 0; j < names.length; j++) json += `${j > 0 ? ',' : ''}${keysJson[j]}:{"value":null,"status":"killed"}`;
+      json += `},"killed":${JSON.stringify(killed)}}`;
+      continue;
+    }
+    const values = packed.split(',');
+    const status = now - computedAt > maxAge ? '"stale"}' : '"present"}';
     for (let j = 0; j < names.length; j++) {
       const k = where[j];
       const v = k < 0 ? '' : (values[k] ?? '');

@@ -1,16 +1,18 @@
 /**
  * The HTTP read API:
  *   GET /v1/features?symbols=AAPL,MSFT&features=mid,rsi_14[&max_age_ms=5000]
- *   GET /healthz   200 when Redis answers, 503 otherwise
- *   GET /metrics   Prometheus text format
- * Read-only by construction: it only issues HGET, HMGET and PING (give it a Redis ACL user limited to
- * those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
+ *   GET /healthz   200 when Redis answers and the kill switch is not on for the whole deployment
+ *                  (the symbols it is on for are listed); 503 otherwise, saying why
+ *   GET /metrics   Prometheus text format, with the kill switch's state
+ * Read-only by construction: it only issues HGET, HMGET, GET (of the kill switch) and PING (give it a
+ * Redis ACL user limited to those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */
 import type { FeatureSource } from './row-reader.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getOnlineFeaturesJson, QueryError } from './client.ts';
-import type { KeyLayout } from './keys.ts';
+import { killSwitchKey, type KeyLayout } from './keys.ts';
+import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
 
 export interface ApiOptions {
   keys: KeyLayout;
@@ -27,6 +29,8 @@ interface Metrics {
   hist: Map<string, number[]>;
   sum: Map<string, number>;
   redisUp: number;
+  /** The kill switch as last read (by /healthz or /metrics). */
+  kill: KillState;
 }
 
 function record(m: Metrics, path: string, code: number, seconds: number): void {
@@ -56,6 +60,14 @@ function metricsText(m: Metrics): string {
     lines.push(`lockstep_http_request_duration_seconds_count{path="${path}"} ${cum}`);
   }
   lines.push('# HELP lockstep_redis_up 1 when the last Redis call succeeded.', '# TYPE lockstep_redis_up gauge', `lockstep_redis_up ${m.redisUp}`);
+  lines.push(
+    '# HELP lockstep_kill_switch 1 while the kill switch is on for the whole deployment.',
+    '# TYPE lockstep_kill_switch gauge',
+    `lockstep_kill_switch ${m.kill.all ? 1 : 0}`,
+    '# HELP lockstep_killed_symbols Symbols the kill switch is on for (one by one).',
+    '# TYPE lockstep_killed_symbols gauge',
+    `lockstep_killed_symbols ${Object.keys(m.kill.symbols).length}`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -71,7 +83,8 @@ const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).fil
 
 /** Starts the API on `host:port` (port 0 = any free port); resolves once listening. */
 export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
-  const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1 };
+  const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1, kill: KILL_OFF };
+  const readKill = async () => (m.kill = parseKillState(await redis.get(killSwitchKey(opts.keys))));
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
     let path = 'other';
@@ -90,15 +103,30 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
       if (url.pathname === '/healthz') {
         try {
           await redis.ping();
+          const kill = await readKill();
           m.redisUp = 1;
-          return send(res, code, { status: 'ok' });
+          // a trading engine's health check must not route to values nobody may use
+          if (kill.all) {
+            code = 503;
+            return send(res, code, { status: 'killed', killed: kill.all });
+          }
+          const killedSymbols = Object.keys(kill.symbols).sort();
+          return send(res, code, killedSymbols.length ? { status: 'ok', killedSymbols } : { status: 'ok' });
         } catch (e) {
           m.redisUp = 0;
           code = 503;
           return send(res, code, { status: 'unavailable', error: (e as Error).message });
         }
       }
-      if (url.pathname === '/metrics') return send(res, code, metricsText(m), 'text/plain; version=0.0.4');
+      if (url.pathname === '/metrics') {
+        try {
+          await readKill();
+          m.redisUp = 1;
+        } catch {
+          m.redisUp = 0;
+        }
+        return send(res, code, metricsText(m), 'text/plain; version=0.0.4');
+      }
       if (url.pathname !== '/v1/features') {
         code = 404;
         return send(res, code, { error: 'not found; try /v1/features?symbols=...&features=...' });

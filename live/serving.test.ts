@@ -30,7 +30,7 @@ beforeAll(async () => {
   await w.run({ idleStopMs: 200 });
   await w.close();
   // a read-only user for the API: HGET/HMGET on latest values and meta, PING; nothing else
-  await admin.call('ACL', 'SETUSER', 'reader', 'on', '>readerpw', `~${keys.ns}:latest:*`, `~${keys.ns}:meta`, '+hget', '+hmget', '+ping');
+  await admin.call('ACL', 'SETUSER', 'reader', 'on', '>readerpw', `~${keys.ns}:latest:*`, `~${keys.ns}:meta`, `~${keys.ns}:kill`, '+hget', '+hmget', '+get', '+ping');
 });
 
 afterAll(async () => {

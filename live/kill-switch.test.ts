@@ -1,0 +1,144 @@
+/**
+ * The kill switch, end to end on a real redis-server: switched by the real CLI, read by the client
+ * (lean reader and ioredis) and the HTTP API in the same round trip as the values, concurrent
+ * switches both sticking, and an unreadable key failing closed.
+ */
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getOnlineFeatures, getOnlineFeaturesJson, type OnlineQuery } from './client.ts';
+import { startApi } from './http-api.ts';
+import { killSwitchKey, latestKey, metaKey, type KeyLayout } from './keys.ts';
+import { applyKillChange, formatKillState, KILL_OFF, parseKillState, readKillSwitch, setKillSwitch } from './kill-switch.ts';
+import { openRedis, type RedisClient } from './redis-connect.ts';
+import { RedisHarness } from './redis-harness.ts';
+import { openFeatureSource, type FeatureSource } from './row-reader.ts';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const keys: KeyLayout = { ns: 'ks', shards: 2 };
+const AT = 1_732_700_000_000;
+const stringify = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+describe('kill switch state', () => {
+  it('on for symbols, on for all, off for some, off for everything', () => {
+    const a = applyKillChange(KILL_OFF, { on: true, symbols: ['AAA', 'BBB'], reason: ' bad feed ', by: 'ops', now: 1 });
+    expect(a).toEqual({ all: null, symbols: { AAA: { reason: 'bad feed', by: 'ops', at: 1 }, BBB: { reason: 'bad feed', by: 'ops', at: 1 } } });
+    const b = applyKillChange(a, { on: true, reason: 'release 1.2 is bad', by: 'lead', now: 2 });
+    expect(b.all).toEqual({ reason: 'release 1.2 is bad', by: 'lead', at: 2 });
+    expect(Object.keys(b.symbols)).toEqual(['AAA', 'BBB']);
+    expect(applyKillChange(b, { on: false, symbols: ['AAA'] })).toEqual({ all: b.all, symbols: { BBB: a.symbols.BBB } });
+    expect(applyKillChange(b, { on: false })).toEqual(KILL_OFF);
+    expect(() => applyKillChange(KILL_OFF, { on: true, symbols: ['AAA'] })).toThrow(/a reason is required/);
+    expect(() => applyKillChange(KILL_OFF, { on: true, symbols: ['A A'], reason: 'x' })).toThrow(/invalid symbol "A A"/);
+  });
+
+  it('an unreadable key fails closed: everything reads as killed, saying why', () => {
+    for (const bad of ['{', '[]', '{"all": {"reason": 1}}', '{"symbols": {"AAA": "x"}}']) {
+      const s = parseKillState(bad);
+      expect(s.all?.reason).toMatch(/the kill switch key is unreadable .*failing closed/);
+      expect(s.unreadable).toBe(true);
+    }
+    expect(parseKillState(null)).toBe(KILL_OFF);
+    expect(formatKillState(KILL_OFF)).toBe('off for the deployment');
+  });
+});
+
+describe('kill switch on a real redis-server', () => {
+  let redis: RedisHarness;
+  let r: RedisClient;
+  let lean: FeatureSource;
+  const lockstep = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args, '--redis', redis.url, '--ns', keys.ns], { encoding: 'utf8', cwd: ROOT });
+
+  beforeAll(async () => {
+    redis = await RedisHarness.start();
+    r = await openRedis(redis.url);
+    lean = await openFeatureSource(redis.url);
+    await r.hset(metaKey(keys), 'columns', 'mid,spread', 'featureSetVersion', 'fsv1', 'shards', '2');
+    await r.hset(latestKey(keys, 'AAA'), '_row', `1710511200123456789|1710511200123456999|7|quote|${AT}|fsv1|100.5,0.25`);
+    await r.hset(latestKey(keys, 'BBB'), '_row', `1710511200123456789|1710511200123456999|8|quote|${AT}|fsv1|20,0.5`);
+  });
+  afterAll(async () => {
+    r?.disconnect();
+    (lean as { disconnect(): void })?.disconnect();
+    await redis?.close();
+  });
+
+  const q: OnlineQuery = { symbols: ['AAA', 'BBB', 'NOPE'], features: ['mid', 'spread'], now: AT, maxAgeMs: 5000 };
+
+  it('the CLI switches it for one symbol: its values read as killed, with the reason, through both clients', async () => {
+    const noReason = lockstep('kill-switch', 'on', '--symbols', 'AAA');
+    expect(noReason.status).toBe(2);
+    expect(noReason.stderr).toMatch(/a reason is required to switch it on \(--reason\)/);
+    const on = lockstep('kill-switch', 'on', '--symbols', 'AAA', '--reason', 'feed from venue X is broken', '--by', 'ops');
+    expect(on.status).toBe(0);
+    expect(on.stdout).toMatch(/^off for the deployment\nON for AAA, since 20\d\d-.*Z by ops: feed from venue X is broken\n$/);
+    for (const src of [lean, r]) {
+      const [a, b, none] = await getOnlineFeatures(src, keys, q);
+      expect(a.features).toEqual({ mid: { value: null, status: 'killed' }, spread: { value: null, status: 'killed' } });
+      expect(a.killed).toMatchObject({ reason: 'feed from venue X is broken', by: 'ops' });
+      expect(a.tsEvent).toBe(1710511200123456789n);
+      expect(b.features.mid).toEqual({ value: 20, status: 'present' });
+      expect('killed' in b).toBe(false);
+      expect(none.features.mid.status).toBe('missing');
+      expect(await getOnlineFeaturesJson(src, keys, q)).toBe(stringify({ symbols: [a, b, none] }));
+    }
+    expect(lockstep('kill-switch', 'status').stdout).toMatch(/ON for AAA/);
+  }, 60_000);
+
+  it('two operators switching different symbols at once both stick (WATCH/MULTI)', async () => {
+    const other = await openRedis(redis.url);
+    try {
+      await Promise.all([
+        setKillSwitch(r, keys, { on: true, symbols: ['C1', 'C2'], reason: 'one', by: 'a' }),
+        setKillSwitch(other, keys, { on: true, symbols: ['D1'], reason: 'two', by: 'b' }),
+        setKillSwitch(r, keys, { on: true, symbols: ['E1'], reason: 'three', by: 'a' }),
+      ]);
+    } finally {
+      other.disconnect();
+    }
+    expect(Object.keys((await readKillSwitch(r, keys)).symbols).sort()).toEqual(['AAA', 'C1', 'C2', 'D1', 'E1']);
+    await setKillSwitch(r, keys, { on: false, symbols: ['C1', 'C2', 'D1', 'E1'] });
+  });
+
+  it('on for the whole deployment: every value killed, /healthz 503, metrics; off serves the values again', async () => {
+    const api = await startApi(lean, { keys, port: 0 });
+    const base = `http://127.0.0.1:${api.port}`;
+    try {
+      let health = await fetch(`${base}/healthz`);
+      expect([health.status, await health.json()]).toEqual([200, { status: 'ok', killedSymbols: ['AAA'] }]);
+      expect(lockstep('kill-switch', 'on', '--reason', 'release 1.2 computes rsi wrong', '--by', 'lead').status).toBe(0);
+      const res = await getOnlineFeatures(lean, keys, { ...q, symbols: ['BBB', 'NOPE'] });
+      expect(res.map((s) => [s.features.mid.status, s.killed?.reason])).toEqual([
+        ['killed', 'release 1.2 computes rsi wrong'],
+        ['killed', 'release 1.2 computes rsi wrong'],
+      ]);
+      const body = (await (await fetch(`${base}/v1/features?symbols=BBB&features=mid`)).json()) as { symbols: { features: { mid: { value: unknown; status: string } }; killed: { reason: string } }[] };
+      expect(body.symbols[0].features.mid).toEqual({ value: null, status: 'killed' });
+      expect(body.symbols[0].killed.reason).toBe('release 1.2 computes rsi wrong');
+      health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'killed', killed: { reason: 'release 1.2 computes rsi wrong', by: 'lead' } });
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^lockstep_kill_switch 1$/m);
+      expect(metrics).toMatch(/^lockstep_killed_symbols 1$/m);
+      const off = lockstep('kill-switch', 'off');
+      expect([off.status, off.stdout]).toEqual([0, 'off for the deployment\n']);
+      expect(await r.exists(killSwitchKey(keys))).toBe(0);
+      health = await fetch(`${base}/healthz`);
+      expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+      expect((await getOnlineFeatures(lean, keys, q))[0].features.mid).toEqual({ value: 100.5, status: 'present' });
+      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^lockstep_kill_switch 0$/m);
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+
+  it('a corrupted key fails closed for readers, and the CLI can still switch it off', async () => {
+    await r.set(killSwitchKey(keys), 'not json');
+    const [a] = await getOnlineFeatures(lean, keys, q);
+    expect(a.features.mid.status).toBe('killed');
+    expect(a.killed?.reason).toMatch(/unreadable/);
+    expect(lockstep('kill-switch', 'off').status).toBe(0);
+    expect((await getOnlineFeatures(lean, keys, q))[0].features.mid.status).toBe('present');
+  }, 60_000);
+});

@@ -1,0 +1,134 @@
+/**
+ * The kill switch: how an operator tells every trading engine at once "do not use these values",
+ * for the whole deployment or for some symbols (a broken feed, a bad release, a halted name),
+ * without stopping the workers. While it is on, the client and the HTTP API return the values of
+ * the killed symbols as null with status `killed` and the reason; the workers keep computing, so
+ * switching it off serves current values again at once, with no replay.
+ *
+ * One key, `<ns>:kill` (keys.ts), holds the state as JSON: `{"all": {reason, by, at} | null,
+ * "symbols": {SYM: {reason, by, at}}}`; absent means off. Readers fetch it with the values, in the
+ * same round trip, so a switch takes effect on the next read. An unreadable key fails closed: the
+ * whole deployment reads as killed, with a reason that says why.
+ */
+import type { RedisClient } from './redis-connect.ts';
+import { killSwitchKey, SYMBOL_RE } from './keys.ts';
+
+export interface KillEntry {
+  reason: string;
+  /** Who switched it on (free text: a user or a runbook id). */
+  by: string;
+  /** Wall-clock ms when it was switched on. */
+  at: number;
+}
+
+export interface KillState {
+  all: KillEntry | null;
+  symbols: Record<string, KillEntry>;
+  /** Set when the stored key could not be read: `all` then kills everything (fail closed). */
+  unreadable?: true;
+}
+
+export const KILL_OFF: KillState = Object.freeze({ all: null, symbols: Object.freeze({}) as Record<string, KillEntry> });
+
+const isEntry = (x: unknown): x is KillEntry =>
+  typeof x === 'object' && x !== null && typeof (x as KillEntry).reason === 'string' && typeof (x as KillEntry).by === 'string' && typeof (x as KillEntry).at === 'number';
+
+/** The state stored at `<ns>:kill` (null: off). Anything unreadable kills everything, saying why. */
+export function parseKillState(text: string | null): KillState {
+  if (text === null) return KILL_OFF;
+  try {
+    const j = JSON.parse(text) as { all?: unknown; symbols?: unknown };
+    if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error('not a JSON object');
+    const symbols = j.symbols ?? {};
+    if ((j.all !== null && j.all !== undefined && !isEntry(j.all)) || typeof symbols !== 'object' || symbols === null || Array.isArray(symbols)) throw new Error('unexpected shape');
+    for (const e of Object.values(symbols)) if (!isEntry(e)) throw new Error('unexpected shape');
+    return { all: (j.all as KillEntry | undefined) ?? null, symbols: symbols as Record<string, KillEntry> };
+  } catch (e) {
+    return { all: { reason: `the kill switch key is unreadable (${(e as Error).message}); failing closed`, by: 'lockstep', at: 0 }, symbols: {}, unreadable: true };
+  }
+}
+
+/** Why `symbol`'s values must not be used now, or null when they may. */
+export function killFor(state: KillState, symbol: string): KillEntry | null {
+  return state.all ?? state.symbols[symbol] ?? null;
+}
+
+export const isKillOff = (s: KillState) => s.all === null && Object.keys(s.symbols).length === 0;
+
+export interface KillChange {
+  on: boolean;
+  /** Symbols to switch; none: the whole deployment (on), or everything (off). */
+  symbols?: readonly string[];
+  reason?: string;
+  by?: string;
+  /** Injected clock for tests. */
+  now?: number;
+}
+
+export class KillSwitchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KillSwitchError';
+  }
+}
+
+/** The state after `change` (pure). */
+export function applyKillChange(cur: KillState, change: KillChange): KillState {
+  for (const s of change.symbols ?? []) if (!SYMBOL_RE.test(s)) throw new KillSwitchError(`invalid symbol ${JSON.stringify(s)}`);
+  if (change.on) {
+    if (!change.reason?.trim()) throw new KillSwitchError('a reason is required to switch it on (--reason)');
+    const entry: KillEntry = { reason: change.reason.trim(), by: change.by ?? 'unknown', at: change.now ?? Date.now() };
+    if (!change.symbols?.length) return { all: entry, symbols: { ...cur.symbols } };
+    const symbols = { ...cur.symbols };
+    for (const s of change.symbols) symbols[s] = entry;
+    return { all: cur.all, symbols };
+  }
+  if (!change.symbols?.length) return KILL_OFF;
+  const symbols = { ...cur.symbols };
+  for (const s of change.symbols) delete symbols[s];
+  return { all: cur.all, symbols };
+}
+
+/** Reads the kill switch. */
+export async function readKillSwitch(r: Pick<RedisClient, 'get'>, keys: { ns: string }): Promise<KillState> {
+  return parseKillState(await r.get(killSwitchKey(keys)));
+}
+
+/**
+ * Compare-and-set: writes ARGV[2] (empty: deletes the key) only if the key still holds ARGV[1]
+ * (empty: absent). A script rather than WATCH/MULTI, whose watch is per connection: two changes
+ * sharing one connection would clear each other's watch and lose an update.
+ */
+const CAS_LUA = `
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1`;
+
+/**
+ * Switches it on or off, atomically against a concurrent change (read, change, compare-and-set,
+ * retried): two operators killing different symbols at once both stick. Returns the new state.
+ * A corrupted key is replaced (switching on) or cleared (switching everything off).
+ */
+export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change: KillChange): Promise<KillState> {
+  const key = killSwitchKey(keys);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const cur = await r.get(key);
+    const parsed = parseKillState(cur);
+    // an unreadable key reads as killed (fail closed); its replacement starts from off
+    const base = parsed.unreadable ? KILL_OFF : parsed;
+    const next = applyKillChange(base, change);
+    const ok = await r.eval(CAS_LUA, 1, key, cur ?? '', isKillOff(next) ? '' : JSON.stringify(next));
+    if (ok === 1) return next;
+  }
+  throw new KillSwitchError(`${key} kept changing over 50 attempts; try again`);
+}
+
+/** One line per switch, for the terminal. */
+export function formatKillState(s: KillState): string {
+  const when = (e: KillEntry) => `since ${new Date(e.at).toISOString()} by ${e.by}: ${e.reason}`;
+  const lines: string[] = [];
+  lines.push(s.all ? `ON for every symbol, ${when(s.all)}` : 'off for the deployment');
+  for (const [sym, e] of Object.entries(s.symbols).sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`ON for ${sym}, ${when(e)}`);
+  return lines.join('\n');
+}
