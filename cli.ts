@@ -217,6 +217,84 @@ async function cmdKillSwitch(a: Record<string, unknown>): Promise<void> {
   }
 }
 
+/** The alert thresholds given on the command line (defaults in live/alerts.ts), as a usage error when invalid. */
+async function alertThresholdOptions(a: Record<string, unknown>) {
+  const { resolveThresholds } = await import('./live/alerts.ts');
+  try {
+    return resolveThresholds(
+      {
+        lagEntries: a['lag-entries'] as number | undefined,
+        lagEntriesCritical: a['lag-entries-critical'] as number | undefined,
+        lagMs: a['lag-ms'] as number | undefined,
+        lagMsCritical: a['lag-ms-critical'] as number | undefined,
+        staleMs: a['stale-ms'] as number | undefined,
+        deadLetterWindowMs: a['dead-letter-window-ms'] as number | undefined,
+      },
+      (k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    );
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+}
+
+async function cmdAlertsWatch(a: Record<string, unknown>): Promise<void> {
+  const { openRedis } = await import('./live/redis-connect.ts');
+  const { AlertWatcher } = await import('./live/alerts.ts');
+  const shards = a.shards as number;
+  const intervalMs = a['interval-ms'] as number;
+  if (!Number.isInteger(shards) || shards < 1) throw usage(`--shards ${a.shards}: must be an integer >= 1`);
+  if (!Number.isFinite(intervalMs) || intervalMs < 10) throw usage(`--interval-ms ${a['interval-ms']}: must be a number >= 10`);
+  const thresholds = await alertThresholdOptions(a);
+  const r = await openRedis(String(a.redis), { name: 'lockstep-alerts' });
+  const w = new AlertWatcher(r, {
+    keys: { ns: String(a.ns), shards },
+    thresholds,
+    intervalMs,
+    group: String(a.group),
+    onTransition: (t) => console.log(JSON.stringify(t)),
+    onError: (e) => console.error(`lockstep alerts: ${e.message}`),
+  });
+  console.error(`watching ${shards} shard(s) of "${a.ns}" every ${intervalMs} ms; transitions as JSON lines on stdout, Ctrl-C to stop`);
+  w.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await w.stop();
+  r.disconnect();
+}
+
+async function cmdAlertsList(a: Record<string, unknown>): Promise<void> {
+  const { openRedis } = await import('./live/redis-connect.ts');
+  const { readFiringAlerts } = await import('./live/alerts.ts');
+  const r = await openRedis(String(a.redis), { name: 'lockstep-alerts' });
+  try {
+    const alerts = await readFiringAlerts(r, { ns: String(a.ns) });
+    if (a.json) console.log(JSON.stringify(alerts));
+    else if (alerts.length === 0) console.log('no alerts firing (as recorded by lockstep alerts watch)');
+    else for (const x of alerts) console.log(`${x.severity.toUpperCase().padEnd(8)} ${x.id.padEnd(16)} since ${new Date(x.since).toISOString()}  ${x.summary}`);
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function cmdAlertsFollow(a: Record<string, unknown>): Promise<void> {
+  const { openRedis } = await import('./live/redis-connect.ts');
+  const { followAlerts } = await import('./live/alerts.ts');
+  const r = await openRedis(String(a.redis), { name: 'lockstep-alerts-follow' });
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
+  // `lockstep alerts follow | head`: a closed pipe ends it quietly
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? stop.abort() : console.error(`lockstep: ${e.message}`)));
+  try {
+    const entries = followAlerts(r, { ns: String(a.ns) }, String(a.from), { signal: stop.signal, onError: (e) => console.error(`lockstep alerts: ${e.message}; reading again in 1 s`) });
+    for await (const e of entries) console.log(JSON.stringify(e));
+  } finally {
+    r.disconnect();
+  }
+}
+
 async function cmdServe(a: Record<string, unknown>): Promise<void> {
   const { openFeatureSource } = await import('./live/row-reader.ts');
   const { startApi } = await import('./live/http-api.ts');
@@ -431,6 +509,29 @@ export async function main(argv: string[]): Promise<void> {
         .option('symbols', { type: 'string', array: true, describe: 'only these symbols (default: the whole deployment)' })
         .option('reason', { type: 'string', describe: 'why (shown to every reader)' })
         .option('by', { type: 'string', default: process.env.USER ?? 'unknown', describe: 'who' }), cmdKillSwitch)
+    .command('alerts', 'alerts for live mode: watch a deployment, list the alerts firing, follow their transitions', (y) =>
+      y
+        .command('watch', 'check the deployment every --interval-ms and record each transition in <ns>:alerts and <ns>:alerts:state; prints them as JSON lines', (g) =>
+          g
+            .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379' })
+            .option('ns', { type: 'string', default: 'ls' })
+            .option('shards', { type: 'number', demandOption: true })
+            .option('group', { type: 'string', default: 'lockstep', describe: "the workers' consumer group" })
+            .option('interval-ms', { type: 'number', default: 1000, describe: 'time between checks' })
+            .option('lag-entries', { type: 'number', describe: 'lag warning: more inputs than this waiting on a shard (default 10000)' })
+            .option('lag-entries-critical', { type: 'number', describe: 'lag critical (default 5x --lag-entries, else 50000)' })
+            .option('lag-ms', { type: 'number', describe: 'lag warning: the oldest unprocessed input is older than this (default 1000)' })
+            .option('lag-ms-critical', { type: 'number', describe: 'lag critical (default 5x --lag-ms, else 5000)' })
+            .option('stale-ms', { type: 'number', describe: 'stale: a worker holds the shard, inputs arrive, but no output for this long (default 5000)' })
+            .option('dead-letter-window-ms', { type: 'number', describe: 'dead-letters: fires while the newest dead letter is younger than this (default 60000)' }), cmdAlertsWatch)
+        .command('list', 'the alerts firing now, as recorded by alerts watch', (g) =>
+          g.option('redis', { type: 'string', default: 'redis://127.0.0.1:6379' }).option('ns', { type: 'string', default: 'ls' }).option('json', { type: 'boolean' }), cmdAlertsList)
+        .command('follow', 'print alert transitions as JSON lines as they are recorded (Ctrl-C to stop)', (g) =>
+          g
+            .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379' })
+            .option('ns', { type: 'string', default: 'ls' })
+            .option('from', { type: 'string', default: '$', describe: '$: from now on; 0: every kept transition first; or a stream ID' }), cmdAlertsFollow)
+        .demandCommand(1, 'choose an alerts command: watch, list or follow'))
     .command('serve', 'HTTP read API over the latest values (GET /v1/features, /healthz, /metrics)', (y) =>
       y
         .option('redis', { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'use a read-only ACL user (see README)' })
