@@ -596,10 +596,10 @@ export async function main(argv: string[]): Promise<void> {
         .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' })
         .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' }), cmdBench)
     .command('bench-phase <phase>', false, (y) =>
-      y.positional('phase', { choices: ['raw', 'merge', 'replay'] as const, demandOption: true }).option('catalog', { type: 'string', demandOption: true }).option('out', { type: 'string', demandOption: true }),
+      y.positional('phase', { choices: ['raw', 'merge', 'replay', 'encode'] as const, demandOption: true }).option('catalog', { type: 'string', demandOption: true }).option('out', { type: 'string', demandOption: true }),
       async (a) => {
         const { runPhase } = await import('./bench/replay-bench.ts');
-        console.log(JSON.stringify(await runPhase(a.phase as 'raw' | 'merge' | 'replay', String(a.catalog), String(a.out))));
+        console.log(JSON.stringify(await runPhase(a.phase as 'raw' | 'merge' | 'replay' | 'encode', String(a.catalog), String(a.out))));
       })
     .demandCommand(1, 'choose a command; try: lockstep demo')
     .strict()

@@ -8,7 +8,8 @@
  * better and reference / value when higher is better, and it breaches when it is worse by more
  * than 1 + margin. A budget is the release guard (set with headroom for a slow, noisy CI box);
  * the baseline is the figures of the last accepted run, so a drop far inside the budget but beyond
- * the margin is still caught as a regression.
+ * the margin is still caught as a regression. An absolute rate with a same-run peer (replay rates
+ * ÷ raw decode) is checked against its baseline scaled by the peer's speed now ÷ at baseline.
  */
 import { InputError } from '../replay/errors.ts';
 import { FIGURES, figureSpec, type Better, type FigureSpec } from './gate-figures.ts';
@@ -66,6 +67,12 @@ export interface FigureCheck extends FigureSpec {
   /** The budget moved by the margin: the value at which the figure breaches. */
   budgetLimit: number | null;
   baseline: number | null;
+  /**
+   * Machine speed now ÷ at baseline, from the figure's same-run peer (see FigureSpec.machinePeer);
+   * null when the figure has none or either reading is missing. The baseline check uses
+   * baseline × scale (÷ scale when lower is better).
+   */
+  machineScale: number | null;
   baselineLimit: number | null;
   /** value / baseline (not oriented: read it with the figure's direction). */
   ratio: number | null;
@@ -174,12 +181,13 @@ function meets(value: number, goal: number, better: Better): boolean {
  * breach (the peers: raw decode, raw HMGET); a gated figure that was not measured, or is not a
  * finite number, breaches.
  */
-export function checkFigure(spec: FigureSpec, value: number | null, mode: ModeBudgets, baseline: number | null, goal: Goal | undefined): FigureCheck {
+export function checkFigure(spec: FigureSpec, value: number | null, mode: ModeBudgets, baseline: number | null, goal: Goal | undefined, machineScale: number | null = null): FigureCheck {
   const entry = mode.figures[spec.id];
   const base = {
     ...spec,
     value,
     baseline,
+    machineScale,
     ratio: value !== null && baseline !== null ? value / baseline : null,
     goal: goal?.value ?? null,
     goalSource: goal?.source ?? null,
@@ -189,22 +197,36 @@ export function checkFigure(spec: FigureSpec, value: number | null, mode: ModeBu
   const margin = entry.margin ?? mode.margin;
   const budget = entry.budget ?? null;
   const budgetLimit = budget === null ? null : limitOf(budget, margin, spec.better);
-  const baselineLimit = baseline === null ? null : limitOf(baseline, margin, spec.better);
+  // the reference the baseline check uses: the baseline moved with the machine's speed when known
+  const ref = baseline === null ? null : machineScale === null ? baseline : spec.better === 'higher' ? baseline * machineScale : baseline / machineScale;
+  const baselineLimit = ref === null ? null : limitOf(ref, margin, spec.better);
   const reasons: string[] = [];
   if (value === null) reasons.push('not measured (the benchmark did not report it)');
   else if (!Number.isFinite(value)) reasons.push(`not a finite number (${value})`);
   else {
     if (budget !== null && worseBy(value, budget, spec.better) > 1 + margin) reasons.push(`over budget (limit ${fmtValue(budgetLimit!, spec.unit)} with the margin)`);
-    if (baseline !== null && worseBy(value, baseline, spec.better) > 1 + margin) reasons.push(`regressed vs baseline (limit ${fmtValue(baselineLimit!, spec.unit)} with the margin)`);
+    if (ref !== null && worseBy(value, ref, spec.better) > 1 + margin) {
+      const scaled = machineScale === null ? '' : `, baseline × ${machineScale.toFixed(2)} machine speed`;
+      reasons.push(`regressed vs baseline (limit ${fmtValue(baselineLimit!, spec.unit)} with the margin${scaled})`);
+    }
   }
   return { ...base, budget, budgetLimit, baselineLimit, margin, verdict: reasons.length ? 'breach' : 'pass', reasons };
+}
+
+/** Peer now ÷ peer at baseline (both must be finite and > 0), else null. */
+export function machineScaleOf(peerNow: number | null | undefined, peerBase: number | null | undefined): number | null {
+  if (!positive(peerNow) || !positive(peerBase)) return null;
+  return peerNow / peerBase;
 }
 
 /** Checks every known figure against the mode's budgets and baseline. */
 export function evaluateGate(mode: GateMode, values: Record<string, number | null>, budgets: Budgets, baseline: Baseline): GateReport {
   const mb = budgets.modes[mode];
   const base = baseline.modes[mode]?.figures ?? {};
-  const figures = FIGURES.map((spec) => checkFigure(spec, values[spec.id] ?? null, mb, base[spec.id] ?? null, budgets.goals[spec.id]));
+  const figures = FIGURES.map((spec) => {
+    const scale = spec.machinePeer === undefined ? null : machineScaleOf(values[spec.machinePeer], base[spec.machinePeer]);
+    return checkFigure(spec, values[spec.id] ?? null, mb, base[spec.id] ?? null, budgets.goals[spec.id], scale);
+  });
   const breaches = figures.filter((f) => f.verdict === 'breach').length;
   return { mode, verdict: breaches ? 'breach' : 'pass', breaches, figures };
 }
@@ -248,11 +270,12 @@ export function renderGateTable(r: GateReport): string {
   for (const f of r.figures) {
     const budget = f.budget === null ? '—' : `${cmp(f.better)} ${fmtValue(f.budget, f.unit)}`;
     const ratio = f.ratio === null || !Number.isFinite(f.ratio) ? '—' : f.ratio.toFixed(2);
+    const baseline = f.machineScale === null ? fmtValue(f.baseline, f.unit) : `${fmtValue(f.baseline, f.unit)} (machine × ${f.machineScale.toFixed(2)})`;
     const margin = f.margin === null ? '—' : `${Math.round(f.margin * 100)}%`;
     const verdict = f.verdict === 'breach' ? `**BREACH**: ${f.reasons.join('; ')}` : f.verdict;
     const goal = f.goal === null ? '—' : `${cmp(f.better)} ${fmtValue(f.goal, f.unit)}: ${f.goalMet === null ? 'not measured' : f.goalMet ? 'met' : '**not met**'}`;
     const name = f.relative ? f.name : `${f.name} (absolute)`;
-    lines.push(`| ${name} | ${fmtValue(f.value, f.unit)} | ${budget} | ${fmtValue(f.baseline, f.unit)} | ${ratio} | ${margin} | ${verdict} | ${goal} |`);
+    lines.push(`| ${name} | ${fmtValue(f.value, f.unit)} | ${budget} | ${baseline} | ${ratio} | ${margin} | ${verdict} | ${goal} |`);
   }
   return lines.join('\n');
 }

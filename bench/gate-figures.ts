@@ -24,6 +24,14 @@ export interface FigureSpec {
    * one machine to another); false for absolute ns, events/s, ms and MB.
    */
   relative: boolean;
+  /**
+   * A peer figure measured in the same run on the same kind of work (an info figure, higher is
+   * better). The baseline check scales the figure's baseline by peer now ÷ peer at baseline, so a
+   * slower or busier machine moves the expectation with it: on a shared 2-core VM the raw decode
+   * alone swung 0.57–1.0× between runs an hour apart, and an unscaled absolute baseline then
+   * breaches on machine weather rather than on code.
+   */
+  machinePeer?: string;
 }
 
 /** The results of one gate run's benchmarks (any may be absent when only part was run). */
@@ -72,9 +80,11 @@ const DEFS: FigureDef[] = [
   // replay: relative figures first, they are what compares across machines
   { id: 'replay.replay_vs_raw', name: 'full replay rate ÷ raw parquet-wasm decode', unit: '×', better: 'higher', relative: true, extract: (r) => r.replay?.ratios.replayVsRaw ?? null },
   { id: 'replay.merge_vs_raw', name: 'read + merge rate ÷ raw parquet-wasm decode', unit: '×', better: 'higher', relative: true, extract: (r) => r.replay?.ratios.mergeVsRaw ?? null },
-  { id: 'replay.replay_rate', name: 'full replay + Parquet output', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.replay?.replay.perSec ?? null },
-  { id: 'replay.merge_rate', name: 'read + merge', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.replay?.merge.perSec ?? null },
+  { id: 'replay.replay_rate', name: 'full replay + Parquet output', unit: 'events/s', better: 'higher', relative: false, machinePeer: 'replay.raw_rate', extract: (r) => r.replay?.replay.perSec ?? null },
+  { id: 'replay.merge_rate', name: 'read + merge', unit: 'events/s', better: 'higher', relative: false, machinePeer: 'replay.raw_rate', extract: (r) => r.replay?.merge.perSec ?? null },
   { id: 'replay.raw_rate', name: 'raw parquet-wasm decode (peer)', unit: 'rows/s', better: 'higher', relative: false, extract: (r) => r.replay?.raw.perSec ?? null },
+  { id: 'replay.encode_rate', name: 'parquet-wasm encode of the replay\'s factor table (peer)', unit: 'rows/s', better: 'higher', relative: false, extract: (r) => r.replay?.encode?.perSec ?? null },
+  { id: 'replay.replay_rows_vs_encode', name: 'full replay output rows/s ÷ parquet-wasm encode alone', unit: '×', better: 'higher', relative: true, extract: (r) => r.replay?.ratios.replayRowsVsEncode ?? null },
   { id: 'replay.peak_rss', name: 'full replay peak RSS', unit: 'MB', better: 'lower', relative: false, extract: (r) => r.replay?.replay.maxRssMb ?? null },
   // factors
   { id: 'factors.ema_ratio', name: 'EMA(12): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'EMA(12)') },

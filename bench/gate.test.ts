@@ -111,7 +111,7 @@ describe('checkFigure', () => {
 
 // ---------- results as the benchmarks return them (only the fields the gate reads) ----------
 
-function phase(p: 'raw' | 'merge' | 'replay', perSec: number, maxRssMb: number) {
+function phase(p: 'raw' | 'merge' | 'replay' | 'encode', perSec: number, maxRssMb: number) {
   return { phase: p, events: 1000, seconds: 1000 / perSec, perSec, maxRssMb };
 }
 
@@ -122,7 +122,8 @@ function results(over: { readsOmit?: string } = {}): BenchResults {
     raw: phase('raw', 3_000_000, 200),
     merge: phase('merge', 1_500_000, 600),
     replay: phase('replay', 300_000, 800),
-    ratios: { mergeVsRaw: 0.5, replayVsRaw: 0.1 },
+    encode: phase('encode', 1_200_000, 900),
+    ratios: { mergeVsRaw: 0.5, replayVsRaw: 0.1, replayRowsVsEncode: 0.25 },
   };
   const factors = {
     wholeSet: { nsPerEvent: 870, minNsPerEvent: 850, runs: [870] },
@@ -159,6 +160,8 @@ describe('extractFigures', () => {
     expect(v['replay.replay_vs_raw']).toBe(0.1);
     expect(v['replay.merge_rate']).toBe(1_500_000);
     expect(v['replay.peak_rss']).toBe(800);
+    expect(v['replay.encode_rate']).toBe(1_200_000);
+    expect(v['replay.replay_rows_vs_encode']).toBe(0.25);
     expect(v['factors.whole_set_ns']).toBe(870);
     expect(v['factors.fold_ns']).toBe(110);
     expect(v['factors.macd_ratio']).toBe(5);
@@ -234,6 +237,33 @@ describe('evaluateGate', () => {
     expect(gateExitCode(r)).toBe(1);
   });
 
+  it('moves an absolute replay rate\'s baseline with the same-run raw decode (machine speed)', () => {
+    const bq: Budgets = { goals: {}, modes: { quick: mode({ 'replay.merge_rate': { margin: 1 } }), full: mode({}) } };
+    const at = (merge: number, raw: number | null) => {
+      const v = extractFigures(results());
+      v['replay.merge_rate'] = merge;
+      v['replay.raw_rate'] = raw;
+      const bl: Baseline = { modes: { quick: { recordedAt: 't', machine: base.modes.quick!.machine, figures: { 'replay.merge_rate': 900_000, 'replay.raw_rate': 1_800_000 } } } };
+      return evaluateGate('quick', v, bq, bl).figures.find((f) => f.id === 'replay.merge_rate')!;
+    };
+    // the machine decodes at half its baseline speed: 400k against 900k x 0.5 = 450k, limit 225k
+    const slow = at(400_000, 900_000);
+    expect(slow.machineScale).toBeCloseTo(0.5);
+    expect(slow.baselineLimit).toBeCloseTo(225_000);
+    expect(slow.verdict).toBe('pass');
+    // the same 400k is a regression when the decode ran at full speed (limit 450k)
+    const fast = at(400_000, 1_800_000);
+    expect(fast.verdict).toBe('breach');
+    expect(fast.reasons[0]).toMatch(/regressed vs baseline .*× 1\.00 machine speed/);
+    // the merge itself slowing 3x while decode holds is caught whatever the scaling
+    expect(at(200_000, 900_000).verdict).toBe('breach');
+    // no peer reading: the plain baseline applies
+    const noPeer = at(400_000, null);
+    expect(noPeer.machineScale).toBeNull();
+    expect(noPeer.verdict).toBe('breach');
+    expect(renderGateTable(evaluateGate('quick', { ...extractFigures(results()), 'replay.raw_rate': 900_000 }, bq, { modes: { quick: { recordedAt: 't', machine: base.modes.quick!.machine, figures: { 'replay.merge_rate': 900_000, 'replay.raw_rate': 1_800_000 } } } }))).toMatch(/900\.0k events\/s \(machine × 0\.50\)/);
+  });
+
   it('passes the made-up results of a healthy run under the committed budgets, both modes', () => {
     for (const m of ['quick', 'full'] as const) {
       const r = evaluateGate(m, extractFigures(results()), budgets(), { modes: {} });
@@ -285,7 +315,7 @@ describe('renderGateTable', () => {
 describe('budgets and baseline files', () => {
   it('the committed budgets gate every figure but the peers, in both modes, with goals on known figures', () => {
     const b = budgets();
-    const peers = ['replay.raw_rate', 'live.read_raw_p99'];
+    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99'];
     for (const m of ['quick', 'full'] as const) {
       expect(Object.keys(b.modes[m].figures).sort()).toEqual(FIGURES.map((f) => f.id).filter((id) => !peers.includes(id)).sort());
       for (const e of Object.values(b.modes[m].figures)) expect(e.budget).toBeGreaterThan(0);

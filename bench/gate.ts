@@ -172,7 +172,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const base = baseline.modes[mode];
   log(`\n## release gate (${mode}): ${settings.data}; live at ${settings.live.rates.map((x) => `${x / 1000}k`).join(' and ')} events/s for ${settings.live.seconds} s`);
   log(`baseline: ${base ? `${base.recordedAt} on ${base.machine.cpu} (${base.machine.cores} cores, node ${base.machine.node})` : 'none for this mode'}; budgets: ${budgetsFile}`);
-  log(`margin: a figure breaches when it is worse than its budget or its baseline by more than the margin (ratio column = value ÷ baseline)\n`);
+  log(`margin: a figure breaches when it is worse than its budget or its baseline by more than the margin (ratio column = value ÷ baseline; "machine × s": that baseline is checked scaled by its same-run peer\'s speed now ÷ at baseline)\n`);
   log(renderGateTable(report));
   log('');
   if (opts.updateBaseline) log(baselineUpdated ? `baseline for ${mode} written to ${baselineFile}` : `baseline NOT written: a figure is over budget`);

@@ -7,6 +7,11 @@
  *  - raw:    parquet-wasm decode of every row group of the selected files (rows/s)
  *  - merge:  read + decode into events + k-way merge, no factors (events/s)
  *  - replay: the full replay with the default factor set and Parquet output (events/s)
+ *  - encode: parquet-wasm encoding the factor table that replay wrote (rows/s, the second peer):
+ *            each row group is decoded untimed, then only `writeParquet` with the replay writer's
+ *            own properties is timed, on one thread. The replay writes one row per output row of
+ *            the fold (5 keys + 36 factors), so this is the ceiling of any replay that writes its
+ *            table through parquet-wasm, whatever the rest of the pipeline costs.
  * Each phase runs `repeat` times; the median is reported.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type Phase = 'raw' | 'merge' | 'replay';
+export type Phase = 'raw' | 'merge' | 'replay' | 'encode';
 
 export interface PhaseResult {
   phase: Phase;
@@ -22,6 +27,8 @@ export interface PhaseResult {
   seconds: number;
   perSec: number;
   maxRssMb: number;
+  /** replay: factor-table rows written; encode: rows encoded (= events for the other phases). */
+  rows?: number;
 }
 
 const BENCH_DATE = '2024-03-15';
@@ -32,6 +39,7 @@ export async function runPhase(phase: Phase, catalog: string, out: string): Prom
   const { openSelection, runReplay } = await import('../replay/run-replay.ts');
   const t0 = performance.now();
   let events = 0;
+  let rows: number | undefined;
   if (phase === 'raw') {
     const { selectReplayFiles } = await import('../replay/run-replay.ts');
     const { openParquet } = await import('../replay/parquet-io.ts');
@@ -45,12 +53,43 @@ export async function runPhase(phase: Phase, catalog: string, out: string): Prom
     const m = new EventMerge(opened.cursors);
     while (m.next() !== null) events++;
     await opened.close();
-  } else {
+  } else if (phase === 'replay') {
     const s = await runReplay({ catalog, date: BENCH_DATE, out, progress: false });
     events = s.events;
+    rows = s.rows;
+  } else {
+    return encodePhase(out);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { phase, events, seconds, perSec: events / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { phase, events, seconds, perSec: events / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, rows: rows ?? events };
+}
+
+/** The `encode` peer: parquet-wasm writing the replay's own factor table, timed encode only. */
+async function encodePhase(table: string): Promise<PhaseResult> {
+  const { openParquet, writerProperties, READ_BATCH_SIZE } = await import('../replay/parquet-io.ts');
+  const { factorTableSpecs, KEY_COLUMNS } = await import('../replay/factor-table-sink.ts');
+  const { createRequire } = await import('node:module');
+  const pq = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
+  if (!existsSync(table)) throw new Error(`${table} is missing: the encode phase reads the table the replay phase wrote`);
+  const bytes = readFileSync(table);
+  const src = await openParquet(table);
+  const keys = new Set(KEY_COLUMNS.map((c) => c.name));
+  const specs = factorTableSpecs(src.columns.map((c) => c.name).filter((n) => !keys.has(n)));
+  let rows = 0;
+  let ms = 0;
+  for (let g = 0; g < src.numRowGroups; g++) {
+    const ipc = pq.readParquet(bytes, { rowGroups: [g], batchSize: READ_BATCH_SIZE }).intoIPCStream();
+    const wasmTable = pq.Table.fromIPCStream(ipc);
+    // the replay writer's properties (parquet-writer-worker.ts via ParquetStreamWriter and FactorTableSink)
+    const props = writerProperties(specs, { compression: 'snappy', dictionary: 'strings', rowGroupSize: src.rowGroupRows[g], statisticsColumns: [...keys] });
+    const t = performance.now();
+    const n = src.rowGroupRows[g];
+    pq.writeParquet(wasmTable, props);
+    ms += performance.now() - t;
+    rows += n;
+  }
+  const seconds = ms / 1000;
+  return { phase: 'encode', events: rows, rows, seconds, perSec: rows / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 function median(xs: number[]): number {
@@ -64,8 +103,13 @@ export interface ReplayBenchResult {
   raw: PhaseResult;
   merge: PhaseResult;
   replay: PhaseResult;
-  /** merge events/s ÷ raw rows/s, replay events/s ÷ raw rows/s */
-  ratios: { mergeVsRaw: number; replayVsRaw: number };
+  /** The second peer: parquet-wasm encoding the replay's factor table alone (absent in older results). */
+  encode?: PhaseResult;
+  /**
+   * merge events/s ÷ raw rows/s, replay events/s ÷ raw rows/s; replayRowsVsEncode: the replay's
+   * output rows/s ÷ the encode peer's rows/s (how close the whole replay is to its writer's ceiling)
+   */
+  ratios: { mergeVsRaw: number; replayVsRaw: number; replayRowsVsEncode?: number };
 }
 
 export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: string; json?: string; repeat?: number }): Promise<ReplayBenchResult> {
@@ -82,9 +126,9 @@ export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: s
     writeFileSync(marker, JSON.stringify({ events: g.total }));
   }
   const repeat = opts.repeat ?? 3;
-  const results: Record<Phase, PhaseResult[]> = { raw: [], merge: [], replay: [] };
+  const results: Record<Phase, PhaseResult[]> = { raw: [], merge: [], replay: [], encode: [] };
   for (let r = 0; r < repeat; r++) {
-    for (const phase of ['raw', 'merge', 'replay'] as Phase[]) {
+    for (const phase of ['raw', 'merge', 'replay', 'encode'] as Phase[]) {
       const child = spawnSync(process.execPath, [join(HERE, '../bin/lockstep.js'), 'bench-phase', phase, '--catalog', catalog, '--out', join(dir, 'replay-out.parquet')], { encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`bench phase ${phase} failed: ${child.stderr}`);
       const res = JSON.parse(child.stdout.trim().split('\n').pop()!) as PhaseResult;
@@ -100,13 +144,19 @@ export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: s
   const raw = pick('raw');
   const merge = pick('merge');
   const replay = pick('replay');
+  const encode = pick('encode');
   const out: ReplayBenchResult = {
     preset: opts.preset,
     events: replay.events,
     raw,
     merge,
     replay,
-    ratios: { mergeVsRaw: merge.perSec / raw.perSec, replayVsRaw: replay.perSec / raw.perSec },
+    encode,
+    ratios: {
+      mergeVsRaw: merge.perSec / raw.perSec,
+      replayVsRaw: replay.perSec / raw.perSec,
+      replayRowsVsEncode: (replay.rows ?? replay.events) / replay.seconds / encode.perSec,
+    },
   };
   console.log(formatReplayBench(out));
   if (opts.json) writeFileSync(opts.json, JSON.stringify(out, null, 2));
@@ -123,6 +173,14 @@ export function formatReplayBench(r: ReplayBenchResult): string {
     row('raw parquet-wasm decode (peer)', r.raw, '1.00'),
     row('read + merge (events)', r.merge, r.ratios.mergeVsRaw.toFixed(2)),
     row('full replay + Parquet output', r.replay, r.ratios.replayVsRaw.toFixed(2)),
+    ...(r.encode === undefined
+      ? []
+      : [
+          '',
+          `the replay wrote ${(r.replay.rows ?? r.replay.events).toLocaleString('en-US')} factor-table rows (${((r.replay.rows ?? r.replay.events) / r.replay.seconds / 1e6).toFixed(2)} M rows/s);`,
+          `parquet-wasm alone encodes that table at ${(r.encode.perSec / 1e6).toFixed(2)} M rows/s on one thread (second peer, encode only, same writer properties):`,
+          `the whole replay runs at ${r.ratios.replayRowsVsEncode!.toFixed(2)}× its writer's ceiling`,
+        ]),
   ].join('\n');
 }
 

@@ -61,7 +61,13 @@ export class FactorTableSink {
     opts: FactorTableSinkOptions = {},
   ) {
     this.cap = opts.batchRows ?? 16384;
-    this.writer = new ParquetStreamWriter(path, factorTableSpecs(factorColumns), { rowGroupSize: opts.rowGroupSize, metadata: opts.metadata });
+    // statistics on the key columns only: DuckDB, polars and pyarrow prune row groups by symbol and
+    // time; min/max of factor values would cost the encoder more than anything else it does
+    this.writer = new ParquetStreamWriter(path, factorTableSpecs(factorColumns), {
+      rowGroupSize: opts.rowGroupSize,
+      metadata: opts.metadata,
+      statisticsColumns: KEY_COLUMNS.map((c) => c.name),
+    });
     this.allocate();
   }
 

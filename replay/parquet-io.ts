@@ -231,12 +231,19 @@ const CODEC: Record<Compression, number> = { zstd: pq.Compression.ZSTD, snappy: 
  * encode time (the factor table, written at replay speed). Catalog files keep it on everywhere:
  * they are written once and read many times, and dictionary pages decode about 2x faster here.
  */
-export function writerProperties(specs: readonly ColumnSpec[], opts: WriteOptions & { compression: Compression; dictionary?: 'all' | 'strings' }): import('parquet-wasm/node').WriterProperties {
+export function writerProperties(
+  specs: readonly ColumnSpec[],
+  opts: WriteOptions & { compression: Compression; dictionary?: 'all' | 'strings'; statisticsColumns?: readonly string[] },
+): import('parquet-wasm/node').WriterProperties {
   let props = new pq.WriterPropertiesBuilder()
     .setCompression(CODEC[opts.compression])
     .setMaxRowGroupSize(opts.rowGroupSize ?? 131072)
     .setCreatedBy('lockstep');
   if (opts.dictionary === 'strings') for (const s of specs) if (s.type !== 'utf8') props = props.setColumnDictionaryEnabled(s.name, false);
+  if (opts.statisticsColumns) {
+    const keep = new Set(opts.statisticsColumns);
+    for (const s of specs) if (!keep.has(s.name)) props = props.setColumnStatisticsEnabled(s.name, pq.EnabledStatistics.None);
+  }
   if (opts.metadata) props = props.setKeyValueMetadata(metadataMap(opts.metadata));
   return props.build();
 }

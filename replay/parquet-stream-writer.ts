@@ -13,6 +13,13 @@ export interface StreamWriterOptions {
   metadata?: Record<string, unknown>;
   /** Default snappy: the factor table is written at replay speed, so encode speed wins. */
   compression?: Compression;
+  /**
+   * Only these columns get min/max statistics (default: all). Computing them is most of what
+   * parquet-wasm spends encoding a wide table of floats (measured here: the factor table encodes
+   * 1.4-1.7x faster without them), and readers prune row groups on the key columns, not on
+   * factor values.
+   */
+  statisticsColumns?: readonly string[];
 }
 
 /** Batches in flight to the worker before `write` waits: bounds memory, keeps the worker busy. */
@@ -38,7 +45,7 @@ export class ParquetStreamWriter {
     this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
       workerData: {
         entry: new URL('./parquet-writer-worker.ts', import.meta.url).href,
-        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy' },
+        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy', statisticsColumns: opts.statisticsColumns },
       },
     });
     this.worker.on('message', (m: { type: string; bytes?: number; message?: string }) => {

@@ -20,6 +20,7 @@ interface Init {
   rowGroupSize?: number;
   metadata?: Record<string, unknown>;
   compression: Compression;
+  statisticsColumns?: string[];
 }
 
 const init = workerData.init as Init;
