@@ -10,7 +10,7 @@
  *    ioredis HMGET of the same 30 fields measured in the same run as the peer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,7 @@ import { inputStream, latestKey, leaseKey, metaKey, outputStream, type KeyLayout
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { shardOf } from '../live/shard.ts';
+import { StreamReader } from '../live/stream-reader.ts';
 import { encodeEvent } from '../live/wire.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { openSelection } from '../replay/run-replay.ts';
@@ -50,10 +51,96 @@ export interface LiveBenchResult {
      * for the IDs' millisecond resolution: an upper bound, untouched by the subscriber's pauses.
      */
     latencyRedisMs?: Percentiles;
+    /** What the machine was doing while this run fed (see RunLoad); absent off Linux. */
+    load?: RunLoad;
   }[];
   sustainable: { events: number; seconds: number; perSec: number; startupSeconds?: number; perSecAfterStartup?: number };
   /** Read latency after `warmup` untimed reads of the same kind. */
   reads: { name: string; p50Ms: number; p99Ms: number; n: number; warmup?: number }[];
+}
+
+/**
+ * The machine during a fixed-rate run, so a tail can be read against it: the CPU each party used
+ * (cores: 1 = one core busy the whole run), the run queue, and the longest stalls Redis's own
+ * latency monitor saw. A "fast command" (XADD, XACK, HGET: O(1)) taking milliseconds is Redis not
+ * being scheduled, not the command: on a shared 2-core box that is what a tick → served tail is
+ * made of, whatever the worker does.
+ */
+export interface RunLoad {
+  seconds: number;
+  /** CPU used over the run, in cores: the worker process, redis-server, this process (feeder + subscriber). */
+  cpu: { worker: number | null; redis: number | null; bench: number };
+  /** Mean run queue (runnable tasks, /proc/loadavg's 4th field) sampled every 100 ms, and its max. */
+  runQueue: { mean: number; max: number } | null;
+  /** Longest event Redis's latency monitor (threshold 1 ms) recorded: O(1) commands, and others (the commit script). */
+  redisStallMs: { fastCommand: number; command: number };
+}
+
+/** Ticks of CPU (user + system) a process has used, from /proc/<pid>/stat; null off Linux. */
+function procTicks(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // fields after the ")" of the command name: state is 3rd, utime 14th, stime 15th
+    const rest = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** Runnable tasks now (/proc/loadavg "running/total"), or null off Linux. */
+function runnable(): number | null {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'latin1').split(' ')[3].split('/')[0]);
+  } catch {
+    return null;
+  }
+}
+
+/** Clock ticks per second for /proc times (USER_HZ: 100 on every Linux build in practice). */
+const USER_HZ = 100;
+
+async function redisCpuSeconds(r: RedisClient): Promise<number | null> {
+  const info = String(await r.call('INFO', 'cpu'));
+  const f = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const x = f('used_cpu_sys') + f('used_cpu_user');
+  return Number.isFinite(x) ? x : null;
+}
+
+/** Starts measuring a run's load (latency monitor reset, CPU counters read); stop() returns it. */
+async function watchLoad(r: RedisClient, workerPid: number | undefined): Promise<{ stop: () => Promise<RunLoad> }> {
+  await r.call('CONFIG', 'SET', 'latency-monitor-threshold', '1');
+  await r.call('LATENCY', 'RESET');
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const w0 = procTicks(workerPid);
+  const r0 = await redisCpuSeconds(r);
+  const rq: number[] = [];
+  const timer = setInterval(() => {
+    const x = runnable();
+    if (x !== null) rq.push(x);
+  }, 100);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(cpu0);
+      const w1 = procTicks(workerPid);
+      const r1 = await redisCpuSeconds(r);
+      const latest = (await r.call('LATENCY', 'LATEST')) as [string, number, number, number][];
+      const max = (name: string) => latest.find((e) => e[0] === name)?.[3] ?? 0;
+      return {
+        seconds,
+        cpu: {
+          worker: w0 === null || w1 === null ? null : (w1 - w0) / USER_HZ / seconds,
+          redis: r0 === null || r1 === null ? null : (r1 - r0) / seconds,
+          bench: (c.user + c.system) / 1e6 / seconds,
+        },
+        runQueue: rq.length === 0 ? null : { mean: rq.reduce((a, b) => a + b, 0) / rq.length, max: Math.max(...rq) },
+        redisStallMs: { fastCommand: max('fast-command'), command: max('command') },
+      };
+    },
+  };
 }
 
 export function percentiles(xs: number[]): Percentiles {
@@ -197,10 +284,13 @@ function rowsExpected(events: readonly MarketEvent[]): Set<string> {
 const WARMUP_S = 1;
 
 /** Feeds `events` at `rate` events/s (in 1 ms slices) and measures XADD → visible output row. */
-async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number): Promise<{ achieved: number; latencyMs: Percentiles; latencyRedisMs: Percentiles }> {
+async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number): Promise<{ achieved: number; latencyMs: Percentiles; latencyRedisMs: Percentiles; load: RunLoad }> {
   // generous timeouts: at rates above what the worker sustains, Redis and the CPU are saturated
   const feeder = await RawFeeder.open(url);
   const sub = await openRedis(url, { name: 'bench-sub', commandTimeoutMs: 60_000 });
+  // the subscriber follows the output streams with the worker's lean RESP reader: ioredis's reply
+  // decoder cost ~0.1 core at 10k rows/s, taken from the worker and Redis under measurement
+  const follow = new StreamReader(url, { commandTimeoutMs: 60_000 });
   const total = Math.min(events.length, Math.floor(rate * seconds));
   // encoded before the clock starts (heartbeats are not fed: null)
   const commands = events.slice(0, total).map((e) => (e.kind === 'heartbeat' ? null : RawFeeder.encode(inputStream(keys, shardOf(e.symbol, keys.shards)), encodeEvent(e))));
@@ -219,13 +309,13 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   const lastIds = outs.map(() => '0-0');
   const reader = (async () => {
     while (!stop) {
-      const res = (await sub.xread('COUNT', 10_000, 'BLOCK', 100, 'STREAMS', ...outs, ...lastIds)) as [string, [string, string[]][]][] | null;
+      const res = await follow.read(10_000, 100, outs, lastIds);
       const now = performance.now();
       for (const [key, entries] of res ?? []) {
         lastIds[outs.indexOf(key)] = entries[entries.length - 1][0];
         for (const [outId, f] of entries) {
           const outMs = Number(outId.slice(0, outId.indexOf('-')));
-          for (const row of entryRows(f)) {
+          for (const row of entryRows(f ?? [])) {
             const [sym, src, seq, , , inId] = row.split('|', 6);
             const k = `${src}/${sym}/${seq}`;
             const t = sent.get(k);
@@ -243,6 +333,9 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   // shards would measure the start-up backlog as tick → served latency
   await Promise.race([worker.running, new Promise((r) => setTimeout(r, 60_000))]);
   await waitForLeases(sub, keys, 60_000);
+  // its own connection: `sub` sits in blocking XREADs, which would delay the readings
+  const mon = await openRedis(url, { name: 'bench-mon' });
+  const load = await watchLoad(mon, worker.proc.pid);
   const t0 = performance.now();
   let i = 0;
   while (i < total) {
@@ -272,6 +365,8 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
     }
   }
   const achieved = total / ((performance.now() - t0) / 1000); // input events per second, heartbeats included
+  const machine = await load.stop();
+  mon.disconnect();
   // wait for the backlog to drain (a rate above the sustainable one leaves one)
   const deadline = performance.now() + 60_000;
   while (sent.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -282,7 +377,8 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   await stopWorker(worker);
   feeder.close();
   sub.disconnect();
-  return { achieved, latencyMs: percentiles(lat), latencyRedisMs: percentiles(latRedis) };
+  follow.close();
+  return { achieved, latencyMs: percentiles(lat), latencyRedisMs: percentiles(latRedis), load: machine };
 }
 
 /** Waits until a worker holds every shard's lease (it takes them at start-up, then reads). */
@@ -457,7 +553,7 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
       offset += slice.length;
       const r = await latencyRun(redis.url, { ns: `lat${rate}`, shards: 4 }, slice, rate, seconds + WARMUP_S);
       out.rates.push({ target: rate, ...r });
-      console.log(`  ${rate} ev/s target: achieved ${r.achieved.toFixed(0)}, tick->served p50 ${r.latencyMs.p50.toFixed(2)} ms p99 ${r.latencyMs.p99.toFixed(2)} ms p999 ${r.latencyMs.p999.toFixed(2)} ms (n=${r.latencyMs.n}); Redis clock p50 ≤${r.latencyRedisMs.p50} p99 ≤${r.latencyRedisMs.p99} p999 ≤${r.latencyRedisMs.p999} ms`);
+      console.log(`  ${rate} ev/s target: achieved ${r.achieved.toFixed(0)}, tick->served p50 ${r.latencyMs.p50.toFixed(2)} ms p99 ${r.latencyMs.p99.toFixed(2)} ms p999 ${r.latencyMs.p999.toFixed(2)} ms (n=${r.latencyMs.n}); Redis clock p50 ≤${r.latencyRedisMs.p50} p99 ≤${r.latencyRedisMs.p99} p999 ≤${r.latencyRedisMs.p999} ms; ${loadLine(r.load)}`);
     }
     // the backlog drained for the sustainable rate (default 300k; the quick release gate uses less)
     out.sustainable = await sustainableRun(redis.url, { ns: 'drain', shards: 4 }, events.slice(offset, offset + (opts.drainEvents ?? 300_000)));
@@ -470,6 +566,15 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
   }
 }
 
+const cores = (x: number | null) => (x === null ? '?' : x.toFixed(2));
+
+/** A run's load in one line: CPU per party in cores, run queue, Redis's longest stalls. */
+export function loadLine(l: RunLoad | undefined): string {
+  if (l === undefined) return 'load not measured';
+  const rq = l.runQueue === null ? '' : `, run queue mean ${l.runQueue.mean.toFixed(1)} max ${l.runQueue.max}`;
+  return `CPU (cores) worker ${cores(l.cpu.worker)} redis ${cores(l.cpu.redis)} bench ${cores(l.cpu.bench)}${rq}; Redis latency monitor: O(1) commands stalled up to ${l.redisStallMs.fastCommand} ms, scripts up to ${l.redisStallMs.command} ms`;
+}
+
 export function formatLiveBench(r: LiveBenchResult): string {
   const lines = [
     '\nlive benchmark (Redis, feeder and one worker on this machine); tick → served as seen by a subscriber, and by Redis\'s clock (output entry ID - input entry ID, +1 ms: an upper bound)',
@@ -478,6 +583,10 @@ export function formatLiveBench(r: LiveBenchResult): string {
   ];
   const red = (p: Percentiles | undefined, k: 'p50' | 'p99' | 'p999') => (p === undefined ? '—' : `≤ ${p[k]} ms`);
   for (const x of r.rates) lines.push(`| ${x.target.toLocaleString('en-US')}/s | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms | ${red(x.latencyRedisMs, 'p50')} | ${red(x.latencyRedisMs, 'p99')} | ${red(x.latencyRedisMs, 'p999')} |`);
+  if (r.rates.some((x) => x.load !== undefined)) {
+    lines.push('', 'while each run fed (a tail on a shared box is mostly scheduling: see RunLoad in bench/live-bench.ts):');
+    for (const x of r.rates) lines.push(`- ${x.target.toLocaleString('en-US')}/s: ${loadLine(x.load)}`);
+  }
   const after = r.sustainable.perSecAfterStartup === undefined ? '' : `; ${Math.round(r.sustainable.perSecAfterStartup).toLocaleString('en-US')} events/s after ${r.sustainable.startupSeconds!.toFixed(2)} s of start-up`;
   lines.push('', `sustainable rate, one worker: ${Math.round(r.sustainable.perSec).toLocaleString('en-US')} events/s (${r.sustainable.events.toLocaleString('en-US')} events drained in ${r.sustainable.seconds.toFixed(2)} s, start-up included${after})`, '');
   if (r.reads.length === 0) return lines.join('\n');

@@ -37,6 +37,27 @@ function scanInPieces(bytes: Buffer, cut: number): number {
 }
 
 describe('StreamReader', () => {
+  it('reads a stream without a group (XREAD) exactly as ioredis does, from any id, blocking or not', async () => {
+    const streams = ['xr:a', 'xr:b'];
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await r.xadd(streams[i % 2], '*', ...fieldsFor(i)))!);
+    const reader = new StreamReader(redis.url);
+    try {
+      expect(await reader.read(100, null, streams, ['0-0', '0-0'])).toEqual(await r.xread('COUNT', 100, 'STREAMS', ...streams, '0-0', '0-0'));
+      // after the 4th entry of xr:a: the rest of it, all of xr:b; COUNT caps each stream
+      const from = [ids[6], '0-0'];
+      expect(await reader.read(3, null, streams, from)).toEqual(await r.xread('COUNT', 3, 'STREAMS', ...streams, ...from));
+      const last = [ids[10], ids[11]];
+      expect(await reader.read(100, null, streams, last)).toBeNull();
+      const waiting = reader.read(100, 5000, streams, last);
+      await new Promise((res) => setTimeout(res, 50));
+      const id = await r.xadd('xr:b', '*', 'r', 'row');
+      expect(await waiting).toEqual([['xr:b', [[id, ['r', 'row']]]]]);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('reads exactly what ioredis reads, for several streams, and nothing twice', async () => {
     const streams = ['sr:a', 'sr:b', 'sr:c'];
     for (const s of streams) await r.xgroup('CREATE', s, 'g', '0', 'MKSTREAM');

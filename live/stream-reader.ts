@@ -132,6 +132,20 @@ export class StreamReader {
     return (await this.conn.request(encodeCommand(args), 1, decodeRead, timeout))[0] as [string, Entry[]][] | null;
   }
 
+  /**
+   * XREAD COUNT count [BLOCK ms] STREAMS s1.. id1.. (no group): the same reply shape as readGroup.
+   * For readers that follow output streams (the latency bench's subscriber, where a client
+   * library's reply decoder would take CPU from the worker it measures).
+   */
+  async read(count: number, blockMs: number | null, streams: readonly string[], ids: readonly string[]): Promise<[string, Entry[]][] | null> {
+    if (this.conn.inFlight > 0) throw new Error('StreamReader: one command at a time');
+    const args: (string | number)[] = ['XREAD', 'COUNT', count];
+    if (blockMs !== null) args.push('BLOCK', blockMs);
+    args.push('STREAMS', ...streams, ...ids);
+    const timeout = (this.conn.opts.commandTimeoutMs ?? 2000) + (blockMs ?? 0);
+    return (await this.conn.request(encodeCommand(args), 1, decodeRead, timeout))[0] as [string, Entry[]][] | null;
+  }
+
   close(): void {
     this.conn.close();
   }
