@@ -3,8 +3,10 @@
  *   GET /v1/features?symbols=AAPL,MSFT&features=mid,rsi_14[&max_age_ms=5000]
  *   GET /healthz   200 when Redis answers and the kill switch is not on for the whole deployment
  *                  (the symbols it is on for are listed); 503 otherwise, saying why
- *   GET /metrics   Prometheus text format, with the kill switch's state
- * Read-only by construction: it only issues HGET, HMGET, GET (of the kill switch) and PING (give it a
+ *   GET /metrics   Prometheus text format, with the kill switch's state and the alerts firing
+ *                  (as `lockstep alerts watch` recorded them in <ns>:alerts:state)
+ * Read-only by construction: it only issues HGET, HMGET, GET (of the kill switch), HGETALL (of the
+ * alerts firing) and PING (give it a
  * Redis ACL user limited to those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */
@@ -13,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { getOnlineFeaturesJson, QueryError } from './client.ts';
 import { killSwitchKey, type KeyLayout } from './keys.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
+import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts.ts';
 
 export interface ApiOptions {
   keys: KeyLayout;
@@ -31,6 +34,8 @@ interface Metrics {
   redisUp: number;
   /** The kill switch as last read (by /healthz or /metrics). */
   kill: KillState;
+  /** The alerts firing, as last read by /metrics; null when that read failed. */
+  alerts: Alert[] | null;
 }
 
 function record(m: Metrics, path: string, code: number, seconds: number): void {
@@ -67,8 +72,13 @@ function metricsText(m: Metrics): string {
     '# HELP lockstep_killed_symbols Symbols the kill switch is on for (one by one).',
     '# TYPE lockstep_killed_symbols gauge',
     `lockstep_killed_symbols ${Object.keys(m.kill.symbols).length}`,
+    // a reader whose ACL lacks HGETALL on <ns>:alerts:state, or a failed read, shows as 0 here
+    // rather than as "no alerts"
+    '# HELP lockstep_alerts_read_ok 1 when the alerts firing could be read for this scrape.',
+    '# TYPE lockstep_alerts_read_ok gauge',
+    `lockstep_alerts_read_ok ${m.alerts === null ? 0 : 1}`,
   );
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + (m.alerts === null ? '' : alertsMetricsText(m.alerts));
 }
 
 function send(res: ServerResponse, code: number, body: unknown, type = 'application/json'): void {
@@ -83,7 +93,7 @@ const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).fil
 
 /** Starts the API on `host:port` (port 0 = any free port); resolves once listening. */
 export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
-  const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1, kill: KILL_OFF };
+  const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1, kill: KILL_OFF, alerts: null };
   const readKill = async () => (m.kill = parseKillState(await redis.get(killSwitchKey(opts.keys))));
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
@@ -119,12 +129,10 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         }
       }
       if (url.pathname === '/metrics') {
-        try {
-          await readKill();
-          m.redisUp = 1;
-        } catch {
-          m.redisUp = 0;
-        }
+        // both reads in flight together: one round trip's wait on the lean reader's pipeline
+        const [kill, alerts] = await Promise.allSettled([readKill(), readFiringAlerts(redis, opts.keys)]);
+        m.redisUp = kill.status === 'fulfilled' ? 1 : 0;
+        m.alerts = alerts.status === 'fulfilled' ? alerts.value : null;
         return send(res, code, metricsText(m), 'text/plain; version=0.0.4');
       }
       if (url.pathname !== '/v1/features') {

@@ -7,7 +7,7 @@ import { generateDay } from '../datasets/generate.ts';
 import { getOnlineFeatures } from './client.ts';
 import { runFeed } from './feed.ts';
 import { startApi } from './http-api.ts';
-import { latestKey, type KeyLayout } from './keys.ts';
+import { alertsStateKey, latestKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { openFeatureSource, RowReader, type FeatureSource } from './row-reader.ts';
@@ -108,6 +108,26 @@ describe.each([
       expect(metrics).toMatch(/lockstep_http_requests_total\{path="\/v1\/features",code="200"\} 1/);
       expect(metrics).toMatch(/lockstep_http_requests_total\{path="\/healthz",code="503"\} 1/);
       expect(metrics).toMatch(/lockstep_http_request_duration_seconds_bucket\{path="\/v1\/features",le="\+Inf"\} \d+/);
+      // this reader's ACL has no HGETALL on the alerts state: shown as unread, not as "no alerts"
+      expect(metrics).toMatch(/^lockstep_redis_up 1$/m);
+      expect(metrics).toMatch(/^lockstep_alerts_read_ok 0$/m);
+      expect(metrics).not.toMatch(/lockstep_alerts_firing/);
+      // granted, the alerts the watcher recorded are exported: counts by severity, one gauge each
+      await admin.call('ACL', 'SETUSER', 'reader', `~${keys.ns}:alerts:state`, '+hgetall');
+      try {
+        await admin.hset(alertsStateKey(keys), 'lag:2', JSON.stringify({ severity: 'warning', summary: 'lag', shard: 2, since: 1 }), 'no-worker:1', JSON.stringify({ severity: 'critical', summary: 'no worker', shard: 1, since: 1 }));
+        const withAlerts = await (await fetch(`${base}/metrics`)).text();
+        expect(withAlerts).toMatch(/^lockstep_alerts_read_ok 1$/m);
+        expect(withAlerts).toMatch(/^lockstep_alerts_firing\{severity="critical"\} 1$/m);
+        expect(withAlerts).toMatch(/^lockstep_alerts_firing\{severity="warning"\} 1$/m);
+        expect(withAlerts).toMatch(/^lockstep_alert\{id="lag:2",severity="warning"\} 1$/m);
+        expect(withAlerts).toMatch(/^lockstep_alert\{id="no-worker:1",severity="critical"\} 1$/m);
+        await admin.del(alertsStateKey(keys));
+        expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^lockstep_alerts_firing\{severity="critical"\} 0$/m);
+      } finally {
+        await admin.del(alertsStateKey(keys));
+        await admin.call('ACL', 'SETUSER', 'reader', '-hgetall');
+      }
     } finally {
       await api.close();
       reader.disconnect();
