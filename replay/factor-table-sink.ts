@@ -3,8 +3,6 @@
  * Columns: symbol, source (the event kind), seq, ts_event, ts_recv, then one nullable float64 per
  * factor output. Rows are buffered column-wise and streamed to Parquet a batch at a time.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { MarketEvent } from '../core/events.ts';
 import type { RowSink } from '../core/fold.ts';
 import type { ColumnData, ColumnSpec } from './parquet-io.ts';
@@ -141,7 +139,7 @@ export class FactorTableSink {
   async close(): Promise<SinkResult> {
     await this.drain();
     await this.writer.close();
-    const bytes = readFileSync(this.path);
-    return { path: this.path, rows: this.writer.rows, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    // hashed by the writer thread as it wrote the bytes (no read-back of the whole file)
+    return { path: this.path, rows: this.writer.rows, bytes: this.writer.bytesWritten, sha256: this.writer.sha256 };
   }
 }

@@ -31,9 +31,11 @@ export class ParquetStreamWriter {
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private failure: Error | null = null;
-  private closedResolve: ((bytes: number) => void) | null = null;
+  private closedResolve: ((r: { bytes: number; sha256: string }) => void) | null = null;
   private closedReject: ((e: Error) => void) | null = null;
   bytesWritten = 0;
+  /** sha256 (hex) of the file's bytes, set by a successful close. */
+  sha256 = '';
   rows = 0;
 
   constructor(
@@ -48,12 +50,12 @@ export class ParquetStreamWriter {
         init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy', statisticsColumns: opts.statisticsColumns },
       },
     });
-    this.worker.on('message', (m: { type: string; bytes?: number; message?: string }) => {
+    this.worker.on('message', (m: { type: string; bytes?: number; sha256?: string; message?: string }) => {
       if (m.type === 'ack') {
         this.inFlight--;
         this.waiters.shift()?.();
       } else if (m.type === 'closed') {
-        this.closedResolve?.(m.bytes ?? 0);
+        this.closedResolve?.({ bytes: m.bytes ?? 0, sha256: m.sha256 ?? '' });
       } else if (m.type === 'error') {
         this.fail(new Error(`writing ${this.path}: ${m.message}`));
       }
@@ -102,12 +104,14 @@ export class ParquetStreamWriter {
         this.worker.postMessage({ type: 'batch', columns: empty, n: 0 });
         this.inFlight++;
       }
-      this.bytesWritten = await new Promise<number>((resolve, reject) => {
+      const closed = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
         this.closedResolve = resolve;
         this.closedReject = reject;
         if (this.failure) reject(this.failure);
         else this.worker.postMessage({ type: 'close' });
       });
+      this.bytesWritten = closed.bytes;
+      this.sha256 = closed.sha256;
       renameSync(this.tmp, this.path);
     } catch (e) {
       try {

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,6 +32,10 @@ describe('replay determinism', () => {
     expect(a.rows).toBeGreaterThan(3000);
     expect(a.output.sha256).toBe(b.output.sha256);
     expect(readFileSync(join(dir, 'a.parquet')).equals(readFileSync(join(dir, 'b.parquet')))).toBe(true);
+    // the writer thread hashes the bytes as it writes them: the reported hash and size are the file's
+    const onDisk = readFileSync(join(dir, 'a.parquet'));
+    expect(a.output.sha256).toBe(createHash('sha256').update(onDisk).digest('hex'));
+    expect(a.output.bytes).toBe(onDisk.length);
   });
 
   it('more or fewer files, and other input row-group sizes, give identical output', async () => {
