@@ -182,6 +182,7 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
     ns: String(a.ns),
     shards: a.shards as number,
     owned,
+    balance: a.balance === true,
     group: String(a.group),
     consumer: String(a.consumer),
     checkpointEvery: a['checkpoint-every'] as number,
@@ -194,7 +195,7 @@ async function cmdLive(a: Record<string, unknown>): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await w.start();
-  console.error(`[${new Date().toISOString()}] ${a.consumer}: running shards ${(owned ?? [...Array(a.shards as number).keys()]).join(',')}`);
+  console.error(`[${new Date().toISOString()}] ${a.consumer}: running shards ${w.heldShards().join(',')}${a.balance === true ? ' (balancing: the share follows the workers present)' : ''}`);
   await w.run({ idleStopMs: a['exit-when-idle'] as number | undefined });
   await w.close();
   const h = w.health();
@@ -494,6 +495,8 @@ export async function main(argv: string[]): Promise<void> {
         .option('shards', { type: 'number', demandOption: true })
         .option('factor-param', FACTOR_PARAM_OPTION)
         .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
+        .option('balance', { type: 'boolean', describe: 'hold a fair share of the shards, ceil(shards / workers present), and rebalance as --balance workers come and go (not with --owned)' })
+        .conflicts('balance', 'owned')
         .option('group', { type: 'string', default: 'lockstep', describe: 'consumer group' })
         .option('consumer', { type: 'string', default: `worker-${process.pid}`, describe: 'consumer name (reuse it when restarting a worker)' })
         .option('checkpoint-every', { type: 'number', default: 20000, describe: 'save fold state every N events' })

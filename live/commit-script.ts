@@ -204,6 +204,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `;
 
+/**
+ * A balancing worker's presence: (re)adds this run's token to the workers set with an expiry of
+ * now + ARGV[2] ms by Redis's clock (so hosts' clocks never matter), drops expired members, and
+ * returns how many workers are present.
+ */
+export const PRESENCE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+`;
+
 /** Releases a lease only if this worker run holds it (graceful shutdown frees the shard at once). */
 export const RELEASE_LEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

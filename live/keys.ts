@@ -10,6 +10,7 @@
  *   <ns>:dlq:{<ns>:<s>}             dead letters: the bad entry's fields plus the reason
  *   <ns>:lease:{<ns>:<s>}           which worker owns the shard (SET NX PX, renewed)
  *   <ns>:meta                       shard count and feature-set version of the deployment
+ *   <ns>:workers                    sorted set: balancing workers (`lockstep live --balance`) by expiry
  *   <ns>:kill                       the kill switch (JSON: whole deployment and/or symbols; kill-switch.ts)
  *   <ns>:alerts                     alert transitions (firing / resolved) written by `lockstep alerts watch`
  *   <ns>:alerts:state               hash: the alerts firing now, by id (JSON each)
@@ -30,6 +31,7 @@ export const checkpointKey = (k: KeyLayout, s: number) => `${k.ns}:ckpt:${tag(k,
 export const deadLetterStream = (k: KeyLayout, s: number) => `${k.ns}:dlq:${tag(k, s)}`;
 export const leaseKey = (k: KeyLayout, s: number) => `${k.ns}:lease:${tag(k, s)}`;
 export const metaKey = (k: KeyLayout) => `${k.ns}:meta`;
+export const workersKey = (k: { ns: string }) => `${k.ns}:workers`;
 export const killSwitchKey = (k: { ns: string }) => `${k.ns}:kill`;
 export const alertsStream = (k: { ns: string }) => `${k.ns}:alerts`;
 export const alertsStateKey = (k: { ns: string }) => `${k.ns}:alerts:state`;

@@ -11,7 +11,7 @@ import { generateDay } from '../datasets/generate.ts';
 import { readFactorTable, type FactorTable } from '../replay/read-factor-table.ts';
 import { runReplay } from '../replay/run-replay.ts';
 import { runFeed } from './feed.ts';
-import { deadLetterStream, inputStream, latestKey, type KeyLayout } from './keys.ts';
+import { deadLetterStream, inputStream, latestKey, leaseKey, workersKey, type KeyLayout } from './keys.ts';
 import { readOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
@@ -199,6 +199,59 @@ describe('live mode, scale-out', () => {
     for (const w of workers) await w.start();
     await Promise.all(workers.map((w) => w.run({ idleStopMs: 300 })));
     for (const w of workers) await w.close();
+    const { rows } = await readOutputRows(client, keys);
+    expectSameRows(rows, replay);
+  });
+});
+
+describe('live mode, balancing (--balance)', () => {
+  /** Which consumer holds each shard's lease (the lease value is `<consumer>:<uuid>`), null when free. */
+  const holders = async (keys: KeyLayout) =>
+    Promise.all(Array.from({ length: keys.shards }, async (_, s) => (await client.get(leaseKey(keys, s)))?.split(':')[0] ?? null));
+
+  it('a worker joining takes half the shards from the one running (handed back committed), and the output equals one worker\'s', async () => {
+    const keys: KeyLayout = { ns: 'bal', shards: 4 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    const opts = { redis: redis.url, ns: keys.ns, shards: keys.shards, balance: true, leaseMs: 600, batch: 64 };
+    const a = new LiveWorker({ ...opts, consumer: 'a' });
+    await a.start();
+    expect(a.heldShards()).toEqual([0, 1, 2, 3]); // alone: every shard
+    const b = new LiveWorker({ ...opts, consumer: 'b' });
+    await b.start();
+    expect(b.heldShards()).toEqual([]); // nothing free yet: a hands shards back at its next step
+    expect(await client.zcard(workersKey(keys))).toBe(2);
+    await Promise.all([a.run({ idleStopMs: 1500 }), b.run({ idleStopMs: 1500 })]);
+    expect(a.heldShards()).toEqual([0, 1]);
+    expect(b.heldShards()).toEqual([2, 3]);
+    expect(await holders(keys)).toEqual(['a', 'a', 'b', 'b']);
+    expect(b.health().commits).toBeGreaterThan(0);
+    await a.close();
+    await b.close();
+    // leaving frees the leases and the presence at once
+    expect(await holders(keys)).toEqual([null, null, null, null]);
+    expect(await client.zcard(workersKey(keys))).toBe(0);
+    const { rows } = await readOutputRows(client, keys);
+    expectSameRows(rows, replay);
+  });
+
+  it('kill -9 one of two balancing workers: the other takes its shards when their lease runs out, nothing lost or doubled', async () => {
+    const keys: KeyLayout = { ns: 'bal9', shards: 4 };
+    const args = (consumer: string, extra: string[] = []) => [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer, '--balance', '--lease-ms', '1000', '--checkpoint-every', '2000', '--checkpoint-ms', '300', ...extra];
+    const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    let errA = '';
+    const a = spawn(process.execPath, args('a', ['--exit-when-idle', '3000']), { stdio: ['ignore', 'ignore', 'pipe'] });
+    a.stderr.on('data', (d) => (errA += d));
+    const b = spawn(process.execPath, args('b'), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // both present and two shards each
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await holders(keys)).sort().join() !== 'a,a,b,b') await new Promise((r) => setTimeout(r, 25));
+    expect((await holders(keys)).sort()).toEqual(['a', 'a', 'b', 'b']);
+    b.kill('SIGKILL');
+    await new Promise((r) => b.once('exit', r));
+    await feeding;
+    const code = await new Promise((r) => a.once('exit', r));
+    expect(code, errA).toBe(0);
+    expect(errA).toMatch(/shard \d: taken \(1 worker\(s\) present, share 4\)/);
     const { rows } = await readOutputRows(client, keys);
     expectSameRows(rows, replay);
   });

@@ -11,6 +11,10 @@
  * already applied. The state is checkpointed every `checkpointEvery` events or `checkpointMs`;
  * input entries older than the state checkpoint are trimmed.
  *
+ * Shards are owned through leases: a fixed list (`owned`, default all), or with `balance` a fair
+ * share that follows the balancing workers present (`<ns>:workers`), handed over between turns of
+ * the loop with nothing read ahead, so a shard changes hands committed and with its state saved.
+ *
  * Dead consumers' pending entries are claimed with XAUTOCLAIM when a worker takes a shard; an entry
  * delivered more than `maxDeliveries` times without being committed (a poison pill) is
  * dead-lettered with the reason. A malformed entry is dead-lettered at once; the worker never dies
@@ -33,9 +37,9 @@ import { applyEvent, createFactorSet, initFold, type FactorSet, type FoldState }
 import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
 import { decodeState, encodeState } from '../core/state-codec.ts';
 import { randomUUID } from 'node:crypto';
-import { COMMIT_BATCH_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA, shardCommitArgs } from './commit-script.ts';
+import { COMMIT_BATCH_LUA, PRESENCE_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA, shardCommitArgs } from './commit-script.ts';
 import { ReplyShapeError, StreamReader, type Entry } from './stream-reader.ts';
-import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, SYMBOL_RE, workersKey, type KeyLayout } from './keys.ts';
 import { shardOf } from './shard.ts';
 import { isClusterUrl, openRedis, type ConnectOptions, type RedisClient } from './redis-connect.ts';
 import { decodeEvent } from './wire.ts';
@@ -46,6 +50,13 @@ export interface WorkerOptions extends ConnectOptions {
   shards: number;
   /** Shards this worker owns (default: all). */
   owned?: readonly number[];
+  /**
+   * Instead of a fixed `owned` list, hold a fair share of the shards, ceil(shards / workers present),
+   * and rebalance as balancing workers come and go (checked every leaseMs / 3): a worker above its
+   * share hands its highest shards back (committed, with their state saved), one below it takes
+   * free ones, lowest first, including those of a crashed worker once their lease runs out.
+   */
+  balance?: boolean;
   group?: string;
   consumer?: string;
   factors?: readonly AnyFactor[];
@@ -281,13 +292,70 @@ export class LiveWorker {
     this.writer.defineCommand('lockstepCommit', { lua: COMMIT_BATCH_LUA });
     this.writer.defineCommand('lockstepRenew', { numberOfKeys: 1, lua: RENEW_LEASE_LUA });
     this.writer.defineCommand('lockstepRelease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
+    this.writer.defineCommand('lockstepPresence', { numberOfKeys: 1, lua: PRESENCE_LUA });
     await this.checkMeta();
-    const owned = this.opts.owned ?? Array.from({ length: this.keys.shards }, (_, i) => i);
-    for (const s of owned) {
-      await this.takeLease(s);
-      this.runs.set(s, await this.recover(s));
+    if (this.opts.balance) {
+      if (this.opts.owned !== undefined) throw new Error('a balancing worker takes its shards itself: give either owned shards or balance, not both');
+      await this.rebalance();
+    } else {
+      const owned = this.opts.owned ?? Array.from({ length: this.keys.shards }, (_, i) => i);
+      for (const s of owned) {
+        await this.takeLease(s);
+        this.runs.set(s, await this.recover(s));
+      }
     }
     this.ok();
+  }
+
+  /** The shards this worker holds now, ascending. */
+  heldShards(): number[] {
+    return [...this.runs.keys()].sort((a, b) => a - b);
+  }
+
+  private lastBalance = 0;
+
+  private balanceDue(): boolean {
+    return this.opts.balance === true && Date.now() - this.lastBalance >= this.opts.leaseMs / 3;
+  }
+
+  /**
+   * One balancing step (the caller has applied and committed everything it read): announces this
+   * worker, computes its share, hands back the shards above it and takes free ones below it.
+   * Returns whether the held shards changed.
+   */
+  private async rebalance(): Promise<boolean> {
+    this.lastBalance = Date.now();
+    const presence = (this.writer as unknown as { lockstepPresence(key: string, token: string, ms: number): Promise<number> }).lockstepPresence;
+    const present = Math.max(1, await presence.call(this.writer, workersKey(this.keys), this.token, this.opts.leaseMs));
+    const share = Math.ceil(this.keys.shards / present);
+    let changed = false;
+    const held = this.heldShards();
+    while (held.length > share) {
+      await this.releaseShard(held.pop()!);
+      changed = true;
+    }
+    for (let s = 0; s < this.keys.shards && this.runs.size < share && !this.stopping; s++) {
+      if (this.runs.has(s)) continue;
+      const got = await this.writer.set(leaseKey(this.keys, s), this.token, 'PX', this.opts.leaseMs, 'NX');
+      if (got !== 'OK') continue;
+      this.leased.push(s);
+      this.lastLease = Date.now();
+      this.runs.set(s, await this.recover(s));
+      this.log(`shard ${s}: taken (${present} worker(s) present, share ${share})`);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Commits a shard's last work with its state (the next owner starts there) and frees its lease. */
+  private async releaseShard(s: number): Promise<void> {
+    const run = this.runs.get(s)!;
+    await this.commitAll([run], false);
+    const release = (this.writer as unknown as { lockstepRelease(key: string, token: string): Promise<number> }).lockstepRelease;
+    await release.call(this.writer, leaseKey(this.keys, s), this.token);
+    this.runs.delete(s);
+    this.leased.splice(this.leased.indexOf(s), 1);
+    this.log(`shard ${s}: handed back (rebalancing)`);
   }
 
   private async checkMeta(): Promise<void> {
@@ -651,9 +719,15 @@ export class LiveWorker {
    * for this consumer like any other delivered entry, so a crash or a recovery re-reads them.
    */
   async run(opts: { idleStopMs?: number } = {}): Promise<void> {
-    const shards = [...this.runs.keys()];
-    const streams = shards.map((s) => inputStream(this.keys, s));
-    const index = new Map(streams.map((st, i) => [st, shards[i]]));
+    let shards: number[] = [];
+    let streams: string[] = [];
+    let index = new Map<string, number>();
+    const refresh = () => {
+      shards = this.heldShards();
+      streams = shards.map((s) => inputStream(this.keys, s));
+      index = new Map(streams.map((st, i) => [st, shards[i]]));
+    };
+    refresh();
     let idleSince = Date.now();
     let recheck = false;
     let ahead: Promise<[string, Entry[]][] | null> | null = null;
@@ -666,6 +740,13 @@ export class LiveWorker {
     while (!this.stopping) {
       let res: [string, Entry[]][] | null;
       try {
+        // balancing happens with nothing read ahead: every entry read so far is applied and
+        // committed, so a shard handed back has nothing pending for this consumer
+        if (ahead === null && this.balanceDue()) {
+          await this.settle();
+          await this.commitAll([...this.runs.values()]);
+          if (await this.rebalance()) refresh();
+        }
         await this.renewLeases();
         if (recheck) {
           await this.settle();
@@ -678,6 +759,10 @@ export class LiveWorker {
           res = await p;
           // Cluster reads ahead without blocking: caught up, so wait for the next entries
           if (this.input === null && (res === null || res.length === 0)) res = await this.readBlocking(streams);
+        } else if (streams.length === 0) {
+          // a balancing worker with no shard (yet): wait for its next balancing step
+          await sleep(this.opts.blockMs);
+          res = null;
         } else {
           res = await this.readNew(streams);
         }
@@ -715,7 +800,8 @@ export class LiveWorker {
         continue;
       }
       idleSince = Date.now();
-      if (!this.stopping) ahead = readAhead();
+      // a balancing step is due: read nothing ahead, so the next turn starts quiescent
+      if (!this.stopping && !this.balanceDue()) ahead = readAhead();
       for (const [key, entries] of res) {
         const run = this.runs.get(index.get(key)!)!;
         for (const e of entries) this.processEntry(run, e);
@@ -795,6 +881,8 @@ export class LiveWorker {
     // hand the shards back at once (a crashed worker's leases expire after leaseMs instead)
     const release = (this.writer as unknown as { lockstepRelease?: (key: string, token: string) => Promise<number> } | undefined)?.lockstepRelease;
     if (release) await Promise.all(this.leased.map((s) => release.call(this.writer, leaseKey(this.keys, s), this.token).catch(() => 0)));
+    // leaving: the other balancing workers take a larger share at their next step
+    if (this.opts.balance) await this.writer?.zrem(workersKey(this.keys), this.token).catch(() => 0);
     this.input?.close();
     this.reader?.disconnect();
     this.writer?.disconnect();
