@@ -745,7 +745,12 @@ export class LiveWorker {
         if (ahead === null && this.balanceDue()) {
           await this.settle();
           await this.commitAll([...this.runs.values()]);
-          if (await this.rebalance()) refresh();
+          try {
+            await this.rebalance();
+          } finally {
+            // also after a step that failed halfway (a shard handed back, the next take refused)
+            refresh();
+          }
         }
         await this.renewLeases();
         if (recheck) {
