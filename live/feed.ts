@@ -114,7 +114,10 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
           duplicated++;
         }
       }
-      if (queued >= max || (opts.speed !== undefined && opts.speed !== 'max')) await flush();
+      // paced or not, events already due go out together: the queue is flushed before every wait
+      // (above), so a paced event is never held back; a round trip per event made a 5000x feed of
+      // a 54k-event day take a minute at ~1 ms a round trip
+      if (queued >= max) await flush();
     }
     for (const d of resend) {
       publish(d.e, d.fields);
