@@ -125,6 +125,8 @@ describe('live mode, faults', () => {
     };
     while (kills < 6) {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      // listened for from the start: a child that dies on its own must not leave the test hanging
+      const exited = new Promise((r) => child.once('exit', r));
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       // wait until this incarnation has committed something new, then a random extra moment
@@ -133,7 +135,7 @@ describe('live mode, faults', () => {
       await new Promise((r) => setTimeout(r, Math.floor(rand() * 150)));
       lastLen = await outLen();
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       expect(stderr).not.toMatch(/Error/);
       kills++;
     }
@@ -236,20 +238,26 @@ describe('live mode, balancing (--balance)', () => {
 
   it('kill -9 one of two balancing workers: the other takes its shards when their lease runs out, nothing lost or doubled', async () => {
     const keys: KeyLayout = { ns: 'bal9', shards: 4 };
-    const args = (consumer: string, extra: string[] = []) => [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer, '--balance', '--lease-ms', '1000', '--checkpoint-every', '2000', '--checkpoint-ms', '300', ...extra];
+    const args = (consumer: string, extra: string[] = []) => [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer, '--balance', '--lease-ms', '2000', '--checkpoint-every', '2000', '--checkpoint-ms', '300', ...extra];
     const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
     let errA = '';
     const a = spawn(process.execPath, args('a', ['--exit-when-idle', '3000']), { stdio: ['ignore', 'ignore', 'pipe'] });
     a.stderr.on('data', (d) => (errA += d));
     const b = spawn(process.execPath, args('b'), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // listened for from the start: a process that exits before the test waits for it (b fenced
+    // off after a starved lease renewal on a loaded machine) must not leave the test hanging
+    const exited = (p: typeof a) => new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    const [aExit, bExit] = [exited(a), exited(b)];
     // both present and two shards each
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await holders(keys)).sort().join() !== 'a,a,b,b') await new Promise((r) => setTimeout(r, 25));
     expect((await holders(keys)).sort()).toEqual(['a', 'a', 'b', 'b']);
     b.kill('SIGKILL');
-    await new Promise((r) => b.once('exit', r));
+    await bExit;
     await feeding;
-    const code = await new Promise((r) => a.once('exit', r));
+    // bounded, so that a worker that never exits fails with its log instead of a bare timeout
+    const code = await Promise.race([aExit, new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+    if (code !== 0) a.kill('SIGKILL');
     expect(code, errA).toBe(0);
     expect(errA).toMatch(/shard \d: taken \(1 worker\(s\) present, share 4\)/);
     const { rows } = await readOutputRows(client, keys);
