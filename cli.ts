@@ -408,7 +408,7 @@ async function cmdBench(a: Record<string, unknown>): Promise<void> {
   if (a.gate) {
     if (a.what !== undefined) throw usage(`--gate runs every benchmark; drop "${a.what}"`);
     // the gate's settings are fixed per mode so that its figures compare with budgets and baseline
-    for (const flag of ['seconds', 'events']) if (a[flag] !== undefined) throw usage(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
+    for (const flag of ['seconds', 'events', 'rates', 'peer']) if (a[flag] !== undefined) throw usage(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
     const { runGate } = await import('./bench/gate.ts');
     const run = await runGate({ quick: Boolean(a.quick), dir: String(a.dir), json: a.json as string | undefined, budgets: a.budgets as string | undefined, baseline: a.baseline as string | undefined, updateBaseline: Boolean(a['update-baseline']) });
     process.exitCode = run.exitCode;
@@ -429,7 +429,12 @@ async function cmdBench(a: Record<string, unknown>): Promise<void> {
   }
   if (what === 'live') {
     const { benchLive } = await import('./bench/live-bench.ts');
-    await benchLive({ dir: String(a.dir), json: a.json as string | undefined, seconds: a.seconds as number | undefined });
+    let rates: number[] | undefined;
+    if (a.rates !== undefined) {
+      rates = String(a.rates).split(',').map(Number);
+      if (rates.some((r) => !Number.isInteger(r) || r <= 0)) throw usage(`--rates ${JSON.stringify(a.rates)}: give positive whole events/s, comma-separated (e.g. 10000,50000)`);
+    }
+    await benchLive({ dir: String(a.dir), json: a.json as string | undefined, seconds: a.seconds as number | undefined, rates, peer: a.peer as boolean | undefined });
     return;
   }
   throw usage(`unknown benchmark "${what}"; available: replay, factors, live`);
@@ -597,6 +602,8 @@ export async function main(argv: string[]): Promise<void> {
         .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
         .option('json', { type: 'string', describe: 'also write the results as JSON here (gate: default out/bench/gate.json)' })
         .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' })
+        .option('rates', { type: 'string', describe: 'live: input rates in events/s, comma-separated (default 10000,50000)' })
+        .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
         .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' }), cmdBench)
     .command('bench-phase <phase>', false, (y) =>
       y.positional('phase', { choices: ['raw', 'merge', 'replay', 'encode'] as const, demandOption: true }).option('catalog', { type: 'string', demandOption: true }).option('out', { type: 'string', demandOption: true }),

@@ -105,6 +105,14 @@ const DEFS: FigureDef[] = [
   // the same latency by Redis's clock (input and output entry IDs, +1 ms resolution): what the
   // issue defines (XADD to the value readable in Redis), without the subscriber's own pauses
   { id: 'live.latency_p99_redis', name: 'tick → served p99, Redis clock (lowest rate run)', unit: 'ms', better: 'lower', relative: false, extract: (r) => gatedRate(r)?.latencyRedisMs?.p99 ?? null },
+  // the same run's floor: the echo relay (bench/echo-relay.ts) fed the same events at the same
+  // rate, reading, writing one output entry and acking, computing nothing; ours ÷ it carries over
+  // from one machine's scheduling to another's as the read ratios do
+  { id: 'live.echo_latency_p99', name: 'tick → served p99, echo relay (peer) (lowest rate run)', unit: 'ms', better: 'lower', relative: false, extract: (r) => gatedRate(r)?.peer?.latencyMs.p99 ?? null },
+  { id: 'live.latency_p99_vs_echo', name: 'tick → served p99 ÷ echo relay p99 (lowest rate run)', unit: '×', better: 'lower', relative: true, extract: (r) => {
+    const x = gatedRate(r);
+    return x?.peer ? x.latencyMs.p99 / x.peer.latencyMs.p99 : null;
+  } },
   // counted from the moment the worker holds its shards and reads: a running worker's rate, not
   // Node's start-up (~0.5 s, a third of the quick drain); the figure with start-up is in the table
   { id: 'live.sustainable_rate', name: 'sustainable rate, one worker (after start-up)', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.live?.sustainable.perSecAfterStartup ?? r.live?.sustainable.perSec ?? null },

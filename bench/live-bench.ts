@@ -53,6 +53,11 @@ export interface LiveBenchResult {
     latencyRedisMs?: Percentiles;
     /** What the machine was doing while this run fed (see RunLoad); absent off Linux. */
     load?: RunLoad;
+    /**
+     * The peer: the echo relay (bench/echo-relay.ts: read, write one output entry, ack; nothing
+     * computed) fed the same events at the same rate in the same conditions, just before.
+     */
+    peer?: RateRun;
   }[];
   sustainable: { events: number; seconds: number; perSec: number; startupSeconds?: number; perSecAfterStartup?: number };
   /** Read latency after `warmup` untimed reads of the same kind. */
@@ -163,7 +168,22 @@ function startWorker(url: string, keys: KeyLayout, consumer: string): { proc: Ch
   // LOCKSTEP_BENCH_WORKER_NODE_ARGS: extra node flags for the worker (e.g. --cpu-prof to profile it)
   const nodeArgs = (process.env.LOCKSTEP_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const running = new Promise<void>((resolve) => {
+  return { proc, running: announced(proc) };
+}
+
+/**
+ * The peer (bench/echo-relay.ts) as its own process, like the worker; `running` resolves when its
+ * consumer group exists and it reads.
+ */
+function startEchoRelay(url: string, keys: KeyLayout, consumer: string): { proc: ChildProcess; running: Promise<void> } {
+  const tsx = import.meta.resolve('tsx');
+  const proc = spawn(process.execPath, ['--import', tsx, join(HERE, 'echo-relay.ts'), url, keys.ns, String(keys.shards), consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return { proc, running: announced(proc) };
+}
+
+/** Resolves once the child's stderr says `running shards` (echoing what it prints). */
+function announced(proc: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
     let seen = '';
     proc.stderr!.on('data', (d) => {
       process.stderr.write(d);
@@ -173,7 +193,6 @@ function startWorker(url: string, keys: KeyLayout, consumer: string): { proc: Ch
       }
     });
   });
-  return { proc, running };
 }
 
 /** The rows of an output stream entry (field `rows`: a commit's rows, one per line; `r`: one row). */
@@ -283,8 +302,18 @@ function rowsExpected(events: readonly MarketEvent[]): Set<string> {
 /** Seconds fed at the start of each fixed-rate run before latencies are recorded. */
 const WARMUP_S = 1;
 
-/** Feeds `events` at `rate` events/s (in 1 ms slices) and measures XADD → visible output row. */
-async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number): Promise<{ achieved: number; latencyMs: Percentiles; latencyRedisMs: Percentiles; load: RunLoad }> {
+export interface RateRun {
+  achieved: number;
+  latencyMs: Percentiles;
+  latencyRedisMs: Percentiles;
+  load: RunLoad;
+}
+
+/**
+ * Feeds `events` at `rate` events/s (in 1 ms slices) and measures XADD → visible output row, with
+ * `consumer` reading: our worker, or the echo relay (the peer).
+ */
+async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number, consumer: 'worker' | 'echo' = 'worker'): Promise<RateRun> {
   // generous timeouts: at rates above what the worker sustains, Redis and the CPU are saturated
   const feeder = await RawFeeder.open(url);
   const sub = await openRedis(url, { name: 'bench-sub', commandTimeoutMs: 60_000 });
@@ -296,7 +325,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   const commands = events.slice(0, total).map((e) => (e.kind === 'heartbeat' ? null : RawFeeder.encode(inputStream(keys, shardOf(e.symbol, keys.shards)), encodeEvent(e))));
   const ids = events.slice(0, total).map((e) => `${e.kind}/${e.symbol}/${e.seq}`);
   const expected = rowsExpected(events.slice(0, total));
-  const worker = startWorker(url, keys, `bench-${rate}`);
+  const worker = consumer === 'worker' ? startWorker(url, keys, `bench-${rate}`) : startEchoRelay(url, keys, `echo-${rate}`);
   const sent = new Map<string, number>();
   // duplicate deliveries in the data produce no output row (the fold drops them): not timed
   const seen = new Set<string>();
@@ -332,7 +361,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   // on a loaded machine start-up (Node + tsx) takes longer: feeding before the worker holds its
   // shards would measure the start-up backlog as tick → served latency
   await Promise.race([worker.running, new Promise((r) => setTimeout(r, 60_000))]);
-  await waitForLeases(sub, keys, 60_000);
+  if (consumer === 'worker') await waitForLeases(sub, keys, 60_000);
   // its own connection: `sub` sits in blocking XREADs, which would delay the readings
   const mon = await openRedis(url, { name: 'bench-mon' });
   const load = await watchLoad(mon, worker.proc.pid);
@@ -526,7 +555,7 @@ async function freePortForApi(): Promise<number> {
 }
 
 
-export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number; skipReads?: boolean }): Promise<LiveBenchResult> {
+export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number; skipReads?: boolean; /** run the echo relay peer at each rate (default true) */ peer?: boolean }): Promise<LiveBenchResult> {
   const dir = resolve(opts.dir);
   const catalog = join(dir, 'catalog-day');
   if (!existsSync(join(catalog, '.complete'))) {
@@ -551,8 +580,13 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
     for (const rate of rates) {
       const slice = events.slice(offset, offset + fed(rate));
       offset += slice.length;
+      let peer: RateRun | undefined;
+      if (opts.peer !== false) {
+        peer = await latencyRun(redis.url, { ns: `echo${rate}`, shards: 4 }, slice, rate, seconds + WARMUP_S, 'echo');
+        console.log(`  ${rate} ev/s target, echo relay (peer): achieved ${peer.achieved.toFixed(0)}, tick->served p50 ${peer.latencyMs.p50.toFixed(2)} ms p99 ${peer.latencyMs.p99.toFixed(2)} ms p999 ${peer.latencyMs.p999.toFixed(2)} ms (n=${peer.latencyMs.n}); Redis clock p50 ≤${peer.latencyRedisMs.p50} p99 ≤${peer.latencyRedisMs.p99} p999 ≤${peer.latencyRedisMs.p999} ms; ${loadLine(peer.load, 'relay')}`);
+      }
       const r = await latencyRun(redis.url, { ns: `lat${rate}`, shards: 4 }, slice, rate, seconds + WARMUP_S);
-      out.rates.push({ target: rate, ...r });
+      out.rates.push({ target: rate, ...r, peer });
       console.log(`  ${rate} ev/s target: achieved ${r.achieved.toFixed(0)}, tick->served p50 ${r.latencyMs.p50.toFixed(2)} ms p99 ${r.latencyMs.p99.toFixed(2)} ms p999 ${r.latencyMs.p999.toFixed(2)} ms (n=${r.latencyMs.n}); Redis clock p50 ≤${r.latencyRedisMs.p50} p99 ≤${r.latencyRedisMs.p99} p999 ≤${r.latencyRedisMs.p999} ms; ${loadLine(r.load)}`);
     }
     // the backlog drained for the sustainable rate (default 300k; the quick release gate uses less)
@@ -569,10 +603,10 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
 const cores = (x: number | null) => (x === null ? '?' : x.toFixed(2));
 
 /** A run's load in one line: CPU per party in cores, run queue, Redis's longest stalls. */
-export function loadLine(l: RunLoad | undefined): string {
+export function loadLine(l: RunLoad | undefined, consumer = 'worker'): string {
   if (l === undefined) return 'load not measured';
   const rq = l.runQueue === null ? '' : `, run queue mean ${l.runQueue.mean.toFixed(1)} max ${l.runQueue.max}`;
-  return `CPU (cores) worker ${cores(l.cpu.worker)} redis ${cores(l.cpu.redis)} bench ${cores(l.cpu.bench)}${rq}; Redis latency monitor: O(1) commands stalled up to ${l.redisStallMs.fastCommand} ms, scripts up to ${l.redisStallMs.command} ms`;
+  return `CPU (cores) ${consumer} ${cores(l.cpu.worker)} redis ${cores(l.cpu.redis)} bench ${cores(l.cpu.bench)}${rq}; Redis latency monitor: O(1) commands stalled up to ${l.redisStallMs.fastCommand} ms, scripts up to ${l.redisStallMs.command} ms`;
 }
 
 export function formatLiveBench(r: LiveBenchResult): string {
@@ -582,10 +616,22 @@ export function formatLiveBench(r: LiveBenchResult): string {
     '|---|---|---|---|---|---|---|---|',
   ];
   const red = (p: Percentiles | undefined, k: 'p50' | 'p99' | 'p999') => (p === undefined ? '—' : `≤ ${p[k]} ms`);
-  for (const x of r.rates) lines.push(`| ${x.target.toLocaleString('en-US')}/s | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms | ${red(x.latencyRedisMs, 'p50')} | ${red(x.latencyRedisMs, 'p99')} | ${red(x.latencyRedisMs, 'p999')} |`);
+  const row = (label: string, target: number, x: RateRun | LiveBenchResult['rates'][number]) =>
+    `| ${target.toLocaleString('en-US')}/s${label} | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms | ${red(x.latencyRedisMs, 'p50')} | ${red(x.latencyRedisMs, 'p99')} | ${red(x.latencyRedisMs, 'p999')} |`;
+  for (const x of r.rates) {
+    if (x.peer !== undefined) lines.push(row(', echo relay (peer)', x.target, x.peer));
+    lines.push(row(x.peer !== undefined ? ', worker' : '', x.target, x));
+  }
+  if (r.rates.some((x) => x.peer !== undefined)) {
+    lines.push('', 'worker ÷ echo relay, the same events at the same rate (the relay reads, writes one output entry and acks; it computes nothing: the floor this machine gives):');
+    for (const x of r.rates) if (x.peer !== undefined) lines.push(`- ${x.target.toLocaleString('en-US')}/s: p50 ${(x.latencyMs.p50 / x.peer.latencyMs.p50).toFixed(2)}×, p99 ${(x.latencyMs.p99 / x.peer.latencyMs.p99).toFixed(2)}×, p999 ${(x.latencyMs.p999 / x.peer.latencyMs.p999).toFixed(2)}×`);
+  }
   if (r.rates.some((x) => x.load !== undefined)) {
     lines.push('', 'while each run fed (a tail on a shared box is mostly scheduling: see RunLoad in bench/live-bench.ts):');
-    for (const x of r.rates) lines.push(`- ${x.target.toLocaleString('en-US')}/s: ${loadLine(x.load)}`);
+    for (const x of r.rates) {
+      if (x.peer !== undefined) lines.push(`- ${x.target.toLocaleString('en-US')}/s, echo relay: ${loadLine(x.peer.load, 'relay')}`);
+      lines.push(`- ${x.target.toLocaleString('en-US')}/s${x.peer !== undefined ? ', worker' : ''}: ${loadLine(x.load)}`);
+    }
   }
   const after = r.sustainable.perSecAfterStartup === undefined ? '' : `; ${Math.round(r.sustainable.perSecAfterStartup).toLocaleString('en-US')} events/s after ${r.sustainable.startupSeconds!.toFixed(2)} s of start-up`;
   lines.push('', `sustainable rate, one worker: ${Math.round(r.sustainable.perSec).toLocaleString('en-US')} events/s (${r.sustainable.events.toLocaleString('en-US')} events drained in ${r.sustainable.seconds.toFixed(2)} s, start-up included${after})`, '');
