@@ -5,7 +5,7 @@
  * check comes before the first write.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMIT_BATCH_LUA, latestPairs, shardCommitArgs } from './commit-script.ts';
+import { COMMIT_BATCH_LUA, latestPairs, latestWrite, shardCommitArgs, type SentLatest } from './commit-script.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, outputStream, type KeyLayout } from './keys.ts';
 import { rowsOfEntry, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
@@ -35,14 +35,12 @@ afterAll(async () => {
 });
 
 /** A shard's part: one row per input ID, the symbol's latest row from the last input. */
-function part(s: number, symbol: string, prev: string, inputs: string[], values: string, state = '', columns = COLS) {
+function part(s: number, symbol: string, prev: string, inputs: string[], values: string, state = '', columns = COLS, sent?: SentLatest) {
   const ks = [leaseKey(keys, s), outputStream(keys, s), checkpointKey(keys, s), inputStream(keys, s), deadLetterStream(keys, s), latestKey(keys, symbol)];
   const last = inputs[inputs.length - 1];
   const rows = inputs.map((id, i) => `${symbol}|trade|${i + 1}|100|100|${id}|${values}`);
-  const argv = shardCommitArgs(
-    { lastId: last, expectedPrev: prev, stateId: state === '' ? '' : last, deadLetters: [['id', 'bad-1', 'reason', 'test']], rows, latest: [{ inId: last, row: `100|100|${inputs.length}|trade|5|fsv|${values}` }], acks: inputs, state },
-    columns,
-  ) as string[];
+  const { write } = latestWrite(last, `100|100|${inputs.length}|trade|5|fsv|${values}`, columns, sent);
+  const argv = shardCommitArgs({ lastId: last, expectedPrev: prev, stateId: state === '' ? '' : last, deadLetters: [['id', 'bad-1', 'reason', 'test']], rows, latest: [write], acks: inputs, state }) as string[];
   return { ks, argv };
 }
 
@@ -114,9 +112,48 @@ describe('commit script, several shards per call', () => {
     expect(await r.hget(latestKey(keys, 'AAA'), 'a')).toBe('1.5');
   });
 
+  it('latest values as a difference: applied only on the hash\'s base row, else every column is written from _row', async () => {
+    const s = 2;
+    const sym = 'DDD';
+    const key = latestKey(keys, sym);
+    const next = async (n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push((await r.xadd(inputStream(keys, s), '*', 'k', 'x')) as string);
+      await r.xreadgroup('GROUP', 'g', 'c', 'STREAMS', inputStream(keys, s), '>');
+      return out;
+    };
+    let prev = (await r.hget(checkpointKey(keys, s), 'outId')) ?? '0-0';
+    const commitOne = async (values: string, sent?: SentLatest) => {
+      const ids = await next(1);
+      const p = part(s, sym, prev, ids, values, '', COLS, sent);
+      expect(await call([p])).toEqual([1]);
+      prev = ids[0];
+      return { argv: p.argv, sent: latestWrite(ids[0], `100|100|1|trade|5|fsv|${values}`, COLS, sent).sent };
+    };
+    // first write: no base, every column
+    const first = await commitOne('1,2');
+    expect(await r.hmget(key, 'a', 'b', '_row')).toEqual(['1', '2', '100|100|1|trade|5|fsv|1,2']);
+    // on its base: only the changed column is sent, and the hash is the new row
+    const second = await commitOne('1,3', first.sent);
+    expect(second.argv).toContain('b');
+    expect(second.argv).not.toContain('a');
+    expect(await r.hmget(key, 'a', 'b', '_in')).toEqual(['1', '3', second.sent.inId]);
+    // the hash moved on without this worker knowing (another writer, a commit that never landed):
+    // the difference against a stale base would leave 'a' wrong; the script writes every column
+    await r.hset(key, 'a', '999', 'b', '999', '_in', '1-0');
+    await commitOne('1,4', second.sent);
+    expect(await r.hmget(key, 'a', 'b')).toEqual(['1', '4']);
+    // an expired hash (TTL) is rebuilt whole the same way
+    await r.del(key);
+    const { sent } = await commitOne('5,4', first.sent);
+    expect(await r.hgetall(key)).toEqual({ _in: sent.inId, _te: '100', _tr: '100', _seq: '1', _src: 'trade', _fsv: 'fsv', _at: '5', a: '5', b: '4', _row: '100|100|1|trade|5|fsv|5,4' });
+  });
+
   it('latest pairs: one field per column from the packed row, empty for null; a short row is refused', () => {
     expect(latestPairs('5-0', '1|2|3|trade|9|fsv|1.5,', ['a', 'b'])).toEqual(['_in', '5-0', '_te', '1', '_tr', '2', '_seq', '3', '_src', 'trade', '_fsv', 'fsv', '_at', '9', 'a', '1.5', 'b', '', '_row', '1|2|3|trade|9|fsv|1.5,']);
     expect(() => latestPairs('5-0', '1|2|3|trade|9|fsv|1,2,3', ['a', 'b'])).toThrow(/3 values for 2 columns/);
     expect(() => latestPairs('5-0', '1|2|3', ['a'])).toThrow(/7 '\|'-separated parts/);
+    // against the previous row's values: the meta fields, the changed columns and _row
+    expect(latestPairs('6-0', '1|2|4|trade|9|fsv|1.5,7', ['a', 'b'], ['1.5', ''])).toEqual(['_in', '6-0', '_te', '1', '_tr', '2', '_seq', '4', '_src', 'trade', '_fsv', 'fsv', '_at', '9', 'b', '7', '_row', '1|2|4|trade|9|fsv|1.5,7']);
   });
 });

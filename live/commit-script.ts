@@ -18,6 +18,17 @@
  *      batch's inputs (in chunks), the checkpoint (`outId`, and when due the fold state with
  *      `stateId`).
  *
+ * Latest values are sent as a difference when they can be: most columns of a symbol's row equal
+ * the row before (bar factors move once a minute, a book row moves two depth columns), and the
+ * per-column fields of every touched symbol were most of a commit's bytes at low rates (~80
+ * arguments per symbol, one symbol per event or so). The worker names the row its difference is
+ * against (`base`: the input ID of the row it last sent for the symbol) and sends the meta fields,
+ * the columns that changed and `_row`; the script applies that only when the hash's `_in` is that
+ * base, so the hash then equals the base row plus the changes, i.e. the new row. Anything else (no
+ * base, a first write, a hash that expired, was written by a previous owner, or missed a commit
+ * that never landed) gets every column, split from `_row` in the script: correctness never rests
+ * on the worker's memory of what it sent.
+ *
  * Why several shards in one call: on this kind of machine each round trip costs Redis ~60-100 µs
  * of CPU before any work is done, and a worker commits every batch of every shard it owns; on a
  * single node one call commits them all. On Redis Cluster the shards live in different slots and
@@ -33,14 +44,15 @@
  *       shard (built by `shardCommitArgs`): nLatest, lastId, expectedPrev, stateIdOrEmpty,
  *       nDlq, per dead letter: nFields f v ...,
  *       nRows, the rows joined by '\n' (read-output.ts parses them),
- *       per latest key: nPairs, then the hash's field/value pairs: `_in` (input ID), `_te`, `_tr`,
- *       `_seq`, `_src`, `_fsv`, `_at`, one field per column (empty for null), `_row`
+ *       per latest key: nPairs, base ('' for none), then the hash's field/value pairs: `_in`
+ *       (input ID), `_te`, `_tr`, `_seq`, `_src`, `_fsv`, `_at`, a field per column sent (all
+ *       without a base, else the changed ones; empty for null), `_row` last
  *       (`ts_event|ts_recv|seq|source|computed-at|feature-set version|v1,v2,...`),
  *       nAcks, the ack IDs, the state blob (empty unless stateId is given)
  * The pairs come split by the worker, so the script does no string work per value: HSET takes
  * them straight from ARGV, as XACK takes the IDs (a Lua split of every latest row and of the ack
  * list cost the commit ~1-2 ms of Redis time per batch at 50k events/s, during which Redis serves
- * nobody else).
+ * nobody else); it splits `_row` only for a write without a usable base.
  * Returns one result per shard: 1 when written, 0 when already covered (nothing written), or the
  * text of the refusal (`LEASE ...`, `DIVERGED ...`; nothing written for that shard).
  */
@@ -55,38 +67,69 @@ export interface ShardCommit {
   deadLetters: readonly (readonly string[])[];
   /** Output rows (worker.ts encodeRow), in input order. */
   rows: readonly string[];
-  /** Per symbol, the newest row's input ID and packed latest row (`_row`); keys in the same order. */
-  latest: readonly { inId: string; row: string }[];
+  /** Per symbol, the newest row's latest-value write (latestWrite); keys in the same order. */
+  latest: readonly LatestWrite[];
   acks: readonly string[];
   state: string | Buffer;
 }
 
+/** One symbol's latest-value write: what shardCommitArgs sends for it. */
+export interface LatestWrite {
+  /** The input ID of the row that this is the difference against, '' for none (every column is written). */
+  base: string;
+  /** The hash's field/value pairs, `_in` first and `_row` last (latestPairs). */
+  pairs: readonly string[];
+}
+
+/** What a worker remembers of the latest row it sent for a symbol: the base of its next write. */
+export interface SentLatest {
+  inId: string;
+  /** Its column values as text, in column order. */
+  values: readonly string[];
+}
+
 /**
  * The latest-value hash's field/value pairs for a packed `_row`
- * (`ts_event|ts_recv|seq|source|computed-at|feature-set version|v1,v2,...`); throws when the row
- * does not have one value per column (a worker bug, never written).
+ * (`ts_event|ts_recv|seq|source|computed-at|feature-set version|v1,v2,...`): the meta fields, one
+ * field per column (only those whose text differs from `prev`'s when given), `_row` last; and the
+ * row's values. Throws when the row does not have one value per column (a worker bug, never
+ * written).
  */
-export function latestPairs(inId: string, row: string, columns: readonly string[]): string[] {
+export function latestPairs(inId: string, row: string, columns: readonly string[], prev?: readonly string[] | null): string[] {
+  return latestWriteOf(inId, row, columns, prev).pairs;
+}
+
+function latestWriteOf(inId: string, row: string, columns: readonly string[], prev?: readonly string[] | null): { pairs: string[]; values: string[] } {
   const parts = row.split('|');
   if (parts.length !== 7) throw new Error(`bad latest row ${JSON.stringify(row.slice(0, 80))}: expected 7 '|'-separated parts`);
   const [te, tr, seq, src, at, fsv, packed] = parts;
   const vals = packed === '' ? (columns.length > 0 ? [''] : []) : packed.split(',');
   if (vals.length !== columns.length) throw new Error(`latest row has ${vals.length} values for ${columns.length} columns`);
   const out = ['_in', inId, '_te', te, '_tr', tr, '_seq', seq, '_src', src, '_fsv', fsv, '_at', at];
-  for (let c = 0; c < columns.length; c++) out.push(columns[c], vals[c]);
+  const diff = prev !== undefined && prev !== null && prev.length === vals.length;
+  for (let c = 0; c < columns.length; c++) if (!diff || prev[c] !== vals[c]) out.push(columns[c], vals[c]);
   out.push('_row', row);
-  return out;
+  return { pairs: out, values: vals };
+}
+
+/**
+ * A symbol's latest-value write of `row` (input `inId`), as the difference against `prev` (the
+ * row this worker last sent for the symbol) when there is one; and what to remember as the next
+ * write's base. The script falls back to a full write whenever the hash is not at `prev`.
+ */
+export function latestWrite(inId: string, row: string, columns: readonly string[], prev: SentLatest | undefined): { write: LatestWrite; sent: SentLatest } {
+  const { pairs, values } = latestWriteOf(inId, row, columns, prev?.values);
+  return { write: { base: prev?.inId ?? '', pairs }, sent: { inId, values } };
 }
 
 /** A shard's ARGV part of a COMMIT_BATCH_LUA call (layout above). */
-export function shardCommitArgs(c: ShardCommit, columns: readonly string[]): (string | Buffer)[] {
+export function shardCommitArgs(c: ShardCommit): (string | Buffer)[] {
   const argv: (string | Buffer)[] = [String(c.latest.length), c.lastId, c.expectedPrev, c.stateId, String(c.deadLetters.length)];
   for (const d of c.deadLetters) argv.push(String(d.length), ...d);
   argv.push(String(c.rows.length), c.rows.join('\n'));
   for (const l of c.latest) {
-    const pairs = latestPairs(l.inId, l.row, columns);
-    argv.push(String(pairs.length / 2));
-    for (const x of pairs) argv.push(x);
+    argv.push(String(l.pairs.length / 2), l.base);
+    for (const x of l.pairs) argv.push(x);
   }
   argv.push(String(c.acks.length));
   for (const a of c.acks) argv.push(a);
@@ -113,6 +156,20 @@ local function split(s, sep)
   for v in string.gmatch(s .. sep, '([^' .. sep .. ']*)' .. sep) do t[#t + 1] = v end
   return t
 end
+-- the column values of a packed latest row (after its 6th '|'), as latestPairs splits them
+local function rowValues(row, ncols)
+  local pos = 0
+  for _ = 1, 6 do
+    pos = string.find(row, '|', pos + 1, true)
+    if not pos then return nil end
+  end
+  local packed = string.sub(row, pos + 1)
+  if packed == '' then
+    if ncols > 0 then return { '' } end
+    return {}
+  end
+  return split(packed, ',')
+end
 local token, group, ttl, fsv = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local cols = split(ARGV[5], ',')
 local nShards = tonumber(ARGV[6])
@@ -133,13 +190,14 @@ for s = 1, nShards do
   p.nRows = tonumber(ARGV[i])
   p.rows = ARGV[i + 1]
   i = i + 2
-  -- latest values: per symbol its hash's field/value pairs, '_in' first (ranges of ARGV)
+  -- latest values: per symbol its base and hash's field/value pairs, '_in' first, '_row' last
   local ranges = {}
   for l = 1, nLatest do
     local n = tonumber(ARGV[i])
-    if n ~= #cols + 8 or ARGV[i + 1] ~= '_in' then error('latest pairs for ' .. KEYS[k + 4 + l] .. ': ' .. tostring(n) .. ' for ' .. #cols .. ' columns') end
-    ranges[l] = { i + 1, i + 2 * n }
-    i = i + 1 + 2 * n
+    local from, to = i + 2, i + 1 + 2 * n
+    if not n or n < 8 or n > #cols + 8 or ARGV[from] ~= '_in' or ARGV[to - 1] ~= '_row' then error('latest pairs for ' .. KEYS[k + 4 + l] .. ': ' .. tostring(n) .. ' for ' .. #cols .. ' columns') end
+    ranges[l] = { from, to, ARGV[i + 1] }
+    i = to + 1
   end
   local nAcks = tonumber(ARGV[i])
   p.ackFrom, p.ackTo = i + 1, i + nAcks
@@ -159,9 +217,20 @@ for s = 1, nShards do
       else
         if not p.retry then
           for l = 1, nLatest do
-            local key = KEYS[k + 4 + l]
+            local key, r = KEYS[k + 4 + l], ranges[l]
             local cur = redis.call('HGET', key, '_in')
-            if (not cur) or idless(cur, ARGV[ranges[l][1] + 1]) then p.latest[#p.latest + 1] = { key, ranges[l][1], ranges[l][2] } end
+            if (not cur) or idless(cur, ARGV[r[1] + 1]) then
+              local w = { key, r[1], r[2] }
+              -- not at the base the pairs are a difference against: every column, from _row
+              if r[3] == '' or cur ~= r[3] then
+                local vals = rowValues(ARGV[r[2]], #cols)
+                if not vals or #vals ~= #cols then error('latest row for ' .. key .. ': ' .. (vals and #vals or 'no') .. ' values for ' .. #cols .. ' columns') end
+                local all = {}
+                for c = 1, #cols do all[2 * c - 1], all[2 * c] = cols[c], vals[c] end
+                w[4] = all
+              end
+              p.latest[#p.latest + 1] = w
+            end
           end
         end
         p.write = true
@@ -182,6 +251,7 @@ for s = 1, nShards do
       if p.nRows > 0 then redis.call('XADD', KEYS[k + 1], '*', 'rows', p.rows) end
       for l = 1, #p.latest do
         local lt = p.latest[l]
+        if lt[4] and #lt[4] > 0 then redis.call('HSET', lt[1], unpack(lt[4])) end
         redis.call('HSET', lt[1], unpack(ARGV, lt[2], lt[3]))
         if ttl > 0 then redis.call('EXPIRE', lt[1], ttl) end
       end

@@ -37,7 +37,7 @@ import { applyEvent, createFactorSet, initFold, type FactorSet, type FoldState }
 import { DEFAULT_FACTORS, featureSetVersion } from '../core/registry.ts';
 import { decodeState, encodeState } from '../core/state-codec.ts';
 import { randomUUID } from 'node:crypto';
-import { COMMIT_BATCH_LUA, PRESENCE_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA, shardCommitArgs } from './commit-script.ts';
+import { COMMIT_BATCH_LUA, latestWrite, PRESENCE_LUA, RELEASE_LEASE_LUA, RENEW_LEASE_LUA, shardCommitArgs, type SentLatest } from './commit-script.ts';
 import { ReplyShapeError, StreamReader, type Entry } from './stream-reader.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, metaKey, outputStream, SYMBOL_RE, workersKey, type KeyLayout } from './keys.ts';
 import { shardOf } from './shard.ts';
@@ -131,6 +131,11 @@ interface ShardRun {
   /** Dead letters of the batch: written by the commit script, fenced like the rest. */
   dlq: string[][];
   latest: Map<string, LatestRow>;
+  /**
+   * Per symbol, the latest row this run last sent: the next write sends only what changed since
+   * (commit-script.ts checks the hash is still at it, else writes every column).
+   */
+  sent: Map<string, SentLatest>;
   acks: string[];
   /** Entry IDs already dead-lettered during recovery (skip when re-read). */
   skip: Set<string>;
@@ -426,6 +431,7 @@ export class LiveWorker {
       rows: [],
       dlq: [],
       latest: new Map(),
+      sent: new Map(),
       acks: [],
       skip: new Set(Object.keys(ck).filter((k) => k.startsWith('skip:')).map((k) => k.slice(5))),
     };
@@ -609,12 +615,15 @@ export class LiveWorker {
         rows: run.rows,
         latest: latestKeys.map((sym) => {
           const r = run.latest.get(sym)!;
-          return { inId: r.id, row: latestRow(r, this.fsv, at) };
+          const { write, sent } = latestWrite(r.id, latestRow(r, this.fsv, at), this.set.columns, run.sent.get(sym));
+          // bounded: forgetting only costs the next write of a symbol its columns in full
+          if (run.sent.size >= 100_000 && !run.sent.has(sym)) run.sent.clear();
+          run.sent.set(sym, sent);
+          return write;
         }),
         acks: run.acks,
         state: dueState ? stateBlob(run.fold) : '',
       },
-      this.set.columns,
     );
     const plan: CommitPlan = { run, lastId, dueState, deadLetters: run.dlq.length, since: run.sinceState, keys, argv };
     run.rows = [];
