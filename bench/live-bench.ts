@@ -8,6 +8,11 @@
  *  - sustainable rate per worker: a pre-loaded backlog drained as fast as the worker can.
  *  - read latency: the client (1 symbol x 30 features, 100 x 30) and the HTTP API, with a raw
  *    ioredis HMGET of the same 30 fields measured in the same run as the peer.
+ *
+ * Diagnostics (environment): LOCKSTEP_BENCH_WORKER_NODE_ARGS passes node flags to the worker
+ * (e.g. `--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`), LOCKSTEP_BENCH_WORKER_STDOUT=1 shows its
+ * stdout (where --trace-gc prints), LOCKSTEP_BENCH_LATENCY_TRACE=DIR writes each fixed-rate run's
+ * per-event send time and latencies as CSV.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -167,7 +172,7 @@ async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]
 function startWorker(url: string, keys: KeyLayout, consumer: string): { proc: ChildProcess; running: Promise<void> } {
   // LOCKSTEP_BENCH_WORKER_NODE_ARGS: extra node flags for the worker (e.g. --cpu-prof to profile it)
   const nodeArgs = (process.env.LOCKSTEP_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer], { stdio: ['ignore', process.env.LOCKSTEP_BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
   return { proc, running: announced(proc) };
 }
 
@@ -331,6 +336,8 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   const seen = new Set<string>();
   for (const k of ids) if (!expected.has(k)) seen.add(k);
   const lat: number[] = [];
+  /** When each timed event was sent (for LOCKSTEP_BENCH_LATENCY_TRACE). */
+  const sentAt: number[] = [];
   const latRedis: number[] = [];
   let stop = false;
   const outs = Array.from({ length: keys.shards }, (_, s) => outputStream(keys, s));
@@ -350,6 +357,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
             const t = sent.get(k);
             if (t !== undefined) {
               lat.push(now - t);
+              sentAt.push(t);
               latRedis.push(outMs - Number(inId.slice(0, inId.indexOf('-'))) + 1);
               sent.delete(k);
             }
@@ -407,6 +415,14 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   feeder.close();
   sub.disconnect();
   follow.close();
+  // LOCKSTEP_BENCH_LATENCY_TRACE=DIR: each timed event's send time (ms from the run's start) and
+  // latencies, one CSV per run, to tell a few long stalls from a broad tail
+  const traceDir = process.env.LOCKSTEP_BENCH_LATENCY_TRACE;
+  if (traceDir) {
+    mkdirSync(traceDir, { recursive: true });
+    const lines = ['sent_ms,latency_ms,redis_clock_ms', ...lat.map((x, j) => `${(sentAt[j] - t0).toFixed(3)},${x.toFixed(3)},${latRedis[j]}`)];
+    writeFileSync(join(traceDir, `${consumer}-${rate}.csv`), lines.join('\n') + '\n');
+  }
   return { achieved, latencyMs: percentiles(lat), latencyRedisMs: percentiles(latRedis), load: machine };
 }
 
