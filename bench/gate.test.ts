@@ -145,7 +145,13 @@ function results(over: { readsOmit?: string } = {}): BenchResults {
     // the overload run first: the gated run is the lowest rate, wherever it is
     rates: [
       { target: 50_000, achieved: 27_000, latencyMs: { n: 1, p50: 3800, p99: 6100, p999: 6200, max: 6300 }, latencyRedisMs: { n: 1, p50: 3700, p99: 6000, p999: 6100, max: 6200 } },
-      { target: 10_000, achieved: 9_990, latencyMs: { n: 1, p50: 3, p99: 40, p999: 70, max: 80 }, latencyRedisMs: { n: 1, p50: 3, p99: 38, p999: 66, max: 79 } },
+      {
+        target: 10_000,
+        achieved: 9_990,
+        latencyMs: { n: 1, p50: 3, p99: 40, p999: 70, max: 80 },
+        latencyRedisMs: { n: 1, p50: 3, p99: 38, p999: 66, max: 79 },
+        peer: { achieved: 9_995, latencyMs: { n: 1, p50: 1, p99: 5, p999: 9, max: 12 }, latencyRedisMs: { n: 1, p50: 1, p99: 5, p999: 8, max: 11 }, load: { seconds: 10, cpu: { worker: 0.4, redis: 0.4, bench: 0.5 }, runQueue: null, redisStallMs: { fastCommand: 1, command: 2 } } },
+      },
     ],
     sustainable: { events: 300_000, seconds: 10, perSec: 30_000, startupSeconds: 1, perSecAfterStartup: 33_000 },
     reads,
@@ -168,6 +174,8 @@ describe('extractFigures', () => {
     expect(v['live.latency_p99']).toBe(40); // the lowest rate, not the overload run
     expect(v['live.achieved_vs_target']).toBeCloseTo(0.999, 12);
     expect(v['live.latency_p99_redis']).toBe(38);
+    expect(v['live.echo_latency_p99']).toBe(5); // the echo relay peer of the same (lowest) rate run
+    expect(v['live.latency_p99_vs_echo']).toBe(8);
     expect(v['live.sustainable_rate']).toBe(33_000); // after start-up
     expect(v['live.read_client1_vs_raw']).toBeCloseTo(1.2, 12);
     expect(v['live.read_http1_vs_raw']).toBeCloseTo(18, 12);
@@ -183,6 +191,10 @@ describe('extractFigures', () => {
     const noRates = extractFigures({ live: { ...results().live!, rates: [] } });
     expect(noRates['live.latency_p50']).toBeNull();
     expect(noRates['live.achieved_vs_target']).toBeNull();
+    // a run without the echo relay (--no-peer): no ratio, which the gate counts as a breach
+    const noPeer = extractFigures({ live: { ...results().live!, rates: results().live!.rates.map(({ peer: _p, ...x }) => x) } });
+    expect(noPeer['live.latency_p99_vs_echo']).toBeNull();
+    expect(noPeer['live.latency_p99']).toBe(40);
     const noRaw = extractFigures(results({ readsOmit: READS.raw }));
     expect(noRaw['live.read_client1_vs_raw']).toBeNull();
     expect(noRaw['live.read_client1_p99']).toBe(0.3);
@@ -315,7 +327,7 @@ describe('renderGateTable', () => {
 describe('budgets and baseline files', () => {
   it('the committed budgets gate every figure but the peers, in both modes, with goals on known figures', () => {
     const b = budgets();
-    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99'];
+    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99'];
     for (const m of ['quick', 'full'] as const) {
       expect(Object.keys(b.modes[m].figures).sort()).toEqual(FIGURES.map((f) => f.id).filter((id) => !peers.includes(id)).sort());
       for (const e of Object.values(b.modes[m].figures)) expect(e.budget).toBeGreaterThan(0);
