@@ -214,7 +214,8 @@ describe('live mode, balancing (--balance)', () => {
   it('a worker joining takes half the shards from the one running (handed back committed), and the output equals one worker\'s', async () => {
     const keys: KeyLayout = { ns: 'bal', shards: 4 };
     await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
-    const opts = { redis: redis.url, ns: keys.ns, shards: keys.shards, balance: true, leaseMs: 600, batch: 64 };
+    // leases long enough that a loaded machine's event-loop stall does not expire one mid-test
+    const opts = { redis: redis.url, ns: keys.ns, shards: keys.shards, balance: true, leaseMs: 1500, batch: 64 };
     const a = new LiveWorker({ ...opts, consumer: 'a' });
     await a.start();
     expect(a.heldShards()).toEqual([0, 1, 2, 3]); // alone: every shard
@@ -222,7 +223,7 @@ describe('live mode, balancing (--balance)', () => {
     await b.start();
     expect(b.heldShards()).toEqual([]); // nothing free yet: a hands shards back at its next step
     expect(await client.zcard(workersKey(keys))).toBe(2);
-    await Promise.all([a.run({ idleStopMs: 1500 }), b.run({ idleStopMs: 1500 })]);
+    await Promise.all([a.run({ idleStopMs: 3000 }), b.run({ idleStopMs: 3000 })]);
     expect(a.heldShards()).toEqual([0, 1]);
     expect(b.heldShards()).toEqual([2, 3]);
     expect(await holders(keys)).toEqual(['a', 'a', 'b', 'b']);
