@@ -36,13 +36,8 @@ afterAll(async () => {
 });
 
 describe('Redis Cluster', () => {
-  it('feed, two workers and the client on a 3-node cluster give the replay output', async () => {
-    const keys: KeyLayout = { ns: 'cl', shards: 4 };
-    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: cluster.url, ns: keys.ns, shards: keys.shards });
-    const workers = [[0, 1], [2, 3]].map((owned, i) => new LiveWorker({ redis: cluster.url, ns: keys.ns, shards: keys.shards, owned, consumer: `c${i}` }));
-    for (const w of workers) await w.start();
-    await Promise.all(workers.map((w) => w.run({ idleStopMs: 500 })));
-    for (const w of workers) await w.close();
+  /** Every output row equals the replay's row of the same event identity, and none is missing or extra. */
+  async function expectReplayRows(keys: KeyLayout): Promise<void> {
     const { rows } = await readOutputRows(client, keys);
     const cols = Object.keys(replay.values);
     const want = new Map(replay.seq.map((q, i) => [`${replay.symbol[i]}/${replay.source[i]}/${q}`, cols.map((c) => replay.values[c][i])]));
@@ -53,6 +48,33 @@ describe('Redis Cluster', () => {
       if (!w || w.some((x, i) => !Object.is(x, r.values[i]))) bad++;
     }
     expect(bad).toBe(0);
+  }
+
+  it('two --balance workers split the shards across the cluster\'s slots and give the replay output', async () => {
+    const keys: KeyLayout = { ns: 'clb', shards: 4 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: cluster.url, ns: keys.ns, shards: keys.shards });
+    const opts = { redis: cluster.url, ns: keys.ns, shards: keys.shards, balance: true, leaseMs: 1500, batch: 64 };
+    const a = new LiveWorker({ ...opts, consumer: 'a' });
+    await a.start();
+    expect(a.heldShards()).toEqual([0, 1, 2, 3]);
+    const b = new LiveWorker({ ...opts, consumer: 'b' });
+    await b.start();
+    await Promise.all([a.run({ idleStopMs: 3000 }), b.run({ idleStopMs: 3000 })]);
+    expect(a.heldShards()).toEqual([0, 1]);
+    expect(b.heldShards()).toEqual([2, 3]);
+    await a.close();
+    await b.close();
+    await expectReplayRows(keys);
+  });
+
+  it('feed, two workers and the client on a 3-node cluster give the replay output', async () => {
+    const keys: KeyLayout = { ns: 'cl', shards: 4 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: cluster.url, ns: keys.ns, shards: keys.shards });
+    const workers = [[0, 1], [2, 3]].map((owned, i) => new LiveWorker({ redis: cluster.url, ns: keys.ns, shards: keys.shards, owned, consumer: `c${i}` }));
+    for (const w of workers) await w.start();
+    await Promise.all(workers.map((w) => w.run({ idleStopMs: 500 })));
+    for (const w of workers) await w.close();
+    await expectReplayRows(keys);
     const symbols = [...new Set(replay.symbol)];
     const res = await getOnlineFeatures(client, keys, { symbols, features: ['last_price', 'mid'], maxAgeMs: 60_000 });
     for (const r of res) {
