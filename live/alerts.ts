@@ -626,9 +626,12 @@ export class AlertWatcher {
     try {
       const multis: Multi[] = [];
       if (isCluster(this.redis)) {
+        // the two keys live in different slots: two transactions, the stream's first, so that a
+        // watcher killed between them announces a transition twice (the restarted one reads the
+        // old state) rather than never (state written, stream not)
         multis.push(this.redis.multi(), this.redis.multi());
-        stateOps(multis[0]);
-        streamOps(multis[1]);
+        streamOps(multis[0]);
+        stateOps(multis[1]);
       } else {
         multis.push(this.redis.multi());
         stateOps(multis[0]);
