@@ -76,6 +76,19 @@ const peerRatio = (r: BenchResults, indicator: string): number | null => r.facto
 
 const gatedRate = (r: BenchResults) => gatedRun(r.live);
 
+/**
+ * The trading-signals peer's speed in the same run: one EMA, one RSI and one MACD update each,
+ * per second (1e9 ÷ the sum of its three ns figures). Single-threaded JS arithmetic like the
+ * fold, so it moves with the machine as the fold does (2026-11-28: ~2-3x slower one afternoon,
+ * ours ÷ peer ratios unchanged).
+ */
+function peerUpdateRate(r: BenchResults): number | null {
+  const p = r.factors?.peer;
+  if (!p || p.length < 3) return null;
+  const ns = p.reduce((a, x) => a + x.peerNs, 0);
+  return ns > 0 ? 1e9 / ns : null;
+}
+
 const DEFS: FigureDef[] = [
   // replay: relative figures first, they are what compares across machines
   { id: 'replay.replay_vs_raw', name: 'full replay rate ÷ raw parquet-wasm decode', unit: '×', better: 'higher', relative: true, extract: (r) => r.replay?.ratios.replayVsRaw ?? null },
@@ -90,8 +103,9 @@ const DEFS: FigureDef[] = [
   { id: 'factors.ema_ratio', name: 'EMA(12): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'EMA(12)') },
   { id: 'factors.rsi_ratio', name: 'RSI(14): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'RSI(14)') },
   { id: 'factors.macd_ratio', name: 'MACD(12,26,9): trading-signals ns ÷ ours', unit: '×', better: 'higher', relative: true, extract: (r) => peerRatio(r, 'MACD(12,26,9)') },
-  { id: 'factors.whole_set_ns', name: 'fold + whole default factor set', unit: 'ns/event', better: 'lower', relative: false, extract: (r) => r.factors?.wholeSet.nsPerEvent ?? null },
-  { id: 'factors.fold_ns', name: 'fold alone (empty factor set)', unit: 'ns/event', better: 'lower', relative: false, extract: (r) => r.factors?.emptyFold.nsPerEvent ?? null },
+  { id: 'factors.peer_rate', name: 'trading-signals EMA + RSI + MACD updates (peer)', unit: 'sets/s', better: 'higher', relative: false, extract: peerUpdateRate },
+  { id: 'factors.whole_set_ns', name: 'fold + whole default factor set', unit: 'ns/event', better: 'lower', relative: false, machinePeer: 'factors.peer_rate', extract: (r) => r.factors?.wholeSet.nsPerEvent ?? null },
+  { id: 'factors.fold_ns', name: 'fold alone (empty factor set)', unit: 'ns/event', better: 'lower', relative: false, machinePeer: 'factors.peer_rate', extract: (r) => r.factors?.emptyFold.nsPerEvent ?? null },
   // live
   { id: 'live.read_client1_vs_raw', name: 'client 1 x 30 read p99 ÷ raw HMGET p99', unit: '×', better: 'lower', relative: true, extract: (r) => readVsRaw(r, READS.client1) },
   { id: 'live.read_client100_vs_raw', name: 'client 100 x 30 read p99 ÷ raw HMGET p99', unit: '×', better: 'lower', relative: true, extract: (r) => readVsRaw(r, READS.client100) },

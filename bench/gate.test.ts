@@ -249,6 +249,26 @@ describe('evaluateGate', () => {
     expect(gateExitCode(r)).toBe(1);
   });
 
+  it('moves the fold\'s ns/event baseline with the same-run trading-signals peer (machine speed)', () => {
+    const v0 = extractFigures(results());
+    expect(v0['factors.peer_rate']).toBeCloseTo(1e9 / (28 + 256 + 130), 6);
+    const bq: Budgets = { goals: {}, modes: { quick: mode({ 'factors.whole_set_ns': { margin: 1 } }), full: mode({}) } };
+    const at = (ns: number, peerRate: number) => {
+      const v = extractFigures(results());
+      v['factors.whole_set_ns'] = ns;
+      v['factors.peer_rate'] = peerRate;
+      const bl: Baseline = { modes: { quick: { recordedAt: 't', machine: base.modes.quick!.machine, figures: { 'factors.whole_set_ns': 300, 'factors.peer_rate': 2_000_000 } } } };
+      return evaluateGate('quick', v, bq, bl).figures.find((f) => f.id === 'factors.whole_set_ns')!;
+    };
+    // the peer runs at half its baseline speed: 1,000 ns against 300 / 0.5 = 600, limit 1,200
+    const slow = at(1000, 1_000_000);
+    expect(slow.machineScale).toBeCloseTo(0.5);
+    expect(slow.baselineLimit).toBeCloseTo(1200);
+    expect(slow.verdict).toBe('pass');
+    // the same 1,000 ns with the peer at full speed is a regression (limit 600)
+    expect(at(1000, 2_000_000).verdict).toBe('breach');
+  });
+
   it('moves an absolute replay rate\'s baseline with the same-run raw decode (machine speed)', () => {
     const bq: Budgets = { goals: {}, modes: { quick: mode({ 'replay.merge_rate': { margin: 1 } }), full: mode({}) } };
     const at = (merge: number, raw: number | null) => {
@@ -327,7 +347,7 @@ describe('renderGateTable', () => {
 describe('budgets and baseline files', () => {
   it('the committed budgets gate every figure but the peers, in both modes, with goals on known figures', () => {
     const b = budgets();
-    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99'];
+    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99', 'factors.peer_rate'];
     for (const m of ['quick', 'full'] as const) {
       expect(Object.keys(b.modes[m].figures).sort()).toEqual(FIGURES.map((f) => f.id).filter((id) => !peers.includes(id)).sort());
       for (const e of Object.values(b.modes[m].figures)) expect(e.budget).toBeGreaterThan(0);
