@@ -16,6 +16,7 @@ import type { Derivation } from './derivation.ts';
 import { KINDS, type Kind, type MarketEvent } from './events.ts';
 import { FactorDefinitionError } from './errors.ts';
 import type { AnyFactor } from './factor.ts';
+import { canGenerateCode, compileKind, interpretKind, type KindRunner } from './fold-compile.ts';
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
 
 type ExtraReader = (state: unknown, params: never) => number | null;
@@ -55,9 +56,22 @@ export interface FactorSet {
    */
   readonly byKindIx: readonly (readonly number[])[];
   readonly derivationsByKindIx: readonly (readonly number[])[];
+  /** Per kind (indexed as KINDS): applies an event to a symbol's state (fold-compile.ts). */
+  readonly runners: readonly KindRunner[];
+  /** True when the runners are generated code, false when they are the interpreted loop. */
+  readonly compiled: boolean;
 }
 
-export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
+export interface FactorSetOptions {
+  /**
+   * Generate a specialized runner per kind (default true; falls back to the interpreted loop where
+   * the runtime forbids code generation). False runs the interpreted reference loop: same rows,
+   * slower; tests compare the two.
+   */
+  compile?: boolean;
+}
+
+export function createFactorSet(factors: readonly AnyFactor[], options: FactorSetOptions = {}): FactorSet {
   const columns: string[] = [];
   const offsets: number[] = [];
   for (const f of factors) {
@@ -87,23 +101,30 @@ export function createFactorSet(factors: readonly AnyFactor[]): FactorSet {
     derivationsByKind[k] = derivations.flatMap((d, i) => (d.inputs.includes(k) ? [i] : []));
   }
   const extraReaders = factors.map((f) => Object.values(f.extras ?? {}) as ExtraReader[]);
-  return Object.freeze({
-    factors: Object.freeze([...factors]),
-    columns: Object.freeze(columns),
+  const plan = {
     offsets,
-    byKind,
     extraReaders,
-    derivations: Object.freeze(derivations),
-    derivationsByKind,
     firedReaders: readers('fired'),
     alwaysReaders: readers('always'),
     marketReaders: readers('fired-or-market'),
-    derivationOf,
     updateFns: factors.map((f) => f.update),
     paramsOf: factors.map((f) => f.params),
     deriveFns: derivations.map((d) => d.update),
     byKindIx: KINDS.map((k) => byKind[k]),
     derivationsByKindIx: KINDS.map((k) => derivationsByKind[k]),
+  };
+  const compiled = options.compile !== false && canGenerateCode();
+  const makeRunner = compiled ? compileKind : interpretKind;
+  return Object.freeze({
+    ...plan,
+    factors: Object.freeze([...factors]),
+    columns: Object.freeze(columns),
+    byKind,
+    derivations: Object.freeze(derivations),
+    derivationsByKind,
+    derivationOf,
+    runners: Object.freeze(KINDS.map((_, ki) => makeRunner(plan, ki))),
+    compiled,
   });
 }
 
@@ -179,62 +200,6 @@ function kindIndex(kind: Kind): number {
   }
 }
 
-/** True when two outputs differ (NaN equals NaN; -0 differs from +0, as in Object.is). */
-function differs(a: number | null, b: number | null): boolean {
-  return a !== b ? a === a || b === b : a === 0 && 1 / (a as number) !== 1 / (b as number);
-}
-
-/**
- * Updates factor `i` of symbol state `s`. With `track`, returns whether any of its output values
- * changed (only heartbeat rows need that; comparing tagged number-or-null values costs ~10 ns a
- * column, so other events skip it and get false).
- */
-function runFactor(set: FactorSet, s: SymbolState, ev: MarketEvent, i: number, derived: unknown, fired: boolean, track: boolean): boolean {
-  let changed = false;
-  const values = s.values;
-  const state = s.states[i];
-  const params = set.paramsOf[i];
-  let col = set.offsets[i];
-  const v = set.updateFns[i](state, ev, params, derived, fired);
-  if (track && differs(values[col], v)) changed = true;
-  values[col] = v;
-  const extras = set.extraReaders[i];
-  for (let e = 0; e < extras.length; e++) {
-    col++;
-    const x = extras[e](state, params as never);
-    if (track && !changed && differs(values[col], x)) changed = true;
-    values[col] = x;
-  }
-  return changed;
-}
-
-/**
- * Applies the event to the symbol's derivations and plain factors of its kind (`ki`: its index in KINDS); with `track`, true
- * when a value changed.
- */
-function runKind(set: FactorSet, s: SymbolState, ev: MarketEvent, ki: number, track: boolean): boolean {
-  let changed = false;
-  const ds = set.derivationsByKindIx[ki];
-  for (let k = 0; k < ds.length; k++) {
-    const d = ds[k];
-    const dstate = s.derived[d];
-    const fired = set.deriveFns[d](dstate, ev);
-    if (fired) {
-      const fr = set.firedReaders[d];
-      for (let j = 0; j < fr.length; j++) if (runFactor(set, s, ev, fr[j], dstate, true, track)) changed = true;
-    }
-    const ar = set.alwaysReaders[d];
-    for (let j = 0; j < ar.length; j++) if (runFactor(set, s, ev, ar[j], dstate, fired, track)) changed = true;
-    if (fired || ki !== HEARTBEAT) {
-      const mr = set.marketReaders[d];
-      for (let j = 0; j < mr.length; j++) if (runFactor(set, s, ev, mr[j], dstate, fired, track)) changed = true;
-    }
-  }
-  const idx = set.byKindIx[ki];
-  for (let k = 0; k < idx.length; k++) if (runFactor(set, s, ev, idx[k], undefined, false, track)) changed = true;
-  return changed;
-}
-
 /**
  * Applies one event. Duplicates are dropped and late events applied per the sequence policy
  * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts).
@@ -251,7 +216,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0) return verdict;
     for (const symbol of st.order) {
       const s = st.bySymbol.get(symbol)!;
-      if (runKind(set, s, ev, HEARTBEAT, true)) {
+      if (set.runners[HEARTBEAT](s, ev, true)) {
         st.stats.rows++;
         sink(ev, symbol, s.values);
       }
@@ -268,7 +233,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
   }
   if (verdict === 'late') st.stats.late++;
   st.stats.applied++;
-  runKind(set, s, ev, ki, false);
+  set.runners[ki](s, ev, false);
   st.stats.rows++;
   sink(ev, ev.symbol, s.values);
   return verdict;
