@@ -180,61 +180,94 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
   return s;
 }
 
-const HEARTBEAT = 0;
-
-/** Position of a kind in KINDS (a switch: cheaper than indexOf on the hot path). */
-function kindIndex(kind: Kind): number {
-  switch (kind) {
-    case 'trade':
-      return 5;
-    case 'quote':
-      return 4;
-    case 'book':
-      return 3;
-    case 'news':
-      return 2;
-    case 'fundamental':
-      return 1;
-    default:
-      return 0;
-  }
-}
+// Kind positions in KINDS, as used to index the set's per-kind tables.
+const HEARTBEAT = KINDS.indexOf('heartbeat');
+const FUNDAMENTAL = KINDS.indexOf('fundamental');
+const NEWS = KINDS.indexOf('news');
+const BOOK = KINDS.indexOf('book');
+const QUOTE = KINDS.indexOf('quote');
+const TRADE = KINDS.indexOf('trade');
 
 /**
  * Applies one event. Duplicates are dropped and late events applied per the sequence policy
  * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts).
  */
 export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
-  if (ev.kind === 'heartbeat') {
-    const verdict = admitSeq(st.clockGuard, ev.seq);
-    if (verdict === 'duplicate') {
-      st.stats.duplicates++;
+  // Switch on the kind first: each case reads symbol and seq off one event shape, and calls its
+  // kind's runner from its own site (a shared site would see five shapes and five runners).
+  switch (ev.kind) {
+    case 'book': {
+      const s = symbolState(set, st, ev.symbol);
+      const verdict = admit(st, s, BOOK, ev.seq);
+      if (verdict !== 'duplicate') {
+        set.runners[BOOK](s, ev, false);
+        st.stats.rows++;
+        sink(ev, s.symbol, s.values);
+      }
       return verdict;
     }
+    case 'quote': {
+      const s = symbolState(set, st, ev.symbol);
+      const verdict = admit(st, s, QUOTE, ev.seq);
+      if (verdict !== 'duplicate') {
+        set.runners[QUOTE](s, ev, false);
+        st.stats.rows++;
+        sink(ev, s.symbol, s.values);
+      }
+      return verdict;
+    }
+    case 'trade': {
+      const s = symbolState(set, st, ev.symbol);
+      const verdict = admit(st, s, TRADE, ev.seq);
+      if (verdict !== 'duplicate') {
+        set.runners[TRADE](s, ev, false);
+        st.stats.rows++;
+        sink(ev, s.symbol, s.values);
+      }
+      return verdict;
+    }
+    case 'news':
+    case 'fundamental': {
+      const ki = ev.kind === 'news' ? NEWS : FUNDAMENTAL;
+      const s = symbolState(set, st, ev.symbol);
+      const verdict = admit(st, s, ki, ev.seq);
+      if (verdict !== 'duplicate') {
+        set.runners[ki](s, ev, false);
+        st.stats.rows++;
+        sink(ev, s.symbol, s.values);
+      }
+      return verdict;
+    }
+    default:
+      return applyHeartbeat(set, st, ev, sink);
+  }
+}
+
+function admit(st: FoldState, s: SymbolState, ki: number, seq: bigint): SeqVerdict {
+  const verdict = admitSeq((s.guards[ki] ??= initSeqGuard()), seq);
+  if (verdict === 'duplicate') st.stats.duplicates++;
+  else {
     if (verdict === 'late') st.stats.late++;
     st.stats.applied++;
-    if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0) return verdict;
-    for (const symbol of st.order) {
-      const s = st.bySymbol.get(symbol)!;
-      if (set.runners[HEARTBEAT](s, ev, true)) {
-        st.stats.rows++;
-        sink(ev, symbol, s.values);
-      }
-    }
-    return verdict;
   }
-  const s = symbolState(set, st, ev.symbol);
-  const ki = kindIndex(ev.kind);
-  const guard = (s.guards[ki] ??= initSeqGuard());
-  const verdict = admitSeq(guard, ev.seq);
+  return verdict;
+}
+
+function applyHeartbeat(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
+  const verdict = admitSeq(st.clockGuard, ev.seq);
   if (verdict === 'duplicate') {
     st.stats.duplicates++;
     return verdict;
   }
   if (verdict === 'late') st.stats.late++;
   st.stats.applied++;
-  set.runners[ki](s, ev, false);
-  st.stats.rows++;
-  sink(ev, ev.symbol, s.values);
+  if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0) return verdict;
+  for (const symbol of st.order) {
+    const s = st.bySymbol.get(symbol)!;
+    if (set.runners[HEARTBEAT](s, ev, true)) {
+      st.stats.rows++;
+      sink(ev, symbol, s.values);
+    }
+  }
   return verdict;
 }

@@ -26,9 +26,14 @@ export function initSeqGuard(): SeqGuard {
 
 /** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate). */
 export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
+  // The usual case, the next number, first: one comparison through 32-bit halves, no bigint
+  // compare or allocation. Before the first event last is -1n, whose successor 0 is also 'next'.
+  if (isSuccessor(g.last, seq)) {
+    g.last = seq;
+    return 'next';
+  }
   if (seq > g.last) {
-    // the usual case, the next number: compared through 32-bit halves (no bigint allocated)
-    if (g.last < 0n || isSuccessor(g.last, seq)) {
+    if (g.last < 0n) {
       g.last = seq;
       return 'next';
     }
