@@ -11,6 +11,9 @@
  * Shared derivations (derivation.ts: the 1-minute bars, the book) are applied once per event per
  * symbol, before the factors that read them; 'fired' readers run only when the derivation fired,
  * 'fired-or-market' readers also on every market event (skipping heartbeats that changed nothing).
+ *
+ * That per-kind work runs in a runner made once per factor set (fold-compile.ts): generated code
+ * with one call site per factor, or the interpreted reference loop where code generation is off.
  */
 import type { Derivation } from './derivation.ts';
 import { KINDS, type Kind, type MarketEvent } from './events.ts';
