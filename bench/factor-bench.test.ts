@@ -59,6 +59,16 @@ describe('benchFactors (shape only, no timing assertions)', () => {
     for (const name of DEFAULT_FACTORS.map((f) => f.name)) expect(t).toContain(`| ${name} |`);
     expect(t.match(/\b(PASS|MISS)\b/g)).toHaveLength(4);
   });
+
+  it('scales the whole set to the issue\'s peer speed from the same run\'s peer figures', () => {
+    const here = r.peer.reduce((a, p) => a + p.peerNs, 0);
+    const speed = (7.8 + 96.8 + 55.4) / here;
+    const m = formatFactorBench(r).match(/\(([\d.]+)× the issue's speed\).*would be ~([\d.]+) ns\/event/);
+    expect(m).not.toBeNull();
+    // printed to 2 and 1 decimals
+    expect(Math.abs(Number(m![1]) - speed)).toBeLessThanOrEqual(0.0051);
+    expect(Math.abs(Number(m![2]) - r.wholeSet.nsPerEvent * speed)).toBeLessThanOrEqual(0.051);
+  });
 });
 
 describe('randomWalk', () => {

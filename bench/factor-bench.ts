@@ -487,6 +487,29 @@ export function formatFactorBench(r: FactorBenchResult): string {
         ? []
         : ['', `${p.indicator}: ours checks readiness once per update, as the peer loop checks add()'s result once; reading each output through its own null check (the factor's pattern) measured ${p.oursPerOutputNullNs.toFixed(2)} ns, ${(p.peerNs / p.oursPerOutputNullNs).toFixed(2)}× the peer`],
     ),
+    ...machineScaleLines(r),
   ];
   return lines.join('\n');
+}
+
+/**
+ * How fast this machine ran the peer compared with the issue's own peer figures, and the whole
+ * set's ns/event scaled by that: context for a goal judged on one machine's absolute figure (this
+ * VM's speed moves 2-4x from hour to hour). Only an estimate: the fold is not the peer's arithmetic.
+ */
+function machineScaleLines(r: FactorBenchResult): string[] {
+  let here = 0;
+  let issue = 0;
+  for (const p of r.peer) {
+    const ref = r.goals.issuePeerNs[p.indicator];
+    if (ref === undefined) return [];
+    here += p.peerNs;
+    issue += ref;
+  }
+  if (here <= 0 || issue <= 0) return [];
+  const speed = issue / here;
+  return [
+    '',
+    `machine speed: the peer's EMA + RSI + MACD updates took ${f1(here)} ns here vs ${f1(issue)} ns in the issue (${speed.toFixed(2)}× the issue's speed); the whole set scaled to the issue's peer speed would be ~${f1(r.wholeSet.nsPerEvent * speed)} ns/event (an estimate; the goal above is judged on the measured figure)`,
+  ];
 }
