@@ -1,6 +1,7 @@
 /**
  * A/B of the fold against an earlier commit, in one process: `node --import tsx bench/fold-ab.ts
- * <git-ref> [rounds]`.
+ * <git-ref> [rounds] [kinds]`, kinds a comma-separated filter (e.g. `book` or `trade,heartbeat`) to
+ * time one path of the fold alone.
  *
  * On a shared VM the same code measures ±30% from one process to the next, far more than most
  * changes to the fold; alternating the two versions over the same in-memory events, round by
@@ -21,8 +22,9 @@ import { openSelection } from '../replay/run-replay.ts';
 
 type FoldModule = typeof current;
 
-const [ref, roundsArg] = process.argv.slice(2);
-if (!ref) throw new Error('usage: node --import tsx bench/fold-ab.ts <git-ref> [rounds]');
+const [ref, roundsArg, kindsArg] = process.argv.slice(2);
+if (!ref) throw new Error('usage: node --import tsx bench/fold-ab.ts <git-ref> [rounds] [kinds]');
+const kinds = kindsArg ? new Set(kindsArg.split(',')) : null;
 const rounds = Number(roundsArg ?? 9);
 const root = resolve(import.meta.dirname, '..');
 const catalog = join(root, 'out/bench/catalog-day');
@@ -41,7 +43,7 @@ const opened = await openSelection({ catalog, date: '2024-03-15' });
 const events: MarketEvent[] = [];
 try {
   const merge = new EventMerge(opened.cursors);
-  for (let ev = merge.next(); ev !== null && events.length < 2_000_000; ev = merge.next()) events.push(ev);
+  for (let ev = merge.next(); ev !== null && events.length < 2_000_000; ev = merge.next()) if (kinds === null || kinds.has(ev.kind)) events.push(ev);
 } finally {
   await opened.close();
 }

@@ -1,5 +1,5 @@
 import { defineDerivation } from '../derivation.ts';
-import { applyLevel, depth, initOrderBook, noteSeq, checkCrossed, type OrderBook } from '../kernels/order-book.ts';
+import { applyLevel, sideDepth, initOrderBook, noteSeq, checkCrossed, type OrderBook } from '../kernels/order-book.ts';
 import { defineFactor } from '../factor.ts';
 
 /**
@@ -44,14 +44,14 @@ export const depthImbalance = defineFactor({
   init: () => ({ v: NaN }),
   update(s, ev, p, book: OrderBook) {
     // fired: the update is complete (last row), or the book is unsynced
-    if (ev.kind === 'book' && ev.last) {
-      const b = depth(book, 1, p.levels);
-      const a = depth(book, -1, p.levels);
-      s.v = book.synced && b + a > 0 ? (b - a) / (b + a) : NaN;
-    } else {
-      s.v = NaN;
+    let v = NaN;
+    if (ev.kind === 'book' && ev.last && book.synced) {
+      const b = sideDepth(book.bids, p.levels);
+      const a = sideDepth(book.asks, p.levels);
+      if (b + a > 0) v = (b - a) / (b + a);
     }
-    return Number.isNaN(s.v) ? null : s.v;
+    s.v = v;
+    return v === v ? v : null;
   },
-  source: [depth],
+  source: [sideDepth],
 });

@@ -218,10 +218,16 @@ export function levelSize(book: OrderBook, side: BookSideId, i: number): number 
 
 /** Σ size over the top `levels` levels of a side (fewer when the side is shallower; 0 when empty). */
 export function depth(book: OrderBook, side: BookSideId, levels: number): number {
-  const s = side === 1 ? book.bids : book.asks;
-  const stop = Math.max(0, s.n - levels);
+  return sideDepth(side === 1 ? book.bids : book.asks, levels);
+}
+
+/** depth() of one side's levels. */
+export function sideDepth(s: BookSide, levels: number): number {
+  const n = s.n;
+  const sizes = s.sizes;
+  const stop = n > levels ? n - levels : 0;
   let sum = 0;
-  for (let i = s.n - 1; i >= stop; i--) sum += s.sizes[i];
+  for (let i = n - 1; i >= stop; i--) sum += sizes[i];
   return sum;
 }
 
