@@ -21,8 +21,10 @@ function l1Factor(name: string, description: string, f: (q: QuoteEvent) => numbe
     warmup: 'one two-sided quote',
     init: () => ({ v: NaN }),
     update(s, ev) {
-      if (ev.kind === 'quote') s.v = ev.bidPx > 0 && ev.askPx > 0 && ev.bidSz > 0 && ev.askSz > 0 ? f(ev) : NaN;
-      return Number.isNaN(s.v) ? null : s.v;
+      let v = NaN;
+      if (ev.kind === 'quote' && ev.bidPx > 0 && ev.askPx > 0 && ev.bidSz > 0 && ev.askSz > 0) v = f(ev);
+      s.v = v;
+      return v === v ? v : null;
     },
     source: [f],
   });
