@@ -96,11 +96,13 @@ export const priceCollar = defineFactor({
       }
       s.prev = bars.close;
     }
+    let x = s.x;
     if (ev.kind === 'trade' && rollingFull(s.sq) && bars.barsClosed > 0) {
       const sigma = Math.sqrt(Math.max(0, rollingSum(s.sq)) / rollingCount(s.sq));
-      s.x = sigma > 0 ? Math.abs(Math.log(ev.price / bars.close)) / sigma : NaN;
+      x = sigma > 0 ? Math.abs(Math.log(ev.price / bars.close)) / sigma : NaN;
+      s.x = x;
     }
-    return Number.isNaN(s.x) ? null : s.x;
+    return x === x ? x : null;
   },
   extras: { flag: (s, p) => flag(s.x, p.k) },
   source: [rollingPush, rollingSum, rollingCount, rollingFull],

@@ -18,6 +18,7 @@ export const lastPrice = defineFactor({
   init: () => ({ price: NaN }),
   update(state, ev) {
     if (ev.kind === 'trade') state.price = ev.price;
-    return Number.isNaN(state.price) ? null : state.price;
+    const v = state.price;
+    return v === v ? v : null;
   },
 });

@@ -36,7 +36,9 @@ function valuationFactor(name: string, description: string, pick: (f: Fundamenta
         s.denom = s.pending;
         s.pendingAt = -1n;
       }
-      return s.denom > 0 && !Number.isNaN(s.price) ? s.price / s.denom : null;
+      const price = s.price;
+      const denom = s.denom;
+      return denom > 0 && price === price ? price / denom : null;
     },
     source: [pick],
   });
