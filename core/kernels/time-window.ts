@@ -105,16 +105,25 @@ function setOrigin(w: TimeWindow, origin: bigint): void {
 /**
  * `t` as an offset from the window's origin, moving the origin to "now" first when `t` is too far
  * ahead for the offset to be exact (after ~52 days of continuous use, or a jump that long).
+ * Small on purpose, so the JIT inlines it: a float64 returned from a call that is not inlined is
+ * boxed on the heap, on every push and heartbeat.
  */
 function offsetOf(w: TimeWindow, t: bigint): number {
+  if (w.started) {
+    const x = nsOffset(t, w.originHigh, w.originLow);
+    if (x <= MAX_EXACT_OFFSET) return x;
+  }
+  return offsetSlow(w, t);
+}
+
+/** offsetOf's rare cases: the first time seen, and an offset past MAX_EXACT_OFFSET. */
+function offsetSlow(w: TimeWindow, t: bigint): number {
   if (!w.started) {
     w.started = true;
     setOrigin(w, t);
     return 0;
   }
-  const x = nsOffset(t, w.originHigh, w.originLow);
-  if (x <= MAX_EXACT_OFFSET) return x;
-  // rare: re-express everything held relative to now (exact: held offsets are within dur of now)
+  // re-express everything held relative to now (exact: held offsets are within dur of now)
   const shift = w.now > 0 ? w.now : 0;
   setOrigin(w, w.origin + BigInt(shift));
   const cap = w.vals.length;
@@ -150,16 +159,22 @@ function evictHead(w: TimeWindow): void {
 /** Advance on an offset (see timeWindowAdvance); true when a value left the window. */
 function advanceTo(w: TimeWindow, now: number): boolean {
   if (now > w.now) w.now = now;
+  // the usual case, nothing expires, stays small enough to inline (see offsetOf)
   if (now < w.expiry) return false;
-  const cutoff = now - w.dur;
+  // here w.now === now: an earlier now is always before expiry (all t <= w.now - dur are gone)
+  evictExpired(w);
+  return true;
+}
+
+/** Evicts what `w.now` expires (w.now >= expiry: the head at least) and re-bases if due. */
+function evictExpired(w: TimeWindow): void {
+  const cutoff = w.now - w.dur;
   const times = w.times;
   while (w.len > 0 && times[w.head] <= cutoff) evictHead(w);
   w.expiry = w.len > 0 ? times[w.head] + w.dur : Infinity;
   // An eviction without a push (e.g. a heartbeat after a quiet spell) can turn the window over or
   // move its mean far from the shift; re-base now so reads before the next push are as exact.
   if (w.len > 0 && (w.since >= w.len || momentsNeedRebase(w.m))) rebase(w);
-  // now >= expiry means the head's time was <= cutoff: at least one value left
-  return true;
 }
 
 /**

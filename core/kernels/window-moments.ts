@@ -63,9 +63,21 @@ function step(m: WindowMoments, x: number, d: number, d2: number): void {
   m.d2 = t;
 }
 
+// The Σx step alone, for sum-only moments: the same operations as step's first accumulator.
+function sumStep(m: WindowMoments, x: number): void {
+  const s = m.sum;
+  const t = s + x;
+  m.sumC += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
+  m.sum = t;
+}
+
 /** Adds one term. */
 export function momentsAdd(m: WindowMoments, x: number): void {
   m.n++;
+  if (!m.variance) {
+    sumStep(m, x);
+    return;
+  }
   const d = x - m.k;
   step(m, x, d, d * d);
 }
@@ -76,6 +88,10 @@ export function momentsRemove(m: WindowMoments, x: number): void {
   if (m.n === 0) {
     // An empty window is exactly zero: drop whatever residue the pairs still carry.
     m.sum = m.sumC = m.d1 = m.d1C = m.d2 = m.d2C = 0;
+    return;
+  }
+  if (!m.variance) {
+    sumStep(m, -x);
     return;
   }
   // Same rounding of (x - k) as when the term was added: k only changes in a re-base.
