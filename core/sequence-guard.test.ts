@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { admitSeq, initSeqGuard, MAX_MISSING } from './sequence-guard.ts';
+import { admitSeq, initSeqGuard, MAX_MISSING, type SeqGuard } from './sequence-guard.ts';
 
 describe('sequence guard', () => {
   it('applies in-order events, drops duplicates, applies late ones once', () => {
@@ -21,6 +21,25 @@ describe('sequence guard', () => {
         const g = initSeqGuard();
         const applied = seqs.filter((s) => admitSeq(g, BigInt(s)) !== 'duplicate');
         expect(new Set(applied).size).toBe(applied.length);
+      }),
+    );
+  });
+});
+
+describe('sequence guard restored from a state saved without the halves', () => {
+  it('classifies every later event as a fresh guard does', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 80 }), { minLength: 2, maxLength: 200 }), fc.nat(), (seqs, cut) => {
+        const at = cut % seqs.length;
+        const fresh = initSeqGuard();
+        const old = initSeqGuard();
+        const a = seqs.slice(0, at).map((s) => admitSeq(fresh, BigInt(s)));
+        const b = seqs.slice(0, at).map((s) => admitSeq(old, BigInt(s)));
+        // what an earlier version's snapshot holds: last and missing only
+        const restored = { last: old.last, missing: [...old.missing] } as SeqGuard;
+        a.push(...seqs.slice(at).map((s) => admitSeq(fresh, BigInt(s))));
+        b.push(...seqs.slice(at).map((s) => admitSeq(restored, BigInt(s))));
+        expect(b).toEqual(a);
       }),
     );
   });

@@ -7,12 +7,12 @@
  * it is a duplicate delivery and is dropped (counted). A gap larger than MAX_MISSING is recorded as
  * a gap and not waited for: anything from it that arrives later is dropped as stale.
  */
-import { isSuccessor } from './kernels/ns-offset.ts';
+import { advanceIfSuccessor, setHalves, type Int64Halves } from './kernels/ns-offset.ts';
 
 export const MAX_MISSING = 256;
 
-export interface SeqGuard {
-  /** Highest sequence applied; -1 before the first event. */
+export interface SeqGuard extends Int64Halves {
+  /** Highest sequence applied; -1 before the first event. `hi`/`lo` hold its halves (fast path). */
   last: bigint;
   /** Sorted ascending, all < last. */
   missing: bigint[];
@@ -21,18 +21,22 @@ export interface SeqGuard {
 export type SeqVerdict = 'next' | 'late' | 'duplicate';
 
 export function initSeqGuard(): SeqGuard {
-  return { last: -1n, missing: [] };
+  const g: SeqGuard = { last: -1n, missing: [], hi: 0, lo: 0 };
+  setHalves(g, g.last);
+  return g;
 }
 
 /** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate). */
 export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
-  // The usual case, the next number, first: one comparison through 32-bit halves, no bigint
-  // compare or allocation. Before the first event last is -1n, whose successor 0 is also 'next'.
-  if (isSuccessor(g.last, seq)) {
+  // The usual case, the next number, first: one comparison through 32-bit halves against the
+  // halves kept of last, no bigint compare, allocation or read of the held bigint. Before the
+  // first event last is -1n, whose successor 0 is also 'next'.
+  if (advanceIfSuccessor(g, seq)) {
     g.last = seq;
     return 'next';
   }
   if (seq > g.last) {
+    setHalves(g, seq);
     if (g.last < 0n) {
       g.last = seq;
       return 'next';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isSuccessor, MAX_EXACT_OFFSET, nsHigh, nsLow, nsOffset } from './ns-offset.ts';
+import { advanceIfSuccessor, MAX_EXACT_OFFSET, nsHigh, nsLow, nsOffset, setHalves, type Int64Halves } from './ns-offset.ts';
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 
@@ -30,7 +30,17 @@ describe('ns offsets', () => {
     expect(at(2n ** 53n - 1n)).toBe(2 ** 53 - 1);
   });
 
-  it('isSuccessor(a, b) is b === a + 1n over the whole int64 range, across carries', () => {
+  // advanceIfSuccessor on halves holding a: true (and now holding b) exactly when b === a + 1n
+  const isSuccessor = (a: bigint, b: bigint): boolean => {
+    const h: Int64Halves = { hi: 0, lo: 0 };
+    setHalves(h, a);
+    const ok = advanceIfSuccessor(h, b);
+    const held = BigInt(h.hi) * 2n ** 32n + BigInt(h.lo);
+    expect(held).toBe(ok ? b : a);
+    return ok;
+  };
+
+  it('advanceIfSuccessor(halves of a, b) is b === a + 1n over the whole int64 range, across carries', () => {
     fc.assert(
       fc.property(int64, fc.oneof(int64, fc.bigInt({ min: -3n, max: 3n }), fc.constantFrom(2n ** 32n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 64n + 1n)), (a, d) => {
         // d: either an arbitrary int64 or a small / 2^k step from a, kept inside int64
@@ -43,5 +53,11 @@ describe('ns offsets', () => {
     for (const a of [-1n, 0n, 2n ** 32n - 1n, 2n ** 53n - 1n, 2n ** 62n, 2n ** 63n - 2n]) expect(isSuccessor(a, a + 1n)).toBe(true);
     expect(isSuccessor(2n ** 63n - 1n, -(2n ** 63n))).toBe(false); // wrap-around is not a successor
     expect(isSuccessor(5n, 5n + 2n ** 53n + 1n)).toBe(false);
+  });
+
+  it('halves that are not numbers (state saved before they existed) never match', () => {
+    const h = {} as Int64Halves;
+    expect(advanceIfSuccessor(h, 0n)).toBe(false);
+    expect(h).toEqual({});
   });
 });

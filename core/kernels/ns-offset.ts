@@ -40,14 +40,37 @@ export function nsOffset(t: bigint, originHigh: number, originLow: number): numb
 }
 
 /**
- * x === prev + 1n for int64 values, without allocating the bigint prev + 1n (sequence checks run on
- * every event). Exact: the halves' difference is x - prev exactly when |x - prev| < 2^53, and
- * rounds to something of magnitude >= 2^53 (never 1) otherwise.
+ * An int64 kept as its 32-bit halves beside the bigint, so the next successor check reads only the
+ * new value: dereferencing the held bigint (a separate heap object, often out of cache) cost as
+ * much as the check itself on every event.
  */
-export function isSuccessor(prev: bigint, x: bigint): boolean {
-  SCRATCH[0] = prev;
-  const h = HI[HI_IX];
-  const l = LO[LO_IX];
+export interface Int64Halves {
+  /** High (signed) 32 bits. */
+  hi: number;
+  /** Low (unsigned) 32 bits. */
+  lo: number;
+}
+
+/** Sets `h` to the halves of `x`. */
+export function setHalves(h: Int64Halves, x: bigint): void {
   SCRATCH[0] = x;
-  return (HI[HI_IX] - h) * 4294967296 + (LO[LO_IX] - l) === 1;
+  h.hi = HI[HI_IX];
+  h.lo = LO[LO_IX];
+}
+
+/**
+ * If x is the value held in `h` plus one, stores x's halves in `h` and returns true; otherwise
+ * leaves `h` as it was and returns false. Exact over int64: the halves' difference is x - held
+ * exactly when |x - held| < 2^53, and rounds to something of magnitude >= 2^53 (never 1)
+ * otherwise. Halves that are not numbers (a state saved before they existed) never match: the
+ * caller's slow path then sets them.
+ */
+export function advanceIfSuccessor(h: Int64Halves, x: bigint): boolean {
+  SCRATCH[0] = x;
+  const hi = HI[HI_IX];
+  const lo = LO[LO_IX];
+  if ((hi - h.hi) * 4294967296 + (lo - h.lo) !== 1) return false;
+  h.hi = hi;
+  h.lo = lo;
+  return true;
 }

@@ -15,7 +15,7 @@
  * the next snapshot row. Book factors output null while unsynced. A crossed book (best bid >= best
  * ask) is not repaired; `checkCrossed` counts how often a complete book was observed crossed.
  */
-import { isSuccessor } from './ns-offset.ts';
+import { advanceIfSuccessor, setHalves } from './ns-offset.ts';
 
 export interface BookSide {
   /** Ascending; best level last. Bids hold prices, asks hold negated prices. */
@@ -33,6 +33,9 @@ export interface OrderBook {
   synced: boolean;
   /** Highest sequence number seen; -2n before the first (so last + 1 is never a real number). */
   lastSeq: bigint;
+  /** lastSeq's 32-bit halves, for the per-row successor check (ns-offset.ts advanceIfSuccessor). */
+  hi: number;
+  lo: number;
   gaps: number;
   crossedCount: number;
 }
@@ -51,15 +54,19 @@ function initSide(cap: number): BookSide {
  */
 export function initOrderBook(requireSnapshot = false, initialLevels = 64): OrderBook {
   const cap = Math.max(1, Math.floor(initialLevels));
-  return {
+  const book: OrderBook = {
     bids: initSide(cap),
     asks: initSide(cap),
     inSnapshot: false,
     synced: !requireSnapshot,
     lastSeq: -2n,
+    hi: 0,
+    lo: 0,
     gaps: 0,
     crossedCount: 0,
   };
+  setHalves(book, book.lastSeq);
+  return book;
 }
 
 /** First index whose key is >= key (n when none). */
@@ -158,17 +165,20 @@ export function applyLevel(book: OrderBook, side: BookSideId, price: number, siz
  */
 export function noteSeq(book: OrderBook, seq: bigint): boolean {
   // keeps the event's own bigint and compares through 32-bit halves: no per-row allocation
-  const last = book.lastSeq;
-  // the usual case first: one halves comparison and no bigint compare (~20 ns a row saved)
-  if (isSuccessor(last, seq)) {
+  // the usual case first: one halves comparison against the kept halves, no bigint compare
+  if (advanceIfSuccessor(book, seq)) {
     book.lastSeq = seq;
     return book.synced;
   }
+  const last = book.lastSeq;
   if (last !== -2n) {
     book.synced = false;
     book.gaps++;
   }
-  if (seq > last) book.lastSeq = seq;
+  if (seq > last) {
+    book.lastSeq = seq;
+    setHalves(book, seq);
+  }
   return book.synced;
 }
 
