@@ -153,8 +153,9 @@ export function applyLevel(book: OrderBook, side: BookSideId, price: number, siz
   } else {
     book.inSnapshot = false;
   }
-  if (side === 1) setLevel(book.bids, price, size);
-  else setLevel(book.asks, -price, size);
+  // one call site: the JIT inlines setLevel once, not once per side, which leaves the fold's
+  // inlining budget to the factors that read the book
+  setLevel(side === 1 ? book.bids : book.asks, side === 1 ? price : -price, size);
 }
 
 /**
