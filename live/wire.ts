@@ -126,24 +126,26 @@ export function decodeEvent(flat: readonly string[]): Decoded {
     const symbol = need('s', s);
     const seq = big('q', q);
     let ev: MarketEvent;
+    // each case writes its kind as a literal: the fold's switch then compares the interned
+    // constant by pointer, not the wire's string by content
     switch (kind) {
       case 'trade':
-        ev = { kind, tsEvent, tsRecv, symbol, seq, price: num('p', p), size: num('z', z), side: num('d', d) as 1 | -1 | 0 };
+        ev = { kind: 'trade', tsEvent, tsRecv, symbol, seq, price: num('p', p), size: num('z', z), side: num('d', d) as 1 | -1 | 0 };
         break;
       case 'quote':
-        ev = { kind, tsEvent, tsRecv, symbol, seq, bidPx: num('bp', bp), bidSz: num('bz', bz), askPx: num('ap', ap), askSz: num('az', az) };
+        ev = { kind: 'quote', tsEvent, tsRecv, symbol, seq, bidPx: num('bp', bp), bidSz: num('bz', bz), askPx: num('ap', ap), askSz: num('az', az) };
         break;
       case 'book':
-        ev = { kind, tsEvent, tsRecv, symbol, seq, side: num('d', d) as 1 | -1, price: num('p', p), size: num('z', z), snapshot: flag('n', n), last: flag('l', l) };
+        ev = { kind: 'book', tsEvent, tsRecv, symbol, seq, side: num('d', d) as 1 | -1, price: num('p', p), size: num('z', z), snapshot: flag('n', n), last: flag('l', l) };
         break;
       case 'fundamental':
-        ev = { kind, tsEvent, tsRecv, symbol, seq, fiscalYear: num('fy', fy), fiscalPeriod: need('fp', fp), eps: num('e', e), epsTtm: num('et', et), bookValuePerShare: num('bv', bv), sharesOutstanding: num('so', so) };
+        ev = { kind: 'fundamental', tsEvent, tsRecv, symbol, seq, fiscalYear: num('fy', fy), fiscalPeriod: need('fp', fp), eps: num('e', e), epsTtm: num('et', et), bookValuePerShare: num('bv', bv), sharesOutstanding: num('so', so) };
         break;
       case 'news':
-        ev = { kind, tsEvent, tsRecv, symbol, seq, sentiment: num('st', st) };
+        ev = { kind: 'news', tsEvent, tsRecv, symbol, seq, sentiment: num('st', st) };
         break;
       case 'heartbeat':
-        ev = { kind, tsEvent, tsRecv, symbol, seq };
+        ev = { kind: 'heartbeat', tsEvent, tsRecv, symbol, seq };
         break;
     }
     const problem = validateEvent(ev);
