@@ -47,28 +47,26 @@ export function initMoments(variance = true): WindowMoments {
 }
 
 // One Neumaier step per accumulator, written out: returning a (sum, c) pair would allocate.
-function step(m: WindowMoments, x: number, d: number, d2: number): void {
-  let s = m.sum;
-  let t = s + x;
+// Σx alone: sum-only moments take only this, and skip computing the variance terms (the callers'
+// x - k and its square) as well as their steps.
+function sumStep(m: WindowMoments, x: number): void {
+  const s = m.sum;
+  const t = s + x;
   m.sumC += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
   m.sum = t;
-  if (!m.variance) return;
-  s = m.d1;
-  t = s + d;
+}
+
+// Σx, Σ(x - k) and Σ(x - k)², for moments that keep the variance.
+function step(m: WindowMoments, x: number, d: number, d2: number): void {
+  sumStep(m, x);
+  let s = m.d1;
+  let t = s + d;
   m.d1C += Math.abs(s) >= Math.abs(d) ? s - t + d : d - t + s;
   m.d1 = t;
   s = m.d2;
   t = s + d2;
   m.d2C += Math.abs(s) >= Math.abs(d2) ? s - t + d2 : d2 - t + s;
   m.d2 = t;
-}
-
-// The Σx step alone, for sum-only moments: the same operations as step's first accumulator.
-function sumStep(m: WindowMoments, x: number): void {
-  const s = m.sum;
-  const t = s + x;
-  m.sumC += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
-  m.sum = t;
 }
 
 /** Adds one term. */
