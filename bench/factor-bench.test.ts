@@ -44,6 +44,21 @@ describe('benchFactors (shape only, no timing assertions)', () => {
     }
   });
 
+  it('measures each path of the fold alone: book, quote, trade, and heartbeat visits', () => {
+    expect(r.byKind.map((k) => k.kind)).toEqual(['book', 'quote', 'trade', 'heartbeat']);
+    const counts = Object.fromEntries(r.byKind.map((k) => [k.kind, k.count]));
+    expect(counts).toEqual({ book: r.eventsByKind.book, quote: r.eventsByKind.quote, trade: r.eventsByKind.trade, heartbeat: r.heartbeatVisits });
+    for (const k of r.byKind.filter((x) => x.count > 0 && x.kind !== 'heartbeat')) {
+      for (const x of [k.wholeNs, k.emptyNs]) expect(positive(x)).toBe(true);
+      expect(k.netNs).toBeCloseTo(k.wholeNs - k.emptyNs, 6);
+      expect(k.netNsPerMixEvent).toBeCloseTo((k.netNs * k.count) / r.events, 6);
+    }
+    // a difference of two passes: finite, either sign on a tiny sample
+    const hb = r.byKind.find((k) => k.kind === 'heartbeat')!;
+    if (hb.count > 0) expect(Number.isFinite(hb.netNs)).toBe(true);
+    expect(formatFactorBench(r)).toContain('| heartbeat (per symbol visit) |');
+  });
+
   it('compares EMA, RSI and MACD with trading-signals on the same series', () => {
     expect(r.peer.map((p) => p.indicator)).toEqual(['EMA(12)', 'RSI(14)', 'MACD(12,26,9)']);
     for (const p of r.peer) {

@@ -9,6 +9,11 @@
  *   fresh fold state (a second pass on the same state would see every event as a duplicate):
  *   the whole default set, an empty set (the fold's own cost: sequence guard, symbol lookup, row
  *   bookkeeping) and one set per default factor. Net = raw - empty.
+ * - By kind: the whole and the empty set over each kind's events alone (book rows, quotes, trades,
+ *   trades + heartbeats), so the cost of each path of the fold is measured, not inferred; a
+ *   heartbeat's cost is the trades + heartbeats pass minus the trades pass. Each kind's factor
+ *   state is independent of the others' (event count aside, which counts only that kind), so a
+ *   kind folded alone does the work it does in the mix, minus the mix's cache effects.
  * - Peer: EMA(12), RSI(14), MACD(12,26,9) per update over one long seeded random walk, ours
  *   (core/kernels) against trading-signals' classes.
  *
@@ -70,6 +75,21 @@ export interface FactorFigure {
   netMinNsPerEvent: number;
 }
 
+/** One path of the fold: the whole and the empty set over one kind's events alone. */
+export interface KindFigure {
+  /** 'book', 'quote', 'trade', or 'heartbeat' (the trades + heartbeats pass minus the trades pass). */
+  kind: 'book' | 'quote' | 'trade' | 'heartbeat';
+  /** Events of the kind among the loaded events; for heartbeats, the symbol visits of the fan-out. */
+  count: number;
+  /** Median ns per event of the kind (per visit for heartbeats): whole set, empty set. */
+  wholeNs: number;
+  emptyNs: number;
+  /** wholeNs - emptyNs: what the factors and derivations cost on that path. */
+  netNs: number;
+  /** netNs · count / all loaded events: that path's factor work spread over the whole mix. */
+  netNsPerMixEvent: number;
+}
+
 export interface PeerFigure {
   indicator: 'EMA(12)' | 'RSI(14)' | 'MACD(12,26,9)';
   oursNs: number;
@@ -99,6 +119,8 @@ export interface FactorBenchResult {
   wholeSet: FoldFigure;
   emptyFold: FoldFigure;
   perFactor: FactorFigure[];
+  /** Each path of the fold measured alone (fundamentals and news, a few hundred events, are left out). */
+  byKind: KindFigure[];
   /** Σ per-factor net ns/event; compare with wholeSet - emptyFold. */
   sumNetNsPerEvent: number;
   /** Σ per-factor net-of-minimums ns/event; compare with the minimums of wholeSet - emptyFold. */
@@ -402,6 +424,27 @@ export async function benchFactors(opts: {
     };
   });
 
+  // each path of the fold alone: the kind's events only, whole vs empty set, round-robin
+  const only = (keep: readonly Kind[]) => events.filter((ev) => keep.includes(ev.kind));
+  const groups = { book: only(['book']), quote: only(['quote']), trade: only(['trade']), tradeHeartbeat: only(['trade', 'heartbeat']) };
+  const kindTasks: RoundTask[] = Object.entries(groups).flatMap(([g, evs]) => [
+    { name: `${g} whole`, fn: () => void foldPass(whole, evs) },
+    { name: `${g} empty`, fn: () => void foldPass(empty, evs) },
+  ]);
+  log(`by kind: ${kindTasks.length} passes × (1 warm-up + ${runs}) over each kind's events alone`);
+  const kindMs = roundRobin(kindTasks, runs, 1);
+  const medMs = (name: string) => median(kindMs.get(name)!);
+  const kindFigure = (kind: KindFigure['kind'], count: number, wholeMs: number, emptyMs: number): KindFigure => {
+    const per = (ms: number) => (count > 0 ? (ms * 1e6) / count : NaN);
+    return { kind, count, wholeNs: per(wholeMs), emptyNs: per(emptyMs), netNs: per(wholeMs - emptyMs), netNsPerMixEvent: ((wholeMs - emptyMs) * 1e6) / n };
+  };
+  const byKind: KindFigure[] = [
+    kindFigure('book', groups.book.length, medMs('book whole'), medMs('book empty')),
+    kindFigure('quote', groups.quote.length, medMs('quote whole'), medMs('quote empty')),
+    kindFigure('trade', groups.trade.length, medMs('trade whole'), medMs('trade empty')),
+    kindFigure('heartbeat', heartbeatVisits, medMs('tradeHeartbeat whole') - medMs('trade whole'), medMs('tradeHeartbeat empty') - medMs('trade empty')),
+  ];
+
   // peer comparison
   const peerN = opts.peerPrices ?? 1_000_000;
   const prices = randomWalk(peerN);
@@ -429,6 +472,7 @@ export async function benchFactors(opts: {
     wholeSet,
     emptyFold,
     perFactor,
+    byKind,
     sumNetNsPerEvent: perFactor.reduce((a, f) => a + f.netNsPerEvent, 0),
     sumNetMinNsPerEvent: perFactor.reduce((a, f) => a + f.netMinNsPerEvent, 0),
     peer,
@@ -464,6 +508,13 @@ export function formatFactorBench(r: FactorBenchResult): string {
     `| Σ per-factor net | ${f1(r.sumNetNsPerEvent)} | ${f1(r.sumNetMinNsPerEvent)} | | vs whole - empty = ${f1(w.nsPerEvent - e.nsPerEvent)} (min: ${f1(w.minNsPerEvent - e.minNsPerEvent)}) |`,
     '',
     `heartbeats: ${r.eventsByKind.heartbeat.toLocaleString('en-US')}, offered to ${r.heartbeatVisits.toLocaleString('en-US')} symbol states in all (updates = non-heartbeat inputs + that fan-out)`,
+    '',
+    'by kind: each kind\'s events folded alone, whole set and empty set (a heartbeat: the trades + heartbeats pass minus the trades pass, per symbol visit)',
+    '',
+    '| path | events | whole ns | empty ns | factors ns | factors, ns per event of the mix |',
+    '|---|---|---|---|---|---|',
+    ...r.byKind.map((k) => `| ${k.kind === 'heartbeat' ? 'heartbeat (per symbol visit)' : k.kind} | ${k.count.toLocaleString('en-US')} | ${f1(k.wholeNs)} | ${f1(k.emptyNs)} | ${f1(k.netNs)} | ${f1(k.netNsPerMixEvent)} |`),
+    `| Σ paths | | | | | ${f1(r.byKind.reduce((a, k) => a + k.netNsPerMixEvent, 0))} (in the mix: whole - empty = ${f1(r.wholeSet.nsPerEvent - r.emptyFold.nsPerEvent)}) |`,
     '',
     '| factor | inputs | consumed events | updates | ns/event raw | ns/event net | ns/consumed raw | ns/consumed net | net ns/update | ns/event net of mins |',
     '|---|---|---|---|---|---|---|---|---|---|',
