@@ -74,8 +74,13 @@ function lowerBound(side: BookSide, key: number): number {
   let lo = 0;
   let hi = side.n;
   const keys = side.keys;
-  // Most updates hit the top of the book (the end): check it before bisecting.
-  if (hi > 0 && keys[hi - 1] < key) return hi;
+  // Most updates hit the top of the book (the end): a new best level, or the best level itself
+  // (half the rows of a real feed), before bisecting.
+  if (hi > 0) {
+    const top = keys[hi - 1];
+    if (top < key) return hi;
+    if (top === key) return hi - 1;
+  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (keys[mid] < key) lo = mid + 1;
