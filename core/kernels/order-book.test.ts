@@ -119,6 +119,25 @@ describe('L2 order book', () => {
     expect(strict.synced).toBe(true);
   });
 
+  it('a book saved before the sequence halves existed continues as one that has them', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 2, maxLength: 100 }), fc.nat(), (seqs, cut) => {
+        const at = cut % seqs.length;
+        const fresh = initOrderBook();
+        const old = initOrderBook();
+        const a = seqs.slice(0, at).map((q) => noteSeq(fresh, BigInt(q)));
+        const b = seqs.slice(0, at).map((q) => noteSeq(old, BigInt(q)));
+        // what an earlier version's snapshot holds: no hi / lo
+        const { hi: _hi, lo: _lo, ...saved } = old;
+        const restored = saved as OrderBook;
+        a.push(...seqs.slice(at).map((q) => noteSeq(fresh, BigInt(q))));
+        b.push(...seqs.slice(at).map((q) => noteSeq(restored, BigInt(q))));
+        expect(b).toEqual(a);
+        expect([restored.gaps, restored.lastSeq, restored.synced]).toEqual([fresh.gaps, fresh.lastSeq, fresh.synced]);
+      }),
+    );
+  });
+
   it('counts crossed observations', () => {
     const b = initOrderBook();
     applyLevel(b, 1, 100, 1, false);

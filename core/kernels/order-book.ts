@@ -177,6 +177,12 @@ export function noteSeq(book: OrderBook, seq: bigint): boolean {
     return book.synced;
   }
   const last = book.lastSeq;
+  if (seq === last + 1n) {
+    // the next number after all: the halves were missing (a book saved before they existed)
+    book.lastSeq = seq;
+    setHalves(book, seq);
+    return book.synced;
+  }
   if (last !== -2n) {
     book.synced = false;
     book.gaps++;
