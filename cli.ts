@@ -6,9 +6,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { UsageError, UserError } from './core/errors.ts';
 import { KINDS, type Kind } from './core/events.ts';
+import { defaultConsumer, WORKER_DEFAULTS } from './live/worker/defaults.ts';
 
-const USER_ERRORS = new Set(['InputError', 'UsageError', 'ParquetFileError', 'FactorDefinitionError', 'InvalidEventError', 'SnapshotError', 'RedisConnectError', 'KillSwitchError']);
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -23,10 +24,8 @@ function kinds(v: unknown): Kind[] | undefined {
   return l as Kind[];
 }
 
-function usage(msg: string): Error {
-  const e = new Error(msg);
-  e.name = 'UsageError';
-  return e;
+function usage(msg: string): UsageError {
+  return new UsageError(msg);
 }
 
 function ensureParent(path: string): void {
@@ -502,12 +501,12 @@ export async function main(argv: string[]): Promise<void> {
         .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
         .option('balance', { type: 'boolean', describe: 'hold a fair share of the shards, ceil(shards / workers present), and rebalance as --balance workers come and go (not with --owned)' })
         .conflicts('balance', 'owned')
-        .option('group', { type: 'string', default: 'lockstep', describe: 'consumer group' })
-        .option('consumer', { type: 'string', default: `worker-${process.pid}`, describe: 'consumer name (reuse it when restarting a worker)' })
-        .option('checkpoint-every', { type: 'number', default: 20000, describe: 'save fold state every N events' })
-        .option('checkpoint-ms', { type: 'number', default: 2000, describe: '... or every T ms' })
-        .option('ttl', { type: 'number', default: 0, describe: 'expire latest-value keys after N s without update (0 = never)' })
-        .option('lease-ms', { type: 'number', default: 10000, describe: 'shard lease: a crashed worker\'s shards are free again after this long' })
+        .option('group', { type: 'string', default: WORKER_DEFAULTS.group, describe: 'consumer group' })
+        .option('consumer', { type: 'string', default: defaultConsumer(), describe: 'consumer name (reuse it when restarting a worker)' })
+        .option('checkpoint-every', { type: 'number', default: WORKER_DEFAULTS.checkpointEvery, describe: 'save fold state every N events' })
+        .option('checkpoint-ms', { type: 'number', default: WORKER_DEFAULTS.checkpointMs, describe: '... or every T ms' })
+        .option('ttl', { type: 'number', default: WORKER_DEFAULTS.ttlSeconds, describe: 'expire latest-value keys after N s without update (0 = never)' })
+        .option('lease-ms', { type: 'number', default: WORKER_DEFAULTS.leaseMs, describe: 'shard lease: a crashed worker\'s shards are free again after this long' })
         .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' }), cmdLive)
     .command('kill-switch <action>', 'stop trading engines from using values (all symbols or some): reads return null with status killed; workers keep computing', (y) =>
       y
@@ -627,10 +626,9 @@ export async function main(argv: string[]): Promise<void> {
 try {
   await main(hideBin(process.argv));
 } catch (e) {
-  const err = e as Error;
-  if (USER_ERRORS.has(err.name)) {
-    console.error(`lockstep: ${err.message}`);
-    process.exit(2);
+  if (e instanceof UserError) {
+    console.error(`lockstep: ${e.message}`);
+    process.exit(e.exitCode);
   }
-  throw err;
+  throw e;
 }

@@ -11,7 +11,7 @@
  * the margin is still caught as a regression. An absolute rate with a same-run peer (replay rates
  * ÷ raw decode) is checked against its baseline scaled by the peer's speed now ÷ at baseline.
  */
-import { InputError } from '../replay/errors.ts';
+import { InputError } from '../core/errors.ts';
 import { FIGURES, figureSpec, type Better, type FigureSpec } from './gate-figures.ts';
 
 export type GateMode = 'quick' | 'full';

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { availableParallelism, cpus, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
 import { extractFigures, type BenchResults } from './gate-figures.ts';
 

@@ -11,8 +11,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { CatalogRow } from '../replay/catalog.ts';
-import { InputError, UsageError } from '../replay/errors.ts';
+import { InputError, UsageError } from '../core/errors.ts';
 import type { ImportReport, OnError, RejectedRow } from './import-report.ts';
+import { LockstepError } from '../core/errors.ts';
 
 export interface CsvTable {
   file: string;
@@ -72,7 +73,7 @@ export function listInputs(inPath: string, pattern: RegExp, what: string): strin
 export const fileName = (p: string): string => basename(p);
 
 /** What is wrong with one field of one row; caught per row and turned into a rejection. */
-export class RowProblem extends Error {
+export class RowProblem extends LockstepError {
   constructor(
     readonly field: string,
     readonly value: string,

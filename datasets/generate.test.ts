@@ -7,7 +7,7 @@ import type { BookEvent, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEv
 import { dateStartNs, listCatalog, utcDate } from '../replay/catalog.ts';
 import { decodeEvents } from '../replay/catalog-schema.ts';
 import { openParquet } from '../replay/parquet-io.ts';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { generateDay, type GenerateOptions, type GenerateResult } from './generate.ts';
 
 const DATE = '2024-03-15';

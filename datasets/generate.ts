@@ -10,7 +10,7 @@
 import type { Kind } from '../core/events.ts';
 import { KINDS } from '../core/events.ts';
 import { dateStartNs, partOf, utcDate, writeCatalogFile, type CatalogRow, type PartBy } from '../replay/catalog.ts';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { heartbeats } from './heartbeats.ts';
 import { isPresetName, PRESETS, syntheticSymbol, type PresetName } from './presets.ts';
 import { rngFor, uniform } from './prng.ts';

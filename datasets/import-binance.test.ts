@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compareEvents, type BookEvent, type Kind, type MarketEvent, type QuoteEvent, type TradeEvent } from '../core/events.ts';
 import { decodeEvents } from '../replay/catalog-schema.ts';
-import { InputError } from '../replay/errors.ts';
+import { InputError } from '../core/errors.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import type { ImportReport } from './import-report.ts';
 import { importBinance } from './import-binance.ts';

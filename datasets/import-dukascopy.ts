@@ -12,7 +12,7 @@
 import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { columnIndex, countByKind, decimalField, epochMsField, fileName, forEachRow, listInputs, newRejects, readCsv, sequenceByTime } from './csv-lines.ts';
 
 const COLS = ['ts_utc_ms', 'bid', 'ask', 'bid_volume_m', 'ask_volume_m'] as const;

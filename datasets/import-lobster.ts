@@ -27,7 +27,7 @@ import { statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BookEvent, HeartbeatEvent, Side } from '../core/events.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
-import { InputError, UsageError } from '../replay/errors.ts';
+import { InputError, UsageError } from '../core/errors.ts';
 import { heartbeats } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { countByKind, newRejects, rejectRow, RowProblem, type Rejects } from './csv-lines.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FundamentalEvent } from '../core/events.ts';
 import { decodeEvents } from '../replay/catalog-schema.ts';
-import { InputError } from '../replay/errors.ts';
+import { InputError } from '../core/errors.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import type { ImportReport } from './import-report.ts';
 import { importSec } from './import-sec.ts';

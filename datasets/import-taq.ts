@@ -18,7 +18,7 @@
 import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import {
   columnIndex,
   countByKind,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../replay/errors.ts';
+import { InputError } from '../core/errors.ts';
 import { readTextLines, splitLines } from './text-lines.ts';
 
 describe('text lines', () => {

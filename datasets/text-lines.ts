@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { InputError } from '../replay/errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export interface TextLine {
   /** 1-based line number in the file. */

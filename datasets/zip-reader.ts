@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { InputError } from '../replay/errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export interface ZipEntry {
   /** Path inside the archive, `/`-separated. */

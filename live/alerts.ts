@@ -26,6 +26,7 @@
 import type { RedisClient } from './redis-connect.ts';
 import { alertsStateKey, alertsStream, deadLetterStream, inputStream, killSwitchKey, leaseKey, outputStream, type KeyLayout } from './keys.ts';
 import { parseKillState, type KillEntry, type KillState } from './kill-switch.ts';
+import { UserError } from '../core/errors.ts';
 
 export type Severity = 'warning' | 'critical';
 
@@ -88,9 +89,7 @@ export const DEFAULT_THRESHOLDS: Readonly<AlertThresholds> = Object.freeze({
 });
 
 /** A threshold that is not a positive number, or a critical level below its warning level. */
-export class AlertConfigError extends Error {
-  override name = 'AlertConfigError';
-}
+export class AlertConfigError extends UserError {}
 
 /**
  * The thresholds with defaults filled in (critical = 5x a given warning level), validated.

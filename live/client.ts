@@ -16,6 +16,7 @@ import { RowReader, type FeatureSource } from './row-reader.ts';
 import { killSwitchKey, latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
 import { killFor, parseKillState, type KillEntry, type KillState } from './kill-switch.ts';
 import { shardOf } from './shard.ts';
+import { UserError } from '../core/errors.ts';
 
 export type ValueStatus = 'present' | 'stale' | 'missing' | 'killed';
 
@@ -48,12 +49,7 @@ export interface OnlineQuery {
 
 export const FEATURE_RE = /^[a-z][a-z0-9_]{0,63}$/;
 
-export class QueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueryError';
-  }
-}
+export class QueryError extends UserError {}
 
 export function validateQuery(q: OnlineQuery, limits = { symbols: 1000, features: 256 }): void {
   if (q.symbols.length === 0) throw new QueryError('symbols: at least one symbol is required');

@@ -12,6 +12,7 @@
  */
 import type { RedisClient } from './redis-connect.ts';
 import { killSwitchKey, SYMBOL_RE } from './keys.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface KillEntry {
   reason: string;
@@ -65,12 +66,7 @@ export interface KillChange {
   now?: number;
 }
 
-export class KillSwitchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KillSwitchError';
-  }
-}
+export class KillSwitchError extends UserError {}
 
 /** The state after `change` (pure). */
 export function applyKillChange(cur: KillState, change: KillChange): KillState {

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { UserError } from '../core/errors.ts';
 
 /** A single node or a Redis Cluster; the live code uses only commands both support. */
 export type RedisClient = Redis | Cluster;
@@ -35,9 +36,7 @@ export function isClusterUrl(url: string): boolean {
 }
 
 /** Redis cannot be reached or the connection settings are wrong: a user error, not a crash. */
-export class RedisConnectError extends Error {
-  override name = 'RedisConnectError';
-}
+export class RedisConnectError extends UserError {}
 
 /** TLS settings of a `rediss://` URL (its `tls_*` query parameters); undefined for `redis://`. */
 export function tlsFromUrl(url: string): RedisOptions['tls'] {

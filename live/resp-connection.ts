@@ -19,22 +19,17 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tlsFromUrl, type ConnectOptions } from './redis-connect.ts';
+import { LockstepError } from '../core/errors.ts';
 
 /** A reply that is not RESP, or not the shape the command answers with (a bug, never bad input data). */
-export class ReplyShapeError extends Error {
+export class ReplyShapeError extends LockstepError {
   constructor(offset: number, what: string) {
     super(`RESP reply, byte ${offset}: ${what}`);
-    this.name = 'ReplyShapeError';
   }
 }
 
 /** An error reply from Redis (`-ERR ...`, `-NOGROUP ...`, `-WRONGTYPE ...`), with its message. */
-export class RedisReplyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RedisReplyError';
-  }
-}
+export class RedisReplyError extends LockstepError {}
 
 type Slicer = (this: Buffer, start: number, end: number) => string;
 export const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).latin1Slice;

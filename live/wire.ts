@@ -20,6 +20,7 @@
  */
 import { isKind, type MarketEvent } from '../core/events.ts';
 import { validateEvent } from '../core/validate-event.ts';
+import { LockstepError } from '../core/errors.ts';
 
 /** String(-0) is '0': keep the sign so the worker folds the very number the producer had. */
 const f = (x: number) => (x === 0 && 1 / x < 0 ? '-0' : String(x));
@@ -50,7 +51,7 @@ export interface WireProblem {
 
 export type Decoded = { ok: true; event: MarketEvent } | { ok: false; problem: WireProblem };
 
-class Bad extends Error {
+class Bad extends LockstepError {
   constructor(readonly problem: WireProblem) {
     super(problem.reason);
   }

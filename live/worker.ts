@@ -43,6 +43,8 @@ import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, meta
 import { shardOf } from './shard.ts';
 import { isClusterUrl, openRedis, type ConnectOptions, type RedisClient } from './redis-connect.ts';
 import { decodeEvent } from './wire.ts';
+import { LockstepError } from '../core/errors.ts';
+import { defaultConsumer, WORKER_DEFAULTS } from './worker/defaults.ts';
 
 export interface WorkerOptions extends ConnectOptions {
   redis: string;
@@ -246,19 +248,9 @@ export class LiveWorker {
   private readonly status: WorkerHealth = { healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 };
 
   constructor(opts: WorkerOptions) {
-    this.opts = {
-      group: 'lockstep',
-      consumer: `worker-${process.pid}`,
-      batch: 512,
-      blockMs: 100,
-      checkpointEvery: 100_000,
-      checkpointMs: 10_000,
-      ttlSeconds: 0,
-      maxDeliveries: 5,
-      leaseMs: 10_000,
-      ...opts,
-    };
-    this.keys = { ns: opts.ns ?? 'ls', shards: opts.shards };
+    const { ns: _ns, ...defaults } = WORKER_DEFAULTS;
+    this.opts = { ...defaults, consumer: defaultConsumer(), ...opts };
+    this.keys = { ns: opts.ns ?? WORKER_DEFAULTS.ns, shards: opts.shards };
     this.token = `${this.opts.consumer}:${randomUUID()}`;
     const factors = opts.factors ?? DEFAULT_FACTORS;
     this.set = createFactorSet(factors);
@@ -904,20 +896,14 @@ export class LiveWorker {
 }
 
 /** Not retried: the worker must stop (lost lease, refused commit, incompatible checkpoint). */
-export class FatalWorkerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FatalWorkerError';
-  }
-}
+export class FatalWorkerError extends LockstepError {}
 
 /** The shard's checkpoint is not where this worker left it: recover the shard from it. */
-export class ShardDivergedError extends Error {
+export class ShardDivergedError extends LockstepError {
   constructor(
     readonly shard: number,
     message: string,
   ) {
     super(message);
-    this.name = 'ShardDivergedError';
   }
 }

@@ -35,7 +35,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 
 export const REFERENCE_COLUMNS = ['ma_5m', 'ma_20m', 'ma_60m', 'vwap_session'] as const;
 type MaColumn = 'ma_5m' | 'ma_20m' | 'ma_60m';

@@ -11,7 +11,7 @@
  * with only those factors writes (cross-impl.test.ts checks that, table against table).
  */
 import type { MarketEvent } from '../core/events.ts';
-import { UsageError } from '../replay/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { FactorTableSink } from '../replay/factor-table-sink.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
 

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type AsyncRecordBatchStreamReader } from 'apache-arrow';
 import type { DiffTable } from './diff.ts';
 import type { OutputRow } from '../live/read-output.ts';
-import { InputError, UsageError } from '../replay/errors.ts';
+import { InputError, UsageError } from '../core/errors.ts';
 import { checkKeyColumns, factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
 import { prefetchRowGroups } from './prefetch-row-groups.ts';
 import { registerIpcCodecs } from './ipc-codecs.ts';

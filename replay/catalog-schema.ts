@@ -10,7 +10,7 @@ import type { Table } from 'apache-arrow';
 import type { BookEvent, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../core/events.ts';
 import { validateEvent } from '../core/validate-event.ts';
 import { chunkValues, type ColumnData, type ColumnSpec } from './parquet-io.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../core/errors.ts';
 
 const COMMON: ColumnSpec[] = [
   { name: 'ts_event', type: 'timestamp' },

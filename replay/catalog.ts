@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { compareEvents, isKind, KINDS, type Kind, type MarketEvent } from '../core/events.ts';
 import { eventsToColumns } from './catalog-schema.ts';
 import { encodeParquet, lockstepMetadata, openParquet, type ColumnData } from './parquet-io.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../core/errors.ts';
 
 export const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const NS_PER_DAY = 86_400_000_000_000n;

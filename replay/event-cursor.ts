@@ -5,7 +5,7 @@
  */
 import { compareEvents, type Kind, type MarketEvent } from '../core/events.ts';
 import { checkSchema, rowGroupDecoder, tsRecvApprox, type RowDecoder } from './catalog-schema.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../core/errors.ts';
 import type { Table } from 'apache-arrow';
 import type { DecodePool } from './decode-pool.ts';
 import { openParquet, type ParquetSource } from './parquet-io.ts';

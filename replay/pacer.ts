@@ -3,7 +3,7 @@
  * pacer only delays when the next event is handed over. `max` never waits.
  */
 
-import { UsageError } from './errors.ts';
+import { UsageError } from '../core/errors.ts';
 
 export type Speed = 'max' | number;
 

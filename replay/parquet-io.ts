@@ -30,6 +30,7 @@ import {
   type DataType,
   type Vector,
 } from 'apache-arrow';
+import { UserError } from '../core/errors.ts';
 
 // The node build of parquet-wasm is CommonJS and instantiates its wasm synchronously.
 const require = createRequire(import.meta.url);
@@ -291,13 +292,12 @@ export interface ParquetSource {
 }
 
 /** Raised when a file is missing, unreadable or not Parquet. */
-export class ParquetFileError extends Error {
+export class ParquetFileError extends UserError {
   constructor(
     readonly file: string,
     reason: string,
   ) {
     super(`${file}: ${reason}`);
-    this.name = 'ParquetFileError';
   }
 }
 

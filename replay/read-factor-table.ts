@@ -6,7 +6,7 @@
 import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Type, tableFromIPC, type Data, type RecordBatch, type Table, type Vector } from 'apache-arrow';
-import { InputError } from './errors.ts';
+import { InputError } from '../core/errors.ts';
 import { keyValueOfNumber, keyValueOfText, valueColumns, type KeyColumn } from '../parity/row-key.ts';
 import { chunkValues, openParquet, ParquetFileError, READ_BATCH_SIZE } from './parquet-io.ts';
 

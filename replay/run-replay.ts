@@ -13,7 +13,7 @@ import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/f
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
 import { dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
