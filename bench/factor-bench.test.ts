@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
-import { benchFactors, formatFactorBench, randomWalk, type FactorBenchResult } from './factor-bench.ts';
+import { formatFactorBench } from './factor-bench-format.ts';
+import { benchFactors, type FactorBenchResult } from './factor-bench.ts';
+import { randomWalk } from './factor-peer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-factor-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -23,17 +23,14 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Bench } from 'tinybench';
-import { EMA, MACD, RSI } from 'trading-signals';
 import type { Kind, MarketEvent } from '../core/events.ts';
 import { KINDS } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FactorSet, type RowSink } from '../core/fold.ts';
-import { emaPush, emaValue, initEma } from '../core/kernels/ewm.ts';
-import { initMacd, macdHist, macdLine, macdPush, macdReady, macdSignal } from '../core/kernels/macd.ts';
-import { initRsi, rsiPush, rsiValue } from '../core/kernels/rsi.ts';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
-import { rngFor, uniform } from '../datasets/prng.ts';
+import { formatFactorBench } from './factor-bench-format.ts';
+import { peerChecksum, peerTasks, peerVersion, randomWalk } from './factor-peer.ts';
+import { roundRobin, type RoundTask } from './round-robin.ts';
 
 export type BenchPreset = 'tiny' | 'day' | 'big';
 
@@ -187,171 +184,9 @@ function foldPass(set: FactorSet, events: readonly MarketEvent[]): number {
   return st.stats.applied;
 }
 
-interface RoundTask {
-  name: string;
-  fn: () => void;
-}
-
-/**
- * Runs every task `iterations` times per round for `rounds` rounds, after one discarded warm-up
- * round; returns each task's samples in ms.
- */
-function roundRobin(tasks: readonly RoundTask[], rounds: number, iterations: number): Map<string, number[]> {
-  const samples = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
-  for (let r = 0; r <= rounds; r++) {
-    const bench = new Bench({ iterations, time: 0, warmup: false, retainSamples: true, throws: true });
-    for (const t of tasks) bench.add(t.name, t.fn);
-    bench.runSync();
-    if (r === 0) continue; // warm-up round
-    for (const task of bench.tasks) {
-      const res = task.result;
-      if (res.state !== 'completed') throw new Error(`bench task ${task.name} did not complete (${res.state})`);
-      samples.get(task.name)!.push(...(res.latency.samples ?? [res.latency.mean]));
-    }
-  }
-  return samples;
-}
-
 function foldFigure(msRuns: readonly number[], events: number): FoldFigure {
   const runs = msRuns.map((ms) => (ms * 1e6) / events);
   return { nsPerEvent: median(runs), minNsPerEvent: Math.min(...runs), runs };
-}
-
-/** A deterministic random walk in cents (so some changes are exactly 0, exercising RSI's tie). */
-export function randomWalk(n: number, seed = 42): Float64Array {
-  const rng = rngFor(seed, 7);
-  const out = new Float64Array(n);
-  let cents = 10_000;
-  for (let i = 0; i < n; i++) {
-    cents += Math.floor(uniform(rng) * 11) - 5;
-    if (cents < 100) cents = 200 - cents;
-    out[i] = cents / 100;
-  }
-  return out;
-}
-
-// written by every peer-comparison task so that no loop is dead code
-let blackhole = 0;
-
-function peerTasks(prices: Float64Array): { tasks: RoundTask[]; finals: Record<string, [number, number]> } {
-  const n = prices.length;
-  const finals: Record<string, [number, number]> = {};
-  const tasks: RoundTask[] = [
-    {
-      name: 'ours EMA(12)',
-      fn: () => {
-        const s = initEma(12);
-        let acc = 0;
-        for (let i = 0; i < n; i++) {
-          emaPush(s, prices[i]);
-          const v = emaValue(s);
-          if (v !== null) acc += v;
-        }
-        blackhole += acc;
-      },
-    },
-    {
-      name: 'peer EMA(12)',
-      fn: () => {
-        const e = new EMA(12);
-        let acc = 0;
-        for (let i = 0; i < n; i++) acc += e.add(prices[i]) ?? 0;
-        blackhole += acc;
-      },
-    },
-    {
-      name: 'ours RSI(14)',
-      fn: () => {
-        const s = initRsi(14);
-        let acc = 0;
-        for (let i = 0; i < n; i++) {
-          rsiPush(s, prices[i]);
-          const v = rsiValue(s);
-          if (v !== null) acc += v;
-        }
-        blackhole += acc;
-      },
-    },
-    {
-      name: 'peer RSI(14)',
-      fn: () => {
-        const r = new RSI(14);
-        let acc = 0;
-        for (let i = 0; i < n; i++) acc += r.add(prices[i]) ?? 0;
-        blackhole += acc;
-      },
-    },
-    {
-      // one readiness check per update, then the three outputs: what the peer loop does (one null
-      // check of add()'s result, then its three fields)
-      name: 'ours MACD(12,26,9)',
-      fn: () => {
-        const s = initMacd(12, 26, 9);
-        let acc = 0;
-        for (let i = 0; i < n; i++) {
-          macdPush(s, prices[i]);
-          if (macdReady(s)) acc += macdLine(s)! + macdSignal(s)! + macdHist(s)!;
-        }
-        blackhole += acc;
-      },
-    },
-    {
-      // shown too: a null check per output, as the factor's value and extras read them; each
-      // number-or-null read of a double allocates a heap number, ~5 ns of the difference
-      name: 'ours MACD(12,26,9), null check per output',
-      fn: () => {
-        const s = initMacd(12, 26, 9);
-        let acc = 0;
-        for (let i = 0; i < n; i++) {
-          macdPush(s, prices[i]);
-          const line = macdLine(s);
-          if (line !== null) acc += line + macdSignal(s)! + macdHist(s)!;
-        }
-        blackhole += acc;
-      },
-    },
-    {
-      name: 'peer MACD(12,26,9)',
-      fn: () => {
-        const m = new MACD(new EMA(12), new EMA(26), new EMA(9));
-        let acc = 0;
-        for (let i = 0; i < n; i++) {
-          const r = m.add(prices[i]);
-          if (r !== null) acc += r.macd + r.signal + r.histogram;
-        }
-        blackhole += acc;
-      },
-    },
-  ];
-  // final values, outside the timed loops: evidence that both sides compute the same thing
-  const e = initEma(12);
-  const pe = new EMA(12);
-  const r = initRsi(14);
-  const pr = new RSI(14);
-  const m = initMacd(12, 26, 9);
-  const pm = new MACD(new EMA(12), new EMA(26), new EMA(9));
-  for (let i = 0; i < n; i++) {
-    emaPush(e, prices[i]);
-    pe.add(prices[i]);
-    rsiPush(r, prices[i]);
-    pr.add(prices[i]);
-    macdPush(m, prices[i]);
-    pm.add(prices[i]);
-  }
-  finals['EMA(12)'] = [emaValue(e) ?? NaN, pe.getResult() ?? NaN];
-  finals['RSI(14)'] = [rsiValue(r) ?? NaN, pr.getResult() ?? NaN];
-  finals['MACD(12,26,9)'] = [macdHist(m) ?? NaN, pm.getResult()?.histogram ?? NaN];
-  return { tasks, finals };
-}
-
-async function peerVersion(): Promise<string> {
-  const { createRequire } = await import('node:module');
-  const { readFileSync } = await import('node:fs');
-  const req = createRequire(import.meta.url);
-  // the package's exports map hides package.json; find it from the resolved entry point
-  const entry = req.resolve('trading-signals');
-  const pkg = join(entry.slice(0, entry.lastIndexOf('trading-signals') + 'trading-signals'.length), 'package.json');
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
 /**
@@ -459,7 +294,7 @@ export async function benchFactors(opts: {
     const perOutput = indicator === 'MACD(12,26,9)' ? { oursPerOutputNullNs: ns(`ours ${indicator}, null check per output`) } : {};
     return { indicator, oursNs, peerNs, ratio: peerNs / oursNs, finalAbsDiff: Math.abs(a - b), ...perOutput };
   });
-  if (!Number.isFinite(blackhole)) log('(peer loops produced a non-finite checksum)');
+  if (!Number.isFinite(peerChecksum())) log('(peer loops produced a non-finite checksum)');
 
   const result: FactorBenchResult = {
     preset: opts.preset,
@@ -489,78 +324,4 @@ export async function benchFactors(opts: {
   log(formatFactorBench(result));
   if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2));
   return result;
-}
-
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-
-/** The result as markdown: summary with goals, per-factor costs, and the peer comparison. */
-export function formatFactorBench(r: FactorBenchResult): string {
-  const w = r.wholeSet;
-  const e = r.emptyFold;
-  const lines = [
-    `\nfactor benchmark, preset ${r.preset}: ${r.events.toLocaleString('en-US')} of ${r.dayEvents.toLocaleString('en-US')} events in memory, ${r.symbols} symbols, median of ${r.runs} runs (node ${r.node}, one core)`,
-    '',
-    '| fold | ns/event (median) | min | runs | goal |',
-    '|---|---|---|---|---|',
-    `| whole default set (${r.perFactor.length} factors) | ${f1(w.nsPerEvent)} | ${f1(w.minNsPerEvent)} | ${w.runs.map(f1).join(' ')} | ≤ ${r.goals.wholeSetNs}: ${verdict(w.nsPerEvent <= r.goals.wholeSetNs)} |`,
-    `| empty set (fold overhead) | ${f1(e.nsPerEvent)} | ${f1(e.minNsPerEvent)} | ${e.runs.map(f1).join(' ')} | |`,
-    `| Σ per-factor net | ${f1(r.sumNetNsPerEvent)} | ${f1(r.sumNetMinNsPerEvent)} | | vs whole - empty = ${f1(w.nsPerEvent - e.nsPerEvent)} (min: ${f1(w.minNsPerEvent - e.minNsPerEvent)}) |`,
-    '',
-    `heartbeats: ${r.eventsByKind.heartbeat.toLocaleString('en-US')}, offered to ${r.heartbeatVisits.toLocaleString('en-US')} symbol states in all (updates = non-heartbeat inputs + that fan-out)`,
-    '',
-    'by kind: each kind\'s events folded alone, whole set and empty set (a heartbeat: the trades + heartbeats pass minus the trades pass, per symbol visit)',
-    '',
-    '| path | events | whole ns | empty ns | factors ns | factors, ns per event of the mix |',
-    '|---|---|---|---|---|---|',
-    ...r.byKind.map((k) => `| ${k.kind === 'heartbeat' ? 'heartbeat (per symbol visit)' : k.kind} | ${k.count.toLocaleString('en-US')} | ${f1(k.wholeNs)} | ${f1(k.emptyNs)} | ${f1(k.netNs)} | ${f1(k.netNsPerMixEvent)} |`),
-    `| Σ paths | | | | | ${f1(r.byKind.reduce((a, k) => a + k.netNsPerMixEvent, 0))} (in the mix: whole - empty = ${f1(r.wholeSet.nsPerEvent - r.emptyFold.nsPerEvent)}) |`,
-    '',
-    '| factor | inputs | consumed events | updates | ns/event raw | ns/event net | ns/consumed raw | ns/consumed net | net ns/update | ns/event net of mins |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...r.perFactor.map(
-      (f) =>
-        `| ${f.name} | ${f.inputs.join(',')} | ${f.consumedEvents.toLocaleString('en-US')} | ${f.updates.toLocaleString('en-US')} | ${f1(f.nsPerEvent)} | ${f1(f.netNsPerEvent)} | ${f1(f.nsPerConsumedEvent)} | ${f1(f.netNsPerConsumedEvent)} | ${f1(f.netNsPerUpdate)} | ${f1(f.netMinNsPerEvent)} |`,
-    ),
-    '',
-    `peer: ${r.peerPackage.name} ${r.peerPackage.version} (faster variants: ${r.peerPackage.fasterVariants}), ns per update over ${r.peerPrices.toLocaleString('en-US')} random-walk prices, same run`,
-    '',
-    '| indicator | ours ns | peer ns | peer ns in the issue | peer / ours | goal | final-value diff |',
-    '|---|---|---|---|---|---|---|',
-    ...r.peer.map((p) => {
-      const need = p.indicator.startsWith('EMA') ? r.goals.emaRatio : p.indicator.startsWith('RSI') ? r.goals.rsiRatio : r.goals.macdRatio;
-      const goal = need === 1 ? 'no slower' : `≥ ${need}×`;
-      const peerCol = p.peerFasterNs === undefined ? f1(p.peerNs) : `${f1(p.peerNs)} (faster: ${f1(p.peerFasterNs)})`;
-      return `| ${p.indicator} | ${p.oursNs.toFixed(2)} | ${peerCol} | ${r.goals.issuePeerNs[p.indicator] ?? '—'} | ${p.ratio.toFixed(2)}× | ${goal}: ${verdict(p.ratio >= need)} | ${p.finalAbsDiff.toExponential(1)} |`;
-    }),
-     ...r.peer.flatMap((p) =>
-      p.oursPerOutputNullNs === undefined
-        ? []
-        : ['', `${p.indicator}: ours checks readiness once per update, as the peer loop checks add()'s result once; reading each output through its own null check (the factor's pattern) measured ${p.oursPerOutputNullNs.toFixed(2)} ns, ${(p.peerNs / p.oursPerOutputNullNs).toFixed(2)}× the peer`],
-    ),
-    ...machineScaleLines(r),
-  ];
-  return lines.join('\n');
-}
-
-/**
- * How fast this machine ran the peer compared with the issue's own peer figures, and the whole
- * set's ns/event scaled by that: context for a goal judged on one machine's absolute figure (this
- * VM's speed moves 2-4x from hour to hour). Only an estimate: the fold is not the peer's arithmetic.
- */
-function machineScaleLines(r: FactorBenchResult): string[] {
-  let here = 0;
-  let issue = 0;
-  for (const p of r.peer) {
-    const ref = r.goals.issuePeerNs[p.indicator];
-    if (ref === undefined) return [];
-    here += p.peerNs;
-    issue += ref;
-  }
-  if (here <= 0 || issue <= 0) return [];
-  const speed = issue / here;
-  return [
-    '',
-    `machine speed: the peer's EMA + RSI + MACD updates took ${f1(here)} ns here vs ${f1(issue)} ns in the issue (${speed.toFixed(2)}× the issue's speed); the whole set scaled to the issue's peer speed would be ~${f1(r.wholeSet.nsPerEvent * speed)} ns/event (an estimate; the goal above is judged on the measured figure)`,
-  ];
 }
