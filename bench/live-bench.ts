@@ -15,16 +15,13 @@
  * per-event send time and latencies as CSV.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, get } from 'node:http';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '../core/events.ts';
 import { applyEvent, createFactorSet, initFold } from '../core/fold.ts';
-import { getOnlineFeatures } from '../live/client.ts';
-import { openFeatureSource } from '../live/row-reader.ts';
-import { inputStream, latestKey, leaseKey, metaKey, outputStream, type KeyLayout } from '../live/keys.ts';
+import { inputStream, leaseKey, outputStream, type KeyLayout } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { shardOf } from '../live/shard.ts';
@@ -32,6 +29,9 @@ import { StreamReader } from '../live/stream-reader.ts';
 import { encodeEvent } from '../live/wire.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { openSelection } from '../replay/run-replay.ts';
+import { formatLiveBench, loadLine } from './live-bench-format.ts';
+import { watchLoad, type RunLoad } from './live-load.ts';
+import { readRuns } from './live-reads.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DATE = '2024-03-15';
@@ -67,90 +67,6 @@ export interface LiveBenchResult {
   sustainable: { events: number; seconds: number; perSec: number; startupSeconds?: number; perSecAfterStartup?: number };
   /** Read latency after `warmup` untimed reads of the same kind. */
   reads: { name: string; p50Ms: number; p99Ms: number; n: number; warmup?: number }[];
-}
-
-/**
- * The machine during a fixed-rate run, so a tail can be read against it: the CPU each party used
- * (cores: 1 = one core busy the whole run), the run queue, and the longest stalls Redis's own
- * latency monitor saw. A "fast command" (XADD, XACK, HGET: O(1)) taking milliseconds is Redis not
- * being scheduled, not the command: on a shared 2-core box that is what a tick → served tail is
- * made of, whatever the worker does.
- */
-export interface RunLoad {
-  seconds: number;
-  /** CPU used over the run, in cores: the worker process, redis-server, this process (feeder + subscriber). */
-  cpu: { worker: number | null; redis: number | null; bench: number };
-  /** Mean run queue (runnable tasks, /proc/loadavg's 4th field) sampled every 100 ms, and its max. */
-  runQueue: { mean: number; max: number } | null;
-  /** Longest event Redis's latency monitor (threshold 1 ms) recorded: O(1) commands, and others (the commit script). */
-  redisStallMs: { fastCommand: number; command: number };
-}
-
-/** Ticks of CPU (user + system) a process has used, from /proc/<pid>/stat; null off Linux. */
-function procTicks(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    // fields after the ")" of the command name: state is 3rd, utime 14th, stime 15th
-    const rest = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    return Number(rest[11]) + Number(rest[12]);
-  } catch {
-    return null;
-  }
-}
-
-/** Runnable tasks now (/proc/loadavg "running/total"), or null off Linux. */
-function runnable(): number | null {
-  try {
-    return Number(readFileSync('/proc/loadavg', 'latin1').split(' ')[3].split('/')[0]);
-  } catch {
-    return null;
-  }
-}
-
-/** Clock ticks per second for /proc times (USER_HZ: 100 on every Linux build in practice). */
-const USER_HZ = 100;
-
-async function redisCpuSeconds(r: RedisClient): Promise<number | null> {
-  const info = String(await r.call('INFO', 'cpu'));
-  const f = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  const x = f('used_cpu_sys') + f('used_cpu_user');
-  return Number.isFinite(x) ? x : null;
-}
-
-/** Starts measuring a run's load (latency monitor reset, CPU counters read); stop() returns it. */
-async function watchLoad(r: RedisClient, workerPid: number | undefined): Promise<{ stop: () => Promise<RunLoad> }> {
-  await r.call('CONFIG', 'SET', 'latency-monitor-threshold', '1');
-  await r.call('LATENCY', 'RESET');
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const w0 = procTicks(workerPid);
-  const r0 = await redisCpuSeconds(r);
-  const rq: number[] = [];
-  const timer = setInterval(() => {
-    const x = runnable();
-    if (x !== null) rq.push(x);
-  }, 100);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      const seconds = (performance.now() - t0) / 1000;
-      const c = process.cpuUsage(cpu0);
-      const w1 = procTicks(workerPid);
-      const r1 = await redisCpuSeconds(r);
-      const latest = (await r.call('LATENCY', 'LATEST')) as [string, number, number, number][];
-      const max = (name: string) => latest.find((e) => e[0] === name)?.[3] ?? 0;
-      return {
-        seconds,
-        cpu: {
-          worker: w0 === null || w1 === null ? null : (w1 - w0) / USER_HZ / seconds,
-          redis: r0 === null || r1 === null ? null : (r1 - r0) / seconds,
-          bench: (c.user + c.system) / 1e6 / seconds,
-        },
-        runQueue: rq.length === 0 ? null : { mean: rq.reduce((a, b) => a + b, 0) / rq.length, max: Math.max(...rq) },
-        redisStallMs: { fastCommand: max('fast-command'), command: max('command') },
-      };
-    },
-  };
 }
 
 export function percentiles(xs: number[]): Percentiles {
@@ -480,97 +396,6 @@ async function sustainableRun(url: string, keys: KeyLayout, events: MarketEvent[
   return { events: market.length, seconds, perSec: market.length / seconds, startupSeconds, perSecAfterStartup: market.length / (seconds - startupSeconds) };
 }
 
-/**
- * Times `n` sequential reads after `warmup` untimed ones. The warm-up is long enough for the JIT
- * of the reader and of the API process to settle (~1 s of traffic): right after start, the first
- * ~2,000 HTTP requests run partly unoptimized code and their p99 is ~4x the steady state's, which
- * is a start-up cost, not the latency a long-running server gives.
- */
-async function timeReads(name: string, n: number, fn: () => Promise<unknown>, warmup = 3000): Promise<{ name: string; p50Ms: number; p99Ms: number; n: number; warmup: number }> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    xs.push(performance.now() - t);
-  }
-  const p = percentiles(xs);
-  return { name, p50Ms: p.p50, p99Ms: p.p99, n, warmup };
-}
-
-async function readRuns(url: string): Promise<LiveBenchResult['reads']> {
-  const keys: KeyLayout = { ns: 'benchread', shards: 4 };
-  const r: RedisClient = await openRedis(url, { name: 'bench-read' });
-  const features = Array.from({ length: 30 }, (_, i) => `f${String(i).padStart(2, '0')}`);
-  const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, '0')}`);
-  // latest values laid out exactly as a worker writes them (hash fields plus the packed _row)
-  await r.hset(metaKey(keys), 'columns', features.join(','), 'featureSetVersion', 'x', 'shards', String(keys.shards));
-  for (const s of symbols) {
-    const at = String(Date.now());
-    const vals = features.map((_, i) => String(100 + i / 7));
-    const fields: string[] = ['_in', '1-0', '_te', '1', '_tr', '1', '_seq', '1', '_src', 'trade', '_at', at, '_fsv', 'x'];
-    features.forEach((f, i) => fields.push(f, vals[i]));
-    fields.push('_row', `1|1|1|trade|${at}|x|${vals.join(',')}`);
-    await r.hset(latestKey(keys, s), ...fields);
-  }
-  const one = latestKey(keys, symbols[0]);
-  // the client as `openFeatureSource` opens it (the lean reader on a single node); over an
-  // ioredis connection too, for comparison
-  const lean = await openFeatureSource(url, { name: 'bench-read-lean' });
-  // the HTTP API runs as its own process (`lockstep serve`), as deployed: its event loop and GC
-  // are not this benchmark's
-  const port = await freePortForApi();
-  const api = spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), 'serve', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--port', String(port), '--max-age-ms', '3600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    api.stdout!.on('data', (d) => String(d).includes('serving') && resolve());
-    api.once('exit', (c) => reject(new Error(`lockstep serve exited with ${c}`)));
-  });
-  const base = `http://127.0.0.1:${port}/v1/features?features=${features.join(',')}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const reads = [
-    await timeReads('raw ioredis HMGET 1 x 30 (peer)', 5000, () => r.hmget(one, ...features)),
-    await timeReads('client 1 symbol x 30 features', 5000, () => getOnlineFeatures(lean, keys, { symbols: symbols.slice(0, 1), features, maxAgeMs: 3_600_000 })),
-    await timeReads('client 100 symbols x 30 features', 2000, () => getOnlineFeatures(lean, keys, { symbols, features, maxAgeMs: 3_600_000 }), 1000),
-    await timeReads('client 1 symbol x 30 features (over ioredis)', 5000, () => getOnlineFeatures(r, keys, { symbols: symbols.slice(0, 1), features, maxAgeMs: 3_600_000 })),
-    await timeReads('client 100 symbols x 30 features (over ioredis)', 2000, () => getOnlineFeatures(r, keys, { symbols, features, maxAgeMs: 3_600_000 }), 1000),
-    await timeReads('HTTP 1 symbol x 30 features', 3000, () => getJson(agent, `${base}&symbols=${symbols[0]}`)),
-    await timeReads('HTTP 100 symbols x 30 features', 1000, () => getJson(agent, `${base}&symbols=${symbols.join(',')}`), 1000),
-    await timeReads('HTTP 1 symbol x 30 features (fetch)', 3000, async () => (await fetch(`${base}&symbols=${symbols[0]}`)).json()),
-  ];
-  agent.destroy();
-  lean.disconnect();
-  await new Promise<void>((resolve) => {
-    api.once('exit', () => resolve());
-    api.kill('SIGTERM');
-  });
-  r.disconnect();
-  return reads;
-}
-
-/**
- * One GET over a kept-alive connection, body parsed as JSON: what a trading engine's HTTP client
- * does. (Node's fetch costs ~0.3 ms more per request here and its tail is its own, not the API's.)
- */
-function getJson(agent: Agent, url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    get(url, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
-        else resolve(JSON.parse(Buffer.concat(chunks).toString()));
-      });
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
-
-async function freePortForApi(): Promise<number> {
-  const { freePort } = await import('../live/redis-harness.ts');
-  return freePort();
-}
-
-
 export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number; skipReads?: boolean; /** run the echo relay peer at each rate (default true) */ peer?: boolean }): Promise<LiveBenchResult> {
   const dir = resolve(opts.dir);
   const catalog = join(dir, 'catalog-day');
@@ -614,46 +439,4 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
   } finally {
     await redis.close();
   }
-}
-
-const cores = (x: number | null) => (x === null ? '?' : x.toFixed(2));
-
-/** A run's load in one line: CPU per party in cores, run queue, Redis's longest stalls. */
-export function loadLine(l: RunLoad | undefined, consumer = 'worker'): string {
-  if (l === undefined) return 'load not measured';
-  const rq = l.runQueue === null ? '' : `, run queue mean ${l.runQueue.mean.toFixed(1)} max ${l.runQueue.max}`;
-  return `CPU (cores) ${consumer} ${cores(l.cpu.worker)} redis ${cores(l.cpu.redis)} bench ${cores(l.cpu.bench)}${rq}; Redis latency monitor: O(1) commands stalled up to ${l.redisStallMs.fastCommand} ms, scripts up to ${l.redisStallMs.command} ms`;
-}
-
-export function formatLiveBench(r: LiveBenchResult): string {
-  const lines = [
-    '\nlive benchmark (Redis, feeder and one worker on this machine); tick → served as seen by a subscriber, and by Redis\'s clock (output entry ID - input entry ID, +1 ms: an upper bound)',
-    '| input rate | achieved | subscriber p50 | p99 | p999 | Redis clock p50 | p99 | p999 |',
-    '|---|---|---|---|---|---|---|---|',
-  ];
-  const red = (p: Percentiles | undefined, k: 'p50' | 'p99' | 'p999') => (p === undefined ? '—' : `≤ ${p[k]} ms`);
-  const row = (label: string, target: number, x: RateRun | LiveBenchResult['rates'][number]) =>
-    `| ${target.toLocaleString('en-US')}/s${label} | ${Math.round(x.achieved).toLocaleString('en-US')}/s | ${x.latencyMs.p50.toFixed(2)} ms | ${x.latencyMs.p99.toFixed(2)} ms | ${x.latencyMs.p999.toFixed(2)} ms | ${red(x.latencyRedisMs, 'p50')} | ${red(x.latencyRedisMs, 'p99')} | ${red(x.latencyRedisMs, 'p999')} |`;
-  for (const x of r.rates) {
-    if (x.peer !== undefined) lines.push(row(', echo relay (peer)', x.target, x.peer));
-    lines.push(row(x.peer !== undefined ? ', worker' : '', x.target, x));
-  }
-  if (r.rates.some((x) => x.peer !== undefined)) {
-    lines.push('', 'worker ÷ echo relay, the same events at the same rate (the relay reads, writes one output entry and acks; it computes nothing: the floor this machine gives):');
-    for (const x of r.rates) if (x.peer !== undefined) lines.push(`- ${x.target.toLocaleString('en-US')}/s: p50 ${(x.latencyMs.p50 / x.peer.latencyMs.p50).toFixed(2)}×, p99 ${(x.latencyMs.p99 / x.peer.latencyMs.p99).toFixed(2)}×, p999 ${(x.latencyMs.p999 / x.peer.latencyMs.p999).toFixed(2)}×`);
-  }
-  if (r.rates.some((x) => x.load !== undefined)) {
-    lines.push('', 'while each run fed (a tail on a shared box is mostly scheduling: see RunLoad in bench/live-bench.ts):');
-    for (const x of r.rates) {
-      if (x.peer !== undefined) lines.push(`- ${x.target.toLocaleString('en-US')}/s, echo relay: ${loadLine(x.peer.load, 'relay')}`);
-      lines.push(`- ${x.target.toLocaleString('en-US')}/s${x.peer !== undefined ? ', worker' : ''}: ${loadLine(x.load)}`);
-    }
-  }
-  const after = r.sustainable.perSecAfterStartup === undefined ? '' : `; ${Math.round(r.sustainable.perSecAfterStartup).toLocaleString('en-US')} events/s after ${r.sustainable.startupSeconds!.toFixed(2)} s of start-up`;
-  lines.push('', `sustainable rate, one worker: ${Math.round(r.sustainable.perSec).toLocaleString('en-US')} events/s (${r.sustainable.events.toLocaleString('en-US')} events drained in ${r.sustainable.seconds.toFixed(2)} s, start-up included${after})`, '');
-  if (r.reads.length === 0) return lines.join('\n');
-  const peer = r.reads[0];
-  lines.push('| read | p50 | p99 | p99 vs raw HMGET | timed / warm-up reads |', '|---|---|---|---|---|');
-  for (const x of r.reads) lines.push(`| ${x.name} | ${x.p50Ms.toFixed(3)} ms | ${x.p99Ms.toFixed(3)} ms | ${(x.p99Ms / peer.p99Ms).toFixed(1)}x | ${x.n} / ${x.warmup ?? '?'} |`);
-  return lines.join('\n');
 }
