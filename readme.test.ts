@@ -307,10 +307,14 @@ describe('README and docs', () => {
     expect(problems).toEqual([]);
   });
 
-  it('every relative link points at a file that exists', () => {
+  it('every relative link, and every relative import in a ts block, points at a file that exists', () => {
     const broken: string[] = [];
     for (const file of DOC_FILES) {
       for (const target of relativeLinks(file)) if (!existsSync(resolve(ROOT, dirname(file), target))) broken.push(`${file}: ${target}`);
+      // code samples import from the repository root, as a script there would
+      for (const f of fences(file).filter((x) => x.lang === 'ts')) {
+        for (const m of f.body.matchAll(/from '(\.{1,2}\/[^']+)'/g)) if (!existsSync(resolve(ROOT, m[1]))) broken.push(`${file}:${f.line}: import ${m[1]}`);
+      }
     }
     expect(broken).toEqual([]);
   });
