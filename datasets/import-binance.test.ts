@@ -60,7 +60,7 @@ describe.skipIf(!existsSync(dir))('importBinance on the real BTCUSDT capture (bo
     }
   });
 
-  it('applies the snapshot and every diff with no U/u gap (README facts)', () => {
+  it('applies the snapshot and every diff with no U/u gap (facts from the dataset README)', () => {
     expect(report.notes).toContain('depth diffs: no U/u gap');
     expect(report.notes[0]).toMatch(/^BTCUSDT: snapshot lastUpdateId 50093239218 \(1000 bids, 1000 asks\) applied at .*btcusdt_20240808\.gz line 8, after 3 buffered depth diffs$/);
     expect(report.notes).toContain('2 depth diffs dropped: fully covered by the snapshot (u <= lastUpdateId)');
@@ -93,7 +93,7 @@ describe.skipIf(!existsSync(dir))('importBinance on the real BTCUSDT capture (bo
     expect(snap.every((b) => b.tsRecv === snapTs && updateIds[book.indexOf(b)] === 50_093_239_218n)).toBe(true);
 
     // bookTicker update ids are not catalog columns: read them from the capture to pair each
-    // diff with the latest ticker at or before its update id, as the README's figure does.
+    // diff with the latest ticker at or before its update id, as the dataset README's figure does.
     const tickers: { u: bigint; b: number; a: number }[] = [];
     for (const f of ['btcusdt_20240808.gz', 'btcusdt_20240809.gz']) {
       for (const line of gunzipSync(readFileSync(path.join(dir, f))).toString('utf8').split('\n')) {

@@ -5,7 +5,7 @@
  *
  * DuckDB maps TIMESTAMP(NANOS, isAdjustedToUTC) to TIMESTAMPTZ, which has microsecond precision,
  * so through DuckDB the sub-microsecond digits are truncated (a DuckDB limitation, documented in
- * the README); the test pins that behaviour so a change in it is noticed.
+ * docs/catalog.md); the test pins that behaviour so a change in it is noticed.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';

@@ -11,7 +11,7 @@
  * the replay minus the output sink; the sink's side is covered by comparing the first date's
  * continuous rows with a real `runReplay` of that date, which starts from the same empty state.
  *
- * Reference bar rule (README): trades with CORR == 0 (the importer drops the others), minute =
+ * Reference bar rule (core/factors/reference/README.md): trades with CORR == 0 (the importer drops the others), minute =
  * floor(ts_ms / 60000), close = last trade of the minute in file order (= seq order, which the
  * importer assigns in file order within a millisecond). Our bars close on the first trade or
  * heartbeat past the minute (heartbeats are 1 s apart), so the values are read from the fold state

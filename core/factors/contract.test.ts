@@ -1,5 +1,5 @@
 /**
- * The one contract suite every registered factor passes (DESIGN.md, "The factor contract"):
+ * The one contract suite every registered factor passes (docs/design.md, "The factor contract"):
  * warm-up, determinism, snapshot/restore equals an uninterrupted run, and streaming equals a naive
  * batch recomputation. It iterates DEFAULT_FACTORS, so a new factor is covered on registration,
  * and fails for a factor without a naive reference (naive-reference.ts).
