@@ -173,7 +173,7 @@ async function cmdFeed(a: Record<string, unknown>): Promise<void> {
 }
 
 async function cmdLive(a: Record<string, unknown>): Promise<void> {
-  const { LiveWorker } = await import('./live/worker.ts');
+  const { LiveWorker } = await import('./live/worker/index.ts');
   const owned = list(a.owned)?.map(Number);
   const w = new LiveWorker({
     redis: String(a.redis),
