@@ -27,6 +27,20 @@ export class EntryApplier {
   /** The run and input entry `sink` files rows under (one sink for all events: no closure per event). */
   private sinkRun: ShardRun | null = null;
   private sinkId = '';
+  /** Files a row of the fold under `sinkRun` and `sinkId`. */
+  private readonly sink = (ev: MarketEvent, symbol: string, values: readonly (number | null)[]): void => {
+    const run = this.sinkRun!;
+    const id = this.sinkId;
+    // values are formatted once per row; the latest-value hash is built at commit from the
+    // symbol's newest row only (a batch often holds many rows of one symbol)
+    // `values` is the symbol's own array in the fold state: its identity keys the text cache (weakly,
+    // so states dropped by a recovery take their caches with them)
+    let cache = this.packCaches.get(values);
+    if (cache === undefined) this.packCaches.set(values, (cache = { last: [], text: [] }));
+    const packed = packValuesCached(values, cache);
+    run.rows.push(encodeRowPacked(symbol, ev, id, packed));
+    run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
+  };
 
   constructor(
     private readonly set: FactorSet,
@@ -75,19 +89,6 @@ export class EntryApplier {
     run.acks.push(id);
   }
 
-  private readonly sink = (ev: MarketEvent, symbol: string, values: readonly (number | null)[]): void => {
-    const run = this.sinkRun!;
-    const id = this.sinkId;
-    // values are formatted once per row; the latest-value hash is built at commit from the
-    // symbol's newest row only (a batch often holds many rows of one symbol)
-    // `values` is the symbol's own array in the fold state: its identity keys the text cache (weakly,
-    // so states dropped by a recovery take their caches with them)
-    let cache = this.packCaches.get(values);
-    if (cache === undefined) this.packCaches.set(values, (cache = { last: [], text: [] }));
-    const packed = packValuesCached(values, cache);
-    run.rows.push(encodeRowPacked(symbol, ev, id, packed));
-    run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
-  };
 
   /** Dead-letters an entry (unless it is a silent re-application: its dead letter exists). */
   private reject(run: ShardRun, [id, fields]: Entry, silent: boolean, reason: string): void {
