@@ -173,7 +173,7 @@ async function cmdFeed(a: Record<string, unknown>): Promise<void> {
 }
 
 async function cmdLive(a: Record<string, unknown>): Promise<void> {
-  const { LiveWorker } = await import('./live/worker.ts');
+  const { LiveWorker } = await import('./live/worker/index.ts');
   const owned = list(a.owned)?.map(Number);
   const w = new LiveWorker({
     redis: String(a.redis),
@@ -217,9 +217,9 @@ async function cmdKillSwitch(a: Record<string, unknown>): Promise<void> {
   }
 }
 
-/** The alert thresholds given on the command line (defaults in live/alerts.ts), as a usage error when invalid. */
+/** The alert thresholds given on the command line (defaults in live/alerts/thresholds.ts), as a usage error when invalid. */
 async function alertThresholdOptions(a: Record<string, unknown>) {
-  const { resolveThresholds } = await import('./live/alerts.ts');
+  const { resolveThresholds } = await import('./live/alerts/index.ts');
   try {
     return resolveThresholds(
       {
@@ -239,7 +239,7 @@ async function alertThresholdOptions(a: Record<string, unknown>) {
 
 async function cmdAlertsWatch(a: Record<string, unknown>): Promise<void> {
   const { openRedis } = await import('./live/redis-connect.ts');
-  const { AlertWatcher } = await import('./live/alerts.ts');
+  const { AlertWatcher } = await import('./live/alerts/index.ts');
   const shards = a.shards as number;
   const intervalMs = a['interval-ms'] as number;
   if (!Number.isInteger(shards) || shards < 1) throw usage(`--shards ${a.shards}: must be an integer >= 1`);
@@ -266,7 +266,7 @@ async function cmdAlertsWatch(a: Record<string, unknown>): Promise<void> {
 
 async function cmdAlertsList(a: Record<string, unknown>): Promise<void> {
   const { openRedis } = await import('./live/redis-connect.ts');
-  const { readFiringAlerts } = await import('./live/alerts.ts');
+  const { readFiringAlerts } = await import('./live/alerts/index.ts');
   const r = await openRedis(String(a.redis), { name: 'lockstep-alerts' });
   try {
     const alerts = await readFiringAlerts(r, { ns: String(a.ns) });
@@ -280,7 +280,7 @@ async function cmdAlertsList(a: Record<string, unknown>): Promise<void> {
 
 async function cmdAlertsFollow(a: Record<string, unknown>): Promise<void> {
   const { openRedis } = await import('./live/redis-connect.ts');
-  const { followAlerts } = await import('./live/alerts.ts');
+  const { followAlerts } = await import('./live/alerts/index.ts');
   const r = await openRedis(String(a.redis), { name: 'lockstep-alerts-follow' });
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort());

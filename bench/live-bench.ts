@@ -25,6 +25,7 @@ import { inputStream, leaseKey, outputStream, type KeyLayout } from '../live/key
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { shardOf } from '../live/shard.ts';
+import { idMsPart } from '../live/stream-id.ts';
 import { StreamReader } from '../live/stream-reader.ts';
 import { encodeEvent } from '../live/wire.ts';
 import { EventMerge } from '../replay/merge.ts';
@@ -266,7 +267,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
       for (const [key, entries] of res ?? []) {
         lastIds[outs.indexOf(key)] = entries[entries.length - 1][0];
         for (const [outId, f] of entries) {
-          const outMs = Number(outId.slice(0, outId.indexOf('-')));
+          const outMs = idMsPart(outId);
           for (const row of entryRows(f ?? [])) {
             const [sym, src, seq, , , inId] = row.split('|', 6);
             const k = `${src}/${sym}/${seq}`;
@@ -274,7 +275,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
             if (t !== undefined) {
               lat.push(now - t);
               sentAt.push(t);
-              latRedis.push(outMs - Number(inId.slice(0, inId.indexOf('-'))) + 1);
+              latRedis.push(outMs - idMsPart(inId) + 1);
               sent.delete(k);
             }
           }

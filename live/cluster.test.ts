@@ -12,7 +12,7 @@ import type { KeyLayout } from './keys.ts';
 import { readOutputRows } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisClusterHarness } from './redis-harness.ts';
-import { LiveWorker } from './worker.ts';
+import { LiveWorker } from './worker/index.ts';
 
 const DATE = '2024-03-15';
 let dir: string;

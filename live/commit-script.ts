@@ -65,7 +65,7 @@ export interface ShardCommit {
   stateId: string;
   /** Dead letters, each as stream field/value pairs. */
   deadLetters: readonly (readonly string[])[];
-  /** Output rows (worker.ts encodeRow), in input order. */
+  /** Output rows (worker/row-format.ts encodeRow), in input order. */
   rows: readonly string[];
   /** Per symbol, the newest row's latest-value write (latestWrite); keys in the same order. */
   latest: readonly LatestWrite[];

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { getOnlineFeaturesJson, QueryError } from './client.ts';
 import { killSwitchKey, type KeyLayout } from './keys.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
-import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts.ts';
+import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts/index.ts';
 
 export interface ApiOptions {
   keys: KeyLayout;

@@ -15,7 +15,7 @@ import { deadLetterStream, inputStream, latestKey, leaseKey, workersKey, type Ke
 import { readOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
-import { LiveWorker } from './worker.ts';
+import { LiveWorker } from './worker/index.ts';
 
 const DATE = '2024-03-15';
 const ROOT = new URL('..', import.meta.url).pathname;

@@ -9,7 +9,7 @@ import { metaKey, outputStream, type KeyLayout } from './keys.ts';
 import { compareRowKey, readOutputRows, streamOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
-import { encodeRow } from './worker.ts';
+import { encodeRow } from './worker/index.ts';
 
 const keys: KeyLayout = { ns: 'ro', shards: 3 };
 let redis: RedisHarness;

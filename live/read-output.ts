@@ -161,7 +161,7 @@ export function rowsOfEntry(fields: readonly string[], out: OutputRow[]): void {
   }
 }
 
-/** Parses one output row (worker.ts encodeRow). */
+/** Parses one output row (worker/row-format.ts encodeRow). */
 export function parseRow(r: string): OutputRow {
   const [symbol, source, seq, te, tr, input, v] = r.split('|');
   return { symbol, source, seq: BigInt(seq), tsEvent: BigInt(te), tsRecv: BigInt(tr), input, values: v.split(',').map((x) => (x === '' ? null : Number(x))) };

@@ -11,7 +11,7 @@ import { alertsStateKey, latestKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { openFeatureSource, RowReader, type FeatureSource } from './row-reader.ts';
-import { LiveWorker } from './worker.ts';
+import { LiveWorker } from './worker/index.ts';
 
 const DATE = '2024-03-15';
 const keys: KeyLayout = { ns: 'srv', shards: 2 };

@@ -10,7 +10,7 @@
  *
  * The connection (resp-connection.ts) keeps ACL, TLS, db, name and timeouts from the ioredis
  * settings, never resends, and fails every command in flight when one times out; entries a lost
- * reply delivered are pending for this consumer, which the worker re-reads (worker.ts).
+ * reply delivered are pending for this consumer, which the worker re-reads (worker/live-worker.ts).
  *
  * Not for Redis Cluster (the worker reads through ioredis there, which routes by slot).
  */

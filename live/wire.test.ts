@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { MarketEvent } from '../core/events.ts';
 import { decodeEvent, encodeEvent } from './wire.ts';
 import fc from 'fast-check';
-import { packValues, packValuesCached, type PackCache } from './worker.ts';
+import { packValues, packValuesCached, type PackCache } from './worker/index.ts';
 
 const base = { symbol: 'AAPL', seq: 7n, tsEvent: 1_710_511_200_123_456_789n, tsRecv: 1_710_511_200_123_457_000n };
 const events: MarketEvent[] = [

@@ -13,7 +13,7 @@ import { compareRowKey, readOutputRows, streamOutputRows } from '../live/read-ou
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { shardOf } from '../live/shard.ts';
-import { encodeRow } from '../live/worker.ts';
+import { encodeRow } from '../live/worker/index.ts';
 import { encodeParquet } from '../replay/parquet-io.ts';
 import { factorTableSpecs } from '../replay/factor-table-sink.ts';
 import { openRowSource } from './row-source.ts';

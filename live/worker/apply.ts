@@ -1,0 +1,99 @@
+/**
+ * Applying input entries to a shard's fold: the worker's per-entry hot path. It decodes an entry,
+ * checks it belongs to the shard, runs the factors and queues the output rows and latest values
+ * on the run (unless they are already committed); a bad entry is queued as a dead letter instead.
+ *
+ * A class, though it does no I/O: its caches (symbol homes, the text of the last values) and its
+ * one row sink live across calls, so that applying an entry allocates no closure.
+ */
+import type { MarketEvent } from '../../core/events.ts';
+import { applyEvent, type FactorSet } from '../../core/fold.ts';
+import { SYMBOL_RE } from '../keys.ts';
+import { shardOf } from '../shard.ts';
+import type { Entry } from '../stream-reader.ts';
+import { decodeEvent } from '../wire.ts';
+import { compareIds } from '../stream-id.ts';
+import type { WorkerHealth } from './health.ts';
+import { encodeRowPacked, packValuesCached, type PackCache } from './row-format.ts';
+import type { ShardRun } from './shard-run.ts';
+
+const ignoreRow = (): void => {};
+
+export class EntryApplier {
+  /** Symbol → shard of the symbols seen (valid names only): shardOf hashes the UTF-8 bytes. */
+  private readonly homes = new Map<string, number>();
+  /** Per symbol values array (fold state): the text of its last packed values. */
+  private readonly packCaches = new WeakMap<readonly (number | null)[], PackCache>();
+  /** The run and input entry `sink` files rows under (one sink for all events: no closure per event). */
+  private sinkRun: ShardRun | null = null;
+  private sinkId = '';
+  /** Files a row of the fold under `sinkRun` and `sinkId`. */
+  private readonly sink = (ev: MarketEvent, symbol: string, values: readonly (number | null)[]): void => {
+    const run = this.sinkRun!;
+    const id = this.sinkId;
+    // values are formatted once per row; the latest-value hash is built at commit from the
+    // symbol's newest row only (a batch often holds many rows of one symbol)
+    // `values` is the symbol's own array in the fold state: its identity keys the text cache (weakly,
+    // so states dropped by a recovery take their caches with them)
+    let cache = this.packCaches.get(values);
+    if (cache === undefined) this.packCaches.set(values, (cache = { last: [], text: [] }));
+    const packed = packValuesCached(values, cache);
+    run.rows.push(encodeRowPacked(symbol, ev, id, packed));
+    run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
+  };
+
+  constructor(
+    private readonly set: FactorSet,
+    private readonly shards: number,
+    /** Counts applied entries (`applied`). */
+    private readonly status: WorkerHealth,
+  ) {}
+
+  /** Applies one input entry to the shard's fold; queues its outputs unless already committed. */
+  apply(run: ShardRun, entry: Entry): void {
+    const id = entry[0];
+    if (compareIds(id, run.applied) <= 0) {
+      run.acks.push(id); // re-delivered after we applied it: just acknowledge
+      return;
+    }
+    run.applied = id;
+    run.sinceState++;
+    const silent = compareIds(id, run.committed) <= 0;
+    if (run.skip.size > 0 && run.skip.has(id)) return;
+    const fields = entry[1];
+    if (fields === null) return this.reject(run, entry, silent, 'entry was deleted from the stream before it was applied');
+    const d = decodeEvent(fields);
+    if (!d.ok) {
+      const p = d.problem;
+      return this.reject(run, entry, silent, `${p.field}=${p.value ?? '(missing)'}: ${p.reason}`);
+    }
+    const ev = d.event;
+    if (ev.kind !== 'heartbeat') {
+      let home = this.homes.get(ev.symbol);
+      if (home === undefined) {
+        if (!SYMBOL_RE.test(ev.symbol)) return this.reject(run, entry, silent, `s=${ev.symbol}: symbol must match ${SYMBOL_RE}`);
+        home = shardOf(ev.symbol, this.shards);
+        if (this.homes.size >= 100_000) this.homes.clear(); // bounded, whatever producers send
+        this.homes.set(ev.symbol, home);
+      }
+      if (home !== run.shard) return this.reject(run, entry, silent, `s=${ev.symbol}: belongs to shard ${home}, not ${run.shard} (producer and workers disagree on the shard count?)`);
+    }
+    this.status.applied++;
+    if (silent) {
+      applyEvent(this.set, run.fold, ev, ignoreRow);
+      return;
+    }
+    this.sinkRun = run;
+    this.sinkId = id;
+    applyEvent(this.set, run.fold, ev, this.sink);
+    run.acks.push(id);
+  }
+
+
+  /** Dead-letters an entry (unless it is a silent re-application: its dead letter exists). */
+  private reject(run: ShardRun, [id, fields]: Entry, silent: boolean, reason: string): void {
+    if (silent) return;
+    run.dlq.push(['id', id, 'reason', reason, ...(fields ?? [])]);
+    run.acks.push(id);
+  }
+}

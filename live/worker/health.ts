@@ -1,0 +1,27 @@
+/** What `LiveWorker.health()` reports, and the two ways the last Redis round trip can end. */
+
+export interface WorkerHealth {
+  /** The last Redis round trip succeeded. */
+  healthy: boolean;
+  /** ms of the last one that did. */
+  lastOkAt: number;
+  /** The last failure's message, null once a round trip succeeds again. */
+  lastError: string | null;
+  /** Input entries applied to a fold (silent re-applications during recovery included). */
+  applied: number;
+  deadLettered: number;
+  commits: number;
+}
+
+export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 });
+
+export function markOk(h: WorkerHealth): void {
+  h.healthy = true;
+  h.lastOkAt = Date.now();
+  h.lastError = null;
+}
+
+export function markFailed(h: WorkerHealth, e: unknown): void {
+  h.healthy = false;
+  h.lastError = (e as Error).message ?? String(e);
+}

@@ -1,0 +1,84 @@
+/**
+ * Shard leases (in the spirit of bullmq's LockManager): a lease is `SET <lease key> <token> PX
+ * leaseMs NX`, renewed by this run while it works and released when it hands the shard back, so
+ * a crashed worker's shards are free after leaseMs and a superseded one is fenced off (the commit
+ * script checks the lease). Balancing workers also announce themselves in `<ns>:workers` to learn
+ * their fair share.
+ */
+import { leaseKey, workersKey, type KeyLayout } from '../keys.ts';
+import type { WorkerRedis } from './commands.ts';
+import { FatalWorkerError } from './errors.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A balancing worker's share of the shards when `present` workers balance them. */
+export const fairShare = (shards: number, present: number): number => Math.ceil(shards / present);
+
+export class LeaseManager {
+  /** Shards whose lease this run holds, in the order taken. */
+  readonly held: number[] = [];
+  private lastRenew = 0;
+
+  constructor(
+    private readonly writer: WorkerRedis,
+    private readonly keys: KeyLayout,
+    /** This run's lease token: a restarted or resumed process never passes for another. */
+    private readonly token: string,
+    private readonly leaseMs: number,
+    private readonly log: (msg: string) => void,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  /** Takes a shard's lease if it is free. */
+  async tryTake(s: number): Promise<boolean> {
+    const got = await this.writer.set(leaseKey(this.keys, s), this.token, 'PX', this.leaseMs, 'NX');
+    if (got !== 'OK') return false;
+    this.held.push(s);
+    this.lastRenew = Date.now();
+    return true;
+  }
+
+  /**
+   * Takes a shard's lease, waiting for a previous holder's lease to expire (a crashed worker's
+   * lease runs out after leaseMs; a live one keeps renewing it).
+   */
+  async take(s: number): Promise<void> {
+    for (;;) {
+      if (await this.tryTake(s)) return;
+      if (this.stopping()) throw new Error('stopped while waiting for a lease');
+      this.log(`shard ${s} is leased by ${await this.writer.get(leaseKey(this.keys, s))}; waiting for it to expire`);
+      await this.renew(true);
+      await sleep(Math.min(500, this.leaseMs / 4));
+    }
+  }
+
+  /** Renews the leases held (every leaseMs / 3 unless forced); losing one is fatal (another worker owns the shard now). */
+  async renew(force = false): Promise<void> {
+    if (this.held.length === 0 || (!force && Date.now() - this.lastRenew < this.leaseMs / 3)) return;
+    const res = await Promise.all(this.held.map((s) => this.writer.lockstepRenew(leaseKey(this.keys, s), this.token, this.leaseMs)));
+    this.lastRenew = Date.now();
+    const lost = this.held.filter((_, i) => res[i] !== 1);
+    if (lost.length > 0) throw new FatalWorkerError(`lost the lease of shard(s) ${lost.join(',')}: another worker owns them now; stopping`);
+  }
+
+  /** Frees a shard's lease (the caller has committed its work). */
+  async release(s: number): Promise<void> {
+    await this.writer.lockstepRelease(leaseKey(this.keys, s), this.token);
+    this.held.splice(this.held.indexOf(s), 1);
+  }
+
+  /** Frees every lease held, ignoring failures (at shutdown: a crashed worker's leases expire instead). */
+  async releaseAll(): Promise<void> {
+    await Promise.all(this.held.map((s) => this.writer.lockstepRelease(leaseKey(this.keys, s), this.token).catch(() => 0)));
+  }
+
+  /** Announces this balancing worker for leaseMs; returns how many are present (at least 1). */
+  async announce(): Promise<number> {
+    return Math.max(1, await this.writer.lockstepPresence(workersKey(this.keys), this.token, this.leaseMs));
+  }
+
+  /** Leaves the balancing workers: the others take a larger share at their next step. */
+  async leave(): Promise<void> {
+    await this.writer.zrem(workersKey(this.keys), this.token).catch(() => 0);
+  }
+}

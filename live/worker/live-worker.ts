@@ -1,0 +1,339 @@
+/**
+ * The live worker: reads its shards' input streams with XREADGROUP (input.ts), runs the same fold
+ * as replay (core/fold.ts, one fold state per shard; apply.ts), and commits each batch's output
+ * rows, latest values, checkpoint and acks atomically (commit.ts, commit-script.ts). This class
+ * coordinates them; each part is in its own file of this folder.
+ *
+ * Recovery (recovery.ts): a (re)started worker restores each shard from its checkpoint and
+ * re-reads the input after it; it then reads new entries with XREADGROUP and skips any it has
+ * already applied. The state is checkpointed every `checkpointEvery` events or `checkpointMs`;
+ * input entries older than the state checkpoint are trimmed.
+ *
+ * Shards are owned through leases (leases.ts): a fixed list (`owned`, default all), or with
+ * `balance` a fair share that follows the balancing workers present (`<ns>:workers`), handed over
+ * between turns of the loop with nothing read ahead, so a shard changes hands committed and with
+ * its state saved.
+ *
+ * A malformed entry is dead-lettered at once, a poison entry (delivered more than `maxDeliveries`
+ * times without being committed) when its shard is taken; the worker never dies for one bad event.
+ *
+ * Faults: every Redis call has a timeout (redis-connect.ts, stream-reader.ts). A failed commit is
+ * retried with backoff, the batch kept in memory; nothing else is committed meanwhile and at most
+ * one more batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
+ * shard lease, so a retry or a superseded worker cannot write twice. `health()` reports whether
+ * the last Redis round trip succeeded.
+ *
+ * Speed (bench/live-bench.ts): the loop reads the next batch while applying this one and applies
+ * it while this one's commit is in flight; on a single node one script call commits every owned
+ * shard, and a shard's rows go out as one stream entry per commit.
+ */
+import { randomUUID } from 'node:crypto';
+import { createFactorSet, type FactorSet } from '../../core/fold.ts';
+import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
+import { inputStream, metaKey, type KeyLayout } from '../keys.ts';
+import { isClusterUrl, openRedis } from '../redis-connect.ts';
+import { ReplyShapeError } from '../stream-reader.ts';
+import { EntryApplier } from './apply.ts';
+import { defineLockstepCommands, type WorkerRedis } from './commands.ts';
+import { Committer } from './commit.ts';
+import { FatalWorkerError, ShardDivergedError } from './errors.ts';
+import { markFailed, markOk, newHealth, type WorkerHealth } from './health.ts';
+import { openInput, type InputReader, type ReadResult } from './input.ts';
+import { fairShare, LeaseManager } from './leases.ts';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
+import { hasPendingGap, recoverShard, type RecoveryContext } from './recovery.ts';
+import type { ShardRun } from './shard-run.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class LiveWorker {
+  private readonly opts: ResolvedWorkerOptions;
+  private readonly keys: KeyLayout;
+  private readonly set: FactorSet;
+  private readonly fsv: string;
+  /** This run's lease token: a restarted or resumed process never passes for another. */
+  private readonly token: string;
+  private readonly status: WorkerHealth = newHealth();
+  private readonly applier: EntryApplier;
+  /** The held shards' runs. */
+  private readonly runs = new Map<number, ShardRun>();
+  // connected by start()
+  private input: InputReader | null = null;
+  private writer: WorkerRedis | null = null;
+  private leases!: LeaseManager;
+  private committer!: Committer;
+  private recovery!: RecoveryContext;
+  private stopping = false;
+  private lastBalance = 0;
+  /** Commits of the last batch, in flight while the next one is read and applied. */
+  private inflight: Promise<void> | null = null;
+  private readonly log = (msg: string): void => this.opts.log?.(msg);
+
+  constructor(opts: WorkerOptions) {
+    ({ opts: this.opts, keys: this.keys } = resolveWorkerOptions(opts));
+    this.token = `${this.opts.consumer}:${randomUUID()}`;
+    const factors = opts.factors ?? DEFAULT_FACTORS;
+    this.set = createFactorSet(factors);
+    this.fsv = featureSetVersion(factors);
+    this.applier = new EntryApplier(this.set, this.keys.shards, this.status);
+  }
+
+  health(): WorkerHealth {
+    return { ...this.status };
+  }
+
+  /** Connects, takes the owned shards and recovers each from its checkpoint. */
+  async start(): Promise<void> {
+    const { opts, keys } = this;
+    const name = `lockstep-worker-${opts.consumer}`;
+    const cluster = isClusterUrl(opts.redis);
+    this.input = await openInput(opts.redis, cluster, name, opts, opts);
+    const writer = defineLockstepCommands(await openRedis(opts.redis, { ...opts, name }));
+    this.writer = writer;
+    const stopping = () => this.stopping;
+    this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
+    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, stopping });
+    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log };
+    await this.checkMeta(writer);
+    if (opts.balance) {
+      if (opts.owned !== undefined) throw new Error('a balancing worker takes its shards itself: give either owned shards or balance, not both');
+      await this.rebalance();
+    } else {
+      const owned = opts.owned ?? Array.from({ length: keys.shards }, (_, i) => i);
+      for (const s of owned) {
+        await this.leases.take(s);
+        this.runs.set(s, await recoverShard(this.recovery, s));
+      }
+    }
+    markOk(this.status);
+  }
+
+  /** The shards this worker holds now, ascending. */
+  heldShards(): number[] {
+    return [...this.runs.keys()].sort((a, b) => a - b);
+  }
+
+  private async checkMeta(writer: WorkerRedis): Promise<void> {
+    const key = metaKey(this.keys);
+    const meta = await writer.hgetall(key);
+    if (meta.shards && Number(meta.shards) !== this.keys.shards) {
+      throw new Error(`${key} says ${meta.shards} shards; this worker was started with --shards ${this.keys.shards}`);
+    }
+    if (meta.featureSetVersion && meta.featureSetVersion !== this.fsv) {
+      this.log(`warning: ${key} feature set ${meta.featureSetVersion} differs from this worker's ${this.fsv}`);
+    }
+    await writer.hset(key, 'shards', String(this.keys.shards), 'featureSetVersion', this.fsv, 'columns', this.set.columns.join(','));
+  }
+
+  private balanceDue(): boolean {
+    return this.opts.balance === true && Date.now() - this.lastBalance >= this.opts.leaseMs / 3;
+  }
+
+  /**
+   * One balancing step (the caller has applied and committed everything it read): announces this
+   * worker, computes its share, hands back the shards above it and takes free ones below it.
+   * Returns whether the held shards changed.
+   */
+  private async rebalance(): Promise<boolean> {
+    this.lastBalance = Date.now();
+    const present = await this.leases.announce();
+    const share = fairShare(this.keys.shards, present);
+    let changed = false;
+    const held = this.heldShards();
+    while (held.length > share) {
+      await this.releaseShard(held.pop()!);
+      changed = true;
+    }
+    for (let s = 0; s < this.keys.shards && this.runs.size < share && !this.stopping; s++) {
+      if (this.runs.has(s)) continue;
+      if (!(await this.leases.tryTake(s))) continue;
+      this.runs.set(s, await recoverShard(this.recovery, s));
+      this.log(`shard ${s}: taken (${present} worker(s) present, share ${share})`);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Commits a shard's last work with its state (the next owner starts there) and frees its lease. */
+  private async releaseShard(s: number): Promise<void> {
+    await this.committer.commitAll([this.runs.get(s)!], false);
+    await this.leases.release(s);
+    this.runs.delete(s);
+    this.log(`shard ${s}: handed back (rebalancing)`);
+  }
+
+  /**
+   * A shard whose checkpoint is not where this worker left it (someone else wrote, or Redis lost
+   * acknowledged writes) starts over from its checkpoint, which re-reads every input after it,
+   * including any this worker applied since.
+   */
+  private async recoverDiverged(e: ShardDivergedError): Promise<void> {
+    this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
+    this.runs.set(e.shard, await recoverShard(this.recovery, e.shard));
+  }
+
+  /** Waits for the commits in flight; a shard that diverged is recovered. */
+  private async settle(): Promise<void> {
+    const p = this.inflight;
+    if (p === null) return;
+    this.inflight = null;
+    try {
+      await p;
+    } catch (e) {
+      if (!(e instanceof ShardDivergedError)) throw e;
+      await this.recoverDiverged(e);
+    }
+  }
+
+  /** Applies a read's entries to their shards' folds. */
+  private applyRead(res: ReadResult, index: ReadonlyMap<string, number>): void {
+    const applier = this.applier;
+    for (const [key, entries] of res) {
+      const run = this.runs.get(index.get(key)!)!;
+      for (const e of entries) applier.apply(run, e);
+    }
+  }
+
+  /**
+   * Reads and processes until `stop()` (or until `idleStopMs` passes with no input, for tests).
+   *
+   * While entries are flowing the loop is pipelined: the next batch is read while this one is
+   * applied (on a single node by a blocking read, already waiting when the next entries come), and
+   * applied while this one's commit is in flight. A shard's commits still go one at a time and in
+   * order, each fenced and chained to the last one (`expectedPrev`); entries read ahead are pending
+   * for this consumer like any other delivered entry, so a crash or a recovery re-reads them.
+   */
+  async run(opts: { idleStopMs?: number } = {}): Promise<void> {
+    const input = this.input!;
+    const committer = this.committer;
+    let shards: number[] = [];
+    let streams: string[] = [];
+    let index = new Map<string, number>();
+    const refresh = () => {
+      shards = this.heldShards();
+      streams = shards.map((s) => inputStream(this.keys, s));
+      index = new Map(streams.map((st, i) => [st, shards[i]]));
+    };
+    refresh();
+    let idleSince = Date.now();
+    let recheck = false;
+    let ahead: Promise<ReadResult | null> | null = null;
+    const readAhead = () => {
+      const p = input.readAhead(streams);
+      p.catch(() => {}); // awaited (and its error handled) by the next iteration
+      return p;
+    };
+    while (!this.stopping) {
+      let res: ReadResult | null;
+      try {
+        // balancing happens with nothing read ahead: every entry read so far is applied and
+        // committed, so a shard handed back has nothing pending for this consumer
+        if (ahead === null && this.balanceDue()) {
+          await this.settle();
+          await committer.commitAll([...this.runs.values()]);
+          try {
+            await this.rebalance();
+          } finally {
+            // also after a step that failed halfway (a shard handed back, the next take refused)
+            refresh();
+          }
+        }
+        await this.leases.renew();
+        if (recheck) {
+          await this.settle();
+          await this.drainOwnPending(shards, streams);
+          recheck = false;
+        }
+        if (ahead !== null) {
+          const p = ahead;
+          ahead = null;
+          res = await p;
+          // a read ahead that does not block came back empty: caught up, so wait for the next entries
+          if (!input.aheadBlocks && (res === null || res.length === 0)) res = await input.readBlocking(streams);
+        } else if (streams.length === 0) {
+          // a balancing worker with no shard (yet): wait for its next balancing step
+          await sleep(this.opts.blockMs);
+          res = null;
+        } else {
+          res = await input.readNew(streams);
+        }
+        markOk(this.status);
+      } catch (e) {
+        if (e instanceof FatalWorkerError || e instanceof ReplyShapeError) throw e;
+        if (e instanceof ShardDivergedError) {
+          // from a commit of drainOwnPending: the shard starts over from its checkpoint
+          await this.recoverDiverged(e);
+          continue;
+        }
+        // A read that timed out may still have been executed by Redis (e.g. it was frozen and
+        // resumed): its entries are then pending for us but were never seen. Re-read our own
+        // pending entries before reading new ones.
+        recheck = true;
+        markFailed(this.status, e);
+        this.log(`read failed (${(e as Error).message}); retrying`);
+        await sleep(200);
+        continue;
+      }
+      if (!res || res.length === 0) {
+        await this.settle();
+        try {
+          await committer.commitAll([...this.runs.values()]);
+          for (const r of this.runs.values()) {
+            if (await hasPendingGap(this.writer!, this.keys, this.opts.group, r)) throw new ShardDivergedError(r.shard, 'entries were delivered but never processed');
+          }
+        } catch (e) {
+          if (!(e instanceof ShardDivergedError)) throw e;
+          await this.recoverDiverged(e);
+        }
+        if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
+        continue;
+      }
+      idleSince = Date.now();
+      // a balancing step is due: read nothing ahead, so the next turn starts quiescent
+      if (!this.stopping && !this.balanceDue()) ahead = readAhead();
+      this.applyRead(res, index);
+      await this.settle();
+      // shards commit independently (own keys, own fencing), in one round trip on a single node
+      this.inflight = committer.commitAll([...this.runs.values()]);
+      this.inflight.catch(() => {}); // settled (and its error handled) before the next commit
+    }
+    // entries already read ahead are applied and committed too
+    if (ahead !== null) {
+      const res = await (ahead as Promise<ReadResult | null>).catch(() => null);
+      this.applyRead(res ?? [], index);
+    }
+    await this.settle();
+    await committer.commitAll([...this.runs.values()], false);
+  }
+
+  /** Processes this consumer's pending entries (delivered to us, possibly never seen). */
+  private async drainOwnPending(shards: number[], streams: string[]): Promise<void> {
+    for (let i = 0; i < shards.length; i++) {
+      const run = this.runs.get(shards[i])!;
+      let from = '0';
+      for (;;) {
+        const entries = (await this.input!.readNow([streams[i]], from))[0]?.[1] ?? [];
+        if (entries.length === 0) break;
+        for (const e of entries) this.applier.apply(run, e);
+        await this.committer.commit(run);
+        from = entries[entries.length - 1][0];
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    if (this.writer !== null) {
+      // hand the shards back at once (a crashed worker's leases expire after leaseMs instead)
+      await this.leases.releaseAll();
+      // leaving: the other balancing workers take a larger share at their next step
+      if (this.opts.balance) await this.leases.leave();
+    }
+    this.input?.close();
+    this.writer?.disconnect();
+  }
+}

@@ -1,0 +1,50 @@
+/** One held shard's state between reads: its fold, where it stands in the input, and its uncommitted work. */
+import { initFold, type FoldState } from '../../core/fold.ts';
+import { decodeState } from '../../core/state-codec.ts';
+import type { SentLatest } from '../commit-script.ts';
+import type { LatestRow } from './row-format.ts';
+
+export interface ShardRun {
+  shard: number;
+  fold: FoldState;
+  /** Last input applied to `fold`. */
+  applied: string;
+  /** Last input committed (outputs + ack). */
+  committed: string;
+  /** Input applied to the last saved state. */
+  stateId: string;
+  sinceState: number;
+  stateAt: number;
+  /** Encoded output rows (stream field `r`). */
+  rows: string[];
+  /** Dead letters of the batch: written by the commit script, fenced like the rest. */
+  dlq: string[][];
+  latest: Map<string, LatestRow>;
+  /**
+   * Per symbol, the latest row this run last sent: the next write sends only what changed since
+   * (commit-script.ts checks the hash is still at it, else writes every column).
+   */
+  sent: Map<string, SentLatest>;
+  acks: string[];
+  /** Entry IDs already dead-lettered during recovery (skip when re-read). */
+  skip: Set<string>;
+}
+
+/** A shard's run as its checkpoint hash (HGETALL, as buffers) left it; a fresh one when it is empty. */
+export function runFromCheckpoint(shard: number, ck: Record<string, Buffer>): ShardRun {
+  return {
+    shard,
+    fold: ck.state ? decodeState<FoldState>(new Uint8Array(ck.state)) : initFold(),
+    applied: ck.stateId?.toString() ?? '0-0',
+    committed: ck.outId?.toString() ?? '0-0',
+    stateId: ck.stateId?.toString() ?? '0-0',
+    sinceState: 0,
+    stateAt: Date.now(),
+    rows: [],
+    dlq: [],
+    latest: new Map(),
+    sent: new Map(),
+    acks: [],
+    skip: new Set(Object.keys(ck).filter((k) => k.startsWith('skip:')).map((k) => k.slice(5))),
+  };
+}
