@@ -398,7 +398,7 @@ async function cmdParityRun(a: Record<string, unknown>): Promise<void> {
     log: (m) => console.error(m),
   });
   const d = cert.diff;
-  console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ`);
+  console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ${d.columnsOnlyInA.length || d.columnsOnlyInB.length ? `; columns only in replay: ${d.columnsOnlyInA.join(', ') || '-'}, only in live: ${d.columnsOnlyInB.join(', ') || '-'}` : ''}`);
   console.log(`scenario ${JSON.stringify(cert.scenario)}; replay ${cert.outputs.replayTableHash.slice(0, 16)} live ${cert.outputs.liveTableHash.slice(0, 16)}${a.certificate ? `; certificate ${a.certificate}` : ''}`);
   if (cert.verdict !== 'parity') process.exitCode = 1;
 }

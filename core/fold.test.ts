@@ -84,10 +84,10 @@ describe('fold', () => {
   it('a derivation chosen by params is shared by factors with equal params, separate otherwise', () => {
     const set = createFactorSet([
       volumePower,
-      withParams(volumePower, { seconds: 300 }, 'vp_5m'),
+      withParams(volumePower, { seconds: 300 }),
       tradeWindow,
-      withParams(tradeWindow, { stat: 'count' }, 'count_1m'),
-      withParams(tradeWindow, { seconds: 300 }, 'volume_5m'),
+      withParams(tradeWindow, { stat: 'count' }),
+      withParams(tradeWindow, { seconds: 300 }),
     ]);
     expect(set.derivations.map((d) => d.name)).toEqual(['trade_flow_60s', 'trade_flow_300s']);
     expect(set.derivationOf).toEqual([0, 1, 0, 0, 1]);

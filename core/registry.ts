@@ -28,26 +28,26 @@ export const DEFAULT_FACTORS: readonly AnyFactor[] = [
   lastPrice,
   logReturn1m,
   movingAverage,
-  withParams(movingAverage, { bars: 20 }, 'ma_20m'),
-  withParams(movingAverage, { bars: 60 }, 'ma_60m'),
+  withParams(movingAverage, { bars: 20 }),
+  withParams(movingAverage, { bars: 60 }),
   ema,
-  withParams(ema, { period: 26 }, 'ema_26'),
+  withParams(ema, { period: 26 }),
   rsi,
   macd,
   realizedVol,
-  withParams(realizedVol, { bars: 20 }, 'rv_20m'),
-  withParams(realizedVol, { bars: 60 }, 'rv_60m'),
+  withParams(realizedVol, { bars: 20 }),
+  withParams(realizedVol, { bars: 60 }),
   sessionVwap,
   volumePower,
-  withParams(volumePower, { seconds: 300 }, 'volume_power_5m'),
+  withParams(volumePower, { seconds: 300 }),
   tradeWindow,
-  withParams(tradeWindow, { stat: 'count' }, 'trade_count_1m'),
+  withParams(tradeWindow, { stat: 'count' }),
   spread,
   mid,
   microprice,
   quoteImbalance,
   depthImbalance,
-  withParams(depthImbalance, { levels: 10 }, 'depth_imbalance_10'),
+  withParams(depthImbalance, { levels: 10 }),
   per,
   pbr,
   newsSentiment,
@@ -127,9 +127,11 @@ export function defaultFactorSet(): FactorSet {
 
 /**
  * The default set with some parameters changed, from `name.param=value` settings (e.g.
- * `ma_5m.bars=6`, as given to `--factor-param`). Values take the type of the parameter they
- * replace; each changed factor is validated again by its rules, so errors quote the bad value.
- * A changed factor keeps its name: its parameters are in the manifest and the feature-set version.
+ * `ma_5m.bars=6`, as given to `--factor-param`), each addressing a factor by its current column
+ * name. Values take the type of the parameter they replace; each changed factor is validated again
+ * by its rules, so errors quote the bad value. A changed factor takes the name its new parameters
+ * give (`ma_5m.bars=6` makes `ma_6m`, in ma_5m's place); one that would take a column another
+ * factor of the set has is refused, naming both.
  */
 export function withFactorParams(factors: readonly AnyFactor[], settings: readonly string[]): AnyFactor[] {
   const byName = new Map<string, Record<string, string | number | boolean>>();
@@ -144,5 +146,27 @@ export function withFactorParams(factors: readonly AnyFactor[], settings: readon
     const value = typeof old === 'number' ? (raw.trim() === '' ? NaN : Number(raw)) : typeof old === 'boolean' ? (raw === 'true' ? true : raw === 'false' ? false : raw) : raw;
     byName.set(name, { ...byName.get(name), [key]: value });
   }
-  return factors.map((f) => (byName.has(f.name) ? withParams(f, byName.get(f.name)!) : f));
+  const out = factors.map((f) => (byName.has(f.name) ? withParams(f, byName.get(f.name)!) : f));
+  refuseSharedColumns(factors, out, byName);
+  return out;
+}
+
+/** Throws when two factors of `out` share a column, naming both (as they were in `before`). */
+function refuseSharedColumns(before: readonly AnyFactor[], out: readonly AnyFactor[], changes: Map<string, Record<string, unknown>>): void {
+  const owner = new Map<string, number>();
+  const who = (i: number) => {
+    const was = before[i].name;
+    const set = changes.get(was);
+    return set ? `${was} with ${Object.entries(set).map(([k, v]) => `${k}=${v}`).join(', ')} (named ${out[i].name})` : was;
+  };
+  out.forEach((f, i) => {
+    for (const c of f.columns) {
+      const j = owner.get(c);
+      if (j !== undefined) {
+        const [changed, other] = changes.has(before[i].name) ? [i, j] : [j, i];
+        throw new FactorDefinitionError(before[changed].name, `${who(changed)} would write column ${c}, which ${who(other)} writes too`);
+      }
+      owner.set(c, i);
+    }
+  });
 }

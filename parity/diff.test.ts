@@ -21,9 +21,14 @@ beforeAll(async () => {
   await generateDay({ date: FIXTURE_DATE, symbols: 2, seed: 3, preset: 'tiny', out: join(dir, 'cat') });
   await runReplay({ catalog: join(dir, 'cat'), date: FIXTURE_DATE, out: join(dir, 'a.parquet'), progress: false });
   await runReplay({ catalog: join(dir, 'cat'), date: FIXTURE_DATE, out: join(dir, 'b.parquet'), progress: false });
-  // injected skew: the "live side" runs ma_5m with a 6-bar window under the same name
-  const skewed = DEFAULT_FACTORS.map((f) => (f.name === 'ma_5m' ? withParams(f, { bars: 6 }) : f));
+  // injected skew: the "live side" has a bug, its ma_5m averages 6 bars. withParams cannot do
+  // that (the 6-bar average is named ma_6m), so the bug is a 6-bar factor relabelled by hand
+  const ma6 = withParams(DEFAULT_FACTORS.find((f) => f.name === 'ma_5m')!, { bars: 6 });
+  const skewed = DEFAULT_FACTORS.map((f) => (f.name === 'ma_5m' ? { ...ma6, name: 'ma_5m', columns: ['ma_5m'] } : f));
   await runReplay({ catalog: join(dir, 'cat'), date: FIXTURE_DATE, out: join(dir, 'skew.parquet'), factors: skewed, progress: false });
+  // a parameter change done properly: the 6-bar average comes out as ma_6m
+  const renamed = DEFAULT_FACTORS.map((f) => (f.name === 'ma_5m' ? ma6 : f));
+  await runReplay({ catalog: join(dir, 'cat'), date: FIXTURE_DATE, out: join(dir, 'renamed.parquet'), factors: renamed, progress: false });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,6 +53,16 @@ describe('parity diff', () => {
     expect(BigInt(d.tsRecv)).toBe(A.tsRecv[firstMa]);
     expect(d.factor).toBe('ma_5m');
     expect(d.b).toBeNull();
+  });
+
+  it('a parameter change shows as a column on each side (the name follows the parameters)', async () => {
+    const r = diffTables(await loadTable(join(dir, 'a.parquet')), await loadTable(join(dir, 'renamed.parquet')));
+    expect(r.verdict).toBe('skew');
+    expect([r.columnsOnlyInA, r.columnsOnlyInB]).toEqual([['ma_5m'], ['ma_6m']]);
+    expect(r.mismatchedCells).toBe(0);
+    expect(r.onlyInA + r.onlyInB).toBe(0);
+    // the same 6-bar values as the relabelled skew: only the name differs
+    expect((await loadTable(join(dir, 'renamed.parquet'))).values.ma_6m).toEqual((await loadTable(join(dir, 'skew.parquet'))).values.ma_5m);
   });
 
   it('tolerances, NaN, signed zero and missing rows', () => {
@@ -92,6 +107,9 @@ describe('parity diff', () => {
     expect(skew.stdout).toMatch(/first divergence per symbol/);
     const tolerated = cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'skew.parquet'), '--factor-tolerance', 'ma_5m=abs:1e9');
     expect(tolerated.status).toBe(1); // nulls vs values still differ: warm-up is part of the contract
+    const renamed = cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'renamed.parquet'));
+    expect(renamed.status).toBe(1);
+    expect(renamed.stdout).toMatch(/columns only in A: ma_5m; only in B: ma_6m/);
     expect(cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'nope.parquet')).status).toBe(2);
     expect(cli('parity', 'diff', join(dir, 'a.parquet'), join(dir, 'b.parquet'), '--tolerance', 'fuzzy').status).toBe(2);
   });

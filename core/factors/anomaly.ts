@@ -1,8 +1,10 @@
 import { initRollingSum, rollingCount, rollingFull, rollingMean, rollingPush, rollingSum, rollingVariance } from '../kernels/rolling-sum.ts';
 import type { MinuteBars } from '../kernels/minute-bars.ts';
-import { defineFactor } from '../factor.ts';
+import { defineFactor, numberLabel } from '../factor.ts';
 import { defineBarFactor, minuteBars } from './bar-factor.ts';
 
+// the conventional settings go unsaid in the names (return_zscore); any other spells out all
+// of them (return_zscore_30m_t2p5), so a column never claims settings it was not computed with
 const flag = (v: number, threshold: number) => (Number.isNaN(v) ? null : Math.abs(v) > threshold ? 1 : 0);
 
 /**
@@ -14,7 +16,7 @@ const flag = (v: number, threshold: number) => (Number.isNaN(v) ? null : Math.ab
  * Reference: the definition, recomputed naively from the same bars (contract suite).
  */
 export const returnZscore = defineBarFactor({
-  name: 'return_zscore',
+  name: (p) => (p.bars === 60 && p.threshold === 3 ? 'return_zscore' : `return_zscore_${p.bars}m_t${numberLabel(p.threshold)}`),
   version: 1,
   description: 'z-score of the latest 1-minute return against the previous hour',
   params: { bars: 60, threshold: 3 },
@@ -48,7 +50,7 @@ export const returnZscore = defineBarFactor({
  * Reference: the definition, recomputed naively from the same bars (contract suite).
  */
 export const volumeSpike = defineBarFactor({
-  name: 'volume_spike',
+  name: (p) => (p.bars === 60 && p.threshold === 3 ? 'volume_spike' : `volume_spike_${p.bars}m_t${numberLabel(p.threshold)}`),
   version: 1,
   description: 'Last 1-minute volume over the mean of the previous hour',
   params: { bars: 60, threshold: 3 },
@@ -78,7 +80,7 @@ export const volumeSpike = defineBarFactor({
  * Reference: the definition, recomputed naively (contract suite).
  */
 export const priceCollar = defineFactor({
-  name: 'price_collar',
+  name: (p) => (p.bars === 20 && p.k === 4 ? 'price_collar' : `price_collar_${p.bars}m_k${numberLabel(p.k)}`),
   version: 1,
   description: 'Distance of the last trade from the last 1-minute close, in recent sigmas',
   params: { bars: 20, k: 4 },

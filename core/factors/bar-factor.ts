@@ -25,7 +25,8 @@ export const minuteBars = defineDerivation<MinuteBars>({
 });
 
 export interface BarFactorSpec<P extends Params, S> {
-  name: string;
+  /** As FactorSpec's name: a function of the params when there are any (factor.ts). */
+  name: string | ((params: P) => string);
   version: number;
   description: string;
   params: P;

@@ -33,7 +33,7 @@ export const orderBook = defineDerivation<OrderBook>({
  * Binance BTCUSDT data, whose rebuilt top of book matches bookTicker (kernels/order-book.test.ts).
  */
 export const depthImbalance = defineFactor({
-  name: 'depth_imbalance_5',
+  name: (p) => `depth_imbalance_${p.levels}`,
   version: 1,
   description: 'Bid/ask size imbalance over the top N book levels',
   params: { levels: 5 },

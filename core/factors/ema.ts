@@ -9,7 +9,7 @@ import { defineBarFactor } from './bar-factor.ts';
  * closes (core/factors/reference/talib-reference.json), matched bit for bit.
  */
 export const ema = defineBarFactor({
-  name: 'ema_12',
+  name: (p) => `ema_${p.period}`,
   version: 1,
   description: 'EMA of 1-minute closes (TA-Lib convention, SMA seed)',
   params: { period: 12 },

@@ -11,7 +11,7 @@ import { defineBarFactor } from './bar-factor.ts';
  * the same Parquet (replay/reference-sql.test.ts), and a naive recomputation (contract suite).
  */
 export const movingAverage = defineBarFactor({
-  name: 'ma_5m',
+  name: (p) => `ma_${p.bars}m`,
   version: 1,
   description: 'Mean of the last N 1-minute closes',
   params: { bars: 5 },

@@ -1,6 +1,6 @@
 import { decayedAdd, decayedMean, initDecayedEwm } from '../kernels/ewm.ts';
 import { timeWindowCount, type TimeWindow } from '../kernels/time-window.ts';
-import { defineFactor } from '../factor.ts';
+import { defineFactor, numberLabel } from '../factor.ts';
 import { newsFlow } from './flow-windows.ts';
 
 /**
@@ -12,7 +12,8 @@ import { newsFlow } from './flow-windows.ts';
  * Warm-up: one news item. Reference: the definition, recomputed naively (contract suite).
  */
 export const newsSentiment = defineFactor({
-  name: 'news_sentiment',
+  // the conventional half-life goes unsaid; any other is spelled out
+  name: (p) => (p.halfLifeMinutes === 30 ? 'news_sentiment' : `news_sentiment_hl${numberLabel(p.halfLifeMinutes)}m`),
   version: 1,
   description: 'Time-decayed mean news sentiment',
   params: { halfLifeMinutes: 30 },
@@ -36,7 +37,7 @@ export const newsSentiment = defineFactor({
  * Reference: a naive count over the window (contract suite).
  */
 export const newsCount = defineFactor({
-  name: 'news_count_60m',
+  name: (p) => `news_count_${p.minutes}m`,
   version: 1,
   description: 'News items in the trailing window',
   params: { minutes: 60 },

@@ -9,7 +9,7 @@ import { defineBarFactor } from './bar-factor.ts';
  * Reference: the definition, recomputed naively from the same bars in the contract suite.
  */
 export const realizedVol = defineBarFactor({
-  name: 'rv_5m',
+  name: (p) => `rv_${p.bars}m`,
   version: 1,
   description: 'sqrt of the sum of squared 1-minute log returns over the last N minutes',
   params: { bars: 5 },

@@ -9,7 +9,7 @@ import { defineBarFactor } from './bar-factor.ts';
  * (core/factors/reference/talib-reference.json), matched bit for bit.
  */
 export const rsi = defineBarFactor({
-  name: 'rsi_14',
+  name: (p) => `rsi_${p.period}`,
   version: 1,
   description: 'RSI of 1-minute closes (Wilder, TA-Lib convention)',
   params: { period: 14 },

@@ -1,5 +1,5 @@
 import { timeWindowBuySum, timeWindowSellSum, type TimeWindow } from '../kernels/time-window.ts';
-import { defineFactor } from '../factor.ts';
+import { defineFactor, durationLabel } from '../factor.ts';
 import { tradeFlow } from './flow-windows.ts';
 /**
  * Volume power: 100 × buyer-initiated volume / seller-initiated volume over the trailing
@@ -12,7 +12,7 @@ import { tradeFlow } from './flow-windows.ts';
  * it stays in the window a little longer than its own time would keep it. Reference: a naive recomputation over the window (contract suite).
  */
 export const volumePower = defineFactor({
-  name: 'volume_power_1m',
+  name: (p) => `volume_power_${durationLabel(p.seconds)}`,
   // 2: sum-only windows re-base on turnover only (sums may differ from v1 in the last bits)
   version: 2,
   description: '100 x buy volume / sell volume over the trailing window',
