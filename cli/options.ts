@@ -24,7 +24,7 @@ export function list(v: string | number | readonly (string | number)[] | undefin
 export function kinds(v: readonly string[] | undefined): Kind[] | undefined {
   const l = list(v);
   if (!l) return undefined;
-  const known = (k: string): k is Kind => (KINDS as readonly string[]).includes(k);
+  const known = (k: string): k is Kind => KINDS.some((kind) => kind === k);
   const out: Kind[] = [];
   for (const k of l) {
     if (!known(k)) throw new UsageError(`unknown kind "${k}"; kinds are ${KINDS.join(', ')}`);

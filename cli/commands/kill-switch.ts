@@ -2,13 +2,15 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { type ArgsOf, list, redisOptions } from '../options.ts';
 
+const ACTION = {
+  choices: ['on', 'off', 'status'] as const,
+  // only for the types: `<action>` already makes it required
+  demandOption: true,
+  describe: 'on: switch on (needs --reason); off: switch off (the given symbols, or everything); status: print it',
+} as const;
+
 const builder = (y: Argv) =>
-  redisOptions(
-    y.positional('action', {
-      choices: ['on', 'off', 'status'] as const,
-      describe: 'on: switch on (needs --reason); off: switch off (the given symbols, or everything); status: print it',
-    }),
-  )
+  redisOptions(y.positional('action', ACTION))
     .option('symbols', { type: 'string', array: true, describe: 'only these symbols (default: the whole deployment)' })
     .option('reason', { type: 'string', describe: 'why (shown to every reader)' })
     .option('by', { type: 'string', default: process.env.USER ?? 'unknown', describe: 'who' });
