@@ -1,9 +1,11 @@
 /** The real CLI, run as a user would: `node bin/lockstep.js ...` from the repo root. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yargs from 'yargs';
+import { COMMANDS } from './cli/commands/index.ts';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname);
 const REAL = resolve(ROOT, '../shared/data/real');
@@ -76,4 +78,77 @@ describe('lockstep CLI', () => {
     expect(r.stderr).toMatch(/^lockstep: /);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('--help loads no command\'s heavy code (Arrow, Parquet, Redis, DuckDB, replay, live, parity, bench)', () => {
+    // a resolve hook, registered before the CLI's own (tsx), logs every module the process loads
+    writeFileSync(join(dir, 'log-hooks.mjs'), `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(process.env.LOCKSTEP_LOAD_LOG, r.url + '\\n');
+  return r;
+}
+`);
+    writeFileSync(join(dir, 'log-register.mjs'), `import { register } from 'node:module';\nregister('./log-hooks.mjs', import.meta.url);\n`);
+    const log = join(dir, 'loaded.txt');
+    const r = spawnSync(process.execPath, ['--import', join(dir, 'log-register.mjs'), join(ROOT, 'bin/lockstep.js'), '--help'], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, LOCKSTEP_LOAD_LOG: log } });
+    expect(r.status, r.stderr).toBe(0);
+    const loaded = readFileSync(log, 'utf8').split('\n');
+    expect(loaded.some((u) => u.endsWith('/cli/commands/replay.ts'))).toBe(true); // the hook saw the CLI's modules
+    const heavy = loaded.filter(
+      (u) =>
+        /\/node_modules\/(apache-arrow|parquet-wasm|ioredis|@duckdb|hyparquet|fzstd)\//.test(u) ||
+        (u.startsWith(`file://${ROOT}/`) && /\/(replay|parity|bench|datasets|live)\//.test(u.slice(`file://${ROOT}`.length)) && !u.endsWith('/live/worker/defaults.ts')),
+    );
+    expect(heavy).toEqual([]);
+  });
 });
+
+/** `lockstep <path> --help` as text, one line per entry (no wrapping), without spawning the CLI. */
+async function helpText(path: string[]): Promise<string> {
+  let out = '';
+  await yargs()
+    .scriptName('lockstep')
+    .command([...COMMANDS])
+    .wrap(null)
+    .exitProcess(false)
+    .parseAsync([...path, '--help'], {}, (_err, _argv, output) => {
+      out = output;
+    });
+  return out;
+}
+
+/** The entries of one section of a help text (`Options:`, `Positionals:`, `Commands:`). */
+function section(help: string, title: string): string[] {
+  const lines = help.split('\n');
+  const start = lines.indexOf(`${title}:`);
+  if (start < 0) return [];
+  const end = lines.findIndex((l, i) => i > start && l.trim() === '');
+  return lines.slice(start + 1, end < 0 ? undefined : end);
+}
+
+describe('lockstep --help', () => {
+  it('every command, option and positional has a description', async () => {
+    const missing: string[] = [];
+    const paths: string[][] = COMMANDS.map((c) => [String(c.command).split(' ')[0]]);
+    expect(paths.length).toBeGreaterThan(10);
+    for (let i = 0; i < paths.length; i++) {
+      const help = await helpText(paths[i]);
+      for (const title of ['Positionals', 'Options']) {
+        for (const line of section(help, title)) {
+          const [name, ...rest] = line.trim().split(/\s+/);
+          const text = rest.join(' ').replace(/(\s*\[[^\]]*\])+$/, '').trim();
+          if (!text) missing.push(`${paths[i].join(' ')} ${name}`);
+        }
+      }
+      // subcommands: `lockstep datasets generate  write a ...`
+      for (const line of section(help, 'Commands')) {
+        const words = line.trim().split(/\s{2,}/);
+        if (words.length < 2) missing.push(`command ${words[0]}`);
+        paths.push([...paths[i], words[0].split(' ')[paths[i].length + 1]]);
+      }
+    }
+    expect(paths.length).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  });
+});
+

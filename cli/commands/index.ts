@@ -1,0 +1,36 @@
+/**
+ * Every top-level `lockstep` command, in the order `--help` lists them. A command module imports
+ * yargs types and light helpers only; the code it drives loads inside its handler.
+ */
+import type { CommandModule } from 'yargs';
+import { alertsCommand } from './alerts.ts';
+import { benchPhaseCommand } from './bench-phase.ts';
+import { benchCommand } from './bench.ts';
+import { datasetsCommand } from './datasets.ts';
+import { demoCommand } from './demo.ts';
+import { factorsCommand } from './factors.ts';
+import { feedCommand } from './feed.ts';
+import { killSwitchCommand } from './kill-switch.ts';
+import { liveCommand } from './live.ts';
+import { parityCommand } from './parity.ts';
+import { replayCommand } from './replay.ts';
+import { serveCommand } from './serve.ts';
+
+/**
+ * Each module's handler is typed by its own builder; the list forgets those types, which only
+ * yargs reads. (`any` because a handler's argument type is contravariant: no narrower type fits all.)
+ */
+export const COMMANDS: readonly CommandModule<{}, any>[] = [
+  demoCommand,
+  replayCommand,
+  datasetsCommand,
+  feedCommand,
+  liveCommand,
+  killSwitchCommand,
+  alertsCommand,
+  serveCommand,
+  parityCommand,
+  factorsCommand,
+  benchCommand,
+  benchPhaseCommand,
+];

@@ -1,0 +1,37 @@
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../core/errors.ts';
+import { type ArgsOf, list, redisOptions } from '../options.ts';
+
+const ACTION = {
+  choices: ['on', 'off', 'status'] as const,
+  // only for the types: `<action>` already makes it required
+  demandOption: true,
+  describe: 'on: switch on (needs --reason); off: switch off (the given symbols, or everything); status: print it',
+} as const;
+
+const builder = (y: Argv) =>
+  redisOptions(y.positional('action', ACTION))
+    .option('symbols', { type: 'string', array: true, describe: 'only these symbols (default: the whole deployment)' })
+    .option('reason', { type: 'string', describe: 'why (shown to every reader)' })
+    .option('by', { type: 'string', default: process.env.USER ?? 'unknown', describe: 'who' });
+
+/** `lockstep kill-switch on|off|status`: what trading engines may use, set and read in Redis. */
+export const killSwitchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
+  command: 'kill-switch <action>',
+  describe: 'stop trading engines from using values (all symbols or some): reads return null with status killed; workers keep computing',
+  builder,
+  handler: async (a) => {
+    const { openRedis } = await import('../../live/redis-connect.ts');
+    const { formatKillState, readKillSwitch, setKillSwitch } = await import('../../live/kill-switch.ts');
+    const symbols = list(a.symbols);
+    if (a.action === 'status' && symbols) throw new UsageError('kill-switch status takes no --symbols');
+    const r = await openRedis(a.redis, { name: 'lockstep-kill-switch' });
+    try {
+      const keys = { ns: a.ns };
+      const state = a.action === 'status' ? await readKillSwitch(r, keys) : await setKillSwitch(r, keys, { on: a.action === 'on', symbols, reason: a.reason, by: a.by });
+      console.log(formatKillState(state));
+    } finally {
+      r.disconnect();
+    }
+  },
+};

@@ -1,0 +1,61 @@
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../core/errors.ts';
+import { type ArgsOf, CATALOG, DATE, list } from '../options.ts';
+
+const builder = (y: Argv) =>
+  y
+    .option('catalog', CATALOG)
+    .option('date', DATE)
+    .option('redis', { type: 'string', describe: 'default: a private redis-server on a free port' })
+    .option('workers', { type: 'number', default: 1, describe: 'live workers (child processes running lockstep live) sharing the shards' })
+    .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it; dup:F — deliver a fraction F of events twice (comma-separate to combine)' })
+    .option('inject-skew', { type: 'string', array: true, describe: 'prove skew is caught: the live side runs with this factor parameter changed (name.param=value)' })
+    .option('speed', { type: 'number', describe: 'feed at N x real time (default: as fast as possible)' })
+    .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' })
+    .option('symbols', { type: 'string', array: true, describe: 'only these symbols (both paths)' })
+    .option('from', { type: 'string', describe: 'start time HH:MM UTC on ts_recv (both paths)' })
+    .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' });
+
+/** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
+function parseChaos(v: string | undefined): { killN: number; duplicate?: number } {
+  let killN = 0;
+  let duplicate: number | undefined;
+  for (const c of list(v) ?? []) {
+    const m = /^(kill|dup):(.+)$/.exec(c);
+    const n = m ? Number(m[2]) : NaN;
+    if (m?.[1] === 'kill' && Number.isInteger(n) && n >= 0) killN = n;
+    else if (m?.[1] === 'dup' && n > 0 && n <= 1) duplicate = n;
+    else throw new UsageError(`--chaos ${JSON.stringify(c)}: use kill:N (SIGKILLs) and/or dup:F (fraction of events delivered twice, 0 < F <= 1), e.g. kill:2,dup:0.02`);
+  }
+  return { killN, duplicate };
+}
+
+/** `lockstep parity run`: the whole replay-vs-live harness on one day, ending in a certificate. */
+export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
+  command: 'run',
+  describe: 'replay a day (A), run it through Redis and live workers (B), diff, certify',
+  builder,
+  handler: async (a) => {
+    const { runParity } = await import('../../parity/run-parity.ts');
+    const { killN, duplicate } = parseChaos(a.chaos);
+    const cert = await runParity({
+      catalog: a.catalog,
+      date: a.date,
+      redis: a.redis,
+      workers: a.workers,
+      killN,
+      duplicate,
+      liveFactorParams: list(a.injectSkew),
+      speed: a.speed,
+      certificate: a.certificate,
+      symbols: list(a.symbols),
+      from: a.from,
+      to: a.to,
+      log: (m) => console.error(m),
+    });
+    const d = cert.diff;
+    console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ${d.columnsOnlyInA.length || d.columnsOnlyInB.length ? `; columns only in replay: ${d.columnsOnlyInA.join(', ') || '-'}, only in live: ${d.columnsOnlyInB.join(', ') || '-'}` : ''}`);
+    console.log(`scenario ${JSON.stringify(cert.scenario)}; replay ${cert.outputs.replayTableHash.slice(0, 16)} live ${cert.outputs.liveTableHash.slice(0, 16)}${a.certificate ? `; certificate ${a.certificate}` : ''}`);
+    if (cert.verdict !== 'parity') process.exitCode = 1;
+  },
+};

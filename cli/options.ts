@@ -1,0 +1,108 @@
+/**
+ * Option groups and small parsers shared by the `lockstep` commands, so that a flag spelled in two
+ * commands means the same thing in both. Only light modules load here: `lockstep --help` reads
+ * every command's builder, and the builders read these definitions.
+ */
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { UsageError } from '../core/errors.ts';
+import { KINDS, type Kind } from '../core/events.ts';
+
+/** The arguments a command's builder declares, as its handler receives them (before camel-casing). */
+export type ArgsOf<B> = B extends (y: Argv) => Argv<infer U> ? U : never;
+
+/** The arguments a command's builder declares, as its handler receives them (kebab and camel case). */
+export type ParsedArgs<B> = ArgumentsCamelCase<ArgsOf<B>>;
+
+/** A repeatable, comma-or-space separated list flag as a flat list; `undefined` when absent or empty. */
+export function list(v: string | number | readonly (string | number)[] | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const items = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}
+
+/** A `--kinds` list, checked against the event kinds. */
+export function kinds(v: readonly string[] | undefined): Kind[] | undefined {
+  const l = list(v);
+  if (!l) return undefined;
+  const known = (k: string): k is Kind => KINDS.some((kind) => kind === k);
+  const out: Kind[] = [];
+  for (const k of l) {
+    if (!known(k)) throw new UsageError(`unknown kind "${k}"; kinds are ${KINDS.join(', ')}`);
+    out.push(k);
+  }
+  return out;
+}
+
+// --- the day selection (replay, feed; parity run and reference take its parts) ---
+
+export const CATALOG = { type: 'string', demandOption: true, describe: 'catalog root directory' } as const;
+export const DATE = { type: 'string', demandOption: true, describe: 'market date YYYY-MM-DD (UTC date of ts_recv)' } as const;
+export const SYMBOLS = { type: 'string', array: true, describe: 'only these symbols (comma or space separated)' } as const;
+export const KINDS_OPTION = { type: 'string', array: true, describe: `only these kinds: ${KINDS.join(', ')} (heartbeats always included)` } as const;
+export const FROM = { type: 'string', describe: 'start time HH:MM UTC (inclusive, on ts_recv)' } as const;
+export const TO = { type: 'string', describe: 'end time HH:MM UTC (exclusive)' } as const;
+export const SPEED = { type: 'string', default: 'max', describe: '"max" or N for N x real time (paces output only)' } as const;
+
+/** The day selection shared by replay and feed (the same files, in the same order). */
+export function daySelectionOptions<T>(y: Argv<T>) {
+  return y
+    .option('catalog', CATALOG)
+    .option('date', DATE)
+    .option('symbols', SYMBOLS)
+    .option('kinds', KINDS_OPTION)
+    .option('from', FROM)
+    .option('to', TO)
+    .option('speed', SPEED);
+}
+
+/** What `daySelectionOptions` parses to. */
+export interface DaySelectionArgs {
+  catalog: string;
+  date: string;
+  symbols?: string[];
+  kinds?: string[];
+  from?: string;
+  to?: string;
+  speed: string;
+}
+
+/** The day selection as replay and feed take it (`--speed` checked). */
+export async function daySelection(a: DaySelectionArgs) {
+  const { parseSpeed } = await import('../replay/pacer.ts');
+  return { catalog: a.catalog, date: a.date, symbols: list(a.symbols), kinds: kinds(a.kinds), from: a.from, to: a.to, speed: parseSpeed(a.speed) };
+}
+
+// --- the Redis connection (feed, live, kill-switch, alerts, serve) ---
+
+export const REDIS = { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis:// or rediss://user:pass@host:port' } as const;
+export const NS = { type: 'string', default: 'ls', describe: 'key namespace' } as const;
+export const SHARDS = { type: 'number', demandOption: true, describe: 'number of input streams (symbols are hashed onto them)' } as const;
+
+/** `--redis` and `--ns`; `redisDescribe` replaces the URL's description where a command has more to say. */
+export function redisOptions<T>(y: Argv<T>, redisDescribe: string = REDIS.describe) {
+  return y.option('redis', { ...REDIS, describe: redisDescribe }).option('ns', NS);
+}
+
+/** `--redis`, `--ns` and `--shards`: a deployment's input streams. */
+export function deploymentOptions<T>(y: Argv<T>, redisDescribe: string = REDIS.describe) {
+  return redisOptions(y, redisDescribe).option('shards', SHARDS);
+}
+
+// --- factors and output ---
+
+export const FACTOR_PARAM = {
+  type: 'string',
+  array: true,
+  describe: 'change a default parameter: name.param=value (e.g. ma_5m.bars=6); it enters the feature-set version',
+} as const;
+
+/** The default factor set with `--factor-param name.param=value` settings applied. */
+export async function factorSet(a: { 'factor-param'?: string[] }) {
+  const { DEFAULT_FACTORS, withFactorParams } = await import('../core/registry.ts');
+  return withFactorParams(DEFAULT_FACTORS, list(a['factor-param']) ?? []);
+}
+
+/** `--json`: print the result as one JSON document instead of text. */
+export function jsonFlag(describe: string) {
+  return { type: 'boolean', describe } as const;
+}
