@@ -42,4 +42,4 @@ export type { KillChange, KillEntry, KillState } from './kill-switch.ts';
 
 // Alerts
 export { AlertConfigError, AlertWatcher, alertsMetricsText, DEFAULT_THRESHOLDS, evaluateAlerts, followAlerts, readFiringAlerts, resolveThresholds, takeSnapshot } from './alerts.ts';
-export type { Alert, AlertEntry, AlertThresholds, AlertTransition, AlertWatcherOptions, DeploymentSnapshot, FiringAlert, Severity } from './alerts.ts';
+export type { Alert, AlertEntry, AlertThresholds, AlertTransition, AlertWatcherOptions, DeploymentSnapshot, FiringAlert, FollowOptions, Severity, ShardSnapshot, SnapshotOptions } from './alerts.ts';

@@ -33,10 +33,11 @@ export type { FactorTable, FactorTableChunk, FactorTableStream, FloatColumn } fr
 
 // Parquet
 export { encodeParquet, lockstepMetadata, openParquet, ParquetFileError } from './parquet-io.ts';
-export type { ColumnData, ColumnSpec, ColumnType, Compression, ParquetSource, WriteOptions } from './parquet-io.ts';
+export type { ColumnData, ColumnSpec, ColumnType, Compression, DictStrings, NullableFloat64, ParquetSource, WriteOptions } from './parquet-io.ts';
 export { ParquetStreamWriter } from './parquet-stream-writer.ts';
 export type { StreamWriterOptions } from './parquet-stream-writer.ts';
 
 // Synthetic data (what `lockstep datasets generate` writes)
 export { generateDay } from '../datasets/generate.ts';
-export type { GenerateOptions, GenerateResult } from '../datasets/generate.ts';
+export type { GeneratedPlan, GenerateOptions, GenerateResult } from '../datasets/generate.ts';
+export type { PresetName } from '../datasets/presets.ts';
