@@ -89,6 +89,8 @@ describe('the packed package', () => {
   });
 
   it('runs its bin from dist/, with the same feature-set version as the sources', () => {
+    // no TypeScript loader at run time: tsx is a development dependency
+    expect(existsSync(join(app, 'node_modules/tsx'))).toBe(false);
     expect(run('npx', ['lockstep', '--help'], { cwd: app })).toContain('replay');
     // factor code hashes come from function text: the build must print it as the sources run
     const installed = run('npx', ['lockstep', 'factors', 'list'], { cwd: app }).trim().split('\n').at(-1);

@@ -131,6 +131,10 @@ async function drained(url: string, keys: KeyLayout): Promise<boolean> {
   }
 }
 
+/**
+ * The parity run: replays a catalog, feeds the same events through live workers over Redis (with
+ * the faults asked for), diffs the two factor tables and returns a certificate of the result.
+ */
 export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const log = opts.log ?? (() => {});
   const liveParams = opts.liveFactorParams ?? [];
