@@ -30,6 +30,7 @@ import { StreamReader } from '../live/stream-reader.ts';
 import { encodeEvent } from '../live/wire.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { openSelection } from '../replay/run-replay.ts';
+import { FROM_SOURCE } from '../replay/worker-thread.ts';
 import { formatLiveBench, loadLine } from './live-bench-format.ts';
 import { watchLoad, type RunLoad } from './live-load.ts';
 import { readRuns } from './live-reads.ts';
@@ -98,8 +99,9 @@ function startWorker(url: string, keys: KeyLayout, consumer: string): { proc: Ch
  * consumer group exists and it reads.
  */
 function startEchoRelay(url: string, keys: KeyLayout, consumer: string): { proc: ChildProcess; running: Promise<void> } {
-  const tsx = import.meta.resolve('tsx');
-  const proc = spawn(process.execPath, ['--import', tsx, join(HERE, 'echo-relay.ts'), url, keys.ns, String(keys.shards), consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // from source the relay is TypeScript run through tsx; from the built package it is compiled
+  const entry = FROM_SOURCE ? ['--import', import.meta.resolve('tsx'), join(HERE, 'echo-relay.ts')] : [join(HERE, 'echo-relay.js')];
+  const proc = spawn(process.execPath, [...entry, url, keys.ns, String(keys.shards), consumer], { stdio: ['ignore', 'ignore', 'pipe'] });
   return { proc, running: announced(proc) };
 }
 

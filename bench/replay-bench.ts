@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FROM_SOURCE } from '../replay/worker-thread.ts';
 
 export type Phase = 'raw' | 'merge' | 'replay' | 'encode';
 
@@ -32,6 +33,7 @@ export interface PhaseResult {
 }
 
 const BENCH_DATE = '2024-03-15';
+
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 /** Runs one phase in this process and returns its figures (called in the child). */
@@ -129,7 +131,7 @@ export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: s
   const results: Record<Phase, PhaseResult[]> = { raw: [], merge: [], replay: [], encode: [] };
   for (let r = 0; r < repeat; r++) {
     for (const phase of ['raw', 'merge', 'replay', 'encode'] as Phase[]) {
-      const child = spawnSync(process.execPath, [join(HERE, '../bin/lockstep.js'), 'bench-phase', phase, '--catalog', catalog, '--out', join(dir, 'replay-out.parquet')], { encoding: 'utf8' });
+      const child = spawnSync(process.execPath, [join(HERE, FROM_SOURCE ? '..' : '../..', 'bin/lockstep.js'), 'bench-phase', phase, '--catalog', catalog, '--out', join(dir, 'replay-out.parquet')], { encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`bench phase ${phase} failed: ${child.stderr}`);
       const res = JSON.parse(child.stdout.trim().split('\n').pop()!) as PhaseResult;
       results[phase].push(res);

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// Thin launcher: registers the TypeScript loader (tsx) so the CLI runs from source on a fresh
-// clone with no build step, then hands over to cli.ts.
-import { register } from 'tsx/esm/api';
+// Thin launcher. In a git checkout (cli.ts next to this folder) it registers the TypeScript loader
+// (tsx) and runs the CLI from source, so a fresh clone needs no build step. The installed package
+// ships no sources: there it runs the compiled CLI from dist/.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli.ts');
+if (existsSync(new URL('../cli.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli.ts');
+} else {
+  await import('../dist/cli.js');
+}

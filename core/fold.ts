@@ -24,6 +24,10 @@ import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequen
 
 type ExtraReader = (state: unknown, params: never) => number | null;
 
+/**
+ * Factors prepared for folding (`createFactorSet`): their columns, and lookup tables the fold
+ * reads per event. Treat it as opaque; `columns` is the part callers read.
+ */
 export interface FactorSet {
   readonly factors: readonly AnyFactor[];
   /** All output columns, in factor order. */
@@ -74,6 +78,10 @@ export interface FactorSetOptions {
   compile?: boolean;
 }
 
+/**
+ * Prepares factors to be folded together: one row per event with every factor's columns, shared
+ * derivations computed once. Throws FactorDefinitionError on duplicate columns.
+ */
 export function createFactorSet(factors: readonly AnyFactor[], options: FactorSetOptions = {}): FactorSet {
   const columns: string[] = [];
   const offsets: number[] = [];
@@ -150,6 +158,7 @@ export interface FoldStats {
   rows: number;
 }
 
+/** Per-symbol factor states and counters of one fold (`initFold`); plain data, checkpointable. */
 export interface FoldState {
   bySymbol: Map<string, SymbolState>;
   /** Symbols in sorted order, so heartbeats visit them identically however they were first seen. */
@@ -162,6 +171,7 @@ export interface FoldState {
 /** Receives each output row. `values` is reused: copy what you keep. */
 export type RowSink = (event: MarketEvent, symbol: string, values: readonly (number | null)[]) => void;
 
+/** An empty fold: no symbols seen yet. Feed it events in order with `applyEvent`. */
 export function initFold(): FoldState {
   return { bySymbol: new Map(), order: [], clockGuard: initSeqGuard(), stats: { applied: 0, late: 0, duplicates: 0, rows: 0 } };
 }

@@ -103,6 +103,7 @@ export function normalizeSource(text: string): string {
     .replace(/\(([A-Za-z_$][A-Za-z0-9_$]*)\)=>/g, '$1=>');
 }
 
+/** What each factor is (name, version, params, columns, inputs, code hash): written into outputs and checkpoints. */
 export function factorManifest(factors: readonly AnyFactor[]): FactorManifestEntry[] {
   return factors.map((f) => ({
     name: f.name,
@@ -121,6 +122,7 @@ export function featureSetVersion(factors: readonly AnyFactor[]): string {
   return hashString(JSON.stringify(factorManifest(factors)));
 }
 
+/** The default factors as a ready-to-fold set. */
 export function defaultFactorSet(): FactorSet {
   return createFactorSet(DEFAULT_FACTORS);
 }

@@ -161,6 +161,7 @@ async function readRaw(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promi
   return { rows, cols: q.features.map((f) => index.get(f) ?? -1), kill: parseKillState(kill) };
 }
 
+/** Latest values of some features for some symbols, each with its status (present, stale, missing, killed). */
 export async function getOnlineFeatures(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<SymbolFeatures[]> {
   const { rows, cols, kill } = await readRaw(r, keys, q);
   const now = q.now ?? Date.now();

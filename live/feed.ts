@@ -41,6 +41,7 @@ export interface FeedSummary {
   wallMs: number;
 }
 
+/** Publishes a catalog selection to the deployment's input streams, in replay order. */
 export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<FeedSummary> {
   const r = redis ?? (await openRedis(opts.redis, { name: 'lockstep-feed' }));
   const keys: KeyLayout = { ns: opts.ns ?? 'ls', shards: opts.shards };

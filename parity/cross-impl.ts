@@ -38,7 +38,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
 
 export const REFERENCE_COLUMNS = ['ma_5m', 'ma_20m', 'ma_60m', 'vwap_session'] as const;
-type MaColumn = 'ma_5m' | 'ma_20m' | 'ma_60m';
+export type MaColumn = 'ma_5m' | 'ma_20m' | 'ma_60m';
 const DEFAULT_WINDOWS: Record<MaColumn, number> = { ma_5m: 5, ma_20m: 20, ma_60m: 60 };
 const PRIORITY: Record<string, number> = { heartbeat: 0, fundamental: 1, news: 2, book: 3, quote: 4, trade: 5 };
 /** The fold's sequence guard remembers this many missing seqs (core/sequence-guard.ts). */

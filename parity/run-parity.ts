@@ -20,7 +20,8 @@ import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/ru
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// the package root: this file is parity/run-parity.ts in a checkout, dist/parity/run-parity.js when built
+const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
 
 export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'from' | 'to'> {
   catalog: string;
@@ -130,6 +131,10 @@ async function drained(url: string, keys: KeyLayout): Promise<boolean> {
   }
 }
 
+/**
+ * The parity run: replays a catalog, feeds the same events through live workers over Redis (with
+ * the faults asked for), diffs the two factor tables and returns a certificate of the result.
+ */
 export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const log = opts.log ?? (() => {});
   const liveParams = opts.liveFactorParams ?? [];

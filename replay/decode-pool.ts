@@ -8,7 +8,8 @@
  * the reply with receiveMessageOnPort: no event loop turn, so event order cannot change.
  * Decoding moves; the order, the bytes decoded and therefore the output are the same.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startTsWorker } from './worker-thread.ts';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { ParquetFileError, READ_BATCH_SIZE } from './parquet-io.ts';
 
@@ -30,8 +31,8 @@ export class DecodePool {
   constructor() {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
-      workerData: { entry: new URL('./decode-worker.ts', import.meta.url).href, port: port2, signal: this.signal.buffer, batchSize: READ_BATCH_SIZE },
+    this.worker = startTsWorker(new URL('./decode-worker.ts', import.meta.url), {
+      workerData: { port: port2, signal: this.signal.buffer, batchSize: READ_BATCH_SIZE },
       transferList: [port2],
     });
     this.worker.unref();

@@ -5,7 +5,8 @@
  * close (written to a temporary name, then renamed).
  */
 import { renameSync, unlinkSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from './worker-thread.ts';
 import type { ColumnData, ColumnSpec, Compression } from './parquet-io.ts';
 
 export interface StreamWriterOptions {
@@ -44,9 +45,8 @@ export class ParquetStreamWriter {
     opts: StreamWriterOptions = {},
   ) {
     this.tmp = `${path}.tmp-${process.pid}`;
-    this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
+    this.worker = startTsWorker(new URL('./parquet-writer-worker.ts', import.meta.url), {
       workerData: {
-        entry: new URL('./parquet-writer-worker.ts', import.meta.url).href,
         init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy', statisticsColumns: opts.statisticsColumns },
       },
     });

@@ -13,6 +13,7 @@ import { chunkValues, openParquet, ParquetFileError, READ_BATCH_SIZE } from './p
 const require = createRequire(import.meta.url);
 const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
 
+/** A factor table read whole: key columns and each factor column, row by row. */
 export interface FactorTable {
   columns: string[];
   symbol: string[];
@@ -25,6 +26,7 @@ export interface FactorTable {
   metadata: Map<string, string>;
 }
 
+/** Reads a whole factor table (a replay's output) into memory; for large ones use `openFactorTableStream`. */
 export async function readFactorTable(path: string): Promise<FactorTable> {
   const src = await openParquet(path);
   const factorCols = src.columns.map((c) => c.name).filter((n) => !['symbol', 'source', 'seq', 'ts_event', 'ts_recv'].includes(n));

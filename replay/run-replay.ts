@@ -21,6 +21,7 @@ import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { Progress } from './progress.ts';
 
+/** Which events to replay: one date of a catalog, optionally some symbols, kinds or hours. */
 export interface ReplaySelection {
   catalog: string;
   date: string;
@@ -31,6 +32,7 @@ export interface ReplaySelection {
   to?: string;
 }
 
+/** A replay: the selection, where to write the factor table (`out`) and which factors (default: `DEFAULT_FACTORS`). */
 export interface ReplayOptions extends ReplaySelection {
   out: string;
   speed?: Speed;
@@ -46,6 +48,7 @@ export interface ReplayOptions extends ReplaySelection {
   progress?: boolean;
 }
 
+/** What a replay did: event and row counts, timings and the output file's hash. */
 export interface ReplaySummary {
   events: number;
   applied: number;
