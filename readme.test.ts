@@ -281,12 +281,28 @@ function steps(body: string): Step[] {
   return out;
 }
 
+/**
+ * The README's way of running an example script from a checkout: node resolves `lockstep` to the
+ * sources (the `lockstep-source` export condition) and tsx strips the types.
+ */
+const EXAMPLE = /^node --conditions=lockstep-source --import tsx (examples\/[\w-]+\.ts)((?:\s+[^\s|#]+)*)/;
+
+/** Runs an example script the README shows, from the repository, in `cwd`. */
+function runExample(script: string, args: readonly string[], cwd: string): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['--conditions=lockstep-source', '--import', import.meta.resolve('tsx'), join(ROOT, script), ...args], { cwd, maxBuffer: 64 << 20, env: { ...process.env, FORCE_COLOR: '0' } }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 /** Runs one `$` line of a transcript in `cwd`; returns what a terminal would show. */
 async function runStep(command: string, cwd: string): Promise<string> {
-  if (!LAUNCHER.test(command)) throw new Error(`a checked transcript runs lockstep commands only: ${command}`);
+  const example = EXAMPLE.exec(command);
+  if (!LAUNCHER.test(command) && !example) throw new Error(`a checked transcript runs lockstep commands and example scripts only: ${command}`);
   const head = /\|\s*head -(\d+)\s*(?:#.*)?$/.exec(command);
   const status = /#\s*exit status (\d+)/.exec(command);
-  const r = await runCli(words(command), cwd);
+  const r = example ? await runExample(example[1], example[2].trim().split(/\s+/).filter(Boolean), cwd) : await runCli(words(command), cwd);
   expect(r.code, `exit status of: ${command}\n${r.stderr}`).toBe(status ? Number(status[1]) : 0);
   let shown = r.stdout + r.stderr;
   if (head) shown = shown.split('\n').slice(0, Number(head[1])).join('\n') + '\n';
