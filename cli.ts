@@ -313,7 +313,7 @@ async function cmdParityDiff(a: Record<string, unknown>): Promise<void> {
   const { formatDiff, htmlReport, parseTolerance } = await import('./parity/diff.ts');
   const { openRowSource } = await import('./parity/row-source.ts');
   const { diffSources, formatStats } = await import('./parity/stream-diff.ts');
-  const { parseKeys, isIdentityKeys } = await import('./parity/row-key.ts');
+  const { parseKeys, isIdentityKeys } = await import('./core/row-key.ts');
   let keys: string[] | undefined;
   let tolerance;
   const factorTolerance: Record<string, ReturnType<typeof parseTolerance>> = {};

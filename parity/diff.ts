@@ -17,7 +17,7 @@
 import { diffBatchesSync } from './stream-diff.ts';
 import { tableBatches } from './row-source.ts';
 import type { Tolerance } from './tolerance.ts';
-import type { TimeAxis } from './row-key.ts';
+import type { TimeAxis } from '../core/row-key.ts';
 
 export { cellsAgree, parseTolerance, ulpDistance, type Tolerance } from './tolerance.ts';
 

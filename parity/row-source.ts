@@ -17,7 +17,7 @@ import { InputError, UsageError } from '../core/errors.ts';
 import { checkKeyColumns, factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
 import { prefetchRowGroups } from './prefetch-row-groups.ts';
 import { registerIpcCodecs } from './ipc-codecs.ts';
-import { keyValueOfText, timeAxisOf, valueColumns, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
+import { keyValueOfText, timeAxisOf, valueColumns, type KeyColumn, type KeyValue, type TimeAxis } from '../core/row-key.ts';
 
 export type { FloatColumn };
 

@@ -17,7 +17,7 @@ import { cellsAgree, diffTables, formatDiff, ulpDistance, type DiffOptions, type
 import { openParquetSource, openRowSource, tableBatches, type RowSource } from './row-source.ts';
 import { diffBatchesSync, diffSources, type StreamDiffOptions } from './stream-diff.ts';
 import { parseTolerance, type Tolerance } from './tolerance.ts';
-import { compareRowKey } from '../live/read-output.ts';
+import { compareRowKey } from '../core/row-key.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 

@@ -30,9 +30,9 @@
 import { endianness } from 'node:os';
 import type { DiffOptions, DiffReport, Divergence, FactorSummary } from './diff.ts';
 import { cellsAgree, toleranceName, ulpDistance, type Tolerance } from './tolerance.ts';
-import { compareRowKey, sourceRank, type RowKey } from '../live/read-output.ts';
+import { compareRowKey, sourceRank, type RowKey } from '../core/row-key.ts';
 import type { FloatColumn, RowBatch, RowSource } from './row-source.ts';
-import { compareKeyParts, isIdentityKeys, keyText, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
+import { compareKeyParts, isIdentityKeys, keyText, type KeyColumn, type KeyValue, type TimeAxis } from '../core/row-key.ts';
 
 if (endianness() !== 'LE') throw new Error('the diff engine reads int64 keys as two 32-bit halves and needs a little-endian machine');
 

@@ -7,7 +7,7 @@ import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Type, tableFromIPC, type Data, type RecordBatch, type Table, type Vector } from 'apache-arrow';
 import { InputError } from '../core/errors.ts';
-import { keyValueOfNumber, keyValueOfText, valueColumns, type KeyColumn } from '../parity/row-key.ts';
+import { keyValueOfNumber, keyValueOfText, valueColumns, type KeyColumn } from '../core/row-key.ts';
 import { chunkValues, openParquet, ParquetFileError, READ_BATCH_SIZE } from './parquet-io.ts';
 
 const require = createRequire(import.meta.url);

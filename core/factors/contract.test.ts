@@ -20,9 +20,9 @@ import { advanceClock, initMinuteBars, onTrade, type MinuteBars } from '../kerne
 import { DEFAULT_FACTORS, factorCodeHash, featureSetVersion } from '../registry.ts';
 import { decodeState, encodeState, hashState, hashString, stateFromJson, stateToJson } from '../state-codec.ts';
 import { validateEvent } from '../validate-event.ts';
-import { anyRecipeArbitrary, buildStream, longRecipe, streamArbitrary } from './contract-streams.ts';
+import { anyRecipeArbitrary, buildStream, longRecipe, streamArbitrary } from '../../testing/contract-streams.ts';
 import { minuteBars } from './bar-factor.ts';
-import { naiveBars, naiveReferenceFor, type ColumnCheck, type NaiveBar, type NaiveReference } from './naive-reference.ts';
+import { naiveBars, naiveReferenceFor, type ColumnCheck, type NaiveBar, type NaiveReference } from '../../testing/naive-reference.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -271,7 +271,7 @@ describe('contract streams', () => {
 
   it('every registered factor has a naive reference', () => {
     const missing = DEFAULT_FACTORS.filter((f) => naiveReferenceFor(f) === undefined).map((f) => f.name);
-    expect(missing, 'add a naive reference in core/factors/naive-reference.ts').toEqual([]);
+    expect(missing, 'add a naive reference in testing/naive-reference.ts').toEqual([]);
   });
 });
 
