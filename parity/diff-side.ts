@@ -114,7 +114,7 @@ function cmpKeyColumns(kx: KeyColumn[], i: number, ky: KeyColumn[], j: number): 
     const a = kx[c][i];
     const b = ky[c][j];
     if (a === b) continue;
-    // same-typed values differ here; mixed types order integers first (row-key.ts)
+    // same-typed values differ here; mixed types order integers first (core/row-key.ts)
     if (typeof a === typeof b) return a < b ? -1 : 1;
     return typeof a === 'bigint' ? -1 : 1;
   }

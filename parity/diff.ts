@@ -84,7 +84,7 @@ export interface DiffOptions {
   tolerance?: Tolerance;
   factorTolerance?: Record<string, Tolerance>;
   /**
-   * Columns that identify a row (row-key.ts); default the input event's identity (symbol, source,
+   * Columns that identify a row (core/row-key.ts); default the input event's identity (symbol, source,
    * seq). The sources must have been opened with the same keys.
    */
   keys?: string[];

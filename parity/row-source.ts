@@ -54,7 +54,7 @@ export const BATCH_ROWS = 16384;
 export interface SourceOptions {
   /**
    * Columns that identify a row, when not the input event's identity (symbol, source, seq): the
-   * batches then carry their values in `keys` (see row-key.ts), and the identity columns may be
+   * batches then carry their values in `keys` (see core/row-key.ts), and the identity columns may be
    * absent.
    */
   keys?: string[];

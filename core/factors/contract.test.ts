@@ -2,11 +2,11 @@
  * The one contract suite every registered factor passes (DESIGN.md, "The factor contract"):
  * warm-up, determinism, snapshot/restore equals an uninterrupted run, and streaming equals a naive
  * batch recomputation. It iterates DEFAULT_FACTORS, so a new factor is covered on registration,
- * and fails for a factor without a naive reference (naive-reference.ts).
+ * and fails for a factor without a naive reference (testing/naive-reference.ts).
  *
  * Factors run through the real fold (createFactorSet([factor]) + applyEvent), so heartbeats,
  * duplicate removal and late events are handled exactly as in production. Streams come from
- * fast-check (contract-streams.ts) and from one fixed long stream that fills 60-bar windows.
+ * fast-check (testing/contract-streams.ts) and from one fixed long stream that fills 60-bar windows.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
