@@ -52,7 +52,6 @@ export { compensatedAdd, compensatedClear, compensatedValue, initCompensatedSum 
 export type { CompensatedSum } from './core/kernels/compensated-sum.ts';
 export { decayedAdd, decayedMean, decayedSum, decayedWeight, decayTo, emaPush, emaReady, emaValue, initDecayedEwm, initEma } from './core/kernels/ewm.ts';
 export type { DecayedEwm, Ema } from './core/kernels/ewm.ts';
-export { exactMean, exactSum, exactVariance } from './core/kernels/exact-sum.ts';
 export { initMacd, macdHist, macdLine, macdPush, macdReady, macdSignal } from './core/kernels/macd.ts';
 export type { Macd } from './core/kernels/macd.ts';
 export { closedBarStartNs, closedBarVwap, MINUTE_NS, minuteOf } from './core/kernels/minute-bars.ts';

@@ -9,7 +9,7 @@ import { defineDerivation } from './derivation.ts';
 import type { MarketEvent } from './events.ts';
 import { KINDS } from './events.ts';
 import { defineFactor, type AnyFactor } from './factor.ts';
-import { streamArbitrary } from './factors/contract-streams.ts';
+import { streamArbitrary } from '../testing/contract-streams.ts';
 import { runnerSource } from './fold-compile.ts';
 import { applyEvent, createFactorSet, initFold } from './fold.ts';
 import { DEFAULT_FACTORS } from './registry.ts';

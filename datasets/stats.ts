@@ -5,6 +5,7 @@
 import type { Kind } from '../core/events.ts';
 import { listCatalog } from '../replay/catalog.ts';
 import { chunkValues, openParquet } from '../replay/parquet-io.ts';
+import { isoNs } from '../replay/time-format.ts';
 
 export interface CatalogStats {
   catalog: string;
@@ -16,14 +17,6 @@ export interface CatalogStats {
   /** ISO-8601 UTC with nanoseconds, from ts_recv. */
   first: string | null;
   last: string | null;
-}
-
-/** Epoch ns as ISO-8601 UTC with all nine fractional digits. */
-export function isoNs(ns: bigint): string {
-  const ms = ns / 1_000_000n;
-  const base = new Date(Number(ms)).toISOString().slice(0, 19);
-  const frac = (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n).toString().padStart(9, '0');
-  return `${base}.${frac}Z`;
 }
 
 export async function catalogStats(root: string): Promise<CatalogStats> {

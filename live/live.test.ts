@@ -84,14 +84,6 @@ describe('live mode, clean run', () => {
     }
   });
 
-  it('the parity diff reads the live capture from Redis and certifies it against the replay', async () => {
-    const { diffTables } = await import('../parity/diff.ts');
-    const { loadTable } = await import('../parity/load-table.ts');
-    const r = diffTables(await loadTable(join(dir, 'replay.parquet')), await loadTable(`${redis.url}/?ns=${keys.ns}&shards=${keys.shards}`));
-    expect(r.verdict).toBe('parity');
-    expect(r.matchedRows).toBe(replay.seq.length);
-  });
-
   it('a malformed entry is dead-lettered with its reason; the worker carries on', async () => {
     const k: KeyLayout = { ns: 'bad', shards: 1 };
     await client.xadd(inputStream(k, 0), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', 'abc', 'z', '1', 'd', '1');

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MarketEvent } from '../core/events.ts';
 import { metaKey, outputStream, type KeyLayout } from './keys.ts';
-import { compareRowKey, readOutputRows, streamOutputRows, type OutputRow } from './read-output.ts';
+import { compareRowKey } from '../core/row-key.ts';
+import { readOutputRows, streamOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { encodeRow } from './worker/index.ts';

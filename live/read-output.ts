@@ -7,7 +7,7 @@
  * shard's stream with XRANGE and merges the shards in replay order, so a capture of millions of
  * rows is read with a few pages in memory and comes out in the order a replay wrote its table.
  */
-import { SOURCE_PRIORITY, isKind } from '../core/events.ts';
+import { compareRowKey } from '../core/row-key.ts';
 import type { RedisClient } from './redis-connect.ts';
 import { metaKey, outputStream, type KeyLayout } from './keys.ts';
 
@@ -20,34 +20,6 @@ export interface OutputRow {
   /** Input stream entry that produced the row. */
   input: string;
   values: (number | null)[];
-}
-
-/** The identity and position of an output row: what the replay order sorts by. */
-export interface RowKey {
-  symbol: string;
-  source: string;
-  seq: bigint;
-  tsRecv: bigint;
-}
-
-/** Rank of a row's source at equal ts_recv; sources that are not event kinds sort after them. */
-export const sourceRank = (source: string): number => (isKind(source) ? SOURCE_PRIORITY[source] : 100);
-
-/**
- * The replay order on output rows: ts_recv, source priority, symbol, seq (compareEvents on the
- * input event; a heartbeat's fan-out rows by symbol). Unknown sources tie-break by name so the
- * order stays total.
- */
-export function compareRowKey(a: RowKey, b: RowKey): number {
-  if (a.tsRecv !== b.tsRecv) return a.tsRecv < b.tsRecv ? -1 : 1;
-  if (a.source !== b.source) {
-    const d = sourceRank(a.source) - sourceRank(b.source);
-    if (d !== 0) return d;
-    return a.source < b.source ? -1 : 1;
-  }
-  if (a.symbol !== b.symbol) return a.symbol < b.symbol ? -1 : 1;
-  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
-  return 0;
 }
 
 /** The deployment's factor columns, in the order of each row's values. */

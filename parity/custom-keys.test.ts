@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeParquet } from '../replay/parquet-io.ts';
 import { factorTableSpecs } from '../replay/factor-table-sink.ts';
 import { cellsAgree, formatDiff, htmlReport, parseTolerance } from './diff.ts';
-import { compareKeyParts, keyText, keyValueOfNumber, keyValueOfText, parseKeys, type KeyValue } from './row-key.ts';
+import { compareKeyParts, keyText, keyValueOfNumber, keyValueOfText, parseKeys, type KeyValue } from '../core/row-key.ts';
 import { openRowSource, type RowBatch } from './row-source.ts';
 import { diffBatchesSync, diffSources } from './stream-diff.ts';
 

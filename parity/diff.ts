@@ -17,7 +17,7 @@
 import { diffBatchesSync } from './stream-diff.ts';
 import { tableBatches } from './row-source.ts';
 import type { Tolerance } from './tolerance.ts';
-import type { TimeAxis } from './row-key.ts';
+import type { TimeAxis } from '../core/row-key.ts';
 
 export { cellsAgree, parseTolerance, ulpDistance, type Tolerance } from './tolerance.ts';
 
@@ -84,7 +84,7 @@ export interface DiffOptions {
   tolerance?: Tolerance;
   factorTolerance?: Record<string, Tolerance>;
   /**
-   * Columns that identify a row (row-key.ts); default the input event's identity (symbol, source,
+   * Columns that identify a row (core/row-key.ts); default the input event's identity (symbol, source,
    * seq). The sources must have been opened with the same keys.
    */
   keys?: string[];

@@ -17,7 +17,7 @@ import { InputError, UsageError } from '../core/errors.ts';
 import { checkKeyColumns, factorTableChunk, openFactorTableStream, type FloatColumn } from '../replay/read-factor-table.ts';
 import { prefetchRowGroups } from './prefetch-row-groups.ts';
 import { registerIpcCodecs } from './ipc-codecs.ts';
-import { keyValueOfText, timeAxisOf, valueColumns, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
+import { keyValueOfText, timeAxisOf, valueColumns, type KeyColumn, type KeyValue, type TimeAxis } from '../core/row-key.ts';
 
 export type { FloatColumn };
 
@@ -54,7 +54,7 @@ export const BATCH_ROWS = 16384;
 export interface SourceOptions {
   /**
    * Columns that identify a row, when not the input event's identity (symbol, source, seq): the
-   * batches then carry their values in `keys` (see row-key.ts), and the identity columns may be
+   * batches then carry their values in `keys` (see core/row-key.ts), and the identity columns may be
    * absent.
    */
   keys?: string[];

@@ -1,8 +1,8 @@
 /**
- * The streaming diff: same reports as the in-memory hash join it replaced (kept below as the
- * oracle), whatever the row order, batch size or retirement threshold; bounded windows when the
- * orders agree; and, at 200k rows, real Parquet files written by the real writer with injected
- * differences, out-of-order rows and rows only on one side.
+ * The streaming diff: same reports as the in-memory hash join it replaced (kept as the oracle in
+ * testing/reference-diff.ts), whatever the row order, batch size or retirement threshold;
+ * bounded windows when the orders agree. The 200k-row run over Parquet files written by the diff
+ * bench's table writer is in bench/diff-bench.test.ts (the writer lives in bench/).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,113 +10,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkReport, injections, writeTables } from '../bench/diff-bench.ts';
 import { factorTableSpecs } from '../replay/factor-table-sink.ts';
 import { encodeParquet } from '../replay/parquet-io.ts';
-import { cellsAgree, diffTables, formatDiff, ulpDistance, type DiffOptions, type DiffReport, type DiffTable, type Divergence, type FactorSummary } from './diff.ts';
-import { openParquetSource, openRowSource, tableBatches, type RowSource } from './row-source.ts';
+import { referenceDiff } from '../testing/reference-diff.ts';
+import { diffTables, formatDiff, type DiffOptions, type DiffReport, type DiffTable } from './diff.ts';
+import { openRowSource, tableBatches } from './row-source.ts';
 import { diffBatchesSync, diffSources, type StreamDiffOptions } from './stream-diff.ts';
-import { parseTolerance, type Tolerance } from './tolerance.ts';
-import { compareRowKey } from '../live/read-output.ts';
+import { parseTolerance } from './tolerance.ts';
+import { compareRowKey } from '../core/row-key.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-
-/** The previous, in-memory diff (a hash join over whole tables), verbatim: the oracle. */
-function referenceDiff(a: DiffTable, b: DiffTable, opts: DiffOptions = {}): DiffReport {
-  const key = (t: DiffTable, i: number) => `${t.symbol[i]}\u0000${t.source[i]}\u0000${t.seq[i]}`;
-  const showKey = (k: string) => k.split('\u0000').join('/');
-  const tolName = (t: Tolerance) => (t.kind === 'exact' ? 'exact' : t.kind === 'ulp' ? `ulp:${t.n}` : `${t.kind}:${t.x}`);
-  const colsA = Object.keys(a.values);
-  const colsB = Object.keys(b.values);
-  const shared = colsA.filter((c) => colsB.includes(c));
-  const indexB = new Map<string, number>();
-  for (let i = 0; i < b.seq.length; i++) indexB.set(key(b, i), i);
-  const seenB = new Uint8Array(b.seq.length);
-  const onlyInA: string[] = [];
-  const summaries = new Map<string, FactorSummary>();
-  for (const c of shared) {
-    const t = opts.factorTolerance?.[c] ?? opts.tolerance ?? { kind: 'exact' };
-    summaries.set(c, { factor: c, tolerance: tolName(t), compared: 0, mismatched: 0, signedZero: 0, maxAbs: 0, maxRel: 0, maxUlp: '0' });
-  }
-  const first = new Map<string, Divergence>();
-  const BUCKETS = 96;
-  let lo = a.tsRecv[0] ?? 0n;
-  let hi = lo;
-  for (const t of a.tsRecv) {
-    if (t < lo) lo = t;
-    if (t > hi) hi = t;
-  }
-  const DAY = 86_400_000_000_000n;
-  if (hi - lo > DAY) lo = (hi / DAY) * DAY;
-  const span = hi - lo + 1n;
-  const buckets = new Array<number>(BUCKETS).fill(0);
-  let matched = 0;
-  let mismatchedCells = 0;
-  let onlyA = 0;
-  for (let i = 0; i < a.seq.length; i++) {
-    const k = key(a, i);
-    const j = indexB.get(k);
-    if (j === undefined) {
-      onlyA++;
-      if (onlyInA.length < 20) onlyInA.push(showKey(k));
-      continue;
-    }
-    seenB[j] = 1;
-    matched++;
-    let rowMismatch = false;
-    for (const c of shared) {
-      const s = summaries.get(c)!;
-      const t = opts.factorTolerance?.[c] ?? opts.tolerance ?? { kind: 'exact' };
-      const va = a.values[c][i];
-      const vb = b.values[c][j];
-      s.compared++;
-      if (va !== null && vb !== null && va === 0 && vb === 0 && !Object.is(va, vb)) s.signedZero++;
-      if (va !== null && vb !== null && !Number.isNaN(va) && !Number.isNaN(vb)) {
-        const abs = Math.abs(va - vb);
-        const rel = abs === 0 ? 0 : abs / Math.max(Math.abs(va), Math.abs(vb));
-        if (abs > s.maxAbs) s.maxAbs = abs;
-        if (rel > s.maxRel) s.maxRel = rel;
-        const u = ulpDistance(va, vb);
-        if (u > BigInt(s.maxUlp)) s.maxUlp = u.toString();
-      }
-      if (!cellsAgree(va, vb, t)) {
-        s.mismatched++;
-        mismatchedCells++;
-        rowMismatch = true;
-        if (!first.has(a.symbol[i])) {
-          first.set(a.symbol[i], { symbol: a.symbol[i], source: a.source[i], seq: a.seq[i].toString(), tsRecv: a.tsRecv[i].toString(), factor: c, a: va, b: vb });
-        }
-      }
-    }
-    if (rowMismatch) buckets[a.tsRecv[i] < lo ? 0 : Number(((a.tsRecv[i] - lo) * BigInt(BUCKETS)) / span)]++;
-  }
-  const onlyInB: string[] = [];
-  let onlyB = 0;
-  for (let j = 0; j < b.seq.length; j++) {
-    if (seenB[j]) continue;
-    onlyB++;
-    if (onlyInB.length < 20) onlyInB.push(showKey(key(b, j)));
-  }
-  const columnsOnlyInA = colsA.filter((c) => !colsB.includes(c));
-  const columnsOnlyInB = colsB.filter((c) => !colsA.includes(c));
-  const skew = onlyA > 0 || onlyB > 0 || mismatchedCells > 0 || columnsOnlyInA.length > 0 || columnsOnlyInB.length > 0;
-  return {
-    verdict: skew ? 'skew' : 'parity',
-    rowsA: a.seq.length,
-    rowsB: b.seq.length,
-    matchedRows: matched,
-    onlyInA: onlyA,
-    onlyInB: onlyB,
-    onlyInASample: onlyInA,
-    onlyInBSample: onlyInB,
-    columnsOnlyInA,
-    columnsOnlyInB,
-    mismatchedCells,
-    factors: [...summaries.values()],
-    firstDivergencePerSymbol: [...first.values()].sort((x, y) => (BigInt(x.tsRecv) < BigInt(y.tsRecv) ? -1 : 1)),
-    timeline: { fromNs: lo.toString(), toNs: hi.toString(), buckets },
-  };
-}
 
 /** Streaming diff of in-memory tables with a chosen batch size and retirement threshold. */
 function streamDiff(a: DiffTable, b: DiffTable, opts: StreamDiffOptions, batchRows: number) {
@@ -311,54 +214,6 @@ describe('streaming diff = the in-memory diff it replaced', () => {
     const r = diffTables(A, B);
     expect([r.matchedRows, r.onlyInA, r.onlyInB, r.verdict]).toEqual([10, 0, 1, 'skew']);
   });
-});
-
-describe('streaming diff of 200k-row Parquet tables (real writer, injected differences)', () => {
-  const ROWS = 200_000;
-  let dir: string;
-  let keys: Awaited<ReturnType<typeof writeTables>>;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lockstep-stream-diff-'));
-    keys = await writeTables(ROWS, join(dir, 'a.parquet'), join(dir, 'b.parquet'));
-  }, 120_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const open = async (decodeInWorker: boolean): Promise<[RowSource, RowSource]> => [await openParquetSource(join(dir, 'a.parquet'), { decodeInWorker }), await openParquetSource(join(dir, 'b.parquet'), { decodeInWorker })];
-
-  it('finds exactly the injected differences; swapped and moved rows match through the window', async () => {
-    for (const inWorker of [true, false]) {
-      const [A, B] = await open(inWorker);
-      const { report, stats } = await diffSources(A, B);
-      expect(checkReport(report, ROWS, keys)).toEqual([]);
-      expect(stats.passes).toBe(1);
-      expect(stats.windowMatches).toBe(2); // the swapped pair's first row and the moved row
-      expect(stats.headMatches).toBe(ROWS - 3);
-      // the orders agree: only the deleted, extra and displaced rows ever wait
-      expect(stats.windowHighWater).toBeLessThanOrEqual(4);
-      expect(report.onlyInASample).toEqual([keys.deletedKey]);
-      const moved = injections(ROWS).moved.row;
-      expect(moved).toBeGreaterThan(0);
-    }
-  });
-
-  it('a table against itself: parity, every row head to head', async () => {
-    const A = await openRowSource(join(dir, 'a.parquet'));
-    const { report, stats } = await diffSources(A, A);
-    expect(report.verdict).toBe('parity');
-    expect(report.matchedRows).toBe(ROWS);
-    expect(stats).toMatchObject({ passes: 1, windowHighWater: 0, headMatches: ROWS });
-  });
-
-  it('the CLI streams it: exit 1, the same report as the in-memory diff, stats on stderr', async () => {
-    const run = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'parity', 'diff', join(dir, 'a.parquet'), join(dir, 'b.parquet'), '--json', join(dir, 'r.json')], { encoding: 'utf8', cwd: ROOT });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/1 pass; unmatched window high-water [0-4] rows/);
-    const { loadTable } = await import('./load-table.ts');
-    const want = referenceDiff(await loadTable(join(dir, 'a.parquet')), await loadTable(join(dir, 'b.parquet')));
-    expect(run.stdout.trimEnd()).toBe(formatDiff(want));
-    const { readFileSync } = await import('node:fs');
-    expect(readFileSync(join(dir, 'r.json'), 'utf8')).toBe(JSON.stringify(want, null, 2));
-  }, 60_000);
 });
 
 describe('sources', () => {

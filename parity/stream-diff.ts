@@ -21,18 +21,18 @@
  * got.
  *
  * Everything else is O(columns) (per-factor counts and worst differences) or O(symbols) (first
- * divergence per symbol), plus 8 bytes per mismatched row for the timeline, whose time span (A's
- * ts_recv range) is only known at the end.
+ * divergence per symbol), plus 8 bytes per mismatched row for the timeline (diff-tally.ts). A
+ * side's batch, window and order checks are in diff-side.ts.
  *
  * A key repeated on one side is a table error; here every row matches at most one row on the
  * other side, and a repeat left without a partner counts as a row only on its side.
  */
 import { endianness } from 'node:os';
-import type { DiffOptions, DiffReport, Divergence, FactorSummary } from './diff.ts';
-import { cellsAgree, toleranceName, ulpDistance, type Tolerance } from './tolerance.ts';
-import { compareRowKey, sourceRank, type RowKey } from '../live/read-output.ts';
-import type { FloatColumn, RowBatch, RowSource } from './row-source.ts';
-import { compareKeyParts, isIdentityKeys, keyText, type KeyColumn, type KeyValue, type TimeAxis } from './row-key.ts';
+import { isIdentityKeys } from '../core/row-key.ts';
+import type { DiffOptions, DiffReport } from './diff.ts';
+import { cmpKey, cmpRows, hold, keyAt, keyStringAt, loadBatch, newSide, onlyIn, partsAt, type Held, type Side, type SideSchema } from './diff-side.ts';
+import { createTally } from './diff-tally.ts';
+import type { RowBatch, RowSource } from './row-source.ts';
 
 if (endianness() !== 'LE') throw new Error('the diff engine reads int64 keys as two 32-bit halves and needs a little-endian machine');
 
@@ -41,11 +41,14 @@ export interface StreamDiffOptions extends DiffOptions {
   retireAfter?: number;
 }
 
-/**
- * With the user's keys (`DiffOptions.keys`, see row-key.ts) a row's identity and order are its key
- * columns' values, lexicographically, instead of the replay order; everything else is the same.
- */
-type EngineKey = RowKey & { parts?: KeyValue[] };
+/** Options of one pass. */
+export interface StreamDiffPassOptions extends StreamDiffOptions {
+  /**
+   * Retire rows that can no longer match (default true). A pass redone because a side turned out
+   * disordered after retiring runs with it off: exact, at the cost of memory.
+   */
+  retire?: boolean;
+}
 
 export interface StreamStats {
   /** 1, or 2 when a side's disorder made the first pass's retirements unsafe. */
@@ -61,205 +64,42 @@ export interface StreamStats {
   windowMatches: number;
 }
 
-export interface SideSchema {
-  factorColumns: string[];
-  factorTypes?: string[];
-  /** What the batches' tsRecv holds (A's spans the timeline); default ts_recv. */
-  timeAxis?: TimeAxis;
-}
-
+/** Which side the diff needs a batch of next, that it is done, or that the pass must start over. */
 export type Need = 'A' | 'B' | 'done' | 'restart';
-
-const SAMPLE = 20;
-const BUCKETS = 96;
-const DAY = 86_400_000_000_000n;
-
-/** A row waiting for its partner: its identity, its row number on its side, its shared cells. */
-interface Held extends EngineKey {
-  index: number;
-  values: Float64Array;
-  valid: Uint8Array;
-}
-
-interface Side {
-  batch: RowBatch | null;
-  i: number;
-  /** Row number (on this side) of the batch's first row. */
-  base: number;
-  rows: number;
-  ended: boolean;
-  /** The batch's shared columns in report order, and each one's index among the side's columns. */
-  cols: FloatColumn[];
-  colIdx: number[];
-  /** Little-endian 32-bit views of ts_recv and seq: order compares without allocating bigints. */
-  tsI: Int32Array;
-  tsU: Uint32Array;
-  seqI: Int32Array;
-  seqU: Uint32Array;
-  window: Map<string, Held>;
-  nextScan: number;
-  /** Every row pushed so far was in replay order (or key order, with the user's keys). */
-  inOrder: boolean;
-  last: EngineKey | null;
-  maxRetired: EngineKey | null;
-  onlyIn: number;
-  sample: { index: number; key: string }[];
-  highWater: number;
-  retired: number;
-}
-
-const EMPTY_I = new Int32Array(0);
-const EMPTY_U = new Uint32Array(0);
-
-function newSide(colIdx: number[], retireAfter: number): Side {
-  return {
-    batch: null,
-    i: 0,
-    base: 0,
-    rows: 0,
-    ended: false,
-    cols: [],
-    colIdx,
-    tsI: EMPTY_I,
-    tsU: EMPTY_U,
-    seqI: EMPTY_I,
-    seqU: EMPTY_U,
-    window: new Map(),
-    nextScan: retireAfter,
-    inOrder: true,
-    last: null,
-    maxRetired: null,
-    onlyIn: 0,
-    sample: [],
-    highWater: 0,
-    retired: 0,
-  };
-}
-
-/** Replay order (or the user's key order) of row i of x against row j of y (negative, zero, positive). */
-function cmpRows(x: Side, i: number, y: Side, j: number): number {
-  const kx = x.batch!.keys;
-  if (kx !== undefined) return cmpKeyColumns(kx, i, y.batch!.keys!, j);
-  let d = x.tsI[2 * i + 1] - y.tsI[2 * j + 1];
-  if (d !== 0) return d;
-  d = x.tsU[2 * i] - y.tsU[2 * j];
-  if (d !== 0) return d;
-  const bx = x.batch!;
-  const by = y.batch!;
-  const sx = bx.source[i];
-  const sy = by.source[j];
-  if (sx !== sy) {
-    d = sourceRank(sx) - sourceRank(sy);
-    return d !== 0 ? d : sx < sy ? -1 : 1;
-  }
-  const yx = bx.symbol[i];
-  const yy = by.symbol[j];
-  if (yx !== yy) return yx < yy ? -1 : 1;
-  d = x.seqI[2 * i + 1] - y.seqI[2 * j + 1];
-  if (d !== 0) return d;
-  return x.seqU[2 * i] - y.seqU[2 * j];
-}
-
-function cmpKeyColumns(kx: KeyColumn[], i: number, ky: KeyColumn[], j: number): number {
-  for (let c = 0; c < kx.length; c++) {
-    const a = kx[c][i];
-    const b = ky[c][j];
-    if (a === b) continue;
-    // same-typed values differ here; mixed types order integers first (row-key.ts)
-    if (typeof a === typeof b) return a < b ? -1 : 1;
-    return typeof a === 'bigint' ? -1 : 1;
-  }
-  return 0;
-}
-
-const partsAt = (keys: KeyColumn[], i: number): KeyValue[] => keys.map((c) => c[i]);
-
-function keyAt(x: Side, i: number): EngineKey {
-  const b = x.batch!;
-  const k: EngineKey = { symbol: b.symbol[i], source: b.source[i], seq: b.seq[i], tsRecv: b.tsRecv[i] };
-  if (b.keys !== undefined) k.parts = partsAt(b.keys, i);
-  return k;
-}
-
-const cmpKey = (a: EngineKey, b: EngineKey): number => (a.parts !== undefined ? compareKeyParts(a.parts, b.parts!) : compareRowKey(a, b));
-const keyString = (symbol: string, source: string, seq: bigint) => `${symbol}\u0000${source}\u0000${seq}`;
-const keyStringAt = (b: RowBatch, i: number) => (b.keys !== undefined ? keyText(partsAt(b.keys, i)) : keyString(b.symbol[i], b.source[i], b.seq[i]));
-const showKey = (k: string) => k.split('\u0000').join('/');
 
 /**
  * One diff pass as a state machine: `push` a side's next batch (null at its end), `step` until it
  * says which side it needs next, `report` when it says done. Synchronous, so the same engine
  * serves in-memory tables (`diffTables`) and streamed sources (`diffSources`).
  */
-export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts: StreamDiffOptions = {}, retire = true) {
-  // --columns: compare only these (a reference table computed a few factors, not the whole set)
-  const only = opts.columns;
-  const colsA = only ? schemaA.factorColumns.filter((c) => only.includes(c)) : schemaA.factorColumns;
-  const colsB = only ? schemaB.factorColumns.filter((c) => only.includes(c)) : schemaB.factorColumns;
-  const shared = colsA.filter((c) => colsB.includes(c));
+export interface StreamDiff {
+  push(side: 'A' | 'B', batch: RowBatch | null): void;
+  step(): Need;
+  report(): DiffReport;
+  stats(passes: number): StreamStats;
+}
+
+/** One pass of the diff of two sides with these schemas. */
+export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts: StreamDiffPassOptions = {}): StreamDiff {
   const userKeys = isIdentityKeys(opts.keys) ? undefined : opts.keys!;
-  const axis = schemaA.timeAxis ?? 'ts_recv';
+  const tally = createTally(schemaA, schemaB, opts, userKeys);
+  const shared = tally.shared;
   const n = shared.length;
-  const tol: Tolerance[] = shared.map((c) => opts.factorTolerance?.[c] ?? opts.tolerance ?? { kind: 'exact' });
-  const sums: FactorSummary[] = shared.map((c, s) => ({ factor: c, tolerance: toleranceName(tol[s]), compared: 0, mismatched: 0, signedZero: 0, maxAbs: 0, maxRel: 0, maxUlp: '0' }));
-  const maxUlp = shared.map(() => 0n);
+  const retire = opts.retire ?? true;
   const retireAfter = opts.retireAfter ?? 16384;
   const A = newSide(shared.map((c) => schemaA.factorColumns.indexOf(c)), retireAfter);
   const B = newSide(shared.map((c) => schemaB.factorColumns.indexOf(c)), retireAfter);
   let matched = 0;
   let headMatches = 0;
   let windowMatches = 0;
-  let mismatchedCells = 0;
   let highWater = 0;
-  let tsLo: bigint | null = null;
-  let tsHi: bigint | null = null;
-  /** ts_recv (A's) of each mismatched row, for the timeline. */
-  let badTs = new BigInt64Array(1024);
-  let badRows = 0;
-  const first = new Map<string, { index: number; d: Divergence }>();
   let flushed = false;
-
-  /** Stats of a cell pair that is not the same bits (or has a null); true when it is a mismatch. */
-  function cellDiffers(s: number, va: number | null, vb: number | null): boolean {
-    if (va !== null && vb !== null) {
-      const sum = sums[s];
-      if (va === 0 && vb === 0 && !Object.is(va, vb)) sum.signedZero++;
-      if (!Number.isNaN(va) && !Number.isNaN(vb)) {
-        const abs = Math.abs(va - vb);
-        const rel = abs === 0 ? 0 : abs / Math.max(Math.abs(va), Math.abs(vb));
-        if (abs > sum.maxAbs) sum.maxAbs = abs;
-        if (rel > sum.maxRel) sum.maxRel = rel;
-        const u = ulpDistance(va, vb);
-        if (u > maxUlp[s]) maxUlp[s] = u;
-      }
-    }
-    if (cellsAgree(va, vb, tol[s])) return false;
-    sums[s].mismatched++;
-    mismatchedCells++;
-    return true;
-  }
-
-  /** A mismatched row: the timeline, and the symbol's first divergence (smallest row of A). */
-  function badRow(index: number, symbol: string, source: string, seq: bigint, tsRecv: bigint, s: number, va: number | null, vb: number | null, parts?: KeyValue[]): void {
-    if (badRows === badTs.length) {
-      const grown = new BigInt64Array(badTs.length * 2);
-      grown.set(badTs);
-      badTs = grown;
-    }
-    badTs[badRows++] = tsRecv;
-    const f = first.get(symbol);
-    if (f === undefined || index < f.index) {
-      const d: Divergence = { symbol, source, seq: seq.toString(), tsRecv: tsRecv.toString(), factor: shared[s], a: va, b: vb };
-      if (userKeys !== undefined && parts !== undefined) d.key = Object.fromEntries(userKeys.map((k, c) => [k, String(parts[c])]));
-      first.set(symbol, { index, d });
-    }
-  }
 
   /** First mismatched column (and its cells) of each row of the current run, by row offset. */
   const runBad = new Map<number, { s: number; a: number | null; b: number | null }>();
 
   function runCell(s: number, j: number, va: number | null, vb: number | null): void {
-    if (cellDiffers(s, va, vb) && !runBad.has(j)) runBad.set(j, { s, a: va, b: vb });
+    if (tally.cellDiffers(s, va, vb) && !runBad.has(j)) runBad.set(j, { s, a: va, b: vb });
   }
 
   /**
@@ -303,27 +143,9 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     headMatches += k;
     if (runBad.size > 0) {
       const b = A.batch!;
-      for (const [j, f] of runBad) badRow(A.base + ia + j, b.symbol[ia + j], b.source[ia + j], b.seq[ia + j], b.tsRecv[ia + j], f.s, f.a, f.b, b.keys && partsAt(b.keys, ia + j));
+      for (const [j, f] of runBad) tally.badRow(A.base + ia + j, b.symbol[ia + j], b.source[ia + j], b.seq[ia + j], b.tsRecv[ia + j], f.s, f.a, f.b, b.keys && partsAt(b.keys, ia + j));
       runBad.clear();
     }
-  }
-
-  function hold(x: Side, i: number): Held {
-    const values = new Float64Array(n);
-    const valid = new Uint8Array(n);
-    for (let s = 0; s < n; s++) {
-      const c = x.cols[s];
-      values[s] = c.values[i];
-      if (c.bits === null) valid[s] = 1;
-      else {
-        const k = c.bitOffset + i;
-        valid[s] = (c.bits[k >> 3] >> (k & 7)) & 1;
-      }
-    }
-    const b = x.batch!;
-    const h: Held = { index: x.base + i, symbol: b.symbol[i], source: b.source[i], seq: b.seq[i], tsRecv: b.tsRecv[i], values, valid };
-    if (b.keys !== undefined) h.parts = partsAt(b.keys, i);
-    return h;
   }
 
   /** Two rows that met through a window (rare: only rows out of order get here). */
@@ -335,7 +157,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
       const va = a.valid[s] ? a.values[s] : null;
       const vb = b.valid[s] ? b.values[s] : null;
       if (va === null || vb === null ? va === vb : Object.is(va, vb) || (Number.isNaN(va) && Number.isNaN(vb))) continue;
-      if (cellDiffers(s, va, vb) && bad < 0) {
+      if (tally.cellDiffers(s, va, vb) && bad < 0) {
         bad = s;
         badA = va;
         badB = vb;
@@ -343,17 +165,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     }
     matched++;
     windowMatches++;
-    if (bad >= 0) badRow(a.index, a.symbol, a.source, a.seq, a.tsRecv, bad, badA, badB, a.parts);
-  }
-
-  function onlyIn(x: Side, index: number, key: string): void {
-    x.onlyIn++;
-    const smp = x.sample;
-    if (smp.length === SAMPLE && index > smp[SAMPLE - 1].index) return;
-    if (smp.length === SAMPLE) smp.pop();
-    let at = smp.length;
-    while (at > 0 && smp[at - 1].index > index) at--;
-    smp.splice(at, 0, { index, key: showKey(key) });
+    if (bad >= 0) tally.badRow(a.index, a.symbol, a.source, a.seq, a.tsRecv, bad, badA, badB, a.parts);
   }
 
   /** Retires x's waiting rows that sort before o's head, when o has been in order so far. */
@@ -379,7 +191,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     const partner = o.window.get(k);
     if (partner !== undefined) {
       o.window.delete(k);
-      const mine = hold(x, i);
+      const mine = hold(x, i, n);
       if (x === A) matchHeld(mine, partner);
       else matchHeld(partner, mine);
       return false;
@@ -395,7 +207,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
       x.window.delete(k);
       onlyIn(x, twin.index, k);
     }
-    x.window.set(k, hold(x, i));
+    x.window.set(k, hold(x, i, n));
     if (x.window.size > x.highWater) x.highWater = x.window.size;
     if (A.window.size + B.window.size > highWater) highWater = A.window.size + B.window.size;
     if (retire && x.window.size >= x.nextScan) retireRows(x, o);
@@ -412,22 +224,8 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
     if ((batch.keys !== undefined) !== (userKeys !== undefined) || (userKeys !== undefined && batch.keys!.length !== userKeys.length)) {
       throw new Error(`a ${side} batch without the key columns the diff was asked to match on (${(userKeys ?? ['symbol', 'source', 'seq']).join(',')})`);
     }
-    x.batch = batch;
-    x.i = 0;
-    x.base = x.rows;
-    x.rows += batch.n;
-    x.cols = x.colIdx.map((j) => batch.columns[j]);
-    const len = batch.n * 2;
-    x.tsI = new Int32Array(batch.tsRecv.buffer, batch.tsRecv.byteOffset, len);
-    x.tsU = new Uint32Array(batch.tsRecv.buffer, batch.tsRecv.byteOffset, len);
-    x.seqI = new Int32Array(batch.seq.buffer, batch.seq.byteOffset, len);
-    x.seqU = new Uint32Array(batch.seq.buffer, batch.seq.byteOffset, len);
+    loadBatch(x, batch);
     if (batch.n === 0) return;
-    if (x.inOrder) {
-      if (x.last !== null && cmpKey(x.last, keyAt(x, 0)) > 0) x.inOrder = false;
-      for (let i = 1; i < batch.n && x.inOrder; i++) if (cmpRows(x, i - 1, x, i) > 0) x.inOrder = false;
-    }
-    x.last = keyAt(x, batch.n - 1);
     if (x === A) {
       // A's ts_recv range spans the timeline
       let lo = 0;
@@ -436,8 +234,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
         if (x.tsI[2 * i + 1] - x.tsI[2 * lo + 1] < 0 || (x.tsI[2 * i + 1] === x.tsI[2 * lo + 1] && x.tsU[2 * i] < x.tsU[2 * lo])) lo = i;
         if (x.tsI[2 * i + 1] - x.tsI[2 * hi + 1] > 0 || (x.tsI[2 * i + 1] === x.tsI[2 * hi + 1] && x.tsU[2 * i] > x.tsU[2 * hi])) hi = i;
       }
-      if (tsLo === null || batch.tsRecv[lo] < tsLo) tsLo = batch.tsRecv[lo];
-      if (tsHi === null || batch.tsRecv[hi] > tsHi) tsHi = batch.tsRecv[hi];
+      tally.widenSpan(batch.tsRecv[lo], batch.tsRecv[hi]);
     }
   }
 
@@ -478,46 +275,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
 
   function report(): DiffReport {
     if (!flushed) throw new Error('report() before the diff is done');
-    let lo = tsLo ?? 0n;
-    const hi = tsHi ?? lo;
-    // the day of the last row: earlier-dated point-in-time rows (old fundamentals) would squash it
-    if (axis !== 'row' && hi - lo > DAY) lo = (hi / DAY) * DAY;
-    const span = hi - lo + 1n;
-    const buckets = new Array<number>(BUCKETS).fill(0);
-    for (let r = 0; r < badRows; r++) {
-      const t = badTs[r];
-      buckets[t < lo ? 0 : Number(((t - lo) * BigInt(BUCKETS)) / span)]++;
-    }
-    sums.forEach((s, i) => {
-      s.compared = matched;
-      s.maxUlp = maxUlp[i].toString();
-    });
-    const columnsOnlyInA = colsA.filter((c) => !colsB.includes(c));
-    const columnsOnlyInB = colsB.filter((c) => !colsA.includes(c));
-    const skew = A.onlyIn > 0 || B.onlyIn > 0 || mismatchedCells > 0 || columnsOnlyInA.length > 0 || columnsOnlyInB.length > 0;
-    const r: DiffReport = {
-      verdict: skew ? 'skew' : 'parity',
-      rowsA: A.rows,
-      rowsB: B.rows,
-      matchedRows: matched,
-      onlyInA: A.onlyIn,
-      onlyInB: B.onlyIn,
-      onlyInASample: A.sample.map((x) => x.key),
-      onlyInBSample: B.sample.map((x) => x.key),
-      columnsOnlyInA,
-      columnsOnlyInB,
-      mismatchedCells,
-      factors: sums,
-      // in A's row order first (as the in-memory diff found them), then by ts_recv
-      firstDivergencePerSymbol: [...first.values()].sort((x, y) => x.index - y.index).map((f) => f.d).sort((x, y) => (BigInt(x.tsRecv) < BigInt(y.tsRecv) ? -1 : 1)),
-      timeline: { fromNs: lo.toString(), toNs: hi.toString(), buckets },
-    };
-    if (axis !== 'ts_recv') r.timeline.axis = axis;
-    const typeDiffs = shared
-      .map((c) => ({ column: c, a: schemaA.factorTypes?.[schemaA.factorColumns.indexOf(c)], b: schemaB.factorTypes?.[schemaB.factorColumns.indexOf(c)] }))
-      .filter((t): t is { column: string; a: string; b: string } => t.a !== undefined && t.b !== undefined && t.a !== t.b);
-    if (typeDiffs.length) r.columnTypeDifferences = typeDiffs;
-    return r;
+    return tally.report(matched, A, B);
   }
 
   function stats(passes: number): StreamStats {
@@ -530,7 +288,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
 /** Both sides' batches, for a synchronous diff of in-memory tables. */
 export function diffBatchesSync(a: SideSchema & { batches(): Iterable<RowBatch> }, b: SideSchema & { batches(): Iterable<RowBatch> }, opts: StreamDiffOptions = {}): { report: DiffReport; stats: StreamStats } {
   for (let pass = 1; ; pass++) {
-    const d = createStreamDiff(a, b, opts, pass === 1);
+    const d = createStreamDiff(a, b, { ...opts, retire: pass === 1 });
     const its = { A: a.batches()[Symbol.iterator](), B: b.batches()[Symbol.iterator]() };
     for (;;) {
       const need = d.step();
@@ -545,7 +303,7 @@ export function diffBatchesSync(a: SideSchema & { batches(): Iterable<RowBatch> 
 /** Diffs two sources, streaming; reads both again if the first pass has to be redone. */
 export async function diffSources(a: RowSource, b: RowSource, opts: StreamDiffOptions = {}): Promise<{ report: DiffReport; stats: StreamStats }> {
   for (let pass = 1; ; pass++) {
-    const d = createStreamDiff(a, b, opts, pass === 1);
+    const d = createStreamDiff(a, b, { ...opts, retire: pass === 1 });
     const its = { A: a.batches()[Symbol.asyncIterator](), B: b.batches()[Symbol.asyncIterator]() };
     try {
       for (;;) {

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCatalog, writeCatalog } from './catalog.ts';
-import { FIXTURE_DATE, fixtureRows } from './test-fixture.ts';
+import { FIXTURE_DATE, fixtureRows } from '../testing/replay-fixture.ts';
 
 let dir: string;
 const rows = fixtureRows(500);

@@ -7,7 +7,7 @@ import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Type, tableFromIPC, type Data, type RecordBatch, type Table, type Vector } from 'apache-arrow';
 import { InputError } from '../core/errors.ts';
-import { keyValueOfNumber, keyValueOfText, valueColumns, type KeyColumn } from '../parity/row-key.ts';
+import { keyValueOfNumber, keyValueOfText, valueColumns, type KeyColumn } from '../core/row-key.ts';
 import { chunkValues, openParquet, ParquetFileError, READ_BATCH_SIZE } from './parquet-io.ts';
 
 const require = createRequire(import.meta.url);
@@ -104,7 +104,7 @@ export function checkKeyColumns(names: readonly string[], path: string, keys?: r
  * read through a file-backed Blob a column chunk at a time, never loaded whole (a 5M-row table is
  * over a gigabyte). Files other tools wrote are accepted when they have the key columns and
  * numeric factor columns. `keys`: columns of the user's choice that identify a row (see
- * parity/row-key.ts); by default the input event's identity.
+ * core/row-key.ts); by default the input event's identity.
  */
 export async function openFactorTableStream(path: string, keys?: readonly string[]): Promise<FactorTableStream> {
   const src = await openParquet(path);
@@ -168,7 +168,7 @@ export function factorTableChunk(batch: RecordBatch, path: string, firstRow: num
   return chunk;
 }
 
-/** A key column's values, normalized (row-key.ts) so that the same value matches across formats. */
+/** A key column's values, normalized (core/row-key.ts) so that the same value matches across formats. */
 function keyColumn(v: Vector, path: string, firstRow: number, field: string): KeyColumn {
   const d = v.data[0];
   if (d.nullCount > 0) {

@@ -9,7 +9,7 @@ import { eventsToColumns } from './catalog-schema.ts';
 import { encodeParquet } from './parquet-io.ts';
 import { readFactorTable } from './read-factor-table.ts';
 import { runReplay } from './run-replay.ts';
-import { FIXTURE_DATE, fixtureRows } from './test-fixture.ts';
+import { FIXTURE_DATE, fixtureRows } from '../testing/replay-fixture.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 let dir: string;

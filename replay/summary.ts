@@ -1,4 +1,4 @@
-import { isoNs } from '../datasets/stats.ts';
+import { isoNs } from './time-format.ts';
 import { fmtRate } from './progress.ts';
 import type { ReplaySummary } from './run-replay.ts';
 

@@ -21,7 +21,7 @@ type DiffArgs = ParsedArgs<typeof builder>;
 /** `--keys`, `--tolerance` and `--factor-tolerance` parsed; a bad one is a usage error. */
 async function diffSettings(a: DiffArgs) {
   const { parseTolerance } = await import('../../parity/diff.ts');
-  const { parseKeys, isIdentityKeys } = await import('../../parity/row-key.ts');
+  const { parseKeys, isIdentityKeys } = await import('../../core/row-key.ts');
   try {
     const keys = parseKeys(a.keys);
     const tolerance = parseTolerance(a.tolerance);

@@ -2,11 +2,11 @@
  * The one contract suite every registered factor passes (docs/design.md, "The factor contract"):
  * warm-up, determinism, snapshot/restore equals an uninterrupted run, and streaming equals a naive
  * batch recomputation. It iterates DEFAULT_FACTORS, so a new factor is covered on registration,
- * and fails for a factor without a naive reference (naive-reference.ts).
+ * and fails for a factor without a naive reference (testing/naive-reference.ts).
  *
  * Factors run through the real fold (createFactorSet([factor]) + applyEvent), so heartbeats,
  * duplicate removal and late events are handled exactly as in production. Streams come from
- * fast-check (contract-streams.ts) and from one fixed long stream that fills 60-bar windows.
+ * fast-check (testing/contract-streams.ts) and from one fixed long stream that fills 60-bar windows.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -20,9 +20,9 @@ import { advanceClock, initMinuteBars, onTrade, type MinuteBars } from '../kerne
 import { DEFAULT_FACTORS, factorCodeHash, featureSetVersion } from '../registry.ts';
 import { decodeState, encodeState, hashState, hashString, stateFromJson, stateToJson } from '../state-codec.ts';
 import { validateEvent } from '../validate-event.ts';
-import { anyRecipeArbitrary, buildStream, longRecipe, streamArbitrary } from './contract-streams.ts';
+import { anyRecipeArbitrary, buildStream, longRecipe, streamArbitrary } from '../../testing/contract-streams.ts';
 import { minuteBars } from './bar-factor.ts';
-import { naiveBars, naiveReferenceFor, type ColumnCheck, type NaiveBar, type NaiveReference } from './naive-reference.ts';
+import { naiveBars, naiveReferenceFor, type ColumnCheck, type NaiveBar, type NaiveReference } from '../../testing/naive-reference.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -271,7 +271,7 @@ describe('contract streams', () => {
 
   it('every registered factor has a naive reference', () => {
     const missing = DEFAULT_FACTORS.filter((f) => naiveReferenceFor(f) === undefined).map((f) => f.name);
-    expect(missing, 'add a naive reference in core/factors/naive-reference.ts').toEqual([]);
+    expect(missing, 'add a naive reference in testing/naive-reference.ts').toEqual([]);
   });
 });
 

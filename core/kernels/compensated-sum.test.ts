@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { compensatedAdd, compensatedClear, compensatedValue, initCompensatedSum } from './compensated-sum.ts';
-import { exactSum } from './exact-sum.ts';
+import { exactSum } from '../../testing/exact-sum.ts';
 
 describe('Neumaier-compensated sum (Neumaier 1974)', () => {
   it('keeps the small terms a plain sum drops', () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { decayedAdd, decayedMean, decayedSum, decayedWeight, decayTo, emaPush, emaReady, emaValue, initDecayedEwm, initEma } from './ewm.ts';
-import { taEma } from './ta-lib-oracle.ts';
+import { taEma } from '../../testing/ta-lib-oracle.ts';
 
 const roundTrip = <T>(s: T): T => decodeState<T>(encodeState(s));
 const here = path.dirname(fileURLToPath(import.meta.url));

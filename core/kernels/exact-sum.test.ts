@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { exactMean, exactSum, exactVariance } from './exact-sum.ts';
+import { exactMean, exactSum, exactVariance } from '../../testing/exact-sum.ts';
 
 describe('exact reference arithmetic', () => {
   it('sums exactly where float addition loses everything', () => {

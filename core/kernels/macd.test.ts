@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { initMacd, macdHist, macdLine, macdPush, macdReady, macdSignal } from './macd.ts';
-import { taMacd } from './ta-lib-oracle.ts';
+import { taMacd } from '../../testing/ta-lib-oracle.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const refFile = path.resolve(here, '../factors/reference/talib-reference.json');

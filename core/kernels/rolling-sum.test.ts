@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeState, encodeState } from '../state-codec.ts';
-import { exactSum, exactVariance } from './exact-sum.ts';
+import { exactSum, exactVariance } from '../../testing/exact-sum.ts';
 import {
   initRollingSum,
   rollingCount,

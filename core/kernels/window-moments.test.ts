@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from '../state-codec.ts';
-import { exactVariance } from './exact-sum.ts';
+import { exactVariance } from '../../testing/exact-sum.ts';
 import {
   initMoments,
   momentsAdd,

@@ -1,7 +1,15 @@
 /**
- * Row keys the user chooses (`parity diff --keys ts_event,symbol`): how a table that is not keyed
+ * Row keys: how rows of two factor tables (or a table and a live capture) are identified and
+ * ordered. Pure, beside `compareEvents`, so every layer that walks rows in replay order or by the
+ * user's keys shares one definition: replay reads key columns, live merges shard streams, parity
+ * diffs.
+ *
+ * The identity key (symbol, source, seq) is walked in the replay order (`compareRowKey`): ts_recv,
+ * source priority, symbol, seq.
+ *
+ * Keys the user chooses (`parity diff --keys ts_event,symbol`) match a table that is not keyed
  * by the input event's identity (a researcher's pandas or SQL output, keyed by symbol and time, or
- * by bar) is matched row for row.
+ * by bar) row for row.
  *
  * A key value is normalized so that the same value matches whatever format stored it: an integer
  * (int64, timestamp in its stored unit, an integral float, or text that spells an int64 such as a
@@ -9,8 +17,38 @@
  * shortest decimal form). The order used to walk two tables together is lexicographic over the key
  * columns as given, integers (numerically) before text (by UTF-16 code unit): a total order, the
  * same on both sides, so tables sorted by their keys diff in a window of a few rows, and the diff's
- * retirement rule stays safe for any input (see stream-diff.ts).
+ * retirement rule stays safe for any input (see parity/stream-diff.ts).
  */
+import { SOURCE_PRIORITY, isKind } from './events.ts';
+
+/** The identity and position of an output row: what the replay order sorts by. */
+export interface RowKey {
+  symbol: string;
+  source: string;
+  seq: bigint;
+  tsRecv: bigint;
+}
+
+/** Rank of a row's source at equal ts_recv; sources that are not event kinds sort after them. */
+export const sourceRank = (source: string): number => (isKind(source) ? SOURCE_PRIORITY[source] : 100);
+
+/**
+ * The replay order on output rows: ts_recv, source priority, symbol, seq (compareEvents on the
+ * input event; a heartbeat's fan-out rows by symbol). Unknown sources tie-break by name so the
+ * order stays total.
+ */
+export function compareRowKey(a: RowKey, b: RowKey): number {
+  if (a.tsRecv !== b.tsRecv) return a.tsRecv < b.tsRecv ? -1 : 1;
+  if (a.source !== b.source) {
+    const d = sourceRank(a.source) - sourceRank(b.source);
+    if (d !== 0) return d;
+    return a.source < b.source ? -1 : 1;
+  }
+  if (a.symbol !== b.symbol) return a.symbol < b.symbol ? -1 : 1;
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return 0;
+}
+
 export type KeyValue = string | bigint;
 /** One key column of a batch: int64s as read, or normalized values. */
 export type KeyColumn = BigInt64Array | KeyValue[];

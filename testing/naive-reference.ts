@@ -7,24 +7,24 @@
  * history on every call. Agreement between the two on random streams is the evidence that the
  * streaming code computes what its TSDoc says. Pure: no clock, no randomness, no I/O.
  */
-import type { BookEvent, FundamentalEvent, MarketEvent, NewsEvent, QuoteEvent, TradeEvent } from '../events.ts';
-import type { AnyFactor, Params } from '../factor.ts';
-import { priceCollar, returnZscore, volumeSpike } from './anomaly.ts';
-import { depthImbalance } from './depth-imbalance.ts';
-import { ema } from './ema.ts';
-import { eventCount } from './event-count.ts';
-import { microprice, mid, quoteImbalance, spread } from './l1-quote.ts';
-import { lastPrice } from './last-price.ts';
-import { logReturn1m } from './log-return.ts';
-import { macd } from './macd.ts';
-import { movingAverage } from './moving-average.ts';
-import { newsCount, newsSentiment } from './news.ts';
-import { realizedVol } from './realized-vol.ts';
-import { rsi } from './rsi.ts';
-import { tradeWindow } from './trade-window.ts';
-import { pbr, per } from './valuation.ts';
-import { volumePower } from './volume-power.ts';
-import { sessionVwap } from './vwap.ts';
+import type { BookEvent, FundamentalEvent, MarketEvent, NewsEvent, QuoteEvent, TradeEvent } from '../core/events.ts';
+import type { AnyFactor, Params } from '../core/factor.ts';
+import { priceCollar, returnZscore, volumeSpike } from '../core/factors/anomaly.ts';
+import { depthImbalance } from '../core/factors/depth-imbalance.ts';
+import { ema } from '../core/factors/ema.ts';
+import { eventCount } from '../core/factors/event-count.ts';
+import { microprice, mid, quoteImbalance, spread } from '../core/factors/l1-quote.ts';
+import { lastPrice } from '../core/factors/last-price.ts';
+import { logReturn1m } from '../core/factors/log-return.ts';
+import { macd } from '../core/factors/macd.ts';
+import { movingAverage } from '../core/factors/moving-average.ts';
+import { newsCount, newsSentiment } from '../core/factors/news.ts';
+import { realizedVol } from '../core/factors/realized-vol.ts';
+import { rsi } from '../core/factors/rsi.ts';
+import { tradeWindow } from '../core/factors/trade-window.ts';
+import { pbr, per } from '../core/factors/valuation.ts';
+import { volumePower } from '../core/factors/volume-power.ts';
+import { sessionVwap } from '../core/factors/vwap.ts';
 
 /** A symbol's history: the events the fold applied for it, in order. */
 export interface History {

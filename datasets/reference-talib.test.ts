@@ -27,11 +27,11 @@ import type { AnyFactor } from '../core/factor.ts';
 import type { MinuteBars } from '../core/kernels/minute-bars.ts';
 import { applyEvent, createFactorSet, initFold } from '../core/fold.ts';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
-import { importTaq } from '../datasets/import-taq.ts';
-import { catalogDates } from './catalog.ts';
-import { EventMerge } from './merge.ts';
-import { readFactorTable } from './read-factor-table.ts';
-import { openSelection, runReplay } from './run-replay.ts';
+import { importTaq } from './import-taq.ts';
+import { catalogDates } from '../replay/catalog.ts';
+import { EventMerge } from '../replay/merge.ts';
+import { readFactorTable } from '../replay/read-factor-table.ts';
+import { openSelection, runReplay } from '../replay/run-replay.ts';
 
 const repoRoot = resolve(new URL('..', import.meta.url).pathname);
 const dataDir = resolve(repoRoot, '../shared/data/real');

@@ -4,8 +4,8 @@
  * late event, a pre-date fundamental, and heartbeats.
  */
 import type { MarketEvent } from '../core/events.ts';
-import type { CatalogRow } from './catalog.ts';
-import { dateStartNs } from './catalog.ts';
+import type { CatalogRow } from '../replay/catalog.ts';
+import { dateStartNs } from '../replay/catalog.ts';
 import { heartbeats } from '../datasets/heartbeats.ts';
 
 export const FIXTURE_DATE = '2024-03-15';

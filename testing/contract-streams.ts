@@ -10,7 +10,7 @@
  * market data (so late trades cross minute boundaries) and by minutes for news.
  */
 import fc from 'fast-check';
-import type { BookEvent, FundamentalEvent, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../events.ts';
+import type { BookEvent, FundamentalEvent, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../core/events.ts';
 
 /** One recipe step: a time advance and a few small integers that pick the event and its content. */
 export interface RecipeStep {

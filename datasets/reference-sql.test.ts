@@ -35,10 +35,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyFactor } from '../core/factor.ts';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
-import { generateDay } from '../datasets/generate.ts';
-import { listCatalog } from './catalog.ts';
-import { readFactorTable, type FactorTable } from './read-factor-table.ts';
-import { runReplay, type ReplaySummary } from './run-replay.ts';
+import { generateDay } from './generate.ts';
+import { listCatalog } from '../replay/catalog.ts';
+import { readFactorTable, type FactorTable } from '../replay/read-factor-table.ts';
+import { runReplay, type ReplaySummary } from '../replay/run-replay.ts';
 
 const DATE = '2024-03-05';
 const MAS = [
