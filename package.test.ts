@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
-const ENTRIES: Record<string, string> = { lockstep: 'index.ts', 'lockstep/replay': 'replay/index.ts', 'lockstep/live': 'live/index.ts', 'lockstep/parity': 'parity/index.ts' };
+const ENTRIES: Record<string, string> = { lockstep: 'index.ts', 'lockstep/replay': 'replay/index.ts', 'lockstep/datasets': 'datasets/index.ts', 'lockstep/live': 'live/index.ts', 'lockstep/parity': 'parity/index.ts' };
 const DATE = '2024-03-15';
 
 let tmp: string;

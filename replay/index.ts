@@ -37,7 +37,3 @@ export type { ColumnData, ColumnSpec, ColumnType, Compression, DictStrings, Null
 export { ParquetStreamWriter } from './parquet-stream-writer.ts';
 export type { StreamWriterOptions } from './parquet-stream-writer.ts';
 
-// Synthetic data (what `lockstep datasets generate` writes)
-export { generateDay } from '../datasets/generate.ts';
-export type { GeneratedPlan, GenerateOptions, GenerateResult } from '../datasets/generate.ts';
-export type { PresetName } from '../datasets/presets.ts';

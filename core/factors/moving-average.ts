@@ -8,7 +8,7 @@ import { defineBarFactor } from './bar-factor.ts';
  * Warm-up: `bars` closed bars (null before). Drift-free over a long day: the rolling sum is
  * compensated and periodically re-based (kernels/rolling-sum.ts).
  * Reference: DuckDB `avg(close) OVER (ROWS BETWEEN n-1 PRECEDING AND CURRENT ROW)` over bars from
- * the same Parquet (replay/reference-sql.test.ts), and a naive recomputation (contract suite).
+ * the same Parquet (datasets/reference-sql.test.ts), and a naive recomputation (contract suite).
  */
 export const movingAverage = defineBarFactor({
   name: (p) => `ma_${p.bars}m`,

@@ -11,7 +11,7 @@ import { defineFactor } from '../factor.ts';
  * numbers announced after a trade can never reach that trade's row.
  * Policy: null until both a trade and a fundamental are known; null when the denominator is
  * unknown (NaN), zero or negative (a negative P/E is not a valuation signal; report it separately).
- * Reference: AAPL around real SEC earnings announcements (replay/valuation-aapl.test.ts): the old
+ * Reference: AAPL around real SEC earnings announcements (datasets/valuation-aapl.test.ts): the old
  * quarter before the announcement instant, the new one from that instant on.
  */
 function valuationFactor(name: string, description: string, pick: (f: FundamentalEvent) => number) {

@@ -11,7 +11,7 @@ const DAY_NS = 86_400_000_000_000n;
  *
  * Warm-up: one trade. Late trades (ts_event in an earlier day than the session) are counted in the
  * current session. Reference: DuckDB `sum(price*size) OVER (PARTITION BY symbol, day ORDER BY
- * ts_recv, seq) / sum(size) OVER (...)` over the same Parquet (replay/reference-sql.test.ts).
+ * ts_recv, seq) / sum(size) OVER (...)` over the same Parquet (datasets/reference-sql.test.ts).
  */
 export const sessionVwap = defineFactor({
   name: 'vwap_session',

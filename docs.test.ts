@@ -13,7 +13,7 @@
  * 3. The block marked `<!-- file: examples/custom-factor.ts -->` equals that file when it exists.
  *
  * After a change that moves a printed figure on purpose, rewrite the blocks from the real output
- * with `LOCKSTEP_UPDATE_DOCS=1 npx vitest run readme.test.ts` and review the diff.
+ * with `LOCKSTEP_UPDATE_DOCS=1 npx vitest run docs.test.ts` and review the diff.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
