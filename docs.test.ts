@@ -161,9 +161,19 @@ async function allCommandPaths(): Promise<string[][]> {
   return out.sort((a, b) => a.join(' ').localeCompare(b.join(' ')));
 }
 
-/** A help text as docs/cli.md shows it: the worker's default consumer name holds a pid. */
+/**
+ * A help text as docs/cli.md shows it: the worker's default consumer name holds a pid, and yargs
+ * right-aligns that default to column 80, so the pid's digit count moves it: it is shown as
+ * `worker-<pid>` right-aligned the same way.
+ */
 function shownHelp(text: string): string {
-  return text.replace(/"worker-\d+"/g, '"worker-<pid>"').trimEnd() + '\n';
+  const lines = text.split('\n').map((line) => {
+    const m = /^(.*?) *(\[string\] \[default: )"worker-\d+"\]$/.exec(line);
+    if (!m) return line;
+    const tail = `${m[2]}"worker-<pid>"]`;
+    return m[1] + ' '.repeat(Math.max(1, 80 - m[1].length - tail.length)) + tail;
+  });
+  return lines.join('\n').trimEnd() + '\n';
 }
 
 // --- command lines in the docs --------------------------------------------------------------------
