@@ -225,19 +225,28 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     let queued = 0;
     let lastTs = 0n;
 
-    /** Drops the pending entries of shard s that Redis did apply before a failure. */
+    /**
+     * Drops the pending entries of shard s that Redis did apply before a failure: those after the
+     * last ID known to be written. A worker may meanwhile have trimmed the oldest of them (XTRIM
+     * MINID keeps its checkpoint's entry and everything after it, so the newest stays): then the
+     * entries still there are matched as the tail of the applied part.
+     */
     const reconcile = async (s: number) => {
       const want = pending[s];
       const got = (await r.xrange(streams[s], lastId[s] ?? '-', '+', 'COUNT', want.length + 1)) as [string, string[]][];
       const applied = lastId[s] !== null && got.length > 0 && got[0][0] === lastId[s] ? got.slice(1) : got;
-      const n = Math.min(applied.length, want.length);
-      for (let i = 0; i < n; i++) {
-        if (applied[i][1].join('\u0000') !== want[i].join('\u0000')) {
-          throw new UserError(`${streams[s]} holds entries the feed did not write (another producer?): cannot tell which events got in; stop the other producer and run the feed again`);
+      const same = (i: number, fields: string[]) => i >= 0 && i < want.length && want[i].length === fields.length && want[i].every((f, j) => f === fields[j]);
+      let n = 0;
+      if (applied.length > 0) {
+        if (applied.every(([, f], i) => same(i, f))) n = applied.length;
+        else {
+          // trimmed: the entries found are want[n - found .. n - 1] for the largest such n
+          for (let k = want.length; k >= applied.length && n === 0; k--) {
+            if (applied.every(([, f], i) => same(k - applied.length + i, f))) n = k;
+          }
+          if (n === 0) throw new UserError(`${streams[s]} holds entries the feed did not write (another producer?): cannot tell which events got in; stop the other producer and run the feed again`);
         }
-      }
-      if (n > 0) {
-        lastId[s] = applied[n - 1][0];
+        lastId[s] = applied[applied.length - 1][0];
         want.splice(0, n);
       }
       unsure[s] = false;
