@@ -4,8 +4,20 @@
  * heartbeats to every shard so each shard's timers fire from event time. XADDs are pipelined;
  * `--speed N` paces at N x real time exactly as the replayer does. The same wire format
  * (wire.ts) is what a real exchange adapter would publish.
+ *
+ * Exactly once, through Redis faults and restarts of either side:
+ * - each shard's stream is a prefix of the shard's events in replay order (one pipeline per shard,
+ *   sent only after the previous one succeeded), so its last entry says how far the shard got;
+ * - on start the feed reads each shard's last entry and skips every event at or before it in the
+ *   replay order (core's compareEvents): a feed killed mid-day and run again resumes where it
+ *   stopped, and a feed of a day already published publishes nothing;
+ * - a failed or timed-out pipeline is retried with backoff until Redis answers again (for up to
+ *   `retryForMs`); before resending, the feed reads what the shard's stream holds after the last
+ *   entry it knows was written and drops the entries that did get in. The re-read goes over the
+ *   same connection as the timed-out writes, so Redis has executed those before it answers.
  */
-import type { MarketEvent } from '../core/events.ts';
+import { compareEvents, type MarketEvent } from '../core/events.ts';
+import { UserError } from '../core/errors.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { dateStartNs } from '../replay/catalog.ts';
@@ -13,7 +25,9 @@ import { openSelection, type ReplaySelection } from '../replay/run-replay.ts';
 import { inputStream, metaKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { shardOf } from './shard.ts';
-import { encodeEvent } from './wire.ts';
+import { checkShardCount } from './shard-meta.ts';
+import { fmtClock, fmtCount, StatusLine } from './status-line.ts';
+import { decodeEvent, encodeEvent } from './wire.ts';
 
 export interface FeedOptions extends ReplaySelection {
   redis: string;
@@ -31,68 +45,263 @@ export interface FeedOptions extends ReplaySelection {
    */
   duplicate?: number;
   duplicateSeed?: number;
+  /** Lines for the operator: resuming, Redis failing and answering again. */
+  log?: (line: string) => void;
+  /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
+  status?: boolean;
+  /** How long to keep retrying while Redis fails without a single success (default 5 minutes). */
+  retryForMs?: number;
 }
 
 export interface FeedSummary {
+  /** Events published by this run. */
   events: number;
   entries: number;
   /** Events published twice (`duplicate`). */
   duplicated: number;
+  /** Events skipped because the streams already held them (a resumed feed). */
+  skipped: number;
+  /** Times a pipeline failed and was retried. */
+  retries: number;
   wallMs: number;
+}
+
+/** Redis kept failing for longer than `retryForMs`: one line, exit 2; running again resumes. */
+export class FeedRedisError extends UserError {}
+
+/** Errors of a Redis that is frozen, restarting, unreachable or failing over: worth a retry. */
+const TRANSIENT = /timed out|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
+
+function isTransient(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'MaxRetriesPerRequestError' || TRANSIENT.test(e.message));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Backoff and operator lines while Redis fails; gives up after `retryForMs` without a success. */
+class Retrier {
+  private since: number | null = null;
+  private attempts = 0;
+  private lastLog = 0;
+  retries = 0;
+
+  constructor(
+    private readonly say: (m: string) => void,
+    private readonly retryForMs: number,
+  ) {}
+
+  /** After a failure: rethrows what a retry cannot fix, else waits its turn. */
+  async failed(e: unknown): Promise<void> {
+    if (!isTransient(e)) throw e;
+    const why = (e as Error).message;
+    const now = Date.now();
+    this.retries++;
+    if (this.since === null) {
+      this.since = now;
+      this.attempts = 0;
+      this.lastLog = now;
+      this.say(`feed: Redis failed (${why}); retrying with backoff (no event is published twice)`);
+    } else if (now - this.lastLog >= 10_000) {
+      this.lastLog = now;
+      this.say(`feed: Redis still failing after ${((now - this.since) / 1000).toFixed(0)} s (${why}); retrying`);
+    }
+    if (now - this.since > this.retryForMs) {
+      throw new FeedRedisError(`Redis kept failing for ${((now - this.since) / 1000).toFixed(0)} s (${why}); gave up. Run the same feed again to resume after the last event in the streams`);
+    }
+    await sleep(Math.min(100 * 2 ** this.attempts++, 2000));
+  }
+
+  ok(): void {
+    if (this.since === null) return;
+    this.say(`feed: Redis answers again after ${((Date.now() - this.since) / 1000).toFixed(1)} s; going on`);
+    this.since = null;
+  }
+
+  async run<T>(op: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const v = await op();
+        this.ok();
+        return v;
+      } catch (e) {
+        await this.failed(e);
+      }
+    }
+  }
+}
+
+/** How many of a shard's newest entries are searched for the last event the feed wrote. */
+const TAIL_SEARCH = 100;
+
+/**
+ * The newest entry of a stream (its ID, null when empty) and the newest event in it (null when
+ * none): entries that are not events (written by someone else) are passed over.
+ */
+async function readTail(r: RedisClient, stream: string): Promise<{ id: string | null; event: MarketEvent | null }> {
+  const newest = (await r.xrevrange(stream, '+', '-', 'COUNT', TAIL_SEARCH)) as [string, string[]][];
+  if (newest.length === 0) return { id: null, event: null };
+  for (const [, flat] of newest) {
+    const d = decodeEvent(flat);
+    if (d.ok) return { id: newest[0][0], event: d.event };
+  }
+  throw new UserError(`cannot tell where to resume: none of the last ${newest.length} entries of ${stream} is an event`);
 }
 
 /** Publishes a catalog selection to the deployment's input streams, in replay order. */
 export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<FeedSummary> {
   const r = redis ?? (await openRedis(opts.redis, { name: 'lockstep-feed' }));
+  const status = opts.status ? new StatusLine(process.stderr) : null;
+  const say = (m: string) => {
+    status?.clear();
+    opts.log?.(m);
+  };
+  const retry = new Retrier(say, opts.retryForMs ?? 300_000);
   const keys: KeyLayout = { ns: opts.ns ?? 'ls', shards: opts.shards };
-  const meta = await r.hget(metaKey(keys), 'shards');
-  if (meta !== null && Number(meta) !== opts.shards) throw new Error(`${metaKey(keys)} says ${meta} shards; the feed was started with --shards ${opts.shards}`);
-  await r.hset(metaKey(keys), 'shards', String(opts.shards));
-  const opened = await openSelection(opts);
-  const merge = new EventMerge(opened.cursors);
-  const pacer = new Pacer(opts.speed ?? 'max', undefined, dateStartNs(opts.date));
-  const streams = Array.from({ length: opts.shards }, (_, s) => inputStream(keys, s));
-  const max = opts.pipeline ?? 1000;
+  const nShards = opts.shards;
+  const streams = Array.from({ length: nShards }, (_, s) => inputStream(keys, s));
+  const dupFraction = opts.duplicate ?? 0;
+  if (!(dupFraction >= 0 && dupFraction <= 1)) throw new Error(`duplicate fraction ${opts.duplicate} must be between 0 and 1`);
+  let opened: Awaited<ReturnType<typeof openSelection>> | null = null;
   const started = performance.now();
   let events = 0;
   let entries = 0;
   let duplicated = 0;
-  const dupFraction = opts.duplicate ?? 0;
-  if (!(dupFraction >= 0 && dupFraction <= 1)) throw new Error(`duplicate fraction ${opts.duplicate} must be between 0 and 1`);
-  let seed = (opts.duplicateSeed ?? 0x2545f491) >>> 0 || 1;
-  const rand = () => {
-    // xorshift32: a reproducible fault pattern, not cryptography
-    seed ^= seed << 13;
-    seed >>>= 0;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    seed >>>= 0;
-    return seed / 2 ** 32;
-  };
-  /** Re-sends waiting for their turn: due after `at` events. */
-  const resend: { at: number; e: MarketEvent; fields: string[] }[] = [];
-  // one pipeline per shard: on Cluster a pipeline must stay within one slot
-  let ps = streams.map(() => r.pipeline());
-  let queued = 0;
-  const flush = async () => {
-    await Promise.all(ps.map((p) => execOrThrow(p)));
-    ps = streams.map(() => r.pipeline());
-    queued = 0;
-  };
-  const publish = (e: MarketEvent, fields: string[]) => {
-    if (e.kind === 'heartbeat') {
-      streams.forEach((st, i) => ps[i].xadd(st, '*', ...fields));
-      queued += streams.length;
-      entries += streams.length;
-    } else {
-      const sh = shardOf(e.symbol, opts.shards);
-      ps[sh].xadd(streams[sh], '*', ...fields);
-      queued++;
-      entries++;
-    }
-  };
+  let skipped = 0;
   try {
+    await retry.run(async () => {
+      await checkShardCount(r, keys, 'the feed');
+      await r.hset(metaKey(keys), 'shards', String(nShards));
+    });
+    // where each shard's stream ends: the last ID written (resends are checked after it) and
+    // the last event, before or at which nothing is published again
+    const lastId: (string | null)[] = [];
+    const tails: (MarketEvent | null)[] = [];
+    for (const st of streams) {
+      const t = await retry.run(() => readTail(r, st));
+      lastId.push(t.id);
+      tails.push(t.event);
+    }
+    /** past[s]: the replay has gone beyond shard s's last event (or the stream was empty). */
+    const past = tails.map((t) => t === null);
+    let allPast = past.every(Boolean);
+    let resumeNoted = allPast;
+    const noteResume = () => {
+      resumeNoted = true;
+      if (skipped > 0) say(`resuming: ${fmtCount(skipped)} events already in the streams, skipped`);
+    };
+    /** Marks the shards `e` goes to that are beyond their stream's last event; true if any is. */
+    const anyBeyond = (e: MarketEvent): boolean => {
+      let any = false;
+      const from = e.kind === 'heartbeat' ? 0 : shardOf(e.symbol, nShards);
+      const to = e.kind === 'heartbeat' ? nShards : from + 1;
+      for (let s = from; s < to; s++) {
+        if (!past[s] && compareEvents(e, tails[s]!) > 0) past[s] = true;
+        if (past[s]) any = true;
+      }
+      if (any && past.every(Boolean)) allPast = true;
+      return any;
+    };
+
+    opened = await openSelection(opts);
+    const merge = new EventMerge(opened.cursors);
+    const pacer = new Pacer(opts.speed ?? 'max', undefined, dateStartNs(opts.date));
+    const max = opts.pipeline ?? 1000;
+    let seed = (opts.duplicateSeed ?? 0x2545f491) >>> 0 || 1;
+    const rand = () => {
+      // xorshift32: a reproducible fault pattern, not cryptography
+      seed ^= seed << 13;
+      seed >>>= 0;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      seed >>>= 0;
+      return seed / 2 ** 32;
+    };
+    /** Re-sends waiting for their turn: due after `at` events. */
+    const resend: { at: number; e: MarketEvent; fields: string[] }[] = [];
+    /** Entries waiting to be written, per shard, in order. */
+    const pending: string[][][] = streams.map(() => []);
+    /** The shard's last pipeline may have been partly applied: check before sending again. */
+    const unsure = streams.map(() => false);
+    let queued = 0;
+    let lastTs = 0n;
+
+    /**
+     * Drops the pending entries of shard s that Redis did apply before a failure: those after the
+     * last ID known to be written. A worker may meanwhile have trimmed the oldest of them (XTRIM
+     * MINID keeps its checkpoint's entry and everything after it, so the newest stays): then the
+     * entries still there are matched as the tail of the applied part.
+     */
+    const reconcile = async (s: number) => {
+      const want = pending[s];
+      const got = (await r.xrange(streams[s], lastId[s] ?? '-', '+', 'COUNT', want.length + 1)) as [string, string[]][];
+      const applied = lastId[s] !== null && got.length > 0 && got[0][0] === lastId[s] ? got.slice(1) : got;
+      const same = (i: number, fields: string[]) => i >= 0 && i < want.length && want[i].length === fields.length && want[i].every((f, j) => f === fields[j]);
+      let n = 0;
+      if (applied.length > 0) {
+        if (applied.every(([, f], i) => same(i, f))) n = applied.length;
+        else {
+          // trimmed: the entries found are want[n - found .. n - 1] for the largest such n
+          for (let k = want.length; k >= applied.length && n === 0; k--) {
+            if (applied.every(([, f], i) => same(k - applied.length + i, f))) n = k;
+          }
+          if (n === 0) throw new UserError(`${streams[s]} holds entries the feed did not write (another producer?): cannot tell which events got in; stop the other producer and run the feed again`);
+        }
+        lastId[s] = applied[applied.length - 1][0];
+        want.splice(0, n);
+      }
+      unsure[s] = false;
+    };
+    const sendShard = async (s: number) => {
+      if (unsure[s]) await reconcile(s);
+      const batch = pending[s];
+      if (batch.length === 0) return;
+      unsure[s] = true;
+      // one pipeline per shard: on Cluster a pipeline must stay within one slot
+      const p = r.pipeline();
+      for (const f of batch) p.xadd(streams[s], '*', ...f);
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+      if (res.length !== batch.length) throw new Error(`pipeline to ${streams[s]} answered ${res.length} of ${batch.length} commands`);
+      lastId[s] = res[res.length - 1][1] as string;
+      pending[s] = [];
+      unsure[s] = false;
+    };
+    const flush = async () => {
+      for (;;) {
+        const todo: number[] = [];
+        for (let s = 0; s < nShards; s++) if (pending[s].length > 0 || unsure[s]) todo.push(s);
+        if (todo.length === 0) break;
+        const res = await Promise.allSettled(todo.map(sendShard));
+        const failed = res.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+        if (!failed) break;
+        await retry.failed(failed.reason);
+      }
+      retry.ok();
+      queued = 0;
+      status?.update(() => `feed: ${fmtCount(events)} events published (${fmtCount(entries)} stream entries), event time ${fmtClock(lastTs)}, ${fmtCount(Math.round(events / Math.max((performance.now() - started) / 1000, 1e-3)))} events/s${skipped > 0 ? `; ${fmtCount(skipped)} already in the streams, skipped` : ''}`);
+    };
+    const publish = (e: MarketEvent, fields: string[]) => {
+      if (e.kind === 'heartbeat') {
+        for (let s = 0; s < nShards; s++) {
+          if (!past[s]) continue;
+          pending[s].push(fields);
+          queued++;
+          entries++;
+        }
+      } else {
+        const sh = shardOf(e.symbol, nShards);
+        pending[sh].push(fields);
+        queued++;
+        entries++;
+      }
+    };
+
     for (let e = merge.next(); e !== null; e = merge.next()) {
+      if (!allPast && !anyBeyond(e)) {
+        skipped++;
+        continue;
+      }
+      if (!resumeNoted) noteResume();
       const wait = pacer.pace(e.tsRecv);
       if (wait) {
         if (queued > 0) await flush();
@@ -101,6 +310,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       const fields = encodeEvent(e);
       publish(e, fields);
       events++;
+      lastTs = e.tsRecv;
       opts.onEvent?.(e);
       if (dupFraction > 0) {
         if (rand() < dupFraction) {
@@ -120,20 +330,16 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       // a 54k-event day take a minute at ~1 ms a round trip
       if (queued >= max) await flush();
     }
+    if (!resumeNoted) noteResume();
     for (const d of resend) {
       publish(d.e, d.fields);
       duplicated++;
     }
-    if (queued > 0) await flush();
+    await flush();
   } finally {
-    await opened.close();
+    status?.clear();
+    await opened?.close();
     if (!redis) r.disconnect();
   }
-  return { events, entries, duplicated, wallMs: performance.now() - started };
-}
-
-async function execOrThrow(p: ReturnType<RedisClient['pipeline']>): Promise<void> {
-  if (p.length === 0) return;
-  const res = await p.exec();
-  for (const [err] of res ?? []) if (err) throw err;
+  return { events, entries, duplicated, skipped, retries: retry.retries, wallMs: performance.now() - started };
 }

@@ -1,15 +1,19 @@
 /** The end-to-end parity run: replay vs a real Redis with live worker processes, certified. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FACTORS, withFactorParams } from '../core/registry.ts';
 import { generateDay } from '../datasets/generate.ts';
+import { openRedis } from '../live/redis-connect.ts';
+import { RedisHarness } from '../live/redis-harness.ts';
 import { runReplay } from '../replay/run-replay.ts';
 import { loadTable } from './load-table.ts';
 import { runParity, tableHash, type Certificate } from './run-parity.ts';
 
 const DATE = '2024-03-15';
+const ROOT = new URL('..', import.meta.url).pathname;
 let dir: string;
 
 beforeAll(async () => {
@@ -80,5 +84,47 @@ describe('parity run', () => {
     expect(cert.outputs.replayTableHash).toBe(tableHash(A));
     expect(cert.outputs.liveTableHash).toBe(tableHash(B));
     expect(B.values.ma_6m.some((v, i) => v !== A.values.ma_5m[i])).toBe(true);
+  });
+});
+
+/** `lockstep parity run` as a child process: exit code and stderr. */
+function parityCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'parity', 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.once('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('parity run --redis URL (the CLI)', () => {
+  it("deletes the run's namespace when done, keeps it with --keep", async () => {
+    // the demo catalog (lockstep demo: preset tiny, 5 symbols, seed 7), one hour of it
+    const cat = join(dir, 'demo');
+    await generateDay({ date: DATE, symbols: 5, seed: 7, preset: 'tiny', out: cat });
+    const redis = await RedisHarness.start();
+    const r = await openRedis(redis.url);
+    try {
+      const args = ['--catalog', cat, '--date', DATE, '--from', '14:30', '--to', '15:30', '--redis', redis.url];
+      const nsOf = (err: string) => /namespace (parity-[0-9a-z]+)/.exec(err)?.[1];
+      const run = await parityCli(args);
+      expect(run.code, run.err).toBe(0);
+      expect(run.out).toMatch(/^PARITY/);
+      const ns = nsOf(run.err);
+      expect(ns).toBeDefined();
+      expect(await r.keys(`${ns}:*`)).toEqual([]);
+      expect(await r.dbsize()).toBe(0);
+      const kept = await parityCli([...args, '--keep']);
+      expect(kept.code, kept.err).toBe(0);
+      const keptNs = nsOf(kept.err);
+      expect(keptNs).toBeDefined();
+      expect(keptNs).not.toBe(ns);
+      expect((await r.keys(`${keptNs}:*`)).length).toBeGreaterThan(5);
+    } finally {
+      r.disconnect();
+      await redis.close();
+    }
   });
 });

@@ -11,11 +11,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Cluster } from 'ioredis';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
 import { runFeed } from '../live/feed.ts';
 import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
-import { openRedis } from '../live/redis-connect.ts';
+import { openRedis, redact, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
+import { fmtCount, StatusLine } from '../live/status-line.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
@@ -43,6 +45,13 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
   liveFactorParams?: string[];
   certificate?: string;
   log?: (m: string) => void;
+  /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
+  status?: boolean;
+  /**
+   * With `redis`: keep the run's namespace (input and output streams, checkpoints, latest values)
+   * instead of deleting it at the end.
+   */
+  keep?: boolean;
 }
 
 export interface Certificate {
@@ -112,9 +121,14 @@ function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: st
   return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** True once every shard's consumer group has read everything and acknowledged it. */
-async function drained(url: string, keys: KeyLayout): Promise<boolean> {
+/**
+ * Entries the workers have not yet read or acknowledged, over every shard: 0 once every shard's
+ * consumer group has read everything and acknowledged it; -1 while a group is missing or cannot
+ * tell its lag.
+ */
+async function outstanding(url: string, keys: KeyLayout): Promise<number> {
   const r = await openRedis(url);
+  let total = 0;
   try {
     for (let s = 0; s < keys.shards; s++) {
       // a shard that got no input (no heartbeats either, e.g. fundamentals only) has no stream until its worker creates the group
@@ -123,9 +137,10 @@ async function drained(url: string, keys: KeyLayout): Promise<boolean> {
         throw e;
       })) as unknown[][];
       const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [x[2 * i], x[2 * i + 1]])))[0];
-      if (!g || Number(g.pending) !== 0 || Number(g.lag ?? 1) !== 0) return false;
+      if (!g || g.lag === null || g.lag === undefined) return -1;
+      total += Number(g.pending) + Number(g.lag);
     }
-    return true;
+    return total;
   } finally {
     r.disconnect();
   }
@@ -147,13 +162,14 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const url = opts.redis ?? harness!.url;
   const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
   const sel: ReplaySelection = { catalog: opts.catalog, date: opts.date, symbols: opts.symbols, from: opts.from, to: opts.to };
+  let procs: ChildProcess[] = [];
   try {
     log(`A: replaying ${opts.date} offline`);
-    const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: false });
+    const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
-    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate });
+    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    const procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams));
+    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -168,11 +184,14 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
     // workers run until every input is applied and acknowledged, then stop gracefully
     const deadline = Date.now() + 600_000;
-    while (!(await drained(url, keys))) {
+    const status = opts.status ? new StatusLine(process.stderr) : null;
+    for (let left = await outstanding(url, keys); left !== 0; left = await outstanding(url, keys)) {
       if (Date.now() > deadline) throw new Error('live workers did not drain the input within 10 minutes');
       if (procs.some((p) => p.exitCode !== null)) throw new Error(`a live worker exited early (${procs.map((p) => p.exitCode).join(',')})`);
+      status?.update(() => `B: ${left < 0 ? 'waiting for the workers to start' : `${fmtCount(left)} stream entries not yet applied by the workers`}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    status?.clear();
     for (const p of procs) p.kill('SIGTERM');
     const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
@@ -209,7 +228,56 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (opts.certificate) writeFileSync(opts.certificate, JSON.stringify(cert, null, 2));
     return cert;
   } finally {
+    // workers still running (the run failed) would write the namespace again
+    await Promise.all(procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => new Promise((r) => {
+      p.once('exit', r);
+      p.kill('SIGKILL');
+    })));
+    if (opts.redis) {
+      if (opts.keep) log(`kept namespace ${keys.ns} at ${redact(opts.redis)} (--keep)`);
+      else {
+        const n = await deleteNamespace(opts.redis, keys.ns).catch((e: Error) => {
+          log(`could not delete namespace ${keys.ns} at ${redact(opts.redis!)}: ${e.message}`);
+          return null;
+        });
+        if (n !== null) log(`deleted namespace ${keys.ns} (${n} keys) at ${redact(opts.redis)}`);
+      }
+    }
     await harness?.close();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** `ns` as a SCAN pattern that matches only itself. */
+const globEscape = (ns: string) => ns.replace(/[*?[\]\\]/g, '\\$&');
+
+/**
+ * Deletes every key of a namespace (`<ns>:*`) with SCAN and UNLINK (Redis frees the memory in the
+ * background); on Cluster, on every master. Returns how many keys were deleted.
+ */
+export async function deleteNamespace(url: string, ns: string): Promise<number> {
+  const r = await openRedis(url, { name: 'lockstep-parity-cleanup' });
+  try {
+    const nodes: RedisClient[] = r instanceof Cluster ? r.nodes('master') : [r];
+    let n = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', `${globEscape(ns)}:*`, 'COUNT', 1000);
+        cursor = next;
+        // one key per UNLINK: on Cluster the keys of one batch live in different slots
+        if (found.length > 0) {
+          const p = node.pipeline();
+          for (const k of found) p.unlink(k);
+          for (const [err, res] of (await p.exec()) ?? []) {
+            if (err) throw err;
+            n += Number(res);
+          }
+        }
+      } while (cursor !== '0');
+    }
+    return n;
+  } finally {
+    r.disconnect();
   }
 }

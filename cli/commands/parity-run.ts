@@ -7,6 +7,7 @@ const builder = (y: Argv) =>
     .option('catalog', CATALOG)
     .option('date', DATE)
     .option('redis', { type: 'string', describe: 'default: a private redis-server on a free port' })
+    .option('keep', { type: 'boolean', default: false, describe: "with --redis: keep the run's namespace (streams, checkpoints, latest values) instead of deleting it" })
     .option('workers', { type: 'number', default: 1, describe: 'live workers (child processes running lockstep live) sharing the shards' })
     .option('chaos', { type: 'string', describe: 'kill:N — SIGKILL a worker N times and restart it; dup:F — deliver a fraction F of events twice (comma-separate to combine)' })
     .option('inject-skew', { type: 'string', array: true, describe: 'prove skew is caught: the live side runs with this factor parameter changed (name.param=value)' })
@@ -51,7 +52,9 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       symbols: list(a.symbols),
       from: a.from,
       to: a.to,
+      keep: a.keep,
       log: (m) => console.error(m),
+      status: true,
     });
     const d = cert.diff;
     console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ${d.columnsOnlyInA.length || d.columnsOnlyInB.length ? `; columns only in replay: ${d.columnsOnlyInA.join(', ') || '-'}, only in live: ${d.columnsOnlyInB.join(', ') || '-'}` : ''}`);

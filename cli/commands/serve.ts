@@ -16,8 +16,15 @@ export const serveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   handler: async (a) => {
     const { openFeatureSource } = await import('../../live/row-reader.ts');
     const { startApi } = await import('../../live/http-api.ts');
+    const { checkShardCount } = await import('../../live/shard-meta.ts');
     const redis = await openFeatureSource(a.redis, { name: 'lockstep-api', commandTimeoutMs: a.commandTimeoutMs });
-    const api = await startApi(redis, { keys: { ns: a.ns, shards: a.shards }, host: a.host, port: a.port, maxAgeMs: a.maxAgeMs });
+    const keys = { ns: a.ns, shards: a.shards };
+    // a wrong --shards would hash symbols onto other shards' keys and serve `missing`, healthy
+    await checkShardCount(redis, keys, 'serve').catch((e: unknown) => {
+      redis.disconnect();
+      throw e;
+    });
+    const api = await startApi(redis, { keys, host: a.host, port: a.port, maxAgeMs: a.maxAgeMs });
     console.log(`serving http://${a.host}:${api.port}/v1/features?symbols=...&features=...  (/healthz, /metrics)`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
