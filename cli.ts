@@ -19,8 +19,9 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .fail((msg, err) => {
-      // a handler's error goes on to the catch below; only yargs' own parse failures print here
-      if (err) throw err;
+      // a handler's error goes on to the catch below; only yargs' own parse failures (including an
+      // option's coerce refusing a value, which yargs wraps in a YError) print here
+      if (err && err.name !== 'YError') throw err;
       console.error(`lockstep: ${msg}\n(run with --help for usage)`);
       process.exit(2);
     })
@@ -30,9 +31,11 @@ export async function main(argv: string[]): Promise<void> {
 try {
   await main(hideBin(process.argv));
 } catch (e) {
-  if (e instanceof UserError) {
-    console.error(`lockstep: ${e.message}`);
-    process.exit(e.exitCode);
+  // Redis's refusals (NOPERM, WRONGTYPE, ...) are the deployment's to fix: one line, not a stack
+  const err = e instanceof UserError ? e : (await import('./live/redis-errors.ts')).redisUserError(e);
+  if (err) {
+    console.error(`lockstep: ${err.message}`);
+    process.exit(err.exitCode);
   }
   throw e;
 }

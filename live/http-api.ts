@@ -15,7 +15,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { getOnlineFeaturesJson, QueryError } from './client.ts';
 import { killSwitchKey, type KeyLayout } from './keys.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
+import { UserError } from '../core/errors.ts';
 import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts/index.ts';
+
+/** The API cannot listen where it was told to (port in use, no rights, unknown address). */
+export class ApiListenError extends UserError {}
 
 export interface ApiOptions {
   keys: KeyLayout;
@@ -173,7 +177,23 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
   server.maxHeadersCount = 50;
   server.headersTimeout = 5000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', resolve));
+  const host = opts.host ?? '127.0.0.1';
+  const wanted = opts.port ?? 8080;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const why =
+        e.code === 'EADDRINUSE' ? 'is already in use (choose another --port, or stop what listens there)'
+        : e.code === 'EACCES' ? 'cannot be bound by this user (ports below 1024 need privileges)'
+        : e.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine (--host)'
+        : `cannot be listened on (${e.code ?? e.message})`;
+      reject(new ApiListenError(`${host}:${wanted} ${why}`, { cause: e }));
+    };
+    server.once('error', onError);
+    server.listen(wanted, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { server, port, close: () => new Promise((r) => server.close(() => r())) };

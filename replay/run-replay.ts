@@ -128,23 +128,44 @@ function selectionKey(sel: ReplaySelection): string {
   return JSON.stringify([sel.date, sel.symbols ?? null, sel.kinds ?? null, sel.from ?? null, sel.to ?? null]);
 }
 
+/** The checkpoint at `path` (written by --stop-after), or a UsageError saying why it cannot be used. */
+function readCheckpoint(path: string): Checkpoint {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read it (${code ?? (e as Error).message})`}`);
+  }
+  let cp: Checkpoint;
+  try {
+    cp = stateFromJson<Checkpoint>(text);
+  } catch (e) {
+    throw new UsageError(`--resume ${path}: not a checkpoint written by --stop-after (${(e as Error).message})`);
+  }
+  if (typeof cp !== 'object' || cp === null || typeof cp.consumed !== 'number' || typeof cp.featureSetVersion !== 'string') {
+    throw new UsageError(`--resume ${path}: not a checkpoint written by --stop-after`);
+  }
+  return cp;
+}
+
 /** Runs a replay to its end (or to `stopAfter`) and returns the summary. */
 export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
   const set = createFactorSet(factors);
   const fsVersion = featureSetVersion(factors);
-  const opened = await openSelection(opts);
-  const merge = new EventMerge(opened.cursors);
-
+  // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();
   let skip = 0;
   if (opts.resume) {
-    const cp = stateFromJson<Checkpoint>(readFileSync(opts.resume, 'utf8'));
+    const cp = readCheckpoint(opts.resume);
     if (cp.featureSetVersion !== fsVersion) throw new UsageError(`checkpoint ${opts.resume} was made by feature set ${cp.featureSetVersion}, this run uses ${fsVersion}`);
     if (cp.selection !== selectionKey(opts)) throw new UsageError(`checkpoint ${opts.resume} was made for another selection (${cp.selection})`);
     fold = cp.fold;
     skip = cp.consumed;
   }
+  const opened = await openSelection(opts);
+  const merge = new EventMerge(opened.cursors);
 
   const sink = new FactorTableSink(opts.out, set.columns, {
     batchRows: opts.batchRows,

@@ -14,6 +14,8 @@ export const feedCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   builder,
   handler: async (a) => {
     const { runFeed } = await import('../../live/feed.ts');
+    const { checkShardCount } = await import('../../live/deployment-check.ts');
+    await checkShardCount(a.redis, { ns: a.ns, shards: a.shards });
     const s = await runFeed({ ...(await daySelection(a)), redis: a.redis, ns: a.ns, shards: a.shards, duplicate: a.duplicate });
     const dup = s.duplicated > 0 ? ` (${s.duplicated.toLocaleString('en-US')} events published twice)` : '';
     console.log(`fed ${s.events.toLocaleString('en-US')} events as ${s.entries.toLocaleString('en-US')} stream entries into ${a.shards} shards in ${(s.wallMs / 1000).toFixed(2)} s${dup}`);

@@ -24,6 +24,8 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   builder,
   handler: async (a) => {
     const { LiveWorker } = await import('../../live/worker/index.ts');
+    const { checkShardCount } = await import('../../live/deployment-check.ts');
+    await checkShardCount(a.redis, { ns: a.ns, shards: a.shards });
     const w = new LiveWorker({
       redis: a.redis,
       factors: await factorSet(a),
