@@ -3,7 +3,7 @@
  * real files: each prints ONE line `lockstep: ...` naming what is wrong and exits 2, never a stack.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -131,5 +131,42 @@ describe('usage errors: one line and exit 2 (issue 21 item 15)', () => {
     expectOneLine(feed, /NOPERM/);
     const live = await cli(['live', '--redis', readerUrl, '--shards', '2', '--exit-when-idle', '100']);
     expectOneLine(live, /NOPERM/);
+  });
+});
+
+describe('bad input is refused, naming it (issue 21 item 17)', () => {
+  it('datasets generate --date 2024-02-30: no such date', async () => {
+    const r = await cli(['datasets', 'generate', '--date', '2024-02-30', '--symbols', '1', '--preset', 'tiny', '--out', join(dir, 'feb30')]);
+    expectOneLine(r, /2024-02-30.*no such date/);
+    expect(existsSync(join(dir, 'feb30'))).toBe(false);
+  });
+
+  it('replay --out x.csv: the output is Parquet, so the name must say .parquet', async () => {
+    const r = await cli(['replay', '--catalog', cat, '--date', DATE, '--out', join(dir, 'x.csv')]);
+    expectOneLine(r, /--out .*x\.csv.*\.parquet/);
+    expect(existsSync(join(dir, 'x.csv'))).toBe(false);
+  });
+
+  it('replay --from 16:00 --to 15:00: an empty window', async () => {
+    const r = await cli(['replay', '--catalog', cat, '--date', DATE, '--from', '16:00', '--to', '15:00', '--out', join(dir, 'w.parquet')]);
+    expectOneLine(r, /--from 16:00 is not before --to 15:00/);
+  });
+
+  it('replay --symbols MSFT (absent): names the symbols present', async () => {
+    const r = await cli(['replay', '--catalog', cat, '--date', DATE, '--symbols', 'MSFT,SYM000', '--out', join(dir, 's.parquet')]);
+    expectOneLine(r, /--symbols MSFT: not in the catalog on 2024-03-15; symbols present: SYM000, SYM001/);
+  });
+
+  it('parity diff /nonexistent.parquet B: the file does not exist', async () => {
+    const b = join(dir, 'b.parquet');
+    writeFileSync(b, '');
+    const r = await cli(['parity', 'diff', '/nonexistent.parquet', b]);
+    expectOneLine(r, /\/nonexistent\.parquet: no such file/);
+  });
+
+  it('replay --catalgo X: the unknown flag is named before any missing one', async () => {
+    const r = await cli(['replay', '--catalgo', cat, '--date', DATE, '--out', join(dir, 'u.parquet')]);
+    expectOneLine(r, /Unknown argument: catalgo/);
+    expect(r.stderr).not.toMatch(/Missing required/);
   });
 });

@@ -12,7 +12,7 @@ import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
-import { dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
+import { catalogSymbols, dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
@@ -67,7 +67,7 @@ export interface ReplaySummary {
 
 function hhmmToNs(date: string, hhmm: string, flag: string): bigint {
   const m = /^(\d{2}):(\d{2})$/.exec(hhmm);
-  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59) throw new UsageError(`${flag} ${JSON.stringify(hhmm)} must be HH:MM (UTC)`);
+  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) > 0)) throw new UsageError(`${flag} ${JSON.stringify(hhmm)} must be HH:MM (UTC), 00:00 to 24:00`);
   return dateStartNs(date) + BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60) * 1_000_000_000n;
 }
 
@@ -79,6 +79,18 @@ export async function selectReplayFiles(sel: ReplaySelection): Promise<CatalogFi
   const dates = [...new Set(all.map((f) => f.date))].sort();
   if (!dates.includes(sel.date)) {
     throw new UsageError(`catalog ${sel.catalog} has no data for ${sel.date}; dates present: ${dates.join(', ') || 'none'}`);
+  }
+  if (sel.from && sel.to && hhmmToNs(sel.date, sel.from, '--from') >= hhmmToNs(sel.date, sel.to, '--to')) {
+    throw new UsageError(`--from ${sel.from} is not before --to ${sel.to}: the window is empty (--to is exclusive)`);
+  }
+  if (sel.symbols) {
+    // a symbol the day does not have is a typo, not an empty replay
+    const present = await catalogSymbols(sel.catalog, sel.date);
+    const absent = present === undefined ? [] : sel.symbols.filter((s) => !present.includes(s));
+    if (present !== undefined && absent.length > 0) {
+      const shown = present.length > 20 ? `${present.slice(0, 20).join(', ')}, ... (${present.length} in all)` : present.join(', ') || 'none';
+      throw new UsageError(`--symbols ${absent.join(',')}: not in the catalog on ${sel.date}; symbols present: ${shown}`);
+    }
   }
   const sameDay = await selectCatalog(sel.catalog, { dates: [sel.date], kinds, symbols: sel.symbols });
   const earlierFundamentals = kinds.includes('fundamental')
