@@ -170,3 +170,22 @@ describe('bad input is refused, naming it (issue 21 item 17)', () => {
     expect(r.stderr).not.toMatch(/Missing required/);
   });
 });
+
+describe('serve says why TLS failed (issue 21 item 16)', () => {
+  let tls: RedisHarness;
+  beforeAll(async () => {
+    tls = await RedisHarness.start({ tls: true });
+  }, 60_000);
+  afterAll(async () => {
+    await tls?.close();
+  });
+
+  it('an untrusted server certificate: the reason, as kill-switch status gives it', async () => {
+    // the server's CA is not given (no ?tls_ca=): the system CAs do not trust it
+    const url = `rediss://127.0.0.1:${tls.port}`;
+    const ks = await cli(['kill-switch', 'status', '--redis', url]);
+    expectOneLine(ks, /self[- ]signed certificate/);
+    const serve = await cli(['serve', '--redis', url, '--shards', '1', '--port', '0'], /serving http/);
+    expectOneLine(serve, /cannot connect to Redis at rediss:\/\/127\.0\.0\.1:\d+.*self[- ]signed certificate/);
+  });
+});
