@@ -11,9 +11,9 @@
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */
 import type { FeatureSource } from './row-reader.ts';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { getOnlineFeaturesJson, QueryError } from './client.ts';
-import { killSwitchKey, type KeyLayout } from './keys.ts';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FEATURE_RE, getOnlineFeaturesJson, QueryError } from './client.ts';
+import { killSwitchKey, metaKey, type KeyLayout } from './keys.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
 import { UserError } from '../core/errors.ts';
 import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts/index.ts';
@@ -99,6 +99,21 @@ const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).fil
 export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1, kill: KILL_OFF, alerts: null };
   const readKill = async () => (m.kill = parseKillState(await redis.get(killSwitchKey(opts.keys))));
+  // the deployment's feature names (`columns` in <ns>:meta, written by the workers), re-read only
+  // when a request names one it does not list, so a known name costs no extra round trip
+  let known: Set<string> | null = null;
+  const unknownFeatures = async (features: readonly string[]): Promise<string | null> => {
+    const isUnknown = (f: string) => FEATURE_RE.test(f) && !known!.has(f);
+    if (known === null || features.some(isUnknown)) {
+      const [cols] = await redis.hmget(metaKey(opts.keys), 'columns');
+      known = new Set((cols ?? '').split(',').filter(Boolean));
+    }
+    // no worker has recorded its columns yet: nothing to check against (values read as missing)
+    if (known.size === 0) return null;
+    const bad = [...new Set(features.filter(isUnknown))];
+    if (bad.length === 0) return null;
+    return `features: unknown feature${bad.length > 1 ? 's' : ''} ${bad.map((f) => JSON.stringify(f)).join(', ')}; this deployment computes ${[...known].join(', ')}`;
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
     let path = 'other';
@@ -143,15 +158,24 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         code = 404;
         return send(res, code, { error: 'not found; try /v1/features?symbols=...&features=...' });
       }
-      const maxAge = url.searchParams.get('max_age_ms');
-      const maxAgeMs = maxAge === null ? opts.maxAgeMs : Number(maxAge);
-      if (maxAgeMs !== undefined && (!Number.isFinite(maxAgeMs) || maxAgeMs < 0)) {
+      const maxAges = url.searchParams.getAll('max_age_ms');
+      // a plain decimal only: Number() would read "" as 0 and "0x10" as 16
+      if (maxAges.length > 1 || (maxAges.length === 1 && !/^\d{1,15}$/.test(maxAges[0]))) {
         code = 400;
-        return send(res, code, { error: `max_age_ms must be a number >= 0, got ${JSON.stringify(maxAge)}` });
+        return send(res, code, { error: `max_age_ms must be a whole number of milliseconds >= 0, given once; got ${maxAges.map((v) => JSON.stringify(v)).join(', ')}` });
       }
+      const maxAgeMs = maxAges.length === 0 ? opts.maxAgeMs : Number(maxAges[0]);
+      // repeated parameters are merged: ?symbols=A&symbols=B,C is ?symbols=A,B,C
+      const symbols = url.searchParams.getAll('symbols').flatMap(list);
+      const features = url.searchParams.getAll('features').flatMap(list);
       try {
+        const unknown = await unknownFeatures(features);
+        if (unknown !== null) {
+          code = 400;
+          return send(res, code, { error: unknown });
+        }
         // built as text from the packed rows (no objects, no number parsing): the same JSON
-        const json = await getOnlineFeaturesJson(redis, opts.keys, { symbols: list(url.searchParams.get('symbols')), features: list(url.searchParams.get('features')), maxAgeMs });
+        const json = await getOnlineFeaturesJson(redis, opts.keys, { symbols, features, maxAgeMs });
         m.redisUp = 1;
         res.writeHead(code, JSON_HEADERS);
         res.end(json);
@@ -173,6 +197,14 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
     handle(req, res).catch((e) => {
       if (!res.headersSent) send(res, 500, { error: (e as Error).message });
     });
+  });
+  // requests Node's parser refuses before they reach `handle` (headers too large: 431, malformed:
+  // 400) are answered and counted here, like every other response
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    if (err.code !== 'ECONNRESET') record(m, 'other', code, 0);
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
   });
   server.maxHeadersCount = 50;
   server.headersTimeout = 5000;
