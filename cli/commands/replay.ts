@@ -5,7 +5,7 @@ import { type ArgsOf, daySelection, daySelectionOptions, FACTOR_PARAM, factorSet
 
 const builder = (y: Argv) =>
   daySelectionOptions(y)
-    .option('out', { type: 'string', demandOption: true, describe: 'output Parquet file (*.parquet)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output Parquet file' })
     .option('stop-after', { type: 'number', describe: 'stop after N merged events (with --checkpoint, to resume later)' })
     .option('checkpoint', { type: 'string', describe: 'where --stop-after writes the fold state' })
     .option('resume', { type: 'string', describe: 'continue from a checkpoint written by --stop-after' })
