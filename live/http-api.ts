@@ -29,6 +29,7 @@ export interface ApiOptions {
 }
 
 const MAX_URL = 8192;
+const PATHS = ['/v1/features', '/healthz', '/metrics'];
 const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1];
 
 interface Metrics {
@@ -116,7 +117,9 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
-    let path = 'other';
+    // the path label comes before any check, so a refused request is counted under its path
+    const pathname = (req.url ?? '/').split('?', 1)[0];
+    let path = PATHS.includes(pathname) ? pathname : 'other';
     let code = 200;
     try {
       if ((req.url ?? '').length > MAX_URL) {
@@ -124,7 +127,7 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         return send(res, code, { error: `request URL longer than ${MAX_URL} bytes` });
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
-      path = ['/v1/features', '/healthz', '/metrics'].includes(url.pathname) ? url.pathname : 'other';
+      path = PATHS.includes(url.pathname) ? url.pathname : 'other';
       if (req.method !== 'GET') {
         code = 405;
         return send(res, code, { error: 'only GET is supported' });
