@@ -76,7 +76,15 @@ export async function daySelection(a: DaySelectionArgs) {
 
 export const REDIS = { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis:// or rediss://user:pass@host:port' } as const;
 export const NS = { type: 'string', default: 'ls', describe: 'key namespace' } as const;
-export const SHARDS = { type: 'number', demandOption: true, describe: 'number of input streams (symbols are hashed onto them)' } as const;
+export const SHARDS = {
+  type: 'number',
+  demandOption: true,
+  describe: 'number of input streams (symbols are hashed onto them)',
+  coerce: (n: number) => {
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--shards must be a whole number >= 1${Number.isNaN(n) ? '' : `, got ${n}`}`);
+    return n;
+  },
+} as const;
 
 /** `--redis` and `--ns`; `redisDescribe` replaces the URL's description where a command has more to say. */
 export function redisOptions<T>(y: Argv<T>, redisDescribe: string = REDIS.describe) {

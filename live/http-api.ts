@@ -11,11 +11,15 @@
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  */
 import type { FeatureSource } from './row-reader.ts';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { getOnlineFeaturesJson, QueryError } from './client.ts';
-import { killSwitchKey, type KeyLayout } from './keys.ts';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FEATURE_RE, getOnlineFeaturesJson, QueryError } from './client.ts';
+import { killSwitchKey, metaKey, type KeyLayout } from './keys.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
+import { UserError } from '../core/errors.ts';
 import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts/index.ts';
+
+/** The API cannot listen where it was told to (port in use, no rights, unknown address). */
+export class ApiListenError extends UserError {}
 
 export interface ApiOptions {
   keys: KeyLayout;
@@ -25,6 +29,7 @@ export interface ApiOptions {
 }
 
 const MAX_URL = 8192;
+const PATHS = ['/v1/features', '/healthz', '/metrics'];
 const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1];
 
 interface Metrics {
@@ -95,9 +100,26 @@ const list = (v: string | null) => (v ?? '').split(',').map((s) => s.trim()).fil
 export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const m: Metrics = { requests: new Map(), hist: new Map(), sum: new Map(), redisUp: 1, kill: KILL_OFF, alerts: null };
   const readKill = async () => (m.kill = parseKillState(await redis.get(killSwitchKey(opts.keys))));
+  // the deployment's feature names (`columns` in <ns>:meta, written by the workers), re-read only
+  // when a request names one it does not list, so a known name costs no extra round trip
+  let known: Set<string> | null = null;
+  const unknownFeatures = async (features: readonly string[]): Promise<string | null> => {
+    const isUnknown = (f: string) => FEATURE_RE.test(f) && !known!.has(f);
+    if (known === null || features.some(isUnknown)) {
+      const [cols] = await redis.hmget(metaKey(opts.keys), 'columns');
+      known = new Set((cols ?? '').split(',').filter(Boolean));
+    }
+    // no worker has recorded its columns yet: nothing to check against (values read as missing)
+    if (known.size === 0) return null;
+    const bad = [...new Set(features.filter(isUnknown))];
+    if (bad.length === 0) return null;
+    return `features: unknown feature${bad.length > 1 ? 's' : ''} ${bad.map((f) => JSON.stringify(f)).join(', ')}; this deployment computes ${[...known].join(', ')}`;
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
-    let path = 'other';
+    // the path label comes before any check, so a refused request is counted under its path
+    const pathname = (req.url ?? '/').split('?', 1)[0];
+    let path = PATHS.includes(pathname) ? pathname : 'other';
     let code = 200;
     try {
       if ((req.url ?? '').length > MAX_URL) {
@@ -105,7 +127,7 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         return send(res, code, { error: `request URL longer than ${MAX_URL} bytes` });
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
-      path = ['/v1/features', '/healthz', '/metrics'].includes(url.pathname) ? url.pathname : 'other';
+      path = PATHS.includes(url.pathname) ? url.pathname : 'other';
       if (req.method !== 'GET') {
         code = 405;
         return send(res, code, { error: 'only GET is supported' });
@@ -139,15 +161,24 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         code = 404;
         return send(res, code, { error: 'not found; try /v1/features?symbols=...&features=...' });
       }
-      const maxAge = url.searchParams.get('max_age_ms');
-      const maxAgeMs = maxAge === null ? opts.maxAgeMs : Number(maxAge);
-      if (maxAgeMs !== undefined && (!Number.isFinite(maxAgeMs) || maxAgeMs < 0)) {
+      const maxAges = url.searchParams.getAll('max_age_ms');
+      // a plain decimal only: Number() would read "" as 0 and "0x10" as 16
+      if (maxAges.length > 1 || (maxAges.length === 1 && !/^\d{1,15}$/.test(maxAges[0]))) {
         code = 400;
-        return send(res, code, { error: `max_age_ms must be a number >= 0, got ${JSON.stringify(maxAge)}` });
+        return send(res, code, { error: `max_age_ms must be a whole number of milliseconds >= 0, given once; got ${maxAges.map((v) => JSON.stringify(v)).join(', ')}` });
       }
+      const maxAgeMs = maxAges.length === 0 ? opts.maxAgeMs : Number(maxAges[0]);
+      // repeated parameters are merged: ?symbols=A&symbols=B,C is ?symbols=A,B,C
+      const symbols = url.searchParams.getAll('symbols').flatMap(list);
+      const features = url.searchParams.getAll('features').flatMap(list);
       try {
+        const unknown = await unknownFeatures(features);
+        if (unknown !== null) {
+          code = 400;
+          return send(res, code, { error: unknown });
+        }
         // built as text from the packed rows (no objects, no number parsing): the same JSON
-        const json = await getOnlineFeaturesJson(redis, opts.keys, { symbols: list(url.searchParams.get('symbols')), features: list(url.searchParams.get('features')), maxAgeMs });
+        const json = await getOnlineFeaturesJson(redis, opts.keys, { symbols, features, maxAgeMs });
         m.redisUp = 1;
         res.writeHead(code, JSON_HEADERS);
         res.end(json);
@@ -170,10 +201,34 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
       if (!res.headersSent) send(res, 500, { error: (e as Error).message });
     });
   });
+  // requests Node's parser refuses before they reach `handle` (headers too large: 431, malformed:
+  // 400) are answered and counted here, like every other response
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    if (err.code !== 'ECONNRESET') record(m, 'other', code, 0);
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
   server.maxHeadersCount = 50;
   server.headersTimeout = 5000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', resolve));
+  const host = opts.host ?? '127.0.0.1';
+  const wanted = opts.port ?? 8080;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const why =
+        e.code === 'EADDRINUSE' ? 'is already in use (choose another --port, or stop what listens there)'
+        : e.code === 'EACCES' ? 'cannot be bound by this user (ports below 1024 need privileges)'
+        : e.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine (--host)'
+        : `cannot be listened on (${e.code ?? e.message})`;
+      reject(new ApiListenError(`${host}:${wanted} ${why}`, { cause: e }));
+    };
+    server.once('error', onError);
+    server.listen(wanted, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { server, port, close: () => new Promise((r) => server.close(() => r())) };

@@ -85,18 +85,42 @@ export function applyKillChange(cur: KillState, change: KillChange): KillState {
   return { all: cur.all, symbols };
 }
 
-/** Reads the kill switch. */
-export async function readKillSwitch(r: Pick<RedisClient, 'get'>, keys: { ns: string }): Promise<KillState> {
-  return parseKillState(await r.get(killSwitchKey(keys)));
+const isWrongType = (e: unknown) => e instanceof Error && e.message.startsWith('WRONGTYPE');
+
+/** Stands for a key of another type than string in the compare-and-set (CAS_LUA computes the same). */
+const WRONG_TYPE = '\u0000wrong type';
+
+/** The state a key of another Redis type reads as: unreadable, so every symbol is killed. */
+async function wrongTypeState(r: Partial<Pick<RedisClient, 'type'>>, key: string): Promise<KillState> {
+  let type = 'another type';
+  try {
+    if (r.type) type = `a ${await r.type(key)}`;
+  } catch {
+    // a reader without TYPE rights: the message says less
+  }
+  return { all: { reason: `${key} holds ${type}, not the kill switch's JSON string; failing closed`, by: 'lockstep', at: 0 }, symbols: {}, unreadable: true };
+}
+
+/** Reads the kill switch; a key of the wrong Redis type reads as unreadable (everything killed). */
+export async function readKillSwitch(r: Pick<RedisClient, 'get'> & Partial<Pick<RedisClient, 'type'>>, keys: { ns: string }): Promise<KillState> {
+  const key = killSwitchKey(keys);
+  try {
+    return parseKillState(await r.get(key));
+  } catch (e) {
+    if (isWrongType(e)) return wrongTypeState(r, key);
+    throw e;
+  }
 }
 
 /**
  * Compare-and-set: writes ARGV[2] (empty: deletes the key) only if the key still holds ARGV[1]
- * (empty: absent). A script rather than WATCH/MULTI, whose watch is per connection: two changes
+ * (empty: absent; WRONG_TYPE: a key of another Redis type). A script rather than WATCH/MULTI, whose watch is per connection: two changes
  * sharing one connection would clear each other's watch and lose an update.
  */
 const CAS_LUA = `
-local cur = redis.call('GET', KEYS[1]) or ''
+local t = redis.call('TYPE', KEYS[1]).ok
+local cur = ''
+if t == 'string' then cur = redis.call('GET', KEYS[1]) elseif t ~= 'none' then cur = '\\0wrong type' end
 if cur ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
@@ -104,13 +128,23 @@ return 1`;
 /**
  * Switches it on or off, atomically against a concurrent change (read, change, compare-and-set,
  * retried): two operators killing different symbols at once both stick. Returns the new state.
- * A corrupted key is replaced (switching on) or cleared (switching everything off).
+ * A corrupted key, or one of another Redis type, is replaced (switching on) or cleared (switching
+ * everything off).
  */
 export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change: KillChange): Promise<KillState> {
   const key = killSwitchKey(keys);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const cur = await r.get(key);
-    const parsed = parseKillState(cur);
+    let cur: string | null;
+    let parsed: KillState;
+    try {
+      cur = await r.get(key);
+      parsed = parseKillState(cur);
+    } catch (e) {
+      // a key of another Redis type: replaced (on) or cleared (off), like a corrupted one
+      if (!isWrongType(e)) throw e;
+      cur = WRONG_TYPE;
+      parsed = await wrongTypeState(r, key);
+    }
     // an unreadable key reads as killed (fail closed); its replacement starts from off
     const base = parsed.unreadable ? KILL_OFF : parsed;
     const next = applyKillChange(base, change);

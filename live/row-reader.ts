@@ -10,7 +10,8 @@
  * (`openFeatureSource` picks it), which routes each key to its node.
  */
 import { bulkArrayReply, bulkReply, encodeCommand, RespConnection, simpleReply } from './resp-connection.ts';
-import { isClusterUrl, openRedis, redact, RedisConnectError, type ConnectOptions, type RedisClient } from './redis-connect.ts';
+import { connect as tlsConnect } from 'node:tls';
+import { isClusterUrl, openRedis, redact, RedisConnectError, tlsFromUrl, type ConnectOptions, type RedisClient } from './redis-connect.ts';
 
 export class RowReader {
   private readonly conn: RespConnection;
@@ -81,7 +82,29 @@ export async function openFeatureSource(url: string, opts: ConnectOptions & { co
   } catch (e) {
     reader.disconnect();
     if (e instanceof RedisConnectError) throw e;
-    throw new RedisConnectError(`cannot connect to Redis at ${redact(url)}: ${(e as Error).message}`);
+    // a refused TLS handshake reaches the reader as a closed connection: ask TLS itself why
+    const why = /^rediss:/.test(url) ? await tlsFailure(url, opts) : null;
+    throw new RedisConnectError(`cannot connect to Redis at ${redact(url)}: ${(e as Error).message}${why ? ` (${why})` : ''}`);
   }
   return reader;
+}
+
+/**
+ * Why a TLS handshake with `url` fails (e.g. "self-signed certificate in certificate chain"), or
+ * null when it succeeds or says nothing in time. Only called once a connection has failed.
+ */
+function tlsFailure(url: string, opts: ConnectOptions): Promise<string | null> {
+  const u = new URL(url);
+  const options = { host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : 6379, ...(opts.tls ?? tlsFromUrl(url)) };
+  return new Promise((resolve) => {
+    const sock = tlsConnect(options);
+    const done = (why: string | null) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(why);
+    };
+    const timer = setTimeout(() => done(null), opts.connectTimeoutMs ?? 2000);
+    sock.once('secureConnect', () => done(null));
+    sock.once('error', (e) => done(e.message));
+  });
 }

@@ -7,7 +7,7 @@
  * A source can be iterated more than once (each `batches()` starts again from the first row): the
  * diff re-reads both sides when one turns out too disordered for its first pass.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type AsyncRecordBatchStreamReader } from 'apache-arrow';
@@ -62,9 +62,22 @@ export interface SourceOptions {
 
 export async function openRowSource(src: string, opts: SourceOptions = {}): Promise<RowSource> {
   if (/^rediss?:\/\//.test(src)) return openRedisSource(src, opts);
+  checkFile(src);
   if (src.endsWith('.csv')) return openCsvSource(src, opts);
   if (ARROW_IPC.test(src)) return openArrowIpcSource(src, opts);
   return openParquetSource(src, opts);
+}
+
+/** A UsageError unless `path` is an existing regular file (a missing one names itself as such). */
+function checkFile(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? errorText(e)})`}`);
+  }
+  if (st.isDirectory()) throw new UsageError(`${path}: is a directory, not a table file`);
 }
 
 /** Extensions read as Arrow IPC; the format (file or stream) is told by the file's magic bytes. */

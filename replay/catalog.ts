@@ -59,8 +59,11 @@ let lastDate = '';
 
 /** Epoch ns of 00:00 UTC on a YYYY-MM-DD date. */
 export function dateStartNs(date: string): bigint {
-  if (!DATE_RE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new UsageError(`invalid date "${date}": use YYYY-MM-DD`);
-  return BigInt(Date.parse(`${date}T00:00:00Z`)) * 1_000_000n;
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  if (!DATE_RE.test(date) || Number.isNaN(ms)) throw new UsageError(`invalid date "${date}": use YYYY-MM-DD`);
+  // Date.parse rolls 2024-02-30 over to 2024-03-01: a date must name itself
+  if (new Date(ms).toISOString().slice(0, 10) !== date) throw new UsageError(`invalid date "${date}": no such date in the calendar`);
+  return BigInt(ms) * 1_000_000n;
 }
 
 export function safePartName(s: string): string {
@@ -202,6 +205,21 @@ export async function selectCatalog(root: string, sel: CatalogSelection): Promis
     if (!Array.isArray(listed) || listed.some((s) => wanted.has(String(s)))) out.push(f);
   }
   return out;
+}
+
+/**
+ * The symbols the catalog's files of `date` list (every kind but heartbeats), sorted; undefined
+ * when a file does not list its symbols (written by something else), so nobody can tell.
+ */
+export async function catalogSymbols(root: string, date: string): Promise<string[] | undefined> {
+  const out = new Set<string>();
+  for (const f of listCatalog(root)) {
+    if (f.date !== date || f.kind === 'heartbeat') continue;
+    const listed = lockstepMetadata(await openParquet(f.path)).symbols;
+    if (!Array.isArray(listed)) return undefined;
+    for (const s of listed) out.add(String(s));
+  }
+  return [...out].sort();
 }
 
 /** Dates present in the catalog (any kind). */

@@ -12,7 +12,7 @@ import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
-import { dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
+import { catalogSymbols, dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
@@ -67,7 +67,7 @@ export interface ReplaySummary {
 
 function hhmmToNs(date: string, hhmm: string, flag: string): bigint {
   const m = /^(\d{2}):(\d{2})$/.exec(hhmm);
-  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59) throw new UsageError(`${flag} ${JSON.stringify(hhmm)} must be HH:MM (UTC)`);
+  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) > 0)) throw new UsageError(`${flag} ${JSON.stringify(hhmm)} must be HH:MM (UTC), 00:00 to 24:00`);
   return dateStartNs(date) + BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60) * 1_000_000_000n;
 }
 
@@ -79,6 +79,18 @@ export async function selectReplayFiles(sel: ReplaySelection): Promise<CatalogFi
   const dates = [...new Set(all.map((f) => f.date))].sort();
   if (!dates.includes(sel.date)) {
     throw new UsageError(`catalog ${sel.catalog} has no data for ${sel.date}; dates present: ${dates.join(', ') || 'none'}`);
+  }
+  if (sel.from && sel.to && hhmmToNs(sel.date, sel.from, '--from') >= hhmmToNs(sel.date, sel.to, '--to')) {
+    throw new UsageError(`--from ${sel.from} is not before --to ${sel.to}: the window is empty (--to is exclusive)`);
+  }
+  if (sel.symbols) {
+    // a symbol the day does not have is a typo, not an empty replay
+    const present = await catalogSymbols(sel.catalog, sel.date);
+    const absent = present === undefined ? [] : sel.symbols.filter((s) => !present.includes(s));
+    if (present !== undefined && absent.length > 0) {
+      const shown = present.length > 20 ? `${present.slice(0, 20).join(', ')}, ... (${present.length} in all)` : present.join(', ') || 'none';
+      throw new UsageError(`--symbols ${absent.join(',')}: not in the catalog on ${sel.date}; symbols present: ${shown}`);
+    }
   }
   const sameDay = await selectCatalog(sel.catalog, { dates: [sel.date], kinds, symbols: sel.symbols });
   const earlierFundamentals = kinds.includes('fundamental')
@@ -128,23 +140,44 @@ function selectionKey(sel: ReplaySelection): string {
   return JSON.stringify([sel.date, sel.symbols ?? null, sel.kinds ?? null, sel.from ?? null, sel.to ?? null]);
 }
 
+/** The checkpoint at `path` (written by --stop-after), or a UsageError saying why it cannot be used. */
+function readCheckpoint(path: string): Checkpoint {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read it (${code ?? (e as Error).message})`}`);
+  }
+  let cp: Checkpoint;
+  try {
+    cp = stateFromJson<Checkpoint>(text);
+  } catch (e) {
+    throw new UsageError(`--resume ${path}: not a checkpoint written by --stop-after (${(e as Error).message})`);
+  }
+  if (typeof cp !== 'object' || cp === null || typeof cp.consumed !== 'number' || typeof cp.featureSetVersion !== 'string') {
+    throw new UsageError(`--resume ${path}: not a checkpoint written by --stop-after`);
+  }
+  return cp;
+}
+
 /** Runs a replay to its end (or to `stopAfter`) and returns the summary. */
 export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
   const set = createFactorSet(factors);
   const fsVersion = featureSetVersion(factors);
-  const opened = await openSelection(opts);
-  const merge = new EventMerge(opened.cursors);
-
+  // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();
   let skip = 0;
   if (opts.resume) {
-    const cp = stateFromJson<Checkpoint>(readFileSync(opts.resume, 'utf8'));
+    const cp = readCheckpoint(opts.resume);
     if (cp.featureSetVersion !== fsVersion) throw new UsageError(`checkpoint ${opts.resume} was made by feature set ${cp.featureSetVersion}, this run uses ${fsVersion}`);
     if (cp.selection !== selectionKey(opts)) throw new UsageError(`checkpoint ${opts.resume} was made for another selection (${cp.selection})`);
     fold = cp.fold;
     skip = cp.consumed;
   }
+  const opened = await openSelection(opts);
+  const merge = new EventMerge(opened.cursors);
 
   const sink = new FactorTableSink(opts.out, set.columns, {
     batchRows: opts.batchRows,

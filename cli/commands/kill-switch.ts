@@ -29,6 +29,8 @@ export const killSwitchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     try {
       const keys = { ns: a.ns };
       const state = a.action === 'status' ? await readKillSwitch(r, keys) : await setKillSwitch(r, keys, { on: a.action === 'on', symbols, reason: a.reason, by: a.by });
+      // a corrupted or wrong-typed key: readers fail closed; say so and how to clear it
+      if (state.unreadable) throw new UsageError(`${state.all?.reason ?? 'the kill switch key is unreadable'}: readers treat every symbol as killed; 'lockstep kill-switch off' clears it`);
       console.log(formatKillState(state));
     } finally {
       r.disconnect();

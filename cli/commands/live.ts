@@ -24,6 +24,15 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   builder,
   handler: async (a) => {
     const { LiveWorker } = await import('../../live/worker/index.ts');
+    const { checkShardCount } = await import('../../live/shard-meta.ts');
+    const { openRedis } = await import('../../live/redis-connect.ts');
+    // checked before the worker starts, so a wrong count is one line naming both (the worker checks again)
+    const r = await openRedis(a.redis, { name: 'lockstep-check' });
+    try {
+      await checkShardCount(r, { ns: a.ns, shards: a.shards }, 'the worker');
+    } finally {
+      r.disconnect();
+    }
     const w = new LiveWorker({
       redis: a.redis,
       factors: await factorSet(a),

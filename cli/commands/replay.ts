@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../core/errors.ts';
 import { ensureParent } from '../ensure-parent.ts';
 import { type ArgsOf, daySelection, daySelectionOptions, FACTOR_PARAM, factorSet, jsonFlag } from '../options.ts';
 
@@ -21,6 +22,8 @@ export const replayCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   handler: async (a) => {
     const { runReplay } = await import('../../replay/run-replay.ts');
     const { formatSummary } = await import('../../replay/summary.ts');
+    // the output is always Parquet: a .csv or .json name would hold bytes its name lies about
+    if (!/\.parquet$/i.test(a.out)) throw new UsageError(`--out ${a.out}: the factor table is written as Parquet; name it *.parquet`);
     ensureParent(a.out);
     const s = await runReplay({
       ...(await daySelection(a)),

@@ -148,8 +148,9 @@ describe('alertTransitions', () => {
     expect(t3.transitions.map((t) => `${t.id}:${t.state}:${t.severity}:${t.since}`)).toEqual(['lag:0:firing:critical:1000', 'kill-switch:firing:critical:1000']);
     const t4 = alertTransitions(t3.firing, [], 4000);
     expect(t4.transitions).toEqual([
-      { id: 'lag:0', severity: 'critical', summary: 'behind 9', shard: 0, value: 9, since: 1000, state: 'resolved', at: 4000 },
-      { id: 'kill-switch', severity: 'critical', summary: 'AAPL,MSFT', scope: 'AAPL,MSFT', since: 1000, state: 'resolved', at: 4000 },
+      // a resolved alert says so, not the numbers it last fired with ("behind 9")
+      { id: 'lag:0', severity: 'critical', summary: 'shard 0 has caught up: resolved after 3 s', shard: 0, value: 9, since: 1000, state: 'resolved', at: 4000 },
+      { id: 'kill-switch', severity: 'critical', summary: 'the kill switch is off: resolved after 3 s', scope: 'AAPL,MSFT', since: 1000, state: 'resolved', at: 4000 },
     ]);
     expect(t4.firing.size).toBe(0);
   });

@@ -28,7 +28,7 @@ export interface FiringAlert extends Alert {
   since: number;
 }
 
-/** One entry of `<ns>:alerts`. A resolved alert keeps the severity and summary it fired with. */
+/** One entry of `<ns>:alerts`. A resolved alert keeps the severity it fired with; its summary says it resolved. */
 export interface AlertTransition extends FiringAlert {
   state: 'firing' | 'resolved';
   /** ms of the snapshot that saw the change. */

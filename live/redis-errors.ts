@@ -1,0 +1,33 @@
+/**
+ * Redis's refusals (a reply error such as `NOPERM`, `WRONGTYPE`, `READONLY`, `OOM`) as the user's
+ * problem: one line naming the command and what Redis said, never the command's arguments (a
+ * Lua script, a value). Loads nothing: the CLI calls it on its error path only.
+ */
+import { UserError } from '../core/errors.ts';
+
+/** Redis refused a command for a reason the operator must fix (rights, key type, replica, memory). */
+export class RedisRefusedError extends UserError {}
+
+/** Reply-error codes that are the deployment's problem, not a bug in Lockstep. */
+const USER_CODES: Record<string, string> = {
+  NOPERM: 'the Redis user lacks the rights for this command or key (see the ACLs in docs/live-operations.md)',
+  NOAUTH: 'Redis wants a user and password: put them in the URL (redis://user:pass@host:port)',
+  WRONGPASS: 'wrong user or password in the Redis URL',
+  WRONGTYPE: 'a key of this namespace holds another type than Lockstep expects (another application using the same --ns?)',
+  READONLY: 'this Redis node is a read-only replica: point --redis at the primary',
+  OOM: 'Redis is out of memory (maxmemory)',
+  MISCONF: 'Redis cannot persist to disk and refuses writes (see its log)',
+};
+
+/**
+ * The `UserError` for a Redis reply error whose code is the user's to fix, or undefined (a bug,
+ * or not a Redis reply error). ioredis's reply errors carry `command: {name, args}`.
+ */
+export function redisUserError(e: unknown): UserError | undefined {
+  if (!(e instanceof Error) || e instanceof UserError) return undefined;
+  const code = /^([A-Z]+) /.exec(e.message)?.[1];
+  if (code === undefined || !(code in USER_CODES) || !/ReplyError/.test(`${e.name} ${e.constructor.name}`)) return undefined;
+  const command = (e as { command?: { name?: unknown } }).command?.name;
+  const msg = e.message.split('\n')[0];
+  return new RedisRefusedError(`Redis refused ${typeof command === 'string' ? `'${command}'` : 'a command'}: ${msg}; ${USER_CODES[code]}`, { cause: e });
+}
