@@ -185,6 +185,32 @@ describe('live mode, Redis faults', () => {
   });
 });
 
+describe('live mode, leases through a Redis freeze', () => {
+  it('Redis frozen (SIGSTOP) longer than the lease, no other worker: `lockstep live` takes its leases again, recovers from the checkpoint and goes on; nothing lost or doubled', async () => {
+    const keys: KeyLayout = { ns: 'frozenlease', shards: 2 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'wl', '--lease-ms', '600', '--checkpoint-every', '2000', '--checkpoint-ms', '300', '--exit-when-idle', '1500'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    // frozen once this worker has committed something: its leases expire while Redis is stopped
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await client.xlen(`${keys.ns}:out:{${keys.ns}:0}`)) === 0) await new Promise((r) => setTimeout(r, 10));
+    redis.pause();
+    await new Promise((r) => setTimeout(r, 2500));
+    redis.resume();
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+    if (code !== 0) child.kill('SIGKILL');
+    expect(code, err).toBe(0);
+    expect(err).not.toMatch(/Error|lost the lease/);
+    expect(err).toMatch(/shard \d: lease expired .*; taken again/);
+    expect(err).toMatch(/recovered at/);
+    const { rows } = await readOutputRows(client, keys);
+    expectSameRows(rows, replay);
+  });
+});
+
 describe('live mode, scale-out', () => {
   it('three workers in one consumer group, each owning one shard, give the same output as one worker', async () => {
     const keys: KeyLayout = { ns: 'scale', shards: 3 };
@@ -293,7 +319,8 @@ describe('live mode, fencing and guards', () => {
     // another worker's run now holds the lease (as after A was frozen past leaseMs)
     await client.set(`${keys.ns}:lease:{${keys.ns}:0}`, 'b:other-run');
     await client.xadd(s, '*', 'k', 'trade', 's', 'AAA', 'q', '2', 'te', '2', 'tr', '2', 'p', '11', 'z', '1', 'd', '1');
-    await expect(w.run({ idleStopMs: 1000 })).rejects.toThrow(/lease/);
+    // it says which worker holds the shard now
+    await expect(w.run({ idleStopMs: 1000 })).rejects.toThrow(/shard 0: lost its lease, and worker b \(lease b:other-run\) holds it now/);
     await w.close();
     const { rows } = await readOutputRows(client, keys);
     expect(rows.map((r) => r.seq)).toEqual([1n]);

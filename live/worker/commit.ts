@@ -9,9 +9,9 @@ import { latestWrite, shardCommitArgs } from '../commit-script.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, outputStream, type KeyLayout } from '../keys.ts';
 import { compareIds } from '../stream-id.ts';
 import type { WorkerRedis } from './commands.ts';
-import { FatalWorkerError, ShardDivergedError } from './errors.ts';
+import { FatalWorkerError, LeaseExpiredError, ShardDivergedError } from './errors.ts';
 import { markFailed, markOk, type WorkerHealth } from './health.ts';
-import type { LeaseManager } from './leases.ts';
+import { describeHolder, type LeaseManager } from './leases.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 import { latestRow } from './row-format.ts';
 import type { ShardRun } from './shard-run.ts';
@@ -168,6 +168,8 @@ export class Committer {
         break;
       } catch (e) {
         if (e instanceof FatalWorkerError) throw e;
+        // the plans' work left the runs: every shard of this call starts over from its checkpoint
+        if (e instanceof LeaseExpiredError) throw new LeaseExpiredError(e.lost, [...new Set([...e.lost, ...plans.map((p) => p.run.shard)])]);
         const msg = String((e as Error).message);
         // a script or data error will not go away by retrying (and nothing was written: the
         // script checks everything before its first write)
@@ -179,11 +181,19 @@ export class Committer {
       }
     }
     let diverged: ShardDivergedError | null = null;
+    let expired: number[] | null = null;
     for (let i = 0; i < plans.length; i++) {
       const { run, lastId, dueState, deadLetters, since } = plans[i];
       const res = results[i];
       if (typeof res === 'string') {
-        if (res.startsWith('LEASE')) throw new FatalWorkerError(`shard ${run.shard}: lost the lease (${res}); stopping so the new owner is alone`);
+        if (res.startsWith('LEASE')) {
+          const holder = await this.c.leases.holder(run.shard);
+          if (holder !== null && holder !== this.c.token) throw new FatalWorkerError(`shard ${run.shard}: lost its lease, and ${describeHolder(holder)} holds it now; stopping so the new owner is alone`);
+          // expired, nobody else took it: nothing was written for this shard
+          this.c.leases.forget(run.shard);
+          (expired ??= []).push(run.shard);
+          continue;
+        }
         diverged ??= new ShardDivergedError(run.shard, res);
         continue;
       }
@@ -202,6 +212,7 @@ export class Committer {
         await this.writer.xtrim(inputStream(this.c.keys, run.shard), 'MINID', run.stateId).catch(() => {});
       }
     }
+    if (expired !== null) throw new LeaseExpiredError(expired, diverged === null ? expired : [...expired, diverged.shard]);
     if (diverged !== null) throw diverged;
   }
 }
