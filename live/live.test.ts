@@ -15,7 +15,7 @@ import { deadLetterStream, inputStream, latestKey, leaseKey, workersKey, type Ke
 import { readOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
-import { LiveWorker } from './worker/index.ts';
+import { LiveWorker, RedisDataLostError } from './worker/index.ts';
 
 const DATE = '2024-03-15';
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -208,6 +208,84 @@ describe('live mode, leases through a Redis freeze', () => {
     expect(err).toMatch(/recovered at/);
     const { rows } = await readOutputRows(client, keys);
     expectSameRows(rows, replay);
+  });
+});
+
+describe('live mode, Redis lost its data', () => {
+  it('FLUSHALL under a running `lockstep live`: one line saying the streams and checkpoints are gone, exit 2, no stack trace', async () => {
+    const r2 = await RedisHarness.start();
+    const c2 = await openRedis(r2.url);
+    try {
+      const keys: KeyLayout = { ns: 'flushed', shards: 2 };
+      await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: r2.url, ns: keys.ns, shards: keys.shards, to: '10:00' });
+      const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', r2.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'wd', '--lease-ms', '1000'];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !/running shards/.test(err)) await new Promise((r) => setTimeout(r, 10));
+      await c2.flushall();
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+      if (code !== 2) child.kill('SIGKILL');
+      expect(code, err).toBe(2);
+      expect(err).not.toMatch(/\n\s+at /); // no stack trace
+      expect(err).not.toMatch(/NOGROUP/);
+      const last = err.trim().split('\n').at(-1)!;
+      expect(last).toMatch(/^lockstep: Redis lost its data: flushed:meta is gone .*input streams and checkpoints/);
+    } finally {
+      c2.disconnect();
+      await r2.close();
+    }
+  });
+
+  it('a LiveWorker stops with RedisDataLostError, and its health shows it', async () => {
+    const r2 = await RedisHarness.start();
+    const c2 = await openRedis(r2.url);
+    try {
+      const keys: KeyLayout = { ns: 'flushed2', shards: 1 };
+      await c2.xadd(inputStream(keys, 0), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+      const w = new LiveWorker({ redis: r2.url, ns: keys.ns, shards: 1, consumer: 'w', leaseMs: 1000 });
+      await w.start();
+      await w.run({ idleStopMs: 100 });
+      await c2.flushall();
+      await expect(w.run({ idleStopMs: 5000 })).rejects.toThrow(RedisDataLostError);
+      const h = w.health();
+      expect(h.dataLost).toBe(true);
+      expect(h.healthy).toBe(false);
+      expect(h.lastError).toMatch(/^Redis lost its data: flushed2:meta is gone/);
+      await w.close();
+    } finally {
+      c2.disconnect();
+      await r2.close();
+    }
+  });
+});
+
+describe('live mode, Redis down', () => {
+  it('while Redis is down `lockstep live` says so once in its own words (not every retry), and once when it is back', async () => {
+    const keys: KeyLayout = { ns: 'down', shards: 1 };
+    await client.xadd(inputStream(keys, 0), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', '1', '--consumer', 'wdown', '--exit-when-idle', '1500'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !/running shards/.test(err)) await new Promise((r) => setTimeout(r, 10));
+    await redis.stop(); // down (the AOF keeps the data for the restart)
+    await new Promise((r) => setTimeout(r, 3000));
+    await redis.restart();
+    client.disconnect();
+    client = await openRedis(redis.url);
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+    if (code !== 0) child.kill('SIGKILL');
+    expect(code, err).toBe(0);
+    expect(err).not.toMatch(/read failed|enableOfflineQueue|Error/);
+    const where = `127.0.0.1:${redis.port}`;
+    expect(err.match(/Redis unreachable at /g), err).toHaveLength(1);
+    expect(err).toMatch(new RegExp(`Redis unreachable at ${where}: (not connected|connection refused|no answer within \\d+ ms) \\(read\\); retrying`));
+    expect(err).toMatch(new RegExp(`Redis reachable again at ${where} after \\d+\\.\\d s \\(\\d+ failed attempt\\(s\\)\\)`));
   });
 });
 

@@ -12,6 +12,7 @@ import type { WorkerRedis } from './commands.ts';
 import { FatalWorkerError, LeaseExpiredError, ShardDivergedError } from './errors.ts';
 import { markFailed, markOk, type WorkerHealth } from './health.ts';
 import { describeHolder, type LeaseManager } from './leases.ts';
+import type { OutageLog } from './outage-log.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 import { latestRow } from './row-format.ts';
 import type { ShardRun } from './shard-run.ts';
@@ -49,6 +50,8 @@ export interface CommitterContext {
   /** On Cluster each shard gets its own script call (its keys live in its own slot). */
   cluster: boolean;
   log: (msg: string) => void;
+  /** Where failed round trips are logged (rate-limited). */
+  outage: OutageLog;
   stopping: () => boolean;
 }
 
@@ -165,6 +168,7 @@ export class Committer {
         await this.c.leases.renew();
         results = await this.writer.lockstepCommit(keys.length, ...keys, ...argv);
         markOk(status);
+        this.c.outage.ok();
         break;
       } catch (e) {
         if (e instanceof FatalWorkerError) throw e;
@@ -175,7 +179,7 @@ export class Committer {
         // script checks everything before its first write)
         if (/^(ERR|WRONGTYPE)/.test(msg)) throw new FatalWorkerError(`shard(s) ${shards}: commit refused by Redis: ${msg}`);
         markFailed(status, e);
-        this.c.log(`shard(s) ${shards}: commit failed (${msg}); retrying`);
+        this.c.outage.failed(`shard(s) ${shards}: commit`, e);
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 1000));
         if (this.c.stopping() && attempt > 50) throw e;
       }

@@ -33,3 +33,10 @@ export class LeaseExpiredError extends LockstepError {
     super(`lease of shard(s) ${lost.join(',')} expired`);
   }
 }
+
+/**
+ * Redis lost the deployment's data (FLUSHALL, or a restart without persistence): the input
+ * streams, consumer group and checkpoints are gone. The worker stops (exit 2 from the CLI) rather
+ * than start the day over silently; see docs/live-operations.md, "Redis lost its data".
+ */
+export class RedisDataLostError extends FatalWorkerError {}

@@ -38,7 +38,8 @@ import { ReplyShapeError } from '../stream-reader.ts';
 import { EntryApplier } from './apply.ts';
 import { defineLockstepCommands, type WorkerRedis } from './commands.ts';
 import { Committer } from './commit.ts';
-import { FatalWorkerError, LeaseExpiredError, ShardDivergedError } from './errors.ts';
+import { FatalWorkerError, LeaseExpiredError, RedisDataLostError, ShardDivergedError } from './errors.ts';
+import { OutageLog, redisWhere } from './outage-log.ts';
 import { markFailed, markOk, newHealth, type WorkerHealth } from './health.ts';
 import { openInput, type InputReader, type ReadResult } from './input.ts';
 import { fairShare, LeaseManager } from './leases.ts';
@@ -74,6 +75,8 @@ export class LiveWorker {
   /** Shards whose in-memory state was dropped (diverged, lease expired): recovered by `repair()`. */
   private readonly toRecover = new Set<number>();
   private readonly log = (msg: string): void => this.opts.log?.(msg);
+  /** Failed Redis round trips, logged rate-limited. */
+  private readonly outage: OutageLog;
 
   constructor(opts: WorkerOptions) {
     ({ opts: this.opts, keys: this.keys } = resolveWorkerOptions(opts));
@@ -82,6 +85,7 @@ export class LiveWorker {
     this.set = createFactorSet(factors);
     this.fsv = featureSetVersion(factors);
     this.applier = new EntryApplier(this.set, this.keys.shards, this.status);
+    this.outage = new OutageLog(this.log, redisWhere(this.opts.redis), this.opts.commandTimeoutMs ?? 2000);
   }
 
   health(): WorkerHealth {
@@ -98,7 +102,7 @@ export class LiveWorker {
     this.writer = writer;
     const stopping = () => this.stopping;
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
-    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, stopping });
+    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });
     this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log };
     await this.checkMeta(writer);
     if (opts.balance) {
@@ -202,6 +206,8 @@ export class LiveWorker {
   private async repair(): Promise<void> {
     // no commit of a dropped shard may land after its recovery read the checkpoint
     await this.settle();
+    // a lease gone with the rest of the data is not to be taken again over an empty Redis
+    if (this.toRetake.size > 0 && (await this.writer!.exists(metaKey(this.keys))) === 0) throw await this.dataLost(null);
     for (const s of [...this.toRetake]) {
       if (!(await this.leases.retake(s))) continue;
       this.toRetake.delete(s);
@@ -212,6 +218,40 @@ export class LiveWorker {
       this.runs.set(s, await recoverShard(this.recovery, s));
       this.toRecover.delete(s);
     }
+  }
+
+  /**
+   * The error to stop with when Redis lost the deployment's data (`cause`: the NOGROUP reply that
+   * showed it, if any); health shows it (`dataLost`, `lastError`).
+   */
+  private async dataLost(cause: unknown): Promise<RedisDataLostError> {
+    const meta = metaKey(this.keys);
+    let metaGone = cause === null;
+    if (!metaGone) metaGone = await this.writer!.exists(meta).then((n) => n === 0, () => false);
+    const what = metaGone
+      ? `${meta} is gone (FLUSHALL, or a restart without persistence?): the input streams and checkpoints are gone with it`
+      : `an input stream or its consumer group ${this.opts.group} is gone (${(cause as Error).message})`;
+    const e = new RedisDataLostError(`Redis lost its data: ${what}; stopping rather than start the day over (see "Redis lost its data" in docs/live-operations.md)`);
+    markFailed(this.status, e);
+    this.status.dataLost = true;
+    return e;
+  }
+
+  /**
+   * A failed step of the loop: a shard fault drops the shard for `repair()`; a lost consumer
+   * group (Redis lost its data) and the worker's fatal errors stop it; anything else is a failed
+   * Redis round trip, logged (rate-limited) and retried. Returns true for a retried failure.
+   */
+  private async onFailure(e: unknown, what: string): Promise<boolean> {
+    if (e instanceof FatalWorkerError || e instanceof ReplyShapeError) throw e;
+    if (e instanceof ShardDivergedError || e instanceof LeaseExpiredError) {
+      this.dropShards(e);
+      return false;
+    }
+    if (/^NOGROUP/.test(String((e as Error)?.message))) throw await this.dataLost(e);
+    markFailed(this.status, e);
+    this.outage.failed(what, e);
+    return true;
   }
 
   /** Waits for the commits in flight; the shards of a fault (diverged, lease expired) are dropped for `repair()`. */
@@ -306,19 +346,14 @@ export class LiveWorker {
           res = await input.readNew(streams);
         }
         markOk(this.status);
+        this.outage.ok();
       } catch (e) {
-        if (e instanceof FatalWorkerError || e instanceof ReplyShapeError) throw e;
-        if (e instanceof ShardDivergedError || e instanceof LeaseExpiredError) {
-          // the shard starts over from its checkpoint (repaired at the top of the next turn)
-          this.dropShards(e);
-          continue;
-        }
+        // a shard fault: the shard starts over from its checkpoint (repaired at the top of the next turn)
+        if (!(await this.onFailure(e, 'read'))) continue;
         // A read that timed out may still have been executed by Redis (e.g. it was frozen and
         // resumed): its entries are then pending for us but were never seen. Re-read our own
         // pending entries before reading new ones.
         recheck = true;
-        markFailed(this.status, e);
-        this.log(`read failed (${(e as Error).message}); retrying`);
         await sleep(200);
         continue;
       }
@@ -330,7 +365,7 @@ export class LiveWorker {
             if (await hasPendingGap(this.writer!, this.keys, this.opts.group, r)) throw new ShardDivergedError(r.shard, 'entries were delivered but never processed');
           }
         } catch (e) {
-          this.dropShards(e);
+          if (await this.onFailure(e, 'check of pending entries')) recheck = true;
         }
         if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
         continue;
