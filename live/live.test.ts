@@ -14,7 +14,7 @@ import { runFeed } from './feed.ts';
 import { deadLetterStream, inputStream, latestKey, leaseKey, workersKey, type KeyLayout } from './keys.ts';
 import { readOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
-import { RedisHarness } from './redis-harness.ts';
+import { freePort, RedisHarness } from './redis-harness.ts';
 import { LiveWorker, RedisDataLostError } from './worker/index.ts';
 
 const DATE = '2024-03-15';
@@ -286,6 +286,46 @@ describe('live mode, Redis down', () => {
     expect(err.match(/Redis unreachable at /g), err).toHaveLength(1);
     expect(err).toMatch(new RegExp(`Redis unreachable at ${where}: (not connected|connection refused|no answer within \\d+ ms) \\(read\\); retrying`));
     expect(err).toMatch(new RegExp(`Redis reachable again at ${where} after \\d+\\.\\d s \\(\\d+ failed attempt\\(s\\)\\)`));
+  });
+});
+
+describe('live mode, the worker\'s own metrics and status', () => {
+  it('`lockstep live --metrics-port N` serves Prometheus metrics from its counters, and prints a status line on a non-terminal stderr', async () => {
+    const keys: KeyLayout = { ns: 'metrics', shards: 2 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards, to: '10:00' });
+    const entries = (await client.xlen(inputStream(keys, 0))) + (await client.xlen(inputStream(keys, 1)));
+    expect(entries).toBeGreaterThan(0);
+    const port = await freePort();
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', '2', '--consumer', 'wm', '--metrics-port', String(port), '--status-every-ms', '200', '--exit-when-idle', '2000'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    let out = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    const sample = (text: string, name: string, labels = '') => {
+      const m = new RegExp(`^${name}\\{consumer="wm"${labels}\\} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    let text = '';
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (sample(text, 'lockstep_worker_applied_total') ?? 0) < entries) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    }
+    expect(sample(text, 'lockstep_worker_applied_total'), text).toBe(entries);
+    expect(sample(text, 'lockstep_worker_commits_total')).toBeGreaterThan(0);
+    expect(sample(text, 'lockstep_worker_commit_seconds_sum')).toBeGreaterThan(0);
+    expect(sample(text, 'lockstep_worker_dead_letters_total')).toBe(0);
+    expect(sample(text, 'lockstep_worker_redis_up')).toBe(1);
+    expect(sample(text, 'lockstep_worker_redis_data_lost')).toBe(0);
+    for (const s of [0, 1]) expect(sample(text, 'lockstep_worker_input_age_seconds', `,shard="${s}"`)).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^# TYPE lockstep_worker_applied_total counter$/m);
+    const code = await exited;
+    expect(code, err).toBe(0);
+    expect(out).toMatch(new RegExp(`applied ${entries} events`));
+    expect(err).toMatch(/wm: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(err).toMatch(new RegExp(`wm: status: applied ${entries} events \\(0/s\\), \\d+ commits \\(mean \\d+\\.\\d ms\\), 0 dead letters, input age \\d+\\.\\d s, Redis ok`));
   });
 });
 

@@ -166,7 +166,9 @@ export class Committer {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.c.leases.renew();
+        const t0 = performance.now();
         results = await this.writer.lockstepCommit(keys.length, ...keys, ...argv);
+        status.commitSeconds += (performance.now() - t0) / 1000;
         markOk(status);
         this.c.outage.ok();
         break;

@@ -35,6 +35,7 @@ import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
 import { inputStream, metaKey, type KeyLayout } from '../keys.ts';
 import { isClusterUrl, openRedis } from '../redis-connect.ts';
 import { ReplyShapeError } from '../stream-reader.ts';
+import { idMs } from '../stream-id.ts';
 import { EntryApplier } from './apply.ts';
 import { defineLockstepCommands, type WorkerRedis } from './commands.ts';
 import { Committer } from './commit.ts';
@@ -116,6 +117,17 @@ export class LiveWorker {
       }
     }
     markOk(this.status);
+  }
+
+  /**
+   * Per held shard, seconds since the newest input it applied arrived (its stream ID's time): how
+   * far behind the shard is while input flows; on an idle shard it grows with the idle time.
+   */
+  inputAge(now = Date.now()): [shard: number, seconds: number][] {
+    return this.heldShards().map((s) => {
+      const ms = idMs(this.runs.get(s)!.applied);
+      return [s, ms === null ? NaN : Math.max(0, now - ms) / 1000];
+    });
   }
 
   /** The shards this worker holds now, ascending. */
