@@ -47,7 +47,13 @@ export class LeaseManager {
       if (await this.tryTake(s)) return;
       if (this.stopping()) throw new Error('stopped while waiting for a lease');
       this.log(`shard ${s} is leased by ${await this.writer.get(leaseKey(this.keys, s))}; waiting for it to expire`);
-      await this.renew(true);
+      try {
+        await this.renew(true);
+      } catch (e) {
+        // a lease taken before this one expired meanwhile (nothing was committed since): take it again
+        if (!(e instanceof LeaseExpiredError)) throw e;
+        for (const l of e.lost) await this.retake(l);
+      }
       await sleep(Math.min(500, this.leaseMs / 4));
     }
   }

@@ -113,7 +113,12 @@ export class LiveWorker {
       const owned = opts.owned ?? Array.from({ length: keys.shards }, (_, i) => i);
       for (const s of owned) {
         await this.leases.take(s);
-        this.runs.set(s, await recoverShard(this.recovery, s));
+        try {
+          this.runs.set(s, await recoverShard(this.recovery, s));
+        } catch (e) {
+          // a lease expired during a long recovery: repaired by run() (anything else is thrown)
+          this.dropShards(e);
+        }
       }
     }
     markOk(this.status);
