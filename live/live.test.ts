@@ -14,8 +14,8 @@ import { runFeed } from './feed.ts';
 import { deadLetterStream, inputStream, latestKey, leaseKey, workersKey, type KeyLayout } from './keys.ts';
 import { readOutputRows, type OutputRow } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
-import { RedisHarness } from './redis-harness.ts';
-import { LiveWorker } from './worker/index.ts';
+import { freePort, RedisHarness } from './redis-harness.ts';
+import { LiveWorker, RedisDataLostError } from './worker/index.ts';
 
 const DATE = '2024-03-15';
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -185,6 +185,150 @@ describe('live mode, Redis faults', () => {
   });
 });
 
+describe('live mode, leases through a Redis freeze', () => {
+  it('Redis frozen (SIGSTOP) longer than the lease, no other worker: `lockstep live` takes its leases again, recovers from the checkpoint and goes on; nothing lost or doubled', async () => {
+    const keys: KeyLayout = { ns: 'frozenlease', shards: 2 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'wl', '--lease-ms', '600', '--checkpoint-every', '2000', '--checkpoint-ms', '300', '--exit-when-idle', '1500'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    // frozen once this worker has committed something: its leases expire while Redis is stopped
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await client.xlen(`${keys.ns}:out:{${keys.ns}:0}`)) === 0) await new Promise((r) => setTimeout(r, 10));
+    redis.pause();
+    await new Promise((r) => setTimeout(r, 2500));
+    redis.resume();
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+    if (code !== 0) child.kill('SIGKILL');
+    expect(code, err).toBe(0);
+    expect(err).not.toMatch(/Error|lost the lease/);
+    expect(err).toMatch(/shard \d: lease expired .*; taken again/);
+    expect(err).toMatch(/recovered at/);
+    const { rows } = await readOutputRows(client, keys);
+    expectSameRows(rows, replay);
+  });
+});
+
+describe('live mode, Redis lost its data', () => {
+  it('FLUSHALL under a running `lockstep live`: one line saying the streams and checkpoints are gone, exit 2, no stack trace', async () => {
+    const r2 = await RedisHarness.start();
+    const c2 = await openRedis(r2.url);
+    try {
+      const keys: KeyLayout = { ns: 'flushed', shards: 2 };
+      await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: r2.url, ns: keys.ns, shards: keys.shards, to: '10:00' });
+      const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', r2.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'wd', '--lease-ms', '1000'];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !/running shards/.test(err)) await new Promise((r) => setTimeout(r, 10));
+      await c2.flushall();
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+      if (code !== 2) child.kill('SIGKILL');
+      expect(code, err).toBe(2);
+      expect(err).not.toMatch(/\n\s+at /); // no stack trace
+      expect(err).not.toMatch(/NOGROUP/);
+      const last = err.trim().split('\n').at(-1)!;
+      expect(last).toMatch(/^lockstep: Redis lost its data: flushed:meta is gone .*input streams and checkpoints/);
+    } finally {
+      c2.disconnect();
+      await r2.close();
+    }
+  });
+
+  it('a LiveWorker stops with RedisDataLostError, and its health shows it', async () => {
+    const r2 = await RedisHarness.start();
+    const c2 = await openRedis(r2.url);
+    try {
+      const keys: KeyLayout = { ns: 'flushed2', shards: 1 };
+      await c2.xadd(inputStream(keys, 0), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+      const w = new LiveWorker({ redis: r2.url, ns: keys.ns, shards: 1, consumer: 'w', leaseMs: 1000 });
+      await w.start();
+      await w.run({ idleStopMs: 100 });
+      await c2.flushall();
+      await expect(w.run({ idleStopMs: 5000 })).rejects.toThrow(RedisDataLostError);
+      const h = w.health();
+      expect(h.dataLost).toBe(true);
+      expect(h.healthy).toBe(false);
+      expect(h.lastError).toMatch(/^Redis lost its data: flushed2:meta is gone/);
+      await w.close();
+    } finally {
+      c2.disconnect();
+      await r2.close();
+    }
+  });
+});
+
+describe('live mode, Redis down', () => {
+  it('while Redis is down `lockstep live` says so once in its own words (not every retry), and once when it is back', async () => {
+    const keys: KeyLayout = { ns: 'down', shards: 1 };
+    await client.xadd(inputStream(keys, 0), '*', 'k', 'trade', 's', 'AAA', 'q', '1', 'te', '1', 'tr', '1', 'p', '10', 'z', '1', 'd', '1');
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', '1', '--consumer', 'wdown', '--exit-when-idle', '1500'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !/running shards/.test(err)) await new Promise((r) => setTimeout(r, 10));
+    await redis.stop(); // down (the AOF keeps the data for the restart)
+    await new Promise((r) => setTimeout(r, 3000));
+    await redis.restart();
+    client.disconnect();
+    client = await openRedis(redis.url);
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+    if (code !== 0) child.kill('SIGKILL');
+    expect(code, err).toBe(0);
+    expect(err).not.toMatch(/read failed|enableOfflineQueue|Error/);
+    const where = `127.0.0.1:${redis.port}`;
+    expect(err.match(/Redis unreachable at /g), err).toHaveLength(1);
+    expect(err).toMatch(new RegExp(`Redis unreachable at ${where}: (not connected|connection refused|no answer within \\d+ ms) \\(read\\); retrying`));
+    expect(err).toMatch(new RegExp(`Redis reachable again at ${where} after \\d+\\.\\d s \\(\\d+ failed attempt\\(s\\)\\)`));
+  });
+});
+
+describe('live mode, the worker\'s own metrics and status', () => {
+  it('`lockstep live --metrics-port N` serves Prometheus metrics from its counters, and prints a status line on a non-terminal stderr', async () => {
+    const keys: KeyLayout = { ns: 'metrics', shards: 2 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards, to: '10:00' });
+    const entries = (await client.xlen(inputStream(keys, 0))) + (await client.xlen(inputStream(keys, 1)));
+    expect(entries).toBeGreaterThan(0);
+    const port = await freePort();
+    const args = [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', '2', '--consumer', 'wm', '--metrics-port', String(port), '--status-every-ms', '200', '--exit-when-idle', '2000'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    let out = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    const sample = (text: string, name: string, labels = '') => {
+      const m = new RegExp(`^${name}\\{consumer="wm"${labels}\\} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    let text = '';
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (sample(text, 'lockstep_worker_applied_total') ?? 0) < entries) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    }
+    expect(sample(text, 'lockstep_worker_applied_total'), text).toBe(entries);
+    expect(sample(text, 'lockstep_worker_commits_total')).toBeGreaterThan(0);
+    expect(sample(text, 'lockstep_worker_commit_seconds_sum')).toBeGreaterThan(0);
+    expect(sample(text, 'lockstep_worker_dead_letters_total')).toBe(0);
+    expect(sample(text, 'lockstep_worker_redis_up')).toBe(1);
+    expect(sample(text, 'lockstep_worker_redis_data_lost')).toBe(0);
+    for (const s of [0, 1]) expect(sample(text, 'lockstep_worker_input_age_seconds', `,shard="${s}"`)).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^# TYPE lockstep_worker_applied_total counter$/m);
+    const code = await exited;
+    expect(code, err).toBe(0);
+    expect(out).toMatch(new RegExp(`applied ${entries} events`));
+    expect(err).toMatch(/wm: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(err).toMatch(new RegExp(`wm: status: applied ${entries} events \\(0/s\\), \\d+ commits \\(mean \\d+\\.\\d ms\\), 0 dead letters, input age \\d+\\.\\d s, Redis ok`));
+  });
+});
+
 describe('live mode, scale-out', () => {
   it('three workers in one consumer group, each owning one shard, give the same output as one worker', async () => {
     const keys: KeyLayout = { ns: 'scale', shards: 3 };
@@ -293,7 +437,8 @@ describe('live mode, fencing and guards', () => {
     // another worker's run now holds the lease (as after A was frozen past leaseMs)
     await client.set(`${keys.ns}:lease:{${keys.ns}:0}`, 'b:other-run');
     await client.xadd(s, '*', 'k', 'trade', 's', 'AAA', 'q', '2', 'te', '2', 'tr', '2', 'p', '11', 'z', '1', 'd', '1');
-    await expect(w.run({ idleStopMs: 1000 })).rejects.toThrow(/lease/);
+    // it says which worker holds the shard now
+    await expect(w.run({ idleStopMs: 1000 })).rejects.toThrow(/shard 0: lost its lease, and worker b \(lease b:other-run\) holds it now/);
     await w.close();
     const { rows } = await readOutputRows(client, keys);
     expect(rows.map((r) => r.seq)).toEqual([1n]);

@@ -15,7 +15,10 @@ const builder = (y: Argv) =>
     .option('checkpoint-ms', { type: 'number', default: WORKER_DEFAULTS.checkpointMs, describe: '... or every T ms' })
     .option('ttl', { type: 'number', default: WORKER_DEFAULTS.ttlSeconds, describe: 'expire latest-value keys after N s without update (0 = never)' })
     .option('lease-ms', { type: 'number', default: WORKER_DEFAULTS.leaseMs, describe: "shard lease: a crashed worker's shards are free again after this long" })
-    .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' });
+    .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' })
+    .option('metrics-port', { type: 'number', describe: "serve this worker's Prometheus metrics at http://HOST:N/metrics (0: any free port; default off)" })
+    .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'interface of the metrics server (0.0.0.0: every interface)' })
+    .option('status-every-ms', { type: 'number', default: 30_000, describe: 'a one-line status on stderr every N ms when stderr is not a terminal (0: never)' });
 
 /** `lockstep live`: one live worker, until SIGTERM/SIGINT or `--exit-when-idle`. */
 export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
@@ -53,7 +56,15 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     process.once('SIGINT', stop);
     await w.start();
     console.error(`[${new Date().toISOString()}] ${a.consumer}: running shards ${w.heldShards().join(',')}${a.balance === true ? ' (balancing: the share follows the workers present)' : ''}`);
-    await w.run({ idleStopMs: a.exitWhenIdle });
+    const { startReporting } = await import('../../live/worker/metrics-server.ts');
+    const log = (m: string) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`);
+    const reporting = await startReporting(w, { metricsPort: a.metricsPort, metricsHost: a.metricsHost, statusEveryMs: process.stderr.isTTY ? 0 : a.statusEveryMs, consumer: a.consumer, log });
+    if (reporting.port !== null) log(`metrics at http://${a.metricsHost}:${reporting.port}/metrics`);
+    try {
+      await w.run({ idleStopMs: a.exitWhenIdle });
+    } finally {
+      await reporting.close();
+    }
     await w.close();
     const h = w.health();
     console.log(`stopped: applied ${h.applied} events, ${h.commits} commits, ${h.deadLettered} dead letters`);

@@ -9,9 +9,10 @@ import { latestWrite, shardCommitArgs } from '../commit-script.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, outputStream, type KeyLayout } from '../keys.ts';
 import { compareIds } from '../stream-id.ts';
 import type { WorkerRedis } from './commands.ts';
-import { FatalWorkerError, ShardDivergedError } from './errors.ts';
+import { FatalWorkerError, LeaseExpiredError, ShardDivergedError } from './errors.ts';
 import { markFailed, markOk, type WorkerHealth } from './health.ts';
-import type { LeaseManager } from './leases.ts';
+import { describeHolder, type LeaseManager } from './leases.ts';
+import type { OutageLog } from './outage-log.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 import { latestRow } from './row-format.ts';
 import type { ShardRun } from './shard-run.ts';
@@ -49,6 +50,8 @@ export interface CommitterContext {
   /** On Cluster each shard gets its own script call (its keys live in its own slot). */
   cluster: boolean;
   log: (msg: string) => void;
+  /** Where failed round trips are logged (rate-limited). */
+  outage: OutageLog;
   stopping: () => boolean;
 }
 
@@ -163,27 +166,40 @@ export class Committer {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.c.leases.renew();
+        const t0 = performance.now();
         results = await this.writer.lockstepCommit(keys.length, ...keys, ...argv);
+        status.commitSeconds += (performance.now() - t0) / 1000;
         markOk(status);
+        this.c.outage.ok();
         break;
       } catch (e) {
         if (e instanceof FatalWorkerError) throw e;
+        // the plans' work left the runs: every shard of this call starts over from its checkpoint
+        if (e instanceof LeaseExpiredError) throw new LeaseExpiredError(e.lost, [...new Set([...e.lost, ...plans.map((p) => p.run.shard)])]);
         const msg = String((e as Error).message);
         // a script or data error will not go away by retrying (and nothing was written: the
         // script checks everything before its first write)
         if (/^(ERR|WRONGTYPE)/.test(msg)) throw new FatalWorkerError(`shard(s) ${shards}: commit refused by Redis: ${msg}`);
         markFailed(status, e);
-        this.c.log(`shard(s) ${shards}: commit failed (${msg}); retrying`);
+        this.c.outage.failed(`shard(s) ${shards}: commit`, e);
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 1000));
         if (this.c.stopping() && attempt > 50) throw e;
       }
     }
     let diverged: ShardDivergedError | null = null;
+    let expired: number[] | null = null;
     for (let i = 0; i < plans.length; i++) {
       const { run, lastId, dueState, deadLetters, since } = plans[i];
       const res = results[i];
       if (typeof res === 'string') {
-        if (res.startsWith('LEASE')) throw new FatalWorkerError(`shard ${run.shard}: lost the lease (${res}); stopping so the new owner is alone`);
+        if (res.startsWith('LEASE')) {
+          const holder = await this.c.leases.holder(run.shard);
+          if (holder !== null && holder !== this.c.token) throw new FatalWorkerError(`shard ${run.shard}: lost its lease, and ${describeHolder(holder)} holds it now; stopping so the new owner is alone`);
+          // expired, nobody else took it: nothing was written for this shard
+          this.c.leases.forget(run.shard);
+          (expired ??= []).push(run.shard);
+          continue;
+        }
         diverged ??= new ShardDivergedError(run.shard, res);
         continue;
       }
@@ -202,6 +218,7 @@ export class Committer {
         await this.writer.xtrim(inputStream(this.c.keys, run.shard), 'MINID', run.stateId).catch(() => {});
       }
     }
+    if (expired !== null) throw new LeaseExpiredError(expired, diverged === null ? expired : [...expired, diverged.shard]);
     if (diverged !== null) throw diverged;
   }
 }

@@ -11,11 +11,16 @@ export interface WorkerHealth {
   applied: number;
   deadLettered: number;
   commits: number;
+  /** Seconds spent in commit round trips that succeeded, summed (with `commits`: the mean commit latency). */
+  commitSeconds: number;
+  /** Redis lost the deployment's data (streams and checkpoints gone): the worker stopped (RedisDataLostError, in lastError). */
+  dataLost: boolean;
 }
 
-export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0 });
+export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0, commitSeconds: 0, dataLost: false });
 
 export function markOk(h: WorkerHealth): void {
+  if (h.dataLost) return; // stays visible: the worker stopped for it
   h.healthy = true;
   h.lastOkAt = Date.now();
   h.lastError = null;

@@ -21,7 +21,9 @@
  * retried with backoff, the batch kept in memory; nothing else is committed meanwhile and at most
  * one more batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
  * shard lease, so a retry or a superseded worker cannot write twice. `health()` reports whether
- * the last Redis round trip succeeded.
+ * the last Redis round trip succeeded. A lease that expired while Redis was frozen or down (or
+ * this process stalled) is taken again if it is still free, and its shard recovered from the
+ * checkpoint; the worker stops only when another worker holds the shard (FatalWorkerError).
  *
  * Speed (bench/live-bench.ts): the loop reads the next batch while applying this one and applies
  * it while this one's commit is in flight; on a single node one script call commits every owned
@@ -33,10 +35,12 @@ import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
 import { inputStream, metaKey, type KeyLayout } from '../keys.ts';
 import { isClusterUrl, openRedis } from '../redis-connect.ts';
 import { ReplyShapeError } from '../stream-reader.ts';
+import { idMs } from '../stream-id.ts';
 import { EntryApplier } from './apply.ts';
 import { defineLockstepCommands, type WorkerRedis } from './commands.ts';
 import { Committer } from './commit.ts';
-import { FatalWorkerError, ShardDivergedError } from './errors.ts';
+import { FatalWorkerError, LeaseExpiredError, RedisDataLostError, ShardDivergedError } from './errors.ts';
+import { OutageLog, redisWhere } from './outage-log.ts';
 import { markFailed, markOk, newHealth, type WorkerHealth } from './health.ts';
 import { openInput, type InputReader, type ReadResult } from './input.ts';
 import { fairShare, LeaseManager } from './leases.ts';
@@ -67,7 +71,13 @@ export class LiveWorker {
   private lastBalance = 0;
   /** Commits of the last batch, in flight while the next one is read and applied. */
   private inflight: Promise<void> | null = null;
+  /** Shards whose lease expired (nobody else took it): taken again by `repair()`. */
+  private readonly toRetake = new Set<number>();
+  /** Shards whose in-memory state was dropped (diverged, lease expired): recovered by `repair()`. */
+  private readonly toRecover = new Set<number>();
   private readonly log = (msg: string): void => this.opts.log?.(msg);
+  /** Failed Redis round trips, logged rate-limited. */
+  private readonly outage: OutageLog;
 
   constructor(opts: WorkerOptions) {
     ({ opts: this.opts, keys: this.keys } = resolveWorkerOptions(opts));
@@ -76,6 +86,7 @@ export class LiveWorker {
     this.set = createFactorSet(factors);
     this.fsv = featureSetVersion(factors);
     this.applier = new EntryApplier(this.set, this.keys.shards, this.status);
+    this.outage = new OutageLog(this.log, redisWhere(this.opts.redis), this.opts.commandTimeoutMs ?? 2000);
   }
 
   health(): WorkerHealth {
@@ -92,7 +103,7 @@ export class LiveWorker {
     this.writer = writer;
     const stopping = () => this.stopping;
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
-    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, stopping });
+    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });
     this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log };
     await this.checkMeta(writer);
     if (opts.balance) {
@@ -102,10 +113,26 @@ export class LiveWorker {
       const owned = opts.owned ?? Array.from({ length: keys.shards }, (_, i) => i);
       for (const s of owned) {
         await this.leases.take(s);
-        this.runs.set(s, await recoverShard(this.recovery, s));
+        try {
+          this.runs.set(s, await recoverShard(this.recovery, s));
+        } catch (e) {
+          // a lease expired during a long recovery: repaired by run() (anything else is thrown)
+          this.dropShards(e);
+        }
       }
     }
     markOk(this.status);
+  }
+
+  /**
+   * Per held shard, seconds since the newest input it applied arrived (its stream ID's time): how
+   * far behind the shard is while input flows; on an idle shard it grows with the idle time.
+   */
+  inputAge(now = Date.now()): [shard: number, seconds: number][] {
+    return this.heldShards().map((s) => {
+      const ms = idMs(this.runs.get(s)!.applied);
+      return [s, ms === null ? NaN : Math.max(0, now - ms) / 1000];
+    });
   }
 
   /** The shards this worker holds now, ascending. */
@@ -163,16 +190,88 @@ export class LiveWorker {
   }
 
   /**
-   * A shard whose checkpoint is not where this worker left it (someone else wrote, or Redis lost
-   * acknowledged writes) starts over from its checkpoint, which re-reads every input after it,
-   * including any this worker applied since.
+   * Drops the in-memory state of the shards a fault concerns (rethrowing any other error), for
+   * `repair()` to recover them: a shard whose checkpoint is not where this worker left it (someone
+   * else wrote, or Redis lost acknowledged writes), and one whose lease expired (and any whose
+   * commit was cut short with it). Its entries read meanwhile are skipped: they stay pending for
+   * this consumer and the recovery re-reads them.
    */
-  private async recoverDiverged(e: ShardDivergedError): Promise<void> {
-    this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
-    this.runs.set(e.shard, await recoverShard(this.recovery, e.shard));
+  private dropShards(e: unknown): void {
+    if (e instanceof ShardDivergedError) {
+      this.log(`shard ${e.shard}: ${e.message}; recovering from the checkpoint`);
+      this.runs.delete(e.shard);
+      this.toRecover.add(e.shard);
+      return;
+    }
+    if (!(e instanceof LeaseExpiredError)) throw e;
+    for (const s of e.lost) this.toRetake.add(s);
+    for (const s of e.stale) {
+      this.runs.delete(s);
+      this.toRecover.add(s);
+    }
   }
 
-  /** Waits for the commits in flight; a shard that diverged is recovered. */
+  private get needsRepair(): boolean {
+    return this.toRetake.size > 0 || this.toRecover.size > 0;
+  }
+
+  /**
+   * Takes expired leases again (a FatalWorkerError when another worker holds one, naming it) and
+   * recovers the dropped shards from their checkpoints. Stops at the first Redis failure, leaving
+   * the rest for the next call.
+   */
+  private async repair(): Promise<void> {
+    // no commit of a dropped shard may land after its recovery read the checkpoint
+    await this.settle();
+    // a lease gone with the rest of the data is not to be taken again over an empty Redis
+    if (this.toRetake.size > 0 && (await this.writer!.exists(metaKey(this.keys))) === 0) throw await this.dataLost(null);
+    for (const s of [...this.toRetake]) {
+      if (!(await this.leases.retake(s))) continue;
+      this.toRetake.delete(s);
+      this.log(`shard ${s}: lease expired (Redis did not answer, or this process stalled, for longer than the ${this.opts.leaseMs} ms lease); taken again, recovering from the checkpoint`);
+    }
+    for (const s of [...this.toRecover]) {
+      if (this.toRetake.has(s)) continue;
+      this.runs.set(s, await recoverShard(this.recovery, s));
+      this.toRecover.delete(s);
+    }
+  }
+
+  /**
+   * The error to stop with when Redis lost the deployment's data (`cause`: the NOGROUP reply that
+   * showed it, if any); health shows it (`dataLost`, `lastError`).
+   */
+  private async dataLost(cause: unknown): Promise<RedisDataLostError> {
+    const meta = metaKey(this.keys);
+    let metaGone = cause === null;
+    if (!metaGone) metaGone = await this.writer!.exists(meta).then((n) => n === 0, () => false);
+    const what = metaGone
+      ? `${meta} is gone (FLUSHALL, or a restart without persistence?): the input streams and checkpoints are gone with it`
+      : `an input stream or its consumer group ${this.opts.group} is gone (${(cause as Error).message})`;
+    const e = new RedisDataLostError(`Redis lost its data: ${what}; stopping rather than start the day over (see "Redis lost its data" in docs/live-operations.md)`);
+    markFailed(this.status, e);
+    this.status.dataLost = true;
+    return e;
+  }
+
+  /**
+   * A failed step of the loop: a shard fault drops the shard for `repair()`; a lost consumer
+   * group (Redis lost its data) and the worker's fatal errors stop it; anything else is a failed
+   * Redis round trip, logged (rate-limited) and retried. Returns true for a retried failure.
+   */
+  private async onFailure(e: unknown, what: string): Promise<boolean> {
+    if (e instanceof FatalWorkerError || e instanceof ReplyShapeError) throw e;
+    if (e instanceof ShardDivergedError || e instanceof LeaseExpiredError) {
+      this.dropShards(e);
+      return false;
+    }
+    if (/^NOGROUP/.test(String((e as Error)?.message))) throw await this.dataLost(e);
+    markFailed(this.status, e);
+    this.outage.failed(what, e);
+    return true;
+  }
+
+  /** Waits for the commits in flight; the shards of a fault (diverged, lease expired) are dropped for `repair()`. */
   private async settle(): Promise<void> {
     const p = this.inflight;
     if (p === null) return;
@@ -180,8 +279,7 @@ export class LiveWorker {
     try {
       await p;
     } catch (e) {
-      if (!(e instanceof ShardDivergedError)) throw e;
-      await this.recoverDiverged(e);
+      this.dropShards(e);
     }
   }
 
@@ -189,7 +287,9 @@ export class LiveWorker {
   private applyRead(res: ReadResult, index: ReadonlyMap<string, number>): void {
     const applier = this.applier;
     for (const [key, entries] of res) {
-      const run = this.runs.get(index.get(key)!)!;
+      const run = this.runs.get(index.get(key)!);
+      // a shard dropped for recovery: the recovery re-reads these entries (pending for us)
+      if (run === undefined) continue;
       for (const e of entries) applier.apply(run, e);
     }
   }
@@ -210,7 +310,8 @@ export class LiveWorker {
     let streams: string[] = [];
     let index = new Map<string, number>();
     const refresh = () => {
-      shards = this.heldShards();
+      // shards waiting for their recovery are still read (their entries skipped until then)
+      shards = [...new Set([...this.runs.keys(), ...this.toRecover])].sort((a, b) => a - b);
       streams = shards.map((s) => inputStream(this.keys, s));
       index = new Map(streams.map((st, i) => [st, shards[i]]));
     };
@@ -226,6 +327,11 @@ export class LiveWorker {
     while (!this.stopping) {
       let res: ReadResult | null;
       try {
+        await this.leases.renew();
+        if (this.needsRepair) {
+          await this.repair();
+          refresh();
+        }
         // balancing happens with nothing read ahead: every entry read so far is applied and
         // committed, so a shard handed back has nothing pending for this consumer
         if (ahead === null && this.balanceDue()) {
@@ -238,7 +344,6 @@ export class LiveWorker {
             refresh();
           }
         }
-        await this.leases.renew();
         if (recheck) {
           await this.settle();
           await this.drainOwnPending(shards, streams);
@@ -258,19 +363,14 @@ export class LiveWorker {
           res = await input.readNew(streams);
         }
         markOk(this.status);
+        this.outage.ok();
       } catch (e) {
-        if (e instanceof FatalWorkerError || e instanceof ReplyShapeError) throw e;
-        if (e instanceof ShardDivergedError) {
-          // from a commit of drainOwnPending: the shard starts over from its checkpoint
-          await this.recoverDiverged(e);
-          continue;
-        }
+        // a shard fault: the shard starts over from its checkpoint (repaired at the top of the next turn)
+        if (!(await this.onFailure(e, 'read'))) continue;
         // A read that timed out may still have been executed by Redis (e.g. it was frozen and
         // resumed): its entries are then pending for us but were never seen. Re-read our own
         // pending entries before reading new ones.
         recheck = true;
-        markFailed(this.status, e);
-        this.log(`read failed (${(e as Error).message}); retrying`);
         await sleep(200);
         continue;
       }
@@ -282,8 +382,7 @@ export class LiveWorker {
             if (await hasPendingGap(this.writer!, this.keys, this.opts.group, r)) throw new ShardDivergedError(r.shard, 'entries were delivered but never processed');
           }
         } catch (e) {
-          if (!(e instanceof ShardDivergedError)) throw e;
-          await this.recoverDiverged(e);
+          if (await this.onFailure(e, 'check of pending entries')) recheck = true;
         }
         if (opts.idleStopMs !== undefined && Date.now() - idleSince >= opts.idleStopMs) break;
         continue;
@@ -303,13 +402,15 @@ export class LiveWorker {
       this.applyRead(res ?? [], index);
     }
     await this.settle();
+    if (this.needsRepair) await this.repair();
     await committer.commitAll([...this.runs.values()], false);
   }
 
   /** Processes this consumer's pending entries (delivered to us, possibly never seen). */
   private async drainOwnPending(shards: number[], streams: string[]): Promise<void> {
     for (let i = 0; i < shards.length; i++) {
-      const run = this.runs.get(shards[i])!;
+      const run = this.runs.get(shards[i]);
+      if (run === undefined) continue; // dropped: its recovery re-reads them
       let from = '0';
       for (;;) {
         const entries = (await this.input!.readNow([streams[i]], from))[0]?.[1] ?? [];

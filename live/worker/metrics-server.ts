@@ -1,0 +1,119 @@
+/**
+ * The worker's own reporting (`lockstep live --metrics-port`, `--status-every-ms`): a tiny
+ * node:http server answering GET /metrics in Prometheus text format, and a periodic one-line
+ * status on stderr. Both only read the worker's health counters (`LiveWorker.health()`,
+ * `inputAge()`): nothing on the per-entry path.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { UserError } from '../../core/errors.ts';
+import type { WorkerHealth } from './health.ts';
+
+/** What the reporting reads from a worker (LiveWorker has both). */
+export interface WorkerStatsSource {
+  health(): WorkerHealth;
+  inputAge(): [shard: number, seconds: number][];
+}
+
+const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const num = (x: number) => (Number.isFinite(x) ? String(Math.round(x * 1e6) / 1e6) : 'NaN');
+
+/** The worker's counters as Prometheus text (`consumer` labels every sample). */
+export function workerMetricsText(h: WorkerHealth, age: readonly [number, number][], consumer: string): string {
+  const c = `consumer="${label(consumer)}"`;
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) lines.push(`${name}{${c}${labels}} ${num(v)}`);
+  };
+  metric('lockstep_worker_applied_total', 'counter', 'Input entries applied to a fold (re-applications during recovery included); rate() gives events/s.', [['', h.applied]]);
+  metric('lockstep_worker_commits_total', 'counter', 'Commits written (output rows, latest values, checkpoint and acks, atomically).', [['', h.commits]]);
+  metric('lockstep_worker_commit_seconds_sum', 'counter', 'Seconds spent in commit round trips that succeeded; divided by lockstep_worker_commits_total: the mean commit latency.', [['', h.commitSeconds]]);
+  metric('lockstep_worker_dead_letters_total', 'counter', 'Input entries dead-lettered by this worker.', [['', h.deadLettered]]);
+  metric('lockstep_worker_redis_up', 'gauge', '1 when the last Redis round trip succeeded.', [['', h.healthy ? 1 : 0]]);
+  metric('lockstep_worker_last_ok_timestamp_seconds', 'gauge', 'When a Redis round trip last succeeded (unix seconds).', [['', h.lastOkAt / 1000]]);
+  metric('lockstep_worker_redis_data_lost', 'gauge', '1 when Redis lost the deployment\'s data (streams and checkpoints gone) and the worker stopped for it.', [['', h.dataLost ? 1 : 0]]);
+  metric(
+    'lockstep_worker_input_age_seconds',
+    'gauge',
+    'Per held shard, seconds since the newest input applied arrived (its stream ID time): the lag while input flows; grows with idle time on an idle shard.',
+    age.filter(([, v]) => Number.isFinite(v)).map(([s, v]) => [`,shard="${s}"`, v]),
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** One status line: totals, the rate since the last line, the lag and Redis's state. */
+export function statusLine(h: WorkerHealth, age: readonly [number, number][], prev: { applied: number; at: number } | null, now = Date.now()): string {
+  const rate = prev !== null && now > prev.at ? ((h.applied - prev.applied) * 1000) / (now - prev.at) : null;
+  const ages = age.filter(([, v]) => Number.isFinite(v)).map(([, v]) => v);
+  const maxAge = ages.length > 0 ? Math.max(...ages) : null;
+  const commitMs = h.commits > 0 ? (h.commitSeconds * 1000) / h.commits : null;
+  return [
+    `status: applied ${h.applied} events${rate === null ? '' : ` (${rate.toFixed(0)}/s)`}`,
+    `${h.commits} commits${commitMs === null ? '' : ` (mean ${commitMs.toFixed(1)} ms)`}`,
+    `${h.deadLettered} dead letters`,
+    `input age ${maxAge === null ? '-' : `${maxAge.toFixed(1)} s`}`,
+    h.dataLost ? 'Redis LOST ITS DATA' : h.healthy ? 'Redis ok' : `Redis failing (${h.lastError ?? 'not yet reached'})`,
+  ].join(', ');
+}
+
+export interface ReportingOptions {
+  /** Serve GET /metrics on this port (0: any free port); undefined: no server. */
+  metricsPort?: number;
+  /** Interface for the metrics server (default 127.0.0.1). */
+  metricsHost?: string;
+  /** A status line every this many ms (0 or undefined: none). */
+  statusEveryMs?: number;
+  consumer: string;
+  /** Where status lines go. */
+  log: (msg: string) => void;
+}
+
+export interface Reporting {
+  /** The metrics server's port, null without one. */
+  port: number | null;
+  close(): Promise<void>;
+}
+
+/** Starts the metrics server and the status timer for a worker. */
+export async function startReporting(w: WorkerStatsSource, o: ReportingOptions): Promise<Reporting> {
+  let server: Server | null = null;
+  if (o.metricsPort !== undefined) {
+    const srv = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' || path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(workerMetricsText(w.health(), w.inputAge(), o.consumer));
+    });
+    server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`metrics server: cannot listen on ${o.metricsHost ?? '127.0.0.1'}:${o.metricsPort} (${e.code ?? e.message})`)));
+      srv.listen(o.metricsPort, o.metricsHost ?? '127.0.0.1', () => {
+        srv.removeAllListeners('error');
+        resolve();
+      });
+    });
+  }
+  let timer: NodeJS.Timeout | null = null;
+  if (o.statusEveryMs !== undefined && o.statusEveryMs > 0) {
+    let prev: { applied: number; at: number } | null = null;
+    timer = setInterval(() => {
+      const h = w.health();
+      o.log(statusLine(h, w.inputAge(), prev));
+      prev = { applied: h.applied, at: Date.now() };
+    }, o.statusEveryMs);
+    timer.unref();
+  }
+  return {
+    port: server === null ? null : (server.address() as AddressInfo).port,
+    close: async () => {
+      if (timer !== null) clearInterval(timer);
+      if (server !== null) {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server!.close(() => r()));
+      }
+    },
+  };
+}
