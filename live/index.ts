@@ -12,7 +12,7 @@
  */
 
 // Workers and the feed
-export { LiveWorker, FatalWorkerError, ShardDivergedError } from './worker/index.ts';
+export { FatalWorkerError, LeaseExpiredError, LiveWorker, RedisDataLostError, ShardDivergedError } from './worker/index.ts';
 export type { WorkerHealth, WorkerOptions } from './worker/index.ts';
 export { defaultConsumer, WORKER_DEFAULTS } from './worker/defaults.ts';
 export { runFeed } from './feed.ts';
