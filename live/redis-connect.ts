@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { UserError } from '../core/errors.ts';
+import { quietReadyCheck } from './redis-ready.ts';
 
 /** A single node or a Redis Cluster; the live code uses only commands both support. */
 export type RedisClient = Redis | Cluster;
@@ -92,6 +93,7 @@ export function connectRedis(url: string, opts: ConnectOptions = {}): RedisClien
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   };
   const r = new Redis(options);
+  quietReadyCheck(r);
   // Errors surface on the commands that fail (and in health); without a listener ioredis would
   // print every reconnect attempt as an unhandled error event.
   r.on('error', () => {});

@@ -232,7 +232,7 @@ export class RespConnection {
     });
   }
 
-  /** Connects (once) and runs the handshake: AUTH, SELECT, CLIENT SETNAME. */
+  /** Connects (once) and runs the handshake: AUTH, SELECT, CLIENT SETNAME (when permitted). */
   private connected(timeoutMs: number): Promise<void> {
     if (this.ready !== null) return this.ready;
     const u = new URL(this.url);
@@ -270,10 +270,16 @@ export class RespConnection {
     const steps: (string | number)[][] = [];
     if (pass !== undefined) steps.push(user !== undefined ? ['AUTH', user, pass] : ['AUTH', pass]);
     if (db !== 0) steps.push(['SELECT', db]);
-    if (this.opts.name) steps.push(['CLIENT', 'SETNAME', this.opts.name]);
     const ready = (async () => {
       await up;
       for (const step of steps) await this.write(encodeCommand(step), 1, simpleReply, timeoutMs);
+      // the name is only shown in CLIENT LIST: a user whose ACL does not grant CLIENT SETNAME (the
+      // documented read-only user) connects without one, as with ioredis
+      if (this.opts.name) {
+        await this.write(encodeCommand(['CLIENT', 'SETNAME', this.opts.name]), 1, simpleReply, timeoutMs).catch((e: Error) => {
+          if (!(e instanceof RedisReplyError)) throw e;
+        });
+      }
     })();
     this.ready = ready;
     // a failed handshake leaves no half-open connection behind
