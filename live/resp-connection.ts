@@ -19,6 +19,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tlsFromUrl, type ConnectOptions } from './redis-connect.ts';
+import { isSentinelUrl, parseSentinelUrl, resolveSentinelMaster } from './sentinel-url.ts';
 import { LockstepError } from '../core/errors.ts';
 
 /** A reply that is not RESP, or not the shape the command answers with (a bug, never bad input data). */
@@ -235,10 +236,28 @@ export class RespConnection {
   /** Connects (once) and runs the handshake: AUTH, SELECT, CLIENT SETNAME (when permitted). */
   private connected(timeoutMs: number): Promise<void> {
     if (this.ready !== null) return this.ready;
-    const u = new URL(this.url);
+    if (isSentinelUrl(this.url)) {
+      // ask the Sentinels where the primary is now, on every (re)connect
+      const cfg = parseSentinelUrl(this.url);
+      const ready = resolveSentinelMaster(cfg, Math.min(timeoutMs, this.opts.connectTimeoutMs ?? 2000)).then((a) => {
+        const auth = cfg.password !== undefined ? `${encodeURIComponent(cfg.username ?? '')}:${encodeURIComponent(cfg.password)}@` : '';
+        this.ready = null;
+        return this.open(`redis://${auth}${a.host}:${a.port}/${cfg.db}`, timeoutMs);
+      });
+      this.ready = ready;
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = null;
+      });
+      return ready;
+    }
+    return this.open(this.url, timeoutMs);
+  }
+
+  private open(url: string, timeoutMs: number): Promise<void> {
+    const u = new URL(url);
     const host = u.hostname || '127.0.0.1';
     const port = u.port ? Number(u.port) : 6379;
-    const tls = this.opts.tls ?? tlsFromUrl(this.url);
+    const tls = this.opts.tls ?? tlsFromUrl(url);
     const sock = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port });
     sock.setNoDelay(true);
     this.sock = sock;
