@@ -15,6 +15,7 @@ const builder = (y: Argv) =>
     .option('checkpoint-ms', { type: 'number', default: WORKER_DEFAULTS.checkpointMs, describe: '... or every T ms' })
     .option('ttl', { type: 'number', default: WORKER_DEFAULTS.ttlSeconds, describe: 'expire latest-value keys after N s without update (0 = never)' })
     .option('lease-ms', { type: 'number', default: WORKER_DEFAULTS.leaseMs, describe: "shard lease: a crashed worker's shards are free again after this long" })
+    .option('durable-replicas', { type: 'number', default: 0, describe: 'go on after a commit only once N replicas have it (WAIT): a failover loses no acknowledged input (0: off)' })
     .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' });
 
 /** `lockstep live`: one live worker, until SIGTERM/SIGINT or `--exit-when-idle`. */
@@ -37,6 +38,7 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       checkpointMs: a.checkpointMs,
       ttlSeconds: a.ttl,
       leaseMs: a.leaseMs,
+      durableReplicas: a.durableReplicas,
       log: (m) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`),
     });
     const stop = () => w.stop();
