@@ -10,7 +10,8 @@
  * `rediss://` URL verifies the server against the system CAs, or against a private CA given as
  * `?tls_ca=/path/ca.pem`; `tls_cert` and `tls_key` add a client certificate (mutual TLS) and
  * `tls_servername` the name to verify when it differs from the host. Verification cannot be
- * turned off from the URL.
+ * turned off from the URL. A `redis+sentinel://` URL names Sentinels and a master name instead of a
+ * node (sentinel-url.ts): the primary is looked up on every (re)connect, so a failover is followed.
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
