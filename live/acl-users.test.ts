@@ -94,6 +94,35 @@ function serve(args: string[]): Promise<{ proc: ChildProcess; base: string; outp
 
 /** What each documented user is documented to do; a documented user missing here fails the test. */
 const scenarios: Record<string, (url: string) => Promise<void>> = {
+  // docs/live-operations.md "Running it": feed, the workers, alerts watch and the kill switch
+  pipeline: async (userUrl) => {
+    // the documented namespace `ls`, in database 1 (the reader's data is in database 0)
+    const url = `${userUrl}/1`;
+    const common = ['--redis', url, '--shards', '2'];
+    const feed = await cli(['feed', '--catalog', join(dir, 'cat'), '--date', DATE, ...common]);
+    expect(feed.stderr).toBe('');
+    expect(feed.code).toBe(0);
+    const live = await cli(['live', ...common, '--consumer', 'w', '--exit-when-idle', '500']);
+    expect(live.stderr).not.toMatch(/NOPERM|Skipping the ready check|Error/);
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toMatch(/stopped: applied [1-9]\d* events/);
+    const on = await cli(['kill-switch', 'on', '--redis', url, '--symbols', 'SYM000', '--reason', 'acl test', '--by', 'test']);
+    expect(on.stderr).toBe('');
+    expect(on.code).toBe(0);
+    const off = await cli(['kill-switch', 'off', '--redis', url]);
+    expect(off.code, off.stderr).toBe(0);
+    // alerts watch: one check, then stopped
+    const watch = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'alerts', 'watch', ...common, '--interval-ms', '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watch.stdout!.on('data', (d) => (out += d.toString()));
+    watch.stderr!.on('data', (d) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('no-worker') && Date.now() < deadline && watch.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    watch.kill('SIGTERM');
+    await new Promise((r) => watch.once('exit', r));
+    expect(out).toMatch(/no-worker/);
+    expect(out).not.toMatch(/NOPERM|Skipping the ready check|Error/);
+  },
   // docs/live-operations.md "Reading values": the HTTP API and the TypeScript client
   reader: async (url) => {
     const s = await serve(['--redis', url, '--shards', String(keys.shards), '--port', '0']);
