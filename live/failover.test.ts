@@ -127,7 +127,7 @@ describe('Redis failover under Sentinel (redis+sentinel:// URL)', () => {
 });
 
 /**
- * The day under a failover: fed and served through the Sentinel URL; mid-day the replica is cut
+ * The day under a failover: fed (before it) and served through the Sentinel URL; mid-day the replica is cut
  * off, the worker commits on, the primary is killed, the Sentinel promotes the replica. Returns the
  * worker's log and how many output entries the cut-off primary had that the replica lacked.
  */
@@ -228,7 +228,7 @@ async function failoverDay(t: Topology, ns: string, durableReplicas: number): Pr
 }
 
 describe('a failover mid-day', () => {
-  it('feed, worker, serve, the client and alerts follow the promotion; lost commits are found and recomputed; parity holds', async () => {
+  it('fed through the Sentinel URL, the worker, serve, the client and alerts watch follow the promotion; lost commits are found and recomputed; parity holds', async () => {
     const t = await startTopology();
     try {
       const { log, lost } = await failoverDay(t, 'ha', 0);
