@@ -6,9 +6,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yargs from 'yargs';
 import { COMMANDS } from './cli/commands/index.ts';
+import { realData } from './testing/real-data.ts';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname);
-const REAL = resolve(ROOT, '../shared/data/real');
+const REAL_DATA = realData('datasets import binance, then replay the imported day', 'crypto_binance_btcusdt');
+const REAL = REAL_DATA.dir;
 let dir: string;
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: ROOT });
@@ -62,7 +64,7 @@ describe('lockstep CLI', () => {
     expect(m.factors.every((f: { codeHash: string }) => /^[0-9a-f]{16}$/.test(f.codeHash))).toBe(true);
   });
 
-  it.skipIf(!existsSync(REAL))('datasets import binance, then replay the imported day', () => {
+  it.skipIf(!REAL_DATA.present)('datasets import binance, then replay the imported day', () => {
     const cat = join(dir, 'binance');
     const r = cli('datasets', 'import', '--format', 'binance', '--in', join(REAL, 'crypto_binance_btcusdt'), '--out', cat);
     expect(r.status, r.stderr).toBe(0);

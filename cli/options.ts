@@ -74,7 +74,7 @@ export async function daySelection(a: DaySelectionArgs) {
 
 // --- the Redis connection (feed, live, kill-switch, alerts, serve) ---
 
-export const REDIS = { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis:// or rediss://user:pass@host:port' } as const;
+export const REDIS = { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis://, rediss:// (TLS) or redis+sentinel://s1:port,s2:port/master; user:pass@ for an ACL user' } as const;
 export const NS = { type: 'string', default: 'ls', describe: 'key namespace' } as const;
 export const SHARDS = {
   type: 'number',

@@ -10,9 +10,11 @@ import { InputError } from '../core/errors.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import type { ImportReport } from './import-report.ts';
 import { importBinance } from './import-binance.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(path.resolve(repoRoot, '../shared/data/real'), 'crypto_binance_btcusdt');
+const REAL = realData('importBinance on the real BTCUSDT capture (both files as one stream)', 'crypto_binance_btcusdt');
+const dir = REAL.path('crypto_binance_btcusdt');
 const MS = 1_000_000n;
 
 /** Every event of one kind in the written files (files in date order), with one int64 extra column. */
@@ -39,7 +41,7 @@ function expectContiguousSeq(events: MarketEvent[]): void {
   seqs.forEach((s, i) => expect(s).toBe(BigInt(i + 1)));
 }
 
-describe.skipIf(!existsSync(dir))('importBinance on the real BTCUSDT capture (both files as one stream)', () => {
+describe.skipIf(!REAL.present)('importBinance on the real BTCUSDT capture (both files as one stream)', () => {
   let out: string;
   let report: ImportReport;
   beforeAll(async () => {

@@ -10,9 +10,11 @@ import { InputError } from '../core/errors.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import type { ImportReport } from './import-report.ts';
 import { dukascopySymbol, importDukascopy } from './import-dukascopy.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(path.resolve(repoRoot, '../shared/data/real'), 'fx_dukascopy_eurusd');
+const REAL = realData('importDukascopy on the real EURUSD ticks', 'fx_dukascopy_eurusd');
+const dir = REAL.path('fx_dukascopy_eurusd');
 const MS = 1_000_000n;
 const SEC = 1_000_000_000n;
 
@@ -30,7 +32,7 @@ async function readBack(files: string[], kind: Kind): Promise<MarketEvent[]> {
   return out;
 }
 
-describe.skipIf(!existsSync(dir))('importDukascopy on the real EURUSD ticks', () => {
+describe.skipIf(!REAL.present)('importDukascopy on the real EURUSD ticks', () => {
   let out: string;
   let report: ImportReport;
   beforeAll(async () => {

@@ -12,9 +12,11 @@ import type { ImportReport } from './import-report.ts';
 import { importLobster } from './import-lobster.ts';
 import { easternToUtcNs } from './us-eastern.ts';
 import { readZipEntries } from './zip-reader.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(path.resolve(repoRoot, '../shared/data/real'), 'equity_lobster');
+const REAL = realData('importLobster on the real 2012-06-21 samples', 'equity_lobster');
+const dir = REAL.path('equity_lobster');
 /** 2012-06-21 13:30:00 UTC (09:30 EDT), epoch ns. */
 const OPEN_NS = 1_340_285_400n * 1_000_000_000n;
 
@@ -43,7 +45,7 @@ function expectContiguousSeq(events: MarketEvent[]): void {
 const csv = (zip: string, part: string) =>
   readZipEntries(zip, (n) => n.includes(part))[0].data.toString('utf8').trim().split('\n').map((l) => l.split(',').map(Number));
 
-describe.skipIf(!existsSync(dir))('importLobster on the real 2012-06-21 samples', () => {
+describe.skipIf(!REAL.present)('importLobster on the real 2012-06-21 samples', () => {
   let out: string;
   let report: ImportReport;
   beforeAll(async () => {

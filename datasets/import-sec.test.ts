@@ -9,9 +9,11 @@ import { InputError } from '../core/errors.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import type { ImportReport } from './import-report.ts';
 import { importSec } from './import-sec.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(path.resolve(repoRoot, '../shared/data/real'), 'fundamentals_sec');
+const REAL = realData('importSec on the real AAPL and TSLA fundamentals', 'fundamentals_sec');
+const dir = REAL.path('fundamentals_sec');
 const MS = 1_000_000n;
 
 interface Row {
@@ -36,7 +38,7 @@ async function readBack(files: string[]): Promise<Row[]> {
 
 const find = (rows: Row[], symbol: string, fy: number, fp: string) => rows.filter((r) => r.e.symbol === symbol && r.e.fiscalYear === fy && r.e.fiscalPeriod === fp);
 
-describe.skipIf(!existsSync(dir))('importSec on the real AAPL and TSLA fundamentals', () => {
+describe.skipIf(!REAL.present)('importSec on the real AAPL and TSLA fundamentals', () => {
   let out: string;
   let report: ImportReport;
   let rows: Row[];

@@ -10,9 +10,11 @@ import { InputError } from '../core/errors.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import type { ImportReport } from './import-report.ts';
 import { importTaq } from './import-taq.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(path.resolve(repoRoot, '../shared/data/real'), 'equity_taq_highfrequency');
+const REAL = realData('importTaq on the real highfrequency sample', 'equity_taq_highfrequency');
+const dir = REAL.path('equity_taq_highfrequency');
 const MS = 1_000_000n;
 
 /** Every event of one kind in the written files, with the string extras of each row. */
@@ -34,7 +36,7 @@ async function readBack(files: string[], kind: Kind, extra?: string): Promise<{ 
 
 const csvRows = (file: string) => gunzipSync(readFileSync(file)).toString('utf8').trim().split('\n').slice(1).map((l) => l.split(','));
 
-describe.skipIf(!existsSync(dir))('importTaq on the real highfrequency sample', () => {
+describe.skipIf(!REAL.present)('importTaq on the real highfrequency sample', () => {
   let out: string;
   let report: ImportReport;
   beforeAll(async () => {

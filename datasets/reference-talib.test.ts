@@ -32,10 +32,11 @@ import { catalogDates } from '../replay/catalog.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
 import { openSelection, runReplay } from '../replay/run-replay.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = resolve(new URL('..', import.meta.url).pathname);
-const dataDir = resolve(repoRoot, '../shared/data/real');
-const taqDir = join(dataDir, 'equity_taq_highfrequency');
+const REAL = realData('TA-Lib reference on real TAQ trades (continuous fold over every date)', 'equity_taq_highfrequency');
+const taqDir = REAL.path('equity_taq_highfrequency');
 const refPath = join(repoRoot, 'core/factors/reference/talib-reference.json');
 
 interface RefOut {
@@ -76,7 +77,7 @@ function relDiff(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
 }
 
-describe.skipIf(!existsSync(taqDir))('TA-Lib reference on real TAQ trades (continuous fold over every date)', () => {
+describe.skipIf(!REAL.present)('TA-Lib reference on real TAQ trades (continuous fold over every date)', () => {
   let dir: string;
   let catalog: string;
   let ref: RefSeries;

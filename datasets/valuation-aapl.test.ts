@@ -28,10 +28,11 @@ import { decodeEvents } from '../replay/catalog-schema.ts';
 import { openParquet } from '../replay/parquet-io.ts';
 import { readFactorTable, type FactorTable } from '../replay/read-factor-table.ts';
 import { runReplay } from '../replay/run-replay.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = resolve(new URL('..', import.meta.url).pathname);
-const dataDir = resolve(repoRoot, '../shared/data/real');
-const secCsv = join(dataDir, 'fundamentals_sec', 'AAPL_quarterly_fundamentals_sec.csv');
+const REAL = realData('PER / PBR of AAPL around real SEC announcements (point in time)', 'fundamentals_sec/AAPL_quarterly_fundamentals_sec.csv');
+const secCsv = REAL.path('fundamentals_sec', 'AAPL_quarterly_fundamentals_sec.csv');
 
 const NS_PER_MS = 1_000_000n;
 const MINUTE_NS = 60_000_000_000n;
@@ -80,7 +81,7 @@ const CASES: Case[] = [
 /** AAPL's first fundamentals row: FY2009 Q3, filed_date 2009-07-22, no time → 16:00 EDT. */
 const FIRST = { date: '2009-07-22', at: isoNs('2009-07-22T16:00:00-04:00'), base: 16000 };
 
-describe.skipIf(!existsSync(secCsv))('PER / PBR of AAPL around real SEC announcements (point in time)', () => {
+describe.skipIf(!REAL.present)('PER / PBR of AAPL around real SEC announcements (point in time)', () => {
   let dir: string;
   let catalog: string;
   let fundamentals: FundamentalEvent[];

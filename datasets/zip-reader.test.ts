@@ -6,9 +6,11 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../core/errors.ts';
 import { listZipEntries, readZipEntries } from './zip-reader.ts';
+import { realData } from '../testing/real-data.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const lobsterDir = path.resolve(repoRoot, '../shared/data/real/equity_lobster');
+const REAL = realData('readZipEntries on the LOBSTER samples', 'equity_lobster');
+const lobsterDir = REAL.path('equity_lobster');
 const tmp = mkdtempSync(path.join(tmpdir(), 'zip-reader-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -118,7 +120,7 @@ describe('readZipEntries', () => {
   });
 });
 
-describe.skipIf(!existsSync(lobsterDir))('readZipEntries on the LOBSTER samples', () => {
+describe.skipIf(!REAL.present)('readZipEntries on the LOBSTER samples', () => {
   it('lists and inflates the GOOG archive (data-descriptor entries)', () => {
     const zip = path.join(lobsterDir, 'LOBSTER_SampleFile_GOOG_2012-06-21_10.zip');
     expect(listZipEntries(zip)).toEqual([

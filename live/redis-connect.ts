@@ -10,11 +10,14 @@
  * `rediss://` URL verifies the server against the system CAs, or against a private CA given as
  * `?tls_ca=/path/ca.pem`; `tls_cert` and `tls_key` add a client certificate (mutual TLS) and
  * `tls_servername` the name to verify when it differs from the host. Verification cannot be
- * turned off from the URL.
+ * turned off from the URL. A `redis+sentinel://` URL names Sentinels and a master name instead of a
+ * node (sentinel-url.ts): the primary is looked up on every (re)connect, so a failover is followed.
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { UserError } from '../core/errors.ts';
+import { quietReadyCheck } from './redis-ready.ts';
+import { isSentinelUrl, parseSentinelUrl, sentinelRedisOptions } from './sentinel-url.ts';
 
 /** A single node or a Redis Cluster; the live code uses only commands both support. */
 export type RedisClient = Redis | Cluster;
@@ -72,8 +75,10 @@ export function tlsFromUrl(url: string): RedisOptions['tls'] {
 
 export function connectRedis(url: string, opts: ConnectOptions = {}): RedisClient {
   if (isClusterUrl(url)) return connectCluster(url, opts);
-  const u = new URL(url);
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisConnectError(`redis URL must start with redis:// or rediss://, got ${url}`);
+  // redis+sentinel://: the primary is found through the Sentinels (sentinel-url.ts)
+  const sentinel = isSentinelUrl(url) ? parseSentinelUrl(url) : null;
+  const u = new URL(sentinel ? 'redis://sentinel' : url);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisConnectError(`redis URL must start with redis://, rediss:// or redis+sentinel://, got ${redact(url)}`);
   const options: RedisOptions = {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
@@ -91,7 +96,9 @@ export function connectRedis(url: string, opts: ConnectOptions = {}): RedisClien
     lazyConnect: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   };
+  if (sentinel) Object.assign(options, sentinelRedisOptions(sentinel), { username: opts.username ?? sentinel.username, password: opts.password ?? sentinel.password });
   const r = new Redis(options);
+  quietReadyCheck(r);
   // Errors surface on the commands that fail (and in health); without a listener ioredis would
   // print every reconnect attempt as an unhandled error event.
   r.on('error', () => {});

@@ -19,6 +19,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tlsFromUrl, type ConnectOptions } from './redis-connect.ts';
+import { isSentinelUrl, parseSentinelUrl, resolveSentinelMaster } from './sentinel-url.ts';
 import { LockstepError } from '../core/errors.ts';
 
 /** A reply that is not RESP, or not the shape the command answers with (a bug, never bad input data). */
@@ -232,13 +233,31 @@ export class RespConnection {
     });
   }
 
-  /** Connects (once) and runs the handshake: AUTH, SELECT, CLIENT SETNAME. */
+  /** Connects (once) and runs the handshake: AUTH, SELECT, CLIENT SETNAME (when permitted). */
   private connected(timeoutMs: number): Promise<void> {
     if (this.ready !== null) return this.ready;
-    const u = new URL(this.url);
+    if (isSentinelUrl(this.url)) {
+      // ask the Sentinels where the primary is now, on every (re)connect
+      const cfg = parseSentinelUrl(this.url);
+      const ready = resolveSentinelMaster(cfg, Math.min(timeoutMs, this.opts.connectTimeoutMs ?? 2000)).then((a) => {
+        const auth = cfg.password !== undefined ? `${encodeURIComponent(cfg.username ?? '')}:${encodeURIComponent(cfg.password)}@` : '';
+        this.ready = null;
+        return this.open(`redis://${auth}${a.host}:${a.port}/${cfg.db}`, timeoutMs);
+      });
+      this.ready = ready;
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = null;
+      });
+      return ready;
+    }
+    return this.open(this.url, timeoutMs);
+  }
+
+  private open(url: string, timeoutMs: number): Promise<void> {
+    const u = new URL(url);
     const host = u.hostname || '127.0.0.1';
     const port = u.port ? Number(u.port) : 6379;
-    const tls = this.opts.tls ?? tlsFromUrl(this.url);
+    const tls = this.opts.tls ?? tlsFromUrl(url);
     const sock = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port });
     sock.setNoDelay(true);
     this.sock = sock;
@@ -270,10 +289,16 @@ export class RespConnection {
     const steps: (string | number)[][] = [];
     if (pass !== undefined) steps.push(user !== undefined ? ['AUTH', user, pass] : ['AUTH', pass]);
     if (db !== 0) steps.push(['SELECT', db]);
-    if (this.opts.name) steps.push(['CLIENT', 'SETNAME', this.opts.name]);
     const ready = (async () => {
       await up;
       for (const step of steps) await this.write(encodeCommand(step), 1, simpleReply, timeoutMs);
+      // the name is only shown in CLIENT LIST: a user whose ACL does not grant CLIENT SETNAME (the
+      // documented read-only user) connects without one, as with ioredis
+      if (this.opts.name) {
+        await this.write(encodeCommand(['CLIENT', 'SETNAME', this.opts.name]), 1, simpleReply, timeoutMs).catch((e: Error) => {
+          if (!(e instanceof RedisReplyError)) throw e;
+        });
+      }
     })();
     this.ready = ready;
     // a failed handshake leaves no half-open connection behind

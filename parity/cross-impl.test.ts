@@ -23,11 +23,13 @@ import { runReplay } from '../replay/run-replay.ts';
 import { REFERENCE_COLUMNS, writeReference, type ReferenceSummary } from './cross-impl.ts';
 import { loadTable } from './load-table.ts';
 import { projectFactorTable } from './project-table.ts';
+import { realData } from '../testing/real-data.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const REAL = resolve(ROOT, '../shared/data/real');
-const TAQ = join(REAL, 'equity_taq_highfrequency');
-const BINANCE = join(REAL, 'crypto_binance_btcusdt');
+const REAL_TAQ = realData('parity reference on real TAQ trades and quotes (2018-01-03, after import)', 'equity_taq_highfrequency');
+const REAL_BINANCE = realData('parity reference on real Binance BTCUSDT (2024-08-08 from 23:56, after import)', 'crypto_binance_btcusdt');
+const TAQ = REAL_TAQ.path('equity_taq_highfrequency');
+const BINANCE = REAL_BINANCE.path('crypto_binance_btcusdt');
 const TOL = 'rel:1e-12';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: ROOT });
@@ -160,7 +162,7 @@ describe('a synthetic day with 2% repeated and 2% late deliveries (sequence guar
   });
 });
 
-describe.skipIf(!existsSync(TAQ))('parity reference on real TAQ trades and quotes (2018-01-03, after import)', () => {
+describe.skipIf(!REAL_TAQ.present)('parity reference on real TAQ trades and quotes (2018-01-03, after import)', () => {
   const DATE = '2018-01-03';
   let cat: string;
   beforeAll(() => {
@@ -186,7 +188,7 @@ describe.skipIf(!existsSync(TAQ))('parity reference on real TAQ trades and quote
   });
 });
 
-describe.skipIf(!existsSync(BINANCE))('parity reference on real Binance BTCUSDT (2024-08-08 from 23:56, after import)', () => {
+describe.skipIf(!REAL_BINANCE.present)('parity reference on real Binance BTCUSDT (2024-08-08 from 23:56, after import)', () => {
   it('agrees within rel:1e-12: ns receive times, an L2 book, and trades whose exchange time passes midnight', async () => {
     const DATE = '2024-08-08';
     const cat = join(dir, 'binance');

@@ -12,7 +12,8 @@
  *   have real values; TSLA's announcements are all later than that day), with two workers and two
  *   SIGKILLs; and alone, all 91 announcements up to the last date.
  *
- * Skipped, with a message, when ../shared/data/real is not there.
+ * Skipped, with a message, when the real-data folder is not there ($LOCKSTEP_REAL_DATA, else
+ * ../shared/data/real: testing/real-data.ts).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,11 +27,12 @@ import { importSec } from '../datasets/import-sec.ts';
 import { importTaq } from '../datasets/import-taq.ts';
 import { catalogDates } from '../replay/catalog.ts';
 import { runParity, type Certificate } from './run-parity.ts';
+import { realData } from '../testing/real-data.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const REAL = resolve(ROOT, '../shared/data/real');
-const HAVE_REAL = existsSync(REAL);
-if (!HAVE_REAL) console.warn(`[real-datasets] skipped: ${REAL} not found (the recorded market data lives in the shared folder next to the repository)`);
+const REAL_DATA = realData('parity run on the real datasets (replay vs Redis + live workers)');
+const REAL = REAL_DATA.dir;
+const HAVE_REAL = REAL_DATA.present;
 
 let dir: string;
 beforeAll(() => {

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../core/errors.ts';
 import { defaultConsumer, WORKER_DEFAULTS } from '../../live/worker/defaults.ts';
 import { type ArgsOf, deploymentOptions, FACTOR_PARAM, factorSet, list } from '../options.ts';
 
@@ -15,6 +16,7 @@ const builder = (y: Argv) =>
     .option('checkpoint-ms', { type: 'number', default: WORKER_DEFAULTS.checkpointMs, describe: '... or every T ms' })
     .option('ttl', { type: 'number', default: WORKER_DEFAULTS.ttlSeconds, describe: 'expire latest-value keys after N s without update (0 = never)' })
     .option('lease-ms', { type: 'number', default: WORKER_DEFAULTS.leaseMs, describe: "shard lease: a crashed worker's shards are free again after this long" })
+    .option('durable-replicas', { type: 'number', default: 0, describe: 'go on after a commit only once N replicas have it (WAIT): a failover loses no acknowledged input (0: off)' })
     .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' })
     .option('metrics-port', { type: 'number', describe: "serve this worker's Prometheus metrics at http://HOST:N/metrics (0: any free port; default off)" })
     .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'interface of the metrics server (0.0.0.0: every interface)' })
@@ -26,6 +28,7 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   describe: 'run a live worker: consume shards, compute factors, serve the latest values',
   builder,
   handler: async (a) => {
+    if (!Number.isInteger(a.durableReplicas) || a.durableReplicas < 0) throw new UsageError(`--durable-replicas must be a whole number >= 0, got ${a.durableReplicas}`);
     const { LiveWorker } = await import('../../live/worker/index.ts');
     const { checkShardCount } = await import('../../live/shard-meta.ts');
     const { openRedis } = await import('../../live/redis-connect.ts');
@@ -49,6 +52,7 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       checkpointMs: a.checkpointMs,
       ttlSeconds: a.ttl,
       leaseMs: a.leaseMs,
+      durableReplicas: a.durableReplicas,
       log: (m) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`),
     });
     const stop = () => w.stop();

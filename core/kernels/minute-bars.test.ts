@@ -6,11 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { advanceClock, closedBarStartNs, closedBarVwap, initMinuteBars, MINUTE_NS, minuteOf, onTrade, type MinuteBars } from './minute-bars.ts';
+import { realData } from '../../testing/real-data.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/real');
-const taqFile = path.join(dataDir, 'equity_taq_highfrequency/XXX_2018-01-02_03_trades_raw.csv.gz');
+const REAL = realData('real TAQ trades (XXX, 2018-01-02..03)', 'equity_taq_highfrequency/XXX_2018-01-02_03_trades_raw.csv.gz');
+const taqFile = REAL.path('equity_taq_highfrequency/XXX_2018-01-02_03_trades_raw.csv.gz');
 const refFile = path.resolve(here, '../factors/reference/talib-reference.json');
 
 const T0 = 1_723_161_600_000_000_000n; // a whole minute
@@ -178,7 +179,7 @@ describe('one-minute bars in event time', () => {
     );
   });
 
-  describe.skipIf(!existsSync(taqFile))('real TAQ trades (XXX, 2018-01-02..03)', () => {
+  describe.skipIf(!REAL.present)('real TAQ trades (XXX, 2018-01-02..03)', () => {
     it('builds one bar per traded minute whose closes match the TA-Lib reference series', () => {
       const lines = gunzipSync(readFileSync(taqFile)).toString('utf8').trim().split('\n');
       const head = lines[0].split(',');

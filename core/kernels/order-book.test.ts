@@ -22,10 +22,12 @@ import {
   type BookSideId,
   type OrderBook,
 } from './order-book.ts';
+import { realData } from '../../testing/real-data.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dataDir = path.resolve(here, '../..', '../shared/data/real');
-const binanceFiles = ['btcusdt_20240808.gz', 'btcusdt_20240809.gz'].map((f) => path.join(dataDir, 'crypto_binance_btcusdt', f));
+const BINANCE_FILES = ['btcusdt_20240808.gz', 'btcusdt_20240809.gz'].map((f) => `crypto_binance_btcusdt/${f}`);
+const REAL = realData('real Binance BTCUSDT depth stream (2024-08-08/09)', ...BINANCE_FILES);
+const binanceFiles = BINANCE_FILES.map((f) => REAL.path(f));
 
 type Row = { side: BookSideId; price: number; size: number; snapshot: boolean };
 
@@ -164,7 +166,7 @@ describe('L2 order book', () => {
     );
   });
 
-  describe.skipIf(!binanceFiles.every((f) => existsSync(f)))('real Binance BTCUSDT depth stream (2024-08-08/09)', () => {
+  describe.skipIf(!REAL.present)('real Binance BTCUSDT depth stream (2024-08-08/09)', () => {
     it('snapshot + diffs rebuild a book whose top matches bookTicker and is never crossed', () => {
       const book = initOrderBook(true);
       let lastUpdateId = -1;

@@ -168,6 +168,7 @@ export class Committer {
         await this.c.leases.renew();
         const t0 = performance.now();
         results = await this.writer.lockstepCommit(keys.length, ...keys, ...argv);
+        if ((opts.durableReplicas ?? 0) > 0) await this.waitForReplicas(shards);
         status.commitSeconds += (performance.now() - t0) / 1000;
         markOk(status);
         this.c.outage.ok();
@@ -220,5 +221,26 @@ export class Committer {
     }
     if (expired !== null) throw new LeaseExpiredError(expired, diverged === null ? expired : [...expired, diverged.shard]);
     if (diverged !== null) throw diverged;
+  }
+
+  /**
+   * Durable commits (`durableReplicas` > 0, `lockstep live --durable-replicas N`): a commit counts
+   * as done, and the worker goes on, only once N replicas have every write made so far on this
+   * connection (WAIT), so a failover to one of them loses no acknowledged input. While fewer
+   * answer, it waits on, unhealthy, saying so. Without it, a failover can lose the last commits;
+   * the next commit's checkpoint check finds that (DIVERGED) and recomputes them.
+   */
+  private async waitForReplicas(shards: string): Promise<void> {
+    const n = this.c.opts.durableReplicas ?? 0;
+    if (this.c.cluster) throw new FatalWorkerError('--durable-replicas works on a single node or under Sentinel, not on Redis Cluster');
+    for (let round = 0; ; round++) {
+      const got = Number(await this.writer.call('WAIT', n, 500));
+      if (got >= n) return;
+      markFailed(this.c.status, new Error(`commit on ${got} of ${n} replicas`));
+      if (round % 10 === 0) this.c.log(`shard(s) ${shards}: the commit has reached ${got} of ${n} replica(s); waiting for them`);
+      if (this.c.stopping() && round >= 10) return;
+      // the shards stay this worker's while it waits
+      await this.c.leases.renew();
+    }
   }
 }

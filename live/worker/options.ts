@@ -43,6 +43,8 @@ export interface WorkerOptions extends ConnectOptions {
   maxDeliveries?: number;
   /** Shard lease: a crashed worker's shards are free again after this long, ms. */
   leaseMs?: number;
+  /** Durable commits: go on only once this many replicas have each commit (WAIT; default 0, off). */
+  durableReplicas?: number;
   /** Where the worker's log lines go (default: nowhere). */
   log?: (msg: string) => void;
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { realData } from '../../../testing/real-data.ts';
 
 interface Single {
   begIndex: number;
@@ -35,7 +36,8 @@ interface Reference {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/real');
+const REAL = realData('closes recomputed from the raw files');
+const dataDir = REAL.dir;
 const ref = JSON.parse(readFileSync(path.join(here, 'talib-reference.json'), 'utf8')) as Reference;
 const seriesNames = Object.keys(ref.series) as (keyof Reference['series'])[];
 
@@ -185,7 +187,7 @@ describe('TA-Lib conventions, recomputed naively on the synthetic series', () =>
   });
 });
 
-describe.skipIf(!existsSync(dataDir))('closes recomputed from the raw files', () => {
+describe.skipIf(!REAL.present)('closes recomputed from the raw files', () => {
   it('TAQ XXX: last CORR=0 trade price per UTC minute', () => {
     const s = ref.series.taq_xxx_1m;
     const got = minuteCloses(
