@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import type { ImportReport } from './import-report.ts';
+import { readFactorTable } from '../replay/read-factor-table.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'lockstep-import-policy-'));
@@ -72,6 +73,25 @@ describe('TAQ', () => {
   it('counts crossed and locked quotes in the notes', () => {
     const rep = json('--format', 'taq', '--in', quotes, '--on-error', 'skip');
     expect(rep.notes).toContain('quotes: 1 crossed (bid > ask), 1 locked (bid = ask) of 4 two-sided quotes, kept as given (factor quote_crossed_flag marks them)');
+  });
+
+  it('replay flags the crossed quote (quote_crossed_flag 1) and gives it no microprice', async () => {
+    const cat = path.join(tmp, 'taq-cat');
+    const imp = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lockstep.js'), 'datasets', 'import', '--format', 'taq', '--in', quotes, '--on-error', 'skip', '--symbol', 'XXX', '--out', cat], { encoding: 'utf8', cwd: repoRoot });
+    expect(imp.status).toBe(0);
+    const out = path.join(tmp, 'taq-factors.parquet');
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/lockstep.js'), 'replay', '--catalog', cat, '--date', '2018-01-02', '--out', out], { encoding: 'utf8', cwd: repoRoot });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const t = await readFactorTable(out);
+    const rows = t.seq.map((_, i) => i).filter((i) => t.source[i] === 'quote');
+    const col = (name: string) => rows.map((i) => t.values[name][i]);
+    // quotes: 159.00/159.10, crossed 159.12/159.07 (sizes 100/200), locked 159.08/159.08
+    expect(col('quote_crossed_flag')).toEqual([0, 1, 0]);
+    expect(col('spread').map((v) => Number(v!.toFixed(6)))).toEqual([0.1, -0.05, 0]);
+    expect(col('microprice')).toEqual([(159 * 200 + 159.1 * 100) / 300, null, 159.08]);
+    expect(col('mid')[1]).toBeCloseTo(159.095, 9);
+    expect(col('quote_imbalance')[1]).toBeCloseTo(-1 / 3, 12);
   });
 });
 
@@ -185,5 +205,29 @@ describe('LOBSTER', () => {
     expect(rep.rejected).toBe(1);
     expect(rep.notes).toContain('symbols: ZZZ (--symbol; the file names say TEST)');
     expect(rep.notes).toContain('quotes: 1 crossed (bid > ask), 0 locked (bid = ask) of 1 two-sided quotes, kept as given (factor quote_crossed_flag marks them)');
+  });
+});
+
+describe('depth imbalance on a book shallower than its levels (LOBSTER level 1)', () => {
+  it('depth_imbalance_5 and _10 are null, depth_imbalance_1 is the level-1 imbalance', async () => {
+    const base = 'ONE_2012-01-03_34200000_57600000';
+    const msgs = ['34200.5,1,1,100,1010000,-1', '34201,1,2,300,1000000,1', '34202,1,3,100,1000000,1'];
+    const books = ['1010000,100,0,0', '1010000,100,1000000,300', '1010000,100,1000000,400'];
+    mkdirSync(path.join(tmp, 'lobster1'), { recursive: true });
+    const zip = path.join(tmp, 'lobster1', 'one.zip');
+    writeFileSync(zip, storedZip([{ name: `${base}_message_1.csv`, text: msgs.join('\n') + '\n' }, { name: `${base}_orderbook_1.csv`, text: books.join('\n') + '\n' }]));
+    const cat = path.join(tmp, 'lobster1-cat');
+    const run = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: repoRoot });
+    expect(run('datasets', 'import', '--format', 'lobster', '--in', zip, '--out', cat).status).toBe(0);
+    const out = path.join(tmp, 'lobster1.parquet');
+    const r = run('replay', '--catalog', cat, '--date', '2012-01-03', '--kinds', 'book', '--out', out, '--factor-param', 'depth_imbalance_5.levels=1');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const t = await readFactorTable(out);
+    const rows = t.seq.map((_, i) => i).filter((i) => t.source[i] === 'book');
+    // a one-sided snapshot (ask 100 only: no bid level, so null even at 1 level), then bids 300 and 400
+    expect(rows.map((i) => t.values.depth_imbalance_1[i])).toEqual([null, 0.5, 0.6]);
+    // version 1 gave 0.5, 0.6 here too: the level-1 imbalance under a 10-level name
+    expect(rows.map((i) => t.values.depth_imbalance_10[i])).toEqual([null, null, null]);
   });
 });
