@@ -231,3 +231,44 @@ describe('depth imbalance on a book shallower than its levels (LOBSTER level 1)'
     expect(rows.map((i) => t.values.depth_imbalance_10[i])).toEqual([null, null, null]);
   });
 });
+
+describe('vwap_session sessions (item 14, first step)', () => {
+  it('us-equity counts only 09:30-16:00 New York (EST and EDT days); fx-ny17 rolls at 17:00 New York; utc stays as it was', async () => {
+    // 2018-01-02 is EST (UTC-5): 08:00 pre-market, 09:30 open, 12:00, 16:30 after the close, 17:30 after the FX roll
+    // 2018-03-13 is EDT (UTC-4): 09:29:59.999 pre-market, 09:30 open
+    const et = (iso: string, offsetH: number) => String(Date.parse(`${iso}Z`) + offsetH * 3_600_000);
+    const rows = [
+      [et('2018-01-02T08:00:00', 5), 100],
+      [et('2018-01-02T09:30:00', 5), 101],
+      [et('2018-01-02T12:00:00', 5), 103],
+      [et('2018-01-02T16:30:00', 5), 110],
+      [et('2018-01-02T17:30:00', 5), 120],
+      [et('2018-03-13T09:29:59.999', 4), 90],
+      [et('2018-03-13T09:30:00', 4), 95],
+    ];
+    // one catalog per day: heartbeats cover an import's whole span
+    const run = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: repoRoot });
+    const cats: Record<string, string> = {};
+    for (const date of ['2018-01-02', '2018-03-13']) {
+      const day = rows.filter(([ts]) => new Date(Number(ts)).toISOString().startsWith(date));
+      const f = write(`taq-sessions-${date}`, 'XXX_trades_raw.csv', ['ts_utc_ms,time_new_york,EX,SYMBOL,COND,SIZE,PRICE,CORR', ...day.map(([ts, px]) => `${ts},x,N,XXX,,100,${px},0`)].join('\n') + '\n');
+      cats[date] = path.join(tmp, `sessions-cat-${date}`);
+      expect(run('datasets', 'import', '--format', 'taq', '--in', f, '--out', cats[date]).status).toBe(0);
+    }
+    const vwaps = async (date: string, session: string) => {
+      const out = path.join(tmp, `sessions-${date}-${session}.parquet`);
+      const args = ['replay', '--catalog', cats[date], '--date', date, '--kinds', 'trade', '--out', out];
+      const r = run(...args, ...(session === 'utc' ? [] : ['--factor-param', `vwap_session.session=${session}`]));
+      expect(r.stderr).toBe('');
+      const t = await readFactorTable(out);
+      const col = session === 'utc' ? 'vwap_session' : `vwap_session_${session.replace(/-/g, '_')}`;
+      return t.seq.map((_, i) => i).filter((i) => t.source[i] === 'trade').map((i) => t.values[col][i]);
+    };
+    // UTC dates: the first four trades are on 2018-01-02 UTC, 17:30 EST is 22:30 UTC the same day
+    expect(await vwaps('2018-01-02', 'utc')).toEqual([100, 100.5, 304 / 3, 414 / 4, 534 / 5]);
+    expect(await vwaps('2018-01-02', 'us-equity')).toEqual([null, 101, 102, 102, 102]);
+    expect(await vwaps('2018-01-02', 'fx-ny17')).toEqual([100, 100.5, 304 / 3, 414 / 4, 120]);
+    expect(await vwaps('2018-03-13', 'us-equity')).toEqual([null, 95]);
+    expect(await vwaps('2018-03-13', 'utc')).toEqual([90, 92.5]);
+  });
+});

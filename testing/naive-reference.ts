@@ -317,7 +317,10 @@ export const NAIVE_REFERENCES: readonly NaiveReference[] = [
   {
     family: sessionVwap,
     checks: ['approx'],
-    compute(h) {
+    compute(h, p) {
+      // the default (UTC day) session; us-equity and fx-ny17 are checked against the tz database
+      // (core/kernels/market-sessions.test.ts) and by hand (datasets/import-policy.test.ts)
+      if (p.session !== 'utc') throw new Error(`no naive reference for vwap_session with session ${String(p.session)}`);
       const trades = ofKind(h.events, 'trade');
       if (trades.length === 0) return [null];
       let day = -1n;
