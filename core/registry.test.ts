@@ -6,7 +6,7 @@ import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } 
 const DEFAULT_COLUMNS = [
   'last_price', 'return_1m', 'ma_5m', 'ma_20m', 'ma_60m', 'ema_12', 'ema_26', 'rsi_14', 'macd', 'macd_signal', 'macd_hist',
   'rv_5m', 'rv_20m', 'rv_60m', 'vwap_session', 'volume_power_1m', 'volume_power_5m', 'volume_1m', 'trade_count_1m',
-  'spread', 'mid', 'microprice', 'quote_imbalance', 'depth_imbalance_5', 'depth_imbalance_10', 'per', 'pbr',
+  'spread', 'mid', 'microprice', 'quote_imbalance', 'quote_crossed_flag', 'depth_imbalance_5', 'depth_imbalance_10', 'per', 'pbr',
   'news_sentiment', 'news_count_60m', 'return_zscore', 'return_zscore_flag', 'volume_spike', 'volume_spike_flag',
   'price_collar', 'price_collar_flag', 'event_count',
 ];

@@ -12,6 +12,7 @@ import { ema } from './factors/ema.ts';
 import { eventCount } from './factors/event-count.ts';
 import { microprice, mid, quoteImbalance, spread } from './factors/l1-quote.ts';
 import { lastPrice } from './factors/last-price.ts';
+import { quoteCrossedFlag } from './factors/quote-crossed.ts';
 import { logReturn1m } from './factors/log-return.ts';
 import { macd } from './factors/macd.ts';
 import { movingAverage } from './factors/moving-average.ts';
@@ -46,6 +47,7 @@ export const DEFAULT_FACTORS: readonly AnyFactor[] = [
   mid,
   microprice,
   quoteImbalance,
+  quoteCrossedFlag,
   depthImbalance,
   withParams(depthImbalance, { levels: 10 }),
   per,

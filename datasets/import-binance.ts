@@ -19,6 +19,10 @@
  *   for the next snapshot (diffs across a gap cannot be applied, per Binance); diffs still waiting
  *   at the end are reported in the notes.
  * - The REST snapshot carries no symbol: it belongs to the symbol of the stream.
+ * - Row policy (import-policy.ts, as in every importer): a line received before the previous one
+ *   is rejected (the files of a directory are one stream, so this holds across files too); rows
+ *   keep their own symbol `s`, listed in the notes (with `--symbol`, messages of another symbol
+ *   are rejected); crossed and locked bookTicker quotes are counted in the notes.
  * - seq numbers each (kind, symbol) 1, 2, 3, ... in receive order (the platform's own gap-free
  *   sequence); the exchange's ids are kept in trade_id / update_id (snapshot rows: lastUpdateId).
  * - Heartbeats cover the receive-time span of the events written (buffered diffs that the
@@ -28,6 +32,7 @@ import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import type { BookEvent, Kind } from '../core/events.ts';
 import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
+import { quoteStateNote, RowSymbols } from './import-policy.ts';
 import { countByKind, listInputs, newRejects, rejectRow, RowProblem, type Rejects } from './csv-lines.ts';
 import { readTextLines } from './text-lines.ts';
 
@@ -94,10 +99,10 @@ function integer(o: Json, key: string): bigint {
   return BigInt(v);
 }
 
-function symbolOf(o: Json): string {
+function symbolOf(o: Json, symbols: RowSymbols): string {
   const s = field(o, 's');
   if (typeof s !== 'string' || s.length === 0) throw new RowProblem('s', JSON.stringify(s), 'must be a non-empty symbol');
-  return s;
+  return symbols.check(s);
 }
 
 function levels(o: Json, key: string): Level[] {
@@ -123,7 +128,14 @@ class BinanceRun {
   bufferedApplied = 0;
   gaps = 0;
 
-  constructor(private readonly rejects: Rejects) {}
+  readonly symbols: RowSymbols;
+
+  constructor(
+    private readonly rejects: Rejects,
+    only: string | undefined,
+  ) {
+    this.symbols = new RowSymbols('s', only);
+  }
 
   private nextSeq(kind: Kind, symbol: string): bigint {
     const key = `${kind}\u0000${symbol}`;
@@ -156,7 +168,7 @@ class BinanceRun {
   private streamMessage(at: Where, tsRecv: bigint, stream: string, d: Json): void {
     const channel = stream.slice(stream.indexOf('@'));
     if (channel === '@trade') {
-      const symbol = symbolOf(d);
+      const symbol = symbolOf(d, this.symbols);
       const m = field(d, 'm');
       if (typeof m !== 'boolean') throw new RowProblem('m', JSON.stringify(m), 'must be true or false');
       const row = {
@@ -169,10 +181,10 @@ class BinanceRun {
         side: (m ? -1 : 1) as 1 | -1,
         tradeId: integer(d, 't'),
       };
-      this.seen(symbol);
+      this.seen(symbol, at);
       this.rows.push({ ...row, seq: this.nextSeq('trade', symbol) });
     } else if (channel === '@bookTicker') {
-      const symbol = symbolOf(d);
+      const symbol = symbolOf(d, this.symbols);
       const row = {
         kind: 'quote' as const,
         tsEvent: tsRecv,
@@ -183,10 +195,10 @@ class BinanceRun {
         askPx: decimal(d, 'a', 'zero'),
         askSz: decimal(d, 'A', 'zero'),
       };
-      this.seen(symbol);
+      this.seen(symbol, at);
       this.rows.push({ ...row, seq: this.nextSeq('quote', symbol) });
     } else if (channel.startsWith('@depth') && !/@depth\d+/.test(channel)) {
-      const symbol = symbolOf(d);
+      const symbol = symbolOf(d, this.symbols);
       const diff: DepthDiff = {
         ...at,
         tsRecv,
@@ -197,7 +209,7 @@ class BinanceRun {
         asks: levels(d, 'a'),
       };
       if (diff.U > diff.u) throw new RowProblem('U', String(diff.U), `first update id is above the last one (u ${diff.u})`);
-      this.seen(symbol);
+      this.seen(symbol, at);
       this.diff(symbol, diff, null);
     } else {
       // Partial-depth (@depthN) and other channels carry nothing the catalog models.
@@ -205,8 +217,9 @@ class BinanceRun {
     }
   }
 
-  private seen(symbol: string): void {
+  private seen(symbol: string, at: Where): void {
     this.streamSymbols.add(symbol);
+    this.symbols.accept(symbol, at.file);
     if (this.pendingSnapshot) {
       const snap = this.pendingSnapshot;
       this.pendingSnapshot = null;
@@ -293,6 +306,9 @@ class BinanceRun {
     if (this.bufferedApplied > 0) this.notes.push(`${this.bufferedApplied} depth diffs received before the snapshot applied with ts_recv = the snapshot's receive time`);
     this.notes.push(this.gaps === 0 ? 'depth diffs: no U/u gap' : `depth diffs: ${this.gaps} U/u gaps (book resynchronised only at a later snapshot)`);
     for (const [stream, n] of this.ignoredStreams) this.notes.push(`${n} messages of stream ${stream} ignored (not modelled)`);
+    this.notes.push(...this.symbols.notes());
+    const q = quoteStateNote(this.rows);
+    if (q) this.notes.push(q);
   }
 }
 
@@ -303,7 +319,7 @@ class BinanceRun {
 export async function importBinance(inPath: string, outDir: string, opts: ImportOptions = {}): Promise<ImportReport> {
   const files = listInputs(inPath, INPUT_RE, 'Binance capture (.gz or .txt)');
   const rejects = newRejects(opts.onError);
-  const run = new BinanceRun(rejects);
+  const run = new BinanceRun(rejects, opts.symbol);
   for (const file of files) {
     for (const { line, text } of readTextLines(file)) {
       try {

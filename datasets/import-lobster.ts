@@ -16,6 +16,9 @@
  *   levels, so the catalog's book is that top-L window: a level pushed below level L reads as a
  *   delete, and one coming back into view as an add. Dummy levels (±9999999999, size 0) are empty.
  * - Trading halts (type 7) produce no event and are counted in the notes.
+ * - Row policy (import-policy.ts, as in every importer): a message earlier than the previous one
+ *   of its file is rejected ('goes backwards'); the symbol is the message file's name's, or
+ *   `--symbol` (only for archives of one symbol); crossed and locked quotes are counted in the notes.
  * - seq numbers each (kind, symbol) 1, 2, 3, ... in file order.
  * - Heartbeats cover each file's span of messages (the union over files, without duplicates:
  *   a heartbeat's seq is its tick index).
@@ -30,6 +33,7 @@ import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import { InputError, UsageError } from '../core/errors.ts';
 import { heartbeats } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
+import { quoteStateNote } from './import-policy.ts';
 import { countByKind, newRejects, rejectRow, RowProblem, type Rejects } from './csv-lines.ts';
 import { splitLines, type TextLine } from './text-lines.ts';
 import { easternToUtcNs } from './us-eastern.ts';
@@ -254,7 +258,13 @@ function listZips(inPath: string): string[] {
 export async function importLobster(inPath: string, outDir: string, opts: ImportOptions = {}): Promise<ImportReport> {
   const rejects = newRejects(opts.onError);
   const run = new LobsterRun(rejects);
-  for (const zip of listZips(inPath)) for (const p of readPairs(zip)) run.pair(zip, p);
+  const pairs = listZips(inPath).flatMap((zip) => readPairs(zip).map((p) => [zip, p] as const));
+  const named = [...new Set(pairs.map(([, p]) => p.symbol))];
+  if (opts.symbol !== undefined && named.length > 1) throw new UsageError(`--symbol ${opts.symbol}: the input holds several symbols (${named.join(', ')}); import them one archive at a time`);
+  for (const [zip, p] of pairs) run.pair(zip, opts.symbol === undefined ? p : { ...p, symbol: opts.symbol });
+  run.notes.push(`symbols: ${opts.symbol !== undefined ? `${opts.symbol} (--symbol; the file names say ${named.join(', ')})` : `${named.join(', ')} (from the message file names)`}`);
+  const q = quoteStateNote(run.rows);
+  if (q) run.notes.push(q);
   const rows = run.rows;
   for (const h of [...run.clock.values()].sort((a, b) => (a.seq < b.seq ? -1 : 1))) rows.push(h);
   const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });

@@ -6,6 +6,9 @@ export interface ImportOptions {
   /** `fail` (default): the first malformed row throws an InputError naming file, line, field, value.
    *  `skip`: malformed rows are counted and reported, the rest imported. */
   onError?: OnError;
+  /** The symbol: for formats that take it from the file name (Dukascopy, LOBSTER) it replaces the
+   *  name's; for formats with a symbol per row (TAQ, SEC, Binance) rows of other symbols are rejected. */
+  symbol?: string;
   /** Rows per Parquet row group in the written files. */
   rowGroupSize?: number;
 }

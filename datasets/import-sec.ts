@@ -19,6 +19,9 @@
  *   sums are rounded to the decimals of their inputs, so 11.89 - 8.82 is 3.07, not 3.0700000000000003.
  * - `book_value_per_share` and `shares_outstanding` come from the CSV as given; `form` (10-Q/10-K)
  *   and `period_end` (days since 1970-01-01) are kept as extras.
+ * - Row policy (import-policy.ts, as in every importer): within a file, a row made public before
+ *   the previous row is rejected (the file must list quarters in the order they became public);
+ *   rows keep their own `symbol`, listed in the notes (with `--symbol`, rows of another are rejected).
  * - `seq` numbers each symbol's rows from 1 in announcement order. Rows land in the catalog date
  *   of their announcement (UTC date of ts_recv).
  */
@@ -26,6 +29,7 @@ import type { FundamentalEvent } from '../core/events.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import { easternDateTimeToUtcNs } from './us-eastern.ts';
+import { RowSymbols, TimeOrder } from './import-policy.ts';
 import { columnIndex, countByKind, forEachRow, listInputs, newRejects, readCsv, RowProblem } from './csv-lines.ts';
 
 const COLS = [
@@ -202,11 +206,19 @@ export async function importSec(inPath: string, outDir: string, opts: ImportOpti
   const files = listInputs(inPath, /_quarterly_fundamentals_sec\.csv(\.gz)?$/, 'SEC quarterly fundamentals');
   const rejects = newRejects(opts.onError);
   const bySymbol = new Map<string, SecRow[]>();
+  const symbols = new RowSymbols('symbol', opts.symbol);
+  const timeColumn = { announce: 'announce_accepted_et', filed_accepted: 'filed_accepted_et', filed_date: 'filed_date' } as const;
   for (const file of files) {
     const t = readCsv(file);
     const c = columnIndex(t, COLS);
+    const order = new TimeOrder();
     forEachRow(t, rejects, (f) => {
       const r = parseRow(f, c);
+      const col = timeColumn[r.tsSource];
+      symbols.check(r.symbol);
+      order.check(col, f[c[col]], r.ts);
+      order.accept(`${col} ${f[c[col]]}`, r.ts);
+      symbols.accept(r.symbol, file);
       let g = bySymbol.get(r.symbol);
       if (!g) bySymbol.set(r.symbol, (g = []));
       g.push(r);
@@ -217,6 +229,7 @@ export async function importSec(inPath: string, outDir: string, opts: ImportOpti
     'ts = announce_accepted_et (8-K), else filed_accepted_et, else filed_date 16:00 ET; US Eastern -> UTC with DST',
     'values as first reported, NOT split-adjusted; FY rows emitted as Q4 (eps = FY - Q1 - Q2 - Q3)',
   ];
+  notes.push(...symbols.notes());
   for (const symbol of [...bySymbol.keys()].sort()) {
     // Stable sort: rows announced at the same instant keep file order.
     const g = bySymbol.get(symbol)!.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));

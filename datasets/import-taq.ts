@@ -14,11 +14,15 @@
  * - Quotes are per exchange, not a consolidated NBBO; `exchange` (EX) is kept on every row, and
  *   `conditions` (COND) on trades. A side with price 0 is an empty side (one-sided quote), which
  *   core's event policy accepts.
+ * - Row policy (import-policy.ts, shared by every importer): a row earlier than the previous row
+ *   of its file is rejected; rows keep their own SYMBOL, listed in the notes (with `--symbol`, rows
+ *   of another symbol are rejected); crossed and locked quotes are counted in the notes.
  */
 import { heartbeatsCovering } from './heartbeats.ts';
 import type { ImportOptions, ImportReport } from './import-report.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import { UsageError } from '../core/errors.ts';
+import { quoteStateNote, RowSymbols, TimeOrder } from './import-policy.ts';
 import {
   columnIndex,
   countByKind,
@@ -48,21 +52,25 @@ function symbolField(s: string): string {
 }
 
 /** Reads one trades file; returns the number of correction rows (CORR != 0) left out. */
-function readTrades(file: string, rows: CatalogRow[], rejects: Rejects): number {
+function readTrades(file: string, rows: CatalogRow[], rejects: Rejects, symbols: RowSymbols): number {
   const t = readCsv(file);
   const c = columnIndex(t, TRADE_COLS);
+  const order = new TimeOrder();
   let corrections = 0;
   forEachRow(t, rejects, (f) => {
     const ts = epochMsField('ts_utc_ms', f[c.ts_utc_ms]);
-    const symbol = symbolField(f[c.SYMBOL]);
+    order.check('ts_utc_ms', f[c.ts_utc_ms], ts);
+    const symbol = symbols.check(symbolField(f[c.SYMBOL]));
     const price = decimalField('PRICE', f[c.PRICE], 'positive');
     const size = decimalField('SIZE', f[c.SIZE], 'positive');
     const corr = f[c.CORR];
     if (!/^\d+$/.test(corr)) throw new RowProblem('CORR', corr, 'is not a correction code (a non-negative integer)');
+    order.accept(f[c.ts_utc_ms], ts);
     if (Number(corr) !== 0) {
       corrections++;
       return;
     }
+    symbols.accept(symbol, file);
     rows.push({
       kind: 'trade', tsEvent: ts, tsRecv: ts, symbol, seq: 0n, price, size, side: 0,
       exchange: f[c.EX] || null, conditions: f[c.COND] || null,
@@ -72,17 +80,21 @@ function readTrades(file: string, rows: CatalogRow[], rejects: Rejects): number 
 }
 
 /** Reads one quotes file; returns the number of one-sided (or empty) quotes. */
-function readQuotes(file: string, rows: CatalogRow[], rejects: Rejects): number {
+function readQuotes(file: string, rows: CatalogRow[], rejects: Rejects, symbols: RowSymbols): number {
   const t = readCsv(file);
   const c = columnIndex(t, QUOTE_COLS);
+  const order = new TimeOrder();
   let oneSided = 0;
   forEachRow(t, rejects, (f) => {
     const ts = epochMsField('ts_utc_ms', f[c.ts_utc_ms]);
-    const symbol = symbolField(f[c.SYMBOL]);
+    order.check('ts_utc_ms', f[c.ts_utc_ms], ts);
+    const symbol = symbols.check(symbolField(f[c.SYMBOL]));
     const bidPx = decimalField('BID', f[c.BID], 'zero');
     const bidSz = decimalField('BIDSIZ', f[c.BIDSIZ], 'zero') * ROUND_LOT;
     const askPx = decimalField('OFR', f[c.OFR], 'zero');
     const askSz = decimalField('OFRSIZ', f[c.OFRSIZ], 'zero') * ROUND_LOT;
+    order.accept(f[c.ts_utc_ms], ts);
+    symbols.accept(symbol, file);
     if (bidPx === 0 || askPx === 0) oneSided++;
     rows.push({ kind: 'quote', tsEvent: ts, tsRecv: ts, symbol, seq: 0n, bidPx, bidSz, askPx, askSz, exchange: f[c.EX] || null });
   });
@@ -98,15 +110,18 @@ export async function importTaq(inPath: string, outDir: string, opts: ImportOpti
   const files = listInputs(inPath, /_(trades|quotes)_raw\.csv(\.gz)?$/, 'TAQ trades/quotes');
   const rejects = newRejects(opts.onError);
   const rows: CatalogRow[] = [];
+  const symbols = new RowSymbols('SYMBOL', opts.symbol);
   let corrections = 0;
   let oneSided = 0;
   for (const file of files) {
     const name = fileName(file);
-    if (TRADES_RE.test(name)) corrections += readTrades(file, rows, rejects);
-    else if (QUOTES_RE.test(name)) oneSided += readQuotes(file, rows, rejects);
+    if (TRADES_RE.test(name)) corrections += readTrades(file, rows, rejects, symbols);
+    else if (QUOTES_RE.test(name)) oneSided += readQuotes(file, rows, rejects, symbols);
     else throw new UsageError(`${file}: not a TAQ file (expected a name ending in _trades_raw.csv[.gz] or _quotes_raw.csv[.gz])`);
   }
+  // Each file is in time order (rows going back are rejected); files of one kind are merged here.
   sequenceByTime(rows);
+  const quoteNote = quoteStateNote(rows);
   const events = countByKind(rows);
   const beats = heartbeatsCovering(rows);
   if (beats.length > 0) events.heartbeat = beats.length;
@@ -122,6 +137,8 @@ export async function importTaq(inPath: string, outDir: string, opts: ImportOpti
       `${corrections} trade correction rows (CORR != 0) left out`,
       'trade side is 0 (unknown): TAQ has no aggressor flag',
       `quote sizes converted from round lots to shares (x${ROUND_LOT}); ${oneSided} one-sided quotes (price 0 on the empty side) kept`,
+      ...symbols.notes(),
+      ...(quoteNote ? [quoteNote] : []),
     ],
   };
 }

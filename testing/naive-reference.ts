@@ -15,6 +15,7 @@ import { ema } from '../core/factors/ema.ts';
 import { eventCount } from '../core/factors/event-count.ts';
 import { microprice, mid, quoteImbalance, spread } from '../core/factors/l1-quote.ts';
 import { lastPrice } from '../core/factors/last-price.ts';
+import { quoteCrossedFlag } from '../core/factors/quote-crossed.ts';
 import { logReturn1m } from '../core/factors/log-return.ts';
 import { macd } from '../core/factors/macd.ts';
 import { movingAverage } from '../core/factors/moving-average.ts';
@@ -192,6 +193,8 @@ function naiveDepthImbalance(rows: readonly BookEvent[], levels: number): number
     for (const p of prices) s += m.get(p)!;
     return s;
   };
+  // fewer levels than asked on either side: null (not the imbalance of a shallower book)
+  if (bids.size < levels || asks.size < levels) return null;
   const b = top(bids, true);
   const a = top(asks, false);
   return b + a > 0 ? (b - a) / (b + a) : null;
@@ -217,7 +220,8 @@ function l1(name: AnyFactor, f: (q: QuoteEvent) => number): NaiveReference {
     compute(h) {
       const q = lastOf(ofKind(h.events, 'quote'));
       if (q === undefined) return [null];
-      return [q.bidPx > 0 && q.askPx > 0 && q.bidSz > 0 && q.askSz > 0 ? f(q) : null];
+      const v = q.bidPx > 0 && q.askPx > 0 && q.bidSz > 0 && q.askSz > 0 ? f(q) : NaN;
+      return [Number.isNaN(v) ? null : v];
     },
   };
 }
@@ -313,7 +317,10 @@ export const NAIVE_REFERENCES: readonly NaiveReference[] = [
   {
     family: sessionVwap,
     checks: ['approx'],
-    compute(h) {
+    compute(h, p) {
+      // the default (UTC day) session; us-equity and fx-ny17 are checked against the tz database
+      // (core/kernels/market-sessions.test.ts) and by hand (datasets/import-policy.test.ts)
+      if (p.session !== 'utc') throw new Error(`no naive reference for vwap_session with session ${String(p.session)}`);
       const trades = ofKind(h.events, 'trade');
       if (trades.length === 0) return [null];
       let day = -1n;
@@ -362,8 +369,18 @@ export const NAIVE_REFERENCES: readonly NaiveReference[] = [
   },
   l1(spread, (q) => q.askPx - q.bidPx),
   l1(mid, (q) => (q.bidPx + q.askPx) / 2),
-  l1(microprice, (q) => (q.bidPx * q.askSz + q.askPx * q.bidSz) / (q.bidSz + q.askSz)),
+  // a crossed quote (bid > ask) has no microprice: the size-weighted price would lie outside the quote
+  l1(microprice, (q) => (q.bidPx > q.askPx ? NaN : (q.bidPx * q.askSz + q.askPx * q.bidSz) / (q.bidSz + q.askSz))),
   l1(quoteImbalance, (q) => (q.bidSz - q.askSz) / (q.bidSz + q.askSz)),
+  {
+    family: quoteCrossedFlag,
+    checks: ['exact'],
+    compute(h) {
+      const q = lastOf(ofKind(h.events, 'quote'));
+      if (q === undefined) return [null];
+      return [q.bidPx > 0 && q.askPx > 0 && q.bidPx > q.askPx ? 1 : 0];
+    },
+  },
   {
     family: depthImbalance,
     checks: ['approx'],

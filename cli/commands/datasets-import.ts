@@ -11,6 +11,7 @@ const builder = (y: Argv) =>
     .option('in', { type: 'string', demandOption: true, describe: 'input file or directory' })
     .option('out', { type: 'string', demandOption: true, describe: 'catalog root to write' })
     .option('on-error', { choices: ['fail', 'skip'] as const, default: 'fail' as const, describe: 'fail on the first malformed row, or skip and count them' })
+    .option('symbol', { type: 'string', describe: 'the symbol: replaces the file name\'s (dukascopy, lobster); with a symbol on every row (taq, sec, binance), rows of other symbols are rejected' })
     .option('json', jsonFlag('print the import result as JSON'))
     .example('$0 datasets import --format binance --in ../shared/data/real/crypto_binance_btcusdt --out cat', '');
 
@@ -30,9 +31,10 @@ export const datasetsImportCommand: CommandModule<{}, ArgsOf<typeof builder>> = 
   builder,
   handler: async (a) => {
     if (!existsSync(a.in)) throw new UsageError(`--in ${a.in} does not exist`);
+    if (a.symbol !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/.test(a.symbol)) throw new UsageError(`--symbol ${JSON.stringify(a.symbol)} is not a symbol (letters, digits and . _ : / -, up to 64)`);
     const load = IMPORTERS[a.format];
     if (!load) throw new UsageError(`unknown --format ${a.format}`);
-    const r = await (await load())(a.in, a.out, { onError: a.onError });
+    const r = await (await load())(a.in, a.out, { onError: a.onError, symbol: a.symbol });
     if (a.json) {
       console.log(JSON.stringify(r));
       return;

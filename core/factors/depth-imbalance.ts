@@ -26,7 +26,10 @@ export const orderBook = defineDerivation<OrderBook>({
  * + Σ ask size); `depth_imbalance_5` and `depth_imbalance_10` in the default set.
  *
  * Computed only on the last row of an exchange update (`last`), so a half-applied update is never
- * seen; rows in between carry the previous complete book's value. Policy: the book must start
+ * seen; rows in between carry the previous complete book's value. Policy: null while either side
+ * of the book holds fewer than `levels` price levels (version 2; version 1 summed the levels there
+ * were, so on a 1-level LOBSTER book `depth_imbalance_10` silently equalled `depth_imbalance_5`
+ * and the level-1 imbalance). The book must start
  * from a snapshot; a gap in the book's sequence numbers (a lost update) makes the value null until
  * the next snapshot, and so does a late book row (its update was already overtaken). Crossed books
  * are counted in the state, not hidden. Reference: a naive book rebuild (contract suite) and the
@@ -34,7 +37,7 @@ export const orderBook = defineDerivation<OrderBook>({
  */
 export const depthImbalance = defineFactor({
   name: (p) => `depth_imbalance_${p.levels}`,
-  version: 1,
+  version: 2,
   description: 'Bid/ask size imbalance over the top N book levels',
   params: { levels: 5 },
   rules: { levels: { kind: 'int', min: 1, max: 1000 } },
@@ -45,7 +48,8 @@ export const depthImbalance = defineFactor({
   update(s, ev, p, book: OrderBook) {
     // fired: the update is complete (last row), or the book is unsynced
     let v = NaN;
-    if (ev.kind === 'book' && ev.last && book.synced) {
+    // a side shallower than `levels` would make this a different, smaller-depth measure: null
+    if (ev.kind === 'book' && ev.last && book.synced && book.bids.n >= p.levels && book.asks.n >= p.levels) {
       const b = sideDepth(book.bids, p.levels);
       const a = sideDepth(book.asks, p.levels);
       if (b + a > 0) v = (b - a) / (b + a);

@@ -7,13 +7,19 @@ import { defineFactor } from '../factor.ts';
  * (bidSize + askSize)).
  *
  * Warm-up: one two-sided quote. Policy: a one-sided quote (a price or size of 0 on either side)
- * makes all four null until a two-sided quote arrives; a crossed quote is reported as is (negative
- * spread) rather than hidden. Reference: the definitions, checked against the input columns.
+ * makes all four null until a two-sided quote arrives. Crossed quotes (bid > ask) and locked quotes
+ * (bid = ask) are not repaired; `quote_crossed_flag` (quote-crossed.ts) marks the crossed ones:
+ * - spread: reported as is, negative on a crossed quote, 0 on a locked one;
+ * - mid: reported as is (the midpoint of the two prices);
+ * - microprice: null on a crossed quote (version 2; version 1 gave a size-weighted price outside
+ *   the quote, e.g. bid 159.12 / ask 159.07), the common price on a locked one;
+ * - quote_imbalance: reported as is (it reads sizes only).
+ * Reference: the definitions, checked against the input columns (testing/naive-reference.ts).
  */
-function l1Factor(name: string, description: string, f: (q: QuoteEvent) => number) {
+function l1Factor(name: string, description: string, f: (q: QuoteEvent) => number, version = 1) {
   return defineFactor({
     name,
-    version: 1,
+    version,
     description,
     params: {},
     rules: {},
@@ -32,5 +38,10 @@ function l1Factor(name: string, description: string, f: (q: QuoteEvent) => numbe
 
 export const spread = l1Factor('spread', 'Ask minus bid', (q) => q.askPx - q.bidPx);
 export const mid = l1Factor('mid', 'Mid price', (q) => (q.bidPx + q.askPx) / 2);
-export const microprice = l1Factor('microprice', 'Size-weighted mid (leans toward the thinner side)', (q) => (q.bidPx * q.askSz + q.askPx * q.bidSz) / (q.bidSz + q.askSz));
+export const microprice = l1Factor(
+  'microprice',
+  'Size-weighted mid (leans toward the thinner side); null on a crossed quote',
+  (q) => (q.bidPx > q.askPx ? NaN : (q.bidPx * q.askSz + q.askPx * q.bidSz) / (q.bidSz + q.askSz)),
+  2,
+);
 export const quoteImbalance = l1Factor('quote_imbalance', '(bid size - ask size) / (bid size + ask size)', (q) => (q.bidSz - q.askSz) / (q.bidSz + q.askSz));
