@@ -21,6 +21,8 @@ import { FactorDefinitionError } from './errors.ts';
 import type { AnyFactor } from './factor.ts';
 import { canGenerateCode, compileKind, interpretKind, type KindRunner } from './fold-compile.ts';
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
+import { clockJumpProblem, MAX_CLOCK_JUMP_NS, seqJumpProblem } from './plausibility.ts';
+import type { EventProblem } from './validate-event.ts';
 
 type ExtraReader = (state: unknown, params: never) => number | null;
 
@@ -155,6 +157,8 @@ export interface FoldStats {
   applied: number;
   late: number;
   duplicates: number;
+  /** Events rejected by the plausibility rule (plausibility.ts): not applied. */
+  rejected: number;
   rows: number;
 }
 
@@ -166,6 +170,12 @@ export interface FoldState {
   /** Guard for the symbol-less heartbeat source. */
   clockGuard: SeqGuard;
   stats: FoldStats;
+  /** The stream's clock: the latest ts_recv seen (-1 before the first event). */
+  clock: bigint;
+  /** At most clock + MAX_CLOCK_JUMP_NS: a ts_recv at or below it needs no plausibility check. */
+  clockLimit: bigint;
+  /** Why the last 'implausible' event was rejected (field, value, reason); null before any. */
+  rejection: EventProblem | null;
 }
 
 /** Receives each output row. `values` is reused: copy what you keep. */
@@ -173,7 +183,15 @@ export type RowSink = (event: MarketEvent, symbol: string, values: readonly (num
 
 /** An empty fold: no symbols seen yet. Feed it events in order with `applyEvent`. */
 export function initFold(): FoldState {
-  return { bySymbol: new Map(), order: [], clockGuard: initSeqGuard(), stats: { applied: 0, late: 0, duplicates: 0, rows: 0 } };
+  return {
+    bySymbol: new Map(),
+    order: [],
+    clockGuard: initSeqGuard(),
+    stats: { applied: 0, late: 0, duplicates: 0, rejected: 0, rows: 0 },
+    clock: -1n,
+    clockLimit: -1n,
+    rejection: null,
+  };
 }
 
 function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState {
@@ -203,16 +221,20 @@ const TRADE = KINDS.indexOf('trade');
 
 /**
  * Applies one event. Duplicates are dropped and late events applied per the sequence policy
- * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts).
+ * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts). An event
+ * the plausibility rule rejects (a ts_recv far ahead of the stream's clock, a sequence number far
+ * ahead of its source's: plausibility.ts) is not applied: the verdict is 'implausible', it is
+ * counted in `stats.rejected` and `st.rejection` says why.
  */
 export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
   // Switch on the kind first: each case reads symbol and seq off one event shape, and calls its
   // kind's runner from its own site (a shared site would see five shapes and five runners).
   switch (ev.kind) {
     case 'book': {
+      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, BOOK, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[BOOK](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -220,9 +242,10 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       return verdict;
     }
     case 'quote': {
+      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, QUOTE, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[QUOTE](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -230,9 +253,10 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       return verdict;
     }
     case 'trade': {
+      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, TRADE, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[TRADE](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -241,10 +265,11 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     }
     case 'news':
     case 'fundamental': {
+      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const ki = ev.kind === 'news' ? NEWS : FUNDAMENTAL;
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, ki, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[ki](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -256,18 +281,48 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
   }
 }
 
-function admit(st: FoldState, s: SymbolState, ki: number, seq: bigint): SeqVerdict {
-  const verdict = admitSeq((s.guards[ki] ??= initSeqGuard()), seq);
-  if (verdict === 'duplicate') st.stats.duplicates++;
-  else {
-    if (verdict === 'late') st.stats.late++;
-    st.stats.applied++;
+/**
+ * Moves the stream's clock to `tsRecv` (> clock), or rejects the event when the jump is implausible.
+ * Past `clockLimit` only does it compute anything (once per MAX_CLOCK_JUMP_NS of stream time).
+ */
+function advanceClock(st: FoldState, tsRecv: bigint): boolean {
+  if (tsRecv > st.clockLimit) {
+    const p = clockJumpProblem(st.clock, tsRecv);
+    if (p !== null) {
+      st.stats.rejected++;
+      st.rejection = p;
+      return false;
+    }
+    st.clockLimit = tsRecv + MAX_CLOCK_JUMP_NS;
   }
+  st.clock = tsRecv;
+  return true;
+}
+
+function rejectSeq(st: FoldState, g: SeqGuard, seq: bigint): void {
+  st.stats.rejected++;
+  st.rejection = seqJumpProblem(g.last, seq);
+}
+
+function admit(st: FoldState, s: SymbolState, ki: number, seq: bigint): SeqVerdict {
+  const g = (s.guards[ki] ??= initSeqGuard());
+  const verdict = admitSeq(g, seq);
+  if (verdict === 'next') st.stats.applied++;
+  else if (verdict === 'late') {
+    st.stats.late++;
+    st.stats.applied++;
+  } else if (verdict === 'duplicate') st.stats.duplicates++;
+  else rejectSeq(st, g, seq);
   return verdict;
 }
 
 function applyHeartbeat(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
+  if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
   const verdict = admitSeq(st.clockGuard, ev.seq);
+  if (verdict === 'implausible') {
+    rejectSeq(st, st.clockGuard, ev.seq);
+    return verdict;
+  }
   if (verdict === 'duplicate') {
     st.stats.duplicates++;
     return verdict;

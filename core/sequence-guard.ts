@@ -6,8 +6,13 @@
  * or below the highest seen is applied only if it was missing (a late event, counted); otherwise
  * it is a duplicate delivery and is dropped (counted). A gap larger than MAX_MISSING is recorded as
  * a gap and not waited for: anything from it that arrives later is dropped as stale.
+ *
+ * A number more than MAX_SEQ_JUMP above the highest seen (plausibility.ts) is implausible: it is
+ * not applied and leaves the guard as it was, so one absurd number cannot turn the rest of its
+ * source's day into "duplicates".
  */
 import { advanceIfSuccessor, setHalves, type Int64Halves } from './kernels/ns-offset.ts';
+import { MAX_SEQ_JUMP } from './plausibility.ts';
 
 export const MAX_MISSING = 256;
 
@@ -18,7 +23,8 @@ export interface SeqGuard extends Int64Halves {
   missing: bigint[];
 }
 
-export type SeqVerdict = 'next' | 'late' | 'duplicate';
+/** 'implausible': rejected by the plausibility rule (not applied, counted as rejected). */
+export type SeqVerdict = 'next' | 'late' | 'duplicate' | 'implausible';
 
 export function initSeqGuard(): SeqGuard {
   const g: SeqGuard = { last: -1n, missing: [], hi: 0, lo: 0 };
@@ -26,7 +32,7 @@ export function initSeqGuard(): SeqGuard {
   return g;
 }
 
-/** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate). */
+/** Classifies `seq` and updates the guard as if the event were applied (unless a duplicate or implausible). */
 export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
   // The usual case, the next number, first: one comparison through 32-bit halves against the
   // halves kept of last, no bigint compare, allocation or read of the held bigint. Before the
@@ -36,6 +42,7 @@ export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
     return 'next';
   }
   if (seq > g.last) {
+    if (g.last >= 0n && seq - g.last > MAX_SEQ_JUMP) return 'implausible';
     setHalves(g, seq);
     if (g.last < 0n) {
       g.last = seq;
