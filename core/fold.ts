@@ -21,7 +21,7 @@ import { FactorDefinitionError } from './errors.ts';
 import type { AnyFactor } from './factor.ts';
 import { canGenerateCode, compileKind, interpretKind, type KindRunner } from './fold-compile.ts';
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
-import { clockJumpProblem, MAX_CLOCK_JUMP_NS, seqJumpProblem } from './plausibility.ts';
+import { seqJumpProblem } from './plausibility.ts';
 import type { EventProblem } from './validate-event.ts';
 
 type ExtraReader = (state: unknown, params: never) => number | null;
@@ -170,10 +170,6 @@ export interface FoldState {
   /** Guard for the symbol-less heartbeat source. */
   clockGuard: SeqGuard;
   stats: FoldStats;
-  /** The stream's clock: the latest ts_recv seen (-1 before the first event). */
-  clock: bigint;
-  /** At most clock + MAX_CLOCK_JUMP_NS: a ts_recv at or below it needs no plausibility check. */
-  clockLimit: bigint;
   /** Why the last 'implausible' event was rejected (field, value, reason); null before any. */
   rejection: EventProblem | null;
 }
@@ -188,8 +184,6 @@ export function initFold(): FoldState {
     order: [],
     clockGuard: initSeqGuard(),
     stats: { applied: 0, late: 0, duplicates: 0, rejected: 0, rows: 0 },
-    clock: -1n,
-    clockLimit: -1n,
     rejection: null,
   };
 }
@@ -222,16 +216,15 @@ const TRADE = KINDS.indexOf('trade');
 /**
  * Applies one event. Duplicates are dropped and late events applied per the sequence policy
  * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts). An event
- * the plausibility rule rejects (a ts_recv far ahead of the stream's clock, a sequence number far
- * ahead of its source's: plausibility.ts) is not applied: the verdict is 'implausible', it is
- * counted in `stats.rejected` and `st.rejection` says why.
+ * the plausibility rule rejects (a sequence number far ahead of its source's: plausibility.ts) is
+ * not applied: the verdict is 'implausible', it is counted in `stats.rejected` and `st.rejection`
+ * says why.
  */
 export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
   // Switch on the kind first: each case reads symbol and seq off one event shape, and calls its
   // kind's runner from its own site (a shared site would see five shapes and five runners).
   switch (ev.kind) {
     case 'book': {
-      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, BOOK, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
@@ -242,7 +235,6 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       return verdict;
     }
     case 'quote': {
-      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, QUOTE, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
@@ -253,7 +245,6 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       return verdict;
     }
     case 'trade': {
-      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, TRADE, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
@@ -265,7 +256,6 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     }
     case 'news':
     case 'fundamental': {
-      if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
       const ki = ev.kind === 'news' ? NEWS : FUNDAMENTAL;
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, ki, ev.seq);
@@ -279,24 +269,6 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     default:
       return applyHeartbeat(set, st, ev, sink);
   }
-}
-
-/**
- * Moves the stream's clock to `tsRecv` (> clock), or rejects the event when the jump is implausible.
- * Past `clockLimit` only does it compute anything (once per MAX_CLOCK_JUMP_NS of stream time).
- */
-function advanceClock(st: FoldState, tsRecv: bigint): boolean {
-  if (tsRecv > st.clockLimit) {
-    const p = clockJumpProblem(st.clock, tsRecv);
-    if (p !== null) {
-      st.stats.rejected++;
-      st.rejection = p;
-      return false;
-    }
-    st.clockLimit = tsRecv + MAX_CLOCK_JUMP_NS;
-  }
-  st.clock = tsRecv;
-  return true;
 }
 
 function rejectSeq(st: FoldState, g: SeqGuard, seq: bigint): void {
@@ -317,7 +289,6 @@ function admit(st: FoldState, s: SymbolState, ki: number, seq: bigint): SeqVerdi
 }
 
 function applyHeartbeat(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
-  if (ev.tsRecv > st.clock && !advanceClock(st, ev.tsRecv)) return 'implausible';
   const verdict = admitSeq(st.clockGuard, ev.seq);
   if (verdict === 'implausible') {
     rejectSeq(st, st.clockGuard, ev.seq);

@@ -32,12 +32,10 @@ describe('plausibility rule (hostile but well-formed events)', () => {
     expect(st.rejection).toEqual({ field: 'seq', value: 10n ** 15n, reason: "jumps more than 1000000000 ahead of the source's last sequence number 1" });
   });
 
-  it('a heartbeat dated 2100 (ts_recv too) is rejected against the stream clock; later events go on', () => {
-    const { st, rows, verdicts } = fold([trade(1n, T0), hb(1n, Y2100), trade(2n, T0 + 5n)]);
-    expect(verdicts).toEqual(['next', 'implausible', 'next']);
+  it('a heartbeat dated 2100 cannot move the bar clocks: its ts_event is more than a day after its ts_recv', () => {
+    const { rows, verdicts } = fold([trade(1n, T0), hb(1n, Y2100, T0 + 1n), trade(2n, T0 + 5n)]);
+    expect(verdicts).toEqual(['next', 'invalid ts_event', 'next']);
     expect(rows).toEqual(['A/trade/1', 'A/trade/2']);
-    expect(st.rejection?.field).toBe('ts_recv');
-    expect(st.stats.rejected).toBe(1);
   });
 
   it('an event time more than a day after its own ts_recv, and absurd magnitudes, are invalid', () => {
@@ -47,8 +45,8 @@ describe('plausibility rule (hostile but well-formed events)', () => {
     expect(validateEvent(trade(1n, T0, { price: 999_999_999_999_999 }))).toBeNull();
   });
 
-  it('the first event of a stream, a weekend gap and a normal sequence gap are accepted', () => {
-    const { verdicts } = fold([trade(5_000_000_000n, T0), trade(5_000_000_300n, T0 + 3n * 86_400n * S), hb(1n, T0 + 6n * 86_400n * S)]);
+  it('valid data passes: a first sequence number in the billions, a normal gap, months between events (fundamentals before the day)', () => {
+    const { verdicts } = fold([trade(5_000_000_000n, T0 - 400n * 86_400n * S), trade(5_000_000_300n, T0), hb(1n, T0 + 6n * 86_400n * S)]);
     expect(verdicts).toEqual(['next', 'next', 'next']);
   });
 });

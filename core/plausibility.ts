@@ -7,9 +7,14 @@
  * the reason) and the importers (csv-lines.ts). docs/catalog.md documents the bounds.
  *
  * Stateless checks (validateEvent calls them): magnitudes, and ts_event against the event's own
- * ts_recv. Stateful ones take the caller's state: the source's last sequence number (the fold's
- * sequence guard, or the previous row of a catalog file) and the stream's clock (the latest ts_recv
- * applied). The first event of a source or stream is judged against nothing.
+ * ts_recv. The sequence check takes the source's last sequence number (the fold's sequence guard,
+ * or the previous row of the source in a catalog file); the first event of a source is judged
+ * against nothing. Live also bounds ts_recv by the worker's wall clock (wire.ts): its input
+ * arrives in any order, so an entry dated 2100 would otherwise move the clocks of later ones.
+ *
+ * No rule compares ts_recv with the latest one seen: valid streams jump forward by months (a
+ * catalog day starts with the fundamentals of past quarters), and a rule that rejected such a jump
+ * would reject everything after it.
  */
 import type { EventProblem } from './validate-event.ts';
 
@@ -19,11 +24,8 @@ export const MAX_MAGNITUDE = 1e15;
 export const MAX_SEQ_JUMP = 1_000_000_000n;
 /** ts_event may be at most this far (1 day, in ns) ahead of the event's ts_recv. */
 export const MAX_EVENT_AHEAD_NS = 86_400_000_000_000n;
-/**
- * ts_recv may be at most this far (7 days, in ns) ahead of the stream's clock (the latest ts_recv
- * applied): long enough for a weekend or a holiday without heartbeats.
- */
-export const MAX_CLOCK_JUMP_NS = 7n * 86_400_000_000_000n;
+/** ts_recv may be at most this far (1 day, in ns) ahead of the live worker's wall clock. */
+export const MAX_RECV_AHEAD_NS = 86_400_000_000_000n;
 
 /** A finite number of absolute value below MAX_MAGNITUDE, or the problem with it. */
 export function magnitudeProblem(field: string, v: number): EventProblem | null {
@@ -44,9 +46,11 @@ export function seqJumpProblem(last: bigint, seq: bigint): EventProblem | null {
     : null;
 }
 
-/** ts_recv no more than MAX_CLOCK_JUMP_NS ahead of the stream's clock (`clock` < 0: none yet). */
-export function clockJumpProblem(clock: bigint, tsRecv: bigint): EventProblem | null {
-  return clock >= 0n && tsRecv > clock && tsRecv - clock > MAX_CLOCK_JUMP_NS
-    ? { field: 'ts_recv', value: tsRecv, reason: `is more than 7 days ahead of the stream's clock ${clock}` }
-    : null;
+/**
+ * ts_recv no later than `horizon` (live: the worker's wall clock + MAX_RECV_AHEAD_NS). Replay needs
+ * no such check: it applies events in ts_recv order, so a future ts_recv is applied last and
+ * cannot make earlier events look old.
+ */
+export function receivedAheadProblem(horizon: bigint, tsRecv: bigint): EventProblem | null {
+  return tsRecv > horizon ? { field: 'ts_recv', value: tsRecv, reason: "is more than 1 day ahead of the worker's clock" } : null;
 }

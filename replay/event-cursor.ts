@@ -6,11 +6,10 @@
 import { compareEvents, type Kind, type MarketEvent } from '../core/events.ts';
 import { checkSchema, rowGroupDecoder, tsRecvApprox, type RowDecoder } from './catalog-schema.ts';
 import { InputError } from '../core/errors.ts';
-import { clockJumpProblem, MAX_CLOCK_JUMP_NS, MAX_SEQ_JUMP, seqJumpProblem } from '../core/plausibility.ts';
+import { MAX_SEQ_JUMP, seqJumpProblem } from '../core/plausibility.ts';
 
-/** Float pre-checks (no bigint arithmetic per row) below the plausibility bounds; exact checks follow. */
+/** A float pre-check (no bigint arithmetic per row) below the sequence bound; the exact check follows. */
 const SEQ_JUMP_HINT = Number(MAX_SEQ_JUMP) / 2;
-const CLOCK_JUMP_HINT = Number(MAX_CLOCK_JUMP_NS) / 2;
 import type { Table } from 'apache-arrow';
 import type { DecodePool } from './decode-pool.ts';
 import { openParquet, type ParquetSource } from './parquet-io.ts';
@@ -42,7 +41,6 @@ export class EventCursor {
   private bufFirstRow = 0;
   private prev: MarketEvent | null = null;
   private prevRow = -1;
-  private prevT = 0;
   rowsRead = 0;
 
   private poolFile = -1;
@@ -93,7 +91,7 @@ export class EventCursor {
       const e = this.buf[this.pos++];
       const row = this.bufFirstRow + this.pos - 1;
       const t = this.approx[row - this.groupFirstRow];
-      this.checkOrder(e, row, t);
+      this.checkOrder(e, row);
       this.rowsRead++;
       const o = this.opts;
       if (o.symbols && e.kind !== 'heartbeat' && !o.symbols.has(e.symbol)) continue;
@@ -110,13 +108,12 @@ export class EventCursor {
     }
   }
 
-  private checkOrder(e: MarketEvent, row: number, t: number): void {
+  private checkOrder(e: MarketEvent, row: number): void {
     const p = this.prev;
     // The plausibility rule (core/plausibility.ts) within the file: a sequence number far ahead of
-    // the previous row of its source, or a ts_recv far ahead of the file's clock (rows are sorted,
-    // so the previous row's ts_recv), is rejected here, where its file and row are known.
-    if (p !== null && (t - this.prevT > CLOCK_JUMP_HINT || (p.symbol === e.symbol && Number(e.seq) - Number(p.seq) > SEQ_JUMP_HINT))) {
-      const bad = clockJumpProblem(p.tsRecv, e.tsRecv) ?? (p.symbol === e.symbol ? seqJumpProblem(p.seq, e.seq) : null);
+    // the previous row of its source is rejected here, where its file and row are known.
+    if (p !== null && p.symbol === e.symbol && Number(e.seq) - Number(p.seq) > SEQ_JUMP_HINT) {
+      const bad = seqJumpProblem(p.seq, e.seq);
       if (bad) throw new InputError({ file: this.src.path, row, field: bad.field, value: bad.value, reason: bad.reason });
     }
     // the common case (time moved forward) needs no full comparison
@@ -134,7 +131,6 @@ export class EventCursor {
     }
     this.prev = e;
     this.prevRow = row;
-    this.prevT = t;
   }
 
   private fill(): boolean {
