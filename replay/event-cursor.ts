@@ -41,6 +41,8 @@ export class EventCursor {
   private bufFirstRow = 0;
   private prev: MarketEvent | null = null;
   private prevRow = -1;
+  /** Per symbol of the file, its last sequence number before the current run of another symbol. */
+  private readonly lastSeq = new Map<string, bigint>();
   rowsRead = 0;
 
   private poolFile = -1;
@@ -111,10 +113,19 @@ export class EventCursor {
   private checkOrder(e: MarketEvent, row: number): void {
     const p = this.prev;
     // The plausibility rule (core/plausibility.ts) within the file: a sequence number far ahead of
-    // the previous row of its source is rejected here, where its file and row are known.
-    if (p !== null && p.symbol === e.symbol && Number(e.seq) - Number(p.seq) > SEQ_JUMP_HINT) {
-      const bad = seqJumpProblem(p.seq, e.seq);
-      if (bad) throw new InputError({ file: this.src.path, row, field: bad.field, value: bad.value, reason: bad.reason });
+    // the previous row of its source is rejected here, where its file and row are known. A file
+    // holds one kind; in a file of several symbols, each symbol's last seq is kept when the next
+    // row is another symbol's (rows of one symbol usually come in runs: the map is rarely touched).
+    if (p !== null) {
+      let last = p.seq;
+      if (p.symbol !== e.symbol) {
+        this.lastSeq.set(p.symbol, p.seq);
+        last = this.lastSeq.get(e.symbol) ?? -1n;
+      }
+      if (last >= 0n && Number(e.seq) - Number(last) > SEQ_JUMP_HINT) {
+        const bad = seqJumpProblem(last, e.seq);
+        if (bad) throw new InputError({ file: this.src.path, row, field: bad.field, value: bad.value, reason: bad.reason });
+      }
     }
     // the common case (time moved forward) needs no full comparison
     if (p !== null && p.tsRecv >= e.tsRecv && compareEvents(p, e) > 0) {

@@ -54,6 +54,17 @@ describe('replay refuses hostile but well-formed rows (plausibility rule)', () =
     expectOneLine(replay(root), `${file}, row 30, field ts_event: is more than 1 day after ts_recv`);
   });
 
+  it('a sequence number 10^15 ahead in a file of several symbols', () => {
+    const trades = fixtureRows().filter((r) => r.kind === 'trade').slice(0, 60).sort((a, b) => (a.tsRecv < b.tsRecv ? -1 : 1));
+    const row = trades.findIndex((r, i) => i > 20 && r.symbol !== trades[i - 1].symbol);
+    const { specs, columns, n } = eventsToColumns('trade', trades);
+    (columns.seq as BigInt64Array)[row] = 10n ** 15n;
+    const d = join(dir, 'mixed', 'trade', FIXTURE_DATE);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'all.parquet'), encodeParquet(specs, columns, n));
+    expectOneLine(replay(join(dir, 'mixed')), `${join(d, 'all.parquet')}, row ${row}, field seq: jumps more than 1000000000 ahead`);
+  });
+
   it('the same file without the hostile row replays', () => {
     const { root } = catalog('ok', () => {});
     expect(replay(root).status).toBe(0);
