@@ -272,7 +272,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
 }
 
 function rejectSeq(st: FoldState, g: SeqGuard, seq: bigint): void {
-  st.stats.rejected++;
+  st.stats.rejected = (st.stats.rejected ?? 0) + 1; // a state saved before the count existed lacks it
   st.rejection = seqJumpProblem(g.last, seq);
 }
 
