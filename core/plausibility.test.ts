@@ -32,6 +32,12 @@ describe('plausibility rule (hostile but well-formed events)', () => {
     expect(st.rejection).toEqual({ field: 'seq', value: 10n ** 15n, reason: "jumps more than 1000000000 ahead of the source's last sequence number 1" });
   });
 
+  it('a first event of a source 10^15 ahead (judged against nothing) does not turn the rest of the day into duplicates', () => {
+    const { rows, verdicts } = fold([trade(10n ** 15n, T0), trade(1n, T0 + 1n), trade(2n, T0 + 2n), trade(2n, T0 + 3n)]);
+    expect(verdicts).toEqual(['next', 'next', 'next', 'duplicate']);
+    expect(rows).toEqual(['A/trade/1000000000000000', 'A/trade/1', 'A/trade/2']);
+  });
+
   it('a heartbeat dated 2100 cannot move the bar clocks: its ts_event is more than a day after its ts_recv', () => {
     const { rows, verdicts } = fold([trade(1n, T0), hb(1n, Y2100, T0 + 1n), trade(2n, T0 + 5n)]);
     expect(verdicts).toEqual(['next', 'invalid ts_event', 'next']);

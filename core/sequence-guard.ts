@@ -9,7 +9,9 @@
  *
  * A number more than MAX_SEQ_JUMP above the highest seen (plausibility.ts) is implausible: it is
  * not applied and leaves the guard as it was, so one absurd number cannot turn the rest of its
- * source's day into "duplicates".
+ * source's day into "duplicates". The first number of a source is judged against nothing; if it was
+ * absurd, the next real one is more than MAX_SEQ_JUMP below it and the guard starts again from that
+ * one (applied as 'next').
  */
 import { advanceIfSuccessor, setHalves, type Int64Halves } from './kernels/ns-offset.ts';
 import { MAX_SEQ_JUMP } from './plausibility.ts';
@@ -54,6 +56,15 @@ export function admitSeq(g: SeqGuard, seq: bigint): SeqVerdict {
       for (let s = g.last + 1n; s < seq; s++) g.missing.push(s);
       if (g.missing.length > MAX_MISSING) g.missing.splice(0, g.missing.length - MAX_MISSING);
     }
+    g.last = seq;
+    return 'next';
+  }
+  if (g.last - seq > MAX_SEQ_JUMP) {
+    // Far behind: no source goes back 10^9 numbers, so the last one was implausible (a first event
+    // of the source far ahead, judged against nothing) or the source renumbered. Start again from
+    // this one rather than drop the rest of the source's day as duplicates.
+    g.missing.length = 0;
+    setHalves(g, seq);
     g.last = seq;
     return 'next';
   }
