@@ -21,6 +21,8 @@ import { FactorDefinitionError } from './errors.ts';
 import type { AnyFactor } from './factor.ts';
 import { canGenerateCode, compileKind, interpretKind, type KindRunner } from './fold-compile.ts';
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
+import { seqJumpProblem } from './plausibility.ts';
+import type { EventProblem } from './validate-event.ts';
 
 type ExtraReader = (state: unknown, params: never) => number | null;
 
@@ -155,6 +157,8 @@ export interface FoldStats {
   applied: number;
   late: number;
   duplicates: number;
+  /** Events rejected by the plausibility rule (plausibility.ts): not applied. */
+  rejected: number;
   rows: number;
 }
 
@@ -166,6 +170,8 @@ export interface FoldState {
   /** Guard for the symbol-less heartbeat source. */
   clockGuard: SeqGuard;
   stats: FoldStats;
+  /** Why the last 'implausible' event was rejected (field, value, reason); null before any. */
+  rejection: EventProblem | null;
 }
 
 /** Receives each output row. `values` is reused: copy what you keep. */
@@ -173,7 +179,13 @@ export type RowSink = (event: MarketEvent, symbol: string, values: readonly (num
 
 /** An empty fold: no symbols seen yet. Feed it events in order with `applyEvent`. */
 export function initFold(): FoldState {
-  return { bySymbol: new Map(), order: [], clockGuard: initSeqGuard(), stats: { applied: 0, late: 0, duplicates: 0, rows: 0 } };
+  return {
+    bySymbol: new Map(),
+    order: [],
+    clockGuard: initSeqGuard(),
+    stats: { applied: 0, late: 0, duplicates: 0, rejected: 0, rows: 0 },
+    rejection: null,
+  };
 }
 
 function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState {
@@ -203,7 +215,10 @@ const TRADE = KINDS.indexOf('trade');
 
 /**
  * Applies one event. Duplicates are dropped and late events applied per the sequence policy
- * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts).
+ * (see sequence-guard.ts). The caller must have validated the event (validate-event.ts). An event
+ * the plausibility rule rejects (a sequence number far ahead of its source's: plausibility.ts) is
+ * not applied: the verdict is 'implausible', it is counted in `stats.rejected` and `st.rejection`
+ * says why.
  */
 export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
   // Switch on the kind first: each case reads symbol and seq off one event shape, and calls its
@@ -212,7 +227,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     case 'book': {
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, BOOK, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[BOOK](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -222,7 +237,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     case 'quote': {
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, QUOTE, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[QUOTE](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -232,7 +247,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
     case 'trade': {
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, TRADE, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[TRADE](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -244,7 +259,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       const ki = ev.kind === 'news' ? NEWS : FUNDAMENTAL;
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, ki, ev.seq);
-      if (verdict !== 'duplicate') {
+      if (verdict === 'next' || verdict === 'late') {
         set.runners[ki](s, ev, false);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
@@ -256,18 +271,29 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
   }
 }
 
+function rejectSeq(st: FoldState, g: SeqGuard, seq: bigint): void {
+  st.stats.rejected = (st.stats.rejected ?? 0) + 1; // a state saved before the count existed lacks it
+  st.rejection = seqJumpProblem(g.last, seq);
+}
+
 function admit(st: FoldState, s: SymbolState, ki: number, seq: bigint): SeqVerdict {
-  const verdict = admitSeq((s.guards[ki] ??= initSeqGuard()), seq);
-  if (verdict === 'duplicate') st.stats.duplicates++;
-  else {
-    if (verdict === 'late') st.stats.late++;
+  const g = (s.guards[ki] ??= initSeqGuard());
+  const verdict = admitSeq(g, seq);
+  if (verdict === 'next') st.stats.applied++;
+  else if (verdict === 'late') {
+    st.stats.late++;
     st.stats.applied++;
-  }
+  } else if (verdict === 'duplicate') st.stats.duplicates++;
+  else rejectSeq(st, g, seq);
   return verdict;
 }
 
 function applyHeartbeat(set: FactorSet, st: FoldState, ev: MarketEvent, sink: RowSink): SeqVerdict {
   const verdict = admitSeq(st.clockGuard, ev.seq);
+  if (verdict === 'implausible') {
+    rejectSeq(st, st.clockGuard, ev.seq);
+    return verdict;
+  }
   if (verdict === 'duplicate') {
     st.stats.duplicates++;
     return verdict;

@@ -1,8 +1,11 @@
 /**
  * The one bad-event policy. Replay turns a problem into an error naming file, row, field and value;
  * live dead-letters the event with the same reason. Neither path applies an event that fails here.
+ * Absurd but well-formed values (magnitudes, an event time far ahead) are rejected by the
+ * plausibility rule (plausibility.ts), whose stateless half runs here.
  */
 import type { MarketEvent } from './events.ts';
+import { eventAheadProblem, magnitudeProblem } from './plausibility.ts';
 
 export interface EventProblem {
   field: string;
@@ -24,22 +27,32 @@ export function validateEvent(e: MarketEvent): EventProblem | null {
   if (e.tsEvent < 0n) return { field: 'ts_event', value: e.tsEvent, reason: 'must be >= 0' };
   if (e.seq < 0n) return { field: 'seq', value: e.seq, reason: 'must be >= 0' };
   if (e.seq > INT64_MAX) return { field: 'seq', value: e.seq, reason: 'must fit an int64 (<= 2^63 - 1)' };
+  const ahead = eventAheadProblem(e.tsEvent, e.tsRecv);
+  if (ahead) return ahead;
   if (e.kind !== 'heartbeat' && e.symbol.length === 0) return { field: 'symbol', value: e.symbol, reason: 'must not be empty' };
   switch (e.kind) {
     case 'trade':
       return positive('price', e.price) ?? positive('size', e.size) ??
-        (e.side === 1 || e.side === -1 || e.side === 0 ? null : { field: 'side', value: e.side, reason: 'must be 1, -1 or 0' });
+        (e.side === 1 || e.side === -1 || e.side === 0 ? null : { field: 'side', value: e.side, reason: 'must be 1, -1 or 0' }) ??
+        magnitudeProblem('price', e.price) ?? magnitudeProblem('size', e.size);
     case 'quote':
       // A one-sided quote is legal (size 0, price 0 on the empty side) but not a NaN or negative one.
       return nonNegative('bid_px', e.bidPx) ?? nonNegative('ask_px', e.askPx) ??
-        nonNegative('bid_sz', e.bidSz) ?? nonNegative('ask_sz', e.askSz);
+        nonNegative('bid_sz', e.bidSz) ?? nonNegative('ask_sz', e.askSz) ??
+        magnitudeProblem('bid_px', e.bidPx) ?? magnitudeProblem('ask_px', e.askPx) ??
+        magnitudeProblem('bid_sz', e.bidSz) ?? magnitudeProblem('ask_sz', e.askSz);
     case 'book':
       return positive('price', e.price) ?? nonNegative('size', e.size) ??
-        (e.side === 1 || e.side === -1 ? null : { field: 'side', value: e.side, reason: 'must be 1 (bid) or -1 (ask)' });
+        (e.side === 1 || e.side === -1 ? null : { field: 'side', value: e.side, reason: 'must be 1 (bid) or -1 (ask)' }) ??
+        magnitudeProblem('price', e.price) ?? magnitudeProblem('size', e.size);
     case 'fundamental':
       // Values may be unknown (NaN) for a period but never infinite.
       for (const [field, v] of [['eps', e.eps], ['eps_ttm', e.epsTtm], ['book_value_per_share', e.bookValuePerShare], ['shares_outstanding', e.sharesOutstanding]] as const) {
         if (v === Infinity || v === -Infinity) return { field, value: v, reason: 'must be finite or null' };
+        if (!Number.isNaN(v)) {
+          const m = magnitudeProblem(field, v);
+          if (m) return m;
+        }
       }
       return null;
     case 'news':

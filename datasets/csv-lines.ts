@@ -14,6 +14,7 @@ import type { CatalogRow } from '../replay/catalog.ts';
 import { InputError, UsageError } from '../core/errors.ts';
 import type { ImportReport, OnError, RejectedRow } from './import-report.ts';
 import { LockstepError } from '../core/errors.ts';
+import { magnitudeProblem } from '../core/plausibility.ts';
 
 export interface CsvTable {
   file: string;
@@ -128,11 +129,17 @@ export function forEachRow(t: CsvTable, rejects: Rejects, fn: (fields: string[],
 
 const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A decimal number; `min` 'zero' forbids negatives, 'positive' also forbids zero. Blank is a problem. */
+/**
+ * A decimal number; `min` 'zero' forbids negatives, 'positive' also forbids zero. Blank is a
+ * problem, and so is a magnitude of 1e15 or more (core/plausibility.ts).
+ */
 export function decimalField(field: string, s: string, min?: 'zero' | 'positive'): number {
   if (!DECIMAL_RE.test(s)) throw new RowProblem(field, s, 'is not a number');
   const v = Number(s);
   if (!Number.isFinite(v)) throw new RowProblem(field, s, 'is not a finite number');
+  // the plausibility rule (core/plausibility.ts): the same bound replay and live apply
+  const absurd = magnitudeProblem(field, v);
+  if (absurd) throw new RowProblem(field, s, absurd.reason);
   if (min === 'zero' && v < 0) throw new RowProblem(field, s, 'must be >= 0');
   if (min === 'positive' && !(v > 0)) throw new RowProblem(field, s, 'must be > 0');
   return v;

@@ -56,6 +56,8 @@
  * Returns one result per shard: 1 when written, 0 when already covered (nothing written), or the
  * text of the refusal (`LEASE ...`, `DIVERGED ...`; nothing written for that shard).
  */
+import { DEAD_LETTER_MAXLEN } from './dead-letter.ts';
+
 /** One shard's part of a commit: what `shardCommitArgs` turns into its ARGV. */
 export interface ShardCommit {
   lastId: string;
@@ -247,7 +249,7 @@ for s = 1, nShards do
   if p.write then
     local k = p.k
     if not p.retry then
-      for d = 1, #p.dlq do redis.call('XADD', KEYS[k + 4], '*', unpack(p.dlq[d])) end
+      for d = 1, #p.dlq do redis.call('XADD', KEYS[k + 4], 'MAXLEN', '~', '${DEAD_LETTER_MAXLEN}', '*', unpack(p.dlq[d])) end
       if p.nRows > 0 then redis.call('XADD', KEYS[k + 1], '*', 'rows', p.rows) end
       for l = 1, #p.latest do
         local lt = p.latest[l]

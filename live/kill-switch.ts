@@ -43,15 +43,21 @@ export function parseKillState(text: string | null): KillState {
     const symbols = j.symbols ?? {};
     if ((j.all !== null && j.all !== undefined && !isEntry(j.all)) || typeof symbols !== 'object' || symbols === null || Array.isArray(symbols)) throw new Error('unexpected shape');
     for (const e of Object.values(symbols)) if (!isEntry(e)) throw new Error('unexpected shape');
-    return { all: (j.all as KillEntry | undefined) ?? null, symbols: symbols as Record<string, KillEntry> };
+    return { all: (j.all as KillEntry | undefined) ?? null, symbols: ownKeys(symbols as Record<string, KillEntry>) };
   } catch (e) {
     return { all: { reason: `the kill switch key is unreadable (${(e as Error).message}); failing closed`, by: 'lockstep', at: 0 }, symbols: {}, unreadable: true };
   }
 }
 
+/**
+ * A copy of a symbol record without a prototype: symbols are user input, and `constructor`,
+ * `toString` or `__proto__` must be plain keys, not Object.prototype's members.
+ */
+const ownKeys = (r: Record<string, KillEntry>): Record<string, KillEntry> => Object.assign(Object.create(null) as Record<string, KillEntry>, r);
+
 /** Why `symbol`'s values must not be used now, or null when they may. */
 export function killFor(state: KillState, symbol: string): KillEntry | null {
-  return state.all ?? state.symbols[symbol] ?? null;
+  return state.all ?? (Object.hasOwn(state.symbols, symbol) ? state.symbols[symbol] : null);
 }
 
 export const isKillOff = (s: KillState) => s.all === null && Object.keys(s.symbols).length === 0;
@@ -74,13 +80,13 @@ export function applyKillChange(cur: KillState, change: KillChange): KillState {
   if (change.on) {
     if (!change.reason?.trim()) throw new KillSwitchError('a reason is required to switch it on (--reason)');
     const entry: KillEntry = { reason: change.reason.trim(), by: change.by ?? 'unknown', at: change.now ?? Date.now() };
-    if (!change.symbols?.length) return { all: entry, symbols: { ...cur.symbols } };
-    const symbols = { ...cur.symbols };
+    if (!change.symbols?.length) return { all: entry, symbols: ownKeys(cur.symbols) };
+    const symbols = ownKeys(cur.symbols);
     for (const s of change.symbols) symbols[s] = entry;
     return { all: cur.all, symbols };
   }
   if (!change.symbols?.length) return KILL_OFF;
-  const symbols = { ...cur.symbols };
+  const symbols = ownKeys(cur.symbols);
   for (const s of change.symbols) delete symbols[s];
   return { all: cur.all, symbols };
 }

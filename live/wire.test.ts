@@ -8,7 +8,7 @@ import { packValues, packValuesCached, type PackCache } from './worker/index.ts'
 const base = { symbol: 'AAPL', seq: 7n, tsEvent: 1_710_511_200_123_456_789n, tsRecv: 1_710_511_200_123_457_000n };
 const events: MarketEvent[] = [
   { kind: 'trade', ...base, price: 189.32000000000002, size: 100, side: -1 },
-  { kind: 'quote', ...base, bidPx: 0, bidSz: 0, askPx: 5e-324, askSz: 1e21 },
+  { kind: 'quote', ...base, bidPx: 0, bidSz: 0, askPx: 5e-324, askSz: 1.5e-7 }, // exponent forms (1e21 and up is implausible: core/plausibility.ts)
   { kind: 'book', ...base, side: 1, price: 0.1 + 0.2, size: 0, snapshot: true, last: false },
   { kind: 'fundamental', ...base, fiscalYear: 2024, fiscalPeriod: 'Q1', eps: NaN, epsTtm: -1.5, bookValuePerShare: 3.25, sharesOutstanding: 15_000_000_000 },
   { kind: 'news', ...base, sentiment: -0.75 },

@@ -16,10 +16,12 @@
  * same float64 bit for bit; NaN is "NaN". Any producer (an exchange adapter in another language)
  * can write this format; `lockstep feed` is one such producer. Decoding validates every field and
  * then applies core's event validation: a bad entry is reported with the field, value and reason
- * (the worker dead-letters it), never thrown.
+ * (the worker dead-letters it), never thrown. The worker also has ts_recv checked against its wall
+ * clock (core/plausibility.ts): an entry received more than a day from now is implausible.
  */
 import { isKind, type MarketEvent } from '../core/events.ts';
 import { validateEvent } from '../core/validate-event.ts';
+import { MAX_RECV_AHEAD_NS, receivedAheadProblem } from '../core/plausibility.ts';
 import { LockstepError } from '../core/errors.ts';
 
 /** String(-0) is '0': keep the sign so the worker folds the very number the producer had. */
@@ -86,12 +88,27 @@ function flag(k: string, v: string | undefined): boolean {
 }
 
 /**
+ * The latest ts_recv accepted without asking the wall clock again: wall clock + MAX_RECV_AHEAD_NS
+ * when last read. Only an entry beyond it reads the clock (it only ever grows), so the usual entry
+ * pays one comparison.
+ */
+let horizon = -1n;
+
+/** `tsRecv`'s problem against the wall clock + a day (core/plausibility.ts), re-reading the clock past the cached horizon. */
+function receivedTooLate(tsRecv: bigint): WireProblem | null {
+  horizon = BigInt(Date.now()) * 1_000_000n + MAX_RECV_AHEAD_NS;
+  const p = receivedAheadProblem(horizon, tsRecv);
+  return p === null ? null : { field: 'tr', value: String(tsRecv), reason: `${p.reason} (${new Date(Date.now()).toISOString()})` };
+}
+
+/**
  * Decodes one stream entry's fields into a validated event, or the problem with it. Fields are
  * picked out in one pass over the flat list (a repeated field: the last one counts; unknown
  * fields are ignored); they are then checked in a fixed order, so an entry with several problems
- * always reports the same one.
+ * always reports the same one. With `checkClock` (the worker), ts_recv must also be no more
+ * than a day ahead of the wall clock.
  */
-export function decodeEvent(flat: readonly string[]): Decoded {
+export function decodeEvent(flat: readonly string[], checkClock = false): Decoded {
   let k, s, q, te, tr, p, z, d, bp, bz, ap, az, n, l, fy, fp, e, et, bv, so, st: string | undefined;
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const v = flat[i + 1];
@@ -148,6 +165,10 @@ export function decodeEvent(flat: readonly string[]): Decoded {
       case 'heartbeat':
         ev = { kind: 'heartbeat', tsEvent, tsRecv, symbol, seq };
         break;
+    }
+    if (checkClock && tsRecv > horizon) {
+      const late = receivedTooLate(tsRecv);
+      if (late) return { ok: false, problem: late };
     }
     const problem = validateEvent(ev);
     if (problem) return { ok: false, problem: { field: problem.field, value: String(problem.value), reason: problem.reason } };

@@ -6,6 +6,10 @@
 import { compareEvents, type Kind, type MarketEvent } from '../core/events.ts';
 import { checkSchema, rowGroupDecoder, tsRecvApprox, type RowDecoder } from './catalog-schema.ts';
 import { InputError } from '../core/errors.ts';
+import { MAX_SEQ_JUMP, seqJumpProblem } from '../core/plausibility.ts';
+
+/** A float pre-check (no bigint arithmetic per row) below the sequence bound; the exact check follows. */
+const SEQ_JUMP_HINT = Number(MAX_SEQ_JUMP) / 2;
 import type { Table } from 'apache-arrow';
 import type { DecodePool } from './decode-pool.ts';
 import { openParquet, type ParquetSource } from './parquet-io.ts';
@@ -37,6 +41,8 @@ export class EventCursor {
   private bufFirstRow = 0;
   private prev: MarketEvent | null = null;
   private prevRow = -1;
+  /** Per symbol of the file, its last sequence number before the current run of another symbol. */
+  private readonly lastSeq = new Map<string, bigint>();
   rowsRead = 0;
 
   private poolFile = -1;
@@ -106,6 +112,21 @@ export class EventCursor {
 
   private checkOrder(e: MarketEvent, row: number): void {
     const p = this.prev;
+    // The plausibility rule (core/plausibility.ts) within the file: a sequence number far ahead of
+    // the previous row of its source is rejected here, where its file and row are known. A file
+    // holds one kind; in a file of several symbols, each symbol's last seq is kept when the next
+    // row is another symbol's (rows of one symbol usually come in runs: the map is rarely touched).
+    if (p !== null) {
+      let last = p.seq;
+      if (p.symbol !== e.symbol) {
+        this.lastSeq.set(p.symbol, p.seq);
+        last = this.lastSeq.get(e.symbol) ?? -1n;
+      }
+      if (last >= 0n && Number(e.seq) - Number(last) > SEQ_JUMP_HINT) {
+        const bad = seqJumpProblem(last, e.seq);
+        if (bad) throw new InputError({ file: this.src.path, row, field: bad.field, value: bad.value, reason: bad.reason });
+      }
+    }
     // the common case (time moved forward) needs no full comparison
     if (p !== null && p.tsRecv >= e.tsRecv && compareEvents(p, e) > 0) {
       const field = p.tsRecv > e.tsRecv ? 'ts_recv' : p.symbol !== e.symbol ? 'symbol' : 'seq';

@@ -12,6 +12,7 @@ import { SYMBOL_RE } from '../keys.ts';
 import { shardOf } from '../shard.ts';
 import type { Entry } from '../stream-reader.ts';
 import { decodeEvent } from '../wire.ts';
+import { fieldReason } from '../dead-letter.ts';
 import { compareIds } from '../stream-id.ts';
 import type { WorkerHealth } from './health.ts';
 import { encodeRowPacked, packValuesCached, type PackCache } from './row-format.ts';
@@ -62,16 +63,16 @@ export class EntryApplier {
     if (run.skip.size > 0 && run.skip.has(id)) return;
     const fields = entry[1];
     if (fields === null) return this.reject(run, entry, silent, 'entry was deleted from the stream before it was applied');
-    const d = decodeEvent(fields);
+    const d = decodeEvent(fields, true);
     if (!d.ok) {
       const p = d.problem;
-      return this.reject(run, entry, silent, `${p.field}=${p.value ?? '(missing)'}: ${p.reason}`);
+      return this.reject(run, entry, silent, fieldReason(p.field, p.value, p.reason));
     }
     const ev = d.event;
     if (ev.kind !== 'heartbeat') {
       let home = this.homes.get(ev.symbol);
       if (home === undefined) {
-        if (!SYMBOL_RE.test(ev.symbol)) return this.reject(run, entry, silent, `s=${ev.symbol}: symbol must match ${SYMBOL_RE}`);
+        if (!SYMBOL_RE.test(ev.symbol)) return this.reject(run, entry, silent, fieldReason('s', ev.symbol, `symbol must match ${SYMBOL_RE}`));
         home = shardOf(ev.symbol, this.shards);
         if (this.homes.size >= 100_000) this.homes.clear(); // bounded, whatever producers send
         this.homes.set(ev.symbol, home);
@@ -85,7 +86,10 @@ export class EntryApplier {
     }
     this.sinkRun = run;
     this.sinkId = id;
-    applyEvent(this.set, run.fold, ev, this.sink);
+    if (applyEvent(this.set, run.fold, ev, this.sink) === 'implausible') {
+      const p = run.fold.rejection!; // the plausibility rule (core/plausibility.ts) refused it
+      return this.reject(run, entry, silent, fieldReason(p.field, String(p.value), p.reason));
+    }
     run.acks.push(id);
   }
 

@@ -7,6 +7,7 @@
  * delivered more than `maxDeliveries` times without being committed (a poison pill) is
  * dead-lettered with the reason.
  */
+import { DEAD_LETTER_MAXLEN } from '../dead-letter.ts';
 import { checkpointKey, deadLetterStream, inputStream, type KeyLayout } from '../keys.ts';
 import { compareIds } from '../stream-id.ts';
 import type { Entry } from '../stream-reader.ts';
@@ -77,7 +78,7 @@ async function claimAndPoison(c: RecoveryContext, run: ShardRun): Promise<void> 
   for (const [id, , , deliveries] of pending) {
     if (deliveries <= opts.maxDeliveries || compareIds(id, run.committed) <= 0) continue;
     const entry = (await writer.xrange(inKey, id, id)) as Entry[];
-    await writer.xadd(deadLetterStream(keys, run.shard), '*', 'id', id, 'reason', `delivered ${deliveries} times without being committed (poison entry)`, ...(entry[0]?.[1] ?? []));
+    await writer.xadd(deadLetterStream(keys, run.shard), 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'id', id, 'reason', `delivered ${deliveries} times without being committed (poison entry)`, ...(entry[0]?.[1] ?? []));
     c.status.deadLettered++;
     // remembered in the checkpoint, so a crash before the next commit cannot apply it after all
     await writer.hset(checkpointKey(keys, run.shard), `skip:${id}`, '1');
