@@ -73,7 +73,8 @@ export class FeedRedisError extends UserError {}
 const TRANSIENT = /timed out|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
 
 function isTransient(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'MaxRetriesPerRequestError' || TRANSIENT.test(e.message));
+  // ioredis's MaxRetriesPerRequestError says "Reached the max retries per request limit"
+  return e instanceof Error && TRANSIENT.test(e.message);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

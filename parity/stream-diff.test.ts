@@ -250,12 +250,12 @@ describe('sources', () => {
     writeFileSync(join(dir, 'bad.csv'), 'symbol,source,seq,ts_recv,x\nA,trade,1,5,1.5\nA,trade,two,6,2\n');
     const s = await openRowSource(join(dir, 'bad.csv'));
     await expect(diffSources(s, s)).rejects.toThrow(/bad\.csv, line 3, field seq: must be an integer \(value "two"\)/);
-    await expect(openRowSource(join(dir, 'missing.csv'))).rejects.toThrow(/missing\.csv: cannot read file \(ENOENT\)/);
+    await expect(openRowSource(join(dir, 'missing.csv'))).rejects.toThrow(/missing\.csv: no such file/);
     writeFileSync(join(dir, 'nokey.parquet'), encodeParquet([{ name: 'symbol', type: 'utf8' }, { name: 'x', type: 'float64' }], { symbol: ['A'], x: new Float64Array([1]) }, 1));
     await expect(openRowSource(join(dir, 'nokey.parquet'))).rejects.toThrow(/nokey\.parquet, field source: missing key column/);
     const cli = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'parity', 'diff', join(dir, 'bad.csv'), join(dir, 'missing.csv')], { encoding: 'utf8', cwd: ROOT });
     expect(cli.status).toBe(2);
-    expect(cli.stderr).toMatch(/^lockstep: .*missing\.csv: cannot read file/m);
+    expect(cli.stderr).toMatch(/^lockstep: .*missing\.csv: no such file/m);
     // a readable footer over corrupt data pages: the decoder worker traps, the error names the file
     const n = 5000;
     const good = encodeParquet(factorTableSpecs(['x']), { symbol: Array<string>(n).fill('A'), source: Array<string>(n).fill('trade'), seq: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), ts_event: new BigInt64Array(n), ts_recv: new BigInt64Array(n), x: Float64Array.from({ length: n }, (_, i) => i * 1.5) }, n);

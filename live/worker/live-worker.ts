@@ -75,6 +75,13 @@ export class LiveWorker {
   private readonly toRetake = new Set<number>();
   /** Shards whose in-memory state was dropped (diverged, lease expired): recovered by `repair()`. */
   private readonly toRecover = new Set<number>();
+  /**
+   * When `<ns>:meta` was first found missing with leases to take again (0: it is there). Losing
+   * the data is concluded only once it stays missing for a lease on a node that says it is a
+   * primary: during a Sentinel failover a restarted, empty old primary answers as a primary for a
+   * moment before it is made a replica of the promoted one.
+   */
+  private metaMissingSince = 0;
   private readonly log = (msg: string): void => this.opts.log?.(msg);
   /** Failed Redis round trips, logged rate-limited. */
   private readonly outage: OutageLog;
@@ -224,7 +231,11 @@ export class LiveWorker {
     // no commit of a dropped shard may land after its recovery read the checkpoint
     await this.settle();
     // a lease gone with the rest of the data is not to be taken again over an empty Redis
-    if (this.toRetake.size > 0 && (await this.writer!.exists(metaKey(this.keys))) === 0) throw await this.dataLost(null);
+    if (this.toRetake.size > 0 && (await this.writer!.exists(metaKey(this.keys))) === 0) {
+      if (await this.metaLossConfirmed()) throw await this.dataLost(null);
+      return; // not yet sure: the next step looks again
+    }
+    this.metaMissingSince = 0;
     for (const s of [...this.toRetake]) {
       if (!(await this.leases.retake(s))) continue;
       this.toRetake.delete(s);
@@ -235,6 +246,26 @@ export class LiveWorker {
       this.runs.set(s, await recoverShard(this.recovery, s));
       this.toRecover.delete(s);
     }
+  }
+
+  /** True once `<ns>:meta` has been missing for a lease on a node that answers as a primary. */
+  private async metaLossConfirmed(): Promise<boolean> {
+    const now = Date.now();
+    if (this.metaMissingSince === 0) {
+      this.metaMissingSince = now;
+      this.log(`${metaKey(this.keys)} is missing; looking again for ${this.opts.leaseMs} ms before concluding that Redis lost its data (a failover may be under way)`);
+    }
+    if (now - this.metaMissingSince < this.opts.leaseMs) {
+      await new Promise((r) => setTimeout(r, Math.min(200, this.opts.leaseMs)));
+      return false;
+    }
+    // a replica answers reads too: only a primary without the key has lost it (ROLE is not
+    // routed on Cluster, where the key's own node answered EXISTS)
+    if (!isClusterUrl(this.opts.redis)) {
+      const role = await this.writer!.call('ROLE').then((r) => String((r as unknown[])[0]), () => 'unknown');
+      if (role !== 'master') return false;
+    }
+    return true;
   }
 
   /**
