@@ -46,7 +46,8 @@ export class RowReader {
   /** HGETALL `key` as an object (empty when the key does not exist). */
   async hgetall(key: string): Promise<Record<string, string>> {
     const flat = (await this.conn.request(encodeCommand(['HGETALL', key]), 1, bulkArrayReply))[0] as (string | null)[];
-    const out: Record<string, string> = {};
+    // field names come from Redis: an object without a prototype has no `__proto__` or `constructor` to collide with
+    const out: Record<string, string> = Object.create(null);
     for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1] ?? '';
     return out;
   }

@@ -41,7 +41,7 @@ export function createTally(schemaA: SideSchema, schemaB: SideSchema, opts: Diff
   const colsB = only ? schemaB.factorColumns.filter((c) => only.includes(c)) : schemaB.factorColumns;
   const shared = colsA.filter((c) => colsB.includes(c));
   const axis = schemaA.timeAxis ?? 'ts_recv';
-  const tol: Tolerance[] = shared.map((c) => opts.factorTolerance?.[c] ?? opts.tolerance ?? { kind: 'exact' });
+  const tol: Tolerance[] = shared.map((c) => (opts.factorTolerance && Object.hasOwn(opts.factorTolerance, c) ? opts.factorTolerance[c] : undefined) ?? opts.tolerance ?? { kind: 'exact' }); // a column may be named like an Object method
   const sums: FactorSummary[] = shared.map((c, s) => ({ factor: c, tolerance: toleranceName(tol[s]), compared: 0, mismatched: 0, signedZero: 0, maxAbs: 0, maxRel: 0, maxUlp: '0' }));
   const maxUlp = shared.map(() => 0n);
   let mismatchedCells = 0;

@@ -25,7 +25,7 @@ async function diffSettings(a: DiffArgs) {
   try {
     const keys = parseKeys(a.keys);
     const tolerance = parseTolerance(a.tolerance);
-    const factorTolerance: Record<string, ReturnType<typeof parseTolerance>> = {};
+    const factorTolerance: Record<string, ReturnType<typeof parseTolerance>> = Object.create(null); // keys are column names: no prototype to collide with
     for (const ft of list(a.factorTolerance) ?? []) {
       const [name, t] = ft.split('=');
       if (!name || !t) throw new Error(`--factor-tolerance ${JSON.stringify(ft)}: use name=exact|ulp:N|abs:X|rel:X`);
