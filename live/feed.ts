@@ -16,13 +16,14 @@
  *   entry it knows was written and drops the entries that did get in. The re-read goes over the
  *   same connection as the timed-out writes, so Redis has executed those before it answers.
  */
+import { resolve } from 'node:path';
 import { compareEvents, type MarketEvent } from '../core/events.ts';
 import { UserError } from '../core/errors.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { dateStartNs } from '../replay/catalog.ts';
 import { openSelection, type ReplaySelection } from '../replay/run-replay.ts';
-import { inputStream, metaKey, type KeyLayout } from './keys.ts';
+import { feedKey, inputStream, metaKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { shardOf } from './shard.ts';
 import { checkShardCount } from './shard-meta.ts';
@@ -136,13 +137,15 @@ const TAIL_SEARCH = 100;
 
 /**
  * The newest entry of a stream (its ID, null when empty) and the newest event in it (null when
- * none): entries that are not events (written by someone else) are passed over.
+ * none): entries that are not events (written by someone else), or that the workers dead-letter
+ * as implausible (a time far ahead: core/plausibility.ts, with the live clock check), are passed
+ * over: a hostile entry must not move the resume point past the rest of the day.
  */
 async function readTail(r: RedisClient, stream: string): Promise<{ id: string | null; event: MarketEvent | null }> {
   const newest = (await r.xrevrange(stream, '+', '-', 'COUNT', TAIL_SEARCH)) as [string, string[]][];
   if (newest.length === 0) return { id: null, event: null };
   for (const [, flat] of newest) {
-    const d = decodeEvent(flat);
+    const d = decodeEvent(flat, true);
     if (d.ok) return { id: newest[0][0], event: d.event };
   }
   throw new UserError(`cannot tell where to resume: none of the last ${newest.length} entries of ${stream} is an event`);
@@ -177,10 +180,15 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     // the last event, before or at which nothing is published again
     const lastId: (string | null)[] = [];
     const tails: (MarketEvent | null)[] = [];
+    // resume only the selection that was being fed: another selection (other symbols, another
+    // window) is published whole, whatever the streams already hold
+    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null });
+    const sameSelection = (await retry.run(() => r.hget(feedKey(keys), 'selection'))) === selection;
+    await retry.run(() => r.hset(feedKey(keys), 'selection', selection));
     for (const st of streams) {
       const t = await retry.run(() => readTail(r, st));
       lastId.push(t.id);
-      tails.push(t.event);
+      tails.push(sameSelection ? t.event : null);
     }
     /** past[s]: the replay has gone beyond shard s's last event (or the stream was empty). */
     const past = tails.map((t) => t === null);

@@ -27,10 +27,13 @@ let redis: RedisHarness;
 let client: RedisClient;
 let replay: FactorTable;
 
+/** Events the generated day repeats on purpose (a feed's retries): the replay drops them too. */
+let replayDuplicates = 0;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lockstep-hostile-live-'));
   await generateDay({ date: DATE, symbols: 3, seed: 5, preset: 'tiny', out: join(dir, 'cat') });
-  await runReplay({ catalog: join(dir, 'cat'), date: DATE, out: join(dir, 'replay.parquet'), progress: false });
+  replayDuplicates = (await runReplay({ catalog: join(dir, 'cat'), date: DATE, out: join(dir, 'replay.parquet'), progress: false })).duplicates;
   replay = await readFactorTable(join(dir, 'replay.parquet'));
   redis = await RedisHarness.start();
   client = await openRedis(redis.url);
@@ -63,7 +66,7 @@ describe('hostile but well-formed entries (plausibility rule), live', () => {
     expect(r.status, r.stderr).toBe(0);
     const reasons: string[] = [];
     for (let s = 0; s < 2; s++) for (const [, f] of (await client.xrange(deadLetterStream(keys, s), '-', '+')) as [string, string[]][]) reasons.push(f[3]);
-    expect(r.stdout, reasons.join('\n')).toMatch(/, 4 dead letters$/m);
+    expect(r.stdout, reasons.join('\n')).toMatch(/, 4 dead letters, \d+ duplicates dropped$/m);
     expect(reasons.sort()).toEqual(
       [
         "seq=1000000000000000: jumps more than 1000000000 ahead of the source's last sequence number " + reasons.find((x) => x.startsWith('seq='))?.split(' ').pop(),
@@ -86,5 +89,20 @@ describe('hostile but well-formed entries (plausibility rule), live', () => {
       if (!g || cols.some((c, j) => !Object.is(g[j], replay.values[c][i]))) mismatched++;
     }
     expect(mismatched).toBe(0);
+  });
+
+  it('a repeated sequence number is dropped by the duplicate policy and counted in the summary, never silently', async () => {
+    const keys: KeyLayout = { ns: 'dups', shards: 2 };
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    // a producer's retry: an entry already in the stream, published again at its end
+    const [[, fields]] = (await client.xrange(inputStream(keys, 0), '-', '+', 'COUNT', 50)).slice(-1) as [string, string[]][];
+    await client.xadd(inputStream(keys, 0), '*', ...fields);
+    await client.xadd(inputStream(keys, 0), '*', ...fields);
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', redis.url, '--ns', keys.ns, '--shards', '2', '--exit-when-idle', '500'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(replayDuplicates).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(new RegExp(`, 0 dead letters, ${replayDuplicates + 2} duplicates dropped$`, 'm'));
+    const { rows } = await readOutputRows(client, keys);
+    expect(rows.length).toBe(replay.seq.length);
   });
 });

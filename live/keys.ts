@@ -31,6 +31,8 @@ export const checkpointKey = (k: KeyLayout, s: number) => `${k.ns}:ckpt:${tag(k,
 export const deadLetterStream = (k: KeyLayout, s: number) => `${k.ns}:dlq:${tag(k, s)}`;
 export const leaseKey = (k: KeyLayout, s: number) => `${k.ns}:lease:${tag(k, s)}`;
 export const metaKey = (k: KeyLayout) => `${k.ns}:meta`;
+/** The feed's record of the selection it is publishing (what a rerun resumes). */
+export const feedKey = (k: { ns: string }) => `${k.ns}:feed`;
 export const workersKey = (k: { ns: string }) => `${k.ns}:workers`;
 export const killSwitchKey = (k: { ns: string }) => `${k.ns}:kill`;
 export const alertsStream = (k: { ns: string }) => `${k.ns}:alerts`;

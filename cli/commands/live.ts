@@ -71,6 +71,6 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     }
     await w.close();
     const h = w.health();
-    console.log(`stopped: applied ${h.applied} events, ${h.commits} commits, ${h.deadLettered} dead letters`);
+    console.log(`stopped: applied ${h.applied} events, ${h.commits} commits, ${h.deadLettered} dead letters, ${h.duplicates} duplicates dropped`);
   },
 };

@@ -86,10 +86,13 @@ export class EntryApplier {
     }
     this.sinkRun = run;
     this.sinkId = id;
-    if (applyEvent(this.set, run.fold, ev, this.sink) === 'implausible') {
+    const verdict = applyEvent(this.set, run.fold, ev, this.sink);
+    if (verdict === 'implausible') {
       const p = run.fold.rejection!; // the plausibility rule (core/plausibility.ts) refused it
       return this.reject(run, entry, silent, fieldReason(p.field, String(p.value), p.reason));
     }
+    // a repeated sequence number is dropped by the fold's policy (the same in replay): counted, never silent
+    if (verdict === 'duplicate') this.status.duplicates++;
     run.acks.push(id);
   }
 

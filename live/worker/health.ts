@@ -10,6 +10,8 @@ export interface WorkerHealth {
   /** Input entries applied to a fold (silent re-applications during recovery included). */
   applied: number;
   deadLettered: number;
+  /** Entries whose event repeated a sequence number already applied: dropped by the fold's duplicate policy, acknowledged. */
+  duplicates: number;
   commits: number;
   /** Seconds spent in commit round trips that succeeded, summed (with `commits`: the mean commit latency). */
   commitSeconds: number;
@@ -17,7 +19,7 @@ export interface WorkerHealth {
   dataLost: boolean;
 }
 
-export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, commits: 0, commitSeconds: 0, dataLost: false });
+export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, duplicates: 0, commits: 0, commitSeconds: 0, dataLost: false });
 
 export function markOk(h: WorkerHealth): void {
   if (h.dataLost) return; // stays visible: the worker stopped for it

@@ -30,6 +30,7 @@ export function workerMetricsText(h: WorkerHealth, age: readonly [number, number
   metric('lockstep_worker_commits_total', 'counter', 'Commits written (output rows, latest values, checkpoint and acks, atomically).', [['', h.commits]]);
   metric('lockstep_worker_commit_seconds_sum', 'counter', 'Seconds spent in commit round trips that succeeded; divided by lockstep_worker_commits_total: the mean commit latency.', [['', h.commitSeconds]]);
   metric('lockstep_worker_dead_letters_total', 'counter', 'Input entries dead-lettered by this worker.', [['', h.deadLettered]]);
+  metric('lockstep_worker_duplicates_total', 'counter', 'Input entries dropped as repeated sequence numbers (the duplicate policy).', [['', h.duplicates]]);
   metric('lockstep_worker_redis_up', 'gauge', '1 when the last Redis round trip succeeded.', [['', h.healthy ? 1 : 0]]);
   metric('lockstep_worker_last_ok_timestamp_seconds', 'gauge', 'When a Redis round trip last succeeded (unix seconds).', [['', h.lastOkAt / 1000]]);
   metric('lockstep_worker_redis_data_lost', 'gauge', '1 when Redis lost the deployment\'s data (streams and checkpoints gone) and the worker stopped for it.', [['', h.dataLost ? 1 : 0]]);
@@ -52,6 +53,7 @@ export function statusLine(h: WorkerHealth, age: readonly [number, number][], pr
     `status: applied ${h.applied} events${rate === null ? '' : ` (${rate.toFixed(0)}/s)`}`,
     `${h.commits} commits${commitMs === null ? '' : ` (mean ${commitMs.toFixed(1)} ms)`}`,
     `${h.deadLettered} dead letters`,
+    `${h.duplicates} duplicates dropped`,
     `input age ${maxAge === null ? '-' : `${maxAge.toFixed(1)} s`}`,
     h.dataLost ? 'Redis LOST ITS DATA' : h.healthy ? 'Redis ok' : `Redis failing (${h.lastError ?? 'not yet reached'})`,
   ].join(', ');
