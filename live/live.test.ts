@@ -284,7 +284,7 @@ describe('live mode, Redis down', () => {
     expect(err).not.toMatch(/read failed|enableOfflineQueue|Error/);
     const where = `127.0.0.1:${redis.port}`;
     expect(err.match(/Redis unreachable at /g), err).toHaveLength(1);
-    expect(err).toMatch(new RegExp(`Redis unreachable at ${where}: (not connected|connection refused|no answer within \\d+ ms) \\(read\\); retrying`));
+    expect(err).toMatch(new RegExp(`Redis unreachable at ${where}: (not connected|connection refused|no answer within \\d+ ms) \\((read|shard\\(s\\) [\\d,]+: commit)\\); retrying`));
     expect(err).toMatch(new RegExp(`Redis reachable again at ${where} after \\d+\\.\\d s \\(\\d+ failed attempt\\(s\\)\\)`));
   });
 });
@@ -325,7 +325,7 @@ describe('live mode, the worker\'s own metrics and status', () => {
     expect(code, err).toBe(0);
     expect(out).toMatch(new RegExp(`applied ${entries} events`));
     expect(err).toMatch(/wm: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
-    expect(err).toMatch(new RegExp(`wm: status: applied ${entries} events \\(0/s\\), \\d+ commits \\(mean \\d+\\.\\d ms\\), 0 dead letters, input age \\d+\\.\\d s, Redis ok`));
+    expect(err).toMatch(new RegExp(`wm: status: applied ${entries} events \\(0/s\\), \\d+ commits \\(mean \\d+\\.\\d ms\\), 0 dead letters, \\d+ duplicates dropped, input age \\d+\\.\\d s, Redis ok`));
   });
 });
 

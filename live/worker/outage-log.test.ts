@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutageLog, redisWhere } from './outage-log.ts';
+import { describeRedisFailure, OutageLog, redisWhere } from './outage-log.ts';
 
 describe('OutageLog', () => {
   it('says an outage once in its words, repeats it with the count of lines not shown, and says when it ends', () => {
@@ -23,5 +23,11 @@ describe('OutageLog', () => {
   it('names Redis by host:port, without credentials or query', () => {
     expect(redisWhere('rediss://user:secret@10.0.0.5:6380/?tls_ca=/x.pem')).toBe('10.0.0.5:6380');
     expect(redisWhere('redis://h1:7000,h2:7001')).toBe('h1:7000,h2:7001');
+  });
+
+  it("says ioredis's own failures in Lockstep's words (a commit refused while disconnected, not only a read)", () => {
+    const maxRetries = new Error('Reached the max retries per request limit (which is 0). Refer to "maxRetriesPerRequest" option for details.');
+    expect(describeRedisFailure(maxRetries, 2000)).toBe('not connected');
+    expect(describeRedisFailure(new Error('connect ECONNREFUSED 127.0.0.1:1'), 2000)).toBe('connection refused');
   });
 });

@@ -12,7 +12,7 @@ export function redisWhere(url: string): string {
 /** A client library's failure message in plain words (unknown ones are kept as they are). */
 export function describeRedisFailure(e: unknown, timeoutMs: number): string {
   const m = String((e as Error)?.message ?? e);
-  if (/enableOfflineQueue|Connection is closed|ECONNRESET|EPIPE|not connected|connection (closed|lost)/i.test(m)) return 'not connected';
+  if (/enableOfflineQueue|Connection is closed|ECONNRESET|EPIPE|not connected|connection (closed|lost)|max retries per request/i.test(m)) return 'not connected';
   if (/ECONNREFUSED/.test(m)) return 'connection refused';
   if (/timed out/i.test(m)) return `no answer within ${timeoutMs} ms`;
   if (/LOADING/.test(m)) return 'Redis is loading its data';
