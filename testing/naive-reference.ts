@@ -1,4 +1,7 @@
 /**
+ * (One file past ~500 lines on purpose: one short naive reference per factor family, read side by
+ * side; splitting them would scatter the table the contract suite checks every factor against.)
+ *
  * Test support for the factor contract suite (contract.test.ts): for every factor family, a naive
  * batch recomputation from ALL events a symbol has seen so far, written as plainly as possible
  * (plain arrays and loops, no shared kernels), and the factor's declared warm-up.
