@@ -1,45 +1,19 @@
 /**
  * core/ must be pure: event time is its only clock. This scans every source file (comments and
- * string literals stripped) for wall clocks, randomness, timers, promises, process and I/O.
+ * string literals stripped) for wall clocks, randomness, timers, promises, process and I/O, with
+ * the scan the CLI also runs on a user's factors (purity-scan.ts).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bannedImports, CORE_RULES, FACTOR_RULES, impurities } from './purity-scan.ts';
 
 const CORE = new URL('.', import.meta.url).pathname;
 
-/** Module imports are checked with string literals intact (the module name is a string). */
-const BANNED_IMPORT = /from\s+['"](node:|fs|path|os|net|http|https|child_process|worker_threads|ioredis|apache-arrow|parquet-wasm)/;
-
 function violations(src: string): string[] {
-  const hits = BANNED.filter(([re]) => re.test(stripCommentsAndStrings(src))).map(([, what]) => what);
-  if (BANNED_IMPORT.test(stripComments(src))) hits.push('I/O or runtime module import');
+  const hits = impurities(src, CORE_RULES);
+  if (bannedImports(src).length > 0) hits.push('I/O or runtime module import');
   return hits;
-}
-
-const BANNED: [RegExp, string][] = [
-  [/\bDate\b/, 'Date (wall clock)'],
-  [/\bperformance\b/, 'performance (wall clock)'],
-  [/\bMath\.random\b/, 'Math.random (unseeded randomness)'],
-  [/\bcrypto\b/, 'crypto (randomness / I/O)'],
-  [/\b(setTimeout|setInterval|setImmediate|queueMicrotask|clearTimeout|clearInterval)\b/, 'timers'],
-  [/\b(Promise|async|await)\b/, 'promises'],
-  [/\bprocess\b/, 'process (environment)'],
-  [/\brequire\s*\(/, 'require'],
-  [/\bimport\s*\(/, 'dynamic import'],
-  [/\b(fetch|XMLHttpRequest|WebSocket)\b/, 'network'],
-];
-
-/** Removes comments and string/template literal contents so prose does not trip the scan. */
-function stripComments(src: string): string {
-  return src.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|[^:])\/\/[^\n]*/g, '$1 ');
-}
-
-function stripCommentsAndStrings(src: string): string {
-  return stripComments(src)
-    .replace(/'(?:[^'\\\n]|\\.)*'/g, "''")
-    .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
-    .replace(/`(?:[^`\\]|\\.)*`/g, '``');
 }
 
 function sources(dir: string): string[] {
@@ -68,5 +42,15 @@ describe('core purity', () => {
     const bad = ['const t = Date.now();', 'await x;', 'import { readFileSync } from "node:fs";', 'Math.random()', 'setTimeout(f, 1)', 'process.env.X'];
     for (const src of bad) expect(violations(src).length, src).toBeGreaterThan(0);
     expect(violations('// no Date here\nconst s = "performance";')).toEqual([]);
+    // a template's expressions are code, its text is not; a // inside a string is not a comment
+    expect(impurities('const s = `at ${Date.now()} ms`;')).toEqual(['Date (wall clock)']);
+    expect(impurities('const s = `Date ${x}`; const u = "http://x"; Math.random();')).toEqual(['Math.random (unseeded randomness)']);
+  });
+
+  it("the factor scan also catches a factor's ways around the rules", () => {
+    const bad = ['globalThis.x', 'eval("1")', 'readFileSync(p)', 'new Function("x")'];
+    for (const src of bad) expect(impurities(src, FACTOR_RULES).length, src).toBeGreaterThan(0);
+    expect(bannedImports("import { readFileSync } from 'node:fs';\nimport x from 'lockstep';\nconst m = await import('os');")).toEqual(['node:fs', 'os']);
+    expect(bannedImports("// import 'fs'\nimport { fsx } from './fsx.ts';")).toEqual([]);
   });
 });

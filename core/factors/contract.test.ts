@@ -4,7 +4,8 @@
  * batch recomputation. It iterates DEFAULT_FACTORS, so a new factor is covered on registration,
  * and fails for a factor without a naive reference (testing/naive-reference.ts).
  *
- * Factors run through the real fold (createFactorSet([factor]) + applyEvent), so heartbeats,
+ * The checks that need no reference (determinism, snapshot/restore) live in core/contract/checks.ts,
+ * which `lockstep factors check` runs on a user's factors too. Factors run through the real fold (createFactorSet([factor]) + applyEvent), so heartbeats,
  * duplicate removal and late events are handled exactly as in production. Streams come from
  * fast-check (testing/contract-streams.ts) and from one fixed long stream that fills 60-bar windows.
  */
@@ -15,10 +16,11 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MarketEvent } from '../events.ts';
 import { withParams, type AnyFactor, type Params } from '../factor.ts';
-import { applyEvent, createFactorSet, initFold, type FoldState } from '../fold.ts';
+import { applyEvent, createFactorSet, initFold } from '../fold.ts';
 import { advanceClock, initMinuteBars, onTrade, type MinuteBars } from '../kernels/minute-bars.ts';
 import { DEFAULT_FACTORS, factorCodeHash, featureSetVersion } from '../registry.ts';
-import { decodeState, encodeState, hashState, hashString, stateFromJson, stateToJson } from '../state-codec.ts';
+import { hashString } from '../state-codec.ts';
+import { checkDeterminism, checkRestore, runRows, show } from '../contract/checks.ts';
 import { validateEvent } from '../validate-event.ts';
 import { anyRecipeArbitrary, buildStream, longRecipe, streamArbitrary } from '../../testing/contract-streams.ts';
 import { minuteBars } from './bar-factor.ts';
@@ -32,21 +34,6 @@ const RUNS = { cheap: 100, snapshot: 100, naive: 30 };
 
 // ---------------------------------------------------------------------------------------------
 // Running factors and emulating the fold's bookkeeping naively
-
-interface Row {
-  kind: string;
-  seq: bigint;
-  symbol: string;
-  values: (number | null)[];
-}
-
-function runRows(factor: AnyFactor, stream: readonly MarketEvent[], st: FoldState = initFold(), from = 0, rows: Row[] = []): { rows: Row[]; st: FoldState } {
-  const set = createFactorSet([factor]);
-  for (let i = from; i < stream.length; i++) {
-    applyEvent(set, st, stream[i], (ev, symbol, values) => rows.push({ kind: ev.kind, seq: ev.seq, symbol, values: [...values] }));
-  }
-  return { rows, st };
-}
 
 /**
  * One point at which a symbol's factor values are checked: after stream event `index`, the
@@ -109,8 +96,6 @@ function walk(factor: AnyFactor, stream: readonly MarketEvent[], probes: readonl
 
 // ---------------------------------------------------------------------------------------------
 // Comparison
-
-const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : Number.isNaN(x) ? 'NaN' : x));
 
 function close(a: number, b: number): boolean {
   if (Object.is(a, b)) return true;
@@ -194,46 +179,6 @@ function checkWarmup(factor: AnyFactor, stream: readonly MarketEvent[], probes: 
       );
     }
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Row comparison (determinism, snapshot/restore)
-
-function sameRows(a: readonly Row[], b: readonly Row[]): string | null {
-  if (a.length !== b.length) return `row count ${a.length} vs ${b.length}`;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.kind !== y.kind || x.seq !== y.seq || x.symbol !== y.symbol) return `row ${i}: key ${show([x.kind, x.seq, x.symbol])} vs ${show([y.kind, y.seq, y.symbol])}`;
-    for (let c = 0; c < x.values.length; c++) {
-      if (!Object.is(x.values[c], y.values[c])) return `row ${i} column ${c}: ${show(x.values[c])} vs ${show(y.values[c])}`;
-    }
-  }
-  return null;
-}
-
-function checkDeterminism(factor: AnyFactor, stream: readonly MarketEvent[]): void {
-  const a = runRows(factor, stream);
-  const b = runRows(factor, stream);
-  const diff = sameRows(a.rows, b.rows);
-  if (diff !== null) throw new Error(`${factor.name}: two runs differ at ${diff}`);
-  if (hashState(a.st) !== hashState(b.st)) throw new Error(`${factor.name}: two runs end in different states`);
-}
-
-/** Snapshot at `cut` through both codecs, restore into fresh runs, continue; compare with `full`. */
-function checkRestore(factor: AnyFactor, stream: readonly MarketEvent[], cut: number, full = runRows(factor, stream)): void {
-  const head = runRows(factor, stream.slice(0, cut));
-  const bytes = encodeState(head.st);
-  const json = stateToJson(head.st);
-  for (const [how, restored] of [
-    ['encodeState/decodeState', decodeState<FoldState>(bytes)],
-    ['stateToJson/stateFromJson', stateFromJson<FoldState>(json)],
-  ] as const) {
-    const tail = runRows(factor, stream, restored, cut, head.rows.map((r) => ({ ...r, values: [...r.values] })));
-    const diff = sameRows(full.rows, tail.rows);
-    if (diff !== null) throw new Error(`${factor.name}: restored at event ${cut} via ${how}, differs at ${diff}`);
-    if (hashState(tail.st) !== hashState(full.st)) throw new Error(`${factor.name}: restored at event ${cut} via ${how}, final state differs`);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
