@@ -101,13 +101,57 @@ export function deploymentOptions<T>(y: Argv<T>, redisDescribe: string = REDIS.d
 export const FACTOR_PARAM = {
   type: 'string',
   array: true,
-  describe: 'change a default parameter: name.param=value (e.g. ma_5m.bars=6); it enters the feature-set version',
+  describe: 'change a parameter: name.param=value (e.g. ma_5m.bars=6); the column is renamed after it (ma_6m) and it enters the feature-set version',
 } as const;
 
-/** The default factor set with `--factor-param name.param=value` settings applied. */
-export async function factorSet(a: { 'factor-param'?: string[] }) {
+export const FACTORS = {
+  type: 'string',
+  describe: 'your own factors: a module (.ts, .js, .mjs; its factors run after the default set) or a factor set file (.json; exactly the factors it lists)',
+} as const;
+
+export const ONLY = {
+  type: 'string',
+  array: true,
+  describe: 'run only these factors of the set (names as `factors list` prints them; extra columns come with their factor)',
+} as const;
+
+/** `--factors`, `--only` and `--factor-param`: which factors a command runs, the same in every command. */
+export function factorSetOptions<T>(y: Argv<T>) {
+  return y.option('factors', FACTORS).option('only', ONLY).option('factor-param', FACTOR_PARAM);
+}
+
+/** What `factorSetOptions` parses to. */
+export interface FactorSetArgs {
+  factors?: string;
+  only?: string[];
+  'factor-param'?: string[];
+}
+
+/**
+ * The factor set a command runs: the default set, or the one `--factors FILE` gives
+ * (cli/factor-module.ts), cut to `--only` names, then with `--factor-param` settings applied
+ * (both address factors by their names in the set).
+ */
+export async function factorSet(a: FactorSetArgs) {
   const { DEFAULT_FACTORS, withFactorParams } = await import('../core/registry.ts');
-  return withFactorParams(DEFAULT_FACTORS, list(a['factor-param']) ?? []);
+  let set = DEFAULT_FACTORS;
+  if (a.factors !== undefined) set = (await (await import('./factor-module.ts')).loadFactorFile(a.factors)).factors;
+  const only = list(a.only);
+  if (only) set = (await import('./factor-module.ts')).selectOnly(set, only);
+  return withFactorParams(set, list(a['factor-param']) ?? []);
+}
+
+/**
+ * The arguments that give a child `lockstep live` the same set as this process (`--factors` as an
+ * absolute path: the child may run elsewhere).
+ */
+export async function factorSetArgv(a: FactorSetArgs): Promise<string[]> {
+  const { resolve } = await import('node:path');
+  return [
+    ...(a.factors !== undefined ? ['--factors', resolve(a.factors)] : []),
+    ...(list(a.only)?.length ? ['--only', list(a.only)!.join(',')] : []),
+    ...(list(a['factor-param']) ?? []).flatMap((p) => ['--factor-param', p]),
+  ];
 }
 
 /** `--json`: print the result as one JSON document instead of text. */

@@ -1,12 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { defaultConsumer, WORKER_DEFAULTS } from '../../live/worker/defaults.ts';
-import { type ArgsOf, deploymentOptions, FACTOR_PARAM, factorSet, list } from '../options.ts';
+import { type ArgsOf, deploymentOptions, factorSet, factorSetOptions, list } from '../options.ts';
 
 // the defaults are the library's own (live/worker/defaults.ts), so the CLI and LiveWorker agree
 const builder = (y: Argv) =>
-  deploymentOptions(y)
-    .option('factor-param', FACTOR_PARAM)
+  factorSetOptions(deploymentOptions(y))
     .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
     .option('balance', { type: 'boolean', describe: 'hold a fair share of the shards, ceil(shards / workers present), and rebalance as --balance workers come and go (not with --owned)' })
     .conflicts('balance', 'owned')

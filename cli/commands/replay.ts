@@ -1,18 +1,18 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { ensureParent } from '../ensure-parent.ts';
-import { type ArgsOf, daySelection, daySelectionOptions, FACTOR_PARAM, factorSet, jsonFlag } from '../options.ts';
+import { type ArgsOf, daySelection, daySelectionOptions, factorSet, factorSetOptions, jsonFlag } from '../options.ts';
 
 const builder = (y: Argv) =>
-  daySelectionOptions(y)
+  factorSetOptions(daySelectionOptions(y))
     .option('out', { type: 'string', demandOption: true, describe: 'output Parquet file' })
     .option('stop-after', { type: 'number', describe: 'stop after N merged events (with --checkpoint, to resume later)' })
     .option('checkpoint', { type: 'string', describe: 'where --stop-after writes the fold state' })
     .option('resume', { type: 'string', describe: 'continue from a checkpoint written by --stop-after' })
     .option('json', jsonFlag('print the summary as JSON'))
-    .option('factor-param', FACTOR_PARAM)
     .example('$0 replay --catalog out/demo/catalog --date 2024-03-15 --out out/f.parquet', 'replay a whole day')
-    .example('$0 replay --catalog cat --date 2024-08-09 --symbols BTCUSDT --from 00:00 --to 00:05 --speed 10 --out f.parquet', 'five minutes at 10x real time');
+    .example('$0 replay --catalog cat --date 2024-08-09 --symbols BTCUSDT --from 00:00 --to 00:05 --speed 10 --out f.parquet', 'five minutes at 10x real time')
+    .example('$0 replay --catalog cat --date 2024-03-15 --factors my-factors.ts --only mid,spread_bps --out f.parquet', 'your own factors, and only those columns');
 
 /** `lockstep replay`: one catalog day through the factor set into a Parquet factor table. */
 export const replayCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
