@@ -21,7 +21,7 @@ import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../core/errors.ts';
 import type { AnyFactor } from '../core/factor.ts';
-import { bannedImports, FACTOR_RULES, impurities } from '../core/purity-scan.ts';
+import { bannedImports, FACTOR_RULES, firstImpureLine, impurities } from '../core/purity-scan.ts';
 
 /** A factor file that cannot be used: one line naming the file (and the factor or field). */
 export class FactorFileError extends UserError {
@@ -78,10 +78,14 @@ export async function loadFactorModule(file: string): Promise<AnyFactor[]> {
   } catch (e) {
     if (e instanceof UserError) throw new FactorFileError(file, e.message);
     const msg = e instanceof Error ? e.message : String(e);
-    throw new FactorFileError(file, `does not load: ${msg.split('\n')[0]}`);
+    // esbuild's message is a header line and then the error itself: keep both, on one line
+    throw new FactorFileError(file, `does not load: ${msg.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ').replace(/\?lockstep-factors/g, '')}`);
   }
   const factors = exportedFactors(file, ns);
   for (const f of factors) refuseImpure(file, f);
+  // what the functions' text does not show: a clock captured at module level (`const now = Date.now`)
+  const hit = firstImpureLine(source, FACTOR_RULES);
+  if (hit) throw new FactorFileError(file, `line ${hit.line} uses ${hit.what}: a factor module may not read a clock, randomness or I/O, even outside its factors`);
   return factors;
 }
 

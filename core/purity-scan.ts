@@ -81,7 +81,8 @@ function scan(src: string, keepStrings: boolean): string {
         depth++;
         return;
       } else {
-        if (keepStrings) out += c;
+        // blanked text keeps its line breaks, so a hit's line number stays true
+        if (keepStrings || c === '\n') out += c;
         i++;
       }
     }
@@ -93,8 +94,9 @@ function scan(src: string, keepStrings: boolean): string {
       while (i < src.length && src[i] !== '\n') i++;
     } else if (c === '/' && d === '*') {
       const end = src.indexOf('*/', i + 2);
-      i = end < 0 ? src.length : end + 2;
-      out += ' ';
+      const stop = end < 0 ? src.length : end + 2;
+      out += ' ' + src.slice(i, stop).replace(/[^\n]/g, '');
+      i = stop;
     } else if (c === "'" || c === '"') {
       i++;
       const start = i - 1;
@@ -123,6 +125,16 @@ function scan(src: string, keepStrings: boolean): string {
     }
   }
   return out;
+}
+
+/** The first line (1-based) of `src` that uses something `rules` ban, and what, or null. */
+export function firstImpureLine(src: string, rules: readonly PurityRule[] = CORE_RULES): { line: number; what: string } | null {
+  const lines = stripCommentsAndStrings(src).split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const hit = rules.find((r) => new RegExp(r.pattern).test(lines[i]));
+    if (hit) return { line: i + 1, what: hit.what };
+  }
+  return null;
 }
 
 /** What `src` uses that `rules` ban (each rule's `what`, once, in rule order). */

@@ -8,7 +8,7 @@
  * Factors run through the real fold (createFactorSet([factor]) + applyEvent), so heartbeats,
  * duplicate removal and late events are handled exactly as in production. Pure: no clock, no I/O.
  */
-import { LockstepError, UserError } from '../errors.ts';
+import { LockstepError, SnapshotError, UserError } from '../errors.ts';
 import type { MarketEvent } from '../events.ts';
 import type { AnyFactor } from '../factor.ts';
 import { applyEvent, createFactorSet, initFold, type FoldState } from '../fold.ts';
@@ -144,6 +144,16 @@ export interface ContractReport {
  * the first failure. The long stream is cut at four places, each mixed stream at one.
  */
 export function checkContract(factor: AnyFactor, streams: readonly (readonly MarketEvent[])[] = contractStreams()): ContractReport {
+  try {
+    return runChecks(factor, streams);
+  } catch (e) {
+    // the codec's refusal (a function or class instance in the state) is this factor's breach
+    if (e instanceof SnapshotError) throw new FactorContractError(factor.name, 'plain-data state', e.message);
+    throw e;
+  }
+}
+
+function runChecks(factor: AnyFactor, streams: readonly (readonly MarketEvent[])[]): ContractReport {
   let events = 0;
   let values = 0;
   let restoreCuts = 0;
