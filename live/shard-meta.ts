@@ -37,3 +37,26 @@ export async function checkShardCount(r: MetaReader, keys: KeyLayout, who: strin
   if (deployed !== keys.shards) throw new ShardCountMismatchError(key, deployed, keys.shards, who);
   return deployed;
 }
+
+/** Started with another factor set than the deployment serves: a usage error (one line, exit 2). */
+export class FeatureSetMismatchError extends UserError {}
+
+/**
+ * Checks a worker's factor set against the one the deployment's workers recorded in `<ns>:meta`
+ * (its feature-set version and columns): workers of one deployment must run the same set, or the
+ * latest values and output rows of different shards would be made by different factors. Nothing
+ * recorded yet (a new deployment) passes. `who` names the process in the message.
+ */
+export async function checkFeatureSet(r: MetaReader, keys: KeyLayout, fsv: string, columns: readonly string[], who: string): Promise<void> {
+  const key = metaKey(keys);
+  const [deployed, cols] = await r.hmget(key, 'featureSetVersion', 'columns');
+  if (deployed === null || deployed === undefined || deployed === '' || deployed === fsv) return;
+  const theirs = (cols ?? '').split(',').filter(Boolean);
+  const adds = columns.filter((c) => !theirs.includes(c));
+  const drops = theirs.filter((c) => !columns.includes(c));
+  const cut = (l: string[]) => (l.length > 4 ? `${l.slice(0, 4).join(', ')} and ${l.length - 4} more` : l.join(', '));
+  const how = [adds.length ? `adds ${cut(adds)}` : '', drops.length ? `drops ${cut(drops)}` : ''].filter(Boolean).join('; ') || 'same columns, other parameters or code';
+  throw new FeatureSetMismatchError(
+    `${key} says this deployment serves feature set ${deployed} (${theirs.length} columns), but ${who} runs ${fsv} (${columns.length} columns; ${how}): start it with the deployment's --factors, --only and --factor-param, or use another --ns`,
+  );
+}

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
+import { LockstepError } from '../core/errors.ts';
+import type { AnyFactor } from '../core/factor.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
 import { runFeed } from '../live/feed.ts';
 import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
@@ -43,6 +45,13 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
    * these `name.param=value` changes (e.g. `ma_5m.bars=6`) while the replay runs it unchanged.
    */
   liveFactorParams?: string[];
+  /** The factor set both sides run (default: the default set). */
+  factors?: readonly AnyFactor[];
+  /**
+   * The `lockstep live` arguments that make a worker run `factors` (`--factors FILE --only ...`,
+   * as cli/options.ts factorSetArgv gives them); required when `factors` is not the default set.
+   */
+  factorArgs?: readonly string[];
   certificate?: string;
   log?: (m: string) => void;
   /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
@@ -116,8 +125,8 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorParams: readonly string[]): ChildProcess {
-  const params = factorParams.flatMap((p) => ['--factor-param', p]);
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorArgs: readonly string[], factorParams: readonly string[]): ChildProcess {
+  const params = [...factorArgs, ...factorParams.flatMap((p) => ['--factor-param', p])];
   return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -154,7 +163,12 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const log = opts.log ?? (() => {});
   const liveParams = opts.liveFactorParams ?? [];
   // validated before anything starts: a bad setting is a usage error, not workers dying one by one
-  const liveFsv = featureSetVersion(withFactorParams(DEFAULT_FACTORS, liveParams));
+  const factorSet = opts.factors ?? DEFAULT_FACTORS;
+  const factorArgs = opts.factorArgs ?? [];
+  if (opts.factors && opts.factorArgs === undefined && featureSetVersion(factorSet) !== featureSetVersion(DEFAULT_FACTORS)) {
+    throw new LockstepError('runParity: factors other than the default set need factorArgs, the `lockstep live` arguments that give the workers the same set');
+  }
+  const liveFsv = featureSetVersion(withFactorParams(factorSet, liveParams));
   const workers = opts.workers ?? 1;
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
@@ -165,11 +179,11 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   let procs: ChildProcess[] = [];
   try {
     log(`A: replaying ${opts.date} offline`);
-    const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
+    const a = await runReplay({ ...sel, factors: factorSet, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
     const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams));
+    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -178,7 +192,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`, liveParams);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, factorArgs, liveParams);
     }
     const fed = await feeding;
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
@@ -219,7 +233,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
         ...(liveParams.length > 0 ? { injectedSkew: { liveFactorParams: [...liveParams], liveFeatureSetVersion: liveFsv } } : {}),
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },
-      code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
+      code: { ...gitCommit(), featureSetVersion: featureSetVersion(factorSet), factors: factorManifest(factorSet) },
       inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
       diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },

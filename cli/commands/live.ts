@@ -29,18 +29,22 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   handler: async (a) => {
     if (!Number.isInteger(a.durableReplicas) || a.durableReplicas < 0) throw new UsageError(`--durable-replicas must be a whole number >= 0, got ${a.durableReplicas}`);
     const { LiveWorker } = await import('../../live/worker/index.ts');
-    const { checkShardCount } = await import('../../live/shard-meta.ts');
+    const { checkFeatureSet, checkShardCount } = await import('../../live/shard-meta.ts');
     const { openRedis } = await import('../../live/redis-connect.ts');
-    // checked before the worker starts, so a wrong count is one line naming both (the worker checks again)
+    const { createFactorSet } = await import('../../core/fold.ts');
+    const { featureSetVersion } = await import('../../core/registry.ts');
+    const factors = await factorSet(a);
+    // checked before the worker starts, so a wrong count or set is one line naming both (the worker checks again)
     const r = await openRedis(a.redis, { name: 'lockstep-check' });
     try {
       await checkShardCount(r, { ns: a.ns, shards: a.shards }, 'the worker');
+      await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors), createFactorSet(factors).columns, 'this worker');
     } finally {
       r.disconnect();
     }
     const w = new LiveWorker({
       redis: a.redis,
-      factors: await factorSet(a),
+      factors,
       ns: a.ns,
       shards: a.shards,
       owned: list(a.owned)?.map(Number),

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
-import { type ArgsOf, CATALOG, DATE, list } from '../options.ts';
+import { type ArgsOf, CATALOG, DATE, FACTOR_PARAM, FACTORS, factorSet, factorSetArgv, list, ONLY } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
@@ -15,7 +15,10 @@ const builder = (y: Argv) =>
     .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' })
     .option('symbols', { type: 'string', array: true, describe: 'only these symbols (both paths)' })
     .option('from', { type: 'string', describe: 'start time HH:MM UTC on ts_recv (both paths)' })
-    .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' });
+    .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' })
+    .option('factors', { ...FACTORS, describe: `${FACTORS.describe} (both paths)` })
+    .option('only', { ...ONLY, describe: `${ONLY.describe} (both paths)` })
+    .option('factor-param', { ...FACTOR_PARAM, describe: `${FACTOR_PARAM.describe} (both paths; --inject-skew changes the live side only)` });
 
 /** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
 function parseChaos(v: string | undefined): { killN: number; duplicate?: number } {
@@ -47,6 +50,8 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       killN,
       duplicate,
       liveFactorParams: list(a.injectSkew),
+      factors: await factorSet(a),
+      factorArgs: await factorSetArgv(a),
       speed: a.speed,
       certificate: a.certificate,
       symbols: list(a.symbols),
