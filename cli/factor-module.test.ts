@@ -2,10 +2,10 @@
  * Your own factors through the real CLI (`node bin/lockstep.js`): `--factors` with a module and a
  * factor set file on replay (real Parquet out), `--only`, `factors check` on good, broken and impure
  * modules, the bad-input lines, and `lockstep live` refusing a set other than its deployment's (real
- * redis-server). The parity run with `--factors` is in parity/run-parity.test.ts's neighbour below.
+ * redis-server), and `parity run --factors` on a window of the small synthetic day.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,5 +176,16 @@ describe('lockstep live and the deployment factor set', () => {
     const line = oneLine(cli('live', '--redis', redis.url, '--ns', 'uf', '--shards', '1', '--factors', MODULE, '--exit-when-idle', '100'));
     expect(line).toMatch(/uf:meta says this deployment serves feature set 0123456789abcdef \(2 columns\), but this worker runs [0-9a-f]{16} \(\d+ columns; adds return_1m, .* and \d+ more\)/);
     expect(line).toMatch(/start it with the deployment's --factors, --only and --factor-param/);
+  });
+
+  it('parity run --factors SET: the replay and the live workers run the same set, certified bit for bit', () => {
+    const cert = join(dir, 'cert.json');
+    const r = cli('parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, '--from', '13:00', '--to', '14:00', '--redis', redis.url, '--factors', SET, '--certificate', cert);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^PARITY: [\d,]+ rows, 0 mismatched cells, 0 only in replay, 0 only in live; served latest values: 0 of 2 symbols differ$/m);
+    const c = JSON.parse(readFileSync(cert, 'utf8')) as { code: { featureSetVersion: string; factors: { name: string }[] } };
+    expect(c.code.factors.map((f) => f.name)).toEqual(['last_price', 'mid', 'ma_5m', 'ma_10m', 'ma_20m', 'ma_50m', 'ma_100m', 'spread_bps', 'mid_change_20q', 'mid_change_100q']);
+    const listed = JSON.parse(cli('factors', 'list', '--factors', SET, '--json').stdout) as { featureSetVersion: string };
+    expect(c.code.featureSetVersion).toBe(listed.featureSetVersion);
   });
 });
