@@ -16,7 +16,7 @@
  * with `LOCKSTEP_UPDATE_DOCS=1 npx vitest run docs.test.ts` and review the diff.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -323,6 +323,8 @@ async function runStep(command: string, cwd: string): Promise<string> {
 
 describe('README and docs', () => {
   const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'lockstep-readme-')));
+  // the transcripts name example files as a checkout would (examples/my-factors.ts)
+  symlinkSync(join(ROOT, 'examples'), join(scratch, 'examples'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('every lockstep command line names a real command and only its flags', async () => {
