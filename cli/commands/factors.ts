@@ -50,9 +50,9 @@ export const factorsCheckCommand: CommandModule<{}, ArgsOf<typeof checkBuilder>>
     const n = (x: number) => x.toLocaleString('en-US');
     const width = Math.max(...r.checks.map((c) => c.factor.length));
     for (const c of r.checks) {
-      console.log(`ok  ${c.factor.padEnd(width)}  v${c.version}  ${n(c.values)} values over ${c.streams} streams (${n(c.events)} events), restored at ${c.restoreCuts} cuts, code ${c.codeHash}`);
+      console.log(`ok  ${c.factor.padEnd(width)}  v${c.version}  ${n(c.values)} values over ${c.streams} streams (${n(c.events)} events), restored at ${c.restoreCuts} cuts, code ${c.codeHash}${c.values === 0 ? ' (never past its warm-up on these streams: the checks saw only nulls)' : ''}`);
     }
-    console.log(`${r.checks.length} factor${r.checks.length === 1 ? '' : 's'} of ${a.file} pass${r.checks.length === 1 ? 'es' : ''} the contract: null before input, determinism, snapshot/restore, purity`);
+    console.log(`${r.checks.length} factor${r.checks.length === 1 ? '' : 's'} of ${a.file} pass${r.checks.length === 1 ? 'es' : ''} the contract: null before input, determinism, snapshot/restore, batch splits, purity`);
     console.log(`feature set version ${r.featureSetVersion} (${loaded.factors.length} factors with --factors ${a.file})`);
   },
 };

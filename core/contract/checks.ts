@@ -3,7 +3,10 @@
  * (core/factors/contract.test.ts, over fast-check streams) and `lockstep factors check` (over the
  * fixed streams of `contractStreams`): determinism (two runs give bit-identical rows and states),
  * snapshot/restore (a run cut anywhere, serialized through both codecs and restored, continues like
- * an uninterrupted one: the state is plain data), and null before the factor's first input.
+ * an uninterrupted one: the state is plain data), batch splits (folded in batches with a
+ * checkpoint between each, as a live worker does), and null before the factor's first input
+ * (through the fold, which calls a factor only for its input kinds, a guard on the fold more than
+ * on the factor; the suite holds bar-based factors to their declared warm-up).
  *
  * Factors run through the real fold (createFactorSet([factor]) + applyEvent), so heartbeats,
  * duplicate removal and late events are handled exactly as in production. Pure: no clock, no I/O.
@@ -104,6 +107,24 @@ export function checkRestore(factor: AnyFactor, stream: readonly MarketEvent[], 
 }
 
 /**
+ * The stream folded in batches, the state checkpointed (binary codec) and restored between each
+ * two, as a worker that commits every few events does: rows and final state equal one run's.
+ */
+export function checkBatches(factor: AnyFactor, stream: readonly MarketEvent[], batches: number, full = runRows(factor, stream)): void {
+  let st = initFold();
+  const rows: Row[] = [];
+  for (let b = 0; b < batches; b++) {
+    const from = Math.floor((stream.length * b) / batches);
+    const to = Math.floor((stream.length * (b + 1)) / batches);
+    runRows(factor, stream.slice(0, to), st, from, rows);
+    st = decodeState<FoldState>(encodeState(st));
+  }
+  const diff = sameRows(full.rows, rows);
+  if (diff !== null) throw new FactorContractError(factor.name, 'batch splits', `folded in ${batches} batches with a checkpoint between each, differs at ${diff}`);
+  if (hashState(st) !== hashState(full.st)) throw new FactorContractError(factor.name, 'batch splits', `folded in ${batches} batches, the final state differs`);
+}
+
+/**
  * A symbol's values stay null until an event of one of the factor's input kinds has reached that
  * symbol (a heartbeat reaches every symbol already seen). The least any warm-up must do; the test
  * suite also holds bar-based factors to their declared number of bars.
@@ -141,7 +162,8 @@ export interface ContractReport {
 
 /**
  * Every generic check over `streams` (default `contractStreams()`); throws FactorContractError at
- * the first failure. The long stream is cut at four places, each mixed stream at one.
+ * the first failure. The long stream is cut at four places and folded in 7 batches, each mixed
+ * stream is cut at one place.
  */
 export function checkContract(factor: AnyFactor, streams: readonly (readonly MarketEvent[])[] = contractStreams()): ContractReport {
   try {
@@ -168,6 +190,7 @@ function runChecks(factor: AnyFactor, streams: readonly (readonly MarketEvent[])
       checkRestore(factor, stream, cut, full);
       restoreCuts++;
     }
+    if (k === 0) checkBatches(factor, stream, 7, full);
   });
   return { factor: factor.name, streams: streams.length, events, values, restoreCuts };
 }
