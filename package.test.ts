@@ -98,6 +98,21 @@ describe('the packed package', () => {
     expect(installed).toMatch(/^feature set version [0-9a-f]{16}/);
     expect(installed).toBe(source);
   });
+
+  it('loads your own factors with --factors: a JavaScript module runs; a TypeScript one asks for tsx', () => {
+    const source = readFileSync(join(ROOT, 'examples/my-factors.ts'), 'utf8');
+    writeFileSync(join(app, 'my-factors.mjs'), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+    const listed = JSON.parse(run('npx', ['lockstep', 'factors', 'list', '--factors', 'my-factors.mjs', '--only', 'mid,spread_bps,mid_change_20q', '--json'], { cwd: app })) as { factors: { name: string }[] };
+    expect(listed.factors.map((f) => f.name)).toEqual(['mid', 'spread_bps', 'mid_change_20q']);
+    writeFileSync(join(app, 'my-factors.ts'), source);
+    let err = '';
+    try {
+      run('npx', ['lockstep', 'factors', 'list', '--factors', 'my-factors.ts'], { cwd: app });
+    } catch (e) {
+      err = String((e as { stderr?: string }).stderr);
+    }
+    expect(err.trim()).toBe('lockstep: my-factors.ts: a TypeScript factor module needs tsx (npm install tsx), or compile it to .js');
+  });
 });
 
 describe('the API reference', () => {
