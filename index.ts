@@ -24,6 +24,9 @@ export { defineBarFactor, minuteBars } from './core/factors/bar-factor.ts';
 export type { BarFactorSpec } from './core/factors/bar-factor.ts';
 export { orderBook } from './core/factors/depth-imbalance.ts';
 export { newsFlow, tradeFlow } from './core/factors/flow-windows.ts';
+// The contract checks `lockstep factors check` runs (for your own factors, from code)
+export { checkContract, contractStreams, FactorContractError } from './core/contract/checks.ts';
+export type { ContractReport } from './core/contract/checks.ts';
 
 // The fold
 export { applyEvent, createFactorSet, initFold } from './core/fold.ts';
