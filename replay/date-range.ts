@@ -56,16 +56,3 @@ export function parseWarmup(s: string | number): bigint {
   for (const [, n, unit] of text.matchAll(/(\d+)([dhms])/g)) ns += BigInt(n) * NS_PER[unit as keyof typeof NS_PER];
   return ns;
 }
-
-/** A warm-up as the summary says it (`2d`, `1h30m`, `0`). */
-export function formatWarmup(ns: bigint): string {
-  if (ns === 0n) return '0';
-  let left = ns;
-  let out = '';
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    const q = left / NS_PER[unit];
-    if (q > 0n) out += `${q}${unit}`;
-    left -= q * NS_PER[unit];
-  }
-  return left > 0n ? `${out}${left}ns` : out;
-}

@@ -19,9 +19,9 @@ import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { Progress } from './progress.ts';
 import { isoNs } from './time-format.ts';
-import { openSelection, planSelection, type RangeSelection, type SelectionPlan } from './selection.ts';
+import { openSelection, planSelection, sequenceSessionStarts, type RangeSelection, type SelectionPlan } from './selection.ts';
 
-export { openSelection, planSelection, selectReplayFiles } from './selection.ts';
+export { openSelection, planSelection, selectReplayFiles, sequenceSessionStarts } from './selection.ts';
 export type { OpenedSelection, RangeSelection, ReplaySelection, SelectionPlan } from './selection.ts';
 
 /**
@@ -154,7 +154,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   // Each date read after the first starts a new sequence session (feeds renumber daily): the guards
   // start afresh at its 00:00, factor state carries. A resumed run passes the boundaries its
   // checkpoint already crossed without resetting again.
-  const boundaries = [...plan.warmupDates, ...plan.dates].slice(1).map(dateStartNs);
+  const boundaries = sequenceSessionStarts(plan);
   let nextBoundary = boundaries.shift();
   const row = sink.row;
   try {

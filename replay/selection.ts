@@ -7,7 +7,11 @@
  *   time), and those announcements live in their own dates.
  * - Several dates (`dates`) are one stream: catalog files partition events by the UTC date of
  *   ts_recv, so merging the files of all the dates gives the same events in the same order as one
- *   file holding them all. Each symbol's state carries from one date to the next.
+ *   file holding them all. Each symbol's state carries from one date to the next: a book snapshot
+ *   holds until the next one, and bar windows count bars, not clock time, so `ma_60m` at the
+ *   morning's first bars averages the previous evening's last ones (it spans the overnight gap).
+ *   Sequence numbers are per date (feeds renumber daily): `runReplay` restarts the sequence guards
+ *   at each date's 00:00 (`resetSequenceGuards`), so only factor state carries.
  * - `from` is on the first date, `to` on the last: the window is one span of time.
  * - A warm-up (`warmup`) reads the events before `from` too, so the fold enters the window with
  *   the state a run from earlier would have; the events before the window are folded, not written.
@@ -137,6 +141,15 @@ export async function planSelection(sel: RangeSelection): Promise<SelectionPlan>
     toNs,
     files: [...earlierFundamentals, ...sameDays],
   };
+}
+
+/**
+ * 00:00 UTC of each date read after the first (warm-up dates included), in order: where a fold of
+ * the selection calls `resetSequenceGuards` (core/fold.ts) before the first event at or after it,
+ * as `runReplay` does. Empty for one date.
+ */
+export function sequenceSessionStarts(plan: SelectionPlan): bigint[] {
+  return [...plan.warmupDates, ...plan.dates].slice(1).map(dateStartNs);
 }
 
 /** Catalog files a replay (or the live feed) of a selection reads. */
