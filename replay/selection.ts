@@ -3,7 +3,7 @@
  * in order), the optional HH:MM window and the warm-up before it.
  *
  * - The files of a date D are every file of D for the chosen kinds, plus the fundamentals of every
- *   earlier date: a value factor at 09:30 needs the last quarter announced before it (point in
+ *   earlier date (for several dates: of every date before the last that is not read whole): a value factor at 09:30 needs the last quarter announced before it (point in
  *   time), and those announcements live in their own dates.
  * - Several dates (`dates`) are one stream: catalog files partition events by the UTC date of
  *   ts_recv, so merging the files of all the dates gives the same events in the same order as one
@@ -111,7 +111,9 @@ export async function planSelection(sel: RangeSelection): Promise<SelectionPlan>
   if (typeof warmup === 'bigint' && warmup < 0n) throw new UsageError(`--warmup must not be negative`);
   const warmStart = warmup === 'date-start' ? dateStartNs(first) : windowStart - warmup;
   const warm = warmStart < windowStart;
-  const warmupDates = warm ? present.filter((d) => d < first && d >= utcDate(warmStart)) : [];
+  // dates with market data only: a date of fundamentals alone is read as the earlier fundamentals are
+  const marketDates = new Set(all.filter((f) => f.kind !== 'fundamental').map((f) => f.date));
+  const warmupDates = warm ? present.filter((d) => d < first && d >= utcDate(warmStart) && marketDates.has(d)) : [];
   if (sel.symbols) {
     // a symbol the dates do not have is a typo, not an empty replay
     const found = new Set<string>();
@@ -131,7 +133,7 @@ export async function planSelection(sel: RangeSelection): Promise<SelectionPlan>
   const readDates = [...warmupDates, ...dates];
   const sameDays = await selectCatalog(sel.catalog, { dates: readDates, kinds, symbols: sel.symbols });
   const earlierFundamentals = kinds.includes('fundamental')
-    ? (await selectCatalog(sel.catalog, { kinds: ['fundamental'], symbols: sel.symbols })).filter((f) => f.kind === 'fundamental' && f.date < readDates[0])
+    ? (await selectCatalog(sel.catalog, { kinds: ['fundamental'], symbols: sel.symbols })).filter((f) => f.kind === 'fundamental' && f.date < last && !readDates.includes(f.date))
     : [];
   return {
     dates,
@@ -185,7 +187,8 @@ export async function openSelection(sel: RangeSelection, planned?: SelectionPlan
   try {
     for (const f of files) {
       // earlier-dated fundamentals are point-in-time state, not subject to the intraday window;
-      // when warming up, neither are the fundamentals before the warm-up's start
+      // when warming up, neither are the fundamentals before the warm-up's start. Fundamentals of a
+      // date between the ones read (a list with gaps) are before `to` and after a cold `from`.
       const window = f.date < firstRead ? {} : warm && f.kind === 'fundamental' ? { toNs } : { fromNs: readFromNs, toNs };
       cursors.push(await EventCursor.open(f.path, f.kind, { symbols, ...window }, pool));
     }

@@ -20,7 +20,7 @@ import { generateDays, heartbeats } from '../testing/multi-day.ts';
 import { FIXTURE_DATE, fixtureRows } from '../testing/replay-fixture.ts';
 import { dateStartNs, writeCatalog, writeCatalogFile, type CatalogRow } from './catalog.ts';
 import { readFactorTable, type FactorTable } from './read-factor-table.ts';
-import { runReplay, type ReplayOptions } from './run-replay.ts';
+import { planSelection, runReplay, type ReplayOptions } from './run-replay.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const D1 = '2024-03-14';
@@ -179,6 +179,23 @@ describe('splitting one stream into dates does not change the rows (property)', 
       }),
       { numRuns: 3, seed: 16 },
     );
+  });
+});
+
+describe('point in time across a list of dates with gaps', () => {
+  it('a date left out of the list still gives its fundamentals (as a replay of the later date would)', async () => {
+    const root = join(dir, 'gaps');
+    const day = (d: string) => dateStartNs(d) + 14n * 3_600_000_000_000n;
+    const trade = (d: string, seq: bigint): CatalogRow => ({ kind: 'trade', tsEvent: day(d), tsRecv: day(d) + 1000n, symbol: 'AAA', seq, price: 10, size: 1, side: 1 });
+    const fundamental: CatalogRow = { kind: 'fundamental', tsEvent: day('2024-03-12'), tsRecv: day('2024-03-12'), symbol: 'AAA', seq: 1n, fiscalYear: 2023, fiscalPeriod: 'Q4', eps: 1.5, epsTtm: 5.5, bookValuePerShare: 20, sharesOutstanding: 1e9 };
+    writeCatalog(root, [trade('2024-03-11', 1n), trade('2024-03-12', 1n), trade('2024-03-13', 1n), fundamental]);
+    const plan = await planSelection({ catalog: root, dates: ['2024-03-11', '2024-03-13'] });
+    expect(plan.dates).toEqual(['2024-03-11', '2024-03-13']);
+    expect(plan.files.map((f) => `${f.kind}/${f.date}`).sort()).toEqual(['fundamental/2024-03-12', 'trade/2024-03-11', 'trade/2024-03-13']);
+    // a warm-up of 2 days before 12:00 on the 13th reads the 11th (from 12:00) and the 12th
+    const warm = await planSelection({ catalog: root, date: '2024-03-13', from: '12:00', warmup: 2n * 86_400_000_000_000n });
+    expect(warm.warmupDates).toEqual(['2024-03-11', '2024-03-12']);
+    expect(warm.windowStartNs).toBe(at('2024-03-13', '12:00'));
   });
 });
 
