@@ -72,6 +72,58 @@ export async function daySelection(a: DaySelectionArgs) {
   return { catalog: a.catalog, date: a.date, symbols: list(a.symbols), kinds: kinds(a.kinds), from: a.from, to: a.to, speed: parseSpeed(a.speed) };
 }
 
+// --- the replay's selection: one date or several, and a warm-up before the window ---
+
+export const DATES = { type: 'string', describe: 'instead of --date: several dates folded in order as one stream (state carries across days): A..B (the catalog dates within it) or a comma list' } as const;
+export const WARMUP = {
+  type: 'string',
+  describe: 'fold this long before --from without writing it (e.g. 90m, 6h, 2d; may reach earlier catalog dates); default: from 00:00 of the first date; 0 = cold start',
+} as const;
+export const COLD = { type: 'boolean', describe: 'start the window cold, from empty state (same as --warmup 0)' } as const;
+
+/** `daySelectionOptions` with `--date` or `--dates`, and `--warmup`/`--cold` (replay). */
+export function rangeSelectionOptions<T>(y: Argv<T>) {
+  return y
+    .option('catalog', CATALOG)
+    .option('date', { type: 'string', describe: 'market date YYYY-MM-DD (UTC date of ts_recv); or --dates' })
+    .option('dates', DATES)
+    .option('symbols', SYMBOLS)
+    .option('kinds', KINDS_OPTION)
+    .option('from', { ...FROM, describe: 'start time HH:MM UTC of the written window (inclusive, on ts_recv; on the first date)' })
+    .option('to', { ...TO, describe: 'end time HH:MM UTC (exclusive; on the last date)' })
+    .option('warmup', WARMUP)
+    .option('cold', COLD)
+    .option('speed', SPEED);
+}
+
+/** What `rangeSelectionOptions` parses to. */
+export interface RangeSelectionArgs extends Omit<DaySelectionArgs, 'date'> {
+  date?: string;
+  dates?: string;
+  warmup?: string;
+  cold?: boolean;
+}
+
+/** The range selection as replay takes it: exactly one of `--date`/`--dates`, the warm-up checked. */
+export async function rangeSelection(a: RangeSelectionArgs) {
+  const { parseSpeed } = await import('../replay/pacer.ts');
+  const { parseWarmup } = await import('../replay/date-range.ts');
+  if (a.date !== undefined && a.dates !== undefined) throw new UsageError('give either --date or --dates, not both');
+  if (a.date === undefined && a.dates === undefined) throw new UsageError('give the dates to replay: --date YYYY-MM-DD, or --dates A..B (or a comma list)');
+  if (a.cold && a.warmup !== undefined && parseWarmup(a.warmup) !== 0n) throw new UsageError(`--cold and --warmup ${a.warmup} contradict each other: --cold is --warmup 0`);
+  const warmup = a.cold ? 0n : a.warmup !== undefined ? parseWarmup(a.warmup) : undefined;
+  return {
+    catalog: a.catalog,
+    ...(a.date !== undefined ? { date: a.date } : { dates: list(a.dates)! }),
+    symbols: list(a.symbols),
+    kinds: kinds(a.kinds),
+    from: a.from,
+    to: a.to,
+    ...(warmup !== undefined ? { warmup } : {}),
+    speed: parseSpeed(a.speed),
+  };
+}
+
 // --- the Redis connection (feed, live, kill-switch, alerts, serve) ---
 
 export const REDIS = { type: 'string', default: 'redis://127.0.0.1:6379', describe: 'redis://, rediss:// (TLS) or redis+sentinel://s1:port,s2:port/master; user:pass@ for an ACL user' } as const;

@@ -188,6 +188,17 @@ export function initFold(): FoldState {
   };
 }
 
+/**
+ * Starts a new sequence session: every source's duplicate/late guard (and the clock's) forgets the
+ * numbers it has seen; factor state and counters stay. Most feeds number each day from 1 again, so
+ * a fold that runs across days (a multi-date replay) calls this at each date boundary: the events
+ * applied are then exactly those of the per-day runs, and only factor state carries over.
+ */
+export function resetSequenceGuards(st: FoldState): void {
+  for (const s of st.bySymbol.values()) s.guards.fill(null);
+  st.clockGuard = initSeqGuard();
+}
+
 function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState {
   let s = st.bySymbol.get(symbol);
   if (s !== undefined) return s;

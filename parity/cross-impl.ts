@@ -8,7 +8,9 @@
  * Rules restated (core/kernels/minute-bars.ts, core/factors/bar-factor.ts, moving-average.ts,
  * vwap.ts, core/fold.ts, core/sequence-guard.ts):
  * - Selection: every file of the date (all kinds), plus the fundamentals of earlier dates; the
- *   optional HH:MM window (on ts_recv) applies to same-date files only, as in `lockstep replay`.
+ *   optional HH:MM window (on ts_recv) applies to same-date files only, as in `lockstep replay`:
+ *   the events before `from` are read (the warm-up from 00:00) and only the rows inside the window
+ *   are written; with `cold` (replay's `--warmup 0`) the events before `from` are not read.
  * - Order: by ts_recv, then source priority (heartbeat 0, fundamental 1, news 2, book 3, quote 4,
  *   trade 5), then seq. DuckDB reads TIMESTAMP(NANOS, UTC) as microseconds, which would tie
  *   events inside one microsecond, so the exact nanosecond ts_recv / ts_event are read with
@@ -55,6 +57,8 @@ export interface ReferenceOptions {
   /** HH:MM UTC window on ts_recv (from inclusive, to exclusive), same-date files only. */
   from?: string;
   to?: string;
+  /** Start the window from empty state, as `lockstep replay --warmup 0` does (default: warm from 00:00, as the replay). */
+  cold?: boolean;
   /** Bars per moving average (defaults 5/20/60); another value makes a deliberately wrong reference. */
   windows?: Partial<Record<MaColumn, number>>;
   /** Progress lines (each SQL step and its time). */
@@ -205,7 +209,9 @@ export async function writeReference(opts: ReferenceOptions): Promise<ReferenceS
     if (counts.raw !== counts.ts || counts.raw !== counts.joined) {
       throw new Error(`DuckDB and hyparquet disagree on the rows of the selected files (${counts.raw} vs ${counts.ts}, ${counts.joined} joined)`);
     }
-    const window = [fromNs !== null ? `t.ts_recv >= ${fromNs}` : null, toNs !== null ? `t.ts_recv < ${toNs}` : null].filter(Boolean).join(' and ');
+    // warm (the replay's default): read the date from 00:00, cut the rows at `from` below
+    const readFrom = opts.cold ? fromNs : null;
+    const window = [readFrom !== null ? `t.ts_recv >= ${readFrom}` : null, toNs !== null ? `t.ts_recv < ${toNs}` : null].filter(Boolean).join(' and ');
     const symbolFilter = opts.symbols?.length ? `(e.kind = 'heartbeat' or e.symbol in (${opts.symbols.map(sqlString).join(', ')}))` : 'true';
     await run(`create table ev as
       select e.*, t.ts_recv, t.ts_event from raw e join ts t using (file_id, "row")
@@ -270,8 +276,9 @@ export async function writeReference(opts: ReferenceOptions): Promise<ReferenceS
         asof left join ma m on ck.symbol = m.symbol and coalesce(ck.clock_after, -9223372036854775807) > m.minute
         asof left join vw v on ck.symbol = v.symbol and ck.ord >= v.ord)
       select *, lag(k) over (partition by symbol order by ord) as k_before from x`);
+    const written = !opts.cold && fromNs !== null ? ` and ts_recv >= ${fromNs}` : '';
     await run(`create table out_rows as select * from r
-      where source <> 'heartbeat' or (k is distinct from k_before and changed)`);
+      where (source <> 'heartbeat' or (k is distinct from k_before and changed))${written}`);
 
     const ts = (c: string) => (format === 'parquet' ? `make_timestamp_ns(${c}) as ${c}` : c);
     await run(`copy (

@@ -179,7 +179,8 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   let procs: ChildProcess[] = [];
   try {
     log(`A: replaying ${opts.date} offline`);
-    const a = await runReplay({ ...sel, factors: factorSet, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
+    // cold on both sides: the live workers start from empty state at the window's first event
+    const a = await runReplay({ ...sel, warmup: 0n, factors: factorSet, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
     const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));

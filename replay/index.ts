@@ -11,8 +11,9 @@
  * @module lockstep/replay
  */
 
-export { openSelection, runReplay, selectReplayFiles } from './run-replay.ts';
-export type { OpenedSelection, ReplayOptions, ReplaySelection, ReplaySummary } from './run-replay.ts';
+export { openSelection, planSelection, runReplay, selectReplayFiles, sequenceSessionStarts } from './run-replay.ts';
+export type { OpenedSelection, RangeSelection, ReplayOptions, ReplaySelection, ReplaySummary, SelectionPlan } from './run-replay.ts';
+export { parseWarmup, resolveDates, splitDates } from './date-range.ts';
 export { formatSummary } from './summary.ts';
 export { parseSpeed } from './pacer.ts';
 export type { Speed } from './pacer.ts';

@@ -1,39 +1,35 @@
 /**
  * One replay: catalog files → k-way merge in core's order → the fold → the factor table.
  *
- * The selection for a date D is every file of D for the chosen kinds, plus the fundamentals of
- * every earlier date: a value factor at 09:30 needs the last quarter announced before it (point in
- * time), and those announcements live in their own dates. The live feed uses the same selection
- * (`selectReplayFiles`), so both paths see the same events.
+ * What is read is the selection (replay/selection.ts): one date or several folded as one stream,
+ * with the fundamentals of every earlier date as point-in-time state. A window (`from`/`to`) warms
+ * up by default from 00:00 of its first date: the events before the window are folded, not
+ * written, so each written row holds the values the full-day replay has on that row.
  */
 import { writeFileSync, readFileSync, renameSync } from 'node:fs';
-import { KINDS, type Kind, type MarketEvent } from '../core/events.ts';
+import type { MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
-import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/fold.ts';
+import { applyEvent, createFactorSet, initFold, resetSequenceGuards, type FoldState, type RowSink } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
-import { catalogSymbols, dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
+import { dateStartNs } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
-import { DecodePool } from './decode-pool.ts';
-import { EventCursor } from './event-cursor.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
 import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { Progress } from './progress.ts';
+import { isoNs } from './time-format.ts';
+import { openSelection, planSelection, sequenceSessionStarts, type RangeSelection, type SelectionPlan } from './selection.ts';
 
-/** Which events to replay: one date of a catalog, optionally some symbols, kinds or hours. */
-export interface ReplaySelection {
-  catalog: string;
-  date: string;
-  symbols?: readonly string[];
-  kinds?: readonly Kind[];
-  /** HH:MM (UTC) window on ts_recv within the date. */
-  from?: string;
-  to?: string;
-}
+export { openSelection, planSelection, selectReplayFiles, sequenceSessionStarts } from './selection.ts';
+export type { OpenedSelection, RangeSelection, ReplaySelection, SelectionPlan } from './selection.ts';
 
-/** A replay: the selection, where to write the factor table (`out`) and which factors (default: `DEFAULT_FACTORS`). */
-export interface ReplayOptions extends ReplaySelection {
+/**
+ * A replay: the selection, where to write the factor table (`out`) and which factors (default:
+ * `DEFAULT_FACTORS`). `warmup` defaults to `'date-start'` here: a window enters with the state of a
+ * run from 00:00 of its first date (`0n` for a cold start, a duration in ns to reach further back).
+ */
+export interface ReplayOptions extends RangeSelection {
   out: string;
   speed?: Speed;
   factors?: readonly AnyFactor[];
@@ -63,71 +59,19 @@ export interface ReplaySummary {
   stoppedAt?: number;
   firstTsRecv?: bigint;
   lastTsRecv?: bigint;
+  /** The dates replayed (one stream, in order). */
+  dates: string[];
+  /** Earlier catalog dates the warm-up reached into (folded, not written). */
+  warmupDates: string[];
+  /** Events folded before the window without being written (counted in `events`). */
+  warmupEvents: number;
+  /** Where the warm-up started and where the written window starts; absent on a cold start. */
+  warmupFromNs?: bigint;
+  windowStartNs?: bigint;
 }
 
-function hhmmToNs(date: string, hhmm: string, flag: string): bigint {
-  const m = /^(\d{2}):(\d{2})$/.exec(hhmm);
-  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) > 0)) throw new UsageError(`${flag} ${JSON.stringify(hhmm)} must be HH:MM (UTC), 00:00 to 24:00`);
-  return dateStartNs(date) + BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60) * 1_000_000_000n;
-}
-
-/** Catalog files a replay (or the live feed) of one date reads. */
-export async function selectReplayFiles(sel: ReplaySelection): Promise<CatalogFile[]> {
-  dateStartNs(sel.date); // refuses a malformed date with a usage error
-  const kinds = sel.kinds ?? KINDS;
-  const all = listCatalog(sel.catalog);
-  const dates = [...new Set(all.map((f) => f.date))].sort();
-  if (!dates.includes(sel.date)) {
-    throw new UsageError(`catalog ${sel.catalog} has no data for ${sel.date}; dates present: ${dates.join(', ') || 'none'}`);
-  }
-  if (sel.from && sel.to && hhmmToNs(sel.date, sel.from, '--from') >= hhmmToNs(sel.date, sel.to, '--to')) {
-    throw new UsageError(`--from ${sel.from} is not before --to ${sel.to}: the window is empty (--to is exclusive)`);
-  }
-  if (sel.symbols) {
-    // a symbol the day does not have is a typo, not an empty replay
-    const present = await catalogSymbols(sel.catalog, sel.date);
-    const absent = present === undefined ? [] : sel.symbols.filter((s) => !present.includes(s));
-    if (present !== undefined && absent.length > 0) {
-      const shown = present.length > 20 ? `${present.slice(0, 20).join(', ')}, ... (${present.length} in all)` : present.join(', ') || 'none';
-      throw new UsageError(`--symbols ${absent.join(',')}: not in the catalog on ${sel.date}; symbols present: ${shown}`);
-    }
-  }
-  const sameDay = await selectCatalog(sel.catalog, { dates: [sel.date], kinds, symbols: sel.symbols });
-  const earlierFundamentals = kinds.includes('fundamental')
-    ? (await selectCatalog(sel.catalog, { kinds: ['fundamental'], symbols: sel.symbols })).filter((f) => f.kind === 'fundamental' && f.date < sel.date)
-    : [];
-  return [...earlierFundamentals, ...sameDay];
-}
-
-export interface OpenedSelection {
-  files: CatalogFile[];
-  cursors: EventCursor[];
-  totalRows: number;
-  /** Stops the decode worker; call when done with the cursors. */
-  close(): Promise<void>;
-}
-
-/** Opens every selected file as a cursor, positioned on its first event; decoding runs on a worker. */
-export async function openSelection(sel: ReplaySelection): Promise<OpenedSelection> {
-  const files = await selectReplayFiles(sel);
-  const symbols = sel.symbols ? new Set(sel.symbols) : undefined;
-  const fromNs = sel.from ? hhmmToNs(sel.date, sel.from, '--from') : undefined;
-  const toNs = sel.to ? hhmmToNs(sel.date, sel.to, '--to') : undefined;
-  const pool = new DecodePool();
-  const cursors: EventCursor[] = [];
-  try {
-    for (const f of files) {
-      // earlier-dated fundamentals are point-in-time state, not subject to the intraday window
-      const window = f.date === sel.date ? { fromNs, toNs } : {};
-      cursors.push(await EventCursor.open(f.path, f.kind, { symbols, ...window }, pool));
-    }
-    EventCursor.start(cursors);
-  } catch (e) {
-    await pool.close();
-    throw e;
-  }
-  return { files, cursors, totalRows: cursors.reduce((a, c) => a + c.src.numRows, 0), close: () => pool.close() };
-}
+/** The fold's row callback for warm-up events: their rows are state, not output. */
+const discard: RowSink = () => {};
 
 interface Checkpoint {
   consumed: number;
@@ -136,8 +80,10 @@ interface Checkpoint {
   fold: FoldState;
 }
 
-function selectionKey(sel: ReplaySelection): string {
-  return JSON.stringify([sel.date, sel.symbols ?? null, sel.kinds ?? null, sel.from ?? null, sel.to ?? null]);
+/** What a checkpoint must have been made for: the resolved dates, filters, window and warm-up. */
+function selectionKey(sel: RangeSelection, plan: SelectionPlan): string {
+  const ns = (t: bigint | undefined) => (t === undefined ? null : String(t));
+  return JSON.stringify([plan.dates, sel.symbols ?? null, sel.kinds ?? null, sel.from ?? null, sel.to ?? null, ns(plan.readFromNs), ns(plan.windowStartNs)]);
 }
 
 /** The checkpoint at `path` (written by --stop-after), or a UsageError saying why it cannot be used. */
@@ -166,18 +112,22 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
   const set = createFactorSet(factors);
   const fsVersion = featureSetVersion(factors);
+  const sel: RangeSelection = { ...opts, warmup: opts.warmup ?? 'date-start' };
   // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();
   let skip = 0;
-  if (opts.resume) {
-    const cp = readCheckpoint(opts.resume);
+  const cp = opts.resume ? readCheckpoint(opts.resume) : undefined;
+  const plan = await planSelection(sel);
+  const key = selectionKey(sel, plan);
+  if (cp) {
     if (cp.featureSetVersion !== fsVersion) throw new UsageError(`checkpoint ${opts.resume} was made by feature set ${cp.featureSetVersion}, this run uses ${fsVersion}`);
-    if (cp.selection !== selectionKey(opts)) throw new UsageError(`checkpoint ${opts.resume} was made for another selection (${cp.selection})`);
+    if (cp.selection !== key) throw new UsageError(`checkpoint ${opts.resume} was made for another selection (${cp.selection})`);
     fold = cp.fold;
     skip = cp.consumed;
   }
-  const opened = await openSelection(opts);
+  const opened = await openSelection(sel, plan);
   const merge = new EventMerge(opened.cursors);
+  const windowStart = plan.windowStartNs;
 
   const sink = new FactorTableSink(opts.out, set.columns, {
     batchRows: opts.batchRows,
@@ -185,26 +135,47 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     metadata: {
       featureSetVersion: fsVersion,
       factors: factorManifest(factors),
-      date: opts.date,
+      // one date keeps the metadata it has always had (same bytes); a range records its dates
+      ...(opts.date !== undefined ? { date: opts.date } : { dates: plan.dates }),
+      ...(windowStart !== undefined ? { warmup: { from: isoNs(plan.readFromNs!), window: isoNs(windowStart), dates: plan.warmupDates } } : {}),
     },
   });
-  const pacer = new Pacer(opts.speed ?? 'max', undefined, dateStartNs(opts.date));
+  // warm-up events are handed over at once: pacing starts with the window
+  const pacer = new Pacer(opts.speed ?? 'max', undefined, windowStart ?? dateStartNs(plan.dates[0]));
   const progress = new Progress(opened.totalRows, process.stderr, opts.progress ?? process.stderr.isTTY === true);
   const started = performance.now();
   let consumed = 0;
   let first: bigint | undefined;
   let last: bigint | undefined;
   let stoppedAt: number | undefined;
+  let warmupEvents = 0;
+  // the merged stream is in ts_recv order: once an event reaches the window, all later ones do
+  let warming = windowStart !== undefined;
+  // Each date read after the first starts a new sequence session (feeds renumber daily): the guards
+  // start afresh at its 00:00, factor state carries. A resumed run passes the boundaries its
+  // checkpoint already crossed without resetting again.
+  const boundaries = sequenceSessionStarts(plan);
+  let nextBoundary = boundaries.shift();
   const row = sink.row;
   try {
     for (let ev: MarketEvent | null = merge.next(); ev !== null; ev = merge.next()) {
       consumed++;
+      while (nextBoundary !== undefined && ev.tsRecv >= nextBoundary) {
+        if (consumed > skip) resetSequenceGuards(fold);
+        nextBoundary = boundaries.shift();
+      }
       if (consumed <= skip) continue;
       first ??= ev.tsRecv;
       last = ev.tsRecv;
       const wait = pacer.pace(ev.tsRecv);
       if (wait) await wait;
-      applyEvent(set, fold, ev, row);
+      if (warming && ev.tsRecv < windowStart!) {
+        applyEvent(set, fold, ev, discard);
+        warmupEvents++;
+      } else {
+        warming = false;
+        applyEvent(set, fold, ev, row);
+      }
       if (sink.full) await sink.drain();
       if ((consumed & 0x3fff) === 0) progress.update(consumed, ev.tsRecv);
       if (opts.stopAfter !== undefined && consumed >= opts.stopAfter) {
@@ -221,7 +192,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const output = await sink.close();
   progress.done();
   if (stoppedAt !== undefined && opts.checkpoint) {
-    const cp: Checkpoint = { consumed, featureSetVersion: fsVersion, selection: selectionKey(opts), fold };
+    const cp: Checkpoint = { consumed, featureSetVersion: fsVersion, selection: key, fold };
     const tmp = `${opts.checkpoint}.tmp`;
     writeFileSync(tmp, stateToJson(cp));
     renameSync(tmp, opts.checkpoint);
@@ -242,5 +213,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     stoppedAt,
     firstTsRecv: first,
     lastTsRecv: last,
+    dates: plan.dates,
+    warmupDates: plan.warmupDates,
+    warmupEvents,
+    ...(windowStart !== undefined ? { warmupFromNs: plan.readFromNs, windowStartNs: windowStart } : {}),
   };
 }

@@ -11,6 +11,7 @@ const builder = (y: Argv) =>
     .option('symbols', { type: 'string', array: true, describe: 'only these symbols (as given to the replay)' })
     .option('from', { type: 'string', describe: 'start time HH:MM UTC (as given to the replay)' })
     .option('to', { type: 'string', describe: 'end time HH:MM UTC (as given to the replay)' })
+    .option('cold', { type: 'boolean', describe: 'start the window cold, as replay --warmup 0 (default: warm from 00:00, as replay)' })
     .option('replay', { type: 'string', describe: "a replay factor table to restrict to the reference's columns and rows ..." })
     .option('replay-out', { type: 'string', describe: '... written here, ready for parity diff' })
     .option('verbose', { type: 'boolean', describe: 'print each SQL step and its time' })
@@ -26,7 +27,7 @@ export const parityReferenceCommand: CommandModule<{}, ArgsOf<typeof builder>> =
     const { writeReference, formatReferenceSummary, REFERENCE_COLUMNS } = await import('../../parity/cross-impl.ts');
     ensureParent(a.out);
     if ((a.replay === undefined) !== (a.replayOut === undefined)) throw new UsageError('--replay and --replay-out go together');
-    const s = await writeReference({ catalog: a.catalog, date: a.date, out: a.out, symbols: list(a.symbols), from: a.from, to: a.to, log: a.verbose ? (m) => console.error(m) : undefined });
+    const s = await writeReference({ catalog: a.catalog, date: a.date, out: a.out, symbols: list(a.symbols), from: a.from, to: a.to, cold: a.cold, log: a.verbose ? (m) => console.error(m) : undefined });
     console.log(formatReferenceSummary(s));
     if (a.replay !== undefined && a.replayOut !== undefined) {
       const { projectFactorTable } = await import('../../parity/project-table.ts');
