@@ -25,7 +25,7 @@ export function arqueroReady(table: Table): Table {
 }
 
 function asNanos(d: Data): Data {
-  const unit = (d.type as { unit: TimeUnit }).unit;
+  const unit = (d.type as unknown as { unit: TimeUnit }).unit;
   const scale = UNIT_NS[unit];
   let values = (d.values as BigInt64Array).subarray(d.offset, d.offset + d.length);
   if (scale !== 1n) values = values.map((x) => x * scale);
@@ -42,5 +42,5 @@ function asNanos(d: Data): Data {
  * ```
  */
 export function toArquero(table: Table): aq.ColumnTable {
-  return aq.fromArrow(arqueroReady(table));
+  return aq.fromArrow(arqueroReady(table) as unknown as Parameters<typeof aq.fromArrow>[0]);
 }

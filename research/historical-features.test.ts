@@ -22,7 +22,7 @@ import { historicalFeatures } from './historical-features.ts';
 
 const DATE = '2024-03-15';
 
-const nanos = (xs: bigint[], type = new TimestampNanosecond('UTC')) => makeVector(makeData({ type, length: xs.length, data: BigInt64Array.from(xs) }));
+const nanos = (xs: bigint[], type: TimestampNanosecond | TimestampMicrosecond = new TimestampNanosecond('UTC')) => makeVector(makeData({ type, length: xs.length, data: BigInt64Array.from(xs) }));
 const floats = (xs: (number | null)[]) => vectorFromArray(xs, new Float64());
 const strs = (xs: string[]) => vectorFromArray(xs, new Utf8());
 

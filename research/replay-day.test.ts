@@ -33,7 +33,7 @@ describe('toArquero', () => {
     expect(dt.filter(aq.escape((d: { ts: bigint }) => d.ts > TS)).numRows()).toBe(1);
     expect(dt.derive({ gap: aq.escape((d: { ts: bigint }) => d.ts - TS) }).array('gap')).toEqual([0n, 1n]);
     // arrow-js reads a timestamp as float milliseconds: why toArquero exists
-    expect(aq.fromArrow(t).get('ts', 0)).not.toBe(TS);
+    expect(aq.fromArrow(t as unknown as Parameters<typeof aq.fromArrow>[0]).get('ts', 0)).not.toBe(TS);
     expect(arqueroReady(t).getChild('ts')!.get(0)).toBe(TS);
     expect(dt.get('symbol', 1)).toBe('B');
   });
