@@ -25,6 +25,8 @@ export type TableInput = Table | string;
 export interface ColumnarSource {
   /** The file's path, or `what` for a table in memory (for error messages). */
   name: string;
+  /** The Parquet file's path; undefined for a table in memory. */
+  path?: string;
   columns: string[];
   numRows: number;
   /** Rows in each group, in order. */
@@ -61,6 +63,7 @@ export async function openSource(input: TableInput, what: string): Promise<Colum
   };
   return {
     name: input,
+    path: input,
     columns,
     numRows: groupRows.reduce((a, b) => a + b, 0),
     groupRows,

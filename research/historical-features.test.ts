@@ -208,4 +208,11 @@ describe('historicalFeatures against DuckDB ASOF JOIN (bundled synthetic day)', 
     // the entities' own columns come back unchanged, times exact
     expect(fromOriginal.getChild('ts')!.data[0].values).toEqual(eTs);
   });
+
+  it('decoding on 2 threads gives the table one thread gives', async () => {
+    const one = await historicalFeatures(entityFile, original, { threads: 0 });
+    const two = await historicalFeatures(entityFile, original, { threads: 2 });
+    expect(two.numCols).toBe(one.numCols);
+    for (const f of one.schema.fields) expect([...two.getChild(f.name)!], f.name).toEqual([...one.getChild(f.name)!]);
+  });
 });
