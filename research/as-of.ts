@@ -46,18 +46,25 @@ export function orderBySymbolTime(sym: Int32Array, ts: BigInt64Array, nSymbols: 
   };
   bySymbol(null);
   if (timeOrdered(order, start, hi, lo)) return { order, start };
-  // LSD radix sort on the 64-bit time, 16 bits a pass (stable), then the stable pass by symbol
+  // LSD radix sort on the 64-bit time, 16 bits a pass (stable), then the stable pass by symbol;
+  // each pass's digits are computed once into an array (a closure call per row cost 10x more)
   let cur = new Int32Array(n);
   for (let i = 0; i < n; i++) cur[i] = i;
   let tmp = new Int32Array(n);
   const count = new Int32Array(65537);
-  const digits: ((i: number) => number)[] = [(i) => lo[2 * i] & 0xffff, (i) => lo[2 * i] >>> 16, (i) => (hi[2 * i + 1] ^ 0x80000000) & 0xffff, (i) => (hi[2 * i + 1] ^ 0x80000000) >>> 16];
-  for (const digit of digits) {
+  const dig = new Uint16Array(n);
+  for (let pass = 0; pass < 4; pass++) {
+    const shift = (pass & 1) * 16;
+    if (pass < 2) for (let i = 0; i < n; i++) dig[i] = lo[2 * i] >>> shift;
+    else for (let i = 0; i < n; i++) dig[i] = ((hi[2 * i + 1] ^ 0x80000000) >>> shift) & 0xffff;
     count.fill(0);
-    for (let k = 0; k < n; k++) count[digit(cur[k]) + 1]++;
+    for (let i = 0; i < n; i++) count[dig[i] + 1]++;
     if (count.some((c) => c === n)) continue; // every row has this digit: the pass would not move one
     for (let d = 0; d < 65536; d++) count[d + 1] += count[d];
-    for (let k = 0; k < n; k++) tmp[count[digit(cur[k])]++] = cur[k];
+    for (let k = 0; k < n; k++) {
+      const i = cur[k];
+      tmp[count[dig[i]]++] = i;
+    }
     [cur, tmp] = [tmp, cur];
   }
   bySymbol(cur);
