@@ -28,6 +28,8 @@ export interface ColumnarSource {
   /** The Parquet file's path; undefined for a table in memory. */
   path?: string;
   columns: string[];
+  /** Arrow type id of each column, as stored. */
+  typeIds: Type[];
   numRows: number;
   /** Rows in each group, in order. */
   groupRows: number[];
@@ -50,7 +52,8 @@ export async function openSource(input: TableInput, what: string): Promise<Colum
   }
   const md = file.metadata();
   const groupRows = md.rowGroups().map((g) => g.numRows());
-  const columns = tableFromIPC(file.schema().intoIPCStream()).schema.fields.map((f) => f.name);
+  const fields = tableFromIPC(file.schema().intoIPCStream()).schema.fields;
+  const columns = fields.map((f) => f.name);
   // parquet-wasm leaves the file's key/value metadata out of the Arrow schema: put it back
   const metadata = new Map([...(md.fileMetadata().keyValueMetadata() as Map<string, string>)].filter(([k]) => k !== 'ARROW:schema'));
   const read = async (opts: import('parquet-wasm/node').ReaderOptions): Promise<Table> => {
@@ -65,6 +68,7 @@ export async function openSource(input: TableInput, what: string): Promise<Colum
     name: input,
     path: input,
     columns,
+    typeIds: fields.map((f) => f.type.typeId),
     numRows: groupRows.reduce((a, b) => a + b, 0),
     groupRows,
     // one batch per row group: the column readers then see one chunk, not 1024-row slices
@@ -79,6 +83,7 @@ function tableSource(t: Table, what: string): ColumnarSource {
   return {
     name: what,
     columns: t.schema.fields.map((f) => f.name),
+    typeIds: t.schema.fields.map((f) => f.type.typeId),
     numRows: t.numRows,
     groupRows: batches.map((b) => b.numRows),
     read: async (g, cols) => new Table(batches[g]).select(cols as string[]),

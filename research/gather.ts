@@ -4,13 +4,13 @@
  * decoded once (feature columns only) and its values scattered into the output, one float64 array
  * and one validity byte per entity and feature. Decoding is most of the join's time (parquet-wasm,
  * one core), so for a Parquet file the row groups are shared among worker threads
- * (research/gather-worker.ts) writing into the same SharedArrayBuffers: each entity belongs to one
+ * (research/gather-worker.mjs) writing into the same SharedArrayBuffers: each entity belongs to one
  * group, so no two threads write the same cell.
  */
 import { availableParallelism } from 'node:os';
-import { LockstepError, UserError } from '../core/errors.ts';
-import { startTsWorker } from '../replay/worker-thread.ts';
-import { column, openSource, readFloats, type ColumnarSource } from './columnar-source.ts';
+import { UserError } from '../core/errors.ts';
+import { Worker } from 'node:worker_threads';
+import { column, readFloats, type ColumnarSource } from './columnar-source.ts';
 
 /** Where each entity's cells go: `values[j * n + i]`, `valid[j * n + i]` for feature j, entity i. */
 export interface GatherPlan {
@@ -99,12 +99,12 @@ export async function gather(src: ColumnarSource, plan: GatherPlan, threads: num
   await Promise.all(
     Array.from({ length: k }, (_, w) => {
       const mine = groups.filter((_, x) => x % k === w);
-      const worker = startTsWorker(new URL('./gather-worker.ts', import.meta.url), { workerData: { path: src.path, plan, groups: mine, values, valid } });
+      const worker = new Worker(new URL('./gather-worker.mjs', import.meta.url), { workerData: { path: src.path, plan, groups: mine, values, valid } });
       return new Promise<void>((resolve, reject) => {
         worker.once('message', (m: { error?: string; user?: boolean }) => {
           void worker.terminate();
           if (m.error === undefined) resolve();
-          else reject(m.user ? new GatherError(m.error) : new LockstepError(`gather thread: ${m.error}`));
+          else reject(new GatherError(m.error));
         });
         worker.once('error', reject);
       });
@@ -113,18 +113,12 @@ export async function gather(src: ColumnarSource, plan: GatherPlan, threads: num
   return { values, valid };
 }
 
-/** Re-raises in the caller's thread a user-facing error a gather thread met (its message as it was). */
+/**
+ * What a gather thread met: a file that became unreadable, or a feature column it cannot widen to
+ * float64 (the thread's message, naming the file). The columns were checked before the threads
+ * started, so this is the user's file at fault.
+ */
 export class GatherError extends UserError {}
-
-/** Opens the file in a gather thread (the entry module's one job). */
-export async function runGatherThread(data: { path: string; plan: GatherPlan; groups: number[]; values: Float64Array; valid: Uint8Array }): Promise<void> {
-  const src = await openSource(data.path, data.path);
-  try {
-    await gatherGroups(src, data.plan, data.groups, data.values, data.valid);
-  } finally {
-    src.close();
-  }
-}
 
 /** The first index whose value is > x (`a` ascending). */
 function upperBound(a: number[], x: number): number {

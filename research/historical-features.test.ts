@@ -90,6 +90,8 @@ describe('historicalFeatures: the rule', () => {
     await expect(historicalFeatures(new Table({ symbol: strs(['A']), ts: floats([1]) }), f)).rejects.toThrow(/field ts.*must be a timestamp or an integer/);
     await expect(historicalFeatures(entities([['A', 1n]]), '/nonexistent/f.parquet')).rejects.toThrow(UserError);
     await expect(historicalFeatures(entities([['A', 1n]]), new Table({ symbol: strs(['A']), x: floats([1]) }))).rejects.toThrow(/no ts_recv column: not a factor table/);
+    const withText = new Table({ symbol: strs(['A']), ts_recv: nanos([1n]), note: strs(['x']) });
+    await expect(historicalFeatures(entities([['A', 1n]]), withText)).rejects.toThrow(/factor table, field note: feature columns must be numeric, not (Utf8|Dictionary)/);
   });
 });
 

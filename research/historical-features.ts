@@ -10,8 +10,8 @@
  * (research/gather.ts, on worker threads for a large file). No object per row, and memory is the
  * keys plus the output plus one decoded row group per thread.
  */
-import { Float64, makeData, makeVector, Table, type Vector } from 'apache-arrow';
-import { UsageError } from '../core/errors.ts';
+import { Float64, makeData, makeVector, Table, Type, type Vector } from 'apache-arrow';
+import { InputError, UsageError } from '../core/errors.ts';
 import { asOfMatch } from './as-of.ts';
 import { validityBitmap } from '../replay/parquet-io.ts';
 import { column, openSource, readNanos, readSymbolIds, type ColumnarSource, type TableInput } from './columnar-source.ts';
@@ -62,7 +62,11 @@ export async function historicalFeatures(entities: TableInput, factorTable: Tabl
     }
     const available = fsrc.columns.filter((c) => !(FACTOR_KEY_COLUMNS as readonly string[]).includes(c));
     const features = opts.features ? [...opts.features] : available;
-    for (const f of features) if (!available.includes(f)) throw new UsageError(`feature ${JSON.stringify(f)} is not a column of ${fsrc.name}; features: ${available.join(', ')}`);
+    for (const f of features) {
+      if (!available.includes(f)) throw new UsageError(`feature ${JSON.stringify(f)} is not a column of ${fsrc.name}; features: ${available.join(', ')}`);
+      const type = fsrc.typeIds[fsrc.columns.indexOf(f)];
+      if (type !== Type.Float && type !== Type.Int && type !== Type.Bool) throw new InputError({ file: fsrc.name, field: f, reason: `feature columns must be numeric, not ${Type[type]}` });
+    }
     esrc = await openSource(entities, 'entities');
     for (const c of [symbolColumn, tsColumn]) if (!esrc.columns.includes(c)) throw new UsageError(`${esrc.name}: no ${c} column (entity rows need a symbol and a time column; columns: ${esrc.columns.join(', ')})`);
     const clash = features.filter((f) => esrc!.columns.includes(f));
