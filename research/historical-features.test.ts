@@ -74,6 +74,13 @@ describe('historicalFeatures: the rule', () => {
     expect(xs(out)).toEqual([2, 2, 3, 0, null, 7]);
   });
 
+  it('takes empty tables on either side', async () => {
+    const none = await historicalFeatures(entities([]), factors([['A', 1n, 1]]));
+    expect(none.numRows).toBe(0);
+    expect(none.schema.fields.map((x) => x.name)).toEqual(['symbol', 'ts', 'x']);
+    expect(xs(await historicalFeatures(entities([['A', 1n]]), factors([])))).toEqual([null]);
+  });
+
   it('compares in nanoseconds whatever the entity time unit (microseconds here)', async () => {
     const f = factors([['A', 1_710_509_400_123_456_789n, 1], ['A', 1_710_509_400_123_457_000n, 2]]);
     const e = new Table({ symbol: strs(['A', 'A']), ts: nanos([1_710_509_400_123_456n, 1_710_509_400_123_457n], new TimestampMicrosecond('UTC')) });
