@@ -103,7 +103,7 @@ describe('the packed package', () => {
     // apache-arrow is the package's dependency (npm hoists it beside lockstep in the scratch project)
     const [dayRows, type, ns, matched, missing] = run(process.execPath, ['research.mjs'], { cwd: app }).trim().split(' ');
     expect(Number(dayRows)).toBeGreaterThan(1000);
-    expect([type, ns, matched, missing]).toEqual(['bigint', '1710509400123456789', 'true', 'null']);
+    expect([type, ns, matched, missing]).toEqual(['bigint', '1710509400123456789n', 'true', 'null']);
   });
 
   it('runs its bin from dist/, with the same feature-set version as the sources', () => {
