@@ -135,7 +135,8 @@ export function readNanos(v: Vector, out: BigInt64Array, at: number, src: Column
   }
 }
 
-const dictionaryIds = new WeakMap<object, Int32Array>();
+/** Per id map (one join), each Arrow dictionary's ids: a dictionary shared by batches is looked up once. */
+const dictionaryIds = new WeakMap<Map<string, number>, WeakMap<object, Int32Array>>();
 
 /**
  * Writes a string column as symbol ids into `out` from `at`: `ids` maps each symbol to its id;
@@ -159,11 +160,12 @@ export function readSymbolIds(v: Vector, out: Int32Array, at: number, ids: Map<s
     }
     const typeId = (d.type as { typeId: Type }).typeId;
     if (typeId === Type.Dictionary && d.dictionary) {
-      let map = dictionaryIds.get(d.dictionary);
-      if (!map || add) {
-        // the ids of a shared dictionary are fixed once every string has one
+      let cache = dictionaryIds.get(ids);
+      if (!cache) dictionaryIds.set(ids, (cache = new WeakMap()));
+      let map = cache.get(d.dictionary);
+      if (!map) {
         map = Int32Array.from(d.dictionary as Iterable<string | null>, (s) => idOf(s ?? ''));
-        dictionaryIds.set(d.dictionary, map);
+        cache.set(d.dictionary, map);
       }
       const idx = chunkArray<Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array>(d);
       for (let i = 0; i < idx.length; i++) out[at + i] = map[idx[i]];

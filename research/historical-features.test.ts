@@ -5,7 +5,7 @@
  * factor row, before a symbol's first row and for symbols the table does not have.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { Float64, makeData, makeVector, Table, TimestampMicrosecond, TimestampNanosecond, Utf8, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Float64, Int32, makeData, makeVector, Table, TimestampMicrosecond, TimestampNanosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,6 +72,13 @@ describe('historicalFeatures: the rule', () => {
     ]);
     const out = await historicalFeatures(entities([['A', 10n], ['A', 29n], ['A', 31n], ['A', -5n], ['A', -6n], ['B', 7n]]), f);
     expect(xs(out)).toEqual([2, 2, 3, 0, null, 7]);
+  });
+
+  it('joins one entity table against two factor tables whose symbols come in another order', async () => {
+    const dict = vectorFromArray(['A', 'B'], new Dictionary(new Utf8(), new Int32()));
+    const e = new Table({ symbol: dict, ts: nanos([5n, 5n]) });
+    expect(xs(await historicalFeatures(e, factors([['A', 1n, 1], ['B', 1n, 2]])))).toEqual([1, 2]);
+    expect(xs(await historicalFeatures(e, factors([['B', 1n, 3], ['A', 1n, 4]])))).toEqual([4, 3]);
   });
 
   it('takes empty tables on either side', async () => {
