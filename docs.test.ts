@@ -10,7 +10,8 @@
  *    executed in one scratch directory, in document order, and its printed output compared with the
  *    block's; only wall-clock figures (seconds, events/s, rows/s) are masked, so a hash or a count
  *    that moves fails the test. The scratch directory prints as /home/you/lockstep.
- * 3. The block marked `<!-- file: examples/custom-factor.ts -->` equals that file when it exists.
+ * 3. The block marked `<!-- file: examples/custom-factor.ts -->` equals that file when it exists,
+ *    and so does every other `<!-- file: PATH -->` block of the README (examples/research.ts).
  *
  * After a change that moves a printed figure on purpose, rewrite the blocks from the real output
  * with `LOCKSTEP_UPDATE_DOCS=1 npx vitest run docs.test.ts` and review the diff.
@@ -389,5 +390,11 @@ describe('README and docs', () => {
     expect(blocks[0].body).toContain('defineFactor(');
     const file = join(ROOT, CUSTOM_FACTOR);
     if (existsSync(file)) expect(tidy(blocks[0].body)).toBe(tidy(readFileSync(file, 'utf8')));
+  });
+
+  it('every other README block marked as a file is that file, verbatim', () => {
+    const blocks = fences('README.md').filter((f) => f.marker?.kind === 'file' && f.marker.value !== CUSTOM_FACTOR);
+    expect(blocks.map((b) => b.marker!.value)).toContain('examples/research.ts');
+    for (const b of blocks) expect(tidy(b.body), `README.md:${b.line}`).toBe(tidy(readFileSync(join(ROOT, b.marker!.value), 'utf8')));
   });
 });

@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
-const ENTRIES: Record<string, string> = { lockstep: 'index.ts', 'lockstep/replay': 'replay/index.ts', 'lockstep/datasets': 'datasets/index.ts', 'lockstep/live': 'live/index.ts', 'lockstep/parity': 'parity/index.ts' };
+const ENTRIES: Record<string, string> = { lockstep: 'index.ts', 'lockstep/replay': 'replay/index.ts', 'lockstep/datasets': 'datasets/index.ts', 'lockstep/live': 'live/index.ts', 'lockstep/parity': 'parity/index.ts', 'lockstep/research': 'research/index.ts' };
 const DATE = '2024-03-15';
 
 let tmp: string;
@@ -49,7 +49,7 @@ describe('the packed package', () => {
     const files = run('tar', ['-tzf', tarball]).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /\.test\./.test(f))).toEqual([]);
-    for (const f of ['bin/lockstep.js', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/parity/row-group-worker.mjs', 'dist/bench/budgets.json', 'dist/replay/decode-worker.js', 'dist/replay/parquet-writer-worker.js']) {
+    for (const f of ['bin/lockstep.js', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/parity/row-group-worker.mjs', 'dist/research/gather-worker.mjs', 'dist/bench/budgets.json', 'dist/replay/decode-worker.js', 'dist/replay/parquet-writer-worker.js']) {
       expect(files).toContain(f);
     }
   });
@@ -86,6 +86,24 @@ describe('the packed package', () => {
       }),
     );
     run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app });
+
+    // lockstep/research on the same catalog and table: a replayed day as Arrow, a point-in-time
+    // join, and arquero with the nanoseconds exact (arquero resolved from the package's own deps)
+    const research = [
+      "import { makeData, makeVector, Table, TimestampNanosecond, Utf8, vectorFromArray } from 'apache-arrow';",
+      "import { historicalFeatures, replayDay, toArquero } from 'lockstep/research';",
+      `const day = await replayDay({ catalog: 'catalog', date: '${DATE}', symbols: ['SYM000'] });`,
+      "const last = toArquero(day).array('ts_recv').at(-1);",
+      "const ts = makeVector(makeData({ type: new TimestampNanosecond('UTC'), length: 2, data: BigInt64Array.of(last, 1710509400123456789n) }));",
+      "const rows = await historicalFeatures(new Table({ symbol: vectorFromArray(['SYM000', 'NOPE'], new Utf8()), ts }), 'factors.parquet', { features: ['mid'] });",
+      "const dt = toArquero(rows);",
+      "console.log(day.numRows, typeof dt.get('ts', 0), dt.get('ts', 1), dt.get('mid', 0) !== null, dt.get('mid', 1));",
+    ].join('\n');
+    writeFileSync(join(app, 'research.mjs'), research);
+    // apache-arrow is the package's dependency (npm hoists it beside lockstep in the scratch project)
+    const [dayRows, type, ns, matched, missing] = run(process.execPath, ['research.mjs'], { cwd: app }).trim().split(' ');
+    expect(Number(dayRows)).toBeGreaterThan(1000);
+    expect([type, ns, matched, missing]).toEqual(['bigint', '1710509400123456789n', 'true', 'null']);
   });
 
   it('runs its bin from dist/, with the same feature-set version as the sources', () => {

@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | live (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | live | historical (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
@@ -16,7 +16,8 @@ const builder = (y: Argv) =>
     .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' })
     .option('rates', { type: 'string', describe: 'live: input rates in events/s, comma-separated (default 10000,50000)' })
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
-    .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' });
+    .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' })
+    .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
 type BenchArgs = ParsedArgs<typeof builder>;
 
@@ -24,7 +25,7 @@ type BenchArgs = ParsedArgs<typeof builder>;
 async function gate(a: BenchArgs): Promise<void> {
   if (a.what !== undefined) throw new UsageError(`--gate runs every benchmark; drop "${a.what}"`);
   // the gate's settings are fixed per mode so that its figures compare with budgets and baseline
-  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer };
+  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities };
   for (const [flag, v] of Object.entries(fixed)) if (v !== undefined) throw new UsageError(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
   const { runGate } = await import('../../bench/gate.ts');
   const run = await runGate({ quick: Boolean(a.quick), dir: a.dir, json: a.json, budgets: a.budgets, baseline: a.baseline, updateBaseline: Boolean(a.updateBaseline) });
@@ -43,7 +44,7 @@ function parseRates(v: string | undefined): number[] | undefined {
 async function single(a: BenchArgs): Promise<void> {
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, live) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, live, historical) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json });
@@ -60,13 +61,19 @@ async function single(a: BenchArgs): Promise<void> {
     await benchLive({ dir: a.dir, json: a.json, seconds: a.seconds, rates, peer: a.peer });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live`);
+  if (a.what === 'historical') {
+    if (a.entities !== undefined && (!Number.isInteger(a.entities) || a.entities <= 0)) throw new UsageError(`--entities ${a.entities}: give a positive whole number of rows`);
+    const { benchHistorical } = await import('../../bench/historical-bench.ts');
+    await benchHistorical({ dir: a.dir, json: a.json, entities: a.entities });
+    return;
+  }
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live, historical`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, live; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, live, historical; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };

@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { alertsCommand } from './alerts.ts';
+import { benchHistoricalPhaseCommand } from './bench-historical-phase.ts';
 import { benchPhaseCommand } from './bench-phase.ts';
 import { benchCommand } from './bench.ts';
 import { datasetsCommand } from './datasets.ts';
@@ -33,4 +34,5 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   factorsCommand,
   benchCommand,
   benchPhaseCommand,
+  benchHistoricalPhaseCommand,
 ];

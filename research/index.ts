@@ -1,0 +1,17 @@
+/**
+ * Research API for notebooks and scripts: a replayed day and point-in-time feature retrieval as
+ * Apache Arrow tables, and as arquero tables with nanosecond times kept exact.
+ *
+ * ```ts
+ * import { historicalFeatures, replayDay, toArquero } from 'lockstep/research';
+ * ```
+ *
+ * @packageDocumentation
+ * @module lockstep/research
+ */
+export { replayDay } from './replay-day.ts';
+export type { ReplayDayOptions } from './replay-day.ts';
+export { FACTOR_KEY_COLUMNS, historicalFeatures } from './historical-features.ts';
+export type { HistoricalFeaturesOptions } from './historical-features.ts';
+export type { TableInput } from './columnar-source.ts';
+export { arqueroReady, toArquero } from './arquero.ts';
