@@ -1,13 +1,14 @@
 /**
  * One replay: catalog files → k-way merge in core's order → the fold → the factor table.
  *
- * The selection for a date D is every file of D for the chosen kinds, plus the fundamentals of
- * every earlier date: a value factor at 09:30 needs the last quarter announced before it (point in
- * time), and those announcements live in their own dates. The live feed uses the same selection
+ * The selection for a date D is every file of D for the chosen kinds, plus the fundamentals and
+ * corporate actions (REFERENCE_KINDS) of every earlier date: a value factor at 09:30 needs the last
+ * quarter, and the splits, announced before it (point in time), and those announcements live in
+ * their own dates. The live feed uses the same selection
  * (`selectReplayFiles`), so both paths see the same events.
  */
 import { writeFileSync, readFileSync, renameSync } from 'node:fs';
-import { KINDS, type Kind, type MarketEvent } from '../core/events.ts';
+import { KINDS, REFERENCE_KINDS, type Kind, type MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
@@ -93,10 +94,11 @@ export async function selectReplayFiles(sel: ReplaySelection): Promise<CatalogFi
     }
   }
   const sameDay = await selectCatalog(sel.catalog, { dates: [sel.date], kinds, symbols: sel.symbols });
-  const earlierFundamentals = kinds.includes('fundamental')
-    ? (await selectCatalog(sel.catalog, { kinds: ['fundamental'], symbols: sel.symbols })).filter((f) => f.kind === 'fundamental' && f.date < sel.date)
+  const reference = REFERENCE_KINDS.filter((k) => kinds.includes(k));
+  const earlierReference = reference.length > 0
+    ? (await selectCatalog(sel.catalog, { kinds: reference, symbols: sel.symbols })).filter((f) => reference.includes(f.kind) && f.date < sel.date)
     : [];
-  return [...earlierFundamentals, ...sameDay];
+  return [...earlierReference, ...sameDay];
 }
 
 export interface OpenedSelection {
@@ -117,7 +119,7 @@ export async function openSelection(sel: ReplaySelection): Promise<OpenedSelecti
   const cursors: EventCursor[] = [];
   try {
     for (const f of files) {
-      // earlier-dated fundamentals are point-in-time state, not subject to the intraday window
+      // earlier-dated fundamentals and corporate actions are point-in-time state, not subject to the intraday window
       const window = f.date === sel.date ? { fromNs, toNs } : {};
       cursors.push(await EventCursor.open(f.path, f.kind, { symbols, ...window }, pool));
     }
