@@ -162,3 +162,63 @@ describe('importSec on malformed rows', () => {
     expect(back.map((b) => [b.e.fiscalPeriod, b.e.eps, b.date])).toEqual([['Q1', 1.01, '2019-04-30']]);
   });
 });
+
+describe('splits file and share-count plausibility', () => {
+  let tmp: string;
+  const header =
+    'symbol,cik,fiscal_year,fiscal_period,form,period_start,period_end,period_months,eps_basic,eps_diluted,net_income_usd,revenue_usd,stockholders_equity_usd,shares_outstanding,shares_outstanding_asof,shares_source,book_value_per_share,announce_date,announce_accepted_et,announce_8k_accession,filed_date,filed_accepted_et,accession';
+  const row = (fy: string, fp: string, eps: string, shares: string, bvps: string, announce: string) =>
+    `ZZZ,1,${fy},${fp},10-Q,,2019-03-31,3,${eps},${eps},1,1,1,${shares},2019-03-31,x,${bvps},,${announce},a,2019-05-01,,b`;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'lockstep-sec-splits-'));
+    writeFileSync(
+      path.join(tmp, 'ZZZ_quarterly_fundamentals_sec.csv'),
+      [
+        header,
+        row('2019', 'Q1', '1.00', '1000000', '10.5', '2019-04-30T16:30:00'),
+        row('2019', 'Q2', '2.00', '1010', '10300', '2019-07-30T16:30:00'), // shares in thousands
+        row('2019', 'Q3', '1.50', '3030000', '3.5', '2019-10-30T16:30:00'), // after a 3:1 split
+        row('2019', 'FY', '2.75', '3000000', '3.6', '2020-01-30T16:30:00'), // 1/3 + 2/3 + 1.50 + Q4 1.25
+      ].join('\n') + '\n',
+    );
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const csv = () => path.join(tmp, 'ZZZ_quarterly_fundamentals_sec.csv');
+
+  it('corrects a share count in thousands, derives the 3:1 split, and restates Q1-Q3 before deriving Q4', async () => {
+    const r = await importSec(csv(), path.join(tmp, 'out'));
+    expect(r.events).toEqual({ fundamental: 4, corporate_action: 1 });
+    expect(r.corrected).toEqual([
+      {
+        file: csv(), line: 3, field: 'shares_outstanding', value: '1010', corrected: '1010000',
+        reason: "FY2019 Q2: 1,010 shares is 1/1,000 of the previous row's 1,000,000 (FY2019 Q1): a units error; shares x 1000, book_value_per_share 10300 -> 10.3",
+      },
+    ]);
+    const back = await readBack(r.files);
+    const q4 = back.find((b) => b.e.fiscalPeriod === 'Q4')!.e;
+    // 2.75 - 1.00 / 3 - 2.00 / 3 - 1.50, each restated with 6 more decimals
+    expect(q4.eps).toBe(0.25);
+    expect(q4.epsTtm).toBe(2.75);
+    expect(back.find((b) => b.e.fiscalPeriod === 'Q2')!.e.bookValuePerShare).toBe(10.3);
+  });
+
+  it('takes the splits file: the real ex date and announcement, and no derived split', async () => {
+    const f = path.join(tmp, 'splits.csv');
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,3:1,2019-07-30\n');
+    const r = await importSec(csv(), path.join(tmp, 'out-file'), { splits: f });
+    expect(r.events).toEqual({ fundamental: 4, corporate_action: 1 });
+    expect(r.notes).toContain(`splits file ${f}: 1 splits`);
+    expect(r.notes.some((n) => n.includes('derived from'))).toBe(false);
+  });
+
+  it('a malformed splits file fails with file, line, field and value', async () => {
+    const f = path.join(tmp, 'bad-splits.csv');
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,3:1,2019-07-30\nZZZ,2019-09-03,three,2019-07-30\n');
+    const err = await importSec(csv(), path.join(tmp, 'out-bad'), { splits: f }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).info).toMatchObject({ file: f, row: 3, field: 'ratio', value: 'three' });
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,100000:1,2019-07-30\n');
+    const big = await importSec(csv(), path.join(tmp, 'out-bad'), { splits: f }).catch((e: unknown) => e);
+    expect((big as InputError).info).toMatchObject({ row: 2, field: 'ratio', value: '100000:1' });
+  });
+});
