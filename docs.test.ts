@@ -9,14 +9,15 @@
  * 2. Transcripts marked `<!-- checked: <name> -->` are run: each `$ npx lockstep ...` line is
  *    executed in one scratch directory, in document order, and its printed output compared with the
  *    block's; only wall-clock figures (seconds, events/s, rows/s) are masked, so a hash or a count
- *    that moves fails the test. The scratch directory prints as /home/you/lockstep.
+ *    that moves fails the test. The scratch directory prints as /home/you/lockstep; it holds a copy
+ *    of `examples/`, as a checkout does, so a transcript can read the example inputs there.
  * 3. The block marked `<!-- file: examples/custom-factor.ts -->` equals that file when it exists.
  *
  * After a change that moves a printed figure on purpose, rewrite the blocks from the real output
  * with `LOCKSTEP_UPDATE_DOCS=1 npx vitest run docs.test.ts` and review the diff.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -323,6 +324,7 @@ async function runStep(command: string, cwd: string): Promise<string> {
 
 describe('README and docs', () => {
   const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'lockstep-readme-')));
+  cpSync(join(ROOT, 'examples'), join(scratch, 'examples'), { recursive: true });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('every lockstep command line names a real command and only its flags', async () => {
