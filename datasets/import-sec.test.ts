@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,5 +221,19 @@ describe('splits file and share-count plausibility', () => {
     writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,100000:1,2019-07-30\n');
     const big = await importSec(csv(), path.join(tmp, 'out-bad'), { splits: f }).catch((e: unknown) => e);
     expect((big as InputError).info).toMatchObject({ row: 2, field: 'ratio', value: '100000:1' });
+  });
+
+  it('the CLI: one line and exit 2 for a bad splits file, or --splits with another format', () => {
+    const f = path.join(tmp, 'cli-splits.csv');
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-9-3,3:1,2019-07-30\n');
+    const run = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/lockstep.js'), 'datasets', 'import', ...args], { encoding: 'utf8', cwd: repoRoot });
+    const bad = run('--format', 'sec', '--in', csv(), '--out', path.join(tmp, 'cli-out'), '--splits', f);
+    expect(bad.status, bad.stderr).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain(`${f}, line 2, field ex_date`);
+    expect(bad.stderr).toContain('2019-9-3');
+    const other = run('--format', 'taq', '--in', tmp, '--out', path.join(tmp, 'cli-out'), '--splits', f);
+    expect(other.status).toBe(2);
+    expect(other.stderr.trim()).toContain('--splits is for --format sec only (got --format taq)');
   });
 });
