@@ -92,10 +92,11 @@ describe.skipIf(!REAL.present)('corporate actions on the real AAPL fundamentals'
       ['split', 7, iso('2014-04-23T16:30:00-04:00'), iso('2014-06-09T00:00:00-04:00')],
       ['split', 4, iso('2020-07-30T16:30:00-04:00'), iso('2020-08-31T00:00:00-04:00')],
     ]);
-    // without the file: known, and in effect, from the first filing that shows the new share count
+    // without the file: known from the first filing that shows the new share count, in effect just
+    // after the previous filing (still on the old basis)
     expect(actions.derived.map((a) => [a.ratio, a.tsRecv, a.tsEx])).toEqual([
-      [7, iso('2014-07-23T16:00:00-04:00'), iso('2014-07-23T16:00:00-04:00')],
-      [4, iso('2020-10-29T16:30:32-04:00'), iso('2020-10-29T16:30:32-04:00')],
+      [7, iso('2014-07-23T16:00:00-04:00'), iso('2014-04-24T16:00:00-04:00') + 1n],
+      [4, iso('2020-10-29T16:30:32-04:00'), iso('2020-07-30T18:55:04-04:00') + 1n],
     ]);
     expect(reports.derived.notes.some((n) => /AAPL: split 4:1 derived from shares outstanding 4,283,939,000 \(FY2020 Q3\) -> 16,976,763,000 \(FY2020 FY/.test(n))).toBe(true);
   });
@@ -170,5 +171,25 @@ describe.skipIf(!REAL.present)('corporate actions on the real AAPL fundamentals'
     expect(v.get(2n)![0]).toBe(115.54 / (13.19 / 4));
     // the importer too: with the split announced 2020-09-15, the FY2020 row (2020-10-29) restates by it
     expect(row('late', 2020, 'Q4').eps).toBe(0.75);
+  });
+
+  it('without the splits file, a derived split is right from the filing that shows it on (prices traded since are not restated)', () => {
+    const reference = [...funds.derived, ...actions.derived];
+    // AAPL closed at 115.32 on 2020-10-29 (post-split); the FY2020 filing came at 16:30:32 ET
+    const v = foldValuation(reference, [trade('2020-10-29T19:59:00Z', 115.32, 1), trade('2020-10-30T19:59:00Z', 108.86, 2)]);
+    // before the filing nothing knows of the split: post-split price over pre-split EPS (the gap --splits closes)
+    expect(v.get(1n)![0]).toBe(115.32 / 13.19);
+    expect(v.get(2n)![0]).toBe(108.86 / 3.28);
+    // and at the filing's own row: the last price (traded after ts_ex) is not divided again
+    const set = createFactorSet([per]);
+    const st = initFold();
+    let atFiling: number | null = null;
+    const q4 = row('derived', 2020, 'Q4');
+    for (const ev of [...reference, trade('2020-10-29T19:59:00Z', 115.32, 1)].sort(compareEvents)) {
+      applyEvent(set, st, ev, (e, _s, vals) => {
+        if (e.kind === 'fundamental' && e.seq === q4.seq) atFiling = vals[0];
+      });
+    }
+    expect(atFiling).toBe(115.32 / 3.28);
   });
 });

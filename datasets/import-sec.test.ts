@@ -110,7 +110,7 @@ describe.skipIf(!REAL.present)('importSec on the real AAPL and TSLA fundamentals
     expect(note).toMatch(/eps_ttm unknown in 8;/);
     expect(note).toMatch(/2 splits \(0 from the splits file, 2 derived\)/);
     expect(report.notes).toContain(
-      'TSLA: split 5:1 derived from shares outstanding 186,000,000 (FY2020 Q2) -> 948,000,000 (FY2020 Q3, public 2020-10-21 16:38:49 ET); in effect from that instant (the ex date is not in the data: give --splits for it)',
+      'TSLA: split 5:1 derived from shares outstanding 186,000,000 (FY2020 Q2) -> 948,000,000 (FY2020 Q3, public 2020-10-21 16:38:49 ET): known from then, ex date after 2020-07-22 16:54:41 ET (not in the data: give --splits for it)',
     );
     const [q4of2017] = find(rows, 'TSLA', 2017, 'Q4'); // Q1 and Q2 2017 are missing
     expect(Number.isNaN(q4of2017.e.eps)).toBe(true);

@@ -12,8 +12,8 @@
  *   factors restate them to later share bases through the `corporate_action` rows written here.
  * - Splits (sec-splits.ts): from `--splits FILE` (real ex dates and announcements), and derived
  *   from a jump in shares outstanding between consecutive rows that no known split explains (a
- *   whole ratio n:1 or 1:n; known, and in effect, from the row that shows it: the real ex date is
- *   not in the data). A split in the file whose ex date lies between the two rows but which the file
+ *   whole ratio n:1 or 1:n; known from the row that shows it; the real ex date is not in the data,
+ *   so ts_ex is just after the previous row, whose figures were still on the old basis). A split in the file whose ex date lies between the two rows but which the file
  *   says was announced later is known from the row that shows it. Each split is written as a
  *   `corporate_action` row (ts_event = ts_recv = when known, ts_ex = in effect from).
  * - Implausible rows: a share count about 1/1000 (or 1000x, or 1e6) of the previous row's after known
@@ -37,6 +37,7 @@
  *   of their announcement (UTC date of ts_recv).
  */
 import type { FundamentalEvent } from '../core/events.ts';
+import { MAX_EX_DISTANCE_NS } from '../core/plausibility.ts';
 import type { CorrectedRow, ImportOptions, ImportReport } from './import-report.ts';
 import { ratioLabel, readSplitsFile, SHARE_JUMP, splitEvent, splitFactor, unitsScale, wholeRatio, type KnownSplit } from './sec-splits.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
@@ -219,8 +220,14 @@ function checkShares(r: SecRow, prev: SecRow | null, splits: KnownSplit[], found
     return;
   }
   const label = `${ratioLabel(ratio)} derived`;
-  splits.push({ symbol: r.symbol, tsEx: r.ts, ratio, known: r.ts, source: 'derived', label });
-  found.notes.push(`split ${label} from ${moved}; in effect from that instant (the ex date is not in the data: give --splits for it)`);
+  // The ex date is not in the data; the previous row's figures are still on the old basis, so it
+  // came after that row was public: ts_ex = just after it (within the catalog's 400-day bound).
+  // Known only from this row: the factors apply it from here, and restate a last price traded
+  // before ts_ex only (a later one is already on the new basis).
+  const earliest = r.ts - MAX_EX_DISTANCE_NS + 86_400_000_000_000n;
+  const tsEx = prev.ts + 1n > earliest ? prev.ts + 1n : earliest;
+  splits.push({ symbol: r.symbol, tsEx, ratio, known: r.ts, source: 'derived', label });
+  found.notes.push(`split ${label} from ${moved}: known from then, ex date after ${etText(prev.ts)} (not in the data: give --splits for it)`);
 }
 
 /**

@@ -208,7 +208,8 @@ function naiveDepthImbalance(rows: readonly BookEvent[], levels: number): number
  * the last trade's price, each divided by the splits that took effect after it: a split announced
  * (arrived) at index a with ex instant x is in effect once the running clock (max ts_event over the
  * trades, fundamentals and corporate actions) reaches x, and it restates an earlier row or trade e
- * when it arrived after e or took effect only after e's clock. (The streams' split ratios are
+ * when it arrived after e or took effect only after e's clock (a trade only when dated before the
+ * ex instant: a later one is on the new basis already). (The streams' split ratios are
  * powers of two, so the order of the divisions does not change a bit.)
  */
 function naiveValuation(events: readonly MarketEvent[], pick: (f: FundamentalEvent) => number): number | null {
@@ -225,15 +226,17 @@ function naiveValuation(events: readonly MarketEvent[], pick: (f: FundamentalEve
     if (e.kind === 'trade') ti = i;
   });
   if (fi < 0 || ti < 0) return null;
-  const after = (i: number) => {
+  // a split restates the last price only when that trade is dated before the ex instant
+  const after = (i: number, before = -1n) => {
     let r = 1;
     events.forEach((e, a) => {
-      if (e.kind === 'corporate_action' && e.action === 'split' && e.tsEx <= now && (a > i || e.tsEx > clockAfter[i])) r *= e.ratio;
+      if (e.kind === 'corporate_action' && e.action === 'split' && e.tsEx <= now && (a > i || e.tsEx > clockAfter[i]) && before < e.tsEx) r *= e.ratio;
     });
     return r;
   };
   const d = pick(events[fi] as FundamentalEvent) / after(fi);
-  const price = (events[ti] as TradeEvent).price / after(ti);
+  const t = events[ti] as TradeEvent;
+  const price = t.price / after(ti, t.tsEvent);
   return d > 0 ? price / d : null;
 }
 

@@ -52,8 +52,12 @@ describe('per / pbr across splits', () => {
   });
 
   it('a split recorded after its ex date counts only from its announcement (point in time)', () => {
+    // the trade at 150 is after the ex instant, so on the new basis already: only EPS is restated
     const rows = run([fund(10, 10, 40), trade(150, 100), split(200, 100, 4), trade(250, 101)]);
-    expect(rows.map((r) => r[1])).toEqual([null, 100 / 10, 25 / 2.5, 101 / 2.5]);
+    expect(rows.map((r) => r[1])).toEqual([null, 100 / 10, 100 / 2.5, 101 / 2.5]);
+    // a last trade from before the ex instant is restated with it
+    const early = run([fund(10, 10, 40), trade(50, 400), split(200, 100, 4)]);
+    expect(early.map((r) => r[1])).toEqual([null, 40, 100 / 2.5]);
   });
 
   it('a row at the ex instant is on the new basis: the split is applied before it, not to it', () => {

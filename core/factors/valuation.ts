@@ -12,7 +12,7 @@ import { defineFactor } from '../factor.ts';
  * Splits (version 2): a `corporate_action` split reaches the factor at its announcement (ts_recv)
  * and takes effect once the factor's clock (the latest ts_event of its inputs) reaches its ex
  * instant (ts_ex), or at once when that has passed. From then on the denominator in force and the
- * last price are restated to the new share basis (both divided by the ratio), so the ratio is
+ * last price (when traded before ts_ex) are restated to the new share basis (divided by the ratio), so the ratio is
  * continuous across the ex date: the price after the ex date meets EPS on the same basis. A split
  * announced after t never reaches a row at t. A fundamentals row is on the share basis in force at
  * its own instant (issuers restate per-share figures for a split effective before they report; the
@@ -28,6 +28,8 @@ import { defineFactor } from '../factor.ts';
  */
 export interface ValuationState {
   price: number;
+  /** ts_event of the trade that set `price` (-1n: none). */
+  priceAt: bigint;
   /** Denominator in force, on the current share basis. */
   denom: number;
   /** Latest ts_event of the factor's inputs (-1n: none yet). */
@@ -39,16 +41,20 @@ export interface ValuationState {
 }
 
 function initValuation(): ValuationState {
-  return { price: NaN, denom: NaN, clock: -1n, splits: [], cum: 1 };
+  return { price: NaN, priceAt: -1n, denom: NaN, clock: -1n, splits: [], cum: 1 };
 }
 
-/** Applies the announced splits whose ex instant the clock has reached, in ts_ex order. */
+/**
+ * Applies the announced splits whose ex instant the clock has reached, in ts_ex order. The last
+ * price is restated only when it was traded before the ex instant: a price traded after it (a
+ * split recorded late) is already on the new basis.
+ */
 function applyDueSplits(s: ValuationState): void {
   while (s.splits.length > 0 && s.splits[0].tsEx <= s.clock) {
-    const ratio = s.splits.shift()!.ratio;
-    s.denom /= ratio;
-    s.price /= ratio;
-    s.cum *= ratio;
+    const sp = s.splits.shift()!;
+    s.denom /= sp.ratio;
+    if (s.priceAt < sp.tsEx) s.price /= sp.ratio;
+    s.cum *= sp.ratio;
   }
 }
 
@@ -61,6 +67,7 @@ export function updateValuation(s: ValuationState, ev: MarketEvent, pick: (f: Fu
     s.denom = pick(ev);
   } else if (ev.kind === 'trade') {
     s.price = ev.price;
+    s.priceAt = ev.tsEvent;
   } else if (ev.kind === 'corporate_action' && ev.action === 'split') {
     let i = s.splits.length;
     while (i > 0 && s.splits[i - 1].tsEx > ev.tsEx) i--;
