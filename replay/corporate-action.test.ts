@@ -78,28 +78,6 @@ describe('corporate actions in the catalog and the replay', () => {
     expect(restated).toBeGreaterThan(100);
   });
 
-  it("the SQL reference (parity reference) keys the same rows, corporate actions included, and agrees on its columns", async () => {
-    const { writeReference } = await import('../parity/cross-impl.ts');
-    const out = join(dir, 'reference.parquet');
-    await writeReference({ catalog: join(dir, 'actions'), date: FIXTURE_DATE, out });
-    const ref = await readFactorTable(out);
-    // heartbeat rows differ by design (the reference keeps those that change its own columns)
-    const events = (t: FactorTable) => t.seq.flatMap((_, i) => (t.source[i] === 'heartbeat' ? [] : [i]));
-    const [ri, wi] = [events(ref), events(withActions)];
-    expect(ri.length).toBe(wi.length);
-    expect(ri.filter((i) => ref.source[i] === 'corporate_action').length).toBe(2);
-    for (let k = 0; k < ri.length; k++) {
-      const [i, j] = [ri[k], wi[k]];
-      expect([ref.symbol[i], ref.source[i], ref.seq[i]]).toEqual([withActions.symbol[j], withActions.source[j], withActions.seq[j]]);
-      for (const c of ['ma_5m', 'vwap_session']) {
-        const a = ref.values[c][i];
-        const b = withActions.values[c][j];
-        if (a === null || b === null) expect(a, `${c} row ${i}`).toBe(b);
-        else expect(Math.abs(a - b) / Math.abs(b), `${c} row ${i}`).toBeLessThan(1e-12);
-      }
-    }
-  }, 60_000);
-
   it('sorts before a fundamentals row of the same instant', () => {
     const f: FundamentalEvent = { kind: 'fundamental', tsEvent: 5n, tsRecv: 5n, symbol: 'A', seq: 1n, fiscalYear: 2024, fiscalPeriod: 'Q1', eps: 1, epsTtm: 4, bookValuePerShare: 2, sharesOutstanding: 1 };
     expect(compareEvents(ca({ symbol: 'Z', tsEvent: 5n, tsRecv: 5n, tsEx: 5n }), f)).toBeLessThan(0);
