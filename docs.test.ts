@@ -17,7 +17,7 @@
  * with `LOCKSTEP_UPDATE_DOCS=1 npx vitest run docs.test.ts` and review the diff.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -324,8 +324,7 @@ async function runStep(command: string, cwd: string): Promise<string> {
 
 describe('README and docs', () => {
   const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'lockstep-readme-')));
-  // the transcripts name example files as a checkout would (examples/my-factors.ts)
-  symlinkSync(join(ROOT, 'examples'), join(scratch, 'examples'));
+  cpSync(join(ROOT, 'examples'), join(scratch, 'examples'), { recursive: true });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('every lockstep command line names a real command and only its flags', async () => {

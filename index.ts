@@ -38,8 +38,8 @@ export { DEFAULT_FACTORS, defaultFactorSet, factorCodeHash, factorManifest, feat
 export type { FactorManifestEntry } from './core/registry.ts';
 
 // Events
-export { compareEvents, isKind, KINDS, SOURCE_PRIORITY } from './core/events.ts';
-export type { BookEvent, FundamentalEvent, HeartbeatEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from './core/events.ts';
+export { compareEvents, CORPORATE_ACTION_TYPES, isKind, KINDS, REFERENCE_KINDS, SOURCE_PRIORITY } from './core/events.ts';
+export type { BookEvent, CorporateActionEvent, CorporateActionType, FundamentalEvent, HeartbeatEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from './core/events.ts';
 export { validateEvent } from './core/validate-event.ts';
 export type { EventProblem } from './core/validate-event.ts';
 

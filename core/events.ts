@@ -5,23 +5,40 @@
  * them). `seq` is the per-source sequence number (source = kind, per symbol) and is also exact.
  */
 
-/** Event kinds, which double as the "source" of an event in output keys. */
-export const KINDS = ['heartbeat', 'fundamental', 'news', 'book', 'quote', 'trade'] as const;
+/**
+ * Event kinds, which double as the "source" of an event in output keys. The position of a kind
+ * indexes per-kind tables of the fold (and of saved fold state), so a new kind is appended; the
+ * order of events is SOURCE_PRIORITY's, not this list's.
+ */
+export const KINDS = ['heartbeat', 'fundamental', 'news', 'book', 'quote', 'trade', 'corporate_action'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /**
  * Fixed tie-break priority when two events share `ts_recv`: the clock first (so timers fire
  * before the event that shares their instant), then slow reference data, then the book, quotes
  * and trades. Changing it changes every output: it is part of the data contract.
+ *
+ * Corporate actions come first among the reference data: a split announced at the instant of a
+ * fundamentals row (the SEC importer derives one from the very filing that shows the new share
+ * count) is in force when that row is read, so the row's per-share values and the split agree on
+ * the share basis. Only the relative order matters (row-key.ts compares ranks), so the kinds that
+ * existed before corporate_action keep their order among themselves.
  */
 export const SOURCE_PRIORITY: Readonly<Record<Kind, number>> = {
   heartbeat: 0,
-  fundamental: 1,
-  news: 2,
-  book: 3,
-  quote: 4,
-  trade: 5,
+  corporate_action: 1,
+  fundamental: 2,
+  news: 3,
+  book: 4,
+  quote: 5,
+  trade: 6,
 };
+
+/**
+ * Point-in-time reference kinds: a replay of date D also reads their files of every earlier date
+ * (a value factor at 09:30 needs the last quarter, and the splits, announced before it).
+ */
+export const REFERENCE_KINDS: readonly Kind[] = ['fundamental', 'corporate_action'];
 
 export function isKind(s: string): s is Kind {
   return (KINDS as readonly string[]).includes(s);
@@ -85,6 +102,27 @@ export interface FundamentalEvent extends EventBase {
   sharesOutstanding: number;
 }
 
+/**
+ * A corporate action: a stock split or a cash dividend. `tsEvent` = `tsRecv` = the instant it
+ * became public (the announcement), so no replay or live worker sees it earlier; `tsEx` is the
+ * instant it takes effect on prices (00:00 New York time of the ex date for US equities), which may
+ * lie weeks after the announcement (or before it, for a late record: then it is in force from the
+ * announcement on).
+ */
+export interface CorporateActionEvent extends EventBase {
+  kind: 'corporate_action';
+  action: CorporateActionType;
+  /** Ex date instant, epoch ns. */
+  tsEx: bigint;
+  /** Split: new shares per old share (4 for a 4-for-1, 0.1 for a 1-for-10 reverse split); NaN for a dividend. */
+  ratio: number;
+  /** Dividend: cash per share, in the share basis of the ex date; NaN for a split. */
+  amount: number;
+}
+
+export const CORPORATE_ACTION_TYPES = ['split', 'dividend'] as const;
+export type CorporateActionType = (typeof CORPORATE_ACTION_TYPES)[number];
+
 /** A news item / alternative-data score; `tsEvent` is the publication time. */
 export interface NewsEvent extends EventBase {
   kind: 'news';
@@ -102,6 +140,7 @@ export type MarketEvent =
   | QuoteEvent
   | BookEvent
   | FundamentalEvent
+  | CorporateActionEvent
   | NewsEvent
   | HeartbeatEvent;
 

@@ -220,6 +220,7 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
 const HEARTBEAT = KINDS.indexOf('heartbeat');
 const FUNDAMENTAL = KINDS.indexOf('fundamental');
 const NEWS = KINDS.indexOf('news');
+const CORPORATE_ACTION = KINDS.indexOf('corporate_action');
 const BOOK = KINDS.indexOf('book');
 const QUOTE = KINDS.indexOf('quote');
 const TRADE = KINDS.indexOf('trade');
@@ -266,8 +267,9 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       return verdict;
     }
     case 'news':
-    case 'fundamental': {
-      const ki = ev.kind === 'news' ? NEWS : FUNDAMENTAL;
+    case 'fundamental':
+    case 'corporate_action': {
+      const ki = ev.kind === 'news' ? NEWS : ev.kind === 'fundamental' ? FUNDAMENTAL : CORPORATE_ACTION;
       const s = symbolState(set, st, ev.symbol);
       const verdict = admit(st, s, ki, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
@@ -277,7 +279,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       }
       return verdict;
     }
-    default:
+    case 'heartbeat':
       return applyHeartbeat(set, st, ev, sink);
   }
 }

@@ -27,6 +27,11 @@ export const MAX_EVENT_AHEAD_NS = 86_400_000_000_000n;
 /** ts_recv may be at most this far (1 day, in ns) ahead of the live worker's wall clock. */
 export const MAX_RECV_AHEAD_NS = 86_400_000_000_000n;
 
+/** A split ratio (new shares per old share) must lie in [1 / MAX_SPLIT_RATIO, MAX_SPLIT_RATIO]. */
+export const MAX_SPLIT_RATIO = 10_000;
+/** A corporate action's ex date may be at most this far (400 days, in ns) from its announcement. */
+export const MAX_EX_DISTANCE_NS = 400n * 86_400_000_000_000n;
+
 /** A finite number of absolute value below MAX_MAGNITUDE, or the problem with it. */
 export function magnitudeProblem(field: string, v: number): EventProblem | null {
   return v < MAX_MAGNITUDE && v > -MAX_MAGNITUDE ? null : { field, value: v, reason: `must be a finite number of magnitude < ${MAX_MAGNITUDE}` };
@@ -53,4 +58,23 @@ export function seqJumpProblem(last: bigint, seq: bigint): EventProblem | null {
  */
 export function receivedAheadProblem(horizon: bigint, tsRecv: bigint): EventProblem | null {
   return tsRecv > horizon ? { field: 'ts_recv', value: tsRecv, reason: "is more than 1 day ahead of the worker's clock" } : null;
+}
+
+/**
+ * A split ratio inside [1 / MAX_SPLIT_RATIO, MAX_SPLIT_RATIO]: a ratio of 1e9 would divide every
+ * later per-share figure into noise, and is a units error, not a split.
+ */
+export function splitRatioProblem(ratio: number): EventProblem | null {
+  return ratio >= 1 / MAX_SPLIT_RATIO && ratio <= MAX_SPLIT_RATIO
+    ? null
+    : { field: 'ratio', value: ratio, reason: `must be a split ratio in [1/${MAX_SPLIT_RATIO}, ${MAX_SPLIT_RATIO}] (new shares per old share)` };
+}
+
+/**
+ * ts_ex within MAX_EX_DISTANCE_NS of the announcement (ts_recv): a split dated decades away would
+ * wait in the factors' state forever, or restate history it has nothing to do with.
+ */
+export function exDistanceProblem(tsEx: bigint, tsRecv: bigint): EventProblem | null {
+  const d = tsEx > tsRecv ? tsEx - tsRecv : tsRecv - tsEx;
+  return d > MAX_EX_DISTANCE_NS ? { field: 'ts_ex', value: tsEx, reason: `is more than 400 days from the announcement (ts_recv ${tsRecv})` } : null;
 }

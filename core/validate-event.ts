@@ -5,7 +5,7 @@
  * plausibility rule (plausibility.ts), whose stateless half runs here.
  */
 import type { MarketEvent } from './events.ts';
-import { eventAheadProblem, magnitudeProblem } from './plausibility.ts';
+import { eventAheadProblem, exDistanceProblem, magnitudeProblem, splitRatioProblem } from './plausibility.ts';
 
 export interface EventProblem {
   field: string;
@@ -55,6 +55,17 @@ export function validateEvent(e: MarketEvent): EventProblem | null {
         }
       }
       return null;
+    case 'corporate_action':
+      if (e.tsEx < 0n) return { field: 'ts_ex', value: e.tsEx, reason: 'must be >= 0' };
+      if (e.action === 'split') {
+        if (!Number.isNaN(e.amount)) return { field: 'amount', value: e.amount, reason: 'must be null for a split' };
+        return positive('ratio', e.ratio) ?? splitRatioProblem(e.ratio) ?? exDistanceProblem(e.tsEx, e.tsRecv);
+      }
+      if (e.action === 'dividend') {
+        if (!Number.isNaN(e.ratio)) return { field: 'ratio', value: e.ratio, reason: 'must be null for a dividend' };
+        return positive('amount', e.amount) ?? magnitudeProblem('amount', e.amount) ?? exDistanceProblem(e.tsEx, e.tsRecv);
+      }
+      return { field: 'action', value: e.action, reason: "must be 'split' or 'dividend'" };
     case 'news':
       return Number.isFinite(e.sentiment) && e.sentiment >= -1 && e.sentiment <= 1
         ? null

@@ -11,6 +11,18 @@ export interface ImportOptions {
   symbol?: string;
   /** Rows per Parquet row group in the written files. */
   rowGroupSize?: number;
+  /** SEC only: a CSV of stock splits (symbol, ex_date, ratio, announced); see datasets/sec-splits.ts. */
+  splits?: string;
+}
+
+/** A source row whose value was implausible and was corrected before import (not served as given). */
+export interface CorrectedRow {
+  file: string;
+  line: number;
+  field: string;
+  value: string;
+  corrected: string;
+  reason: string;
 }
 
 export interface RejectedRow {
@@ -30,6 +42,8 @@ export interface ImportReport {
   /** Rows rejected under --on-error skip (at most the first 100 are listed in `rejectedSample`). */
   rejected: number;
   rejectedSample: RejectedRow[];
+  /** Implausible source values corrected on import, one line each (SEC: share counts in the wrong units). */
+  corrected?: CorrectedRow[];
   /** Free-form facts worth printing (e.g. "snapshot applied at update 50093239218"). */
   notes: string[];
 }

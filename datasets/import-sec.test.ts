@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ interface Row {
 
 async function readBack(files: string[]): Promise<Row[]> {
   const out: Row[] = [];
-  for (const f of files) {
+  for (const f of files.filter((x) => path.basename(path.dirname(path.dirname(x))) === 'fundamental')) {
     const src = await openParquet(f);
     const t = src.readRowGroup(0);
     decodeEvents('fundamental', t, f, 0).forEach((e, i) => {
@@ -50,7 +51,8 @@ describe.skipIf(!REAL.present)('importSec on the real AAPL and TSLA fundamentals
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('imports every row, one partition per announcement date', () => {
-    expect(report.events).toEqual({ fundamental: 67 + 24 });
+    // and the four splits derived from the jumps in shares outstanding (AAPL 7:1, 4:1; TSLA 5:1, 3:1)
+    expect(report.events).toEqual({ fundamental: 67 + 24, corporate_action: 4 });
     expect(rows.length).toBe(91);
     for (const r of rows) expect(r.date).toBe(new Date(Number(r.e.tsRecv / MS)).toISOString().slice(0, 10));
   });
@@ -106,10 +108,15 @@ describe.skipIf(!REAL.present)('importSec on the real AAPL and TSLA fundamentals
     expect(note).toMatch(/24 rows; 15 fiscal quarters missing/);
     expect(note).toMatch(/Q4 eps unknown in 1 /);
     expect(note).toMatch(/eps_ttm unknown in 8;/);
-    expect(note).toMatch(/fiscal 2020 \(likely a split/);
+    expect(note).toMatch(/2 splits \(0 from the splits file, 2 derived\)/);
+    expect(report.notes).toContain(
+      'TSLA: split 5:1 derived from shares outstanding 186,000,000 (FY2020 Q2) -> 948,000,000 (FY2020 Q3, public 2020-10-21 16:38:49 ET): known from then, ex date after 2020-07-22 16:54:41 ET (not in the data: give --splits for it)',
+    );
     const [q4of2017] = find(rows, 'TSLA', 2017, 'Q4'); // Q1 and Q2 2017 are missing
     expect(Number.isNaN(q4of2017.e.eps)).toBe(true);
     expect(Number.isNaN(q4of2017.e.epsTtm)).toBe(true);
+    // FY2020 0.64 - (0.08 + 0.5) / 5 - 0.27: Q1 and Q2 restated to the post-split basis of Q3 and FY
+    expect(find(rows, 'TSLA', 2020, 'Q4')[0].e.eps).toBe(0.254);
     const [q4of2018] = find(rows, 'TSLA', 2018, 'Q4');
     expect(q4of2018.e.eps).toBe(0.94); // -5.72 - (-4.19 - 4.22 + 1.75)
     expect(q4of2018.e.epsTtm).toBe(-5.72);
@@ -154,5 +161,79 @@ describe('importSec on malformed rows', () => {
     ]);
     const back = await readBack(r.files);
     expect(back.map((b) => [b.e.fiscalPeriod, b.e.eps, b.date])).toEqual([['Q1', 1.01, '2019-04-30']]);
+  });
+});
+
+describe('splits file and share-count plausibility', () => {
+  let tmp: string;
+  const header =
+    'symbol,cik,fiscal_year,fiscal_period,form,period_start,period_end,period_months,eps_basic,eps_diluted,net_income_usd,revenue_usd,stockholders_equity_usd,shares_outstanding,shares_outstanding_asof,shares_source,book_value_per_share,announce_date,announce_accepted_et,announce_8k_accession,filed_date,filed_accepted_et,accession';
+  const row = (fy: string, fp: string, eps: string, shares: string, bvps: string, announce: string) =>
+    `ZZZ,1,${fy},${fp},10-Q,,2019-03-31,3,${eps},${eps},1,1,1,${shares},2019-03-31,x,${bvps},,${announce},a,2019-05-01,,b`;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'lockstep-sec-splits-'));
+    writeFileSync(
+      path.join(tmp, 'ZZZ_quarterly_fundamentals_sec.csv'),
+      [
+        header,
+        row('2019', 'Q1', '1.00', '1000000', '10.5', '2019-04-30T16:30:00'),
+        row('2019', 'Q2', '2.00', '1010', '10300', '2019-07-30T16:30:00'), // shares in thousands
+        row('2019', 'Q3', '1.50', '3030000', '3.5', '2019-10-30T16:30:00'), // after a 3:1 split
+        row('2019', 'FY', '2.75', '3000000', '3.6', '2020-01-30T16:30:00'), // 1/3 + 2/3 + 1.50 + Q4 1.25
+      ].join('\n') + '\n',
+    );
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const csv = () => path.join(tmp, 'ZZZ_quarterly_fundamentals_sec.csv');
+
+  it('corrects a share count in thousands, derives the 3:1 split, and restates Q1-Q3 before deriving Q4', async () => {
+    const r = await importSec(csv(), path.join(tmp, 'out'));
+    expect(r.events).toEqual({ fundamental: 4, corporate_action: 1 });
+    expect(r.corrected).toEqual([
+      {
+        file: csv(), line: 3, field: 'shares_outstanding', value: '1010', corrected: '1010000',
+        reason: "FY2019 Q2: 1,010 shares is 1/1,000 of the previous row's 1,000,000 (FY2019 Q1): a units error; shares x 1000, book_value_per_share 10300 -> 10.3",
+      },
+    ]);
+    const back = await readBack(r.files);
+    const q4 = back.find((b) => b.e.fiscalPeriod === 'Q4')!.e;
+    // 2.75 - 1.00 / 3 - 2.00 / 3 - 1.50, each restated with 6 more decimals
+    expect(q4.eps).toBe(0.25);
+    expect(q4.epsTtm).toBe(2.75);
+    expect(back.find((b) => b.e.fiscalPeriod === 'Q2')!.e.bookValuePerShare).toBe(10.3);
+  });
+
+  it('takes the splits file: the real ex date and announcement, and no derived split', async () => {
+    const f = path.join(tmp, 'splits.csv');
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,3:1,2019-07-30\n');
+    const r = await importSec(csv(), path.join(tmp, 'out-file'), { splits: f });
+    expect(r.events).toEqual({ fundamental: 4, corporate_action: 1 });
+    expect(r.notes).toContain(`splits file ${f}: 1 splits`);
+    expect(r.notes.some((n) => n.includes('derived from'))).toBe(false);
+  });
+
+  it('a malformed splits file fails with file, line, field and value', async () => {
+    const f = path.join(tmp, 'bad-splits.csv');
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,3:1,2019-07-30\nZZZ,2019-09-03,three,2019-07-30\n');
+    const err = await importSec(csv(), path.join(tmp, 'out-bad'), { splits: f }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).info).toMatchObject({ file: f, row: 3, field: 'ratio', value: 'three' });
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-09-03,100000:1,2019-07-30\n');
+    const big = await importSec(csv(), path.join(tmp, 'out-bad'), { splits: f }).catch((e: unknown) => e);
+    expect((big as InputError).info).toMatchObject({ row: 2, field: 'ratio', value: '100000:1' });
+  });
+
+  it('the CLI: one line and exit 2 for a bad splits file, or --splits with another format', () => {
+    const f = path.join(tmp, 'cli-splits.csv');
+    writeFileSync(f, 'symbol,ex_date,ratio,announced\nZZZ,2019-9-3,3:1,2019-07-30\n');
+    const run = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/lockstep.js'), 'datasets', 'import', ...args], { encoding: 'utf8', cwd: repoRoot });
+    const bad = run('--format', 'sec', '--in', csv(), '--out', path.join(tmp, 'cli-out'), '--splits', f);
+    expect(bad.status, bad.stderr).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain(`${f}, line 2, field ex_date`);
+    expect(bad.stderr).toContain('2019-9-3');
+    const other = run('--format', 'taq', '--in', tmp, '--out', path.join(tmp, 'cli-out'), '--splits', f);
+    expect(other.status).toBe(2);
+    expect(other.stderr.trim()).toContain('--splits is for --format sec only (got --format taq)');
   });
 });

@@ -7,16 +7,27 @@
  *   (`announce_accepted_et`) when known, else the 10-Q/10-K acceptance (`filed_accepted_et`), else
  *   `filed_date` at 16:00 New York time (the close; EDGAR gives no time for those filings). Times
  *   are US Eastern wall time, converted to UTC with the DST rules of their date.
- * - Values are AS FIRST REPORTED and NOT split-adjusted (AAPL split 7:1 in 2014 and 4:1 in 2020):
- *   that is what a trader knew at the time. A price-based factor (PER) must join them with prices
- *   on the same basis.
+ * - Values are AS FIRST REPORTED, on the share basis in force when the row became public (AAPL
+ *   split 7:1 in 2014 and 4:1 in 2020): that is what a trader knew at the time. The valuation
+ *   factors restate them to later share bases through the `corporate_action` rows written here.
+ * - Splits (sec-splits.ts): from `--splits FILE` (real ex dates and announcements), and derived
+ *   from a jump in shares outstanding between consecutive rows that no known split explains (a
+ *   whole ratio n:1 or 1:n; known from the row that shows it; the real ex date is not in the data,
+ *   so ts_ex is just after the previous row, whose figures were still on the old basis). A split in the file whose ex date lies between the two rows but which the file
+ *   says was announced later is known from the row that shows it. Each split is written as a
+ *   `corporate_action` row (ts_event = ts_recv = when known, ts_ex = in effect from).
+ * - Implausible rows: a share count about 1/1000 (or 1000x, or 1e6) of the previous row's after known
+ *   splits is a units error (AAPL FY2014 Q2: 861,745 shares, book value per share 139,460): shares and
+ *   book value per share are corrected by that factor and the row is listed in the report's
+ *   `corrected` lines. Only earlier rows are compared: nothing announced later is used.
  * - `eps` is diluted EPS (basic when diluted is blank). Q1-Q3 rows are 3-month values. FY rows
  *   hold 12-month values and are emitted as fiscal period Q4 with eps = FY eps - (Q1 + Q2 + Q3 eps
- *   of the same fiscal year, as first reported and public by then); when one of those is missing
- *   the Q4 eps is NaN. A fiscal year that straddles a split mixes share bases in that subtraction.
- * - `eps_ttm` = this quarter's eps plus the three preceding fiscal quarters', using only numbers
- *   public at or before this row's instant; NaN when any of the four is unknown. Derived eps and
- *   sums are rounded to the decimals of their inputs, so 11.89 - 8.82 is 3.07, not 3.0700000000000003.
+ *   of the same fiscal year, as first reported and public by then, each restated to the FY row's
+ *   share basis by the splits known then); when one of those is missing the Q4 eps is NaN.
+ * - `eps_ttm` = this quarter's eps plus the three preceding fiscal quarters', restated likewise,
+ *   using only numbers (and splits) public at or before this row's instant; NaN when any of the
+ *   four is unknown. Derived eps and sums are rounded to the decimals of their inputs, so
+ *   11.89 - 8.82 is 3.07, not 3.0700000000000003 (a value restated by a ratio keeps 6 more decimals).
  * - `book_value_per_share` and `shares_outstanding` come from the CSV as given; `form` (10-Q/10-K)
  *   and `period_end` (days since 1970-01-01) are kept as extras.
  * - Row policy (import-policy.ts, as in every importer): within a file, a row made public before
@@ -26,7 +37,9 @@
  *   of their announcement (UTC date of ts_recv).
  */
 import type { FundamentalEvent } from '../core/events.ts';
-import type { ImportOptions, ImportReport } from './import-report.ts';
+import { MAX_EX_DISTANCE_NS } from '../core/plausibility.ts';
+import type { CorrectedRow, ImportOptions, ImportReport } from './import-report.ts';
+import { ratioLabel, readSplitsFile, SHARE_JUMP, splitEvent, splitFactor, unitsScale, wholeRatio, type KnownSplit } from './sec-splits.ts';
 import { writeCatalog, type CatalogRow } from '../replay/catalog.ts';
 import { easternDateTimeToUtcNs } from './us-eastern.ts';
 import { RowSymbols, TimeOrder } from './import-policy.ts';
@@ -57,6 +70,10 @@ interface SecRow {
   sharesOutstanding: number;
   ts: bigint;
   tsSource: TimeSource;
+  file: string;
+  line: number;
+  /** book_value_per_share as given, for the decimals of a corrected value. */
+  bvpsText: string;
 }
 
 /** A value with the number of decimals it was reported with. */
@@ -112,7 +129,7 @@ function publicAt(announce: string, filedAccepted: string, filedDate: string): [
   return [eastern('filed_date', `${filedDate} 16:00:00`), 'filed_date'];
 }
 
-function parseRow(f: string[], c: Record<(typeof COLS)[number], number>): SecRow {
+function parseRow(f: string[], c: Record<(typeof COLS)[number], number>, file: string, line: number): SecRow {
   const symbol = f[c.symbol];
   if (symbol === '') throw new RowProblem('symbol', symbol, 'must not be empty');
   const year = f[c.fiscal_year];
@@ -133,6 +150,9 @@ function parseRow(f: string[], c: Record<(typeof COLS)[number], number>): SecRow
     sharesOutstanding: optionalNumber('shares_outstanding', f[c.shares_outstanding]),
     ts,
     tsSource,
+    file,
+    line,
+    bvpsText: f[c.book_value_per_share],
   };
 }
 
@@ -144,33 +164,98 @@ interface SymbolStats {
   q4Unknown: number;
   ttmUnknown: number;
   missingQuarters: number;
-  /** Fiscal years whose derived Q4 eps likely spans a split (shares outstanding moved > 1.5x). */
-  splitYears: number[];
   times: Record<TimeSource, number>;
 }
 
+/** What deriving one symbol's rows found besides its events: report lines. */
+interface SymbolFindings {
+  notes: string[];
+  corrected: CorrectedRow[];
+}
+
+const fmtInt = (x: number) => x.toLocaleString('en-US');
+const period = (r: SecRow) => `FY${r.fiscalYear} ${r.fy ? 'FY' : `Q${r.quarter}`}`;
+/** An instant as the report writes it: New York wall time (as the CSV gives it). */
+const etText = (ns: bigint) =>
+  new Date(Number(ns / 1_000_000n)).toLocaleString('sv-SE', { timeZone: 'America/New_York' }) + ' ET';
+
+/** A value divided by a split ratio, with 6 more decimals than reported (1 when no split). */
+function restate(d: Dec, factor: number): Dec {
+  if (factor === 1) return d;
+  const places = Math.min(15, d.places + 6);
+  return { v: Number((d.v / factor).toFixed(places)), places };
+}
+
 /**
- * Turns one symbol's rows (in announcement order) into events: Q4 from FY, eps_ttm point in time.
+ * Plausibility of a row's share count against the previous row's (after the splits known at the
+ * row): a units error is corrected (listed in `found.corrected`); a jump no known split explains
+ * becomes a derived split or, for a ratio that is no whole split, a note. Mutates `r` and `splits`.
  */
-function deriveSymbol(rows: SecRow[], stats: SymbolStats): CatalogRow[] {
+function checkShares(r: SecRow, prev: SecRow | null, splits: KnownSplit[], found: SymbolFindings): void {
+  if (prev === null || !(r.sharesOutstanding > 0)) return;
+  let q = r.sharesOutstanding / prev.sharesOutstanding / splitFactor(splits, prev.ts, r.ts, r.ts);
+  const scale = unitsScale(q);
+  if (scale !== 1) {
+    const shares = r.sharesOutstanding * scale;
+    const places = r.bvpsText.includes('.') ? r.bvpsText.length - r.bvpsText.indexOf('.') - 1 : 0;
+    const bvps = Number((r.bookValuePerShare / scale).toFixed(Math.min(20, places + Math.max(0, Math.round(Math.log10(scale))))));
+    const reason = `${period(r)}: ${fmtInt(r.sharesOutstanding)} shares is ${scale > 1 ? `1/${fmtInt(scale)}` : `${fmtInt(1 / scale)}x`} of the previous row's ${fmtInt(prev.sharesOutstanding)} (${period(prev)}): a units error; shares x ${scale}, book_value_per_share ${r.bvpsText} -> ${bvps}`;
+    found.corrected.push({ file: r.file, line: r.line, field: 'shares_outstanding', value: String(r.sharesOutstanding), corrected: String(shares), reason });
+    r.sharesOutstanding = shares;
+    r.bookValuePerShare = bvps;
+    q *= scale;
+  }
+  if (q <= SHARE_JUMP && q >= 1 / SHARE_JUMP) return;
+  const moved = `shares outstanding ${fmtInt(prev.sharesOutstanding)} (${period(prev)}) -> ${fmtInt(r.sharesOutstanding)} (${period(r)}, public ${etText(r.ts)})`;
+  const later = splits.find((s) => s.known > r.ts && s.tsEx > prev.ts && s.tsEx <= r.ts && Math.abs(s.ratio / q - 1) <= 0.1);
+  if (later) {
+    later.fileAnnounced = later.known;
+    later.known = r.ts;
+    found.notes.push(`split ${later.label}: the splits file says announced ${etText(later.fileAnnounced)}, but ${moved} shows it: known from then`);
+    return;
+  }
+  const ratio = wholeRatio(q);
+  if (ratio === null) {
+    found.notes.push(`${moved} moved ${q.toFixed(2)}x: no whole split ratio and no split known; per-share figures around it may mix share bases`);
+    return;
+  }
+  const label = `${ratioLabel(ratio)} derived`;
+  // The ex date is not in the data; the previous row's figures are still on the old basis, so it
+  // came after that row was public: ts_ex = just after it (within the catalog's 400-day bound).
+  // Known only from this row: the factors apply it from here, and restate a last price traded
+  // before ts_ex only (a later one is already on the new basis).
+  const earliest = r.ts - MAX_EX_DISTANCE_NS + 86_400_000_000_000n;
+  const tsEx = prev.ts + 1n > earliest ? prev.ts + 1n : earliest;
+  splits.push({ symbol: r.symbol, tsEx, ratio, known: r.ts, source: 'derived', label });
+  found.notes.push(`split ${label} from ${moved}: known from then, ex date after ${etText(prev.ts)} (not in the data: give --splits for it)`);
+}
+
+/**
+ * Turns one symbol's rows (in announcement order) into events: share counts checked, splits
+ * derived, Q4 from FY and eps_ttm point in time on one share basis. `splits` (the file's, for this
+ * symbol) gains the derived ones.
+ */
+function deriveSymbol(rows: SecRow[], splits: KnownSplit[], stats: SymbolStats, found: SymbolFindings): CatalogRow[] {
   /** First-reported quarterly eps by quarter index, with the instant it became public. */
-  const known = new Map<number, { eps: Dec; ts: bigint; shares: number }>();
+  const known = new Map<number, { eps: Dec; ts: bigint }>();
+  /** Quarter q's eps as public at `ts`, restated to the share basis at `ts`. */
   const knownAt = (q: number, ts: bigint): Dec | null => {
     const k = known.get(q);
-    return k && k.ts <= ts ? k.eps : null;
+    return k && k.ts <= ts ? restate(k.eps, splitFactor(splits, k.ts, ts, ts)) : null;
   };
   const out: CatalogRow[] = [];
+  let prev: SecRow | null = null;
   for (const r of rows) {
+    checkShares(r, prev, splits, found);
+    if (r.sharesOutstanding > 0) prev = r;
     const qi = qIndex(r.fiscalYear, r.quarter);
     let eps: Dec | null = r.eps === '' ? null : decOf(r.eps);
     if (r.fy && eps) {
       const parts = [1, 2, 3].map((q) => knownAt(qIndex(r.fiscalYear, q), r.ts));
       eps = allKnown(parts) ? combine([eps, ...parts], ([fy, q1, q2, q3]) => fy - q1 - q2 - q3) : null;
-      const ratio = r.sharesOutstanding / (known.get(qIndex(r.fiscalYear, 1))?.shares ?? NaN);
-      if (eps && (ratio > 1.5 || ratio < 1 / 1.5)) stats.splitYears.push(r.fiscalYear);
     }
     if (r.fy && !eps) stats.q4Unknown++;
-    if (eps && !known.has(qi)) known.set(qi, { eps, ts: r.ts, shares: r.sharesOutstanding });
+    if (eps && !known.has(qi)) known.set(qi, { eps, ts: r.ts });
     const ttmParts = [0, 1, 2, 3].map((back) => (back === 0 ? eps : knownAt(qi - back, r.ts)));
     const epsTtm = allKnown(ttmParts) ? combine(ttmParts, (vs) => vs.reduce((a, v) => a + v, 0)).v : NaN;
     if (Number.isNaN(epsTtm)) stats.ttmUnknown++;
@@ -212,8 +297,8 @@ export async function importSec(inPath: string, outDir: string, opts: ImportOpti
     const t = readCsv(file);
     const c = columnIndex(t, COLS);
     const order = new TimeOrder();
-    forEachRow(t, rejects, (f) => {
-      const r = parseRow(f, c);
+    forEachRow(t, rejects, (f, line) => {
+      const r = parseRow(f, c, file, line);
       const col = timeColumn[r.tsSource];
       symbols.check(r.symbol);
       order.check(col, f[c[col]], r.ts);
@@ -224,24 +309,35 @@ export async function importSec(inPath: string, outDir: string, opts: ImportOpti
       g.push(r);
     });
   }
+  const fileSplits = opts.splits === undefined ? [] : readSplitsFile(opts.splits);
   const rows: CatalogRow[] = [];
+  const corrected: CorrectedRow[] = [];
   const notes: string[] = [
     'ts = announce_accepted_et (8-K), else filed_accepted_et, else filed_date 16:00 ET; US Eastern -> UTC with DST',
-    'values as first reported, NOT split-adjusted; FY rows emitted as Q4 (eps = FY - Q1 - Q2 - Q3)',
+    'values as first reported, on the share basis of their instant; FY rows emitted as Q4 (eps = FY - Q1 - Q2 - Q3, restated to the FY basis by the splits known then)',
   ];
+  if (opts.splits !== undefined) notes.push(`splits file ${opts.splits}: ${fileSplits.length} splits`);
   notes.push(...symbols.notes());
+  const unused = [...new Set(fileSplits.map((x) => x.symbol).filter((x) => !bySymbol.has(x)))].sort();
+  if (unused.length > 0) notes.push(`splits file: no fundamentals imported for ${unused.join(', ')}: their splits are not written`);
   for (const symbol of [...bySymbol.keys()].sort()) {
     // Stable sort: rows announced at the same instant keep file order.
     const g = bySymbol.get(symbol)!.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-    const stats: SymbolStats = { rows: 0, q4Unknown: 0, ttmUnknown: 0, missingQuarters: 0, splitYears: [], times: { announce: 0, filed_accepted: 0, filed_date: 0 } };
-    rows.push(...deriveSymbol(g, stats));
+    const stats: SymbolStats = { rows: 0, q4Unknown: 0, ttmUnknown: 0, missingQuarters: 0, times: { announce: 0, filed_accepted: 0, filed_date: 0 } };
+    const splits = fileSplits.filter((x) => x.symbol === symbol).sort((a, b) => (a.tsEx < b.tsEx ? -1 : a.tsEx > b.tsEx ? 1 : 0));
+    const found: SymbolFindings = { notes: [], corrected: [] };
+    rows.push(...deriveSymbol(g, splits, stats, found));
+    splits.sort((a, b) => (a.known < b.known ? -1 : a.known > b.known ? 1 : a.tsEx < b.tsEx ? -1 : a.tsEx > b.tsEx ? 1 : 0));
+    rows.push(...splits.map((x, i) => splitEvent(x, BigInt(i + 1))));
+    corrected.push(...found.corrected);
     notes.push(
       `${symbol}: ${stats.rows} rows; ${stats.missingQuarters} fiscal quarters missing between the first and last; ` +
         `Q4 eps unknown in ${stats.q4Unknown} (Q1-Q3 missing); eps_ttm unknown in ${stats.ttmUnknown}; ` +
-        `time from announce ${stats.times.announce}, filed_accepted ${stats.times.filed_accepted}, filed_date 16:00 ET ${stats.times.filed_date}` +
-        (stats.splitYears.length ? `; shares outstanding moved > 1.5x within fiscal ${stats.splitYears.join(', ')} (likely a split: that Q4 eps mixes share bases)` : ''),
+        `time from announce ${stats.times.announce}, filed_accepted ${stats.times.filed_accepted}, filed_date 16:00 ET ${stats.times.filed_date}; ` +
+        `${splits.length} splits (${splits.filter((x) => x.source === 'file').length} from the splits file, ${splits.filter((x) => x.source === 'derived').length} derived)`,
+      ...found.notes.map((n) => `${symbol}: ${n}`),
     );
   }
   const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });
-  return { format: 'sec', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, notes };
+  return { format: 'sec', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, corrected, notes };
 }

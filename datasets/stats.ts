@@ -63,7 +63,9 @@ export async function catalogStats(root: string): Promise<CatalogStats> {
 
 export function formatStats(s: CatalogStats): string {
   const lines = [`catalog ${s.catalog}: ${s.events.toLocaleString('en-US')} events in ${s.files} files`, `span    ${s.first ?? '-'} .. ${s.last ?? '-'}`, '', 'by kind'];
-  for (const [k, n] of Object.entries(s.byKind)) lines.push(`  ${k.padEnd(12)} ${n.toLocaleString('en-US').padStart(12)}`);
+  // 12 wide, wider only for a longer kind name (corporate_action), so other catalogs print as before
+  const kindWidth = Math.max(12, ...Object.keys(s.byKind).map((k) => k.length));
+  for (const [k, n] of Object.entries(s.byKind)) lines.push(`  ${k.padEnd(kindWidth)} ${n.toLocaleString('en-US').padStart(12 + 12 - kindWidth)}`);
   lines.push('by date');
   for (const [k, n] of Object.entries(s.byDate)) lines.push(`  ${k.padEnd(12)} ${n.toLocaleString('en-US').padStart(12)}`);
   const syms = Object.entries(s.bySymbol);

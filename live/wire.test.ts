@@ -11,6 +11,8 @@ const events: MarketEvent[] = [
   { kind: 'quote', ...base, bidPx: 0, bidSz: 0, askPx: 5e-324, askSz: 1.5e-7 }, // exponent forms (1e21 and up is implausible: core/plausibility.ts)
   { kind: 'book', ...base, side: 1, price: 0.1 + 0.2, size: 0, snapshot: true, last: false },
   { kind: 'fundamental', ...base, fiscalYear: 2024, fiscalPeriod: 'Q1', eps: NaN, epsTtm: -1.5, bookValuePerShare: 3.25, sharesOutstanding: 15_000_000_000 },
+  { kind: 'corporate_action', ...base, action: 'split', tsEx: 1_711_000_000_000_000_001n, ratio: 0.1, amount: NaN },
+  { kind: 'corporate_action', ...base, action: 'dividend', tsEx: 1_710_000_000_000_000_000n, ratio: NaN, amount: 0.24 },
   { kind: 'news', ...base, sentiment: -0.75 },
   { kind: 'heartbeat', ...base, symbol: '' },
 ];
@@ -51,6 +53,13 @@ describe('wire format', () => {
     expect(problem(set('p', 'NaN'))).toBe('price=NaN: must be a finite number > 0');
     expect(problem(set('p', '-5'))).toBe('price=-5: must be a finite number > 0');
     expect(problem(set('d', '2'))).toBe('side=2: must be 1, -1 or 0');
+    const split = encodeEvent(events[4]);
+    const setSplit = (f: string, v: string) => split.map((x, i) => (i % 2 === 1 && split[i - 1] === f ? v : x));
+    expect(problem(setSplit('tx', '17e17'))).toBe('tx=17e17: not an integer');
+    expect(problem(setSplit('ca', 'merger'))).toBe("action=merger: must be 'split' or 'dividend'");
+    expect(problem(setSplit('r', '0'))).toBe('ratio=0: must be a finite number > 0');
+    expect(problem(setSplit('r', '1e9'))).toBe('ratio=1000000000: must be a split ratio in [1/10000, 10000] (new shares per old share)');
+    expect(problem(setSplit('am', '2'))).toBe('amount=2: must be null for a split');
     const book = encodeEvent(events[2]);
     expect(problem(book.map((x, i) => (i % 2 === 1 && book[i - 1] === 'n' ? 'yes' : x)))).toBe('n=yes: must be 0 or 1');
   });

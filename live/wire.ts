@@ -1,7 +1,7 @@
 /**
  * The wire format of an event on an input stream: one stream entry, flat string fields.
  *
- *   k   kind: trade | quote | book | fundamental | news | heartbeat
+ *   k   kind: trade | quote | book | fundamental | corporate_action | news | heartbeat
  *   s   symbol ('' for heartbeats)
  *   q   per-(kind, symbol) sequence number, decimal
  *   te  ts_event, epoch ns, decimal (exact: never a float)
@@ -10,6 +10,8 @@
  *   quote:       bp bid price, bz bid size, ap ask price, az ask size
  *   book:        d side (1 bid | -1 ask), p price, z size (0 deletes), n snapshot (0|1), l last (0|1)
  *   fundamental: fy fiscal year, fp fiscal period, e eps, et eps ttm, bv book value/share, so shares
+ *   corporate_action: ca action (split | dividend), tx ts_ex (epoch ns, decimal), r ratio, am amount
+ *                (r is NaN for a dividend, am NaN for a split)
  *   news:        st sentiment
  *
  * Numbers are JavaScript's shortest round-trip decimal (`String(x)`), so `Number(s)` gives back the
@@ -38,6 +40,8 @@ export function encodeEvent(e: MarketEvent): string[] {
       return [...base, 'd', f(e.side), 'p', f(e.price), 'z', f(e.size), 'n', e.snapshot ? '1' : '0', 'l', e.last ? '1' : '0'];
     case 'fundamental':
       return [...base, 'fy', f(e.fiscalYear), 'fp', e.fiscalPeriod, 'e', f(e.eps), 'et', f(e.epsTtm), 'bv', f(e.bookValuePerShare), 'so', f(e.sharesOutstanding)];
+    case 'corporate_action':
+      return [...base, 'ca', e.action, 'tx', e.tsEx.toString(), 'r', f(e.ratio), 'am', f(e.amount)];
     case 'news':
       return [...base, 'st', f(e.sentiment)];
     case 'heartbeat':
@@ -109,7 +113,7 @@ function receivedTooLate(tsRecv: bigint): WireProblem | null {
  * than a day ahead of the wall clock.
  */
 export function decodeEvent(flat: readonly string[], checkClock = false): Decoded {
-  let k, s, q, te, tr, p, z, d, bp, bz, ap, az, n, l, fy, fp, e, et, bv, so, st: string | undefined;
+  let k, s, q, te, tr, p, z, d, bp, bz, ap, az, n, l, fy, fp, e, et, bv, so, st, ca, tx, r, am: string | undefined;
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const v = flat[i + 1];
     switch (flat[i]) {
@@ -134,6 +138,10 @@ export function decodeEvent(flat: readonly string[], checkClock = false): Decode
       case 'bv': bv = v; break;
       case 'so': so = v; break;
       case 'st': st = v; break;
+      case 'ca': ca = v; break;
+      case 'tx': tx = v; break;
+      case 'r': r = v; break;
+      case 'am': am = v; break;
     }
   }
   try {
@@ -158,6 +166,10 @@ export function decodeEvent(flat: readonly string[], checkClock = false): Decode
         break;
       case 'fundamental':
         ev = { kind: 'fundamental', tsEvent, tsRecv, symbol, seq, fiscalYear: num('fy', fy), fiscalPeriod: need('fp', fp), eps: num('e', e), epsTtm: num('et', et), bookValuePerShare: num('bv', bv), sharesOutstanding: num('so', so) };
+        break;
+      case 'corporate_action':
+        // an action other than split/dividend is refused by validateEvent below
+        ev = { kind: 'corporate_action', tsEvent, tsRecv, symbol, seq, action: need('ca', ca) as 'split', tsEx: big('tx', tx), ratio: num('r', r), amount: num('am', am) };
         break;
       case 'news':
         ev = { kind: 'news', tsEvent, tsRecv, symbol, seq, sentiment: num('st', st) };

@@ -7,12 +7,13 @@
  *
  * Rules restated (core/kernels/minute-bars.ts, core/factors/bar-factor.ts, moving-average.ts,
  * vwap.ts, core/fold.ts, core/sequence-guard.ts):
- * - Selection: every file of the date (all kinds), plus the fundamentals of earlier dates; the
+ * - Selection: every file of the date (all kinds), plus the fundamentals and corporate actions of earlier
+ *   dates; the
  *   optional HH:MM window (on ts_recv) applies to same-date files only, as in `lockstep replay`:
  *   the events before `from` are read (the warm-up from 00:00) and only the rows inside the window
  *   are written; with `cold` (replay's `--warmup 0`) the events before `from` are not read.
- * - Order: by ts_recv, then source priority (heartbeat 0, fundamental 1, news 2, book 3, quote 4,
- *   trade 5), then seq. DuckDB reads TIMESTAMP(NANOS, UTC) as microseconds, which would tie
+ * - Order: by ts_recv, then source priority (heartbeat 0, corporate_action 1, fundamental 2,
+ *   news 3, book 4, quote 5, trade 6), then seq. DuckDB reads TIMESTAMP(NANOS, UTC) as microseconds, which would tie
  *   events inside one microsecond, so the exact nanosecond ts_recv / ts_event are read with
  *   hyparquet (another independent Parquet reader) and joined by (file, row number).
  * - Deliveries: per (symbol, kind), and for heartbeats, the first delivery of a seq is applied if
@@ -42,7 +43,9 @@ import { UsageError } from '../core/errors.ts';
 export const REFERENCE_COLUMNS = ['ma_5m', 'ma_20m', 'ma_60m', 'vwap_session'] as const;
 export type MaColumn = 'ma_5m' | 'ma_20m' | 'ma_60m';
 const DEFAULT_WINDOWS: Record<MaColumn, number> = { ma_5m: 5, ma_20m: 20, ma_60m: 60 };
-const PRIORITY: Record<string, number> = { heartbeat: 0, fundamental: 1, news: 2, book: 3, quote: 4, trade: 5 };
+const PRIORITY: Record<string, number> = { heartbeat: 0, corporate_action: 1, fundamental: 2, news: 3, book: 4, quote: 5, trade: 6 };
+/** Point-in-time kinds whose files of earlier dates are read too (as core's REFERENCE_KINDS). */
+const REFERENCE = ['fundamental', 'corporate_action'];
 /** The fold's sequence guard remembers this many missing seqs (core/sequence-guard.ts). */
 const GUARD_MEMORY = 256;
 const MINUTE_NS = 60_000_000_000n;
@@ -98,14 +101,14 @@ function hhmm(date: string, v: string, flag: string): bigint {
   return dateStart(date) + BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60) * 1_000_000_000n;
 }
 
-/** CATALOG/<kind>/<date>/*.parquet for the date, plus fundamentals of earlier dates. */
+/** CATALOG/<kind>/<date>/*.parquet for the date, plus fundamentals and corporate actions of earlier dates. */
 function selectFiles(catalog: string, date: string): SelectedFile[] {
   const files: SelectedFile[] = [];
   for (const kind of Object.keys(PRIORITY)) {
     const kindDir = join(catalog, kind);
     if (!existsSync(kindDir)) continue;
     for (const d of readdirSync(kindDir).sort()) {
-      if (!(d === date || (kind === 'fundamental' && /^\d{4}-\d{2}-\d{2}$/.test(d) && d < date))) continue;
+      if (!(d === date || (REFERENCE.includes(kind) && /^\d{4}-\d{2}-\d{2}$/.test(d) && d < date))) continue;
       for (const f of readdirSync(join(kindDir, d)).sort()) {
         if (f.endsWith('.parquet')) files.push({ id: files.length, path: resolve(kindDir, d, f), kind, sameDay: d === date });
       }

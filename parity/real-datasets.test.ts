@@ -10,7 +10,7 @@
  * - SEC fundamentals carry no prices. They run twice: paired with the LOBSTER day in one catalog
  *   (AAPL's quarterly numbers announced before 2012-06-21 join the AAPL trades, so PER and PBR
  *   have real values; TSLA's announcements are all later than that day), with two workers and two
- *   SIGKILLs; and alone, all 91 announcements up to the last date.
+ *   SIGKILLs; and alone, all 91 announcements (and the 4 splits derived from them) up to the last date.
  *
  * Skipped, with a message, when the real-data folder is not there ($LOCKSTEP_REAL_DATA, else
  * ../shared/data/real: testing/real-data.ts).

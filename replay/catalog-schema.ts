@@ -7,7 +7,7 @@
  * MBP-1; book rows like Tardis `incremental_book_L2` (side, price, size, is-snapshot).
  */
 import type { Table } from 'apache-arrow';
-import type { BookEvent, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../core/events.ts';
+import type { BookEvent, CorporateActionEvent, CorporateActionType, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../core/events.ts';
 import { validateEvent } from '../core/validate-event.ts';
 import { chunkValues, type ColumnData, type ColumnSpec } from './parquet-io.ts';
 import { InputError } from '../core/errors.ts';
@@ -65,6 +65,17 @@ export const KIND_COLUMNS: Record<Kind, { required: ColumnSpec[]; optional: Colu
       { name: 'period_end', type: 'date', nullable: true },
       { name: 'form', type: 'utf8', nullable: true },
     ],
+  },
+  corporate_action: {
+    // ts_event = ts_recv = announcement; ts_ex = when it takes effect. ratio is null for a
+    // dividend, amount null for a split.
+    required: [
+      { name: 'action', type: 'utf8' },
+      { name: 'ts_ex', type: 'timestamp' },
+      { name: 'ratio', type: 'float64', nullable: true },
+      { name: 'amount', type: 'float64', nullable: true },
+    ],
+    optional: [],
   },
   news: {
     required: [{ name: 'sentiment', type: 'float64' }],
@@ -161,6 +172,15 @@ function kindColumns(kind: Kind, events: readonly MarketEvent[]): Record<string,
         eps_ttm: nullableF64(ev, (e) => e.epsTtm),
         book_value_per_share: nullableF64(ev, (e) => e.bookValuePerShare),
         shares_outstanding: nullableF64(ev, (e) => e.sharesOutstanding),
+      };
+    }
+    case 'corporate_action': {
+      const ev = events as CorporateActionEvent[];
+      return {
+        action: ev.map((e) => e.action),
+        ts_ex: BigInt64Array.from(ev, (e) => e.tsEx),
+        ratio: nullableF64(ev, (e) => e.ratio),
+        amount: nullableF64(ev, (e) => e.amount),
       };
     }
     case 'news': {
@@ -321,6 +341,20 @@ export function rowGroupDecoder(kind: Kind, table: Table, file: string, firstRow
         const from = out.length;
         for (let i = start; i < end; i++) {
           out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], fiscalYear: fy[i], fiscalPeriod: fp[i], eps: eps[i], epsTtm: ttm[i], bookValuePerShare: bvps[i], sharesOutstanding: sh[i] });
+        }
+        check(out, from, start);
+      };
+    }
+    case 'corporate_action': {
+      const action = strings(table, 'action');
+      const tsEx = numeric(table, 'ts_ex', BigInt64Array);
+      const ratio = nullableNumbers(table, 'ratio');
+      const amount = nullableNumbers(table, 'amount');
+      return (start, end, out) => {
+        const from = out.length;
+        for (let i = start; i < end; i++) {
+          // an unknown action string is refused by validateEvent, naming the row
+          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], action: action[i] as CorporateActionType, tsEx: tsEx[i], ratio: ratio[i], amount: amount[i] });
         }
         check(out, from, start);
       };

@@ -2,7 +2,7 @@
  * What a replay reads: the catalog files of one date or of several dates (one merged stream, folded
  * in order), the optional HH:MM window and the warm-up before it.
  *
- * - The files of a date D are every file of D for the chosen kinds, plus the fundamentals of every
+ * - The files of a date D are every file of D for the chosen kinds, plus the fundamentals and corporate actions of every
  *   earlier date (for several dates: of every date before the last that is not read whole): a value factor at 09:30 needs the last quarter announced before it (point in
  *   time), and those announcements live in their own dates.
  * - Several dates (`dates`) are one stream: catalog files partition events by the UTC date of
@@ -22,7 +22,7 @@
  * The live feed uses the same selection (`selectReplayFiles`, `openSelection`, always cold), so
  * both paths see the same events.
  */
-import { KINDS, type Kind } from '../core/events.ts';
+import { KINDS, REFERENCE_KINDS, type Kind } from '../core/events.ts';
 import { UsageError } from '../core/errors.ts';
 import { catalogSymbols, dateStartNs, listCatalog, selectCatalog, utcDate, type CatalogFile } from './catalog.ts';
 import { resolveDates, splitDates } from './date-range.ts';
@@ -111,8 +111,8 @@ export async function planSelection(sel: RangeSelection): Promise<SelectionPlan>
   if (typeof warmup === 'bigint' && warmup < 0n) throw new UsageError(`--warmup must not be negative`);
   const warmStart = warmup === 'date-start' ? dateStartNs(first) : windowStart - warmup;
   const warm = warmStart < windowStart;
-  // dates with market data only: a date of fundamentals alone is read as the earlier fundamentals are
-  const marketDates = new Set(all.filter((f) => f.kind !== 'fundamental').map((f) => f.date));
+  // dates with market data only: a date of reference data alone is read as the earlier fundamentals are
+  const marketDates = new Set(all.filter((f) => !REFERENCE_KINDS.includes(f.kind)).map((f) => f.date));
   const warmupDates = warm ? present.filter((d) => d < first && d >= utcDate(warmStart) && marketDates.has(d)) : [];
   if (sel.symbols) {
     // a symbol the dates do not have is a typo, not an empty replay
@@ -132,8 +132,11 @@ export async function planSelection(sel: RangeSelection): Promise<SelectionPlan>
   }
   const readDates = [...warmupDates, ...dates];
   const sameDays = await selectCatalog(sel.catalog, { dates: readDates, kinds, symbols: sel.symbols });
-  const earlierFundamentals = kinds.includes('fundamental')
-    ? (await selectCatalog(sel.catalog, { kinds: ['fundamental'], symbols: sel.symbols })).filter((f) => f.kind === 'fundamental' && f.date < last && !readDates.includes(f.date))
+  // fundamentals and corporate actions (REFERENCE_KINDS) of every earlier date are point-in-time
+  // state: a value factor at 09:30 needs the last quarter, and the splits, announced before it
+  const reference = REFERENCE_KINDS.filter((k) => kinds.includes(k));
+  const earlierReference = reference.length > 0
+    ? (await selectCatalog(sel.catalog, { kinds: reference, symbols: sel.symbols })).filter((f) => reference.includes(f.kind) && f.date < last && !readDates.includes(f.date))
     : [];
   return {
     dates,
@@ -141,7 +144,7 @@ export async function planSelection(sel: RangeSelection): Promise<SelectionPlan>
     windowStartNs: warm ? windowStart : undefined,
     readFromNs: warm ? warmStart : fromNs,
     toNs,
-    files: [...earlierFundamentals, ...sameDays],
+    files: [...earlierReference, ...sameDays],
   };
 }
 
@@ -186,10 +189,10 @@ export async function openSelection(sel: RangeSelection, planned?: SelectionPlan
   const cursors: EventCursor[] = [];
   try {
     for (const f of files) {
-      // earlier-dated fundamentals are point-in-time state, not subject to the intraday window;
-      // when warming up, neither are the fundamentals before the warm-up's start. Fundamentals of a
+      // earlier-dated fundamentals and corporate actions are point-in-time state, not subject to the
+      // intraday window; when warming up, neither are those before the warm-up's start. Those of a
       // date between the ones read (a list with gaps) are before `to` and after a cold `from`.
-      const window = f.date < firstRead ? {} : warm && f.kind === 'fundamental' ? { toNs } : { fromNs: readFromNs, toNs };
+      const window = f.date < firstRead ? {} : warm && REFERENCE_KINDS.includes(f.kind) ? { toNs } : { fromNs: readFromNs, toNs };
       cursors.push(await EventCursor.open(f.path, f.kind, { symbols, ...window }, pool));
     }
     EventCursor.start(cursors);

@@ -203,17 +203,41 @@ function naiveDepthImbalance(rows: readonly BookEvent[], levels: number): number
   return b + a > 0 ? (b - a) / (b + a) : null;
 }
 
-/** Latest fundamentals public at the latest event time seen (ts_event of the row <= that time). */
+/**
+ * Latest fundamentals public at the latest event time seen (ts_event of the row <= that time), and
+ * the last trade's price, each divided by the splits that took effect after it: a split announced
+ * (arrived) at index a with ex instant x is in effect once the running clock (max ts_event over the
+ * trades, fundamentals and corporate actions) reaches x, and it restates an earlier row or trade e
+ * when it arrived after e or took effect only after e's clock (a trade only when dated before the
+ * ex instant: a later one is on the new basis already). (The streams' split ratios are
+ * powers of two, so the order of the divisions does not change a bit.)
+ */
 function naiveValuation(events: readonly MarketEvent[], pick: (f: FundamentalEvent) => number): number | null {
-  const trades = ofKind(events, 'trade');
-  const funds = ofKind(events, 'fundamental');
   let now = -1n;
-  for (const e of events) if ((e.kind === 'trade' || e.kind === 'fundamental') && e.tsEvent > now) now = e.tsEvent;
-  const f = lastOf(funds.filter((x) => x.tsEvent <= now));
-  const t = lastOf(trades);
-  if (f === undefined || t === undefined) return null;
-  const d = pick(f);
-  return d > 0 ? t.price / d : null;
+  const clockAfter: bigint[] = [];
+  for (const e of events) {
+    if ((e.kind === 'trade' || e.kind === 'fundamental' || e.kind === 'corporate_action') && e.tsEvent > now) now = e.tsEvent;
+    clockAfter.push(now);
+  }
+  let fi = -1;
+  let ti = -1;
+  events.forEach((e, i) => {
+    if (e.kind === 'fundamental' && e.tsEvent <= now) fi = i;
+    if (e.kind === 'trade') ti = i;
+  });
+  if (fi < 0 || ti < 0) return null;
+  // a split restates the last price only when that trade is dated before the ex instant
+  const after = (i: number, before = -1n) => {
+    let r = 1;
+    events.forEach((e, a) => {
+      if (e.kind === 'corporate_action' && e.action === 'split' && e.tsEx <= now && (a > i || e.tsEx > clockAfter[i]) && before < e.tsEx) r *= e.ratio;
+    });
+    return r;
+  };
+  const d = pick(events[fi] as FundamentalEvent) / after(fi);
+  const t = events[ti] as TradeEvent;
+  const price = t.price / after(ti, t.tsEvent);
+  return d > 0 ? price / d : null;
 }
 
 function l1(name: AnyFactor, f: (q: QuoteEvent) => number): NaiveReference {

@@ -12,6 +12,7 @@ const builder = (y: Argv) =>
     .option('out', { type: 'string', demandOption: true, describe: 'catalog root to write' })
     .option('on-error', { choices: ['fail', 'skip'] as const, default: 'fail' as const, describe: 'fail on the first malformed row, or skip and count them' })
     .option('symbol', { type: 'string', describe: 'the symbol: replaces the file name\'s (dukascopy, lobster); with a symbol on every row (taq, sec, binance), rows of other symbols are rejected' })
+    .option('splits', { type: 'string', describe: 'sec only: CSV of stock splits (symbol,ex_date,ratio,announced) that complements the splits derived from jumps in shares outstanding' })
     .option('json', jsonFlag('print the import result as JSON'))
     .example('$0 datasets import --format binance --in ../shared/data/real/crypto_binance_btcusdt --out cat', '');
 
@@ -32,15 +33,18 @@ export const datasetsImportCommand: CommandModule<{}, ArgsOf<typeof builder>> = 
   handler: async (a) => {
     if (!existsSync(a.in)) throw new UsageError(`--in ${a.in} does not exist`);
     if (a.symbol !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/.test(a.symbol)) throw new UsageError(`--symbol ${JSON.stringify(a.symbol)} is not a symbol (letters, digits and . _ : / -, up to 64)`);
+    if (a.splits !== undefined && a.format !== 'sec') throw new UsageError(`--splits is for --format sec only (got --format ${a.format})`);
+    if (a.splits !== undefined && !existsSync(a.splits)) throw new UsageError(`--splits ${a.splits} does not exist`);
     const load = IMPORTERS[a.format];
     if (!load) throw new UsageError(`unknown --format ${a.format}`);
-    const r = await (await load())(a.in, a.out, { onError: a.onError, symbol: a.symbol });
+    const r = await (await load())(a.in, a.out, { onError: a.onError, symbol: a.symbol, splits: a.splits });
     if (a.json) {
       console.log(JSON.stringify(r));
       return;
     }
     console.log(`imported ${a.format}: ${Object.entries(r.events).map(([k, n]) => `${Number(n).toLocaleString('en-US')} ${k}`).join(', ')} into ${r.files.length} files under ${a.out}`);
     for (const n of r.notes) console.log(`  note: ${n}`);
+    for (const x of r.corrected ?? []) console.log(`  corrected: ${x.file}, line ${x.line}, field ${x.field} (value ${JSON.stringify(x.value)} -> ${JSON.stringify(x.corrected)}): ${x.reason}`);
     if (r.rejected > 0) {
       console.log(`  rejected ${r.rejected} rows (--on-error skip); first ones:`);
       for (const x of r.rejectedSample.slice(0, 10)) console.log(`    ${x.file}, line ${x.line}, field ${x.field} (value ${JSON.stringify(x.value)}): ${x.reason}`);

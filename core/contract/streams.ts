@@ -5,12 +5,13 @@
  * integer sequence can make fixed ones. Pure: no clock, no unseeded randomness.
  *
  * A stream mixes one to three symbols' trades, quotes, L2 book updates (snapshots, deletes, `last`
- * flags, occasional sequence gaps and late rows), fundamentals (ts_event = ts_recv), news,
+ * flags, occasional sequence gaps and late rows), fundamentals (ts_event = ts_recv), corporate
+ * actions (splits by powers of two, in effect before, at or after their announcement; dividends), news,
  * heartbeats every few seconds of event time, and duplicate deliveries. Events come in arrival
  * order (non-decreasing ts_recv, except re-deliveries); ts_event may lag ts_recv by up to ~3 s for
  * market data (so late trades cross minute boundaries) and by minutes for news.
  */
-import type { BookEvent, FundamentalEvent, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../events.ts';
+import type { BookEvent, CorporateActionEvent, FundamentalEvent, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../events.ts';
 
 /** One recipe step: a time advance and a few small integers that pick the event and its content. */
 export interface RecipeStep {
@@ -52,7 +53,7 @@ interface BookGen {
 
 interface SymbolGen {
   ticks: number;
-  seq: Record<'trade' | 'quote' | 'fundamental' | 'news', bigint>;
+  seq: Record<'trade' | 'quote' | 'fundamental' | 'news' | 'corporate_action', bigint>;
   book: BookGen;
 }
 
@@ -62,14 +63,15 @@ interface SymbolGen {
  *
  * Step kinds by `pick`: 0-34 trade, 35-49 quote, 50-71 book update (a snapshot when the book has
  * none yet or a in 1/15 of cases), 72-77 news, 78-80 fundamental, 81-88 duplicate re-delivery of
- * an earlier event, 89-91 late re-delivery of a book row lost in a gap, 92-99 nothing (time only).
+ * an earlier event, 89-91 late re-delivery of a book row lost in a gap, 92 corporate action, 93-99
+ * nothing (time only).
  */
 export function buildStream(recipe: Recipe): MarketEvent[] {
   const out: MarketEvent[] = [];
   const nsym = Math.max(1, Math.min(3, recipe.symbols));
   const gens: SymbolGen[] = SYMBOLS.slice(0, nsym).map((_, i) => ({
     ticks: 10_000 + 5_000 * i,
-    seq: { trade: 1n, quote: 1n, fundamental: 1n, news: 1n },
+    seq: { trade: 1n, quote: 1n, fundamental: 1n, news: 1n, corporate_action: 1n },
     book: { nextSeq: 1n, snapshotted: false, stash: [] },
   }));
   const hbPeriod = BigInt(Math.max(1, recipe.heartbeatSeconds)) * 1_000_000_000n;
@@ -115,9 +117,21 @@ export function buildStream(recipe: Recipe): MarketEvent[] {
     } else if (p < 92) {
       const late = g.book.stash.shift();
       if (late !== undefined) out.push({ ...late, tsRecv: now });
+    } else if (p === 92) {
+      out.push(corporateAction(symbol, g.seq.corporate_action++, now, st));
     }
   }
   return out;
+}
+
+/** A split (ratio 2, 4 or 1/2: exact divisions) or a dividend, effective from 40 s before to 80 s after `now`. */
+function corporateAction(symbol: string, seq: bigint, now: bigint, st: RecipeStep): CorporateActionEvent {
+  const tsEx = now + BigInt((st.c % 7) - 2) * 20_000n * MS;
+  const dividend = st.a % 4 === 0;
+  return {
+    kind: 'corporate_action', tsEvent: now, tsRecv: now, symbol, seq, action: dividend ? 'dividend' : 'split', tsEx,
+    ratio: dividend ? NaN : [2, 4, 0.5][st.b % 3], amount: dividend ? 0.25 : NaN,
+  };
 }
 
 function trade(symbol: string, seq: bigint, now: bigint, tsEvent: bigint, ticks: number, st: RecipeStep): TradeEvent {
