@@ -9,6 +9,7 @@ import type { AnyFactor } from '../core/factor.ts';
 import { dateStartNs } from '../replay/catalog.ts';
 import { ParquetStreamWriter } from '../replay/parquet-stream-writer.ts';
 import { finishBuilder, initBuilder, stepBuilder, takeReady, type BuilderConfig, type BuilderSample, type EntityRow } from './builder.ts';
+import { nextDateStart, startDate } from './day-boundary.ts';
 import { openEventSource, type DateSlice, type OpenSource } from './event-source.ts';
 import { compareCut, initCutRecord, perturbEvent, recordSample, type CutRecord } from './leakage.ts';
 import { trainingSetSpecs } from './row-store.ts';
@@ -94,16 +95,20 @@ export async function buildPart(job: PartJob, hooks: PartHooks = {}): Promise<Pa
   const factors = await factorsOf(job, hooks);
   const cfg = configOf(job, factors);
   const open = hooks.openSource ?? openEventSource;
-  let first = -1n;
-  let last = -1n;
-  const b = initBuilder({ ...cfg, tap: (_s, t) => ((first = first < 0n ? t : first), (last = t)) });
-  const src = await open({ catalog: job.catalog, dates: slices(job), symbols: job.symbols }, b.fold);
+  const b = initBuilder(cfg);
+  // every 256th event time of the date: the leakage check cuts at quantiles of the date's events
+  const dayStart = cfg.fromNs;
+  const dayEnd = cfg.toNs;
+  const sampled: bigint[] = [];
+  let inDay = 0;
+  const src = await open({ catalog: job.catalog, dates: slices(job), symbols: job.symbols });
   const specs = trainingSetSpecs(b.store.layout);
   const writer = new ParquetStreamWriter(job.out, specs, { metadata: job.metadata, statisticsColumns: ['symbol', 'ts'] });
   let events = 0;
   try {
     for (let ev = src.next(); ev !== null; ev = src.next()) {
       stepBuilder(b, ev);
+      if (ev.tsRecv >= dayStart && ev.tsRecv < dayEnd && (inDay++ & 255) === 0) sampled.push(ev.tsRecv);
       if ((++events & 4095) === 0) for (let batch = takeReady(b); batch !== null; batch = takeReady(b)) await writer.write(batch.columns, batch.n);
     }
     finishBuilder(b);
@@ -116,16 +121,19 @@ export async function buildPart(job: PartJob, hooks: PartHooks = {}): Promise<Pa
     throw e;
   }
   const result: PartResult = { date: job.date, file: job.out, rows: writer.rows, bytes: writer.bytesWritten, sha256: writer.sha256, events };
-  if (job.checkLeakage && first >= 0n) result.leakage = await checkPart(job, factors, open, first, last, job.checkLeakage.windowNs);
+  if (job.checkLeakage && sampled.length > 0) {
+    const cuts = [sampled[Math.floor(sampled.length / 3)] - 1n, sampled[Math.floor((sampled.length * 2) / 3)] - 1n];
+    result.leakage = await checkPart(job, factors, open, cuts, job.checkLeakage.windowNs);
+  }
   return result;
 }
 
 /**
- * The leakage check of a part: cuts at 1/3 and 2/3 of its sample span; for each, a clean and a
- * perturbed run of the fold up to the cut (cost: about 2 x the part's fold time in all).
+ * The leakage check of a part: two cuts, just before the events a third and two thirds into the
+ * date (by count, so they fall where the data is); for each, a clean and a perturbed run of the
+ * fold up to the cut (cost: about 2 x the part's fold time in all).
  */
-async function checkPart(job: PartJob, factors: readonly AnyFactor[], open: OpenSource, first: bigint, last: bigint, windowNs: bigint): Promise<{ cuts: string[]; compared: number }> {
-  const cuts = [1n, 2n].map((k) => first + ((last - first) * k) / 3n);
+async function checkPart(job: PartJob, factors: readonly AnyFactor[], open: OpenSource, cuts: bigint[], windowNs: bigint): Promise<{ cuts: string[]; compared: number }> {
   let compared = 0;
   for (const t0 of cuts) {
     const runs: CutRecord[] = [];
@@ -133,7 +141,7 @@ async function checkPart(job: PartJob, factors: readonly AnyFactor[], open: Open
       const rec = initCutRecord(t0, windowNs);
       const b = initBuilder({ ...configOf(job, factors), labels: [], tap: (s, t, v, idx) => recordSample(rec, s, t, v, idx) });
       // the fold runs past t0 only to the first event after it: samples <= t0 are taken by then
-      const src = await open({ catalog: job.catalog, dates: slices(job), symbols: job.symbols, perturbAfter: perturbed ? t0 : undefined, perturb: perturbEvent }, b.fold);
+      const src = await open({ catalog: job.catalog, dates: slices(job), symbols: job.symbols, perturbAfter: perturbed ? t0 : undefined, perturb: perturbEvent });
       try {
         for (let ev = src.next(); ev !== null; ev = src.next()) {
           stepBuilder(b, ev);
@@ -154,10 +162,17 @@ async function checkPart(job: PartJob, factors: readonly AnyFactor[], open: Open
 export async function foldOnly(job: PartJob, hooks: PartHooks = {}): Promise<number> {
   const set = createFactorSet(await factorsOf(job, hooks));
   const fold = initFold();
-  const src = await (hooks.openSource ?? openEventSource)({ catalog: job.catalog, dates: slices(job), symbols: job.symbols }, fold);
+  const src = await (hooks.openSource ?? openEventSource)({ catalog: job.catalog, dates: slices(job), symbols: job.symbols });
   const none: RowSink = () => {};
   let n = 0;
-  for (let ev = src.next(); ev !== null; ev = src.next(), n++) applyEvent(set, fold, ev, none);
+  let dateEnd = -1n;
+  for (let ev = src.next(); ev !== null; ev = src.next(), n++) {
+    if (ev.tsRecv >= dateEnd) {
+      if (dateEnd >= 0n) startDate(fold);
+      dateEnd = nextDateStart(ev.tsRecv);
+    }
+    applyEvent(set, fold, ev, none);
+  }
   await src.close();
   return n;
 }

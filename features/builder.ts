@@ -18,6 +18,7 @@ import { KINDS, type MarketEvent } from '../core/events.ts';
 import { UsageError } from '../core/errors.ts';
 import { applyEvent, initFold, type FactorSet, type FoldState, type RowSink } from '../core/fold.ts';
 import { addSample, afterEvent, beforeEvent, finishLabels, initLabelMachine, initLabelSymbol, type LabelMachine, type LabelOutcome, type LabelSymbol } from './labels.ts';
+import { nextDateStart, startDate } from './day-boundary.ts';
 import { appendRow, initRowStore, setLabel, takeReady as takeStoreReady, type AsOf, type RowBatch, type RowStore } from './row-store.ts';
 import type { LabelColumn } from './spec.ts';
 
@@ -65,6 +66,8 @@ export interface Builder {
   /** Next sample instant; samples with t < an event's ts_recv are taken before it is applied. */
   nextT: bigint;
   started: boolean;
+  /** Start of the date after the last event's: the first event at or past it starts a new date. */
+  dateEnd: bigint;
   /** trades: symbols traded at nextT, in arrival order. */
   traded: string[];
   /** entities: next row to sample. */
@@ -104,6 +107,7 @@ export function initBuilder(cfg: BuilderConfig, fold: FoldState = initFold()): B
     lastIdx,
     nextT: NEVER,
     started: false,
+    dateEnd: -1n,
     traded: [],
     entityAt: 0,
     finished: false,
@@ -171,6 +175,10 @@ function ceilTo(t: bigint, step: bigint): bigint {
 /** Applies one event (in the merged order): samples before it, resolves labels, folds it. */
 export function stepBuilder(b: Builder, ev: MarketEvent): void {
   const now = ev.tsRecv;
+  if (now >= b.dateEnd) {
+    if (b.dateEnd >= 0n) startDate(b.fold);
+    b.dateEnd = nextDateStart(now);
+  }
   if (!b.started && now >= b.cfg.fromNs) {
     b.started = true;
     const s = b.cfg.sample;

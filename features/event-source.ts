@@ -7,16 +7,12 @@
  * - `openSelection` of date D also delivers every earlier date's fundamentals; the first date of
  *   the stream keeps them (point-in-time state), a later date skips those received before D (the
  *   fold has them already), so ts_recv never goes back;
- * - sequence numbers restart per date in the synthetic generator and in many vendors' files, so
- *   the per-source sequence guards of the market kinds and of the clock are reset at each date
- *   (fundamentals keep theirs: their numbers run across dates). Without it, the second date's
- *   events 1..N would be dropped as duplicates of the first date's.
+ * - the fold's driver resets sequence guards at each new date (day-boundary.ts), not this reader:
+ *   a reader may run ahead of the fold;
  * - `perturbAfter` alters every event received after that instant (the leakage check, leakage.ts),
  *   here at the source, before anything downstream sees it.
  */
-import { KINDS, type MarketEvent } from '../core/events.ts';
-import type { FoldState } from '../core/fold.ts';
-import { initSeqGuard } from '../core/sequence-guard.ts';
+import type { MarketEvent } from '../core/events.ts';
 import { catalogSymbols, dateStartNs } from '../replay/catalog.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { openSelection, type OpenedSelection } from '../replay/run-replay.ts';
@@ -44,18 +40,11 @@ export interface EventSource {
   close(): Promise<void>;
 }
 
-/** Opens an event source feeding `fold` (whose guards it resets between dates). */
-export type OpenSource = (spec: SourceSpec, fold: FoldState) => Promise<EventSource>;
-
-const FUNDAMENTAL = KINDS.indexOf('fundamental');
-
-function resetGuards(fold: FoldState): void {
-  fold.clockGuard = initSeqGuard();
-  for (const s of fold.bySymbol.values()) for (let k = 0; k < s.guards.length; k++) if (k !== FUNDAMENTAL) s.guards[k] = null;
-}
+/** Opens an event source. */
+export type OpenSource = (spec: SourceSpec) => Promise<EventSource>;
 
 /** The catalog's events of `spec.dates`, in order, one date after another. */
-export const openEventSource: OpenSource = async (spec, fold) => {
+export const openEventSource: OpenSource = async (spec) => {
   const opened: { sel: OpenedSelection; slice: DateSlice; startNs: bigint }[] = [];
   try {
     for (const slice of spec.dates) {
@@ -81,10 +70,7 @@ export const openEventSource: OpenSource = async (spec, fold) => {
     if (++i >= opened.length) return false;
     const o = opened[i];
     merge = new EventMerge(o.sel.cursors);
-    if (i > 0) {
-      floor = o.startNs;
-      resetGuards(fold);
-    }
+    if (i > 0) floor = o.startNs;
     to = o.slice.toNs ?? 1n << 62n;
     return true;
   };
