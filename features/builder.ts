@@ -16,7 +16,7 @@
  */
 import { KINDS, type MarketEvent } from '../core/events.ts';
 import { UsageError } from '../core/errors.ts';
-import { applyEvent, initFold, type FactorSet, type FoldState, type RowSink } from '../core/fold.ts';
+import { applyEvent, initFold, type FactorSet, type FoldState, type RowSink, type SymbolState } from '../core/fold.ts';
 import { addSample, afterEvent, beforeEvent, finishLabels, initLabelMachine, initLabelSymbol, type LabelMachine, type LabelOutcome, type LabelSymbol } from './labels.ts';
 import { nextDateStart, startDate } from './day-boundary.ts';
 import { appendRow, initRowStore, setLabel, takeReady as takeStoreReady, type AsOf, type RowBatch, type RowStore } from './row-store.ts';
@@ -47,10 +47,12 @@ export interface BuilderConfig {
   tap?: (symbol: string, t: bigint, values: readonly (number | null)[] | null, featureIdx: readonly number[]) => void;
 }
 
-interface SymInfo {
-  asof: AsOf;
+/** Per symbol: the as-of identity (its last applied event; kind -1 before any), label state, fold state. */
+interface SymInfo extends AsOf {
   label: LabelSymbol;
   lastTradeTs: bigint;
+  /** The fold's state of the symbol (stable once made), cached to skip a map lookup per event. */
+  state: SymbolState | undefined;
 }
 
 /** The builder's state: the fold, per-symbol as-of identity and label state, and pending rows. */
@@ -132,7 +134,7 @@ function sample(b: Builder, symbol: string, t: bigint, entityRow: number): void 
   const k = b.labels.horizons.length;
   // one pending count per horizon (the label callback counts a horizon done on its last column);
   // a symbol the data has not shown has no price to label: its labels are null at once
-  const row = appendRow(b.store, symbol, t, BigInt(entityRow), info !== undefined && info.asof.kind >= 0 ? info.asof : null, values, b.featureIdx, info === undefined ? 0 : k);
+  const row = appendRow(b.store, symbol, t, BigInt(entityRow), info !== undefined && info.kind >= 0 ? info : null, values, b.featureIdx, info === undefined ? 0 : k);
   if (info === undefined || k === 0) return;
   addSample(b.labels, info.label, row, t);
 }
@@ -192,16 +194,18 @@ export function stepBuilder(b: Builder, ev: MarketEvent): void {
   if (ev.kind !== 'heartbeat') {
     info = b.syms.get(ev.symbol);
     if (info === undefined) {
-      info = { asof: { tsRecv: 0n, kind: -1, seq: 0n }, label: initLabelSymbol(b.labels), lastTradeTs: -1n };
+      info = { tsRecv: 0n, kind: -1, seq: 0n, label: initLabelSymbol(b.labels), lastTradeTs: -1n, state: undefined };
       b.syms.set(ev.symbol, info);
     }
   }
   beforeEvent(b.labels, info?.label ?? null, now);
   const verdict = applyEvent(b.cfg.set, b.fold, ev, NO_ROWS);
   if (info === undefined || (verdict !== 'next' && verdict !== 'late')) return;
-  // a fresh object: rows already sampled keep the identity they were taken with
-  info.asof = { tsRecv: now, kind: KINDS.indexOf(ev.kind), seq: ev.seq };
-  const values = b.fold.bySymbol.get(ev.symbol)!.values;
+  // rows copy the identity when they are taken (appendRow), so it is updated in place
+  info.tsRecv = now;
+  info.kind = KINDS.indexOf(ev.kind);
+  info.seq = ev.seq;
+  const values = (info.state ??= b.fold.bySymbol.get(ev.symbol)!).values;
   afterEvent(b.labels, info.label, now, ev.kind, b.midIdx >= 0 ? values[b.midIdx] : null, b.lastIdx >= 0 ? values[b.lastIdx] : null);
   if (ev.kind === 'trade') {
     info.lastTradeTs = now;
