@@ -153,7 +153,9 @@ async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
       metadata: { featureSetVersion: fsVersion, buildKey, part: date, trainingSet: params },
     };
   });
-  return { jobs, params, buildKey, fsVersion, factors, features };
+  // an entity build folds only the dates that hold entity rows
+  const needed = entities ? jobs.filter((j) => j.sample.kind === 'entities' && j.sample.rows.length > 0) : jobs;
+  return { jobs: needed, params, buildKey, fsVersion, factors, features };
 }
 
 /** Builds `jobs` in `n` worker threads (each builds parts one after another). */
