@@ -8,7 +8,8 @@ import { UsageError } from '../core/errors.ts';
 const NS = { ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n, d: 86_400_000_000_000n } as const;
 
 /** `5m`, `30s`, `1h`, `250ms`, `1d` as exact nanoseconds; a UsageError naming `flag` otherwise. */
-export function parseDuration(text: string, flag: string): bigint {
+export function parseDuration(text: string, flag: string, allowZero = false): bigint {
+  if (allowZero && /^0+(ns|us|ms|s|m|h|d)?$/.test(text.trim())) return 0n;
   const m = /^(\d+)(ns|us|ms|s|m|h|d)$/.exec(text.trim());
   if (!m || BigInt(m[1]) === 0n) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a duration (a positive whole number with a unit: ns, us, ms, s, m, h, d; e.g. 5m)`);
   return BigInt(m[1]) * NS[m[2] as keyof typeof NS];

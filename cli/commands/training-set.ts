@@ -52,7 +52,7 @@ export const trainingSetCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       factorParams: list(a['factor-param']),
       haltGapNs: spec.parseDuration(a['halt-gap'], '--halt-gap'),
       split: a.split,
-      embargoNs: a.embargo !== undefined ? spec.parseDuration(a.embargo, '--embargo') : undefined,
+      embargoNs: a.embargo !== undefined ? spec.parseDuration(a.embargo, '--embargo', true) : undefined,
       splitFiles: a['split-files'],
       warmup: a.warmup,
       jobs: a.jobs,
