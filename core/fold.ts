@@ -16,7 +16,7 @@
  * with one call site per factor, or the interpreted reference loop where code generation is off.
  */
 import type { Derivation } from './derivation.ts';
-import { KINDS, type Kind, type MarketEvent } from './events.ts';
+import { KINDS, REFERENCE_KINDS, type Kind, type MarketEvent } from './events.ts';
 import { FactorDefinitionError } from './errors.ts';
 import type { AnyFactor } from './factor.ts';
 import { canGenerateCode, compileKind, interpretKind, type KindRunner } from './fold-compile.ts';
@@ -189,15 +189,23 @@ export function initFold(): FoldState {
 }
 
 /**
- * Starts a new sequence session: every source's duplicate/late guard (and the clock's) forgets the
- * numbers it has seen; factor state and counters stay. Most feeds number each day from 1 again, so
- * a fold that runs across days (a multi-date replay) calls this at each date boundary: the events
- * applied are then exactly those of the per-day runs, and only factor state carries over.
+ * Starts a new sequence session: every market source's duplicate/late guard (and the clock's)
+ * forgets the numbers it has seen; factor state and counters stay. Most feeds number each day from
+ * 1 again, so a fold that runs across days (a multi-date replay, a training set's parts) calls this
+ * at each date boundary: the events applied are then exactly those of the per-day runs, and only
+ * factor state carries over. Reference data (REFERENCE_KINDS: fundamentals, corporate actions)
+ * keeps its guards: its numbers run across dates, and earlier-dated reference files are read again
+ * by each date's selection, so a forgotten guard would apply an announcement twice.
  */
 export function resetSequenceGuards(st: FoldState): void {
-  for (const s of st.bySymbol.values()) s.guards.fill(null);
+  for (const s of st.bySymbol.values()) {
+    for (let k = 0; k < s.guards.length; k++) if (!REFERENCE_KIND_IX.includes(k)) s.guards[k] = null;
+  }
   st.clockGuard = initSeqGuard();
 }
+
+/** Positions in KINDS of the reference kinds, whose guards survive a sequence session's start. */
+const REFERENCE_KIND_IX: readonly number[] = REFERENCE_KINDS.map((k) => KINDS.indexOf(k));
 
 function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState {
   let s = st.bySymbol.get(symbol);

@@ -57,8 +57,15 @@ export interface DictStrings {
   indices: Int32Array;
 }
 
+/** Int64 or timestamp values with a validity mask (1 = value present, 0 = null). */
+export interface NullableInt64 {
+  values: BigInt64Array;
+  valid: Uint8Array;
+}
+
 export type ColumnData =
   | NullableFloat64
+  | NullableInt64
   | DictStrings
   | BigInt64Array
   | Float64Array
@@ -144,11 +151,15 @@ function toVector(spec: ColumnSpec, data: ColumnData, n: number): Vector {
   const len = 'valid' in data ? data.values.length : 'dict' in data ? data.indices.length : data.length;
   if (len !== n) throw new Error(`column ${spec.name}: ${len} values for ${n} rows`);
   if (spec.type === 'timestamp' || spec.type === 'int64') {
+    if ('valid' in data && data.values instanceof BigInt64Array) {
+      const { bitmap, nullCount } = validityBitmap(data.valid, n);
+      return vectorFromData(type, n, data.values, bitmap, nullCount);
+    }
     if (!(data instanceof BigInt64Array)) throw new Error(`column ${spec.name}: expected BigInt64Array`);
     return vectorFromData(type, n, data);
   }
   if (spec.type === 'float64' && 'valid' in data) {
-    const { values, valid } = data;
+    const { values, valid } = data as NullableFloat64;
     const { bitmap, nullCount } = validityBitmap(valid, n);
     return vectorFromData(type, n, values, bitmap, nullCount);
   }

@@ -4,18 +4,19 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | live | historical (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | live | historical | training-set (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
     .option('budgets', { type: 'string', describe: 'gate: budgets file (default bench/budgets.json)' })
     .option('baseline', { type: 'string', describe: 'gate: baseline file (default bench/baseline.json)' })
-    .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const, describe: 'replay, factors: the generated day (tiny ~50k events, day ~5M, big ~50M)' })
+    .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const, describe: 'replay, factors, training-set: the generated day (tiny ~50k events, day ~5M, big ~50M)' })
     .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
     .option('json', { type: 'string', describe: 'also write the results as JSON here (gate: default out/bench/gate.json)' })
     .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10)' })
     .option('rates', { type: 'string', describe: 'live: input rates in events/s, comma-separated (default 10000,50000)' })
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
+    .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
@@ -25,7 +26,7 @@ type BenchArgs = ParsedArgs<typeof builder>;
 async function gate(a: BenchArgs): Promise<void> {
   if (a.what !== undefined) throw new UsageError(`--gate runs every benchmark; drop "${a.what}"`);
   // the gate's settings are fixed per mode so that its figures compare with budgets and baseline
-  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities };
+  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities, days: a.days };
   for (const [flag, v] of Object.entries(fixed)) if (v !== undefined) throw new UsageError(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
   const { runGate } = await import('../../bench/gate.ts');
   const run = await runGate({ quick: Boolean(a.quick), dir: a.dir, json: a.json, budgets: a.budgets, baseline: a.baseline, updateBaseline: Boolean(a.updateBaseline) });
@@ -44,7 +45,7 @@ function parseRates(v: string | undefined): number[] | undefined {
 async function single(a: BenchArgs): Promise<void> {
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, live, historical) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, live, historical, training-set) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json });
@@ -53,6 +54,11 @@ async function single(a: BenchArgs): Promise<void> {
   if (a.what === 'factors') {
     const { benchFactors } = await import('../../bench/factor-bench.ts');
     await benchFactors({ preset: a.preset, dir: a.dir, json: a.json, events: a.events });
+    return;
+  }
+  if (a.what === 'training-set') {
+    const { benchTrainingSet } = await import('../../bench/training-set-bench.ts');
+    await benchTrainingSet({ preset: a.preset, dir: a.dir, json: a.json, days: a.days });
     return;
   }
   if (a.what === 'live') {
@@ -67,13 +73,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchHistorical({ dir: a.dir, json: a.json, entities: a.entities });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live, historical`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live, historical, training-set`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, live, historical; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, live, historical, training-set; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };

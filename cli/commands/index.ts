@@ -16,6 +16,7 @@ import { liveCommand } from './live.ts';
 import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
 import { serveCommand } from './serve.ts';
+import { trainingSetCommand } from './training-set.ts';
 
 /**
  * Each module's handler is typed by its own builder; the list forgets those types, which only
@@ -24,6 +25,7 @@ import { serveCommand } from './serve.ts';
 export const COMMANDS: readonly CommandModule<{}, any>[] = [
   demoCommand,
   replayCommand,
+  trainingSetCommand,
   datasetsCommand,
   feedCommand,
   liveCommand,
