@@ -242,6 +242,6 @@ export async function importSec(inPath: string, outDir: string, opts: ImportOpti
         (stats.splitYears.length ? `; shares outstanding moved > 1.5x within fiscal ${stats.splitYears.join(', ')} (likely a split: that Q4 eps mixes share bases)` : ''),
     );
   }
-  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });
+  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize, session: 'us-equity' });
   return { format: 'sec', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, notes };
 }

@@ -18,6 +18,7 @@ import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis, redact, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { fmtCount, StatusLine } from '../live/status-line.ts';
+import { readCatalogSessions } from '../replay/catalog.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
@@ -43,6 +44,11 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
    * these `name.param=value` changes (e.g. `ma_5m.bars=6`) while the replay runs it unchanged.
    */
   liveFactorParams?: string[];
+  /**
+   * Both sides run the default set with these `name.param=value` changes (e.g.
+   * `vwap_session.session=auto`); `liveFactorParams` come on top of them on the live side.
+   */
+  factorParams?: string[];
   certificate?: string;
   log?: (m: string) => void;
   /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
@@ -116,9 +122,11 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorParams: readonly string[]): ChildProcess {
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorParams: readonly string[], catalog: string): ChildProcess {
   const params = factorParams.flatMap((p) => ['--factor-param', p]);
-  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // the workers start with the feed: they bring the catalog's session table themselves rather than
+  // race the feed to record it in <ns>:meta (shard-meta.ts settleSessions)
+  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
@@ -152,9 +160,12 @@ async function outstanding(url: string, keys: KeyLayout): Promise<number> {
  */
 export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const log = opts.log ?? (() => {});
-  const liveParams = opts.liveFactorParams ?? [];
+  const bothParams = opts.factorParams ?? [];
+  const liveParams = [...bothParams, ...(opts.liveFactorParams ?? [])];
+  const setBoth = withFactorParams(DEFAULT_FACTORS, bothParams);
   // validated before anything starts: a bad setting is a usage error, not workers dying one by one
-  const liveFsv = featureSetVersion(withFactorParams(DEFAULT_FACTORS, liveParams));
+  const sessions = readCatalogSessions(opts.catalog);
+  const liveFsv = featureSetVersion(withFactorParams(DEFAULT_FACTORS, liveParams), sessions);
   const workers = opts.workers ?? 1;
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
@@ -165,11 +176,11 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   let procs: ChildProcess[] = [];
   try {
     log(`A: replaying ${opts.date} offline`);
-    const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
+    const a = await runReplay({ ...sel, factors: setBoth, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
     const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams));
+    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams, opts.catalog));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -178,7 +189,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`, liveParams);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, liveParams, opts.catalog);
     }
     const fed = await feeding;
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
@@ -216,10 +227,10 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       scenario: {
         date: opts.date, workers, shards, chaos: [opts.killN ? `kill:${opts.killN}` : '', opts.duplicate ? `dup:${opts.duplicate}` : ''].filter(Boolean).join(',') || 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
         ...(fed.duplicated > 0 ? { duplicatedEvents: fed.duplicated } : {}),
-        ...(liveParams.length > 0 ? { injectedSkew: { liveFactorParams: [...liveParams], liveFeatureSetVersion: liveFsv } } : {}),
+        ...(opts.liveFactorParams?.length ? { injectedSkew: { liveFactorParams: [...opts.liveFactorParams], liveFeatureSetVersion: liveFsv } } : {}),
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },
-      code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
+      code: { ...gitCommit(), featureSetVersion: featureSetVersion(setBoth, sessions), factors: factorManifest(setBoth) },
       inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
       diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },

@@ -12,7 +12,7 @@ import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FoldState } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
-import { catalogSymbols, dateStartNs, listCatalog, selectCatalog, type CatalogFile } from './catalog.ts';
+import { catalogSymbols, dateStartNs, listCatalog, readCatalogSessions, selectCatalog, type CatalogFile } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
@@ -164,8 +164,10 @@ function readCheckpoint(path: string): Checkpoint {
 /** Runs a replay to its end (or to `stopAfter`) and returns the summary. */
 export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
-  const set = createFactorSet(factors);
-  const fsVersion = featureSetVersion(factors);
+  // each symbol's session (`session: 'auto'` factors) comes from the catalog, as in live mode (feed.ts)
+  const sessions = readCatalogSessions(opts.catalog);
+  const set = createFactorSet(factors, { sessions });
+  const fsVersion = featureSetVersion(factors, sessions);
   // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();
   let skip = 0;

@@ -7,6 +7,7 @@ import { type ArgsOf, deploymentOptions, FACTOR_PARAM, factorSet, list } from '.
 const builder = (y: Argv) =>
   deploymentOptions(y)
     .option('factor-param', FACTOR_PARAM)
+    .option('sessions', { type: 'string', describe: "each symbol's market session: a catalog (its sessions.json) or such a file; default: the table the feed recorded in <ns>:meta" })
     .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
     .option('balance', { type: 'boolean', describe: 'hold a fair share of the shards, ceil(shards / workers present), and rebalance as --balance workers come and go (not with --owned)' })
     .conflicts('balance', 'owned')
@@ -39,9 +40,11 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     } finally {
       r.disconnect();
     }
+    const sessions = a.sessions === undefined ? undefined : (await import('../../replay/catalog.ts')).loadSessionTable(a.sessions);
     const w = new LiveWorker({
       redis: a.redis,
       factors: await factorSet(a),
+      sessions,
       ns: a.ns,
       shards: a.shards,
       owned: list(a.owned)?.map(Number),
