@@ -94,8 +94,7 @@ export function newYorkOffsetHours(day: number, minutes: number): 4 | 5 {
 
 /** UTC ns of New York wall time `minutes` after midnight of New York day `day`. */
 export function newYorkWallToUtc(day: number, minutes: number): bigint {
-  const offsetHours = nyDaylight(day) ? 4n : 5n;
-  return BigInt(day) * DAY_NS + BigInt(minutes) * NS_PER_MIN + offsetHours * NS_PER_HOUR;
+  return BigInt(day) * DAY_NS + BigInt(minutes) * NS_PER_MIN + BigInt(newYorkOffsetHours(day, minutes)) * NS_PER_HOUR;
 }
 
 /** The New York calendar day (days since 1970-01-01) of UTC instant `t`. */
