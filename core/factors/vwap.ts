@@ -1,5 +1,5 @@
 import { compensatedAdd, compensatedClear, compensatedValue, initCompensatedSum } from '../kernels/compensated-sum.ts';
-import { SESSION_PARAMS, sessionAt, type SessionKind, type SessionParam } from '../kernels/market-sessions.ts';
+import { SESSION_PARAMS, sessionAt, unresolvedAsDefault, type SessionParam } from '../kernels/market-sessions.ts';
 import { defineFactor } from '../factor.ts';
 
 const DAY_NS = 86_400_000_000_000n;
@@ -40,7 +40,7 @@ export const sessionVwap = defineFactor({
   warmup: 'one trade',
   // the fold hands `auto` factors the symbol's session here (fold.ts); `auto` left unresolved is utc
   init: (p) => ({
-    kind: (p.session === 'auto' ? 'utc' : p.session) as SessionKind,
+    kind: unresolvedAsDefault(p.session),
     dayEnd: -1n,
     pv: initCompensatedSum(),
     v: initCompensatedSum(),
@@ -79,5 +79,5 @@ export const sessionVwap = defineFactor({
     const v = compensatedValue(s.v);
     return v > 0 ? compensatedValue(s.pv) / v : null;
   },
-  source: [compensatedAdd, compensatedValue, compensatedClear, sessionAt],
+  source: [compensatedAdd, compensatedValue, compensatedClear, sessionAt, unresolvedAsDefault],
 });

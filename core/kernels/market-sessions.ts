@@ -32,6 +32,11 @@ export const SESSION_PARAMS: readonly SessionParam[] = [...SESSION_KINDS, 'auto'
 /** The session of a symbol the session table does not list: the UTC day, as before sessions existed. */
 export const DEFAULT_SESSION: SessionKind = 'utc';
 
+/** A factor's session parameter as a kind: `auto` the fold did not resolve (no table) is the default. */
+export function unresolvedAsDefault(p: SessionParam): SessionKind {
+  return p === 'auto' ? DEFAULT_SESSION : p;
+}
+
 /** True when `s` names a session kind. */
 export function isSessionKind(s: unknown): s is SessionKind {
   return s === 'utc' || s === 'us-equity' || s === 'fx-ny17';
@@ -140,9 +145,10 @@ export function sessionAt(kind: SessionKind, t: bigint, out: SessionBounds): voi
     const date = t >= roll ? day + 1 : day;
     out.dayStart = newYorkWallToUtc(date - 1, 17 * 60);
     out.dayEnd = newYorkWallToUtc(date, 17 * 60);
-    const dow = weekday(date);
+    // (a name of its own: esbuild renames a block's `dow` that shadows another, and code hashes would differ by runner)
+    const fxDow = weekday(date);
     out.open = out.dayStart;
-    out.close = dow === 0 || dow === 6 ? out.dayStart : out.dayEnd;
+    out.close = fxDow === 0 || fxDow === 6 ? out.dayStart : out.dayEnd;
     return;
   }
   out.dayStart = newYorkWallToUtc(day, 0);
