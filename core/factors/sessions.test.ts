@@ -90,7 +90,7 @@ describe('session bars', () => {
 
   it('auto bars follow the symbol\'s session; unlisted symbols make bars all UTC day', () => {
     const auto = withParams(movingAverage, { bars: 2, session: 'auto' });
-    const events = day('2024-03-12', 100).flatMap((e) => (e.kind === 'trade' ? [e, { ...e, symbol: 'BTC', seq: BigInt(++seq) }] : [e]));
+    const events = day('2024-03-12', 100).flatMap((e): MarketEvent[] => (e.kind === 'trade' ? [e, { ...e, symbol: 'BTC', seq: BigInt(++seq) }] : [e]));
     const { rows } = fold([auto], new Map([['AAA', 'us-equity']]), events);
     const at = (sym: string) => rows.filter((r) => r.symbol === sym).map((r) => r.values[0]);
     expect(at('AAA').slice(0, 5)).toEqual([null, null, null, null, 103]);
