@@ -21,7 +21,7 @@ export type { AnyFactor, DeriveSpec, Factor, FactorSpec, ParamRule, ParamValue, 
 export { defineDerivation } from './core/derivation.ts';
 export type { Derivation } from './core/derivation.ts';
 export { barsFor, defineBarFactor, minuteBars } from './core/factors/bar-factor.ts';
-export type { BarFactorSpec, BarSession, SessionBars } from './core/factors/bar-factor.ts';
+export type { BarFactorSpec, BarSession, BarState, SessionBars } from './core/factors/bar-factor.ts';
 export { orderBook } from './core/factors/depth-imbalance.ts';
 export { newsFlow, tradeFlow } from './core/factors/flow-windows.ts';
 

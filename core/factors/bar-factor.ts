@@ -111,7 +111,7 @@ export interface BarFactorSpec<P extends Params, S> {
 }
 
 /** A bar factor's state: its kernel's, and the session of the bars it has seen (-1n: `all`, or none yet). */
-interface BarState<S> {
+export interface BarState<S> {
   k: S;
   session: bigint;
 }
