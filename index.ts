@@ -20,8 +20,8 @@ export { defineFactor, withParams } from './core/factor.ts';
 export type { AnyFactor, DeriveSpec, Factor, FactorSpec, ParamRule, ParamValue, Params } from './core/factor.ts';
 export { defineDerivation } from './core/derivation.ts';
 export type { Derivation } from './core/derivation.ts';
-export { defineBarFactor, minuteBars } from './core/factors/bar-factor.ts';
-export type { BarFactorSpec } from './core/factors/bar-factor.ts';
+export { barsFor, defineBarFactor, minuteBars } from './core/factors/bar-factor.ts';
+export type { BarFactorSpec, BarSession, BarState, SessionBars } from './core/factors/bar-factor.ts';
 export { orderBook } from './core/factors/depth-imbalance.ts';
 export { newsFlow, tradeFlow } from './core/factors/flow-windows.ts';
 // The contract checks `lockstep factors check` runs (for your own factors, from code)
@@ -30,7 +30,8 @@ export type { ContractReport } from './core/contract/checks.ts';
 
 // The fold
 export { applyEvent, createFactorSet, initFold } from './core/fold.ts';
-export type { FactorSet, FactorSetOptions, FoldState, FoldStats, RowSink, SymbolState } from './core/fold.ts';
+export type { FactorSet, FactorSetOptions, FoldState, FoldStats, RowSink, SessionTable, SymbolState } from './core/fold.ts';
+export { parseSessionTable, sessionTableJson } from './core/session-table.ts';
 export type { SeqVerdict } from './core/sequence-guard.ts';
 
 // The registry
@@ -58,6 +59,9 @@ export type { DecayedEwm, Ema } from './core/kernels/ewm.ts';
 export { initMacd, macdHist, macdLine, macdPush, macdReady, macdSignal } from './core/kernels/macd.ts';
 export type { Macd } from './core/kernels/macd.ts';
 export { closedBarStartNs, closedBarVwap, MINUTE_NS, minuteOf } from './core/kernels/minute-bars.ts';
+export { DEFAULT_SESSION, newYorkDay, newYorkWallToUtc, SESSION_KINDS, SESSION_PARAMS, sessionAt } from './core/kernels/market-sessions.ts';
+export type { SessionBounds, SessionKind, SessionParam } from './core/kernels/market-sessions.ts';
+export { isNyseEarlyClose, isNyseHoliday, NYSE_CALENDAR_YEARS } from './core/kernels/market-calendar.ts';
 export type { MinuteBars } from './core/kernels/minute-bars.ts';
 export { bestAsk, bestAskSize, bestBid, bestBidSize, depth, isCrossed, levelCount, levelPrice, levelSize } from './core/kernels/order-book.ts';
 export type { BookSideId, OrderBook } from './core/kernels/order-book.ts';

@@ -12,13 +12,15 @@
  * fires, and the contract suite checks every factor against a naive recomputation.
  */
 import type { Kind, MarketEvent } from './events.ts';
+import type { SessionKind } from './kernels/market-sessions.ts';
 
 export interface Derivation<S = unknown> {
   /** Unique within a factor set. */
   readonly name: string;
   /** Event kinds it reads; the factors that read it take exactly these. */
   readonly inputs: readonly Kind[];
-  init(): S;
+  /** A symbol's initial state; `session` is the symbol's session (fold.ts SessionTable), for session-aware derivations. */
+  init(session: SessionKind): S;
   /** Applies one event; returns true when 'fired' dependents must update. */
   update(state: S, event: MarketEvent): boolean;
   /** Functions whose code decides the derived state (for factor code hashes). */

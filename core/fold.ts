@@ -23,6 +23,17 @@ import { canGenerateCode, compileKind, interpretKind, type KindRunner } from './
 import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequence-guard.ts';
 import { seqJumpProblem } from './plausibility.ts';
 import type { EventProblem } from './validate-event.ts';
+import { DEFAULT_SESSION, type SessionKind } from './kernels/market-sessions.ts';
+
+/**
+ * Which session each symbol trades in (market-sessions.ts): the factor set's session table. A
+ * factor whose `session` parameter is `auto` takes its symbol's session from it when the fold
+ * first sees the symbol, and so do the derivations (session bars); a symbol it does not list
+ * takes `DEFAULT_SESSION` (the UTC day). Replay fills it from the catalog's sessions.json, live
+ * mode from the deployment's `<ns>:meta` (which the feed writes from the same file), so both run
+ * the same configuration; it is part of the feature-set version (registry.ts).
+ */
+export type SessionTable = ReadonlyMap<string, SessionKind>;
 
 type ExtraReader = (state: unknown, params: never) => number | null;
 
@@ -69,6 +80,10 @@ export interface FactorSet {
   readonly runners: readonly KindRunner[];
   /** True when the runners are generated code, false when they are the interpreted loop. */
   readonly compiled: boolean;
+  /** The session table (`FactorSetOptions.sessions`; empty when none was given). */
+  readonly sessions: SessionTable;
+  /** Per factor: true when its `session` parameter is `auto` (resolved per symbol at init). */
+  readonly autoSession: readonly boolean[];
 }
 
 export interface FactorSetOptions {
@@ -78,6 +93,8 @@ export interface FactorSetOptions {
    * slower; tests compare the two.
    */
   compile?: boolean;
+  /** Each symbol's session, for `session: 'auto'` factors and session bars (see SessionTable). */
+  sessions?: SessionTable;
 }
 
 /**
@@ -138,6 +155,8 @@ export function createFactorSet(factors: readonly AnyFactor[], options: FactorSe
     derivationOf,
     runners: Object.freeze(KINDS.map((_, ki) => makeRunner(plan, ki))),
     compiled,
+    sessions: new Map(options.sessions ?? []),
+    autoSession: Object.freeze(factors.map((f) => f.params.session === 'auto')),
   });
 }
 
@@ -210,11 +229,13 @@ const REFERENCE_KIND_IX: readonly number[] = REFERENCE_KINDS.map((k) => KINDS.in
 function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState {
   let s = st.bySymbol.get(symbol);
   if (s !== undefined) return s;
+  const session = set.sessions.get(symbol) ?? DEFAULT_SESSION;
   s = {
     symbol,
-    states: set.factors.map((f) => f.init(f.params)),
+    // an `auto` factor is initialised with its symbol's session in place of `auto`
+    states: set.factors.map((f, i) => f.init(set.autoSession[i] ? { ...f.params, session } : f.params)),
     values: set.columns.map(() => null),
-    derived: set.derivations.map((d) => d.init()),
+    derived: set.derivations.map((d) => d.init(session)),
     guards: KINDS.map(() => null),
   };
   st.bySymbol.set(symbol, s);

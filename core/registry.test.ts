@@ -32,10 +32,10 @@ describe('withFactorParams', () => {
     const set = withFactorParams(DEFAULT_FACTORS, ['ma_5m.bars=6', 'return_zscore.threshold=2.5']);
     const m = factorManifest(set);
     expect(m.find((f) => f.name === 'ma_5m')).toBeUndefined();
-    expect(m.find((f) => f.name === 'ma_6m')!.params).toEqual({ bars: 6 });
-    expect(m.find((f) => f.name === 'return_zscore_60m_t2p5')!.params).toEqual({ bars: 60, threshold: 2.5 });
+    expect(m.find((f) => f.name === 'ma_6m')!.params).toEqual({ bars: 6, session: 'all' });
+    expect(m.find((f) => f.name === 'return_zscore_60m_t2p5')!.params).toEqual({ bars: 60, threshold: 2.5, session: 'all' });
     expect(m.find((f) => f.name === 'return_zscore_60m_t2p5')!.columns).toEqual(['return_zscore_60m_t2p5', 'return_zscore_60m_t2p5_flag']);
-    expect(m.find((f) => f.name === 'ma_20m')!.params).toEqual({ bars: 20 });
+    expect(m.find((f) => f.name === 'ma_20m')!.params).toEqual({ bars: 20, session: 'all' });
     // renamed in place: every other factor keeps its name and position
     const renamed: Record<string, string> = { ma_5m: 'ma_6m', return_zscore: 'return_zscore_60m_t2p5' };
     expect(set.map((f) => f.name)).toEqual(DEFAULT_FACTORS.map((f) => renamed[f.name] ?? f.name));
@@ -48,7 +48,7 @@ describe('withFactorParams', () => {
     expect(() => withFactorParams(DEFAULT_FACTORS, ['ma_5m.bars=abc'])).toThrow(/bars=null must be a finite number|bars=NaN/);
     expect(() => withFactorParams(DEFAULT_FACTORS, ['ma_5m.bars=2.5'])).toThrow(/must be an integer/);
     expect(() => withFactorParams(DEFAULT_FACTORS, ['nope.bars=3'])).toThrow(/no factor nope in the set/);
-    expect(() => withFactorParams(DEFAULT_FACTORS, ['ma_5m.window=3'])).toThrow(/ma_5m has no parameter window \(it has bars\)/);
+    expect(() => withFactorParams(DEFAULT_FACTORS, ['ma_5m.window=3'])).toThrow(/ma_5m has no parameter window \(it has bars, session\)/);
     expect(() => withFactorParams(DEFAULT_FACTORS, ['ma_5m:bars=3'])).toThrow(/must look like name.param=value/);
   });
 

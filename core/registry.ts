@@ -4,7 +4,8 @@
  */
 import { FactorDefinitionError } from './errors.ts';
 import { withParams, type AnyFactor } from './factor.ts';
-import { createFactorSet, type FactorSet } from './fold.ts';
+import { createFactorSet, type FactorSet, type SessionTable } from './fold.ts';
+import { sessionTableJson } from './session-table.ts';
 import { hashString } from './state-codec.ts';
 import { priceCollar, returnZscore, volumeSpike } from './factors/anomaly.ts';
 import { depthImbalance } from './factors/depth-imbalance.ts';
@@ -119,9 +120,16 @@ export function factorManifest(factors: readonly AnyFactor[]): FactorManifestEnt
   }));
 }
 
-/** Version of the whole set: changes when any factor's name, version, params or code changes. */
-export function featureSetVersion(factors: readonly AnyFactor[]): string {
-  return hashString(JSON.stringify(factorManifest(factors)));
+/**
+ * Version of the whole set: changes when any factor's name, version, params or code changes, and
+ * with the session table (fold.ts) when a factor of the set reads it (`session: 'auto'`): the same
+ * factors over another table compute other values. Without such a factor, or with an empty table,
+ * it is the manifest's hash alone.
+ */
+export function featureSetVersion(factors: readonly AnyFactor[], sessions?: SessionTable): string {
+  const manifest = JSON.stringify(factorManifest(factors));
+  const reads = sessions !== undefined && sessions.size > 0 && factors.some((f) => f.params.session === 'auto');
+  return hashString(reads ? `${manifest}\n${sessionTableJson(sessions)}` : manifest);
 }
 
 /** The default factors as a ready-to-fold set. */

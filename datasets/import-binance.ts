@@ -333,6 +333,6 @@ export async function importBinance(inPath: string, outDir: string, opts: Import
   run.finish();
   const rows: CatalogRow[] = run.rows;
   for (const h of heartbeatsCovering(rows)) rows.push(h);
-  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });
+  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize, session: 'utc' });
   return { format: 'binance', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, notes: run.notes };
 }

@@ -61,7 +61,7 @@ export async function importDukascopy(inPath: string, outDir: string, opts: Impo
   const beats = heartbeatsCovering(rows);
   if (beats.length > 0) events.heartbeat = beats.length;
   const all: CatalogRow[] = rows.concat(beats);
-  const written = writeCatalog(outDir, all, { rowGroupSize: opts.rowGroupSize });
+  const written = writeCatalog(outDir, all, { rowGroupSize: opts.rowGroupSize, session: 'fx-ny17' });
   return {
     format: 'dukascopy',
     files: written,

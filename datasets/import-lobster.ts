@@ -267,6 +267,6 @@ export async function importLobster(inPath: string, outDir: string, opts: Import
   if (q) run.notes.push(q);
   const rows = run.rows;
   for (const h of [...run.clock.values()].sort((a, b) => (a.seq < b.seq ? -1 : 1))) rows.push(h);
-  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });
+  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize, session: 'us-equity' });
   return { format: 'lobster', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, notes: run.notes };
 }

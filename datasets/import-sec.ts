@@ -338,6 +338,6 @@ export async function importSec(inPath: string, outDir: string, opts: ImportOpti
       ...found.notes.map((n) => `${symbol}: ${n}`),
     );
   }
-  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize });
+  const written = writeCatalog(outDir, rows, { rowGroupSize: opts.rowGroupSize, session: 'us-equity' });
   return { format: 'sec', files: written, events: countByKind(rows), rejected: rejects.count, rejectedSample: rejects.sample, corrected, notes };
 }

@@ -126,7 +126,7 @@ export async function importTaq(inPath: string, outDir: string, opts: ImportOpti
   const beats = heartbeatsCovering(rows);
   if (beats.length > 0) events.heartbeat = beats.length;
   const all: CatalogRow[] = rows.concat(beats);
-  const written = writeCatalog(outDir, all, { rowGroupSize: opts.rowGroupSize });
+  const written = writeCatalog(outDir, all, { rowGroupSize: opts.rowGroupSize, session: 'us-equity' });
   return {
     format: 'taq',
     files: written,

@@ -6,13 +6,18 @@
  * since 1987 the zone is EST (UTC-5) with EDT (UTC-4) in summer, under two rule sets:
  * - 2007 on: second Sunday of March 02:00 to first Sunday of November 02:00;
  * - 1987-2006: first Sunday of April 02:00 to last Sunday of October 02:00.
+ * The rules live in one place, core/kernels/market-sessions.ts (`newYorkOffsetHours`), which the
+ * market sessions use too.
  *
  * Wall times that do not exist (the spring-forward hour) are read with the offset before the
  * change, so 02:30 becomes 03:30 EDT; wall times that occur twice (the fall-back hour) take the
  * earlier one (EDT). java.time and JavaScript's Date resolve both cases the same way.
  */
 
+import { newYorkOffsetHours } from '../core/kernels/market-sessions.ts';
+
 const NS_PER_SEC = 1_000_000_000n;
+const NS_PER_MIN = 60n * NS_PER_SEC;
 const NS_PER_HOUR = 3_600n * NS_PER_SEC;
 const NS_PER_DAY = 24n * NS_PER_HOUR;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -22,28 +27,6 @@ const DATETIME_RE = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9
 /** Days since 1970-01-01 of a proleptic-Gregorian date (month 1-12). */
 function daysFromCivil(y: number, m: number, d: number): number {
   return Math.round(Date.UTC(y, m - 1, d) / 86_400_000);
-}
-
-/** Day of the month of the n-th (1-based) Sunday of a month; n = -1 is the last Sunday. */
-function nthSunday(y: number, m: number, n: number): number {
-  if (n > 0) {
-    const dow = new Date(Date.UTC(y, m - 1, 1)).getUTCDay();
-    return 1 + ((7 - dow) % 7) + (n - 1) * 7;
-  }
-  const lastDay = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  const dow = new Date(Date.UTC(y, m - 1, lastDay)).getUTCDay();
-  return lastDay - dow;
-}
-
-/** [start, end) of daylight time for a year, as "naive" wall-clock ns (wall time read as if UTC). */
-function dstWindow(year: number): [bigint, bigint] {
-  if (year < 1987) throw new RangeError(`US Eastern conversion supports years from 1987, got ${year}`);
-  const [sm, sn, em, en] = year >= 2007 ? [3, 2, 11, 1] : [4, 1, 10, -1];
-  // Start at 03:00 wall time: the non-existent 02:00-03:00 still reads as EST (shift forward).
-  const start = BigInt(daysFromCivil(year, sm, nthSunday(year, sm, sn))) * NS_PER_DAY + 3n * NS_PER_HOUR;
-  // End at 02:00 wall time: the repeated 01:00-02:00 reads as EDT (the earlier instant).
-  const end = BigInt(daysFromCivil(year, em, nthSunday(year, em, en))) * NS_PER_DAY + 2n * NS_PER_HOUR;
-  return [start, end];
 }
 
 function parseDate(date: string): bigint {
@@ -64,9 +47,11 @@ export function decimalSecondsToNs(s: string): bigint {
 
 /** Naive wall-clock ns (wall time read as if it were UTC) → UTC epoch ns. */
 function wallToUtc(naive: bigint): bigint {
-  const year = new Date(Number(naive / 1_000_000n)).getUTCFullYear();
-  const [start, end] = dstWindow(year);
-  return naive + (naive >= start && naive < end ? 4n : 5n) * NS_PER_HOUR;
+  const day = naive >= 0n ? naive / NS_PER_DAY : (naive - NS_PER_DAY + 1n) / NS_PER_DAY;
+  const year = new Date(Number(day) * 86_400_000).getUTCFullYear();
+  if (year < 1987) throw new RangeError(`US Eastern conversion supports years from 1987, got ${year}`);
+  const minutes = Number((naive - day * NS_PER_DAY) / NS_PER_MIN);
+  return naive + BigInt(newYorkOffsetHours(Number(day), minutes)) * NS_PER_HOUR;
 }
 
 /**

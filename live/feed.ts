@@ -21,12 +21,12 @@ import { compareEvents, type MarketEvent } from '../core/events.ts';
 import { UserError } from '../core/errors.ts';
 import { EventMerge } from '../replay/merge.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
-import { dateStartNs } from '../replay/catalog.ts';
+import { dateStartNs, readCatalogSessions } from '../replay/catalog.ts';
 import { openSelection, type ReplaySelection } from '../replay/run-replay.ts';
 import { feedKey, inputStream, metaKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { shardOf } from './shard.ts';
-import { checkShardCount } from './shard-meta.ts';
+import { checkShardCount, settleSessions } from './shard-meta.ts';
 import { fmtClock, fmtCount, StatusLine } from './status-line.ts';
 import { decodeEvent, encodeEvent } from './wire.ts';
 
@@ -171,10 +171,13 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   let entries = 0;
   let duplicated = 0;
   let skipped = 0;
+  // the workers fold with the catalog's sessions, as replay does (run-replay.ts)
+  const sessions = readCatalogSessions(opts.catalog);
   try {
     await retry.run(async () => {
       await checkShardCount(r, keys, 'the feed');
       await r.hset(metaKey(keys), 'shards', String(nShards));
+      await settleSessions(r, keys, sessions, `the catalog ${opts.catalog}`);
     });
     // where each shard's stream ends: the last ID written (resends are checked after it) and
     // the last event, before or at which nothing is published again

@@ -20,6 +20,7 @@ import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis, redact, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { fmtCount, StatusLine } from '../live/status-line.ts';
+import { readCatalogSessions } from '../replay/catalog.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
@@ -52,6 +53,11 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
    * as cli/options.ts factorSetArgv gives them); required when `factors` is not the default set.
    */
   factorArgs?: readonly string[];
+  /**
+   * Both sides run the default set with these `name.param=value` changes (e.g.
+   * `vwap_session.session=auto`); `liveFactorParams` come on top of them on the live side.
+   */
+  factorParams?: string[];
   certificate?: string;
   log?: (m: string) => void;
   /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
@@ -125,9 +131,11 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorArgs: readonly string[], factorParams: readonly string[]): ChildProcess {
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorArgs: readonly string[], factorParams: readonly string[], catalog: string): ChildProcess {
   const params = [...factorArgs, ...factorParams.flatMap((p) => ['--factor-param', p])];
-  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // the workers start with the feed: they bring the catalog's session table themselves rather than
+  // race the feed to record it in <ns>:meta (shard-meta.ts settleSessions)
+  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
@@ -161,14 +169,17 @@ async function outstanding(url: string, keys: KeyLayout): Promise<number> {
  */
 export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const log = opts.log ?? (() => {});
-  const liveParams = opts.liveFactorParams ?? [];
+  const bothParams = opts.factorParams ?? [];
+  const liveParams = [...bothParams, ...(opts.liveFactorParams ?? [])];
   // validated before anything starts: a bad setting is a usage error, not workers dying one by one
-  const factorSet = opts.factors ?? DEFAULT_FACTORS;
+  const baseSet = opts.factors ?? DEFAULT_FACTORS;
   const factorArgs = opts.factorArgs ?? [];
-  if (opts.factors && opts.factorArgs === undefined && featureSetVersion(factorSet) !== featureSetVersion(DEFAULT_FACTORS)) {
+  if (opts.factors && opts.factorArgs === undefined && featureSetVersion(baseSet) !== featureSetVersion(DEFAULT_FACTORS)) {
     throw new LockstepError('runParity: factors other than the default set need factorArgs, the `lockstep live` arguments that give the workers the same set');
   }
-  const liveFsv = featureSetVersion(withFactorParams(factorSet, liveParams));
+  const factorSet = withFactorParams(baseSet, bothParams);
+  const sessions = readCatalogSessions(opts.catalog);
+  const liveFsv = featureSetVersion(withFactorParams(baseSet, liveParams), sessions);
   const workers = opts.workers ?? 1;
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
@@ -184,7 +195,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
     const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams));
+    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams, opts.catalog));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -193,7 +204,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`, factorArgs, liveParams);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, factorArgs, liveParams, opts.catalog);
     }
     const fed = await feeding;
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
@@ -231,10 +242,10 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       scenario: {
         date: opts.date, workers, shards, chaos: [opts.killN ? `kill:${opts.killN}` : '', opts.duplicate ? `dup:${opts.duplicate}` : ''].filter(Boolean).join(',') || 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
         ...(fed.duplicated > 0 ? { duplicatedEvents: fed.duplicated } : {}),
-        ...(liveParams.length > 0 ? { injectedSkew: { liveFactorParams: [...liveParams], liveFeatureSetVersion: liveFsv } } : {}),
+        ...(opts.liveFactorParams?.length ? { injectedSkew: { liveFactorParams: [...opts.liveFactorParams], liveFeatureSetVersion: liveFsv } } : {}),
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },
-      code: { ...gitCommit(), featureSetVersion: featureSetVersion(factorSet), factors: factorManifest(factorSet) },
+      code: { ...gitCommit(), featureSetVersion: featureSetVersion(factorSet, sessions), factors: factorManifest(factorSet) },
       inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
       diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },

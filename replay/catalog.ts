@@ -10,12 +10,14 @@
  * Plain Parquet with standard logical types: `duckdb "select * from 'ROOT/trade/*\/*.parquet'"`
  * and `pl.scan_parquet('ROOT/trade/**\/*.parquet')` read it as is.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareEvents, isKind, KINDS, type Kind, type MarketEvent } from '../core/events.ts';
 import { eventsToColumns } from './catalog-schema.ts';
 import { encodeParquet, lockstepMetadata, openParquet, type ColumnData } from './parquet-io.ts';
 import { UsageError } from '../core/errors.ts';
+import type { SessionKind } from '../core/kernels/market-sessions.ts';
+import { parseSessionTable, sessionTableJson } from '../core/session-table.ts';
 
 export const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const NS_PER_DAY = 86_400_000_000_000n;
@@ -76,6 +78,70 @@ export interface WriteCatalogOptions {
   /** How rows of one kind and date are split into files (default: one file per symbol). */
   partBy?: PartBy;
   rowGroupSize?: number;
+  /**
+   * The market session of every symbol written (an importer knows its market): recorded in the
+   * catalog's sessions.json (`recordCatalogSessions`) before any file is written.
+   */
+  session?: SessionKind;
+}
+
+/** Where a catalog keeps its session table (core/session-table.ts). */
+export function sessionsPath(root: string): string {
+  return join(root, 'sessions.json');
+}
+
+/**
+ * The catalog's session table (symbol → session), empty when it has no sessions.json (a
+ * synthetic day, or a catalog imported before sessions were recorded: every symbol then takes the
+ * UTC day). A malformed file is a UsageError naming it.
+ */
+export function readCatalogSessions(root: string): Map<string, SessionKind> {
+  let text: string;
+  try {
+    text = readFileSync(sessionsPath(root), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw new UsageError(`${sessionsPath(root)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseSessionTable(text, sessionsPath(root));
+}
+
+/**
+ * A session table from `path`: a catalog directory (its sessions.json; empty when it has none) or
+ * a sessions.json file itself (`live --sessions`). A missing path is a UsageError.
+ */
+export function loadSessionTable(path: string): Map<string, SessionKind> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`--sessions ${path}: no such catalog or file`);
+  }
+  if (st.isDirectory()) return readCatalogSessions(path);
+  return parseSessionTable(readFileSync(path, 'utf8'), path);
+}
+
+/**
+ * Records `symbols` as trading in `session` in the catalog's sessions.json (merged with what is
+ * there; written to a temporary name and renamed). A symbol recorded with another session is a
+ * UsageError naming both: one symbol, one market.
+ */
+export function recordCatalogSessions(root: string, symbols: Iterable<string>, session: SessionKind): void {
+  const table = readCatalogSessions(root);
+  const before = sessionTableJson(table);
+  for (const sym of symbols) {
+    const had = table.get(sym);
+    if (had !== undefined && had !== session) {
+      throw new UsageError(`${sessionsPath(root)}: symbol ${sym} is recorded with session ${had}, this import would make it ${session}: import it into another catalog, or edit the file`);
+    }
+    table.set(sym, session);
+  }
+  const text = sessionTableJson(table);
+  if (text === before) return;
+  mkdirSync(root, { recursive: true });
+  const tmp = `${sessionsPath(root)}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${text}\n`);
+  renameSync(tmp, sessionsPath(root));
 }
 
 /** File name (without .parquet) of the part that holds a symbol under a partitioning. */
@@ -93,6 +159,8 @@ export function partOf(partBy: PartBy, symbol: string, symbolIndex: number): str
 export function writeCatalog(root: string, rows: readonly CatalogRow[], opts: WriteCatalogOptions = {}): string[] {
   const partBy = opts.partBy ?? 'symbol';
   const symbols = [...new Set(rows.map((r) => r.symbol))].sort();
+  // heartbeats have no symbol (and no market)
+  if (opts.session) recordCatalogSessions(root, symbols.filter((s) => s !== ''), opts.session);
   const symbolIndex = new Map(symbols.map((s, i) => [s, i]));
   const groups = new Map<string, CatalogRow[]>();
   for (const r of rows) {

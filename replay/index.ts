@@ -19,7 +19,7 @@ export { parseSpeed } from './pacer.ts';
 export type { Speed } from './pacer.ts';
 
 // Catalogs
-export { catalogDates, listCatalog, selectCatalog, writeCatalog, writeCatalogFile } from './catalog.ts';
+export { catalogDates, listCatalog, loadSessionTable, readCatalogSessions, recordCatalogSessions, selectCatalog, sessionsPath, writeCatalog, writeCatalogFile } from './catalog.ts';
 export type { CatalogFile, CatalogRow, CatalogSelection, PartBy, RowExtras, WriteCatalogOptions } from './catalog.ts';
 export { KIND_COLUMNS, kindSchema } from './catalog-schema.ts';
 export { EventCursor } from './event-cursor.ts';

@@ -12,7 +12,7 @@ import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, resetSequenceGuards, type FoldState, type RowSink } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
-import { dateStartNs } from './catalog.ts';
+import { dateStartNs, readCatalogSessions } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
 import { EventMerge } from './merge.ts';
@@ -110,8 +110,10 @@ function readCheckpoint(path: string): Checkpoint {
 /** Runs a replay to its end (or to `stopAfter`) and returns the summary. */
 export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
-  const set = createFactorSet(factors);
-  const fsVersion = featureSetVersion(factors);
+  // each symbol's session (`session: 'auto'` factors) comes from the catalog, as in live mode (feed.ts)
+  const sessions = readCatalogSessions(opts.catalog);
+  const set = createFactorSet(factors, { sessions });
+  const fsVersion = featureSetVersion(factors, sessions);
   const sel: RangeSelection = { ...opts, warmup: opts.warmup ?? 'date-start' };
   // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();

@@ -6,6 +6,7 @@ import { type ArgsOf, deploymentOptions, factorSet, factorSetOptions, list } fro
 // the defaults are the library's own (live/worker/defaults.ts), so the CLI and LiveWorker agree
 const builder = (y: Argv) =>
   factorSetOptions(deploymentOptions(y))
+    .option('sessions', { type: 'string', describe: "each symbol's market session: a catalog (its sessions.json) or such a file; default: the table the feed recorded in <ns>:meta" })
     .option('owned', { type: 'string', array: true, describe: 'shards this worker owns (default all)' })
     .option('balance', { type: 'boolean', describe: 'hold a fair share of the shards, ceil(shards / workers present), and rebalance as --balance workers come and go (not with --owned)' })
     .conflicts('balance', 'owned')
@@ -29,22 +30,26 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   handler: async (a) => {
     if (!Number.isInteger(a.durableReplicas) || a.durableReplicas < 0) throw new UsageError(`--durable-replicas must be a whole number >= 0, got ${a.durableReplicas}`);
     const { LiveWorker } = await import('../../live/worker/index.ts');
-    const { checkFeatureSet, checkShardCount } = await import('../../live/shard-meta.ts');
+    const { checkFeatureSet, checkShardCount, recordedSessions } = await import('../../live/shard-meta.ts');
     const { openRedis } = await import('../../live/redis-connect.ts');
     const { createFactorSet } = await import('../../core/fold.ts');
     const { featureSetVersion } = await import('../../core/registry.ts');
     const factors = await factorSet(a);
+    const sessions = a.sessions === undefined ? undefined : (await import('../../replay/catalog.ts')).loadSessionTable(a.sessions);
     // checked before the worker starts, so a wrong count or set is one line naming both (the worker checks again)
     const r = await openRedis(a.redis, { name: 'lockstep-check' });
     try {
       await checkShardCount(r, { ns: a.ns, shards: a.shards }, 'the worker');
-      await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors), createFactorSet(factors).columns, 'this worker');
+      // the version counts the session table when a factor reads it: the one given, else the recorded one
+      const table = sessions ?? (await recordedSessions(r, { ns: a.ns, shards: a.shards }));
+      await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors, table), createFactorSet(factors, { sessions: table }).columns, 'this worker');
     } finally {
       r.disconnect();
     }
     const w = new LiveWorker({
       redis: a.redis,
       factors,
+      sessions,
       ns: a.ns,
       shards: a.shards,
       owned: list(a.owned)?.map(Number),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isNyseEarlyClose, isNyseHoliday } from './market-calendar.ts';
 import { newYorkDay, sessionAt, type SessionBounds } from './market-sessions.ts';
 
 const MS = 1_000_000n;
@@ -29,20 +30,25 @@ describe('market sessions against the tz database', () => {
       if (w.weekday === 'Sun' && w.minutes < 180) continue;
       expect(new Date(Number(newYorkDay(t)) * 86_400_000).toISOString().slice(0, 10), `${new Date(ms).toISOString()}`).toBe(w.date);
       sessionAt('us-equity', t, b);
-      const want = w.weekday !== 'Sat' && w.weekday !== 'Sun' && w.minutes >= 570 && w.minutes < 960;
+      const day = Date.parse(`${w.date}T00:00:00Z`) / 86_400_000;
+      const close = isNyseEarlyClose(day) ? 780 : 960;
+      const want = w.weekday !== 'Sat' && w.weekday !== 'Sun' && !isNyseHoliday(day) && w.minutes >= 570 && w.minutes < close;
       expect(t >= b.open && t < b.close, `${new Date(ms).toISOString()} (${w.date} ${w.minutes} min NY)`).toBe(want);
       if (want) inSession++;
     }
     expect(inSession).toBeGreaterThan(1000);
   });
 
-  it('fx-ny17: each session runs from 17:00 New York to 17:00 New York the next day', () => {
+  it('fx-ny17: each span runs from 17:00 New York to 17:00 New York the next day; closed from Friday 17:00 to Sunday 17:00', () => {
     const b: SessionBounds = { dayStart: 0n, dayEnd: -1n, open: 0n, close: 0n };
     for (let ms = from; ms < to; ms += step * 3) {
       const t = BigInt(ms) * MS;
       sessionAt('fx-ny17', t, b);
-      expect(t >= b.open && t < b.close).toBe(true);
-      for (const edge of [b.open, b.close]) expect(nyWall(Number(edge / MS)).minutes).toBe(17 * 60);
+      expect(t >= b.dayStart && t < b.dayEnd).toBe(true);
+      for (const edge of [b.dayStart, b.dayEnd]) expect(nyWall(Number(edge / MS)).minutes).toBe(17 * 60);
+      const w = nyWall(ms);
+      const weekend = w.weekday === 'Sat' || (w.weekday === 'Fri' && w.minutes >= 17 * 60) || (w.weekday === 'Sun' && w.minutes < 17 * 60);
+      expect(t >= b.open && t < b.close, `${new Date(ms).toISOString()} (${w.weekday} ${w.minutes} min NY)`).toBe(!weekend);
     }
   });
 });

@@ -32,7 +32,9 @@
 import { randomUUID } from 'node:crypto';
 import { createFactorSet, type FactorSet } from '../../core/fold.ts';
 import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
+import type { AnyFactor } from '../../core/factor.ts';
 import { inputStream, metaKey, type KeyLayout } from '../keys.ts';
+import { settleSessions } from '../shard-meta.ts';
 import { isClusterUrl, openRedis } from '../redis-connect.ts';
 import { ReplyShapeError } from '../stream-reader.ts';
 import { idMs } from '../stream-id.ts';
@@ -53,12 +55,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class LiveWorker {
   private readonly opts: ResolvedWorkerOptions;
   private readonly keys: KeyLayout;
-  private readonly set: FactorSet;
-  private readonly fsv: string;
+  private readonly factors: readonly AnyFactor[];
+  // made by start(), once the deployment's session table is known (shard-meta.ts settleSessions)
+  private set!: FactorSet;
+  private fsv!: string;
   /** This run's lease token: a restarted or resumed process never passes for another. */
   private readonly token: string;
   private readonly status: WorkerHealth = newHealth();
-  private readonly applier: EntryApplier;
+  private applier!: EntryApplier;
   /** The held shards' runs. */
   private readonly runs = new Map<number, ShardRun>();
   // connected by start()
@@ -89,10 +93,7 @@ export class LiveWorker {
   constructor(opts: WorkerOptions) {
     ({ opts: this.opts, keys: this.keys } = resolveWorkerOptions(opts));
     this.token = `${this.opts.consumer}:${randomUUID()}`;
-    const factors = opts.factors ?? DEFAULT_FACTORS;
-    this.set = createFactorSet(factors);
-    this.fsv = featureSetVersion(factors);
-    this.applier = new EntryApplier(this.set, this.keys.shards, this.status);
+    this.factors = opts.factors ?? DEFAULT_FACTORS;
     this.outage = new OutageLog(this.log, redisWhere(this.opts.redis), this.opts.commandTimeoutMs ?? 2000);
   }
 
@@ -108,6 +109,11 @@ export class LiveWorker {
     this.input = await openInput(opts.redis, cluster, name, opts, opts);
     const writer = defineLockstepCommands(await openRedis(opts.redis, { ...opts, name }));
     this.writer = writer;
+    // the same session table as replay's: recorded by the feed from the catalog (or --sessions)
+    const sessions = await settleSessions(writer, keys, opts.sessions, 'this worker');
+    this.set = createFactorSet(this.factors, { sessions });
+    this.fsv = featureSetVersion(this.factors, sessions);
+    this.applier = new EntryApplier(this.set, keys.shards, this.status);
     const stopping = () => this.stopping;
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
     this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });

@@ -2,6 +2,7 @@
  * The live worker's options, documented once here; every default comes from defaults.ts
  * (`WORKER_DEFAULTS`), which `lockstep live` shows as its flags' defaults.
  */
+import type { SessionTable } from '../../core/fold.ts';
 import type { AnyFactor } from '../../core/factor.ts';
 import type { KeyLayout } from '../keys.ts';
 import type { ConnectOptions } from '../redis-connect.ts';
@@ -29,6 +30,11 @@ export interface WorkerOptions extends ConnectOptions {
   consumer?: string;
   /** Factors to run (default: the registry's DEFAULT_FACTORS). */
   factors?: readonly AnyFactor[];
+  /**
+   * The session table to fold with (core/fold.ts SessionTable), e.g. a catalog's sessions.json.
+   * Unset: the one the feed recorded in `<ns>:meta` (shard-meta.ts settleSessions).
+   */
+  sessions?: SessionTable;
   /** Entries per XREADGROUP per shard. */
   batch?: number;
   /** How long one blocking read waits for input, ms. */
