@@ -250,3 +250,59 @@ describe('a failover mid-day', () => {
     }
   }, 180_000);
 });
+
+describe('the feed through a failover', () => {
+  it('`lockstep feed` publishing when the primary dies goes on after the promotion; the writes the replica never got are published again: every event exactly once', async () => {
+    const t = await startTopology();
+    const keys = { ns: 'hafeed', shards: 2 };
+    const sel = ['--catalog', join(dir, 'cat'), '--date', DATE, '--from', '14:00', '--to', '14:20'];
+    // paced (20 min of the day at 100x: ~12 s), so that the failover comes mid-feed
+    const feed = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'feed', ...sel, '--speed', '100', '--redis', t.url, '--ns', keys.ns, '--shards', String(keys.shards)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let feedOut = '';
+    feed.stdout!.on('data', (d) => (feedOut += d.toString()));
+    feed.stderr!.on('data', (d) => (feedOut += d.toString()));
+    const exited = new Promise<number | null>((r) => feed.once('exit', (code) => r(code)));
+    const admin: RedisClient = await openRedis(t.primary.url);
+    try {
+      await until('the feed to publish', async () => (await admin.xlen(inputStream(keys, 0))) >= 50);
+      // cut the replica off (as in failoverDay): what the primary acknowledges from now on is lost
+      await admin.config('SET', 'requirepass', 'cut-off');
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      await until('the replica to lose its link', () => /master_link_status:down/.test(redisCli(t.replica.port, 'info', 'replication')));
+      const before = await admin.xlen(inputStream(keys, 0));
+      await until('entries the replica does not have', async () => (await admin.xlen(inputStream(keys, 0))) >= before + 20);
+      const lost = (await admin.xlen(inputStream(keys, 0))) - Number(redisCli(t.replica.port, 'xlen', inputStream(keys, 0)));
+      expect(lost).toBeGreaterThan(0);
+      await t.primary.crash();
+    } finally {
+      admin.disconnect();
+    }
+    try {
+      await until('the Sentinel to promote the replica', () => t.primaryPort() === t.replica.port, 60_000);
+      const code = await Promise.race([exited, sleep(120_000).then(() => 'still running after 120 s')]);
+      if (code !== 0) feed.kill('SIGKILL');
+      expect(code, feedOut).toBe(0);
+      expect(feedOut).toMatch(/writes were lost .*; starting over after the last event in the streams/);
+      expect(feedOut).not.toMatch(/\n\s+at /); // no stack trace
+
+      // the promoted primary holds each shard's entries once, in order: as a clean feed writes them
+      const promoted = await openRedis(t.replica.url);
+      try {
+        const ref = { ns: 'hafeedref', shards: 2 };
+        await runFeed({ catalog: join(dir, 'cat'), date: DATE, from: '14:00', to: '14:20', redis: t.replica.url, ns: ref.ns, shards: ref.shards });
+        for (let s = 0; s < keys.shards; s++) {
+          const got = ((await promoted.xrange(inputStream(keys, s), '-', '+')) as [string, string[]][]).map(([, f]) => f.join(' '));
+          const want = ((await promoted.xrange(inputStream(ref, s), '-', '+')) as [string, string[]][]).map(([, f]) => f.join(' '));
+          expect(want.length).toBeGreaterThan(0);
+          expect(got.length, `shard ${s}`).toBe(want.length);
+          expect(got).toEqual(want);
+        }
+      } finally {
+        promoted.disconnect();
+      }
+    } finally {
+      if (feed.exitCode === null) feed.kill('SIGKILL');
+      await t.close();
+    }
+  }, 240_000);
+});
