@@ -9,7 +9,7 @@
  * primary's output is certified against the replay by `lockstep parity diff`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -302,6 +302,25 @@ describe('the feed through a failover', () => {
       }
     } finally {
       if (feed.exitCode === null) feed.kill('SIGKILL');
+      await t.close();
+    }
+  }, 240_000);
+});
+
+describe('parity run under Sentinel', () => {
+  it('`lockstep parity run --redis redis+sentinel://...` feeds, runs two workers, captures and certifies parity, then deletes its namespace', async () => {
+    const t = await startTopology();
+    try {
+      const cert = join(dir, 'sentinel-cert.json');
+      const r = cliSync('parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, '--from', '14:00', '--to', '14:20', '--redis', t.url, '--workers', '2', '--certificate', cert);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const c = JSON.parse(readFileSync(cert, 'utf8')) as { verdict: string; outputs: { rows: number }; diff: { mismatchedCells: number } };
+      expect(c.verdict).toBe('parity');
+      expect(c.outputs.rows).toBeGreaterThan(0);
+      expect(c.diff.mismatchedCells).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/deleted namespace parity-/);
+      expect(redisCli(t.primary.port, 'dbsize')).toBe('0');
+    } finally {
       await t.close();
     }
   }, 240_000);

@@ -21,6 +21,7 @@ import { fmtCount, StatusLine } from '../live/status-line.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
+import { captureUrl } from './row-source.ts';
 
 // the package root: this file is parity/run-parity.ts in a checkout, dist/parity/run-parity.js when built
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
@@ -197,7 +198,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
     log('diffing A and B');
     const A = await loadTable(join(work, 'replay.parquet'));
-    const B = await loadTable(`${url}/?ns=${keys.ns}&shards=${shards}`);
+    const B = await loadTable(captureUrl(url, keys.ns, shards));
     const diff = diffTables(A, B);
     // served latest values must equal A's last row per symbol
     const r = await openRedis(url);
