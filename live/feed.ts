@@ -86,8 +86,8 @@ export class FeedRedisError extends UserError {}
  */
 class LostWritesError extends UserError {}
 
-/** Errors of a Redis that is frozen, restarting, unreachable or failing over: worth a retry. */
-const TRANSIENT = /timed out|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
+/** Errors of a Redis that is frozen, restarting, unreachable or failing over (a Cluster failover's MOVED churn: too many redirections): worth a retry. */
+const TRANSIENT = /timed out|Too many Cluster redirections|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
 
 function isTransient(e: unknown): boolean {
   // ioredis's MaxRetriesPerRequestError says "Reached the max retries per request limit"
