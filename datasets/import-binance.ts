@@ -23,6 +23,8 @@
  *   is rejected (the files of a directory are one stream, so this holds across files too); rows
  *   keep their own symbol `s`, listed in the notes (with `--symbol`, messages of another symbol
  *   are rejected); crossed and locked bookTicker quotes are counted in the notes.
+ * - Plausibility (core/plausibility.ts, the rule replay applies): a price or size of 1e15 or more,
+ *   or a trade/depth time (T, E) more than a day after the line's receive time, is a rejected row.
  * - seq numbers each (kind, symbol) 1, 2, 3, ... in receive order (the platform's own gap-free
  *   sequence); the exchange's ids are kept in trade_id / update_id (snapshot rows: lastUpdateId).
  * - Heartbeats cover the receive-time span of the events written (buffered diffs that the
@@ -35,6 +37,7 @@ import type { ImportOptions, ImportReport } from './import-report.ts';
 import { quoteStateNote, RowSymbols } from './import-policy.ts';
 import { countByKind, listInputs, newRejects, rejectRow, RowProblem, type Rejects } from './csv-lines.ts';
 import { readTextLines } from './text-lines.ts';
+import { eventAheadProblem, magnitudeProblem } from '../core/plausibility.ts';
 
 const INPUT_RE = /\.(gz|txt)$/;
 const NS_PER_MS = 1_000_000n;
@@ -88,8 +91,19 @@ function decimalValue(key: string, v: unknown, min: 'zero' | 'positive'): number
     throw new RowProblem(key, shown, 'is not a decimal string');
   }
   const x = Number.parseFloat(v);
+  // the plausibility rule (core/plausibility.ts): replay refuses such a value, so import does too
+  const absurd = magnitudeProblem(key, x);
+  if (absurd) throw new RowProblem(key, v, absurd.reason);
   if (min === 'positive' && !(x > 0)) throw new RowProblem(key, v, 'must be > 0');
   return x;
+}
+
+/** An exchange time in ms (`T`, `E`) as ns, no more than a day after the line's receive time. */
+function eventTime(o: Json, key: string, tsRecv: bigint): bigint {
+  const ts = integer(o, key) * NS_PER_MS;
+  const ahead = eventAheadProblem(ts, tsRecv);
+  if (ahead) throw new RowProblem(key, String(o[key]), ahead.reason);
+  return ts;
 }
 
 /** A JSON integer that JavaScript read exactly (ids and ms times stay below 2^53). */
@@ -173,7 +187,7 @@ class BinanceRun {
       if (typeof m !== 'boolean') throw new RowProblem('m', JSON.stringify(m), 'must be true or false');
       const row = {
         kind: 'trade' as const,
-        tsEvent: integer(d, 'T') * NS_PER_MS,
+        tsEvent: eventTime(d, 'T', tsRecv),
         tsRecv,
         symbol,
         price: decimal(d, 'p', 'positive'),
@@ -202,7 +216,7 @@ class BinanceRun {
       const diff: DepthDiff = {
         ...at,
         tsRecv,
-        tsEvent: integer(d, 'E') * NS_PER_MS,
+        tsEvent: eventTime(d, 'E', tsRecv),
         U: integer(d, 'U'),
         u: integer(d, 'u'),
         bids: levels(d, 'b'),

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32 } from 'node:zlib';
 import type { BookEvent, Kind, MarketEvent, QuoteEvent, TradeEvent } from '../core/events.ts';
 import { decodeEvents } from '../replay/catalog-schema.ts';
 import { InputError } from '../core/errors.ts';
@@ -13,6 +12,7 @@ import { importLobster } from './import-lobster.ts';
 import { easternToUtcNs } from './us-eastern.ts';
 import { readZipEntries } from './zip-reader.ts';
 import { realData } from '../testing/real-data.ts';
+import { storedZip } from '../testing/stored-zip.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REAL = realData('importLobster on the real 2012-06-21 samples', 'equity_lobster');
@@ -129,41 +129,6 @@ describe.skipIf(!REAL.present)('importLobster on the real 2012-06-21 samples', (
     expect(report.events.heartbeat).toBe(23_399);
   });
 });
-
-/** A ZIP of stored entries, enough to hand-make LOBSTER archives. */
-function storedZip(entries: { name: string; text: string }[]): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const data = Buffer.from(e.text);
-    const name = Buffer.from(e.name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt32LE(crc32(data), 14);
-    lh.writeUInt32LE(data.length, 18);
-    lh.writeUInt32LE(data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt32LE(crc32(data), 16);
-    ch.writeUInt32LE(data.length, 20);
-    ch.writeUInt32LE(data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    parts.push(lh, name, data);
-    central.push(ch, name);
-    offset += 30 + name.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, eocd]);
-}
 
 describe('importLobster on hand-made archives', () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'lockstep-lobster-small-'));

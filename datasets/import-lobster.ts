@@ -19,6 +19,8 @@
  * - Row policy (import-policy.ts, as in every importer): a message earlier than the previous one
  *   of its file is rejected ('goes backwards'); the symbol is the message file's name's, or
  *   `--symbol` (only for archives of one symbol); crossed and locked quotes are counted in the notes.
+ * - Plausibility (core/plausibility.ts, the rule replay applies): a size of 1e15 or more is a
+ *   rejected row.
  * - seq numbers each (kind, symbol) 1, 2, 3, ... in file order.
  * - Heartbeats cover each file's span of messages (the union over files, without duplicates:
  *   a heartbeat's seq is its tick index).
@@ -38,6 +40,7 @@ import { countByKind, newRejects, rejectRow, RowProblem, type Rejects } from './
 import { splitLines, type TextLine } from './text-lines.ts';
 import { easternToUtcNs } from './us-eastern.ts';
 import { listZipEntries, readZipEntries } from './zip-reader.ts';
+import { magnitudeProblem } from '../core/plausibility.ts';
 
 const MESSAGE_RE = /^(?:.*\/)?([^/_]+)_(\d{4}-\d{2}-\d{2})_(\d+)_(\d+)_message_(\d+)\.csv$/;
 const PRICE_SCALE = 10_000;
@@ -74,6 +77,17 @@ function intField(field: string, s: string): number {
   return v;
 }
 
+/**
+ * A size: an integer below the plausibility bound (core/plausibility.ts, the rule replay applies).
+ * Prices need no such check: a safe integer / 10000 is far below the bound.
+ */
+function sizeField(field: string, s: string): number {
+  const v = intField(field, s);
+  const absurd = magnitudeProblem(field, v);
+  if (absurd) throw new RowProblem(field, s, absurd.reason);
+  return v;
+}
+
 /** Parses orderbook columns `ask_px_i, ask_sz_i, bid_px_i, bid_sz_i` for i = 1..L. */
 function parseBookRow(text: string, levels: number): BookRow {
   const f = text.split(',');
@@ -83,7 +97,7 @@ function parseBookRow(text: string, levels: number): BookRow {
   for (let i = 0; i < levels; i++) {
     for (const [side, off, name] of [[asks, 0, 'ask'], [bids, 2, 'bid']] as const) {
       const px = intField(`${name}_px_${i + 1}`, f[4 * i + off]);
-      const sz = intField(`${name}_sz_${i + 1}`, f[4 * i + off + 1]);
+      const sz = sizeField(`${name}_sz_${i + 1}`, f[4 * i + off + 1]);
       if (sz < 0) throw new RowProblem(`${name}_sz_${i + 1}`, f[4 * i + off + 1], 'must be >= 0');
       if (sz === 0) continue; // an empty level (LOBSTER fills it with ±9999999999)
       if (px <= 0 || px === EMPTY_PX) throw new RowProblem(`${name}_px_${i + 1}`, f[4 * i + off], 'must be a positive price for a level with size > 0');
@@ -226,7 +240,7 @@ function checkMessage(f: string[]): void {
   const type = intField('type', f[1]);
   if (![1, 2, 3, 4, 5, 6, 7].includes(type)) throw new RowProblem('type', f[1], 'must be 1-7 (add, cancel, delete, visible/hidden execution, cross, halt)');
   intField('order_id', f[2]);
-  const size = intField('size', f[3]);
+  const size = sizeField('size', f[3]);
   const price = intField('price', f[4]);
   const dir = intField('direction', f[5]);
   if (dir !== 1 && dir !== -1) throw new RowProblem('direction', f[5], 'must be 1 (buy) or -1 (sell)');

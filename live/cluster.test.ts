@@ -1,5 +1,9 @@
-/** The live path on a local Redis Cluster (3 masters): hash tags keep every shard in one slot. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * The live path on a local Redis Cluster (3 masters): hash tags keep every shard in one slot. And
+ * `lockstep parity run` against a Cluster with replicas (3 masters, 1 replica each).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,4 +87,26 @@ describe('Redis Cluster', () => {
       expect(r.seq).toBe(replay.seq[i]);
     }
   });
+});
+
+describe('Redis Cluster with replicas', () => {
+  it('`lockstep parity run --redis <cluster>` certifies parity with two workers, then deletes its namespace on every master', async () => {
+    const c = await RedisClusterHarness.start(6, 1);
+    try {
+      const role = (port: number) => spawnSync('redis-cli', ['-p', String(port), 'role'], { encoding: 'utf8' }).stdout.split('\n')[0];
+      expect(c.nodes.map((n) => role(n.port)).sort()).toEqual(['master', 'master', 'master', 'slave', 'slave', 'slave']);
+      const cert = join(dir, 'cluster-cert.json');
+      const root = new URL('..', import.meta.url).pathname;
+      const r = spawnSync(process.execPath, [join(root, 'bin/lockstep.js'), 'parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, '--from', '14:00', '--to', '14:20', '--redis', c.url, '--workers', '2', '--certificate', cert], { cwd: root, encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const got = JSON.parse(readFileSync(cert, 'utf8')) as { verdict: string; outputs: { rows: number }; diff: { mismatchedCells: number } };
+      expect(got.verdict).toBe('parity');
+      expect(got.outputs.rows).toBeGreaterThan(0);
+      expect(got.diff.mismatchedCells).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/deleted namespace parity-\S+ \(\d+ keys\)/);
+      for (const n of c.nodes) if (role(n.port) === 'master') expect(spawnSync('redis-cli', ['-p', String(n.port), 'dbsize'], { encoding: 'utf8' }).stdout.trim()).toBe('0');
+    } finally {
+      await c.close();
+    }
+  }, 240_000);
 });

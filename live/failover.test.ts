@@ -9,7 +9,7 @@
  * primary's output is certified against the replay by `lockstep parity diff`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -249,4 +249,125 @@ describe('a failover mid-day', () => {
       await t.close();
     }
   }, 180_000);
+});
+
+describe('the feed through a failover', () => {
+  it('`lockstep feed` publishing when the primary dies goes on after the promotion; the writes the replica never got are published again: every event exactly once', async () => {
+    const t = await startTopology();
+    const keys = { ns: 'hafeed', shards: 2 };
+    const sel = ['--catalog', join(dir, 'cat'), '--date', DATE, '--from', '14:00', '--to', '14:20'];
+    // paced (20 min of the day at 100x: ~12 s), so that the failover comes mid-feed
+    const feed = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'feed', ...sel, '--speed', '100', '--redis', t.url, '--ns', keys.ns, '--shards', String(keys.shards)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let feedOut = '';
+    feed.stdout!.on('data', (d) => (feedOut += d.toString()));
+    feed.stderr!.on('data', (d) => (feedOut += d.toString()));
+    const exited = new Promise<number | null>((r) => feed.once('exit', (code) => r(code)));
+    const admin: RedisClient = await openRedis(t.primary.url);
+    try {
+      await until('the feed to publish', async () => (await admin.xlen(inputStream(keys, 0))) >= 50);
+      // cut the replica off (as in failoverDay): what the primary acknowledges from now on is lost
+      await admin.config('SET', 'requirepass', 'cut-off');
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      await until('the replica to lose its link', () => /master_link_status:down/.test(redisCli(t.replica.port, 'info', 'replication')));
+      const before = await admin.xlen(inputStream(keys, 0));
+      await until('entries the replica does not have', async () => (await admin.xlen(inputStream(keys, 0))) >= before + 20);
+      const lost = (await admin.xlen(inputStream(keys, 0))) - Number(redisCli(t.replica.port, 'xlen', inputStream(keys, 0)));
+      expect(lost).toBeGreaterThan(0);
+      await t.primary.crash();
+    } finally {
+      admin.disconnect();
+    }
+    try {
+      await until('the Sentinel to promote the replica', () => t.primaryPort() === t.replica.port, 60_000);
+      const code = await Promise.race([exited, sleep(120_000).then(() => 'still running after 120 s')]);
+      if (code !== 0) feed.kill('SIGKILL');
+      expect(code, feedOut).toBe(0);
+      expect(feedOut).toMatch(/writes were lost .*; starting over after the last event in the streams/);
+      expect(feedOut).not.toMatch(/\n\s+at /); // no stack trace
+
+      // the promoted primary holds each shard's entries once, in order: as a clean feed writes them
+      const promoted = await openRedis(t.replica.url);
+      try {
+        const ref = { ns: 'hafeedref', shards: 2 };
+        await runFeed({ catalog: join(dir, 'cat'), date: DATE, from: '14:00', to: '14:20', redis: t.replica.url, ns: ref.ns, shards: ref.shards });
+        for (let s = 0; s < keys.shards; s++) {
+          const got = ((await promoted.xrange(inputStream(keys, s), '-', '+')) as [string, string[]][]).map(([, f]) => f.join(' '));
+          const want = ((await promoted.xrange(inputStream(ref, s), '-', '+')) as [string, string[]][]).map(([, f]) => f.join(' '));
+          expect(want.length).toBeGreaterThan(0);
+          expect(got.length, `shard ${s}`).toBe(want.length);
+          expect(got).toEqual(want);
+        }
+      } finally {
+        promoted.disconnect();
+      }
+    } finally {
+      if (feed.exitCode === null) feed.kill('SIGKILL');
+      await t.close();
+    }
+  }, 240_000);
+});
+
+describe('parity run under Sentinel', () => {
+  it('`lockstep parity run --redis redis+sentinel://...` feeds, runs two workers, captures and certifies parity, then deletes its namespace', async () => {
+    const t = await startTopology();
+    try {
+      const cert = join(dir, 'sentinel-cert.json');
+      const r = cliSync('parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, '--from', '14:00', '--to', '14:20', '--redis', t.url, '--workers', '2', '--certificate', cert);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const c = JSON.parse(readFileSync(cert, 'utf8')) as { verdict: string; outputs: { rows: number }; diff: { mismatchedCells: number } };
+      expect(c.verdict).toBe('parity');
+      expect(c.outputs.rows).toBeGreaterThan(0);
+      expect(c.diff.mismatchedCells).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/deleted namespace parity-/);
+      expect(redisCli(t.primary.port, 'dbsize')).toBe('0');
+    } finally {
+      await t.close();
+    }
+  }, 240_000);
+
+  it('the primary killed during the run (after losing writes the replica never got): parity run still certifies on the promoted primary', async () => {
+    const t = await startTopology();
+    const cert = join(dir, 'sentinel-failover-cert.json');
+    // paced (20 min of the day at 100x: ~12 s), so that the failover comes mid-run
+    const run = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, '--from', '14:00', '--to', '14:20', '--speed', '100', '--redis', t.url, '--workers', '2', '--certificate', cert], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout!.on('data', (d) => (out += d.toString()));
+    run.stderr!.on('data', (d) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => run.once('exit', (code) => r(code)));
+    const admin: RedisClient = await openRedis(t.primary.url);
+    try {
+      const outputs = async () => {
+        const [, keys] = (await admin.scan('0', 'MATCH', 'parity-*:out:*', 'COUNT', 1000)) as [string, string[]];
+        let n = 0;
+        for (const k of keys) n += await admin.xlen(k);
+        return n;
+      };
+      await until('the workers to commit', async () => (await outputs()) >= 10, 60_000);
+      // both workers connected and holding their shards: a worker that connected only after the
+      // cut-off below would meet its password (NOAUTH), which a real failover does not set
+      await until('both workers to hold their shards', async () => {
+        const clients = String(await admin.call('CLIENT', 'LIST'));
+        const [, leases] = (await admin.scan('0', 'MATCH', 'parity-*:lease:*', 'COUNT', 1000)) as [string, string[]];
+        return clients.includes('name=lockstep-worker-w0') && clients.includes('name=lockstep-worker-w1') && leases.length === 4;
+      }, 60_000);
+      await admin.config('SET', 'requirepass', 'cut-off');
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      await until('the replica to lose its link', () => /master_link_status:down/.test(redisCli(t.replica.port, 'info', 'replication')));
+      await sleep(1000); // the feed and the workers write on: the replica will never have it
+      await t.primary.crash();
+    } finally {
+      admin.disconnect();
+    }
+    try {
+      await until('the Sentinel to promote the replica', () => t.primaryPort() === t.replica.port, 60_000);
+      const code = await Promise.race([exited, sleep(180_000).then(() => 'still running after 180 s')]);
+      if (code !== 0) run.kill('SIGKILL');
+      expect(code, out).toBe(0);
+      const c = JSON.parse(readFileSync(cert, 'utf8')) as { verdict: string; diff: { mismatchedCells: number }; servedLatest: { mismatched: number } };
+      expect([c.verdict, c.diff.mismatchedCells, c.servedLatest.mismatched]).toEqual(['parity', 0, 0]);
+    } finally {
+      if (run.exitCode === null) run.kill('SIGKILL');
+      await t.close();
+    }
+  }, 300_000);
 });

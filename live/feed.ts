@@ -14,7 +14,12 @@
  * - a failed or timed-out pipeline is retried with backoff until Redis answers again (for up to
  *   `retryForMs`); before resending, the feed reads what the shard's stream holds after the last
  *   entry it knows was written and drops the entries that did get in. The re-read goes over the
- *   same connection as the timed-out writes, so Redis has executed those before it answers.
+ *   same connection as the timed-out writes, so Redis has executed those before it answers;
+ * - a failover (Sentinel promoting a replica) may lose writes the old primary acknowledged but had
+ *   not replicated yet. After any failure the feed checks, before its next write to each shard,
+ *   that the shard's stream still ends at or after the last entry it knows was written; if not,
+ *   it starts over from the streams as they are (the resume above), so the lost events are
+ *   published again, once.
  */
 import { resolve } from 'node:path';
 import { compareEvents, type MarketEvent } from '../core/events.ts';
@@ -28,6 +33,7 @@ import { openRedis, type RedisClient } from './redis-connect.ts';
 import { shardOf } from './shard.ts';
 import { checkShardCount, settleSessions } from './shard-meta.ts';
 import { fmtClock, fmtCount, StatusLine } from './status-line.ts';
+import { compareIds } from './stream-id.ts';
 import { decodeEvent, encodeEvent } from './wire.ts';
 
 export interface FeedOptions extends ReplaySelection {
@@ -55,8 +61,9 @@ export interface FeedOptions extends ReplaySelection {
 }
 
 export interface FeedSummary {
-  /** Events published by this run. */
+  /** Events published by this run (those lost to a failover and published again count once). */
   events: number;
+  /** Stream entries written (entries written again after a failover lost them are counted again). */
   entries: number;
   /** Events published twice (`duplicate`). */
   duplicated: number;
@@ -64,14 +71,23 @@ export interface FeedSummary {
   skipped: number;
   /** Times a pipeline failed and was retried. */
   retries: number;
+  /** Times the feed started over because a failover lost entries the old primary had acknowledged. */
+  restarts: number;
   wallMs: number;
 }
 
 /** Redis kept failing for longer than `retryForMs`: one line, exit 2; running again resumes. */
 export class FeedRedisError extends UserError {}
 
-/** Errors of a Redis that is frozen, restarting, unreachable or failing over: worth a retry. */
-const TRANSIENT = /timed out|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
+/**
+ * A shard's stream ends before the last entry the feed knows was written: Redis lost acknowledged
+ * writes (a failover to a replica that had not received them). The feed starts over from the
+ * streams as they are; not seen by callers.
+ */
+class LostWritesError extends UserError {}
+
+/** Errors of a Redis that is frozen, restarting, unreachable or failing over (a Cluster failover's MOVED churn: too many redirections): worth a retry. */
+const TRANSIENT = /timed out|Too many Cluster redirections|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
 
 function isTransient(e: unknown): boolean {
   // ioredis's MaxRetriesPerRequestError says "Reached the max retries per request limit"
@@ -165,7 +181,8 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   const streams = Array.from({ length: nShards }, (_, s) => inputStream(keys, s));
   const dupFraction = opts.duplicate ?? 0;
   if (!(dupFraction >= 0 && dupFraction <= 1)) throw new Error(`duplicate fraction ${opts.duplicate} must be between 0 and 1`);
-  let opened: Awaited<ReturnType<typeof openSelection>> | null = null;
+  // assigned by feedPass (a closure: `as` keeps TypeScript from narrowing it to null here)
+  let opened = null as Awaited<ReturnType<typeof openSelection>> | null;
   const started = performance.now();
   let events = 0;
   let entries = 0;
@@ -173,21 +190,59 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   let skipped = 0;
   // the workers fold with the catalog's sessions, as replay does (run-replay.ts)
   const sessions = readCatalogSessions(opts.catalog);
+  let restarts = 0;
+  /** Events the streams held when this run started (later passes skip what earlier ones wrote too). */
+  let skippedAtStart = -1;
+  let earlierEntries = 0;
   try {
-    await retry.run(async () => {
-      await checkShardCount(r, keys, 'the feed');
-      await r.hset(metaKey(keys), 'shards', String(nShards));
-      await settleSessions(r, keys, sessions, `the catalog ${opts.catalog}`);
-    });
+    // resume only the selection that was being fed: another selection (other symbols, another
+    // window) is published whole, whatever the streams already hold
+    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null });
+    let sameSelection = (await retry.run(() => r.hget(feedKey(keys), 'selection'))) === selection;
+    for (;;) {
+      try {
+        // the records may have been lost with the rest: a restarted pass writes them again
+        await retry.run(async () => {
+          await checkShardCount(r, keys, 'the feed');
+          await r.hset(metaKey(keys), 'shards', String(nShards));
+          await r.hset(feedKey(keys), 'selection', selection);
+          await settleSessions(r, keys, sessions, `the catalog ${opts.catalog}`);
+        });
+        await feedPass(sameSelection);
+        if (skippedAtStart < 0) skippedAtStart = skipped;
+        break;
+      } catch (e) {
+        if (!(e instanceof LostWritesError)) throw e;
+        if (skippedAtStart < 0) skippedAtStart = skipped;
+        say(`feed: ${e.message}; starting over after the last event in the streams (each event is published once)`);
+        restarts++;
+        sameSelection = true;
+        earlierEntries += entries;
+        await opened?.close();
+        opened = null;
+      }
+    }
+    // this run's events: the last pass's, and those of earlier passes that the streams kept
+    events += skipped - skippedAtStart;
+    skipped = skippedAtStart;
+    entries += earlierEntries;
+  } finally {
+    status?.clear();
+    await opened?.close();
+    if (!redis) r.disconnect();
+  }
+  return { events, entries, duplicated, skipped, retries: retry.retries, restarts, wallMs: performance.now() - started };
+
+  /** One pass over the selection: resumes after each shard's last event, then publishes the rest. */
+  async function feedPass(sameSelection: boolean): Promise<void> {
+    events = 0;
+    entries = 0;
+    duplicated = 0;
+    skipped = 0;
     // where each shard's stream ends: the last ID written (resends are checked after it) and
     // the last event, before or at which nothing is published again
     const lastId: (string | null)[] = [];
     const tails: (MarketEvent | null)[] = [];
-    // resume only the selection that was being fed: another selection (other symbols, another
-    // window) is published whole, whatever the streams already hold
-    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null });
-    const sameSelection = (await retry.run(() => r.hget(feedKey(keys), 'selection'))) === selection;
-    await retry.run(() => r.hset(feedKey(keys), 'selection', selection));
     for (const st of streams) {
       const t = await retry.run(() => readTail(r, st));
       lastId.push(t.id);
@@ -234,6 +289,8 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     const pending: string[][][] = streams.map(() => []);
     /** The shard's last pipeline may have been partly applied: check before sending again. */
     const unsure = streams.map(() => false);
+    /** A write failed since the shard's last check (a failover?): check that nothing written was lost. */
+    const suspect = streams.map(() => false);
     let queued = 0;
     let lastTs = 0n;
 
@@ -263,7 +320,19 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       }
       unsure[s] = false;
     };
+    /** Throws LostWritesError when shard s's stream ends before the last entry known written. */
+    const checkKept = async (s: number) => {
+      const known = lastId[s];
+      if (known !== null) {
+        const newest = ((await r.xrevrange(streams[s], '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? null;
+        if (newest === null || compareIds(newest, known) < 0) {
+          throw new LostWritesError(`${streams[s]} ends at ${newest ?? '(empty)'}, before entry ${known} that Redis acknowledged: writes were lost (a failover to a replica that had not received them)`);
+        }
+      }
+      suspect[s] = false;
+    };
     const sendShard = async (s: number) => {
+      if (suspect[s]) await checkKept(s);
       if (unsure[s]) await reconcile(s);
       const batch = pending[s];
       if (batch.length === 0) return;
@@ -281,11 +350,13 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     const flush = async () => {
       for (;;) {
         const todo: number[] = [];
-        for (let s = 0; s < nShards; s++) if (pending[s].length > 0 || unsure[s]) todo.push(s);
+        for (let s = 0; s < nShards; s++) if (pending[s].length > 0 || unsure[s] || suspect[s]) todo.push(s);
         if (todo.length === 0) break;
         const res = await Promise.allSettled(todo.map(sendShard));
         const failed = res.find((x): x is PromiseRejectedResult => x.status === 'rejected');
         if (!failed) break;
+        // a failover loses the unreplicated tail of every shard, not only the one that failed
+        if (!(failed.reason instanceof LostWritesError)) suspect.fill(true);
         await retry.failed(failed.reason);
       }
       retry.ok();
@@ -348,10 +419,5 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       duplicated++;
     }
     await flush();
-  } finally {
-    status?.clear();
-    await opened?.close();
-    if (!redis) r.disconnect();
   }
-  return { events, entries, duplicated, skipped, retries: retry.retries, wallMs: performance.now() - started };
 }

@@ -10,6 +10,7 @@
  *   <ns>:dlq:{<ns>:<s>}             dead letters: the bad entry's fields plus the reason
  *   <ns>:lease:{<ns>:<s>}           which worker owns the shard (SET NX PX, renewed)
  *   <ns>:meta                       shard count and feature-set version of the deployment
+ *   <ns>:data-lost                  JSON: a worker stopped because Redis lost the deployment's data (for the alerts)
  *   <ns>:workers                    sorted set: balancing workers (`lockstep live --balance`) by expiry
  *   <ns>:kill                       the kill switch (JSON: whole deployment and/or symbols; kill-switch.ts)
  *   <ns>:alerts                     alert transitions (firing / resolved) written by `lockstep alerts watch`
@@ -31,6 +32,12 @@ export const checkpointKey = (k: KeyLayout, s: number) => `${k.ns}:ckpt:${tag(k,
 export const deadLetterStream = (k: KeyLayout, s: number) => `${k.ns}:dlq:${tag(k, s)}`;
 export const leaseKey = (k: KeyLayout, s: number) => `${k.ns}:lease:${tag(k, s)}`;
 export const metaKey = (k: KeyLayout) => `${k.ns}:meta`;
+/**
+ * Written by a worker that stops because Redis lost the deployment's data (`{consumer, at,
+ * reason}`), so that `alerts watch` sees the loss even if it was not running when it happened;
+ * a worker that starts (and records `<ns>:meta` again) deletes it.
+ */
+export const dataLostKey = (k: { ns: string }) => `${k.ns}:data-lost`;
 /** The feed's record of the selection it is publishing (what a rerun resumes). */
 export const feedKey = (k: { ns: string }) => `${k.ns}:feed`;
 export const workersKey = (k: { ns: string }) => `${k.ns}:workers`;

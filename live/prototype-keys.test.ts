@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOnlineFeatures, getOnlineFeaturesJson, type OnlineQuery } from './client.ts';
 import { startApi } from './http-api.ts';
-import { latestKey, metaKey, type KeyLayout } from './keys.ts';
+import { readFiringAlerts } from './alerts/index.ts';
+import { alertsStateKey, latestKey, metaKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { openFeatureSource, type FeatureSource } from './row-reader.ts';
@@ -75,4 +76,20 @@ describe('symbols named like Object.prototype members', () => {
     expect(await statuses()).toEqual([want2, want2]);
     expect(lockstep('kill-switch', 'off').status).toBe(0);
   }, 60_000);
+});
+
+describe('hash fields named like Object.prototype members (HGETALL)', () => {
+  it('the lean reader keeps every one as a key of its own, with its value', async () => {
+    const key = `${keys.ns}:fields`;
+    for (const f of NAMES) await r.hset(key, f, `v-${f}`);
+    const h = await lean.hgetall(key);
+    expect(Object.keys(h).sort()).toEqual([...NAMES].sort());
+    for (const f of NAMES) expect(Object.hasOwn(h, f) && h[f]).toBe(`v-${f}`);
+  });
+
+  it('an alert stored under such an id is listed by serve and `alerts list` (they read through the lean reader)', async () => {
+    await r.hset(alertsStateKey(keys), '__proto__', JSON.stringify({ severity: 'warning', summary: 'odd id', since: 1 }));
+    expect((await readFiringAlerts(lean, keys)).map((a) => `${a.id}: ${a.summary}`)).toEqual(['__proto__: odd id']);
+    await r.del(alertsStateKey(keys));
+  });
 });

@@ -176,19 +176,21 @@ export class RedisHarness {
 }
 
 /**
- * A local Redis Cluster of `nodes` masters (redis-server processes on free loopback ports, slots
- * assigned with `redis-cli --cluster create`), for the live tests' Cluster path.
+ * A local Redis Cluster of `nodes` redis-server processes on free loopback ports (all masters, or
+ * masters with replicas), slots assigned with `redis-cli --cluster create`, for the live tests'
+ * Cluster path.
  */
 export class RedisClusterHarness {
   private constructor(readonly nodes: RedisHarness[]) {}
 
-  static async start(nodes = 3): Promise<RedisClusterHarness> {
+  /** `nodes` redis-servers; with `replicas` R, every master has R replicas (nodes / (R + 1) masters). */
+  static async start(nodes = 3, replicas = 0): Promise<RedisClusterHarness> {
     const hs: RedisHarness[] = [];
     for (let i = 0; i < nodes; i++) {
       hs.push(await RedisHarness.start({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes.conf`, '--cluster-node-timeout', '2000'] }));
     }
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync('redis-cli', ['--cluster', 'create', ...hs.map((h) => `127.0.0.1:${h.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const r = spawnSync('redis-cli', ['--cluster', 'create', ...hs.map((h) => `127.0.0.1:${h.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout} ${r.stderr}`);
     const c = new RedisClusterHarness(hs);
     const deadline = Date.now() + 15_000;

@@ -17,7 +17,7 @@ import { shardOf } from '../live/shard.ts';
 import { encodeRow } from '../live/worker/index.ts';
 import { encodeParquet } from '../replay/parquet-io.ts';
 import { factorTableSpecs } from '../replay/factor-table-sink.ts';
-import { openRowSource } from './row-source.ts';
+import { captureUrl, openRowSource, splitCaptureUrl } from './row-source.ts';
 import { diffSources } from './stream-diff.ts';
 
 const ROWS = 20_000;
@@ -121,5 +121,17 @@ describe('live capture, streamed', () => {
 
     it('a capture without ?shards= is a usage error', async () => {
     await expect(openRowSource(`${redis.url}/?ns=cap`)).rejects.toThrow(/add \?shards=N/);
+  });
+});
+
+describe('live capture URLs', () => {
+  it('ns and shards are split off; the Redis URL keeps its own parameters (TLS, Sentinel, Cluster), whatever its hosts', () => {
+    expect(splitCaptureUrl('redis://h:6379/?ns=ls&shards=4')).toEqual({ connectUrl: 'redis://h:6379/', ns: 'ls', shards: 4 });
+    expect(splitCaptureUrl('redis+sentinel://s1:26379,s2:26379/mymaster/?sentinel_password=p&ns=x&shards=2')).toEqual({ connectUrl: 'redis+sentinel://s1:26379,s2:26379/mymaster/?sentinel_password=p', ns: 'x', shards: 2 });
+    expect(splitCaptureUrl('redis://h1:1,h2:2/?shards=3').connectUrl).toBe('redis://h1:1,h2:2/');
+    expect(splitCaptureUrl('rediss://h:6380/?tls_ca=%2Fetc%2Fca.pem&ns=a&shards=1').connectUrl).toBe('rediss://h:6380/?tls_ca=%2Fetc%2Fca.pem');
+    expect(captureUrl('redis+sentinel://s1:26379/m', 'parity-x', 4)).toBe('redis+sentinel://s1:26379/m/?ns=parity-x&shards=4');
+    expect(captureUrl('rediss://h:6380/?tls_ca=/ca.pem', 'n', 2)).toBe('rediss://h:6380/?tls_ca=/ca.pem&ns=n&shards=2');
+    expect(splitCaptureUrl(captureUrl('redis://h1:1,h2:2', 'n', 2))).toEqual({ connectUrl: 'redis://h1:1,h2:2/', ns: 'n', shards: 2 });
   });
 });

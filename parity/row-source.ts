@@ -61,7 +61,7 @@ export interface SourceOptions {
 }
 
 export async function openRowSource(src: string, opts: SourceOptions = {}): Promise<RowSource> {
-  if (/^rediss?:\/\//.test(src)) return openRedisSource(src, opts);
+  if (/^(rediss?|redis\+sentinel):\/\//i.test(src)) return openRedisSource(src, opts);
   checkFile(src);
   if (src.endsWith('.csv')) return openCsvSource(src, opts);
   if (ARROW_IPC.test(src)) return openArrowIpcSource(src, opts);
@@ -283,20 +283,41 @@ const CAPTURE_KEYS: Record<string, (r: OutputRow) => KeyValue> = {
   ts_recv: (r) => r.tsRecv,
 };
 
+/**
+ * A live capture's URL split into the Redis URL to connect to (its other parameters kept:
+ * `tls_ca`, `cluster`, `sentinel_password`, ...) and the capture's `ns` and `shards`. String
+ * surgery, not `new URL`: a Cluster or Sentinel URL lists several `host:port`, which URL rejects.
+ */
+export function splitCaptureUrl(url: string): { connectUrl: string; ns: string; shards: number } {
+  const q = url.indexOf('?');
+  const base = q < 0 ? url : url.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const ns = params.get('ns') ?? 'ls';
+  const shards = Number(params.get('shards'));
+  params.delete('ns');
+  params.delete('shards');
+  const rest = params.toString();
+  return { connectUrl: rest ? `${base}?${rest}` : base, ns, shards };
+}
+
+/** The live capture URL of namespace `ns` (`shards` shards) on the Redis at `url`. */
+export function captureUrl(url: string, ns: string, shards: number): string {
+  const q = url.indexOf('?');
+  const capture = `ns=${encodeURIComponent(ns)}&shards=${shards}`;
+  return q < 0 ? `${url}${url.endsWith('/') ? '' : '/'}?${capture}` : `${url}&${capture}`;
+}
+
 async function openRedisSource(url: string, opts: SourceOptions): Promise<RowSource> {
   const keyOf = (opts.keys ?? []).map((k) => {
     const f = CAPTURE_KEYS[k];
     if (f === undefined) throw new UsageError(`${url}: --keys ${k}: a live capture's rows are keyed by ${Object.keys(CAPTURE_KEYS).join(', ')}`);
     return f;
   });
-  const u = new URL(url);
-  const ns = u.searchParams.get('ns') ?? 'ls';
-  const shards = Number(u.searchParams.get('shards'));
+  const { connectUrl, ns, shards } = splitCaptureUrl(url);
   if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`${url}: add ?shards=N (and ?ns=...) to read a live capture`);
-  u.search = '';
   const { openRedis } = await import('../live/redis-connect.ts');
   const { readOutputColumns, streamOutputRows } = await import('../live/read-output.ts');
-  const r = await openRedis(u.toString(), { name: 'lockstep-parity' });
+  const r = await openRedis(connectUrl, { name: 'lockstep-parity' });
   const keys = { ns, shards };
   const columns = await readOutputColumns(r, keys);
   return {

@@ -24,6 +24,7 @@ import { readCatalogSessions } from '../replay/catalog.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
+import { captureUrl } from './row-source.ts';
 
 // the package root: this file is parity/run-parity.ts in a checkout, dist/parity/run-parity.js when built
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
@@ -131,11 +132,28 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
+/** The last line a worker printed on stderr (its reason, when it exits early). */
+const lastLines = new WeakMap<ChildProcess, string>();
+
 function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorArgs: readonly string[], factorParams: readonly string[], catalog: string): ChildProcess {
   const params = [...factorArgs, ...factorParams.flatMap((p) => ['--factor-param', p])];
   // the workers start with the feed: they bring the catalog's session table themselves rather than
   // race the feed to record it in <ns>:meta (shard-meta.ts settleSessions)
-  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // read, so that a chatty worker never blocks on a full pipe; the last line says why it stopped
+  let tail = '';
+  p.stderr!.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4096);
+    const lines = tail.trim().split('\n');
+    lastLines.set(p, `${consumer}: ${lines[lines.length - 1]}`);
+  });
+  return p;
+}
+
+/** `(codes); last words` of the workers that exited, for an error message. */
+function exitNote(procs: ChildProcess[]): string {
+  const said = procs.filter((p) => p.exitCode !== null && lastLines.has(p)).map((p) => lastLines.get(p));
+  return `(${procs.map((p) => p.exitCode).join(',')})${said.length > 0 ? `; ${said.join('; ')}` : ''}`;
 }
 
 /**
@@ -211,9 +229,11 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     // workers run until every input is applied and acknowledged, then stop gracefully
     const deadline = Date.now() + 600_000;
     const status = opts.status ? new StatusLine(process.stderr) : null;
-    for (let left = await outstanding(url, keys); left !== 0; left = await outstanding(url, keys)) {
+    // a failed look (Redis failing over, say) is "cannot tell yet": the workers ride it out too
+    const look = () => outstanding(url, keys).catch(() => -1);
+    for (let left = await look(); left !== 0; left = await look()) {
       if (Date.now() > deadline) throw new Error('live workers did not drain the input within 10 minutes');
-      if (procs.some((p) => p.exitCode !== null)) throw new Error(`a live worker exited early (${procs.map((p) => p.exitCode).join(',')})`);
+      if (procs.some((p) => p.exitCode !== null)) throw new Error(`a live worker exited early ${exitNote(procs)}`);
       status?.update(() => `B: ${left < 0 ? 'waiting for the workers to start' : `${fmtCount(left)} stream entries not yet applied by the workers`}`);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -223,7 +243,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
     log('diffing A and B');
     const A = await loadTable(join(work, 'replay.parquet'));
-    const B = await loadTable(`${url}/?ns=${keys.ns}&shards=${shards}`);
+    const B = await loadTable(captureUrl(url, keys.ns, shards));
     const diff = diffTables(A, B);
     // served latest values must equal A's last row per symbol
     const r = await openRedis(url);

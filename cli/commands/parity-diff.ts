@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { type ArgsOf, list, type ParsedArgs } from '../options.ts';
 
-const TABLE = 'Parquet factor table, Arrow IPC (.arrow/.arrows/.feather/.ipc), CSV, or redis://host:port/?ns=ls&shards=N (live capture)';
+const TABLE = 'Parquet factor table, Arrow IPC (.arrow/.arrows/.feather/.ipc), CSV, or redis://host:port/?ns=ls&shards=N (live capture; rediss:// and redis+sentinel://host:port/master/?ns=... too)';
 
 // demandOption on a positional only tells the types what `<a> <b>` already enforces
 const builder = (y: Argv) =>

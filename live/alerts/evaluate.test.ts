@@ -161,3 +161,22 @@ describe('alertTransitions', () => {
     expect(text).toContain('lockstep_alert{id="lag:3",severity="warning"} 1\n');
   });
 });
+
+describe('data-lost', () => {
+  const presence = (metaPresent: boolean, metaSeenBefore: boolean, report: { consumer: string; at: number; reason: string } | null = null): DeploymentSnapshot => ({
+    ...(snap([]) as Extract<DeploymentSnapshot, { ok: true }>),
+    presence: { metaKey: 'ls:meta', metaPresent, metaSeenBefore, workerReport: report },
+  });
+
+  it('fires only when the meta key is gone and known to have existed (seen before, or a worker says so)', () => {
+    expect(evaluateAlerts(presence(true, true))).toEqual([]);
+    expect(evaluateAlerts(presence(true, false, { consumer: 'w1', at: T0, reason: 'x' }))).toEqual([]);
+    // a deployment that has not started yet: nothing to say
+    expect(evaluateAlerts(presence(false, false))).toEqual([]);
+    const [seen] = evaluateAlerts(presence(false, true));
+    expect(seen).toMatchObject({ id: 'data-lost', severity: 'critical' });
+    expect(seen.summary).toMatch(/^Redis lost the deployment's data: ls:meta is gone \(it was there at an earlier check\), and the input streams and checkpoints with it/);
+    const [told] = evaluateAlerts(presence(false, false, { consumer: 'w1', at: T0, reason: 'x' }));
+    expect(told.summary).toContain(`; worker w1 stopped for it at ${new Date(T0).toISOString()}. `);
+  });
+});

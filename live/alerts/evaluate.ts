@@ -11,6 +11,10 @@
  *                     older than `staleMs` and an input older than `staleMs` has no output
  *   dead-letters:<s>  warning   shard s dead-lettered an input within the last `deadLetterWindowMs`
  *   kill-switch       critical  the kill switch is on (whole deployment or some symbols)
+ *   data-lost         critical  Redis lost the deployment's data: `<ns>:meta` is gone although
+ *                     the watcher saw it earlier or a worker recorded that it stopped for it
+ *                     (`<ns>:data-lost`). Per-shard checks cannot see it: the input streams are
+ *                     gone too, and a shard without input is one nothing was published to.
  *   redis-down        critical  the snapshot could not be taken
  *
  * Ages are differences of stream entry IDs and "now", so they assume the IDs are Redis's own
@@ -19,7 +23,7 @@
  * measures ages on the clock that stamped the entries.
  */
 import type { KillEntry, KillState } from '../kill-switch.ts';
-import { KILL_SWITCH, REDIS_DOWN, type Alert, type DeploymentSnapshot, type ShardSnapshot } from './model.ts';
+import { DATA_LOST, KILL_SWITCH, REDIS_DOWN, type Alert, type DeploymentPresence, type DeploymentSnapshot, type ShardSnapshot } from './model.ts';
 import { resolveThresholds, type AlertThresholds } from './thresholds.ts';
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -28,7 +32,7 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const ageOf = (at: number, ms: number) => Math.max(0, at - ms);
 
 /**
- * The alerts firing for `snap` (pure). Order: redis-down / kill-switch, then by shard. A value at
+ * The alerts firing for `snap` (pure). Order: redis-down / kill-switch, data-lost, then by shard. A value at
  * a threshold does not fire; one above does.
  */
 export function evaluateAlerts(snap: DeploymentSnapshot, thresholds: Partial<AlertThresholds> = {}): Alert[] {
@@ -37,6 +41,8 @@ export function evaluateAlerts(snap: DeploymentSnapshot, thresholds: Partial<Ale
   const out: Alert[] = [];
   const kill = killSwitchAlert(snap.kill);
   if (kill) out.push(kill);
+  const lost = snap.presence ? dataLostAlert(snap.presence) : null;
+  if (lost) out.push(lost);
   for (const s of snap.shards) {
     if (s.input === null) continue; // nothing was ever published to it: nothing to watch
     const noWorker = noWorkerAlert(s, snap.at);
@@ -121,6 +127,23 @@ function deadLetterAlert(s: ShardSnapshot, at: number, t: AlertThresholds): Aler
     shard: s.shard,
     value: d.length,
     summary: `shard ${s.shard} dead-lettered inputs: the latest ${secs(ageOf(at, d.lastMs))} ago (${count(d.length)} in its dead-letter stream): ${d.lastReason ?? '(no reason given)'}`,
+  };
+}
+
+/**
+ * `<ns>:meta` gone, and known to have existed: the watcher saw it, or a worker says it stopped
+ * for the loss. Without either, a missing meta key is a deployment that has not started yet.
+ */
+function dataLostAlert(p: DeploymentPresence): Alert | null {
+  if (p.metaPresent || (!p.metaSeenBefore && p.workerReport === null)) return null;
+  const seen = p.metaSeenBefore ? ' (it was there at an earlier check)' : '';
+  const worker = p.workerReport ? `; worker ${p.workerReport.consumer} stopped for it${p.workerReport.at > 0 ? ` at ${new Date(p.workerReport.at).toISOString()}` : ''}` : '';
+  return {
+    id: DATA_LOST,
+    severity: 'critical',
+    summary:
+      `Redis lost the deployment's data: ${p.metaKey} is gone${seen}, and the input streams and checkpoints with it (FLUSHALL, a restart without persistence, or the namespace deleted?)${worker}. ` +
+      'Workers stop rather than start the day over: restore Redis from its persistence, or feed the day again and restart the workers (docs/live-operations.md, "Redis lost its data")',
   };
 }
 

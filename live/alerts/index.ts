@@ -9,8 +9,8 @@
  * `<ns>:alerts` (a stream) and `<ns>:alerts:state` (a hash of the alerts firing now), which
  * `readFiringAlerts` and `followAlerts` (store.ts) read back.
  */
-export type { Alert, AlertTransition, DeploymentSnapshot, FiringAlert, Severity, ShardSnapshot } from './model.ts';
-export { KILL_SWITCH, REDIS_DOWN } from './model.ts';
+export type { Alert, AlertTransition, DeploymentPresence, DeploymentSnapshot, FiringAlert, Severity, ShardSnapshot } from './model.ts';
+export { DATA_LOST, KILL_SWITCH, REDIS_DOWN } from './model.ts';
 export { AlertConfigError, DEFAULT_THRESHOLDS, resolveThresholds, type AlertThresholds } from './thresholds.ts';
 export { evaluateAlerts } from './evaluate.ts';
 export { alertTransitions } from './transitions.ts';

@@ -67,9 +67,22 @@ export interface ShardSnapshot {
   deadLetters: { length: number; lastMs: number | null; lastReason: string | null };
 }
 
+/** What tells whether the deployment's data is still in Redis (the `data-lost` alert). */
+export interface DeploymentPresence {
+  /** `<ns>:meta`, as named in the alert. */
+  metaKey: string;
+  /** It exists: every feed and worker records it when it starts. */
+  metaPresent: boolean;
+  /** The watcher saw it in an earlier snapshot (snapshot.ts leaves this false; the watcher fills it in). */
+  metaSeenBefore: boolean;
+  /** A worker's record (`<ns>:data-lost`) that it stopped because Redis lost the data; null when none. */
+  workerReport: { consumer: string; at: number; reason: string } | null;
+}
+
 export type DeploymentSnapshot =
-  | { ok: true; at: number; shards: ShardSnapshot[]; kill: KillState }
+  | { ok: true; at: number; shards: ShardSnapshot[]; kill: KillState; presence?: DeploymentPresence }
   | { ok: false; at: number; error: string };
 
 export const REDIS_DOWN = 'redis-down';
 export const KILL_SWITCH = 'kill-switch';
+export const DATA_LOST = 'data-lost';

@@ -2,11 +2,11 @@
  * Reading the deployment snapshot the evaluator needs from Redis (`takeSnapshot`): two pipelined
  * round trips whatever the shard count.
  */
-import { deadLetterStream, inputStream, killSwitchKey, leaseKey, outputStream, type KeyLayout } from '../keys.ts';
+import { dataLostKey, deadLetterStream, inputStream, killSwitchKey, leaseKey, metaKey, outputStream, type KeyLayout } from '../keys.ts';
 import { parseKillState } from '../kill-switch.ts';
 import type { RedisClient } from '../redis-connect.ts';
 import { compareIds, idMs } from '../stream-id.ts';
-import type { DeploymentSnapshot, ShardSnapshot } from './model.ts';
+import type { DeploymentPresence, DeploymentSnapshot, ShardSnapshot } from './model.ts';
 import { field, firstEntry, isCluster, pairs, type Entry } from './replies.ts';
 
 type Cmd = [string, ...(string | number)[]];
@@ -46,6 +46,17 @@ function value(r: Reply): unknown {
   return r.v;
 }
 
+/** A worker's `<ns>:data-lost` record; an unreadable one still says that a worker stopped for it. */
+function workerReport(v: unknown): DeploymentPresence['workerReport'] {
+  if (v === null || v === undefined) return null;
+  try {
+    const j = JSON.parse(String(v)) as { consumer?: unknown; at?: unknown; reason?: unknown };
+    return { consumer: String(j.consumer ?? '?'), at: Number(j.at ?? 0), reason: String(j.reason ?? '') };
+  } catch {
+    return { consumer: '?', at: 0, reason: String(v).slice(0, 200) };
+  }
+}
+
 /** How many inputs after the newest output are read to find one that is not a heartbeat. */
 const UNANSWERED_PEEK = 8;
 
@@ -55,11 +66,11 @@ export interface SnapshotOptions {
 }
 
 /**
- * Reads what `evaluateAlerts` needs, for every shard, in two pipelined round trips: first the
- * lease TTLs, XINFO STREAM / XINFO GROUPS / XPENDING of the inputs, the newest output and dead
- * letter (XREVRANGE COUNT 1), XLEN of the dead letters, the kill switch and TIME; then, only where
- * needed, the first undelivered input and the first inputs after the newest output (XRANGE from
- * an exclusive start, COUNT 1 / 8). `now` defaults to Redis's TIME. Never throws for Redis: a
+ * Reads what `evaluateAlerts` needs, for every shard, in two pipelined round trips: first whether
+ * `<ns>:meta` exists, a worker's `<ns>:data-lost` record, the lease TTLs, XINFO STREAM / XINFO
+ * GROUPS / XPENDING of the inputs, the newest output and dead letter (XREVRANGE COUNT 1), XLEN of
+ * the dead letters, the kill switch and TIME; then, only where needed, the first undelivered input
+ * and the first inputs after the newest output (XRANGE from an exclusive start, COUNT 1 / 8). `now` defaults to Redis's TIME. Never throws for Redis: a
  * failure is a snapshot with `ok: false`, which evaluates to `redis-down`.
  *
  * Works on Redis Cluster: each shard's commands go in a pipeline of their own (one hash tag, one
@@ -72,6 +83,9 @@ export async function takeSnapshot(redis: RedisClient, keys: KeyLayout, now?: nu
     const shards = Array.from({ length: keys.shards }, (_, s) => s);
     const first = await runGroups(redis, [
       [['GET', killSwitchKey(keys)], ...(now === undefined ? [['TIME'] as Cmd] : [])],
+      // each its own group: on Cluster the three keys live in different slots
+      [['EXISTS', metaKey(keys)]],
+      [['GET', dataLostKey(keys)]],
       ...shards.map((s): Cmd[] => {
         const inKey = inputStream(keys, s);
         const dlq = deadLetterStream(keys, s);
@@ -82,9 +96,10 @@ export async function takeSnapshot(redis: RedisClient, keys: KeyLayout, now?: nu
     const time = now === undefined ? (value(timeReply) as [string, string]) : null;
     const at = time ? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) : now!;
     const kill = parseKillState(value(killReply) as string | null);
+    const presence: DeploymentPresence = { metaKey: metaKey(keys), metaPresent: Number(value(first[1][0])) > 0, metaSeenBefore: false, workerReport: workerReport(value(first[2][0])) };
 
     const partial = shards.map((s) => {
-      const [pttl, xinfo, groups, xpending, lastOut, dlqLen, lastDlq] = first[s + 1];
+      const [pttl, xinfo, groups, xpending, lastOut, dlqLen, lastDlq] = first[s + 3];
       const ttl = Number(value(pttl)); // -2: no key; -1: no expiry (held, though not by a worker's SET PX)
       const info = orAbsent(xinfo);
       const st = info === null ? null : pairs(info);
@@ -128,7 +143,7 @@ export async function takeSnapshot(redis: RedisClient, keys: KeyLayout, now?: nu
         else snap.firstUnansweredMs = idMs(entries.find((e) => field(e, 'k') !== 'heartbeat')?.[0]);
       });
     });
-    return { ok: true, at, shards: partial.map((p) => p.snap), kill };
+    return { ok: true, at, shards: partial.map((p) => p.snap), kill, presence };
   } catch (e) {
     return { ok: false, at: now ?? Date.now(), error: (e as Error).message };
   }

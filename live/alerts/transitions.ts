@@ -40,6 +40,8 @@ function resolvedText(a: FiringAlert): string {
       return 'the kill switch is off';
     case 'redis-down':
       return 'Redis answers again';
+    case 'data-lost':
+      return 'the deployment runs again (its meta key is back)';
     default:
       return a.id;
   }

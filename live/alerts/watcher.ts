@@ -5,7 +5,7 @@
 import { alertsStateKey, alertsStream, type KeyLayout } from '../keys.ts';
 import type { RedisClient } from '../redis-connect.ts';
 import { evaluateAlerts } from './evaluate.ts';
-import { REDIS_DOWN, type AlertTransition, type FiringAlert } from './model.ts';
+import { DATA_LOST, REDIS_DOWN, type AlertTransition, type FiringAlert } from './model.ts';
 import { takeSnapshot } from './snapshot.ts';
 import { parseFiring, transitionWrites } from './store.ts';
 import { resolveThresholds, type AlertThresholds } from './thresholds.ts';
@@ -51,6 +51,11 @@ export class AlertWatcher {
   /** Rewrite the state hash from memory: it could not be read, or transitions were dropped. */
   private resync = true;
   private dropped = 0;
+  /**
+   * `<ns>:meta` existed at an earlier check (or a previous watcher left `data-lost` firing): if it
+   * goes, Redis lost the deployment's data rather than never had it.
+   */
+  private metaSeen = false;
   private chain: Promise<unknown> = Promise.resolve();
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -117,6 +122,10 @@ export class AlertWatcher {
   private async check(): Promise<AlertTransition[]> {
     if (!this.loaded) await this.loadState();
     const snap = await takeSnapshot(this.redis, this.opts.keys, this.opts.now?.(), { group: this.opts.group });
+    if (snap.ok && snap.presence) {
+      snap.presence.metaSeenBefore = this.metaSeen;
+      if (snap.presence.metaPresent) this.metaSeen = true;
+    }
     let current = evaluateAlerts(snap, this.thresholds);
     // while Redis cannot be read, what it would tell stays as last seen: only redis-down changes
     if (!snap.ok) current = [...[...this.firing.values()].filter((a) => a.id !== REDIS_DOWN), ...current];
@@ -144,6 +153,7 @@ export class AlertWatcher {
     try {
       const h = await this.redis.hgetall(alertsStateKey(this.opts.keys));
       for (const [id, json] of Object.entries(h)) if (!this.firing.has(id)) this.firing.set(id, parseFiring(id, json));
+      if (DATA_LOST in h) this.metaSeen = true;
       this.loaded = true;
       // the unwritten transitions (a redis-down) apply on top of what was read
       if (this.dropped === 0) this.resync = false;

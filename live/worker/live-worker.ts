@@ -33,7 +33,7 @@ import { randomUUID } from 'node:crypto';
 import { createFactorSet, type FactorSet } from '../../core/fold.ts';
 import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
 import type { AnyFactor } from '../../core/factor.ts';
-import { inputStream, metaKey, type KeyLayout } from '../keys.ts';
+import { dataLostKey, inputStream, metaKey, type KeyLayout } from '../keys.ts';
 import { settleSessions } from '../shard-meta.ts';
 import { isClusterUrl, openRedis } from '../redis-connect.ts';
 import { ReplyShapeError } from '../stream-reader.ts';
@@ -163,6 +163,8 @@ export class LiveWorker {
       this.log(`warning: ${key} feature set ${meta.featureSetVersion} differs from this worker's ${this.fsv}`);
     }
     await writer.hset(key, 'shards', String(this.keys.shards), 'featureSetVersion', this.fsv, 'columns', this.set.columns.join(','));
+    // the deployment runs again: an earlier worker's record of a data loss no longer holds
+    await writer.del(dataLostKey(this.keys));
   }
 
   private balanceDue(): boolean {
@@ -288,6 +290,10 @@ export class LiveWorker {
     const e = new RedisDataLostError(`Redis lost its data: ${what}; stopping rather than start the day over (see "Redis lost its data" in docs/live-operations.md)`);
     markFailed(this.status, e);
     this.status.dataLost = true;
+    // for `alerts watch` (also one started after this worker stopped); best effort: Redis may
+    // refuse it too, and the exit status says the same
+    const record = JSON.stringify({ consumer: this.opts.consumer, at: Date.now(), reason: e.message });
+    await this.writer!.set(dataLostKey(this.keys), record).catch(() => undefined);
     return e;
   }
 
