@@ -19,6 +19,8 @@ import { openRedis, redact, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { fmtCount, StatusLine } from '../live/status-line.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
+import { instantOf } from '../replay/warm-fold.ts';
+import { UsageError } from '../core/errors.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 
@@ -48,6 +50,15 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
   /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
   status?: boolean;
   /**
+   * Start the live side mid-session (HH:MM UTC): the feed publishes only events received from then
+   * on, and the workers warm each shard from the catalog up to its first input (`--warm-from`,
+   * unless `warm` is false). Live rows are compared with the replay's rows of the same events
+   * (the replay runs the whole day; its rows before the start have no live counterpart).
+   */
+  liveFrom?: string;
+  /** With `liveFrom`: start the workers with `--warm-from` the catalog (default true; false shows what a cold start gets wrong). */
+  warm?: boolean;
+  /**
    * With `redis`: keep the run's namespace (input and output streams, checkpoints, latest values)
    * instead of deleting it at the end.
    */
@@ -69,6 +80,9 @@ export interface Certificate {
     to?: string;
     /** Events the feed published twice (with `dup:F`). */
     duplicatedEvents?: number;
+    /** The live side started mid-session at this time (HH:MM UTC) and how its workers started: from the catalog's history (`warm`) or empty (`cold`). */
+    liveFrom?: string;
+    warmStart?: 'catalog' | 'cold';
     /** Parameter changes the live side ran with (a deliberate skew) and its feature-set version. */
     injectedSkew?: { liveFactorParams: string[]; liveFeatureSetVersion: string };
   };
@@ -116,9 +130,16 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
   return { commit: r.stdout.trim(), dirty: d.status === 0 ? d.stdout.trim().length > 0 : null };
 }
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorParams: readonly string[]): ChildProcess {
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorParams: readonly string[], extra: readonly string[] = []): ChildProcess {
   const params = factorParams.flatMap((p) => ['--factor-param', p]);
-  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', ...params, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** The rows of `t` received at or after `fromNs` (a live side started then has only those). */
+function rowsFrom(t: DiffTable, fromNs: bigint): DiffTable {
+  const keep = t.tsRecv.map((ts, i) => (ts >= fromNs ? i : -1)).filter((i) => i >= 0);
+  const pick = <T>(a: T[]) => keep.map((i) => a[i]);
+  return { columns: t.columns, symbol: pick(t.symbol), source: pick(t.source), seq: pick(t.seq), tsRecv: pick(t.tsRecv), values: Object.fromEntries(Object.entries(t.values).map(([c, v]) => [c, pick(v)])) };
 }
 
 /**
@@ -162,14 +183,20 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const url = opts.redis ?? harness!.url;
   const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
   const sel: ReplaySelection = { catalog: opts.catalog, date: opts.date, symbols: opts.symbols, from: opts.from, to: opts.to };
+  const liveFromNs = opts.liveFrom === undefined ? undefined : instantOf(opts.date, opts.liveFrom, '--live-from');
+  // a replay window starts cold at --from, a warm worker folds the whole day before its start
+  if (liveFromNs !== undefined && (opts.from || opts.to)) throw new UsageError('--live-from compares with the replay of the whole day: give it without --from/--to');
+  const warm = opts.liveFrom !== undefined && opts.warm !== false;
+  const workerExtra = warm ? ['--warm-from', opts.catalog, ...(opts.symbols ? ['--warm-symbols', opts.symbols.join(',')] : [])] : [];
   let procs: ChildProcess[] = [];
   try {
     log(`A: replaying ${opts.date} offline`);
     const a = await runReplay({ ...sel, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
-    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
+    if (opts.liveFrom) log(`B: the live side starts at ${opts.liveFrom}: events before it are not fed; workers start ${warm ? `warm, from ${opts.catalog}` : 'cold (no --warm-from)'}`);
+    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status, startNs: liveFromNs });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams));
+    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, liveParams, workerExtra));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -178,7 +205,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`, liveParams);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, liveParams, workerExtra);
     }
     const fed = await feeding;
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
@@ -196,17 +223,20 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
     log('diffing A and B');
-    const A = await loadTable(join(work, 'replay.parquet'));
+    const fullA = await loadTable(join(work, 'replay.parquet'));
+    // a live side started mid-session has rows only for the events it was fed
+    const A = liveFromNs === undefined ? fullA : rowsFrom(fullA, liveFromNs);
     const B = await loadTable(`${url}/?ns=${keys.ns}&shards=${shards}`);
     const diff = diffTables(A, B);
     // served latest values must equal A's last row per symbol
     const r = await openRedis(url);
+    // every symbol of the day: a warm worker serves the last value even of a symbol quiet since the start
     const last = new Map<string, number>();
-    A.symbol.forEach((s, i) => last.set(s, i));
+    fullA.symbol.forEach((s, i) => last.set(s, i));
     let servedBad = 0;
     for (const [sym, i] of last) {
       const h = await r.hgetall(latestKey(keys, sym));
-      if (h._seq !== A.seq[i].toString() || Object.keys(A.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== A.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(A.values[c][i] as number)))) servedBad++;
+      if (h._seq !== fullA.seq[i].toString() || Object.keys(fullA.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== fullA.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(fullA.values[c][i] as number)))) servedBad++;
     }
     r.disconnect();
     const files = await selectReplayFiles(sel);
@@ -216,6 +246,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       scenario: {
         date: opts.date, workers, shards, chaos: [opts.killN ? `kill:${opts.killN}` : '', opts.duplicate ? `dup:${opts.duplicate}` : ''].filter(Boolean).join(',') || 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
         ...(fed.duplicated > 0 ? { duplicatedEvents: fed.duplicated } : {}),
+        ...(opts.liveFrom ? { liveFrom: opts.liveFrom, warmStart: warm ? 'catalog' as const : 'cold' as const } : {}),
         ...(liveParams.length > 0 ? { injectedSkew: { liveFactorParams: [...liveParams], liveFeatureSetVersion: liveFsv } } : {}),
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },

@@ -15,7 +15,9 @@ const builder = (y: Argv) =>
     .option('certificate', { type: 'string', describe: 'write the certificate (JSON) here' })
     .option('symbols', { type: 'string', array: true, describe: 'only these symbols (both paths)' })
     .option('from', { type: 'string', describe: 'start time HH:MM UTC on ts_recv (both paths)' })
-    .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' });
+    .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' })
+    .option('live-from', { type: 'string', describe: 'start the live side mid-session at HH:MM UTC: only later events are fed, workers warm up from the catalog (--warm-from), and their rows are compared with the whole-day replay\'s rows of the same events' })
+    .option('warm', { type: 'boolean', default: true, describe: 'with --live-from: start the workers with --warm-from the catalog (--no-warm: cold, which shows what a warm start fixes)' });
 
 /** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
 function parseChaos(v: string | undefined): { killN: number; duplicate?: number } {
@@ -53,6 +55,8 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       from: a.from,
       to: a.to,
       keep: a.keep,
+      liveFrom: a.liveFrom,
+      warm: a.warm,
       log: (m) => console.error(m),
       status: true,
     });
