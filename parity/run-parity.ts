@@ -177,15 +177,15 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   // validated before anything starts: a bad setting is a usage error, not workers dying one by one
   const liveFsv = featureSetVersion(withFactorParams(DEFAULT_FACTORS, liveParams));
   const workers = opts.workers ?? 1;
+  const liveFromNs = opts.liveFrom === undefined ? undefined : instantOf(opts.date, opts.liveFrom, '--live-from');
+  // a replay window starts cold at --from, a warm worker folds the whole day before its start
+  if (liveFromNs !== undefined && (opts.from || opts.to)) throw new UsageError('--live-from compares with the replay of the whole day: give it without --from/--to');
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
   const harness = opts.redis ? null : await RedisHarness.start({ persistence: true });
   const url = opts.redis ?? harness!.url;
   const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
   const sel: ReplaySelection = { catalog: opts.catalog, date: opts.date, symbols: opts.symbols, from: opts.from, to: opts.to };
-  const liveFromNs = opts.liveFrom === undefined ? undefined : instantOf(opts.date, opts.liveFrom, '--live-from');
-  // a replay window starts cold at --from, a warm worker folds the whole day before its start
-  if (liveFromNs !== undefined && (opts.from || opts.to)) throw new UsageError('--live-from compares with the replay of the whole day: give it without --from/--to');
   const warm = opts.liveFrom !== undefined && opts.warm !== false;
   const workerExtra = warm ? ['--warm-from', opts.catalog, ...(opts.symbols ? ['--warm-symbols', opts.symbols.join(',')] : [])] : [];
   let procs: ChildProcess[] = [];

@@ -15,7 +15,6 @@ import { compareEvents, type MarketEvent } from '../core/events.ts';
 import { UsageError } from '../core/errors.ts';
 import { applyEvent, initFold, type FactorSet, type FoldState } from '../core/fold.ts';
 import { catalogDates, dateStartNs, utcDate, type CatalogFile } from './catalog.ts';
-import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
 import { EventMerge } from './merge.ts';
 import { lockstepMetadata, openParquet } from './parquet-io.ts';
@@ -29,9 +28,12 @@ export interface WarmFoldOptions {
   before: MarketEvent;
   /** Symbols to fold (heartbeats, the clock, are always folded). */
   keep: (symbol: string) => boolean;
-  /** Awaited every `tickEvery` folded events: a caller renews its leases there. */
+  /**
+   * Awaited between file opens and, while folding, whenever `tickMs` (default 250) have passed: a
+   * live worker renews its shard leases there (a warm-up can take longer than a lease).
+   */
   tick?: () => Promise<void>;
-  tickEvery?: number;
+  tickMs?: number;
 }
 
 /** The newest row the fold produced for a symbol (its event and values). */
@@ -71,7 +73,6 @@ export async function foldCatalogBefore(o: WarmFoldOptions): Promise<WarmFold> {
   }
   // nothing after the cutoff's instant can sort before it: cursors stop there
   const toNs = o.before.tsRecv + 1n;
-  const pool = new DecodePool();
   const fold = initFold();
   const latest = new Map<string, WarmRow>();
   const keep = new Map<string, boolean>();
@@ -84,20 +85,25 @@ export async function foldCatalogBefore(o: WarmFoldOptions): Promise<WarmFold> {
     latest.set(symbol, { event, values: [...values] });
   };
   let events = 0;
-  const every = o.tickEvery ?? 50_000;
-  try {
-    const cursors: EventCursor[] = [];
-    for (const f of files) cursors.push(await EventCursor.open(f.path, f.kind, { toNs }, pool));
-    EventCursor.start(cursors);
-    const merge = new EventMerge(cursors);
-    for (let ev = merge.next(); ev !== null; ev = merge.next()) {
-      if (compareEvents(ev, o.before) >= 0) break;
-      if (ev.kind !== 'heartbeat' && !kept(ev.symbol)) continue;
-      applyEvent(o.set, fold, ev, sink);
-      if (++events % every === 0 && o.tick) await o.tick();
+  const tickMs = o.tickMs ?? 250;
+  let lastTick = performance.now();
+  // Decoded on this thread, not the replay's decode pool: a pool's worker thread can take seconds
+  // to start on a loaded machine, and the merge would block on it for longer than a lease lasts.
+  const cursors: EventCursor[] = [];
+  for (const f of files) {
+    cursors.push(await EventCursor.open(f.path, f.kind, { toNs }));
+    await o.tick?.();
+  }
+  EventCursor.start(cursors);
+  const merge = new EventMerge(cursors);
+  for (let ev = merge.next(); ev !== null; ev = merge.next()) {
+    if (compareEvents(ev, o.before) >= 0) break;
+    if (ev.kind !== 'heartbeat' && !kept(ev.symbol)) continue;
+    applyEvent(o.set, fold, ev, sink);
+    if ((++events & 1023) === 0 && o.tick && performance.now() - lastTick >= tickMs) {
+      await o.tick();
+      lastTick = performance.now();
     }
-  } finally {
-    await pool.close();
   }
   return { fold, date, events, files, latest };
 }

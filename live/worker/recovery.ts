@@ -51,6 +51,7 @@ export async function recoverShard(c: RecoveryContext, s: number): Promise<Shard
   const run = runFromCheckpoint(s, ck);
   if (c.warm) {
     // a saved state wins: it already holds the warm-up (or the day since the open)
+    if (ck.state) c.warm.cache.delete(s);
     if (ck.state) c.log(`shard ${s}: has a checkpoint (state at ${run.stateId}); recovering from it, not from --warm-from ${c.warm.warm.catalog}`);
     else await warmOrWait(c.warm, run, inKey);
   }

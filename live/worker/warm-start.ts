@@ -17,12 +17,14 @@
  * - An empty stream: the shard waits, and is warmed when its first entry arrives (live-worker.ts).
  */
 import { compareEvents, type MarketEvent } from '../../core/events.ts';
-import type { FactorSet } from '../../core/fold.ts';
+import type { FactorSet, FoldState } from '../../core/fold.ts';
 import { shardOf } from '../shard.ts';
 import type { Entry } from '../stream-reader.ts';
 import { decodeEvent } from '../wire.ts';
 import type { WorkerRedis } from './commands.ts';
-import { packValues } from './row-format.ts';
+import { LeaseExpiredError } from './errors.ts';
+import { packValues, type LatestRow } from './row-format.ts';
+import { decodeState, encodeState } from '../../core/state-codec.ts';
 import type { ShardRun } from './shard-run.ts';
 
 /** Where a warm start reads its history. */
@@ -41,6 +43,11 @@ export interface WarmContext {
   /** Renews the worker's leases during a long warm-up. */
   renew: () => Promise<void>;
   log: (msg: string) => void;
+  /**
+   * Per shard, its last warm-up (encoded) and the cutoff it was made for: a shard recovered again
+   * before its first state save (a lease lost meanwhile) reuses it instead of reading the catalog again.
+   */
+  cache: Map<number, { cutoff: string; state: Uint8Array; latest: [string, LatestRow][]; line: string }>;
 }
 
 /** The first entry of a stream that decodes as an event, or null when it holds none (yet). */
@@ -66,6 +73,15 @@ export const describeEvent = (e: MarketEvent): string => `ts_recv ${e.tsRecv}, $
  * Sets its fold, and its latest values to each symbol's newest warm-up row.
  */
 export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent): Promise<void> {
+  const cutoff = describeEvent(first);
+  const hit = c.cache.get(run.shard);
+  if (hit?.cutoff === cutoff) {
+    run.fold = decodeState<FoldState>(hit.state);
+    run.warmPending = false;
+    for (const [symbol, r] of hit.latest) run.latest.set(symbol, { ...r });
+    c.log(`shard ${run.shard}: warm start again (${hit.line})`);
+    return;
+  }
   const t0 = performance.now();
   const only = c.warm.symbols ? new Set(c.warm.symbols) : null;
   const { foldCatalogBefore } = await import('../../replay/warm-fold.ts');
@@ -74,7 +90,16 @@ export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent)
     set: c.set,
     before: first,
     keep: (s) => shardOf(s, c.shards) === run.shard && (only === null || only.has(s)),
-    tick: c.renew,
+    tick: async () => {
+      try {
+        await c.renew();
+      } catch (e) {
+        // another shard's lease expired meanwhile: this shard's recovery is cut short with it, so
+        // it must be recovered again too (as a commit cut short by a lease does, commit.ts)
+        if (e instanceof LeaseExpiredError) throw new LeaseExpiredError(e.lost, [...new Set([...e.stale, run.shard])]);
+        throw e;
+      }
+    },
   });
   run.fold = w.fold;
   run.warmPending = false;
@@ -83,7 +108,9 @@ export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent)
     if (compareEvents(r.event, first) >= 0) continue;
     run.latest.set(symbol, { id: '0-0', kind: r.event.kind, seq: r.event.seq, tsEvent: r.event.tsEvent, tsRecv: r.event.tsRecv, packed: packValues(r.values) });
   }
-  c.log(`shard ${run.shard}: warm start from ${c.warm.catalog}: folded ${w.events} events of ${w.date} (${w.files.length} files, ${w.fold.order.length} symbols) before the first input (${describeEvent(first)}) in ${Math.round(performance.now() - t0)} ms`);
+  const line = `folded ${w.events} events of ${w.date} (${w.files.length} files, ${w.fold.order.length} symbols) before the first input (${cutoff})`;
+  c.log(`shard ${run.shard}: warm start from ${c.warm.catalog}: ${line} in ${Math.round(performance.now() - t0)} ms`);
+  c.cache.set(run.shard, { cutoff, state: encodeState(w.fold), latest: [...run.latest], line });
 }
 
 /**
