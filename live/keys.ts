@@ -9,6 +9,7 @@
  *   <ns>:ckpt:{<ns>:<s>}            hash: the shard's fold state and the input IDs it covers
  *   <ns>:dlq:{<ns>:<s>}             dead letters: the bad entry's fields plus the reason
  *   <ns>:lease:{<ns>:<s>}           which worker owns the shard (SET NX PX, renewed)
+ *   <ns>:lineage:{<ns>:<s>}         JSON: the lineage of the shard's rows (replay/lineage.ts), set when a worker takes it
  *   <ns>:meta                       shard count and feature-set version of the deployment
  *   <ns>:workers                    sorted set: balancing workers (`lockstep live --balance`) by expiry
  *   <ns>:kill                       the kill switch (JSON: whole deployment and/or symbols; kill-switch.ts)
@@ -30,6 +31,7 @@ export const latestKey = (k: KeyLayout, symbol: string) => `${k.ns}:latest:${tag
 export const checkpointKey = (k: KeyLayout, s: number) => `${k.ns}:ckpt:${tag(k, s)}`;
 export const deadLetterStream = (k: KeyLayout, s: number) => `${k.ns}:dlq:${tag(k, s)}`;
 export const leaseKey = (k: KeyLayout, s: number) => `${k.ns}:lease:${tag(k, s)}`;
+export const lineageKey = (k: KeyLayout, s: number) => `${k.ns}:lineage:${tag(k, s)}`;
 export const metaKey = (k: KeyLayout) => `${k.ns}:meta`;
 /** The feed's record of the selection it is publishing (what a rerun resumes). */
 export const feedKey = (k: { ns: string }) => `${k.ns}:feed`;

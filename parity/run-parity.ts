@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { RedisHarness } from '../live/redis-harness.ts';
 import { fmtCount, StatusLine } from '../live/status-line.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
 import { instantOf } from '../replay/warm-fold.ts';
+import { lineageOf, type Lineage } from '../replay/lineage.ts';
 import { UsageError } from '../core/errors.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
@@ -88,13 +89,14 @@ export interface Certificate {
   };
   code: { commit: string | null; dirty: boolean | null; featureSetVersion: string; factors: ReturnType<typeof factorManifest> };
   inputs: { path: string; sha256: string }[];
+  /** What certified outputs are computed by and from (replay/lineage.ts; `lockstep lineage CERT.json` prints it). */
+  lineage: Lineage;
   /** replayFileSha256: the replay's Parquet bytes; *TableHash: order-independent content hashes (equal on parity). */
   outputs: { replayFileSha256: string; replayTableHash: string; liveTableHash: string; rows: number };
   diff: Omit<DiffReport, 'factors'> & { factorsWithMismatches: string[] };
   servedLatest: { symbols: number; mismatched: number };
 }
 
-const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A content hash of a table independent of row order: sorted by key, values as exact bits. */
 export function tableHash(t: DiffTable): string {
@@ -240,6 +242,8 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     }
     r.disconnect();
     const files = await selectReplayFiles(sel);
+    // the replay hashed these files for its own lineage: lineageOf reads each once per process
+    const lineage = lineageOf({ factors: DEFAULT_FACTORS, files, root: opts.catalog });
     const { factors, ...rest } = diff;
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
@@ -251,7 +255,8 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },
       code: { ...gitCommit(), featureSetVersion: featureSetVersion(DEFAULT_FACTORS), factors: factorManifest(DEFAULT_FACTORS) },
-      inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
+      inputs: files.map((f, i) => ({ path: f.path, sha256: lineage.inputs[i].sha256 })),
+      lineage,
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
       diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },
       servedLatest: { symbols: last.size, mismatched: servedBad },

@@ -17,6 +17,7 @@ import { UsageError } from '../core/errors.ts';
 import { DecodePool } from './decode-pool.ts';
 import { EventCursor } from './event-cursor.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
+import { lineageOf } from './lineage.ts';
 import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { Progress } from './progress.ts';
@@ -186,6 +187,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       featureSetVersion: fsVersion,
       factors: factorManifest(factors),
       date: opts.date,
+      // what made the table and from which files (lineage.ts; `lockstep lineage FILE` prints it)
+      lineage: lineageOf({ factors, files: opened.files, root: opts.catalog }),
     },
   });
   const pacer = new Pacer(opts.speed ?? 'max', undefined, dateStartNs(opts.date));

@@ -112,7 +112,7 @@ export class LiveWorker {
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
     this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });
     const warm = opts.warmFrom === undefined ? undefined : { writer, set: this.set, shards: keys.shards, warm: { catalog: opts.warmFrom, symbols: opts.warmSymbols }, renew: () => this.leases.renew(), log: this.log, cache: new Map() };
-    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log, warm };
+    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log, warm, factors: this.set.factors };
     await this.checkMeta(writer);
     if (opts.balance) {
       if (opts.owned !== undefined) throw new Error('a balancing worker takes its shards itself: give either owned shards or balance, not both');

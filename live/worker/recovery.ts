@@ -19,6 +19,9 @@ import type { WorkerHealth } from './health.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 import { runFromCheckpoint, type ShardRun } from './shard-run.ts';
 import { warmOrWait, warmRun, firstInputEvent, type WarmContext } from './warm-start.ts';
+import { writeShardLineage } from '../lineage-key.ts';
+import type { AnyFactor } from '../../core/factor.ts';
+import type { LineageInput } from '../../replay/lineage.ts';
 
 /** What recovering a shard works with. */
 export interface RecoveryContext {
@@ -32,6 +35,8 @@ export interface RecoveryContext {
   log: (msg: string) => void;
   /** Warm start of shards without a checkpoint (`--warm-from`), when asked for. */
   warm?: WarmContext;
+  /** The factors run (for the shard's lineage key). */
+  factors: readonly AnyFactor[];
 }
 
 /** Restores shard `s` from its checkpoint and catches it up with the input its group has delivered. */
@@ -49,12 +54,14 @@ export async function recoverShard(c: RecoveryContext, s: number): Promise<Shard
     throw new FatalWorkerError(`shard ${s}: its checkpoint was made by feature set ${ckFsv}, this worker runs ${c.fsv}; replay the shard from scratch (delete ${checkpointKey(keys, s)}) or run the matching version`);
   }
   const run = runFromCheckpoint(s, ck);
+  let warmed: LineageInput[] | undefined;
   if (c.warm) {
     // a saved state wins: it already holds the warm-up (or the day since the open)
     if (ck.state) c.warm.cache.delete(s);
     if (ck.state) c.log(`shard ${s}: has a checkpoint (state at ${run.stateId}); recovering from it, not from --warm-from ${c.warm.warm.catalog}`);
-    else await warmOrWait(c.warm, run, inKey);
+    else warmed = await warmOrWait(c.warm, run, inKey);
   }
+  await writeShardLineage(writer, keys, s, c.factors, warmed);
   await claimAndPoison(c, run);
   // Catch up from the state checkpoint: silently up to `committed`, normally after it, as far
   // as the group has delivered (later entries come through XREADGROUP as usual).
@@ -78,7 +85,7 @@ export async function recoverShard(c: RecoveryContext, s: number): Promise<Shard
 export async function ensureWarm(c: RecoveryContext, run: ShardRun): Promise<void> {
   if (!run.warmPending || !c.warm) return;
   const first = await firstInputEvent(c.warm.writer, inputStream(c.keys, run.shard));
-  if (first !== null) await warmRun(c.warm, run, first);
+  if (first !== null) await writeShardLineage(c.writer, c.keys, run.shard, c.factors, await warmRun(c.warm, run, first));
 }
 
 /** Claims pending entries of dead consumers; dead-letters those delivered too many times. */

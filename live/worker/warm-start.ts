@@ -16,6 +16,7 @@
  *   trimmed only after a state save), so a crash in between changes nothing.
  * - An empty stream: the shard waits, and is warmed when its first entry arrives (live-worker.ts).
  */
+import { relative, sep } from 'node:path';
 import { compareEvents, type MarketEvent } from '../../core/events.ts';
 import type { FactorSet, FoldState } from '../../core/fold.ts';
 import { shardOf } from '../shard.ts';
@@ -26,6 +27,7 @@ import { LeaseExpiredError } from './errors.ts';
 import { packValues, type LatestRow } from './row-format.ts';
 import { decodeState, encodeState } from '../../core/state-codec.ts';
 import type { ShardRun } from './shard-run.ts';
+import type { LineageInput } from '../../replay/lineage.ts';
 
 /** Where a warm start reads its history. */
 export interface WarmStartOptions {
@@ -47,7 +49,7 @@ export interface WarmContext {
    * Per shard, its last warm-up (encoded) and the cutoff it was made for: a shard recovered again
    * before its first state save (a lease lost meanwhile) reuses it instead of reading the catalog again.
    */
-  cache: Map<number, { cutoff: string; state: Uint8Array; latest: [string, LatestRow][]; line: string }>;
+  cache: Map<number, { cutoff: string; state: Uint8Array; latest: [string, LatestRow][]; line: string; inputs: LineageInput[] }>;
 }
 
 /** The first entry of a stream that decodes as an event, or null when it holds none (yet). */
@@ -70,9 +72,10 @@ export const describeEvent = (e: MarketEvent): string => `ts_recv ${e.tsRecv}, $
 
 /**
  * Warms `run` (fresh: no checkpoint) from the catalog up to `first`, the first event of its input.
- * Sets its fold, and its latest values to each symbol's newest warm-up row.
+ * Sets its fold, and its latest values to each symbol's newest warm-up row; returns the files
+ * folded, hashed, for the shard's lineage.
  */
-export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent): Promise<void> {
+export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent): Promise<LineageInput[]> {
   const cutoff = describeEvent(first);
   const hit = c.cache.get(run.shard);
   if (hit?.cutoff === cutoff) {
@@ -80,26 +83,28 @@ export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent)
     run.warmPending = false;
     for (const [symbol, r] of hit.latest) run.latest.set(symbol, { ...r });
     c.log(`shard ${run.shard}: warm start again (${hit.line})`);
-    return;
+    return hit.inputs;
   }
+  const tick = async (): Promise<void> => {
+    try {
+      await c.renew();
+    } catch (e) {
+      // another shard's lease expired meanwhile: this shard's recovery is cut short with it, so
+      // it must be recovered again too (as a commit cut short by a lease does, commit.ts)
+      if (e instanceof LeaseExpiredError) throw new LeaseExpiredError(e.lost, [...new Set([...e.stale, run.shard])]);
+      throw e;
+    }
+  };
   const t0 = performance.now();
   const only = c.warm.symbols ? new Set(c.warm.symbols) : null;
   const { foldCatalogBefore } = await import('../../replay/warm-fold.ts');
+  const { fileSha256 } = await import('../../replay/lineage.ts');
   const w = await foldCatalogBefore({
     catalog: c.warm.catalog,
     set: c.set,
     before: first,
     keep: (s) => shardOf(s, c.shards) === run.shard && (only === null || only.has(s)),
-    tick: async () => {
-      try {
-        await c.renew();
-      } catch (e) {
-        // another shard's lease expired meanwhile: this shard's recovery is cut short with it, so
-        // it must be recovered again too (as a commit cut short by a lease does, commit.ts)
-        if (e instanceof LeaseExpiredError) throw new LeaseExpiredError(e.lost, [...new Set([...e.stale, run.shard])]);
-        throw e;
-      }
-    },
+    tick,
   });
   run.fold = w.fold;
   run.warmPending = false;
@@ -110,14 +115,21 @@ export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent)
   }
   const line = `folded ${w.events} events of ${w.date} (${w.files.length} files, ${w.fold.order.length} symbols) before the first input (${cutoff})`;
   c.log(`shard ${run.shard}: warm start from ${c.warm.catalog}: ${line} in ${Math.round(performance.now() - t0)} ms`);
-  c.cache.set(run.shard, { cutoff, state: encodeState(w.fold), latest: [...run.latest], line });
+  // hashed one file at a time, leases renewed in between (a file is hashed once per process)
+  const inputs: LineageInput[] = [];
+  for (const f of w.files) {
+    inputs.push({ path: relative(c.warm.catalog, f.path).split(sep).join('/'), ...fileSha256(f.path) });
+    await tick();
+  }
+  c.cache.set(run.shard, { cutoff, state: encodeState(w.fold), latest: [...run.latest], line, inputs });
+  return inputs;
 }
 
 /**
  * Warms a fresh shard if its stream has an event; otherwise marks it to be warmed when its first
  * entry arrives (`run.warmPending`).
  */
-export async function warmOrWait(c: WarmContext, run: ShardRun, stream: string): Promise<void> {
+export async function warmOrWait(c: WarmContext, run: ShardRun, stream: string): Promise<LineageInput[] | undefined> {
   const first = await firstInputEvent(c.writer, stream);
   if (first !== null) return warmRun(c, run, first);
   run.warmPending = true;
