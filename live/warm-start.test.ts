@@ -17,8 +17,11 @@ import { readOutputRows } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { LiveWorker } from './worker/index.ts';
+import { readLiveLineage } from './lineage-key.ts';
+import { spawnSync } from 'node:child_process';
 
 const DATE = '2024-03-15';
+const ROOT = new URL('..', import.meta.url).pathname;
 const START = '17:00';
 let dir: string;
 let redis: RedisHarness;
@@ -93,6 +96,16 @@ describe('live --warm-from', () => {
     const m = await liveMismatches(keys, instantOf(DATE, START, 'start'));
     expect(m.rows).toBeGreaterThan(1000);
     expect(m).toMatchObject({ mismatched: 0, missing: 0, extra: 0, servedBad: 0 });
+
+    // each shard's lineage key: the worker's feature set, and the catalog files the warm-up read
+    const { lineage, withLineage } = await readLiveLineage(client, keys.ns);
+    expect(withLineage).toBe(2);
+    expect(lineage.featureSetVersion).toBe(JSON.parse(replay.metadata.get('lockstep')!).featureSetVersion);
+    expect(lineage.inputs.map((f) => f.path)).toContain('heartbeat/2024-03-15/_.parquet');
+    expect(lineage.inputs.every((f) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
+    const shown = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'lineage', join(dir, 'replay.parquet'), '--redis', redis.url, '--ns', keys.ns], { encoding: 'utf8', cwd: ROOT });
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^SERVABLE: a model trained on .*replay\.parquet can be served by live warm at redis:\/\/127\.0\.0\.1:\d+/);
 
     // restarted: the checkpoint wins over the catalog
     const again: string[] = [];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../core/errors.ts';
 import { generateDay } from '../datasets/generate.ts';
+import { readLineage } from '../replay/lineage.ts';
 import { runParity } from './run-parity.ts';
 
 const DATE = '2024-03-15';
@@ -22,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('parity run --live-from', () => {
   it('workers started at 16:00 with --warm-from certify against the whole-day replay', async () => {
-    const cert = await runParity({ catalog: join(dir, 'cat'), date: DATE, liveFrom: '16:00', workers: 2 });
+    const cert = await runParity({ catalog: join(dir, 'cat'), date: DATE, liveFrom: '16:00', workers: 2, certificate: join(dir, 'warm.json') });
     expect(cert.verdict).toBe('parity');
     expect(cert.scenario).toMatchObject({ liveFrom: '16:00', warmStart: 'catalog', workers: 2 });
     expect(cert.diff.mismatchedCells).toBe(0);
@@ -32,6 +33,12 @@ describe('parity run --live-from', () => {
     expect(cert.outputs.rows).toBeLessThan(30_000);
     expect(cert.outputs.liveTableHash).toBe(cert.outputs.replayTableHash);
     expect(cert.servedLatest).toEqual({ symbols: 3, mismatched: 0 });
+    // the certificate's lineage: the certified feature set and the replay's input files, hashed
+    const l = await readLineage(join(dir, 'warm.json'));
+    expect(l.featureSetVersion).toBe(cert.code.featureSetVersion);
+    expect(l.factors.map((f) => f.codeHash)).toEqual(cert.code.factors.map((f) => f.codeHash));
+    expect(l.inputs.map((f) => f.sha256)).toEqual(cert.inputs.map((f) => f.sha256));
+    expect(l.inputs.every((f) => !f.path.startsWith('/') && f.bytes > 0)).toBe(true);
   });
 
   it('the same run with cold workers (--no-warm) is skew', async () => {
