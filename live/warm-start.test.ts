@@ -3,7 +3,8 @@
  * the session mid-day waits for each shard's first entry, folds the catalog up to it, and writes
  * exactly the replay's rows for the events it was fed; restarted, its checkpoint wins.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { UsageError } from '../core/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +115,15 @@ describe('live --warm-from', () => {
     await w.close();
     expect(again.filter((l) => /has a checkpoint \(state at .*\); recovering from it, not from --warm-from/.test(l))).toHaveLength(2);
     expect(again.some((l) => /warm start from/.test(l))).toBe(false);
+  });
+
+  it('a catalog without the day of the first input stops the worker with one line naming it', async () => {
+    const keys: KeyLayout = { ns: 'nodata', shards: 1 };
+    mkdirSync(join(dir, 'empty'));
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards, startNs: instantOf(DATE, '19:50', 'start') });
+    const w = new LiveWorker({ redis: redis.url, ns: keys.ns, shards: 1, consumer: 'w0', warmFrom: join(dir, 'empty') });
+    await expect(w.start()).rejects.toThrow(new UsageError(`--warm-from ${join(dir, 'empty')}: the catalog has no data for ${DATE}, the date of the input's first event (ts_recv ${instantOf(DATE, '19:50', 'start')}); warm start needs that day's events up to it`));
+    await w.close();
   });
 
   it('without it the same worker starts cold and its rows differ from the replay', async () => {

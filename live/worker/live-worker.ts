@@ -30,6 +30,7 @@
  * shard, and a shard's rows go out as one stream entry per commit.
  */
 import { randomUUID } from 'node:crypto';
+import { UserError } from '../../core/errors.ts';
 import { createFactorSet, type FactorSet } from '../../core/fold.ts';
 import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
 import { inputStream, metaKey, type KeyLayout } from '../keys.ts';
@@ -433,6 +434,8 @@ export class LiveWorker {
       try {
         await this.warmWaiting(res, index);
       } catch (e) {
+        // a catalog that cannot warm the shard (no data for the day, a bad file) is the operator's to fix
+        if (e instanceof UserError) throw e;
         // the read's entries stay pending for this consumer: re-read before anything new
         if (await this.onFailure(e, 'warm start')) await sleep(200);
         recheck = true;
