@@ -129,7 +129,7 @@ export function formatLineage(l: Lineage, title: string): string[] {
   const width = Math.max(0, ...l.factors.map((f) => f.name.length));
   return [
     `lineage of ${title}`,
-    `  lockstep ${l.lockstepVersion}, feature set ${l.featureSetVersion} (${l.factors.length} factors)`,
+    `  Lockstep ${l.lockstepVersion}, feature set ${l.featureSetVersion} (${l.factors.length} factors)`,
     '  factors (name, version, code hash, parameters):',
     ...l.factors.map((f) => `    ${f.name.padEnd(width)}  v${f.version}  ${short(f.codeHash)}  ${JSON.stringify(f.params)}`),
     `  inputs (${l.inputs.length} files, ${bytes.toLocaleString('en-US')} bytes; sha256, path):`,
@@ -185,6 +185,6 @@ export function formatComparison(c: LineageComparison, a: Lineage, b: Lineage, n
   for (const f of c.changed) out.push(`  changed: ${f.name}: ${f.what.join('; ')}`);
   if (c.onlyInA.length > 0) out.push(`  only in ${names[0]}: ${c.onlyInA.join(', ')}`);
   if (c.onlyInB.length > 0) out.push(`  only in ${names[1]}: ${c.onlyInB.join(', ')}`);
-  if (a.lockstepVersion !== b.lockstepVersion) out.push(`  lockstep ${a.lockstepVersion} (${names[0]}) vs ${b.lockstepVersion} (${names[1]})`);
+  if (a.lockstepVersion !== b.lockstepVersion) out.push(`  Lockstep ${a.lockstepVersion} (${names[0]}) vs ${b.lockstepVersion} (${names[1]})`);
   return out;
 }
