@@ -115,13 +115,15 @@ export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent)
   }
   const line = `folded ${w.events} events of ${w.date} (${w.files.length} files, ${w.fold.order.length} symbols) before the first input (${cutoff})`;
   c.log(`shard ${run.shard}: warm start from ${c.warm.catalog}: ${line} in ${Math.round(performance.now() - t0)} ms`);
+  // encoded before anything can apply an entry to the fold
+  const state = encodeState(w.fold);
   // hashed one file at a time, leases renewed in between (a file is hashed once per process)
   const inputs: LineageInput[] = [];
   for (const f of w.files) {
     inputs.push({ path: relative(c.warm.catalog, f.path).split(sep).join('/'), ...fileSha256(f.path) });
     await tick();
   }
-  c.cache.set(run.shard, { cutoff, state: encodeState(w.fold), latest: [...run.latest], line, inputs });
+  c.cache.set(run.shard, { cutoff, state, latest: [...run.latest].map(([sym, r]) => [sym, { ...r }]), line, inputs });
   return inputs;
 }
 
