@@ -58,6 +58,13 @@ export interface FeedOptions extends ReplaySelection {
   status?: boolean;
   /** How long to keep retrying while Redis fails without a single success (default 5 minutes). */
   retryForMs?: number;
+  /**
+   * Publish only events received at or after this instant (epoch ns), earlier dates' fundamentals
+   * included: a feed that joins the session there, as an exchange connection opened mid-day would
+   * (unlike `from`, which keeps the earlier fundamentals a replay of the window starts from).
+   * Workers started with `--warm-from` take what comes before it from the catalog.
+   */
+  startNs?: bigint;
 }
 
 export interface FeedSummary {
@@ -197,7 +204,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   try {
     // resume only the selection that was being fed: another selection (other symbols, another
     // window) is published whole, whatever the streams already hold
-    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null });
+    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null, ...(opts.startNs !== undefined ? { startNs: String(opts.startNs) } : {}) });
     let sameSelection = (await retry.run(() => r.hget(feedKey(keys), 'selection'))) === selection;
     for (;;) {
       try {
@@ -379,7 +386,9 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       }
     };
 
+    const startNs = opts.startNs;
     for (let e = merge.next(); e !== null; e = merge.next()) {
+      if (startNs !== undefined && e.tsRecv < startNs) continue;
       if (!allPast && !anyBeyond(e)) {
         skipped++;
         continue;

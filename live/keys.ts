@@ -9,6 +9,7 @@
  *   <ns>:ckpt:{<ns>:<s>}            hash: the shard's fold state and the input IDs it covers
  *   <ns>:dlq:{<ns>:<s>}             dead letters: the bad entry's fields plus the reason
  *   <ns>:lease:{<ns>:<s>}           which worker owns the shard (SET NX PX, renewed)
+ *   <ns>:lineage:{<ns>:<s>}         JSON: the lineage of the shard's rows (replay/lineage.ts), set when a worker takes it
  *   <ns>:meta                       shard count and feature-set version of the deployment
  *   <ns>:data-lost                  JSON: a worker stopped because Redis lost the deployment's data (for the alerts)
  *   <ns>:workers                    sorted set: balancing workers (`lockstep live --balance`) by expiry
@@ -31,6 +32,7 @@ export const latestKey = (k: KeyLayout, symbol: string) => `${k.ns}:latest:${tag
 export const checkpointKey = (k: KeyLayout, s: number) => `${k.ns}:ckpt:${tag(k, s)}`;
 export const deadLetterStream = (k: KeyLayout, s: number) => `${k.ns}:dlq:${tag(k, s)}`;
 export const leaseKey = (k: KeyLayout, s: number) => `${k.ns}:lease:${tag(k, s)}`;
+export const lineageKey = (k: KeyLayout, s: number) => `${k.ns}:lineage:${tag(k, s)}`;
 export const metaKey = (k: KeyLayout) => `${k.ns}:meta`;
 /**
  * Written by a worker that stops because Redis lost the deployment's data (`{consumer, at,

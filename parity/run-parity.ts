@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,9 @@ import { RedisHarness } from '../live/redis-harness.ts';
 import { fmtCount, StatusLine } from '../live/status-line.ts';
 import { readCatalogSessions } from '../replay/catalog.ts';
 import { runReplay, selectReplayFiles, type ReplaySelection } from '../replay/run-replay.ts';
+import { instantOf } from '../replay/warm-fold.ts';
+import { lineageOf, type Lineage } from '../replay/lineage.ts';
+import { UsageError } from '../core/errors.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 import { captureUrl } from './row-source.ts';
@@ -64,6 +67,15 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
   /** Show progress on stderr (a line rewritten in place on a terminal, one line every 10 s otherwise). */
   status?: boolean;
   /**
+   * Start the live side mid-session (HH:MM UTC): the feed publishes only events received from then
+   * on, and the workers warm each shard from the catalog up to its first input (`--warm-from`,
+   * unless `warm` is false). Live rows are compared with the replay's rows of the same events
+   * (the replay runs the whole day; its rows before the start have no live counterpart).
+   */
+  liveFrom?: string;
+  /** With `liveFrom`: start the workers with `--warm-from` the catalog (default true; false shows what a cold start gets wrong). */
+  warm?: boolean;
+  /**
    * With `redis`: keep the run's namespace (input and output streams, checkpoints, latest values)
    * instead of deleting it at the end.
    */
@@ -85,18 +97,22 @@ export interface Certificate {
     to?: string;
     /** Events the feed published twice (with `dup:F`). */
     duplicatedEvents?: number;
+    /** The live side started mid-session at this time (HH:MM UTC) and how its workers started: from the catalog's history (`warm`) or empty (`cold`). */
+    liveFrom?: string;
+    warmStart?: 'catalog' | 'cold';
     /** Parameter changes the live side ran with (a deliberate skew) and its feature-set version. */
     injectedSkew?: { liveFactorParams: string[]; liveFeatureSetVersion: string };
   };
   code: { commit: string | null; dirty: boolean | null; featureSetVersion: string; factors: ReturnType<typeof factorManifest> };
   inputs: { path: string; sha256: string }[];
+  /** What certified outputs are computed by and from (replay/lineage.ts; `lockstep lineage CERT.json` prints it). */
+  lineage: Lineage;
   /** replayFileSha256: the replay's Parquet bytes; *TableHash: order-independent content hashes (equal on parity). */
   outputs: { replayFileSha256: string; replayTableHash: string; liveTableHash: string; rows: number };
   diff: Omit<DiffReport, 'factors'> & { factorsWithMismatches: string[] };
   servedLatest: { symbols: number; mismatched: number };
 }
 
-const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A content hash of a table independent of row order: sorted by key, values as exact bits. */
 export function tableHash(t: DiffTable): string {
@@ -135,11 +151,11 @@ function gitCommit(): { commit: string | null; dirty: boolean | null } {
 /** The last line a worker printed on stderr (its reason, when it exits early). */
 const lastLines = new WeakMap<ChildProcess, string>();
 
-function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorArgs: readonly string[], factorParams: readonly string[], catalog: string): ChildProcess {
+function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: string, factorArgs: readonly string[], factorParams: readonly string[], catalog: string, extra: readonly string[] = []): ChildProcess {
   const params = [...factorArgs, ...factorParams.flatMap((p) => ['--factor-param', p])];
   // the workers start with the feed: they bring the catalog's session table themselves rather than
   // race the feed to record it in <ns>:meta (shard-meta.ts settleSessions)
-  const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   // read, so that a chatty worker never blocks on a full pipe; the last line says why it stopped
   let tail = '';
   p.stderr!.on('data', (d: Buffer) => {
@@ -154,6 +170,13 @@ function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: st
 function exitNote(procs: ChildProcess[]): string {
   const said = procs.filter((p) => p.exitCode !== null && lastLines.has(p)).map((p) => lastLines.get(p));
   return `(${procs.map((p) => p.exitCode).join(',')})${said.length > 0 ? `; ${said.join('; ')}` : ''}`;
+}
+
+/** The rows of `t` received at or after `fromNs` (a live side started then has only those). */
+function rowsFrom(t: DiffTable, fromNs: bigint): DiffTable {
+  const keep = t.tsRecv.map((ts, i) => (ts >= fromNs ? i : -1)).filter((i) => i >= 0);
+  const pick = <T>(a: T[]) => keep.map((i) => a[i]);
+  return { columns: t.columns, symbol: pick(t.symbol), source: pick(t.source), seq: pick(t.seq), tsRecv: pick(t.tsRecv), values: Object.fromEntries(Object.entries(t.values).map(([c, v]) => [c, pick(v)])) };
 }
 
 /**
@@ -199,21 +222,27 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const sessions = readCatalogSessions(opts.catalog);
   const liveFsv = featureSetVersion(withFactorParams(baseSet, liveParams), sessions);
   const workers = opts.workers ?? 1;
+  const liveFromNs = opts.liveFrom === undefined ? undefined : instantOf(opts.date, opts.liveFrom, '--live-from');
+  // a replay window starts cold at --from, a warm worker folds the whole day before its start
+  if (liveFromNs !== undefined && (opts.from || opts.to)) throw new UsageError('--live-from compares with the replay of the whole day: give it without --from/--to');
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
   const harness = opts.redis ? null : await RedisHarness.start({ persistence: true });
   const url = opts.redis ?? harness!.url;
   const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
   const sel: ReplaySelection = { catalog: opts.catalog, date: opts.date, symbols: opts.symbols, from: opts.from, to: opts.to };
+  const warm = opts.liveFrom !== undefined && opts.warm !== false;
+  const workerExtra = warm ? ['--warm-from', opts.catalog, ...(opts.symbols ? ['--warm-symbols', opts.symbols.join(',')] : [])] : [];
   let procs: ChildProcess[] = [];
   try {
     log(`A: replaying ${opts.date} offline`);
     // cold on both sides: the live workers start from empty state at the window's first event
     const a = await runReplay({ ...sel, warmup: 0n, factors: factorSet, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
     log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
-    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status });
+    if (opts.liveFrom) log(`B: the live side starts at ${opts.liveFrom}: events before it are not fed; workers start ${warm ? `warm, from ${opts.catalog}` : 'cold (no --warm-from)'}`);
+    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status, startNs: liveFromNs });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
-    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams, opts.catalog));
+    procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams, opts.catalog, workerExtra));
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -222,7 +251,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w].kill('SIGKILL');
       await new Promise((r) => procs[w].once('exit', r));
       log(`  chaos: killed worker ${w} (SIGKILL), restarting it`);
-      procs[w] = startWorker(url, keys, owned[w], `w${w}`, factorArgs, liveParams, opts.catalog);
+      procs[w] = startWorker(url, keys, owned[w], `w${w}`, factorArgs, liveParams, opts.catalog, workerExtra);
     }
     const fed = await feeding;
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
@@ -242,31 +271,38 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
     log('diffing A and B');
-    const A = await loadTable(join(work, 'replay.parquet'));
+    const fullA = await loadTable(join(work, 'replay.parquet'));
+    // a live side started mid-session has rows only for the events it was fed
+    const A = liveFromNs === undefined ? fullA : rowsFrom(fullA, liveFromNs);
     const B = await loadTable(captureUrl(url, keys.ns, shards));
     const diff = diffTables(A, B);
     // served latest values must equal A's last row per symbol
     const r = await openRedis(url);
+    // every symbol of the day: a warm worker serves the last value even of a symbol quiet since the start
     const last = new Map<string, number>();
-    A.symbol.forEach((s, i) => last.set(s, i));
+    fullA.symbol.forEach((s, i) => last.set(s, i));
     let servedBad = 0;
     for (const [sym, i] of last) {
       const h = await r.hgetall(latestKey(keys, sym));
-      if (h._seq !== A.seq[i].toString() || Object.keys(A.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== A.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(A.values[c][i] as number)))) servedBad++;
+      if (h._seq !== fullA.seq[i].toString() || Object.keys(fullA.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== fullA.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(fullA.values[c][i] as number)))) servedBad++;
     }
     r.disconnect();
     const files = await selectReplayFiles(sel);
+    // the replay hashed these files for its own lineage: lineageOf reads each once per process
+    const lineage = lineageOf({ factors: factorSet, sessions, files, root: opts.catalog });
     const { factors, ...rest } = diff;
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
       scenario: {
         date: opts.date, workers, shards, chaos: [opts.killN ? `kill:${opts.killN}` : '', opts.duplicate ? `dup:${opts.duplicate}` : ''].filter(Boolean).join(',') || 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
         ...(fed.duplicated > 0 ? { duplicatedEvents: fed.duplicated } : {}),
+        ...(opts.liveFrom ? { liveFrom: opts.liveFrom, warmStart: warm ? 'catalog' as const : 'cold' as const } : {}),
         ...(opts.liveFactorParams?.length ? { injectedSkew: { liveFactorParams: [...opts.liveFactorParams], liveFeatureSetVersion: liveFsv } } : {}),
         ...(opts.symbols ? { symbols: [...opts.symbols] } : {}), ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}),
       },
       code: { ...gitCommit(), featureSetVersion: featureSetVersion(factorSet, sessions), factors: factorManifest(factorSet) },
-      inputs: files.map((f) => ({ path: f.path, sha256: sha256(readFileSync(f.path)) })),
+      inputs: files.map((f, i) => ({ path: f.path, sha256: lineage.inputs[i].sha256 })),
+      lineage,
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
       diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },
       servedLatest: { symbols: last.size, mismatched: servedBad },

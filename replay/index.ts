@@ -18,6 +18,12 @@ export { formatSummary } from './summary.ts';
 export { parseSpeed } from './pacer.ts';
 export type { Speed } from './pacer.ts';
 
+// Lineage (what an output was computed by and from) and warm starts from a catalog
+export { compareLineage, fileSha256, lineageOf, lockstepVersion, readLineage } from './lineage.ts';
+export type { Lineage, LineageComparison, LineageFactor, LineageInput } from './lineage.ts';
+export { foldCatalogBefore } from './warm-fold.ts';
+export type { WarmFold, WarmFoldOptions, WarmRow } from './warm-fold.ts';
+
 // Catalogs
 export { catalogDates, listCatalog, loadSessionTable, readCatalogSessions, recordCatalogSessions, selectCatalog, sessionsPath, writeCatalog, writeCatalogFile } from './catalog.ts';
 export type { CatalogFile, CatalogRow, CatalogSelection, PartBy, RowExtras, WriteCatalogOptions } from './catalog.ts';

@@ -15,6 +15,7 @@ import { stateFromJson, stateToJson } from '../core/state-codec.ts';
 import { dateStartNs, readCatalogSessions } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
+import { lineageOf } from './lineage.ts';
 import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { Progress } from './progress.ts';
@@ -140,6 +141,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       // one date keeps the metadata it has always had (same bytes); a range records its dates
       ...(opts.date !== undefined ? { date: opts.date } : { dates: plan.dates }),
       ...(windowStart !== undefined ? { warmup: { from: isoNs(plan.readFromNs!), window: isoNs(windowStart), dates: plan.warmupDates } } : {}),
+      // what made the table and from which files (lineage.ts; `lockstep lineage FILE` prints it)
+      lineage: lineageOf({ factors, sessions, files: opened.files, root: opts.catalog }),
     },
   });
   // warm-up events are handed over at once: pacing starts with the window

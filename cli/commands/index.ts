@@ -12,6 +12,7 @@ import { demoCommand } from './demo.ts';
 import { factorsCommand } from './factors.ts';
 import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
+import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   alertsCommand,
   serveCommand,
   parityCommand,
+  lineageCommand,
   factorsCommand,
   benchCommand,
   benchPhaseCommand,

@@ -20,6 +20,8 @@ const builder = (y: Argv) =>
     .option('exit-when-idle', { type: 'number', describe: 'exit after N ms without input (tests, batch catch-up)' })
     .option('metrics-port', { type: 'number', describe: "serve this worker's Prometheus metrics at http://HOST:N/metrics (0: any free port; default off)" })
     .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'interface of the metrics server (0.0.0.0: every interface)' })
+    .option('warm-from', { type: 'string', describe: "warm start: a shard with no checkpoint yet starts from this catalog's fold state up to the first event of its input stream (a worker started mid-session serves what one running since the open would)" })
+    .option('warm-symbols', { type: 'string', array: true, describe: "with --warm-from: fold only these symbols (the feed's --symbols; default every symbol of the shard)" })
     .option('status-every-ms', { type: 'number', default: 30_000, describe: 'a one-line status on stderr every N ms when stderr is not a terminal (0: never)' });
 
 /** `lockstep live`: one live worker, until SIGTERM/SIGINT or `--exit-when-idle`. */
@@ -28,6 +30,12 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   describe: 'run a live worker: consume shards, compute factors, serve the latest values',
   builder,
   handler: async (a) => {
+    if (a.warmSymbols !== undefined && a.warmFrom === undefined) throw new UsageError('--warm-symbols needs --warm-from CATALOG');
+    if (a.warmFrom !== undefined) {
+      // a missing catalog is one line now, not a worker dying at its first shard
+      const { listCatalog } = await import('../../replay/catalog.ts');
+      listCatalog(a.warmFrom);
+    }
     if (!Number.isInteger(a.durableReplicas) || a.durableReplicas < 0) throw new UsageError(`--durable-replicas must be a whole number >= 0, got ${a.durableReplicas}`);
     const { LiveWorker } = await import('../../live/worker/index.ts');
     const { checkFeatureSet, checkShardCount, recordedSessions } = await import('../../live/shard-meta.ts');
@@ -61,6 +69,8 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       ttlSeconds: a.ttl,
       leaseMs: a.leaseMs,
       durableReplicas: a.durableReplicas,
+      warmFrom: a.warmFrom,
+      warmSymbols: list(a.warmSymbols),
       log: (m) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`),
     });
     const stop = () => w.stop();

@@ -18,7 +18,9 @@ const builder = (y: Argv) =>
     .option('to', { type: 'string', describe: 'end time HH:MM UTC, exclusive (both paths)' })
     .option('factors', { ...FACTORS, describe: `${FACTORS.describe} (both paths)` })
     .option('only', { ...ONLY, describe: `${ONLY.describe} (both paths)` })
-    .option('factor-param', { ...FACTOR_PARAM, describe: `${FACTOR_PARAM.describe} (both paths; --inject-skew changes the live side only)` });
+    .option('factor-param', { ...FACTOR_PARAM, describe: `${FACTOR_PARAM.describe} (both paths; --inject-skew changes the live side only)` })
+    .option('live-from', { type: 'string', describe: 'start the live side mid-session at HH:MM UTC: only later events are fed, workers warm up from the catalog (--warm-from), and their rows are compared with the whole-day replay\'s rows of the same events' })
+    .option('warm', { type: 'boolean', default: true, describe: 'with --live-from: start the workers with --warm-from the catalog (--no-warm: cold, which shows what a warm start fixes)' });
 
 /** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
 function parseChaos(v: string | undefined): { killN: number; duplicate?: number } {
@@ -58,6 +60,8 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       from: a.from,
       to: a.to,
       keep: a.keep,
+      liveFrom: a.liveFrom,
+      warm: a.warm,
       log: (m) => console.error(m),
       status: true,
     });

@@ -30,6 +30,7 @@
  * shard, and a shard's rows go out as one stream entry per commit.
  */
 import { randomUUID } from 'node:crypto';
+import { UserError } from '../../core/errors.ts';
 import { createFactorSet, type FactorSet } from '../../core/fold.ts';
 import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
 import type { AnyFactor } from '../../core/factor.ts';
@@ -47,7 +48,7 @@ import { markFailed, markOk, newHealth, type WorkerHealth } from './health.ts';
 import { openInput, type InputReader, type ReadResult } from './input.ts';
 import { fairShare, LeaseManager } from './leases.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
-import { hasPendingGap, recoverShard, type RecoveryContext } from './recovery.ts';
+import { ensureWarm, hasPendingGap, recoverShard, type RecoveryContext } from './recovery.ts';
 import type { ShardRun } from './shard-run.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,7 +118,8 @@ export class LiveWorker {
     const stopping = () => this.stopping;
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
     this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });
-    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log };
+    const warm = opts.warmFrom === undefined ? undefined : { writer, set: this.set, shards: keys.shards, warm: { catalog: opts.warmFrom, symbols: opts.warmSymbols }, renew: () => this.leases.renew(), log: this.log, cache: new Map() };
+    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log, warm, factors: this.set.factors };
     await this.checkMeta(writer);
     if (opts.balance) {
       if (opts.owned !== undefined) throw new Error('a balancing worker takes its shards itself: give either owned shards or balance, not both');
@@ -326,6 +328,14 @@ export class LiveWorker {
     }
   }
 
+  /** Warms the shards of a read that were waiting for their first input entry (warm-start.ts). */
+  private async warmWaiting(res: ReadResult, index: ReadonlyMap<string, number>): Promise<void> {
+    for (const [key, entries] of res) {
+      const run = this.runs.get(index.get(key)!);
+      if (run?.warmPending && entries.length > 0) await ensureWarm(this.recovery, run);
+    }
+  }
+
   /** Applies a read's entries to their shards' folds. */
   private applyRead(res: ReadResult, index: ReadonlyMap<string, number>): void {
     const applier = this.applier;
@@ -433,6 +443,16 @@ export class LiveWorker {
       idleSince = Date.now();
       // a balancing step is due: read nothing ahead, so the next turn starts quiescent
       if (!this.stopping && !this.balanceDue()) ahead = readAhead();
+      try {
+        await this.warmWaiting(res, index);
+      } catch (e) {
+        // a catalog that cannot warm the shard (no data for the day, a bad file) is the operator's to fix
+        if (e instanceof UserError) throw e;
+        // the read's entries stay pending for this consumer: re-read before anything new
+        if (await this.onFailure(e, 'warm start')) await sleep(200);
+        recheck = true;
+        continue;
+      }
       this.applyRead(res, index);
       await this.settle();
       // shards commit independently (own keys, own fencing), in one round trip on a single node
@@ -442,6 +462,7 @@ export class LiveWorker {
     // entries already read ahead are applied and committed too
     if (ahead !== null) {
       const res = await (ahead as Promise<ReadResult | null>).catch(() => null);
+      await this.warmWaiting(res ?? [], index);
       this.applyRead(res ?? [], index);
     }
     await this.settle();
@@ -458,6 +479,7 @@ export class LiveWorker {
       for (;;) {
         const entries = (await this.input!.readNow([streams[i]], from))[0]?.[1] ?? [];
         if (entries.length === 0) break;
+        await ensureWarm(this.recovery, run);
         for (const e of entries) this.applier.apply(run, e);
         await this.committer.commit(run);
         from = entries[entries.length - 1][0];

@@ -51,6 +51,13 @@ export interface WorkerOptions extends ConnectOptions {
   leaseMs?: number;
   /** Durable commits: go on only once this many replicas have each commit (WAIT; default 0, off). */
   durableReplicas?: number;
+  /**
+   * Warm start: a shard with no checkpoint yet starts from this catalog's fold state up to the
+   * first event of its input stream, not empty (warm-start.ts).
+   */
+  warmFrom?: string;
+  /** With `warmFrom`: fold only these symbols (the feed's `--symbols`; default every symbol). */
+  warmSymbols?: readonly string[];
   /** Where the worker's log lines go (default: nowhere). */
   log?: (msg: string) => void;
 }

@@ -18,6 +18,10 @@ import { FatalWorkerError } from './errors.ts';
 import type { WorkerHealth } from './health.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 import { runFromCheckpoint, type ShardRun } from './shard-run.ts';
+import { warmOrWait, warmRun, firstInputEvent, type WarmContext } from './warm-start.ts';
+import { writeShardLineage } from '../lineage-key.ts';
+import type { AnyFactor } from '../../core/factor.ts';
+import type { LineageInput } from '../../replay/lineage.ts';
 
 /** What recovering a shard works with. */
 export interface RecoveryContext {
@@ -29,6 +33,10 @@ export interface RecoveryContext {
   applier: EntryApplier;
   committer: Committer;
   log: (msg: string) => void;
+  /** Warm start of shards without a checkpoint (`--warm-from`), when asked for. */
+  warm?: WarmContext;
+  /** The factors run (for the shard's lineage key). */
+  factors: readonly AnyFactor[];
 }
 
 /** Restores shard `s` from its checkpoint and catches it up with the input its group has delivered. */
@@ -46,6 +54,14 @@ export async function recoverShard(c: RecoveryContext, s: number): Promise<Shard
     throw new FatalWorkerError(`shard ${s}: its checkpoint was made by feature set ${ckFsv}, this worker runs ${c.fsv}; replay the shard from scratch (delete ${checkpointKey(keys, s)}) or run the matching version`);
   }
   const run = runFromCheckpoint(s, ck);
+  let warmed: LineageInput[] | undefined;
+  if (c.warm) {
+    // a saved state wins: it already holds the warm-up (or the day since the open)
+    if (ck.state) c.warm.cache.delete(s);
+    if (ck.state) c.log(`shard ${s}: has a checkpoint (state at ${run.stateId}); recovering from it, not from --warm-from ${c.warm.warm.catalog}`);
+    else warmed = await warmOrWait(c.warm, run, inKey);
+  }
+  await writeShardLineage(writer, keys, s, c.factors, warmed);
   await claimAndPoison(c, run);
   // Catch up from the state checkpoint: silently up to `committed`, normally after it, as far
   // as the group has delivered (later entries come through XREADGROUP as usual).
@@ -56,12 +72,20 @@ export async function recoverShard(c: RecoveryContext, s: number): Promise<Shard
   while (compareIds(run.applied, delivered) < 0) {
     const entries = (await writer.xrange(inKey, from, delivered, 'COUNT', opts.batch)) as Entry[];
     if (entries.length === 0) break;
+    await ensureWarm(c, run);
     for (const e of entries) c.applier.apply(run, e);
     await c.committer.commit(run, false);
     from = `(${entries[entries.length - 1][0]}`;
   }
   c.log(`shard ${s}: recovered at ${run.applied} (state ${run.stateId}, outputs ${run.committed})`);
   return run;
+}
+
+/** Warms a shard that waited for its first input entry (warm-start.ts), before any entry is applied to it. */
+export async function ensureWarm(c: RecoveryContext, run: ShardRun): Promise<void> {
+  if (!run.warmPending || !c.warm) return;
+  const first = await firstInputEvent(c.warm.writer, inputStream(c.keys, run.shard));
+  if (first !== null) await writeShardLineage(c.writer, c.keys, run.shard, c.factors, await warmRun(c.warm, run, first));
 }
 
 /** Claims pending entries of dead consumers; dead-letters those delivered too many times. */

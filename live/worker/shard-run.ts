@@ -28,6 +28,8 @@ export interface ShardRun {
   acks: string[];
   /** Entry IDs already dead-lettered during recovery (skip when re-read). */
   skip: Set<string>;
+  /** Warm start (warm-start.ts) waits for the shard's first input entry: warm it before applying any. */
+  warmPending?: boolean;
 }
 
 /** A shard's run as its checkpoint hash (HGETALL, as buffers) left it; a fresh one when it is empty. */
