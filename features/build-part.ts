@@ -6,7 +6,7 @@
  */
 import { applyEvent, createFactorSet, initFold, type RowSink } from '../core/fold.ts';
 import type { AnyFactor } from '../core/factor.ts';
-import { dateStartNs } from '../replay/catalog.ts';
+import { dateStartNs, readCatalogSessions } from '../replay/catalog.ts';
 import { ParquetStreamWriter } from '../replay/parquet-stream-writer.ts';
 import { finishBuilder, initBuilder, stepBuilder, takeReady, type BuilderConfig, type BuilderSample, type EntityRow } from './builder.ts';
 import { nextDateStart, startDate } from './day-boundary.ts';
@@ -72,7 +72,8 @@ function configOf(job: PartJob, factors: readonly AnyFactor[]): BuilderConfig {
   const fromNs = dateStartNs(job.date);
   const sample: BuilderSample = job.sample.kind === 'entities' ? { kind: 'entities', rows: job.sample.rows } : job.sample;
   return {
-    set: createFactorSet(factors),
+    // each symbol's session (`session: 'auto'` factors) from the catalog, as replay and live read it
+    set: createFactorSet(factors, { sessions: readCatalogSessions(job.catalog) }),
     features: job.features,
     labels,
     haltGapNs: job.haltGapNs,
@@ -160,7 +161,7 @@ async function checkPart(job: PartJob, factors: readonly AnyFactor[], open: Open
 
 /** A fold with no samples over the same source (the benchmark's own-fold peer reuses it). */
 export async function foldOnly(job: PartJob, hooks: PartHooks = {}): Promise<number> {
-  const set = createFactorSet(await factorsOf(job, hooks));
+  const set = createFactorSet(await factorsOf(job, hooks), { sessions: readCatalogSessions(job.catalog) });
   const fold = initFold();
   const src = await (hooks.openSource ?? openEventSource)({ catalog: job.catalog, dates: slices(job), symbols: job.symbols });
   const none: RowSink = () => {};

@@ -15,7 +15,9 @@ import { InputError, UsageError } from '../core/errors.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { createFactorSet } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
-import { dateStartNs, listCatalog, utcDate } from '../replay/catalog.ts';
+import { dateStartNs, listCatalog, readCatalogSessions, utcDate } from '../replay/catalog.ts';
+import { lineageOf } from '../replay/lineage.ts';
+import { selectReplayFiles } from '../replay/selection.ts';
 import { lockstepMetadata, openParquet } from '../replay/parquet-io.ts';
 import { isoNs } from '../replay/time-format.ts';
 import { startTsWorker } from '../replay/worker-thread.ts';
@@ -79,6 +81,7 @@ function marketDates(catalog: string): string[] {
 
 interface Plan {
   jobs: PartJob[];
+  sessions: ReturnType<typeof readCatalogSessions>;
   params: Record<string, unknown>;
   buildKey: string;
   fsVersion: string;
@@ -89,7 +92,9 @@ interface Plan {
 async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
   if (!/\.parquet$/i.test(o.out)) throw new UsageError(`--out ${o.out}: a training set is written as Parquet; name it *.parquet`);
   const factors = hooks.factors ?? withFactorParams(DEFAULT_FACTORS, o.factorParams ?? []);
-  const set = createFactorSet(factors);
+  // each symbol's session (`session: 'auto'` factors) from the catalog, as replay and live read it
+  const sessions = readCatalogSessions(o.catalog);
+  const set = createFactorSet(factors, { sessions });
   const features = selectFeatures(set.columns, o.features);
   const labels = o.labels ? parseLabels(o.labels) : [];
   if (labels.length > 0 && (!set.columns.includes('mid') || !set.columns.includes('last_price'))) throw new UsageError("--labels reads the fold's own mid and last_price: the factor set must include them");
@@ -129,7 +134,7 @@ async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
     warmupDates: warmup,
     entitySha256: o.sample.kind === 'entities' ? sha256File(o.sample.file) : null,
   };
-  const fsVersion = featureSetVersion(factors);
+  const fsVersion = featureSetVersion(factors, sessions);
   const buildKey = createHash('sha256').update(json({ params, fsVersion })).digest('hex').slice(0, 16);
   const partsDir = `${o.out}.parts`;
   const jobs = dates.map((date, i): PartJob => {
@@ -155,7 +160,7 @@ async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
   });
   // an entity build folds only the dates that hold entity rows
   const needed = entities ? jobs.filter((j) => j.sample.kind === 'entities' && j.sample.rows.length > 0) : jobs;
-  return { jobs: needed, params, buildKey, fsVersion, factors, features };
+  return { jobs: needed, params, buildKey, fsVersion, factors, features, sessions };
 }
 
 /** Builds `jobs` in `n` worker threads (each builds parts one after another). */
@@ -200,6 +205,24 @@ async function existingPart(job: PartJob, buildKey: string): Promise<PartResult>
   return { date: job.date, file: job.out, rows: src.numRows, bytes: readFileSync(job.out).length, sha256: sha256File(job.out), events: 0 };
 }
 
+/** The catalog files the parts read (their dates, warm-ups and label look-aheads), each once, in path order. */
+async function filesRead(catalog: string, jobs: readonly PartJob[]): Promise<string[]> {
+  const dates = new Set<string>();
+  for (const j of jobs) {
+    dates.add(j.date);
+    for (const d of j.warmup) dates.add(d);
+    if (j.lookahead) dates.add(j.lookahead.date);
+  }
+  const paths = new Set<string>();
+  const symbols = jobs[0]?.symbols;
+  for (const date of [...dates].sort()) {
+    // a warm-up or look-ahead date may lack some of the symbols (the parts skip them there)
+    const files = await selectReplayFiles({ catalog, date, symbols }).catch(() => selectReplayFiles({ catalog, date }));
+    for (const f of files) paths.add(f.path);
+  }
+  return [...paths].sort();
+}
+
 /** Builds a training set (or a partition's share of it) and writes its manifest. */
 export async function buildTrainingSet(o: TrainingSetOptions, hooks: PartHooks = {}): Promise<TrainingSetResult> {
   const p = await plan(o, hooks);
@@ -221,7 +244,10 @@ export async function buildTrainingSet(o: TrainingSetOptions, hooks: PartHooks =
   }
   const layout = { features: p.features, labels: o.labels ? parseLabels(o.labels).map((l) => l.name) : [], entityRow: o.sample.kind === 'entities', split: Boolean(o.split) };
   const specs = trainingSetSpecs(layout);
-  const metadata = { featureSetVersion: p.fsVersion, factors: factorManifest(p.factors), trainingSet: p.params, buildKey: p.buildKey, parts: partList.map((x) => ({ date: x.date, sha256: x.sha256, rows: x.rows })) };
+  // the lineage of the features it holds: a model trained on it can be checked against a live
+  // deployment's (`lockstep lineage TRAIN.parquet --redis URL --ns NS`)
+  const lineage = lineageOf({ factors: p.factors, sessions: p.sessions, files: await filesRead(o.catalog, p.jobs), root: o.catalog });
+  const metadata = { featureSetVersion: p.fsVersion, factors: factorManifest(p.factors), trainingSet: p.params, buildKey: p.buildKey, parts: partList.map((x) => ({ date: x.date, sha256: x.sha256, rows: x.rows })), lineage };
   const targets = o.splitFiles ? parseSplits(o.split!).map((r) => ({ path: o.out.replace(/\.parquet$/i, `.${r.name}.parquet`), split: r.name })) : [{ path: o.out }];
   const files = await assemble(parts.map((r) => r.file), specs, targets, metadata, layout.entityRow);
   const manifest = `${o.out}.manifest.json`;

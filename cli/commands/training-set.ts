@@ -1,10 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { ensureParent } from '../ensure-parent.ts';
-import { type ArgsOf, CATALOG, FACTOR_PARAM, jsonFlag, list, SYMBOLS } from '../options.ts';
+import { type ArgsOf, CATALOG, factorSet, factorSetOptions, jsonFlag, list, SYMBOLS } from '../options.ts';
 
 const builder = (y: Argv) =>
-  y
+  factorSetOptions(y)
     .option('catalog', CATALOG)
     .option('dates', { type: 'string', describe: 'market dates YYYY-MM-DD..YYYY-MM-DD (dates the catalog lacks are skipped)' })
     .option('date', { type: 'string', describe: 'one market date YYYY-MM-DD (instead of --dates)' })
@@ -12,7 +12,6 @@ const builder = (y: Argv) =>
     .option('sample', { type: 'string', demandOption: true, describe: 'sample instants: every:DURATION, bars:DURATION, trades or entities:FILE (.parquet/.csv with symbol, timestamp)' })
     .option('labels', { type: 'string', describe: 'forward labels, e.g. fwd_return:5m,fwd_vol:30m,fwd_sign:5m (columns fwd_ret_mid_5m, fwd_ret_last_5m, ...)' })
     .option('features', { type: 'string', array: true, describe: 'only these feature columns (default: every column of the factor set)' })
-    .option('factor-param', FACTOR_PARAM)
     .option('halt-gap', { type: 'string', default: '5m', describe: 'a gap in a symbol\'s events longer than this inside a label\'s horizon makes the label null' })
     .option('split', { type: 'string', describe: 'splits by date, e.g. train:2024-03-11..2024-03-13,valid:2024-03-14,test:2024-03-15 (a split column)' })
     .option('embargo', { type: 'string', describe: 'with --split: rows this long after a split boundary are marked embargoed (e.g. 30m)' })
@@ -41,6 +40,8 @@ export const trainingSetCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UsageError(`--warmup must be a whole number of dates >= 0, got ${a.warmup}`);
     if ((a.embargo !== undefined || a['split-files']) && a.split === undefined) throw new UsageError('--embargo and --split-files need --split');
     ensureParent(a.out);
+    // your own factors (--factors/--only) run in this process: worker threads build the default set
+    const own = a.factors !== undefined || list(a.only) !== undefined ? { factors: await factorSet(a) } : {};
     const r = await buildTrainingSet({
       catalog: a.catalog,
       dates: spec.parseDates(a.dates ?? a.date!, a.dates !== undefined ? '--dates' : '--date'),
@@ -60,7 +61,7 @@ export const trainingSetCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       assembleOnly: a.assemble,
       checkLeakage: a['check-leakage'],
       out: a.out,
-    });
+    }, own);
     if (a.json) {
       console.log(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
       return;
