@@ -1,15 +1,18 @@
 /**
- * Research API for notebooks and scripts: a replayed day and point-in-time feature retrieval as
+ * Research API for notebooks and scripts: a replayed day, a point-in-time training set and
+ * point-in-time feature retrieval as
  * Apache Arrow tables, and as arquero tables with nanosecond times kept exact.
  *
  * ```ts
- * import { historicalFeatures, replayDay, toArquero } from 'lockstep/research';
+ * import { historicalFeatures, replayDay, toArquero, trainingSet } from 'lockstep/research';
  * ```
  *
  * @packageDocumentation
  * @module lockstep/research
  */
 export { replayDay } from './replay-day.ts';
+export { trainingSet } from './training-set.ts';
+export type { TrainingSetApiOptions } from './training-set.ts';
 export type { ReplayDayOptions } from './replay-day.ts';
 export { FACTOR_KEY_COLUMNS, historicalFeatures } from './historical-features.ts';
 export type { HistoricalFeaturesOptions } from './historical-features.ts';
