@@ -8,7 +8,7 @@
  *
  * The README writes the data's folder as `../shared/data/real` (beside a checkout); the commands
  * run with the real folder in its place and its path prints back as that. After a change that
- * moves a figure on purpose: `LOCKSTEP_UPDATE_DOCS=1 npx vitest run docs-aapl.test.ts`, and review.
+ * moves a figure on purpose: `LOCKSTEP_UPDATE_DOCS=1 npx vitest run research/readme-aapl.test.ts`, and review.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { realData } from './testing/real-data.ts';
+import { realData } from '../testing/real-data.ts';
 
-const ROOT = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MARKER = '<!-- real-data: aapl-research -->';
 const SHOWN_DATA = '../shared/data/real';
 const REAL = realData('README worked example on the real AAPL day', 'equity_lobster/LOBSTER_SampleFile_AAPL_2012-06-21_1.zip', 'fundamentals_sec/AAPL_quarterly_fundamentals_sec.csv');
