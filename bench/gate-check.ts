@@ -256,6 +256,7 @@ export function fmtValue(x: number | null, unit: string): string {
     return `${sig(x)} ${unit}`;
   }
   if (unit === 'MB') return `${Math.round(x)} MB`;
+  if (unit === '%') return `${sig(x)}%`;
   return `${sig(x)} ${unit}`;
 }
 

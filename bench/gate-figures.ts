@@ -2,14 +2,18 @@
  * The figures the release gate judges, and how each is read from the three benchmarks' results.
  *
  * Only top-level figures are read (whole-set and fold ns/event, the peer ratios, replay rates and
- * their ratio to the raw decode, peak RSS, tick → served latency, sustainable rate, read p99s):
+ * their ratio to the raw decode, peak RSS, tick → served latency, sustainable rate, read p99s,
+ * the training set's rate ÷ the replay's, historicalFeatures' time against DuckDB's, its peak RSS
+ * and whether its values are DuckDB's):
  * per-factor rows change as factors are added and are not gated. A figure the results no longer
  * carry (a renamed read, a missing peer) is extracted as null, and the gate counts it as a breach
  * rather than letting it pass unseen.
  */
 import type { FactorBenchResult } from './factor-bench.ts';
+import type { HistoricalBenchResult } from './historical-bench.ts';
 import type { LiveBenchResult } from './live-bench.ts';
 import type { ReplayBenchResult } from './replay-bench.ts';
+import type { TrainingSetBenchResult } from './training-set-bench.ts';
 
 export type Better = 'higher' | 'lower';
 
@@ -39,6 +43,8 @@ export interface BenchResults {
   replay?: ReplayBenchResult;
   factors?: FactorBenchResult;
   live?: LiveBenchResult;
+  trainingSet?: TrainingSetBenchResult;
+  historical?: HistoricalBenchResult;
 }
 
 /**
@@ -75,6 +81,19 @@ const readVsRaw = (r: BenchResults, name: string): number | null => {
 const peerRatio = (r: BenchResults, indicator: string): number | null => r.factors?.peer.find((p) => p.indicator === indicator)?.ratio ?? null;
 
 const gatedRate = (r: BenchResults) => gatedRun(r.live);
+
+/**
+ * Share of historicalFeatures' feature columns whose every cell hashes the same as DuckDB's (tie
+ * rule in SQL), in %: 100 when the values are identical; 0 when the row or column counts differ.
+ */
+export function identicalColumnsPct(h: HistoricalBenchResult | undefined): number | null {
+  if (!h) return null;
+  const a = h.lockstep;
+  const b = h.duckdb;
+  if (a.rows !== b.rows || a.features.length !== b.features.length || a.features.length === 0) return 0;
+  const same = a.features.filter((f, j) => b.features[j] === f && b.hashes[j] === a.hashes[j]).length;
+  return (100 * same) / a.features.length;
+}
 
 /**
  * The trading-signals peer's speed in the same run: one EMA, one RSI and one MACD update each,
@@ -135,6 +154,17 @@ const DEFS: FigureDef[] = [
   { id: 'live.read_client100_p99', name: 'client 100 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.client100) },
   { id: 'live.read_http1_p99', name: 'HTTP 1 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.http1) },
   { id: 'live.read_http100_p99', name: 'HTTP 100 x 30 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => readP99(r, READS.http100) },
+  // training set (bench/training-set-bench.ts): the build's events/s over the replay's on the same
+  // dates, both in this run; the absolute rates are shown for context
+  { id: 'training.vs_replay', name: 'training set (every:1s, fwd labels) events/s ÷ replay events/s, same dates', unit: '×', better: 'higher', relative: true, extract: (r) => r.trainingSet?.ratio ?? null },
+  { id: 'training.rate', name: 'training set build, each date\'s own events', unit: 'events/s', better: 'higher', relative: false, machinePeer: 'training.replay_rate', extract: (r) => r.trainingSet?.trainingSet.eventsPerSec ?? null },
+  { id: 'training.replay_rate', name: 'replay of the same dates (peer)', unit: 'events/s', better: 'higher', relative: false, extract: (r) => r.trainingSet?.replay.eventsPerSec ?? null },
+  // historical features (bench/historical-bench.ts): each side in its own child process
+  { id: 'historical.vs_duckdb', name: 'historicalFeatures: DuckDB ASOF JOIN time ÷ ours (tie rule, same files)', unit: '×', better: 'higher', relative: true, extract: (r) => r.historical?.speedup ?? null },
+  { id: 'historical.identical', name: 'historicalFeatures columns identical to DuckDB\'s (every cell)', unit: '%', better: 'higher', relative: true, extract: (r) => identicalColumnsPct(r.historical) },
+  { id: 'historical.rate', name: 'historicalFeatures entity rows joined', unit: 'rows/s', better: 'higher', relative: false, machinePeer: 'historical.duckdb_rate', extract: (r) => (r.historical ? r.historical.entityRows / r.historical.lockstep.seconds : null) },
+  { id: 'historical.duckdb_rate', name: 'DuckDB ASOF JOIN, tie rule in SQL (peer)', unit: 'rows/s', better: 'higher', relative: false, extract: (r) => (r.historical ? r.historical.entityRows / r.historical.duckdb.seconds : null) },
+  { id: 'historical.peak_rss', name: 'historicalFeatures peak RSS (its own process)', unit: 'MB', better: 'lower', relative: false, extract: (r) => r.historical?.lockstep.maxRssMb ?? null },
 ];
 
 /** Every figure the gate knows, in table order. */

@@ -9,10 +9,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FactorBenchResult } from './factor-bench.ts';
 import { checkFigure, evaluateGate, fmtValue, gateExitCode, gateSummary, limitOf, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, worseBy, type Baseline, type Budgets, type ModeBudgets } from './gate-check.ts';
-import { extractFigures, figureSpec, FIGURES, READS, type BenchResults, type FigureSpec } from './gate-figures.ts';
+import { extractFigures, figureSpec, FIGURES, identicalColumnsPct, READS, type BenchResults, type FigureSpec } from './gate-figures.ts';
+import type { HistoricalBenchResult, HistoricalPhaseResult } from './historical-bench.ts';
 import { DEFAULT_BASELINE, DEFAULT_BUDGETS } from './gate.ts';
 import type { LiveBenchResult } from './live-bench.ts';
 import type { ReplayBenchResult } from './replay-bench.ts';
+import type { TrainingSetBenchResult } from './training-set-bench.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-gate-'));
@@ -156,7 +158,28 @@ function results(over: { readsOmit?: string } = {}): BenchResults {
     sustainable: { events: 300_000, seconds: 10, perSec: 30_000, startupSeconds: 1, perSecAfterStartup: 33_000 },
     reads,
   };
-  return { replay, factors, live };
+  const trainingSet: TrainingSetBenchResult = {
+    preset: 'day',
+    symbols: 10,
+    dates: ['2024-03-11', '2024-03-12'],
+    events: 2_000_000,
+    replay: { seconds: 10, eventsPerSec: 200_000, rows: 2_100_000 },
+    trainingSet: { seconds: 16, eventsPerSec: 125_000, rows: 600_000, sample: 'every:1s', labels: 'fwd_return:5m,fwd_vol:5m' },
+    ratio: 0.625,
+  };
+  return { replay, factors, live, trainingSet, historical: historical() };
+}
+
+const FEATURES = ['mid', 'spread', 'ema_12'];
+function side(p: HistoricalPhaseResult['phase'], seconds: number, maxRssMb: number, hashes = ['a', 'b', 'c'], rows = 200_000): HistoricalPhaseResult {
+  return { phase: p, seconds, rows, maxRssMb, hashes, features: FEATURES, valued: 500_000 };
+}
+
+/** A historical benchmark's result; `duckdb` overrides DuckDB's tie-rule side (to make its values differ). */
+function historical(duckdb: Partial<HistoricalPhaseResult> = {}): HistoricalBenchResult {
+  const lockstep = side('lockstep', 4, 600);
+  const d = { ...side('duckdb', 2, 650), ...duckdb };
+  return { factorRows: 1_100_000, entityRows: 200_000, features: 3, lockstep, duckdb: d, duckdbPlain: side('duckdb-plain', 1.5, 800, ['a', 'x', 'c']), speedup: d.seconds / lockstep.seconds, identical: true, plainColumnsDiffering: 1 };
 }
 
 describe('extractFigures', () => {
@@ -180,7 +203,26 @@ describe('extractFigures', () => {
     expect(v['live.read_client1_vs_raw']).toBeCloseTo(1.2, 12);
     expect(v['live.read_http1_vs_raw']).toBeCloseTo(18, 12);
     expect(v['live.read_http100_p99']).toBe(11);
+    expect(v['training.vs_replay']).toBe(0.625);
+    expect(v['training.rate']).toBe(125_000);
+    expect(v['training.replay_rate']).toBe(200_000);
+    expect(v['historical.vs_duckdb']).toBe(0.5); // DuckDB 2 s ÷ ours 4 s
+    expect(v['historical.identical']).toBe(100);
+    expect(v['historical.rate']).toBe(50_000); // 200k entity rows in 4 s
+    expect(v['historical.duckdb_rate']).toBe(100_000);
+    expect(v['historical.peak_rss']).toBe(600); // ours, not DuckDB's
     for (const x of Object.values(v)) expect(Number.isFinite(x)).toBe(true);
+  });
+
+  it('counts the historical columns whose every cell is DuckDB\'s; 0 when the shapes differ', () => {
+    expect(identicalColumnsPct(historical())).toBe(100);
+    expect(identicalColumnsPct(historical({ hashes: ['a', 'B', 'c'] }))).toBeCloseTo(200 / 3, 12);
+    expect(identicalColumnsPct(historical({ hashes: ['A', 'B', 'C'] }))).toBe(0);
+    expect(identicalColumnsPct(historical({ rows: 199_999 }))).toBe(0);
+    expect(identicalColumnsPct(historical({ features: ['mid', 'spread'], hashes: ['a', 'b'] }))).toBe(0);
+    // the same hashes under other names are not the same columns
+    expect(identicalColumnsPct(historical({ features: ['mid', 'ema_12', 'spread'] }))).toBeCloseTo(100 / 3, 12);
+    expect(identicalColumnsPct(undefined)).toBeNull();
   });
 
   it('gives null for what did not run or is no longer reported', () => {
@@ -198,6 +240,7 @@ describe('extractFigures', () => {
     const noRaw = extractFigures(results({ readsOmit: READS.raw }));
     expect(noRaw['live.read_client1_vs_raw']).toBeNull();
     expect(noRaw['live.read_client1_p99']).toBe(0.3);
+    for (const id of ['training.vs_replay', 'training.rate', 'historical.vs_duckdb', 'historical.identical', 'historical.peak_rss']) expect(v[id]).toBeNull();
   });
 });
 
@@ -303,6 +346,50 @@ describe('evaluateGate', () => {
     }
   });
 
+  it('breaches the committed budgets, both modes, on one historical column differing from DuckDB, and on the new figures gone missing', () => {
+    for (const m of ['quick', 'full'] as const) {
+      const r = evaluateGate(m, extractFigures({ ...results(), historical: historical({ hashes: ['a', 'b', 'X'] }) }), budgets(), { modes: {} });
+      const c = r.figures.find((f) => f.id === 'historical.identical')!;
+      expect(r.figures.filter((f) => f.verdict === 'breach').map((f) => f.id)).toEqual(['historical.identical']);
+      expect(c.value).toBeCloseTo(200 / 3, 12);
+      expect(c.goalMet).toBe(false);
+      const missing = evaluateGate(m, extractFigures({ ...results(), trainingSet: undefined, historical: undefined }), budgets(), { modes: {} });
+      expect(missing.figures.filter((f) => f.verdict === 'breach').map((f) => f.id).sort()).toEqual(['historical.identical', 'historical.peak_rss', 'historical.rate', 'historical.vs_duckdb', 'training.rate', 'training.vs_replay']);
+    }
+  });
+
+  it('breaches the committed quick budgets and baseline when the training set or historicalFeatures regresses 4x against its same-run peer', () => {
+    const base = parseBaseline(JSON.parse(readFileSync(DEFAULT_BASELINE, 'utf8')), DEFAULT_BASELINE);
+    const healthy = { ...results(), trainingSet: { ...results().trainingSet!, ratio: base.modes.quick!.figures['training.vs_replay'] } };
+    expect(evaluateGate('quick', extractFigures(healthy), budgets(), base).figures.filter((f) => f.id.startsWith('training.') || f.id.startsWith('historical.')).map((f) => [f.id, f.verdict])).toEqual([
+      ['training.vs_replay', 'pass'],
+      ['training.rate', 'pass'],
+      ['training.replay_rate', 'info'],
+      ['historical.vs_duckdb', 'pass'],
+      ['historical.identical', 'pass'],
+      ['historical.rate', 'pass'],
+      ['historical.duckdb_rate', 'info'],
+      ['historical.peak_rss', 'pass'],
+    ]);
+    const v = extractFigures(healthy);
+    v['training.vs_replay']! /= 4;
+    v['historical.vs_duckdb']! /= 4;
+    const r = evaluateGate('quick', v, budgets(), base);
+    // (the made-up replay and live figures are not the committed baseline's: only the new ones are looked at)
+    expect(r.figures.filter((f) => f.verdict === 'breach' && /^(training|historical)\./.test(f.id)).map((f) => f.id)).toEqual(['training.vs_replay', 'historical.vs_duckdb']);
+    expect(r.figures.find((f) => f.id === 'historical.vs_duckdb')!.reasons.join()).toMatch(/regressed vs baseline/);
+  });
+
+  it('moves historicalFeatures\' absolute rate baseline with DuckDB\'s in the same run', () => {
+    const bq: Budgets = { goals: {}, modes: { quick: mode({ 'historical.rate': { margin: 1 } }), full: mode({}) } };
+    const bl: Baseline = { modes: { quick: { recordedAt: 't', machine: base.modes.quick!.machine, figures: { 'historical.rate': 50_000, 'historical.duckdb_rate': 100_000 } } } };
+    // both sides at half speed: 25k against 50k x 0.5, a pass; ours alone at a third, a breach
+    const slow = evaluateGate('quick', extractFigures({ historical: { ...historical({ seconds: 4 }), lockstep: side('lockstep', 8, 600) } }), bq, bl).figures.find((f) => f.id === 'historical.rate')!;
+    expect(slow.machineScale).toBeCloseTo(0.5);
+    expect(slow.verdict).toBe('pass');
+    expect(evaluateGate('quick', extractFigures({ historical: { ...historical(), lockstep: side('lockstep', 12, 600) } }), bq, bl).figures.find((f) => f.id === 'historical.rate')!.verdict).toBe('breach');
+  });
+
   it('breaches the committed budgets when the whole set runs 3x slower', () => {
     const v = extractFigures(results());
     v['factors.whole_set_ns'] = 3 * 870;
@@ -340,6 +427,8 @@ describe('renderGateTable', () => {
     expect(fmtValue(0.27412, 'ms')).toBe('0.274 ms');
     expect(fmtValue(820.4, 'MB')).toBe('820 MB');
     expect(fmtValue(1.8712, '×')).toBe('1.87×');
+    expect(fmtValue(100, '%')).toBe('100%');
+    expect(fmtValue(200 / 3, '%')).toBe('66.7%');
     expect(fmtValue(null, 'ms')).toBe('—');
   });
 });
@@ -347,17 +436,23 @@ describe('renderGateTable', () => {
 describe('budgets and baseline files', () => {
   it('the committed budgets gate every figure but the peers, in both modes, with goals on known figures', () => {
     const b = budgets();
-    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99', 'factors.peer_rate'];
+    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99', 'factors.peer_rate', 'training.replay_rate', 'historical.duckdb_rate'];
     for (const m of ['quick', 'full'] as const) {
       expect(Object.keys(b.modes[m].figures).sort()).toEqual(FIGURES.map((f) => f.id).filter((id) => !peers.includes(id)).sort());
       for (const e of Object.values(b.modes[m].figures)) expect(e.budget).toBeGreaterThan(0);
     }
     expect(Object.keys(b.goals).length).toBeGreaterThan(5);
+    // the hard check: not one column may differ from DuckDB's, whatever the noise
+    for (const m of ['quick', 'full'] as const) expect(b.modes[m].figures['historical.identical']).toEqual({ budget: 100, margin: 0 });
+    expect(b.goals['training.vs_replay'].value).toBe(0.8);
+    expect(b.goals['historical.vs_duckdb'].value).toBe(1);
+    expect(b.goals['historical.peak_rss'].value).toBe(1024);
   });
 
   it('the committed baseline parses and holds the quick mode', () => {
     const base = parseBaseline(JSON.parse(readFileSync(DEFAULT_BASELINE, 'utf8')), DEFAULT_BASELINE);
     expect(Object.keys(base.modes.quick!.figures).length).toBeGreaterThan(15);
+    for (const id of ['training.vs_replay', 'historical.vs_duckdb', 'historical.identical', 'historical.peak_rss']) expect(base.modes.quick!.figures[id]).toBeGreaterThan(0);
   });
 
   it('rejects a budget file with an unknown figure or a bad number, naming the field', () => {

@@ -10,13 +10,22 @@
  *           factors over the first 2 M events.
  *  - quick: for CI: a 10-symbol cut of the day preset (~1 M events, same generator and seed),
  *           replay ×3, live at 5k events/s for 5 s and a 100k-event backlog, factors over the
- *           first 200k events. About two minutes on 2 cores. Its figures are not comparable with full mode's (smaller
- *           data means start-up weighs more), hence budgets and baselines per mode.
+ *           first 200k events. About three minutes on 2 cores. Its figures are not comparable
+ *           with full mode's (smaller data means start-up weighs more), hence budgets and
+ *           baselines per mode.
+ *
+ * Both modes then run the training-set benchmark (a build every:1s with forward labels ÷ the
+ * replay of the same dates; quick: 2 dates of the day preset cut to 10 symbols, ~2.1 M events;
+ * full: the 5 dates `lockstep bench training-set --preset day` runs, ~25 M events) and the
+ * historical-features one (historicalFeatures ÷ DuckDB's ASOF JOIN on the replay's factor table of
+ * the mode's day: quick 200k entity rows against ~1.1 M factor rows, full 1 M against ~5.5 M).
+ * Quick mode adds about a minute for the two, generating their data included.
  *
  * Benchmarks run replay (child processes), then live (while this process's heap is still small:
- * GC pauses would be measured as read latency), then factors (holds its events in memory).
+ * GC pauses would be measured as read latency), then factors (holds its events in memory), then
+ * training set (in process) and historical features (child processes).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,9 +96,11 @@ async function ensureQuickCatalog(dir: string, log: (s: string) => void): Promis
     const m = JSON.parse(readFileSync(marker, 'utf8')) as { events: number; symbols?: number; seed?: number };
     if (m.symbols === QUICK_SYMBOLS && m.seed === QUICK_SEED) return m.events;
   }
-  // anything else there (a 50-symbol day, a half-written one) is not the quick data
+  // anything else there (a 50-symbol day, a half-written one) is not the quick data; the
+  // historical benchmark's factor table and entities were made from it (bench/historical-bench.ts)
   rmSync(catalog, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name.startsWith('historical-'))) rmSync(join(dir, f.name), { force: true });
   const { generateDay } = await import('../datasets/generate.ts');
   log(`generating the quick catalog (day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}) into ${catalog} (once)`);
   const g = await generateDay({ date: BENCH_DATE, symbols: QUICK_SYMBOLS, seed: QUICK_SEED, preset: 'day', out: catalog, partBy: { buckets: 4 } });
@@ -125,17 +136,21 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   };
 
   const settings = opts.quick
-    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 } }
-    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 } };
+    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 } }
+    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 } };
   if (opts.quick) await step('data', () => ensureQuickCatalog(dir, log));
 
   const { benchReplay } = await import('./replay-bench.ts');
   const { benchLive } = await import('./live-bench.ts');
   const { benchFactors } = await import('./factor-bench.ts');
+  const { benchTrainingSet } = await import('./training-set-bench.ts');
+  const { benchHistorical } = await import('./historical-bench.ts');
   const results: BenchResults = {};
   results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat }));
   results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
   results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
+  results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
+  results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
 
   const values = extractFigures(results);
   const report = evaluateGate(mode, values, budgets, baseline);

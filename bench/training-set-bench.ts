@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 
 export interface TrainingSetBenchResult {
   preset: string;
+  symbols?: number;
   dates: string[];
   events: number;
   replay: { seconds: number; eventsPerSec: number; rows: number };
@@ -24,17 +25,23 @@ export interface TrainingSetBenchResult {
 
 const DATES = ['2024-03-11', '2024-03-12', '2024-03-13', '2024-03-14', '2024-03-15'];
 
-export async function benchTrainingSet(opts: { preset: 'tiny' | 'day' | 'big'; dir: string; json?: string; days?: number }): Promise<TrainingSetBenchResult> {
+/**
+ * Runs the benchmark. `symbols` overrides the preset's symbol count (the release gate's quick mode
+ * uses the day preset cut to 10 symbols, as its replay data); such a catalog gets its own folder.
+ */
+export async function benchTrainingSet(opts: { preset: 'tiny' | 'day' | 'big'; dir: string; json?: string; days?: number; symbols?: number }): Promise<TrainingSetBenchResult> {
   const dates = DATES.slice(0, opts.days ?? 5);
   const dir = resolve(opts.dir);
-  const catalog = join(dir, `catalog-${opts.preset}-${dates.length}d`);
+  const symbols = opts.symbols ?? (opts.preset === 'tiny' ? 5 : 50);
+  const defaultSymbols = symbols === (opts.preset === 'tiny' ? 5 : 50);
+  const catalog = join(dir, `catalog-${opts.preset}${defaultSymbols ? '' : `-${symbols}sym`}-${dates.length}d`);
   mkdirSync(dir, { recursive: true });
   const { generateDay } = await import('../datasets/generate.ts');
   for (const date of dates) {
     const marker = join(catalog, `.complete-${date}`);
     if (existsSync(marker)) continue;
     console.log(`generating ${date} (preset ${opts.preset}) into ${catalog} (once; reused by later runs)`);
-    const g = await generateDay({ date, symbols: opts.preset === 'tiny' ? 5 : 50, seed: 42, preset: opts.preset, out: catalog, partBy: { buckets: 4 } });
+    const g = await generateDay({ date, symbols, seed: 42, preset: opts.preset, out: catalog, partBy: { buckets: 4 } });
     writeFileSync(marker, JSON.stringify({ events: g.total }));
   }
   const { runReplay } = await import('../replay/run-replay.ts');
@@ -66,6 +73,7 @@ export async function benchTrainingSet(opts: { preset: 'tiny' | 'day' | 'big'; d
   console.log(`  training set of ${dates.length} dates: ${rows.toLocaleString('en-US')} rows in ${tsSec.toFixed(1)} s`);
   const out: TrainingSetBenchResult = {
     preset: opts.preset,
+    symbols,
     dates,
     events,
     replay: { seconds: replaySec, eventsPerSec: events / replaySec, rows: replayRows },
@@ -79,7 +87,7 @@ export async function benchTrainingSet(opts: { preset: 'tiny' | 'day' | 'big'; d
 
 export function formatTrainingSetBench(r: TrainingSetBenchResult): string {
   return [
-    `\ntraining-set benchmark, preset ${r.preset}, ${r.dates.length} dates (${r.dates[0]}..${r.dates.at(-1)}), ${r.events.toLocaleString('en-US')} events`,
+    `\ntraining-set benchmark, preset ${r.preset}${r.symbols === undefined ? '' : ` (${r.symbols} symbols)`}, ${r.dates.length} dates (${r.dates[0]}..${r.dates.at(-1)}), ${r.events.toLocaleString('en-US')} events`,
     '| run | events/s | time | rows written |',
     '|---|---|---|---|',
     `| replay, each date (peer) | ${(r.replay.eventsPerSec / 1e6).toFixed(3)} M/s | ${r.replay.seconds.toFixed(1)} s | ${r.replay.rows.toLocaleString('en-US')} |`,
