@@ -45,7 +45,7 @@ describe('lineage of a replay', () => {
     const r = cli(join(dir, 'a.parquet'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Lockstep ${lineage.lockstepVersion}, feature set ${lineage.featureSetVersion} (${lineage.factors.length} factors)`);
-    expect(r.stdout).toMatch(new RegExp(`\\n    ma_5m +v1  ${lineage.factors.find((f) => f.name === 'ma_5m')!.codeHash.slice(0, 12)}  \\{"bars":5\\}\\n`));
+    expect(r.stdout).toMatch(new RegExp(`\\n    ma_5m +v1  ${lineage.factors.find((f) => f.name === 'ma_5m')!.codeHash.slice(0, 12)}  \\{"bars":5,"session":"all"\\}\\n`));
     expect(r.stdout).toMatch(/\n {4}[0-9a-f]{12} {2}trade\/2024-03-15\/[A-C]{3}\.parquet\n/);
     const json = cli(join(dir, 'a.parquet'), '--json');
     expect(JSON.parse(json.stdout)).toEqual(lineage);
