@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,12 +159,12 @@ function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: st
   const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--owned', owned.join(','), '--consumer', consumer, '--lease-ms', '1500', '--checkpoint-ms', '500', '--sessions', catalog, ...params, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   // read, so that a chatty worker never blocks on a full pipe; the last line says why it stopped
   let tail = '';
-  const dbg = process.env.LOCKSTEP_DEBUG_WORKER_LOG;
   p.stderr!.on('data', (d: Buffer) => {
-    if (dbg) appendFileSync(`${dbg}-${consumer}.log`, d);
     tail = (tail + d.toString()).slice(-4096);
-    const lines = tail.trim().split('\n');
-    lastLines.set(p, `${consumer}: ${lines[lines.length - 1]}`);
+    // a crash ends with Node's "Node.js vX" line after the stack: name the error line instead
+    const lines = tail.trim().split('\n').filter((l) => l.trim() !== '' && !/^Node\.js v\d/.test(l));
+    const error = [...lines].reverse().find((l) => /^(\w*Error|lockstep:)/.test(l));
+    lastLines.set(p, `${consumer}: ${error ?? lines[lines.length - 1]}`);
   });
   return p;
 }
