@@ -115,7 +115,7 @@ describe('Redis Cluster with replicas', () => {
 });
 
 describe('a Cluster master failover', () => {
-  it('a client opened while a master is down (cluster_state:fail) becomes ready once its replica is promoted (ioredis\'s own connect() never settles)', async () => {
+  it('a client opened while a master is down (cluster_state:fail) and a worker starting then become ready once its replica is promoted (ioredis\'s own connect() never settles)', async () => {
     const c = await RedisClusterHarness.start(6, 1);
     try {
       const cli = (port: number, ...args: string[]) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout;
@@ -127,12 +127,18 @@ describe('a Cluster master failover', () => {
         if (Date.now() > deadline) throw new Error('the cluster never said cluster_state:fail');
         await new Promise((r) => setTimeout(r, 20));
       }
+      // a worker starting now too: it takes its shards once the replica is promoted
+      const w = new LiveWorker({ redis: c.url, ns: 'fo', shards: 4, consumer: 'a' });
+      const started = w.start();
       const r = await openRedis(c.url, { clusterReadyMs: 60_000 });
       try {
         expect(cli(other.port, 'cluster', 'info')).toContain('cluster_state:ok');
         await r.set('after-failover', '1');
         expect(await r.get('after-failover')).toBe('1');
+        await started;
+        expect(w.heldShards()).toEqual([0, 1, 2, 3]);
       } finally {
+        await w.close();
         r.disconnect();
       }
     } finally {
