@@ -30,6 +30,7 @@ import { dateStartNs, readCatalogSessions } from '../replay/catalog.ts';
 import { openSelection, type ReplaySelection } from '../replay/run-replay.ts';
 import { feedKey, inputStream, metaKey, type KeyLayout } from './keys.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
+import { isTransientRedisError } from './redis-errors.ts';
 import { shardOf } from './shard.ts';
 import { checkShardCount, settleSessions } from './shard-meta.ts';
 import { fmtClock, fmtCount, StatusLine } from './status-line.ts';
@@ -93,13 +94,7 @@ export class FeedRedisError extends UserError {}
  */
 class LostWritesError extends UserError {}
 
-/** Errors of a Redis that is frozen, restarting, unreachable or failing over (a Cluster failover's MOVED churn: too many redirections): worth a retry. */
-const TRANSIENT = /timed out|Too many Cluster redirections|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN|max retries per request|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|^READONLY|Failed to refresh slots cache|None of startup nodes is available/i;
-
-function isTransient(e: unknown): boolean {
-  // ioredis's MaxRetriesPerRequestError says "Reached the max retries per request limit"
-  return e instanceof Error && TRANSIENT.test(e.message);
-}
+const isTransient = isTransientRedisError;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -31,6 +31,8 @@ export interface ConnectOptions {
   password?: string;
   /** Name shown in CLIENT LIST. */
   name?: string;
+  /** Cluster only: how long `openRedis` waits for `cluster_state:ok` (a master failover under way), default 30 s. */
+  clusterReadyMs?: number;
 }
 
 /** True when the URL lists several nodes (`redis://h1:p1,h2:p2`) or says `?cluster=1`. */
@@ -136,7 +138,31 @@ function connectCluster(url: string, opts: ConnectOptions): Cluster {
   return c;
 }
 
-/** Connects and waits until ready (throws after the connect timeout). */
+/**
+ * Connects a Cluster client and waits until it is ready. Not `connect()` alone: in ioredis 6 the
+ * promise it returns never settles when its ready check finds `cluster_state:fail` (a master
+ * failing over, between its death and its replica's promotion): the client disconnects and
+ * reconnects by itself, and becomes ready once the cluster is ok again, but that first promise
+ * has lost its listeners. A worker, `serve` or the parity run's drain check opening a connection
+ * then hung forever. So the 'ready' event counts too, and after `ms` without it the cluster is
+ * reported as not ready (callers that retry connect again).
+ */
+function clusterReady(c: Cluster, ms: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (e?: Error) => {
+      clearTimeout(timer);
+      c.off('ready', onReady);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onReady = () => done();
+    const timer = setTimeout(() => done(new Error(`the cluster did not become ready within ${ms} ms (cluster_state:fail: a master failing over?)`)), ms);
+    c.once('ready', onReady);
+    c.connect().then(onReady, (e: Error) => done(e));
+  });
+}
+
+/** Connects and waits until ready (throws after the connect timeout; a Cluster failing over gets `clusterReadyMs`). */
 export async function openRedis(url: string, opts: ConnectOptions = {}): Promise<RedisClient> {
   const r = connectRedis(url, opts);
   // ioredis reports a refused TLS handshake as "Connection is closed"; keep the socket's own
@@ -145,7 +171,7 @@ export async function openRedis(url: string, opts: ConnectOptions = {}): Promise
   const onError = (e: Error) => (cause = e);
   r.on('error', onError);
   try {
-    await r.connect();
+    await (r instanceof Cluster ? clusterReady(r, opts.clusterReadyMs ?? 30_000) : r.connect());
   } catch (e) {
     r.disconnect();
     const why = cause !== null && cause !== e ? `${(e as Error).message} (${(cause as Error).message})` : (e as Error).message;

@@ -197,11 +197,14 @@ export class RedisClusterHarness {
     while (Date.now() < deadline) {
       // every node must agree the cluster is up, or the first commands meet CLUSTERDOWN
       const ok = hs.every((h) => spawnSync('redis-cli', ['-p', String(h.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'));
-      if (ok) return c;
+      // and every replica must have synced: one that never did cannot be promoted (its data is too old)
+      const info = (h: RedisHarness) => spawnSync('redis-cli', ['-p', String(h.port), 'info', 'replication'], { encoding: 'utf8' }).stdout;
+      const synced = hs.every((h) => !/role:slave/.test(info(h)) || /master_link_status:up/.test(info(h)));
+      if (ok && synced) return c;
       await new Promise((res) => setTimeout(res, 100));
     }
     await c.close();
-    throw new Error('cluster did not reach cluster_state:ok within 15 s');
+    throw new Error('cluster did not reach cluster_state:ok (and its replicas their sync) within 15 s');
   }
 
   get url(): string {

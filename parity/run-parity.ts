@@ -18,6 +18,7 @@ import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } 
 import { runFeed } from '../live/feed.ts';
 import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis, redact, type RedisClient } from '../live/redis-connect.ts';
+import { retryTransient } from '../live/redis-errors.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { fmtCount, StatusLine } from '../live/status-line.ts';
 import { readCatalogSessions } from '../replay/catalog.ts';
@@ -160,8 +161,10 @@ function startWorker(url: string, keys: KeyLayout, owned: number[], consumer: st
   let tail = '';
   p.stderr!.on('data', (d: Buffer) => {
     tail = (tail + d.toString()).slice(-4096);
-    const lines = tail.trim().split('\n');
-    lastLines.set(p, `${consumer}: ${lines[lines.length - 1]}`);
+    // a crash ends with Node's "Node.js vX" line after the stack: name the error line instead
+    const lines = tail.trim().split('\n').filter((l) => l.trim() !== '' && !/^Node\.js v\d/.test(l));
+    const error = [...lines].reverse().find((l) => /^(\w*Error|lockstep:)/.test(l));
+    lastLines.set(p, `${consumer}: ${error ?? lines[lines.length - 1]}`);
   });
   return p;
 }
@@ -274,19 +277,27 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     const fullA = await loadTable(join(work, 'replay.parquet'));
     // a live side started mid-session has rows only for the events it was fed
     const A = liveFromNs === undefined ? fullA : rowsFrom(fullA, liveFromNs);
-    const B = await loadTable(captureUrl(url, keys.ns, shards));
+    // retried (from the top) while Redis fails over: a Cluster client meeting the dead master
+    // before its replica's promotion fails with MOVED churn or a closed connection
+    const B = await retryTransient(() => loadTable(captureUrl(url, keys.ns, shards)), 120_000, (e) => log(`capture: Redis failed (${e.message.split('\n')[0]}); reading again`));
     const diff = diffTables(A, B);
     // served latest values must equal A's last row per symbol
-    const r = await openRedis(url);
     // every symbol of the day: a warm worker serves the last value even of a symbol quiet since the start
     const last = new Map<string, number>();
     fullA.symbol.forEach((s, i) => last.set(s, i));
-    let servedBad = 0;
-    for (const [sym, i] of last) {
-      const h = await r.hgetall(latestKey(keys, sym));
-      if (h._seq !== fullA.seq[i].toString() || Object.keys(fullA.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== fullA.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(fullA.values[c][i] as number)))) servedBad++;
-    }
-    r.disconnect();
+    const servedBad = await retryTransient(async () => {
+      const r = await openRedis(url);
+      try {
+        let bad = 0;
+        for (const [sym, i] of last) {
+          const h = await r.hgetall(latestKey(keys, sym));
+          if (h._seq !== fullA.seq[i].toString() || Object.keys(fullA.values).some((c) => (h[c] === '' ? null : Number(h[c])) !== fullA.values[c][i] && !(Number.isNaN(Number(h[c])) && Number.isNaN(fullA.values[c][i] as number)))) bad++;
+        }
+        return bad;
+      } finally {
+        r.disconnect();
+      }
+    }, 120_000);
     const files = await selectReplayFiles(sel);
     // the replay hashed these files for its own lineage: lineageOf reads each once per process
     const lineage = lineageOf({ factors: factorSet, sessions, files, root: opts.catalog });

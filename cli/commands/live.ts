@@ -45,15 +45,19 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     const factors = await factorSet(a);
     const sessions = a.sessions === undefined ? undefined : (await import('../../replay/catalog.ts')).loadSessionTable(a.sessions);
     // checked before the worker starts, so a wrong count or set is one line naming both (the worker checks again)
-    const r = await openRedis(a.redis, { name: 'lockstep-check' });
-    try {
-      await checkShardCount(r, { ns: a.ns, shards: a.shards }, 'the worker');
-      // the version counts the session table when a factor reads it: the one given, else the recorded one
-      const table = sessions ?? (await recordedSessions(r, { ns: a.ns, shards: a.shards }));
-      await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors, table), createFactorSet(factors, { sessions: table }).columns, 'this worker');
-    } finally {
-      r.disconnect();
-    }
+    // retried while Redis fails over (a Cluster master dying as the worker starts)
+    const { retryTransient } = await import('../../live/redis-errors.ts');
+    await retryTransient(async () => {
+      const r = await openRedis(a.redis, { name: 'lockstep-check' });
+      try {
+        await checkShardCount(r, { ns: a.ns, shards: a.shards }, 'the worker');
+        // the version counts the session table when a factor reads it: the one given, else the recorded one
+        const table = sessions ?? (await recordedSessions(r, { ns: a.ns, shards: a.shards }));
+        await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors, table), createFactorSet(factors, { sessions: table }).columns, 'this worker');
+      } finally {
+        r.disconnect();
+      }
+    }, 60_000);
     const w = new LiveWorker({
       redis: a.redis,
       factors,

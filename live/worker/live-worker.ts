@@ -37,6 +37,7 @@ import type { AnyFactor } from '../../core/factor.ts';
 import { dataLostKey, inputStream, metaKey, type KeyLayout } from '../keys.ts';
 import { settleSessions } from '../shard-meta.ts';
 import { isClusterUrl, openRedis } from '../redis-connect.ts';
+import { isFailoverError } from '../redis-errors.ts';
 import { ReplyShapeError } from '../stream-reader.ts';
 import { idMs } from '../stream-id.ts';
 import { EntryApplier } from './apply.ts';
@@ -102,8 +103,39 @@ export class LiveWorker {
     return { ...this.status };
   }
 
-  /** Connects, takes the owned shards and recovers each from its checkpoint. */
-  async start(): Promise<void> {
+  /**
+   * Connects, takes the owned shards and recovers each from its checkpoint. A Redis failing over
+   * meanwhile (a Cluster master's death before its replica's promotion: MOVED churn, CLUSTERDOWN)
+   * makes it start again from the top, for up to `startRetryMs` (default 60 s): the worker rides
+   * out a failover at its start as it does while running.
+   */
+  async start(startRetryMs = 60_000): Promise<void> {
+    const deadline = Date.now() + startRetryMs;
+    for (;;) {
+      try {
+        return await this.startOnce();
+      } catch (e) {
+        if (!isFailoverError(e) || Date.now() > deadline) throw e;
+        this.log(`start: Redis failed (${(e as Error).message.split('\n')[0]}); starting again`);
+        await this.abandonStart();
+        await sleep(500);
+      }
+    }
+  }
+
+  /** Undoes a start that failed halfway: leases handed back (best effort), connections closed. */
+  private async abandonStart(): Promise<void> {
+    if (this.leases) await this.leases.releaseAll().catch(() => undefined);
+    this.input?.close();
+    this.writer?.disconnect();
+    this.input = null;
+    this.writer = null;
+    this.runs.clear();
+    this.toRetake.clear();
+    this.toRecover.clear();
+  }
+
+  private async startOnce(): Promise<void> {
     const { opts, keys } = this;
     const name = `lockstep-worker-${opts.consumer}`;
     const cluster = isClusterUrl(opts.redis);
