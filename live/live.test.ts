@@ -309,7 +309,10 @@ describe('live mode, the worker\'s own metrics and status', () => {
     };
     let text = '';
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (sample(text, 'lockstep_worker_applied_total') ?? 0) < entries) {
+    // a batch is applied before it is committed: wait for the commit too, or a scrape between the
+    // two reads every event applied and no commit yet
+    const settled = () => (sample(text, 'lockstep_worker_applied_total') ?? 0) >= entries && (sample(text, 'lockstep_worker_commits_total') ?? 0) > 0 && (sample(text, 'lockstep_worker_commit_seconds_sum') ?? 0) > 0;
+    while (Date.now() < deadline && !settled()) {
       await new Promise((r) => setTimeout(r, 50));
       text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
     }
