@@ -3,14 +3,11 @@
  * (replay/run-replay.ts: the same selection, merge and fold as `lockstep replay`) into a Parquet
  * file in a temporary directory, reads that back and removes it; with `out` the file is kept.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 import type { Kind } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { runReplay, type ReplaySummary } from '../replay/run-replay.ts';
-import { openSource } from './columnar-source.ts';
+import { writtenTable } from './file-output.ts';
 
 export interface ReplayDayOptions {
   /** Catalog directory (`lockstep datasets generate` or an importer wrote it). */
@@ -42,18 +39,8 @@ export interface ReplayDayOptions {
  * ```
  */
 export async function replayDay(opts: ReplayDayOptions): Promise<Table> {
-  const dir = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'lockstep-replay-day-')) : undefined;
-  const out = opts.out ?? join(dir!, 'factors.parquet');
-  try {
+  return writtenTable(opts.out, 'lockstep-replay-day-', 'factors.parquet', async (out) => {
     const summary = await runReplay({ catalog: opts.catalog, date: opts.date, symbols: opts.symbols, factors: opts.factors, kinds: opts.kinds, from: opts.from, to: opts.to, out, progress: false });
     opts.onSummary?.(summary);
-    const src = await openSource(out, out);
-    try {
-      return await src.readAll();
-    } finally {
-      src.close();
-    }
-  } finally {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -5,14 +5,11 @@
  * CLI's spellings (`sample: 'every:1m'`, `labels: 'fwd_return:5m'`, `dates: '2024-03-11..2024-03-15'`),
  * checked by the same parsers, so a notebook and a shell build the same bytes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 import type { AnyFactor } from '../core/factor.ts';
 import { parseDates, parseDuration, parseSample } from '../features/spec.ts';
 import { buildTrainingSet, type TrainingSetResult } from '../features/training-set.ts';
-import { openSource } from './columnar-source.ts';
+import { writtenTable } from './file-output.ts';
 
 export interface TrainingSetApiOptions {
   catalog: string;
@@ -56,9 +53,7 @@ export interface TrainingSetApiOptions {
 export async function trainingSet(o: TrainingSetApiOptions): Promise<Table> {
   const range = o.dates.includes('..');
   const dates = parseDates(o.dates, range ? '--dates' : '--date');
-  const dir = o.out === undefined ? mkdtempSync(join(tmpdir(), 'lockstep-training-set-')) : undefined;
-  const out = o.out ?? join(dir!, 'training-set.parquet');
-  try {
+  return writtenTable(o.out, 'lockstep-training-set-', 'training-set.parquet', async (out) => {
     const r = await buildTrainingSet(
       {
         catalog: o.catalog,
@@ -80,13 +75,5 @@ export async function trainingSet(o: TrainingSetApiOptions): Promise<Table> {
       o.factors ? { factors: o.factors } : {},
     );
     o.onResult?.(r);
-    const src = await openSource(out, out);
-    try {
-      return await src.readAll();
-    } finally {
-      src.close();
-    }
-  } finally {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
