@@ -24,6 +24,7 @@ import { admitSeq, initSeqGuard, type SeqGuard, type SeqVerdict } from './sequen
 import { seqJumpProblem } from './plausibility.ts';
 import type { EventProblem } from './validate-event.ts';
 import { DEFAULT_SESSION, type SessionKind } from './kernels/market-sessions.ts';
+import type { SymbolStage } from './stage.ts';
 
 /**
  * Which session each symbol trades in (market-sessions.ts): the factor set's session table. A
@@ -84,6 +85,11 @@ export interface FactorSet {
   readonly sessions: SessionTable;
   /** Per factor: true when its `session` parameter is `auto` (resolved per symbol at init). */
   readonly autoSession: readonly boolean[];
+  /** Stages run after the factors (stage.ts: the model layer's signals), in order. */
+  readonly stages: readonly SymbolStage[];
+  /** Per stage: the first column it writes, and the row positions of the columns it reads. */
+  readonly stageOffsets: readonly number[];
+  readonly stageInputIx: readonly (readonly number[])[];
 }
 
 export interface FactorSetOptions {
@@ -95,6 +101,12 @@ export interface FactorSetOptions {
   compile?: boolean;
   /** Each symbol's session, for `session: 'auto'` factors and session bars (see SessionTable). */
   sessions?: SessionTable;
+  /**
+   * Stages to run after the factors of each event (stage.ts), their columns appended after the
+   * factors'. Each reads columns written before it; one that reads a column nobody writes, or writes
+   * one already taken, is refused (FactorDefinitionError).
+   */
+  stages?: readonly SymbolStage[];
 }
 
 /**
@@ -111,6 +123,21 @@ export function createFactorSet(factors: readonly AnyFactor[], options: FactorSe
       columns.push(c);
     }
   }
+  const stages = options.stages ?? [];
+  const stageOffsets: number[] = [];
+  const stageInputIx = stages.map((st) => {
+    const ix = st.inputs.map((c) => {
+      const i = columns.indexOf(c);
+      if (i < 0) throw new FactorDefinitionError(st.name, `reads column ${c}, which no factor (or earlier stage) of the set writes`);
+      return i;
+    });
+    stageOffsets.push(columns.length);
+    for (const c of st.columns) {
+      if (columns.includes(c)) throw new FactorDefinitionError(st.name, `output column ${c} is defined twice in the set`);
+      columns.push(c);
+    }
+    return Object.freeze(ix);
+  });
   const derivations: Derivation[] = [];
   const derivationOf = factors.map((f) => {
     const d = f.derive?.from as Derivation | undefined;
@@ -157,6 +184,9 @@ export function createFactorSet(factors: readonly AnyFactor[], options: FactorSe
     compiled,
     sessions: new Map(options.sessions ?? []),
     autoSession: Object.freeze(factors.map((f) => f.params.session === 'auto')),
+    stages: Object.freeze([...stages]),
+    stageOffsets: Object.freeze(stageOffsets),
+    stageInputIx: Object.freeze(stageInputIx),
   });
 }
 
@@ -170,6 +200,8 @@ export interface SymbolState {
   derived: unknown[];
   /** Sequence guard per source kind, indexed by the kind's position in KINDS (an array: no per-event string-keyed lookup). */
   guards: (SeqGuard | null)[];
+  /** One state per stage of the set (absent in a state saved by a set without stages). */
+  stages?: unknown[];
 }
 
 export interface FoldStats {
@@ -237,6 +269,7 @@ function symbolState(set: FactorSet, st: FoldState, symbol: string): SymbolState
     values: set.columns.map(() => null),
     derived: set.derivations.map((d) => d.init(session)),
     guards: KINDS.map(() => null),
+    stages: set.stages.map((g) => g.init(symbol)),
   };
   st.bySymbol.set(symbol, s);
   let i = st.order.length;
@@ -270,6 +303,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       const verdict = admit(st, s, BOOK, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
         set.runners[BOOK](s, ev, false);
+        if (set.stages.length !== 0) runStages(set, s, ev);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
       }
@@ -280,6 +314,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       const verdict = admit(st, s, QUOTE, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
         set.runners[QUOTE](s, ev, false);
+        if (set.stages.length !== 0) runStages(set, s, ev);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
       }
@@ -290,6 +325,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       const verdict = admit(st, s, TRADE, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
         set.runners[TRADE](s, ev, false);
+        if (set.stages.length !== 0) runStages(set, s, ev);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
       }
@@ -303,6 +339,7 @@ export function applyEvent(set: FactorSet, st: FoldState, ev: MarketEvent, sink:
       const verdict = admit(st, s, ki, ev.seq);
       if (verdict === 'next' || verdict === 'late') {
         set.runners[ki](s, ev, false);
+        if (set.stages.length !== 0) runStages(set, s, ev);
         st.stats.rows++;
         sink(ev, s.symbol, s.values);
       }
@@ -342,13 +379,27 @@ function applyHeartbeat(set: FactorSet, st: FoldState, ev: MarketEvent, sink: Ro
   }
   if (verdict === 'late') st.stats.late++;
   st.stats.applied++;
-  if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0) return verdict;
+  if (set.byKind.heartbeat.length === 0 && set.derivationsByKind.heartbeat.length === 0 && set.stages.length === 0) return verdict;
   for (const symbol of st.order) {
     const s = st.bySymbol.get(symbol)!;
-    if (set.runners[HEARTBEAT](s, ev, true)) {
+    const changed = set.runners[HEARTBEAT](s, ev, true);
+    if ((set.stages.length !== 0 && runStages(set, s, ev)) || changed) {
       st.stats.rows++;
       sink(ev, symbol, s.values);
     }
   }
   return verdict;
+}
+
+/**
+ * Runs the set's stages on a symbol's row, after its factors; true when a stage changed a value.
+ * A state restored from a checkpoint written without stages gets fresh stage states here.
+ */
+function runStages(set: FactorSet, s: SymbolState, ev: MarketEvent): boolean {
+  const states = (s.stages ??= set.stages.map((g) => g.init(s.symbol)));
+  let changed = false;
+  for (let i = 0; i < set.stages.length; i++) {
+    if (set.stages[i].update(states[i], s.values, set.stageInputIx[i], set.stageOffsets[i], ev)) changed = true;
+  }
+  return changed;
 }

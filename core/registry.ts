@@ -6,6 +6,7 @@ import { FactorDefinitionError } from './errors.ts';
 import { withParams, type AnyFactor } from './factor.ts';
 import { createFactorSet, type FactorSet, type SessionTable } from './fold.ts';
 import { sessionTableJson } from './session-table.ts';
+import type { SymbolStage } from './stage.ts';
 import { hashString } from './state-codec.ts';
 import { priceCollar, returnZscore, volumeSpike } from './factors/anomaly.ts';
 import { depthImbalance } from './factors/depth-imbalance.ts';
@@ -126,10 +127,12 @@ export function factorManifest(factors: readonly AnyFactor[]): FactorManifestEnt
  * factors over another table compute other values. Without such a factor, or with an empty table,
  * it is the manifest's hash alone.
  */
-export function featureSetVersion(factors: readonly AnyFactor[], sessions?: SessionTable): string {
+export function featureSetVersion(factors: readonly AnyFactor[], sessions?: SessionTable, stages: readonly SymbolStage[] = []): string {
   const manifest = JSON.stringify(factorManifest(factors));
   const reads = sessions !== undefined && sessions.size > 0 && factors.some((f) => f.params.session === 'auto');
-  return hashString(reads ? `${manifest}\n${sessionTableJson(sessions)}` : manifest);
+  // stages (the model layer's signals) count only when present, so a set without them keeps its version
+  const staged = stages.length === 0 ? '' : `\n${JSON.stringify(stages.map((g) => ({ name: g.name, columns: g.columns, inputs: g.inputs, version: g.versionText })))}`;
+  return hashString((reads ? `${manifest}\n${sessionTableJson(sessions)}` : manifest) + staged);
 }
 
 /** The default factors as a ready-to-fold set. */

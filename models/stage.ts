@@ -1,0 +1,175 @@
+/**
+ * A model slot as a fold stage (core/stage.ts): each named model (a slot, e.g. `momo`) writes its
+ * signals into the same row as the factors it reads, at the same event, for replay and live alike.
+ *
+ * Columns of a slot with outputs [score, prob]:
+ *   momo_score, momo_prob          the served signal (from the version the symbol is assigned)
+ *   momo_version                   the version that made the served values (null: none deployed)
+ *   momo_status                    0 ok, 1 an input missing, 2 the model failed (threw, NaN), 3 none deployed
+ *   momo_score_unserved, momo_prob_unserved, momo_unserved_version
+ *                                  the other version while a candidate is deployed: the shadow, or
+ *                                  for a canary the version this symbol is not served (the
+ *                                  incumbent for canary symbols, the canary for the rest), so
+ *                                  divergence is measured on every symbol
+ *
+ * Which version serves follows the deployment log (deployment.ts) in receive time. A slot is
+ * evaluated when its trigger fires (spec.ts) or its assignment changes; between those its values
+ * stay as they were. Pure: all I/O (loading files, the log's source) is the caller's.
+ */
+import type { MarketEvent } from '../core/events.ts';
+import type { SymbolStage } from '../core/stage.ts';
+import { applyEntry, canaryBucket, emptyAssignment, type Assignment, type DeploymentEntry } from './deployment.ts';
+import { MODEL_STATUS, type RunnableModel } from './model.ts';
+import type { Trigger } from './spec.ts';
+import { ModelError } from './errors.ts';
+
+/** Per-symbol state of a slot: plain data, checkpointed with the fold. */
+export interface SlotState {
+  /** Entries of the slot's log applied so far. */
+  applied: number;
+  a: Assignment;
+  /** The symbol's canary bucket (deployment.ts `canaryBucket`), fixed per symbol. */
+  bucket: number;
+  /** The trigger's last interval (bar or every), -1 before the first event. */
+  interval: bigint;
+  /** Inputs at the last evaluation (NaN = missing), for the `change` trigger. */
+  last: Float64Array;
+}
+
+export interface SlotStage extends SymbolStage<SlotState> {
+  readonly slot: string;
+  readonly outputs: readonly string[];
+  /** The slot's log entries, in time order. Live appends entries (all later than anything applied). */
+  readonly entries: DeploymentEntry[];
+  /** Adds a version (live: a version registered after the worker started, before its deploy applies). */
+  addVersion(model: RunnableModel): void;
+  readonly versions: ReadonlyMap<number, RunnableModel>;
+}
+
+/** The columns a slot writes, in order. */
+export function slotColumns(slot: string, outputs: readonly string[]): string[] {
+  return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`];
+}
+
+/**
+ * A slot over its registered versions (all share outputs and trigger) and the deployment log
+ * (entries of other slots are ignored). The slot reads the union of its versions' inputs.
+ */
+export function createSlotStage(slot: string, models: readonly RunnableModel[], log: readonly DeploymentEntry[]): SlotStage {
+  if (models.length === 0) throw new ModelError(slot, 'no registered version');
+  const first = models[0].spec;
+  const versions = new Map<number, RunnableModel>();
+  const inputs: string[] = [];
+  const maps = new Map<number, Int32Array>();
+  // per version: its inputs' positions in the slot's inputs, and a buffer to gather them into
+  const raws = new Map<number, Float64Array>();
+  const add = (m: RunnableModel) => {
+    const s = m.spec;
+    if (s.name !== slot) throw new ModelError(`${s.name}@${s.version}`, `is not a version of ${slot}`);
+    if (s.outputs.join() !== first.outputs.join()) throw new ModelError(`${slot}@${s.version}`, `writes ${s.outputs.join(', ')} but ${slot}@${first.version} writes ${first.outputs.join(', ')}: versions of a model share their outputs (register it under a new name)`);
+    if (s.triggerText !== first.triggerText) throw new ModelError(`${slot}@${s.version}`, `trigger ${s.triggerText} differs from ${slot}@${first.version}'s ${first.triggerText}: versions of a model share their trigger`);
+    for (const c of s.inputs) if (!inputs.includes(c)) inputs.push(c);
+    maps.set(s.version, Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))));
+    raws.set(s.version, new Float64Array(s.inputs.length));
+    versions.set(s.version, m);
+  };
+  for (const m of [...models].sort((a, b) => a.spec.version - b.spec.version)) add(m);
+  const frozenInputs = [...inputs];
+  const entries = log.filter((e) => e.slot === slot);
+  const outputs = first.outputs;
+  const m = outputs.length;
+  const columns = slotColumns(slot, outputs);
+  const trigger: Trigger = first.trigger;
+  // scratch buffers: evaluation is synchronous, so one set serves every symbol
+  const cur = new Float64Array(frozenInputs.length);
+  const out = new Float64Array(m);
+
+  /** Evaluates version v on the inputs in `cur`, writing outputs, version and status from `col`. */
+  const evaluate = (v: number | null, row: (number | null)[], col: number, withStatus: boolean): boolean => {
+    const model = v === null ? undefined : versions.get(v);
+    let status: number = MODEL_STATUS.undeployed;
+    if (model !== undefined) {
+      const map = maps.get(v!)!;
+      const raw = raws.get(v!)!;
+      for (let i = 0; i < map.length; i++) raw[i] = cur[map[i]];
+      status = model.run(raw, out);
+    }
+    let changed = false;
+    for (let k = 0; k < m; k++) {
+      const x = status === MODEL_STATUS.ok ? out[k] : null;
+      if (row[col + k] !== x) changed = true;
+      row[col + k] = x;
+    }
+    const ver = model === undefined ? null : v;
+    if (row[col + m] !== ver) changed = true;
+    row[col + m] = ver;
+    if (withStatus) {
+      if (row[col + m + 1] !== status) changed = true;
+      row[col + m + 1] = status;
+    }
+    return changed;
+  };
+
+  return {
+    name: `model ${slot}`,
+    slot,
+    outputs,
+    columns,
+    inputs: frozenInputs,
+    versionText: JSON.stringify({ slot, outputs, trigger: first.triggerText }),
+    entries,
+    versions,
+    addVersion(model) {
+      const before = frozenInputs.join();
+      add(model);
+      if (inputs.join() !== before) {
+        inputs.length = frozenInputs.length;
+        versions.delete(model.spec.version);
+        maps.delete(model.spec.version);
+        raws.delete(model.spec.version);
+        throw new ModelError(`${slot}@${model.spec.version}`, `reads inputs the running ${slot} does not (${model.spec.inputs.filter((c) => !frozenInputs.includes(c)).join(', ')}): restart the workers to load it`);
+      }
+    },
+    init(symbol) {
+      return { applied: 0, a: emptyAssignment(), bucket: canaryBucket(slot, symbol), interval: -1n, last: new Float64Array(frozenInputs.length).fill(NaN) };
+    },
+    update(st, row, inputIx, offset, ev: MarketEvent) {
+      let fire = false;
+      while (st.applied < entries.length && entries[st.applied].at <= ev.tsRecv) {
+        st.a = applyEntry(st.a, entries[st.applied++]);
+        fire = true;
+      }
+      for (let i = 0; i < inputIx.length; i++) {
+        const v = row[inputIx[i]];
+        cur[i] = v === null ? NaN : v;
+      }
+      if (trigger.kind === 'change') {
+        const last = st.last;
+        for (let i = 0; i < cur.length; i++) {
+          const a = cur[i];
+          const b = last[i];
+          // NaN equals NaN here (both missing); -0 and 0 are the same input
+          if (a !== b && (a === a || b === b)) {
+            fire = true;
+            last[i] = a;
+          }
+        }
+      } else {
+        const t = trigger.kind === 'bar' ? ev.tsEvent : ev.tsRecv;
+        const interval = t / trigger.stepNs;
+        if (interval !== st.interval) {
+          if (st.interval >= 0n) fire = true;
+          st.interval = interval;
+        }
+      }
+      if (!fire) return false;
+      const a = st.a;
+      const canary = a.mode === 'canary' && a.candidate !== null && st.bucket < Math.round(a.percent * 100);
+      const served = canary ? a.candidate : a.incumbent;
+      const unserved = a.candidate === null ? null : canary ? a.incumbent : a.candidate;
+      let changed = evaluate(served, row, offset, true);
+      if (evaluate(unserved, row, offset + m + 2, false)) changed = true;
+      return changed;
+    },
+  };
+}
