@@ -213,6 +213,19 @@ describe('bad models and bad values', () => {
     expect(fails(() => load('mlp.onnx', { inputCount: 0 })).message).toMatch(/inputCount 0: give a positive whole number/);
   });
 
+  it('a graph with a second input is refused, with or without an input name', () => {
+    expect(fails(() => load('two-inputs.onnx', { outputs: { a: 'y:0' } })).message).toBe('models/fixtures/two-inputs.onnx: the graph has 2 inputs ("x", "mask"); say which one takes the features');
+    expect(fails(() => load('two-inputs.onnx', { inputName: 'x', outputs: { a: 'y:0' } })).message).toBe('models/fixtures/two-inputs.onnx: the graph has 2 inputs ("x", "mask"); only models with one input (the feature row) are supported');
+  });
+
+  it('a graph with a fixed batch of 1 loads; its batch API runs row by row', () => {
+    const ev = load('fixed-batch.onnx', { outputs: { a: 'y:0', f: 'y:5' } });
+    const out = new Float64Array(6);
+    evaluateOnnxBatch(ev, Float64Array.from([1, 0, 0, 0, 0, 0.1, 3, 0, 0, 0, 0, 0.25, -2, 0, 0, 0, 0, 8]), out);
+    expect([...out]).toEqual([2, f(0.1) * 2, 6, 0.5, -4, 16]);
+    ev.dispose();
+  });
+
   it('an unknown output, a multi-column output without a column, a column out of range', () => {
     expect(fails(() => load('mlp.onnx', { outputs: { prob: 'probability' } })).message).toBe('models/fixtures/mlp.onnx: output prob ("probability"): no output "probability" in the graph (outputs: "alpha_bps")');
     expect(fails(() => load('nan.onnx', { outputs: { a: 'y' } })).message).toBe('models/fixtures/nan.onnx: output a ("y") has shape [batch, 6]; name a column, e.g. "y:0"');

@@ -20,7 +20,9 @@ Writes, into models/fixtures/:
 - reference.json: input rows and the outputs numpy (MLP, float64 from the float32 weights) and
   scikit-learn (`predict`) compute for them.
 - nan.onnx (y = Log(x), 6 columns: NaN for x < 0, -Inf for x = 0), throw.onnx (a Reshape to [4, -1]
-  that fails at run time for one row of 6), int-input.onnx (an int64 input): fixtures for the error tests.
+  that fails at run time for one row of 6), int-input.onnx (an int64 input), two-inputs.onnx (a second
+  input), fixed-batch.onnx (y = 2x with shape [1, 6], no batch axis): fixtures for the error and
+  shape tests.
 
 The training data is synthetic, with features named after Lockstep factor columns at plausible
 scales; the target is a made-up forward return with a little non-linearity and noise. The models are
@@ -191,6 +193,15 @@ def make_error_fixtures():
     xi = helper.make_tensor_value_info('x', TensorProto.INT64, ['batch', 6])
     save(helper.make_graph([helper.make_node('Cast', ['x'], ['y'], to=TensorProto.FLOAT)], 'int64_input', [xi],
                            [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['batch', 6])]), 'int-input.onnx')
+    # a second graph input the fold cannot feed
+    mask = helper.make_tensor_value_info('mask', TensorProto.FLOAT, ['batch', 6])
+    save(helper.make_graph([helper.make_node('Mul', ['x', 'mask'], ['y'])], 'two_inputs', [x, mask],
+                           [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['batch', 6])]), 'two-inputs.onnx')
+    # a graph exported with a fixed batch of 1 (no dynamic axis): y = x * 2, one row per run
+    x1 = helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 6])
+    two = helper.make_tensor('two', TensorProto.FLOAT, [], [2.0])
+    save(helper.make_graph([helper.make_node('Mul', ['x', 'two'], ['y'])], 'fixed_batch', [x1],
+                           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 6])], initializer=[two]), 'fixed-batch.onnx')
 
 
 def write_json(name, obj):
