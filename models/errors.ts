@@ -1,16 +1,22 @@
-/**
- * The model layer's errors. A model file the user gave that cannot be used (unreadable, corrupt, an
- * input that is not a factor, a wrong tensor shape) is a user error: one line naming the file and
- * the cause, exit 2. At run time the fold never throws for a model: it writes null signals with a
- * status (stage.ts), and the worker goes on.
- */
 import { UserError } from '../core/errors.ts';
 
+/**
+ * A model file or a model evaluation Lockstep refuses: an unreadable or corrupt file, an input or
+ * output name the graph does not have, a wrong tensor shape or type, or, at run time, a model that
+ * throws or returns NaN/Inf. The message names the file and the cause in one line.
+ *
+ * It is a `UserError` (a `LockstepError` the CLI prints as one line, exit 2): at `register`/`deploy`
+ * the model file is the user's input at fault. At run time the caller catches it and turns it into a
+ * null signal with a status; it never reaches the worker's top level.
+ */
 export class ModelError extends UserError {
   constructor(
+    /** The model file the error is about, as given to the loader (for messages). */
     readonly file: string,
+    /** What is wrong, without the file name. */
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${file}: ${reason}`);
+    super(`${file}: ${reason}`, options);
   }
 }

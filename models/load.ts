@@ -10,6 +10,7 @@ import { logProblem } from './deployment.ts';
 import { ModelError } from './errors.ts';
 import type { ModelEvaluator } from './evaluator.ts';
 import { linearEvaluator } from './linear.ts';
+import { loadOnnxEvaluator } from './onnx.ts';
 import { runnableModel, type RunnableModel } from './model.ts';
 import { listRegistry, readDeploymentLog, type RegisteredVersion } from './registry.ts';
 import { createSlotStage, type SlotStage } from './stage.ts';
@@ -17,7 +18,8 @@ import { createSlotStage, type SlotStage } from './stage.ts';
 /** The evaluator of a registered version (linear, logistic or onnx). */
 export function evaluatorOf(v: RegisteredVersion): ModelEvaluator {
   if (v.spec.kind !== 'onnx') return linearEvaluator(v.spec);
-  throw new ModelError(join(v.dir, 'model.json'), 'onnx models are not supported by this build');
+  const onnx = v.spec.onnx!;
+  return loadOnnxEvaluator(v.graph!, { file: join(v.dir, 'graph.onnx'), inputName: onnx.input, outputs: onnx.outputs, inputCount: v.spec.inputs.length });
 }
 
 /** A registered version ready to run, its inputs checked against the feature set's columns. */
