@@ -16,6 +16,7 @@ import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
+import { reportCommand } from '../../report/command.ts';
 import { serveCommand } from './serve.ts';
 import { trainingSetCommand } from './training-set.ts';
 
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   serveCommand,
   parityCommand,
   lineageCommand,
+  reportCommand,
   factorsCommand,
   benchCommand,
   benchPhaseCommand,
