@@ -16,7 +16,7 @@ import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
-import { reportCommand } from '../../report/command.ts';
+import { reportCommand } from './report.ts';
 import { serveCommand } from './serve.ts';
 import { trainingSetCommand } from './training-set.ts';
 

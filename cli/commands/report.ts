@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import type { ArgsOf } from '../cli/options.ts';
+import type { ArgsOf } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
@@ -15,7 +15,7 @@ export const reportCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   describe: 'write a factor table as one self-contained HTML page: charts per symbol, each column\'s coverage and distribution',
   builder,
   handler: async (a) => {
-    const { writeReport } = await import('./report.ts');
+    const { writeReport } = await import('../../report/report.ts');
     const symbols = a.symbols?.split(',').map((s) => s.trim()).filter(Boolean);
     const r = await writeReport({ input: a.table, out: a.out, symbols, maxCharts: a['max-charts'], title: a.title });
     console.log(`wrote ${a.out}: ${r.rows.toLocaleString('en-US')} rows, ${r.symbols} symbols, ${r.charts} charted, ${(r.bytes / 1024).toFixed(0)} KB`);
