@@ -67,6 +67,19 @@ describe("KEDA's redis-streams reading (live/group-lag.ts)", () => {
     expect(await lag('s3')).toEqual({ value: 3, active: true, lagWasNull: false });
   });
 
+  it('a user without +xinfo|groups reads the stream length, as KEDA falls back to XLEN on any XINFO failure', async () => {
+    await add('s4', 4);
+    await r.xgroup('CREATE', 's4', 'g', '$');
+    await r.call('ACL', 'SETUSER', 'noxinfo', 'on', '>pw', '~s4', '+info', '+xlen');
+    const u = await openRedis(redis.url.replace('redis://', 'redis://noxinfo:pw@'));
+    try {
+      expect(await kedaStreamMetric(u, { stream: 's4', consumerGroup: 'g', mode: 'lagCount' })).toEqual({ value: 4, active: true, lagWasNull: false });
+      expect((await lag('s4')).value).toBe(0);
+    } finally {
+      u.disconnect();
+    }
+  });
+
   it("desiredReplicas: the HPA's ceil(sum of max(lag, 0) / target), within [min, max]", () => {
     const at = (...v: number[]): KedaReading[] => v.map((value) => ({ value, active: value > 0, lagWasNull: value < 0 }));
     expect(desiredReplicas(at(0, 0, 0, 0), 1000, 1, 4)).toBe(1);

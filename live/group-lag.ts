@@ -60,12 +60,13 @@ export async function kedaStreamMetric(r: RedisClient, t: KedaTrigger): Promise<
   const version = /^redis_version:(\d+)\./m.exec(info);
   if (!version) throw new Error('could not find Redis version number');
   if (Number(version[1]) < 7) throw new Error('redis version 7+ required for lag');
-  let groups: unknown[][];
+  let groups: unknown[][] = [];
   try {
     groups = (await r.call('XINFO', 'GROUPS', t.stream)) as unknown[][];
   } catch (e) {
     if ((e as Error).message === 'ERR no such key') return reading(0);
-    throw e;
+    // KEDA checks only for that message and goes on with no groups otherwise: any other failure
+    // (a NOPERM for a user without +xinfo|groups) silently turns the reading into XLEN
   }
   for (const g of groups) {
     const f = fields(g);
@@ -80,8 +81,9 @@ export async function kedaStreamMetric(r: RedisClient, t: KedaTrigger): Promise<
 /**
  * The replica count the HPA computes from the ScaledObject in deploy/ (one trigger per shard,
  * combined by `scalingModifiers.formula` into the sum of max(lag, 0), metricType AverageValue):
- * ceil(sum / target), within [min, max]. KEDA's own step from 0 to 1 (activation) is left out:
- * deploy/ keeps at least one worker.
+ * ceil(sum / target), within [min, max]. Left out: KEDA's own step from 0 to 1 (activation;
+ * deploy/ keeps at least one worker) and the HPA's tolerance (no change while the ratio of the
+ * metric to its target is within 10% of the current count).
  */
 export function desiredReplicas(readings: readonly KedaReading[], target: number, min: number, max: number): number {
   const total = readings.reduce((s, r) => s + Math.max(r.value, 0), 0);
