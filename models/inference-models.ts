@@ -15,6 +15,9 @@ import type { RunnableModel } from './model.ts';
 import { listRegistry, readDeploymentLog } from './registry.ts';
 import type { ModelSpec } from './spec.ts';
 
+/** The tensors every inference response has beside the model's outputs (one value per row). */
+export const RESERVED_OUTPUTS = ['model_version', 'status'];
+
 /** A registered version as the endpoint holds it: runnable, or why it cannot run in this build. */
 export interface ServedVersion {
   spec: ModelSpec;
@@ -65,6 +68,8 @@ export class RegistryView {
       const m = new Map<number, ServedVersion>();
       for (const v of versions) {
         try {
+          const clash = v.spec.outputs.find((o) => RESERVED_OUTPUTS.includes(o));
+          if (clash !== undefined) throw new ModelError(join(v.dir, 'model.json'), `output ${clash} has the name of the tensor the inference endpoint adds to every response (${RESERVED_OUTPUTS.join(', ')}): rename it`);
           // the endpoint takes features from the request or from whatever the deployment computes:
           // inputs are checked against the deployment's columns per request, not here
           m.set(v.spec.version, { spec: v.spec, model: loadVersion(v, v.spec.inputs), error: null });
