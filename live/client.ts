@@ -134,7 +134,7 @@ async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly str
 }
 
 /** A query's raw read: each symbol's packed latest row (null where none) and the column of each feature. */
-interface RawRead {
+export interface RawRead {
   rows: (string | null)[];
   /** Per requested feature, its position in a row's values (-1: not a column of the deployment). */
   cols: number[];
@@ -146,7 +146,7 @@ interface RawRead {
  * feature-set version|v1,v2,...) with one HGET per symbol, pipelined and sent together: one round
  * trip, and one short reply per symbol instead of one per feature.
  */
-async function readRaw(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<RawRead> {
+export async function readRaw(r: FeatureSource, keys: KeyLayout, q: OnlineQuery): Promise<RawRead> {
   validateQuery(q);
   const { rows, kill } = await readRows(r, keys, q.symbols);
   // the column order comes from meta: fetched once, and again when a row was made by another

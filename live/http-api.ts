@@ -9,6 +9,8 @@
  * alerts firing) and PING (give it a
  * Redis ACL user limited to those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
+ * Extensions (`ApiOptions.extensions`: the Open Inference Protocol endpoints of live/inference/inference-api.ts)
+ * answer their own paths on the same server, counted in /metrics like the rest.
  */
 import type { FeatureSource } from './row-reader.ts';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,11 +23,20 @@ import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts/index.
 /** The API cannot listen where it was told to (port in use, no rights, unknown address). */
 export class ApiListenError extends UserError {}
 
+/** More endpoints on the same server: the paths `label` names (its /metrics label) are `handle`d. */
+export interface ApiExtension {
+  /** The /metrics path label of a path this extension answers (a template, not the raw path), else null. */
+  label(pathname: string): string | null;
+  /** Answers the request (any method) and returns the status code sent; never rejects. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number>;
+}
+
 export interface ApiOptions {
   keys: KeyLayout;
   maxAgeMs?: number;
   host?: string;
   port?: number;
+  extensions?: readonly ApiExtension[];
 }
 
 const MAX_URL = 8192;
@@ -115,11 +126,19 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
     if (bad.length === 0) return null;
     return `features: unknown feature${bad.length > 1 ? 's' : ''} ${bad.map((f) => JSON.stringify(f)).join(', ')}; this deployment computes ${[...known].join(', ')}`;
   };
+  const extensions = opts.extensions ?? [];
+  const labelOf = (pathname: string): { path: string; ext: ApiExtension | null } => {
+    if (PATHS.includes(pathname)) return { path: pathname, ext: null };
+    for (const ext of extensions) {
+      const label = ext.label(pathname);
+      if (label !== null) return { path: label, ext };
+    }
+    return { path: 'other', ext: null };
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
     // the path label comes before any check, so a refused request is counted under its path
-    const pathname = (req.url ?? '/').split('?', 1)[0];
-    let path = PATHS.includes(pathname) ? pathname : 'other';
+    let { path } = labelOf((req.url ?? '/').split('?', 1)[0]);
     let code = 200;
     try {
       if ((req.url ?? '').length > MAX_URL) {
@@ -127,7 +146,12 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         return send(res, code, { error: `request URL longer than ${MAX_URL} bytes` });
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
-      path = PATHS.includes(url.pathname) ? url.pathname : 'other';
+      const route = labelOf(url.pathname);
+      path = route.path;
+      if (route.ext !== null) {
+        code = await route.ext.handle(req, res, url);
+        return;
+      }
       if (req.method !== 'GET') {
         code = 405;
         return send(res, code, { error: 'only GET is supported' });

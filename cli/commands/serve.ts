@@ -6,7 +6,8 @@ const builder = (y: Argv) =>
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0: every interface)' })
     .option('port', { type: 'number', default: 8080, describe: 'TCP port to listen on (0: any free port)' })
     .option('max-age-ms', { type: 'number', default: 5000, describe: 'values older than this are reported stale' })
-    .option('command-timeout-ms', { type: 'number', default: 500, describe: 'a Redis read slower than this fails the request (503)' });
+    .option('command-timeout-ms', { type: 'number', default: 500, describe: 'a Redis read slower than this fails the request (503)' })
+    .option('registry', { type: 'string', describe: 'a model registry folder: also answer the Open Inference Protocol (KServe V2: /v2/models/NAME/infer) for its models' });
 
 /** `lockstep serve`: the HTTP read API, until SIGTERM/SIGINT. */
 export const serveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
@@ -24,8 +25,13 @@ export const serveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       redis.disconnect();
       throw e;
     });
-    const api = await startApi(redis, { keys, host: a.host, port: a.port, maxAgeMs: a.maxAgeMs });
-    console.log(`serving http://${a.host}:${api.port}/v1/features?symbols=...&features=...  (/healthz, /metrics)`);
+    const extensions = [];
+    if (a.registry !== undefined) {
+      const { inferenceApi } = await import('../../live/inference/inference-api.ts');
+      extensions.push(inferenceApi({ registry: a.registry, source: redis, keys, maxAgeMs: a.maxAgeMs }));
+    }
+    const api = await startApi(redis, { keys, host: a.host, port: a.port, maxAgeMs: a.maxAgeMs, extensions });
+    console.log(`serving http://${a.host}:${api.port}/v1/features?symbols=...&features=...  (/healthz, /metrics${a.registry !== undefined ? ', /v2/models/NAME/infer' : ''})`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
