@@ -277,9 +277,11 @@ describe('serve, the client and alerts watch through a Cluster master failover',
       const clientRead = async () => (await getOnlineFeatures(source!, keys, { symbols, features: ['mid'], maxAgeMs: 60_000 })).find((x) => x.symbol === sym)!;
       admin = await openRedis(c.url);
 
-      // a slow worker (small batches), so that the failover comes mid-day
+      // a slow worker (small batches), so that the failover comes mid-day; its lease outlasts the
+      // failover on a loaded machine too, so the promoted master's checkpoint check (DIVERGED),
+      // not an expired lease, is what finds the lost commits
       const log: string[] = [];
-      const w = new LiveWorker({ redis: c.url, ns: keys.ns, shards: keys.shards, consumer: 'w', batch: 20, checkpointEvery: 200, log: (m) => log.push(m) });
+      const w = new LiveWorker({ redis: c.url, ns: keys.ns, shards: keys.shards, consumer: 'w', batch: 20, checkpointEvery: 200, leaseMs: 30_000, log: (m) => log.push(m) });
       await w.start();
       const done = w.run({ idleStopMs: 8000 });
       const outLen = (port: number) => Number(readOn(port, `XLEN ${outputStream(keys, 0)}`)[0]);
