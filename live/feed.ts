@@ -1,8 +1,7 @@
 /**
  * `lockstep feed`: plays a catalog day into Redis Streams in the replayer's order (the same
  * selection and merge as `lockstep replay`), one stream per shard (shard = shardOf(symbol)),
- * heartbeats to every shard so each shard's timers fire from event time. XADDs are pipelined
- * (on Cluster, one script call per shard's batch);
+ * heartbeats to every shard so each shard's timers fire from event time. XADDs are pipelined;
  * `--speed N` paces at N x real time exactly as the replayer does. The same wire format
  * (wire.ts) is what a real exchange adapter would publish.
  *
@@ -170,23 +169,9 @@ async function readTail(r: RedisClient, stream: string): Promise<{ id: string | 
   throw new UserError(`cannot tell where to resume: none of the last ${newest.length} entries of ${stream} is an event`);
 }
 
-/**
- * XADDs of a batch to one stream in one script call (Cluster): ARGV is each entry's field count
- * followed by its fields; returns the last entry's ID.
- */
-const XADD_EACH = `local id
-local i = 1
-while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n))
-  i = i + n + 1
-end
-return id`;
-
 /** Publishes a catalog selection to the deployment's input streams, in replay order. */
 export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<FeedSummary> {
   const r = redis ?? (await openRedis(opts.redis, { name: 'lockstep-feed' }));
-  const cluster = (r as { isCluster?: boolean }).isCluster === true;
   const status = opts.status ? new StatusLine(process.stderr) : null;
   const say = (m: string) => {
     status?.clear();
@@ -354,19 +339,13 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       const batch = pending[s];
       if (batch.length === 0) return;
       unsure[s] = true;
-      if (cluster) {
-        // on Cluster one script call per shard, not a pipeline: a Cluster pipeline cut short by a
-        // failover can leave a live master's connection out of step for good (cluster-commands.ts)
-        lastId[s] = String(await r.eval(XADD_EACH, 1, streams[s], ...batch.flatMap((f) => [String(f.length), ...f])));
-      } else {
-        // one pipeline per shard
-        const p = r.pipeline();
-        for (const f of batch) p.xadd(streams[s], '*', ...f);
-        const res = (await p.exec()) ?? [];
-        for (const [err] of res) if (err) throw err;
-        if (res.length !== batch.length) throw new Error(`pipeline to ${streams[s]} answered ${res.length} of ${batch.length} commands`);
-        lastId[s] = res[res.length - 1][1] as string;
-      }
+      // one pipeline per shard: on Cluster a pipeline must stay within one slot
+      const p = r.pipeline();
+      for (const f of batch) p.xadd(streams[s], '*', ...f);
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+      if (res.length !== batch.length) throw new Error(`pipeline to ${streams[s]} answered ${res.length} of ${batch.length} commands`);
+      lastId[s] = res[res.length - 1][1] as string;
       pending[s] = [];
       unsure[s] = false;
     };
