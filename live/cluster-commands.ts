@@ -10,7 +10,11 @@
  * Seen in live/cluster.test.ts: after a failover `alerts watch` timed out on every check for good
  * (three phantom commands at the head of a live master's queue), and a reader could as well have
  * been handed another key's reply. Single commands have no such state: each is routed, redirected
- * (MOVED) and retried on its own, so on Cluster the live code sends single commands, together.
+ * (MOVED) and retried on its own, so on Cluster the readers and alerts watch send single
+ * commands, together. ioredis retries a single command by itself (after a closed connection,
+ * MOVED, CLUSTERDOWN) without the caller knowing: harmless for reads and for alerts watch's
+ * idempotent writes, not for the feed, whose lost-writes check needs to see every failure (it
+ * still pipelines its XADDs).
  */
 import type { Cluster } from 'ioredis';
 
