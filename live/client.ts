@@ -102,8 +102,8 @@ async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly str
     const [row, k] = await Promise.all([r.hget(keyOf(keys, symbols[0]), '_row'), kill]);
     return { rows: [row], kill: k };
   }
-  // on Cluster every HGET on its own, all at once: a Cluster pipeline can wedge a connection
-  // during a failover and hand replies to the wrong commands (cluster-commands.ts)
+  // on Cluster every HGET on its own, all at once: a Cluster pipeline cut short by a failover can
+  // leave a connection out of step for good (cluster-commands.ts)
   if ((r as { isCluster?: boolean }).isCluster === true) {
     const [rows, k] = await Promise.all([Promise.all(symbols.map((s) => r.hget(keyOf(keys, s), '_row'))), kill]);
     return { rows, kill: k };
