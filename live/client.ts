@@ -15,7 +15,6 @@
 import { RowReader, type FeatureSource } from './row-reader.ts';
 import { killSwitchKey, latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
 import { killFor, parseKillState, type KillEntry, type KillState } from './kill-switch.ts';
-import { shardOf } from './shard.ts';
 import { UserError } from '../core/errors.ts';
 
 export type ValueStatus = 'present' | 'stale' | 'missing' | 'killed';
@@ -103,34 +102,25 @@ async function readRows(r: FeatureSource, keys: KeyLayout, symbols: readonly str
     const [row, k] = await Promise.all([r.hget(keyOf(keys, symbols[0]), '_row'), kill]);
     return { rows: [row], kill: k };
   }
-  const rows: (string | null)[] = new Array(symbols.length).fill(null);
-  // one pipeline, one write, on a single node; Cluster pipelines must stay inside one slot, so
-  // there each shard gets its own (sent together)
-  const groups: number[][] = [];
-  if ((r as { isCluster?: boolean }).isCluster !== true) groups.push(symbols.map((_, i) => i));
-  else {
-    const byShard = new Map<number, number[]>();
-    symbols.forEach((s, i) => {
-      const sh = shardOf(s, keys.shards);
-      const l = byShard.get(sh);
-      if (l) l.push(i);
-      else byShard.set(sh, [i]);
-    });
-    groups.push(...byShard.values());
+  // on Cluster every HGET on its own, all at once: a Cluster pipeline cut short by a failover can
+  // leave a connection out of step for good (cluster-commands.ts)
+  if ((r as { isCluster?: boolean }).isCluster === true) {
+    const [rows, k] = await Promise.all([Promise.all(symbols.map((s) => r.hget(keyOf(keys, s), '_row'))), kill]);
+    return { rows, kill: k };
   }
-  await Promise.all(
-    groups.map(async (idx) => {
-      const p = r.pipeline();
-      for (const i of idx) p.hget(keyOf(keys, symbols[i]), '_row');
-      const out = (await p.exec()) ?? [];
-      for (let j = 0; j < idx.length; j++) {
-        const [err, v] = out[j] ?? [new Error('no reply'), null];
-        if (err) throw err;
-        rows[idx[j]] = v as string | null;
-      }
-    }),
-  );
-  return { rows, kill: await kill };
+  // one pipeline, one write, on a single node
+  const rows: (string | null)[] = new Array(symbols.length).fill(null);
+  const p = r.pipeline();
+  for (const s of symbols) p.hget(keyOf(keys, s), '_row');
+  // awaited together: a failed read must not leave the kill switch's rejection unhandled
+  const [res, k] = await Promise.all([p.exec(), kill]);
+  const out = res ?? [];
+  for (let i = 0; i < symbols.length; i++) {
+    const [err, v] = out[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    rows[i] = v as string | null;
+  }
+  return { rows, kill: k };
 }
 
 /** A query's raw read: each symbol's packed latest row (null where none) and the column of each feature. */

@@ -5,7 +5,7 @@
  * acknowledges writes the replica never gets: asynchronous replication's lost writes) and killed
  * mid-run; the feed, the workers and the run's drain check and capture follow the promotion.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +15,16 @@ import { readFactorTable, type FactorTable } from '../replay/read-factor-table.t
 import { runReplay } from '../replay/run-replay.ts';
 import { getOnlineFeatures } from './client.ts';
 import { runFeed } from './feed.ts';
-import type { KeyLayout } from './keys.ts';
+import { alertsStateKey, alertsStream, inputStream, killSwitchKey, metaKey, outputStream, type KeyLayout } from './keys.ts';
 import { readOutputRows } from './read-output.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisClusterHarness } from './redis-harness.ts';
+import { openFeatureSource, type FeatureSource } from './row-reader.ts';
+import { shardOf } from './shard.ts';
 import { LiveWorker } from './worker/index.ts';
 
 const DATE = '2024-03-15';
+const ROOT = new URL('..', import.meta.url).pathname;
 let dir: string;
 let cluster: RedisClusterHarness;
 let client: RedisClient;
@@ -42,21 +45,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Redis Cluster', () => {
-  /** Every output row equals the replay's row of the same event identity, and none is missing or extra. */
-  async function expectReplayRows(keys: KeyLayout): Promise<void> {
-    const { rows } = await readOutputRows(client, keys);
-    const cols = Object.keys(replay.values);
-    const want = new Map(replay.seq.map((q, i) => [`${replay.symbol[i]}/${replay.source[i]}/${q}`, cols.map((c) => replay.values[c][i])]));
-    expect(rows.length).toBe(want.size);
-    let bad = 0;
-    for (const r of rows) {
-      const w = want.get(`${r.symbol}/${r.source}/${r.seq}`);
-      if (!w || w.some((x, i) => !Object.is(x, r.values[i]))) bad++;
-    }
-    expect(bad).toBe(0);
+/** Every output row (read through `r`) equals the replay's row of the same event identity, and none is missing or extra. */
+async function expectReplayRows(keys: KeyLayout, r: RedisClient = client): Promise<void> {
+  const { rows } = await readOutputRows(r, keys);
+  const cols = Object.keys(replay.values);
+  const want = new Map(replay.seq.map((q, i) => [`${replay.symbol[i]}/${replay.source[i]}/${q}`, cols.map((c) => replay.values[c][i])]));
+  expect(rows.length).toBe(want.size);
+  let bad = 0;
+  for (const row of rows) {
+    const w = want.get(`${row.symbol}/${row.source}/${row.seq}`);
+    if (!w || w.some((x, i) => !Object.is(x, row.values[i]))) bad++;
   }
+  expect(bad).toBe(0);
+}
 
+describe('Redis Cluster', () => {
   it('two --balance workers split the shards across the cluster\'s slots and give the replay output', async () => {
     const keys: KeyLayout = { ns: 'clb', shards: 4 };
     await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: cluster.url, ns: keys.ns, shards: keys.shards });
@@ -205,4 +208,142 @@ describe('a Cluster master failover', () => {
       await c.close();
     }
   }, 400_000);
+});
+
+describe('serve, the client and alerts watch through a Cluster master failover', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const redisCli = (port: number, ...args: string[]) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim();
+  /** Commands on one node, after READONLY (a replica then answers for its own slots instead of MOVED). */
+  const readOn = (port: number, ...commands: string[]) => spawnSync('redis-cli', ['-p', String(port)], { input: ['READONLY', ...commands].join('\n'), encoding: 'utf8' }).stdout.trim().split('\n').slice(1);
+  async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await Promise.resolve().then(ok).catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+  /** A real CLI process whose stdout and stderr are collected in `out`. */
+  function spawnCli(...args: string[]): { proc: ChildProcess; out: () => string } {
+    const proc = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d.toString()));
+    proc.stderr!.on('data', (d) => (out += d.toString()));
+    return { proc, out: () => out };
+  }
+
+  it('the master holding a shard, the kill switch and the alerts killed mid-day (after writes its replica never got): serve, the client and alerts watch follow the promotion without a restart; the worker finds the lost commits (DIVERGED) and recomputes them', async () => {
+    const c = await RedisClusterHarness.start(6, 1);
+    const procs: ChildProcess[] = [];
+    let admin: RedisClient | null = null;
+    let source: FeatureSource | null = null;
+    try {
+      const seed = c.nodes[0].port;
+      // each master's slot ranges (redis-cli --cluster create makes three)
+      const owners = redisCli(seed, 'cluster', 'nodes')
+        .split('\n')
+        .map((l) => l.split(' '))
+        .filter((f) => f[2].includes('master'))
+        .map((f) => ({ port: Number(/:(\d+)@/.exec(f[1])![1]), ranges: f.slice(8).map((r) => r.split('-').map(Number)) }));
+      const ownerOf = (slot: number) => owners.find((o) => o.ranges.some(([a, b = a]) => slot >= a && slot <= b))!.port;
+      // a namespace whose shard 0, meta, kill switch and alert keys all live on one master: the one to kill
+      const keysOf = (ns: string) => [inputStream({ ns, shards: 2 }, 0), metaKey({ ns, shards: 2 }), killSwitchKey({ ns }), alertsStream({ ns }), alertsStateKey({ ns })];
+      const candidates = Array.from({ length: 1000 }, (_, i) => `clfo${i}`);
+      const slots = readOn(seed, ...candidates.flatMap((ns) => keysOf(ns).map((k) => `CLUSTER KEYSLOT ${k}`))).map(Number);
+      const at = candidates.findIndex((_, i) => new Set(slots.slice(i * 5, i * 5 + 5).map(ownerOf)).size === 1);
+      expect(at).toBeGreaterThanOrEqual(0);
+      const keys: KeyLayout = { ns: candidates[at], shards: 2 };
+      const victim = c.nodes.find((n) => n.port === ownerOf(slots[at * 5]))!;
+      const replicaPort = Number(/slave\d+:ip=[^,]+,port=(\d+)/.exec(redisCli(victim.port, 'info', 'replication'))?.[1]);
+      const sym = [...new Set(replay.symbol)].find((s) => shardOf(s, keys.shards) === 0)!;
+      expect(sym).toBeDefined();
+
+      await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: c.url, ns: keys.ns, shards: keys.shards });
+      const serve = spawnCli('serve', '--redis', c.url, '--ns', keys.ns, '--shards', String(keys.shards), '--port', '0');
+      const watch = spawnCli('alerts', 'watch', '--redis', c.url, '--ns', keys.ns, '--shards', String(keys.shards), '--interval-ms', '200');
+      procs.push(serve.proc, watch.proc);
+      await until('serve to listen', () => /serving http:\/\//.test(serve.out()) || serve.proc.exitCode !== null);
+      const base = /serving (http:\/\/[^/]+)/.exec(serve.out())?.[1];
+      expect(base, serve.out()).toBeDefined();
+      // every symbol in one request (on Cluster one HGET each, on both shards); `sym`'s answer
+      const symbols = [...new Set(replay.symbol)];
+      const read = async (maxAgeMs: number) => {
+        const res = await fetch(`${base}/v1/features?symbols=${symbols.join(',')}&features=mid&max_age_ms=${maxAgeMs}`);
+        if (res.status !== 200) throw new Error(`serve answered ${res.status}: ${await res.text()}`);
+        const body = (await res.json()) as { symbols: { symbol: string; seq: string | null; computedAt: number | null; features: { mid: { status: string } } }[] };
+        expect(body.symbols.map((x) => x.symbol)).toEqual(symbols);
+        return body.symbols.find((x) => x.symbol === sym)!;
+      };
+      source = await openFeatureSource(c.url, { name: 'lockstep-client' });
+      const clientRead = async () => (await getOnlineFeatures(source!, keys, { symbols, features: ['mid'], maxAgeMs: 60_000 })).find((x) => x.symbol === sym)!;
+      admin = await openRedis(c.url);
+
+      // a slow worker (small batches), so that the failover comes mid-day; its lease outlasts the
+      // failover on a loaded machine too, so the promoted master's checkpoint check (DIVERGED),
+      // not an expired lease, is what finds the lost commits
+      const log: string[] = [];
+      const w = new LiveWorker({ redis: c.url, ns: keys.ns, shards: keys.shards, consumer: 'w', batch: 20, checkpointEvery: 200, leaseMs: 30_000, log: (m) => log.push(m) });
+      await w.start();
+      const done = w.run({ idleStopMs: 8000 });
+      const outLen = (port: number) => Number(readOn(port, `XLEN ${outputStream(keys, 0)}`)[0]);
+      await until('the worker to commit on the master to be killed', () => outLen(victim.port) >= 20);
+      // serve, the client and alerts watch have their connections to that master
+      await until('serve to answer', async () => (await read(60_000)).features.mid.status === 'present');
+      expect((await clientRead()).features.mid.status).toBe('present');
+      await until('alerts watch to connect to it', () => redisCli(victim.port, 'client', 'list').includes('name=lockstep-alerts'));
+
+      // cut the replica off (a wrong masterauth keeps it from syncing again; clients are untouched):
+      // what the master acknowledges from now on dies with it, as asynchronous replication loses it
+      redisCli(replicaPort, 'config', 'set', 'masterauth', 'cut-off');
+      redisCli(victim.port, 'client', 'kill', 'type', 'replica');
+      await until('the replica to lose its link', () => /master_link_status:down/.test(redisCli(replicaPort, 'info', 'replication')));
+      const before = outLen(victim.port);
+      await until('commits the replica never gets', () => outLen(victim.port) >= before + 5);
+      const lost = outLen(victim.port) - outLen(replicaPort);
+      await victim.crash();
+      const masters = () => c.nodes.filter((n) => n !== victim && redisCli(n.port, 'role').split('\n')[0] === 'master');
+      await until('the replica to be promoted', () => masters().length === 3 && masters().every((m) => redisCli(m.port, 'cluster', 'info').includes('cluster_state:ok')), 60_000);
+      const promotedAt = Date.now();
+      expect(redisCli(replicaPort, 'role').split('\n')[0]).toBe('master');
+
+      // fresh values (computed after the promotion) through the same serve process and client
+      await until('serve to answer with a value computed after the promotion', async () => ((await read(60_000)).computedAt ?? 0) > promotedAt);
+      await until('the client to read a value computed after the promotion', async () => ((await clientRead()).computedAt ?? 0) > promotedAt);
+      const first = await read(60_000);
+      await until('serve to answer with a newer value', async () => BigInt((await read(60_000)).seq ?? '0') > BigInt(first.seq!));
+
+      // the kill switch set on the promoted master: serve, the client and alerts watch see it
+      const on = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'kill-switch', 'on', '--redis', c.url, '--ns', keys.ns, '--symbols', sym, '--reason', 'failover drill', '--by', 'test'], { cwd: ROOT, encoding: 'utf8' });
+      expect(on.status, on.stdout + on.stderr).toBe(0);
+      await until('serve to answer killed', async () => (await read(60_000)).features.mid.status === 'killed');
+      expect((await clientRead()).features.mid.status).toBe('killed');
+      const transitions = () => watch.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { id: string; state: string });
+      await until('alerts watch to report the kill switch', () => transitions().some((t) => t.id === 'kill-switch' && t.state === 'firing')).catch((e: Error) => {
+        throw new Error(`${e.message}; alerts watch printed:\n${watch.out()}`);
+      });
+      await until('alerts watch to record it on the promoted master', async () => 'kill-switch' in (await admin!.hgetall(alertsStateKey(keys))));
+      await until("serve's /metrics to show it", async () => (await (await fetch(`${base}/metrics`)).text()).includes('lockstep_alert{id="kill-switch",severity="critical"} 1'));
+      const off = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'kill-switch', 'off', '--redis', c.url, '--ns', keys.ns], { cwd: ROOT, encoding: 'utf8' });
+      expect(off.status, off.stdout + off.stderr).toBe(0);
+      await until('alerts watch to resolve the kill switch', () => transitions().some((t) => t.id === 'kill-switch' && t.state === 'resolved'));
+      expect((await read(60_000)).features.mid.status).toBe('present');
+
+      await done;
+      await w.close();
+      // the worker has gone: alerts watch records it on the promoted master
+      await until('alerts watch to record no-worker', async () => 'no-worker:0' in (await admin!.hgetall(alertsStateKey(keys))));
+      expect(watch.proc.exitCode, watch.out()).toBeNull();
+      expect(serve.proc.exitCode, serve.out()).toBeNull();
+      expect(serve.out()).not.toMatch(/Error|NOPERM|Skipping/);
+
+      // the lost commits were found and recomputed: the output equals the replay, row for row
+      expect(lost).toBeGreaterThan(0);
+      expect(log.join('\n')).toMatch(/DIVERGED/);
+      await expectReplayRows(keys, admin);
+    } finally {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+      source?.disconnect();
+      admin?.disconnect();
+      await c.close();
+    }
+  }, 240_000);
 });

@@ -186,8 +186,14 @@ export class RedisClusterHarness {
   /** `nodes` redis-servers; with `replicas` R, every master has R replicas (nodes / (R + 1) masters). */
   static async start(nodes = 3, replicas = 0): Promise<RedisClusterHarness> {
     const hs: RedisHarness[] = [];
-    for (let i = 0; i < nodes; i++) {
-      hs.push(await RedisHarness.start({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes.conf`, '--cluster-node-timeout', '2000'] }));
+    try {
+      for (let i = 0; i < nodes; i++) {
+        hs.push(await RedisHarness.start({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes.conf`, '--cluster-node-timeout', '2000'] }));
+      }
+    } catch (e) {
+      // one node failed to start (a port taken meanwhile): the ones started must not outlive the test
+      for (const h of hs) await h.close();
+      throw e;
     }
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync('redis-cli', ['--cluster', 'create', ...hs.map((h) => `127.0.0.1:${h.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8' });

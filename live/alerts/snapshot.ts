@@ -4,6 +4,8 @@
  */
 import { dataLostKey, deadLetterStream, inputStream, killSwitchKey, leaseKey, metaKey, outputStream, type KeyLayout } from '../keys.ts';
 import { parseKillState } from '../kill-switch.ts';
+import type { Cluster } from 'ioredis';
+import { callEach } from '../cluster-commands.ts';
 import type { RedisClient } from '../redis-connect.ts';
 import { compareIds, idMs } from '../stream-id.ts';
 import type { DeploymentPresence, DeploymentSnapshot, ShardSnapshot } from './model.ts';
@@ -16,10 +18,14 @@ interface Reply {
 }
 
 /**
- * Runs groups of commands in one round trip: one pipeline on a single node; on Cluster one
- * pipeline per group, concurrently (each group's keys share a hash tag, so one slot).
+ * Runs groups of commands in one round trip: one pipeline on a single node; on Cluster every
+ * command on its own, all at once (a Cluster pipeline can wedge a connection during a failover:
+ * cluster-commands.ts).
  */
 async function runGroups(redis: RedisClient, groups: Cmd[][]): Promise<Reply[][]> {
+  if (isCluster(redis)) {
+    return Promise.all(groups.map(async (g) => (await callEach(redis as Cluster, g)).map(([err, v]) => ({ err, v }))));
+  }
   const run = async (cmds: Cmd[]): Promise<Reply[]> => {
     if (cmds.length === 0) return [];
     const p = redis.pipeline();
@@ -28,7 +34,6 @@ async function runGroups(redis: RedisClient, groups: Cmd[][]): Promise<Reply[][]
     if (!res) throw new Error('pipeline was discarded');
     return res.map(([err, v]) => ({ err, v }));
   };
-  if (isCluster(redis)) return Promise.all(groups.map(run));
   const flat = await run(groups.flat());
   let i = 0;
   return groups.map((g) => flat.slice(i, (i += g.length)));
@@ -73,8 +78,8 @@ export interface SnapshotOptions {
  * and the first inputs after the newest output (XRANGE from an exclusive start, COUNT 1 / 8). `now` defaults to Redis's TIME. Never throws for Redis: a
  * failure is a snapshot with `ok: false`, which evaluates to `redis-down`.
  *
- * Works on Redis Cluster: each shard's commands go in a pipeline of their own (one hash tag, one
- * slot), all sent at once. XREVRANGE returns the newest output entry whole (one commit's rows,
+ * Works on Redis Cluster: there every command goes on its own, all sent at once (no pipelines:
+ * cluster-commands.ts). XREVRANGE returns the newest output entry whole (one commit's rows,
  * up to a batch of them): Redis has no command that returns only a stream's last ID.
  */
 export async function takeSnapshot(redis: RedisClient, keys: KeyLayout, now?: number, opts: SnapshotOptions = {}): Promise<DeploymentSnapshot> {

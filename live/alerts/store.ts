@@ -4,6 +4,8 @@
  * and how `readFiringAlerts` and `followAlerts` read them back.
  */
 import { alertsStateKey, alertsStream } from '../keys.ts';
+import type { Cluster } from 'ioredis';
+import { callInOrder, type ClusterCmd } from '../cluster-commands.ts';
 import type { RedisClient } from '../redis-connect.ts';
 import type { AlertTransition, FiringAlert, Severity } from './model.ts';
 import { firstEntry, isCluster, type Entry } from './replies.ts';
@@ -33,45 +35,56 @@ export function parseFiring(id: string, json: string): FiringAlert {
   }
 }
 
-/** A transaction of the client (ioredis MULTI). */
-export type Multi = ReturnType<RedisClient['multi']>;
+/** One step of recording transitions: an ioredis MULTI on a single node; on Cluster, single commands (`exec` alike). */
+export interface WriteStep {
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
 
 /**
- * The transactions that record `batch` (to execute in order): an XADD to the stream per
- * transition and an HSET / HDEL in the state hash, or with `resyncFrom` the state hash rewritten
- * from those alerts. One MULTI on a single node; on Cluster two (the keys live in different slots).
+ * The state hash's changes in one script call on Cluster (one command, so no MULTI there:
+ * cluster-commands.ts): ARGV[1] '1' deletes the hash first (a resync), then id/JSON pairs, an
+ * empty JSON deleting the field.
  */
-export function transitionWrites(redis: RedisClient, keys: { ns: string }, batch: readonly AlertTransition[], resyncFrom: Iterable<FiringAlert> | null, maxLen: number): Multi[] {
+const STATE_SCRIPT = `if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+for i = 2, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1`;
+
+/**
+ * The steps that record `batch` (to execute in order): an XADD to the stream per transition and
+ * an HSET / HDEL in the state hash, or with `resyncFrom` the state hash rewritten from those
+ * alerts. One MULTI on a single node. On Cluster the two keys live in different slots, and a
+ * Cluster MULTI can wedge a connection during a failover (cluster-commands.ts): the XADDs one
+ * after the other, then the state hash's changes in one script call.
+ */
+export function transitionWrites(redis: RedisClient, keys: { ns: string }, batch: readonly AlertTransition[], resyncFrom: Iterable<FiringAlert> | null, maxLen: number): WriteStep[] {
   const stream = alertsStream(keys);
   const state = alertsStateKey(keys);
-  const stateOps = (m: Multi) => {
-    if (resyncFrom !== null) {
-      m.del(state);
-      for (const f of resyncFrom) m.hset(state, f.id, storedJson(f));
-    } else {
-      for (const t of batch) {
-        if (t.state === 'firing') m.hset(state, t.id, storedJson(t));
-        else m.hdel(state, t.id);
-      }
-    }
-  };
-  const streamOps = (m: Multi) => {
-    for (const t of batch) m.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...transitionFields(t));
-  };
-  const multis: Multi[] = [];
   if (isCluster(redis)) {
-    // the two keys live in different slots: two transactions, the stream's first, so that a
-    // watcher killed between them announces a transition twice (the restarted one reads the
-    // old state) rather than never (state written, stream not)
-    multis.push(redis.multi(), redis.multi());
-    streamOps(multis[0]);
-    stateOps(multis[1]);
-  } else {
-    multis.push(redis.multi());
-    stateOps(multis[0]);
-    streamOps(multis[0]);
+    const c = redis as Cluster;
+    const args: string[] = [resyncFrom !== null ? '1' : '0'];
+    if (resyncFrom !== null) for (const f of resyncFrom) args.push(f.id, storedJson(f));
+    else for (const t of batch) args.push(t.id, t.state === 'firing' ? storedJson(t) : '');
+    // the stream's first, so that a watcher killed between them announces a transition twice
+    // (the restarted one reads the old state) rather than never (state written, stream not)
+    return [
+      { exec: () => callInOrder(c, batch.map((t): ClusterCmd => ['XADD', stream, 'MAXLEN', '~', maxLen, '*', ...transitionFields(t)])) },
+      { exec: () => callInOrder(c, [['EVAL', STATE_SCRIPT, 1, state, ...args]]) },
+    ];
   }
-  return multis;
+  const m = redis.multi();
+  if (resyncFrom !== null) {
+    m.del(state);
+    for (const f of resyncFrom) m.hset(state, f.id, storedJson(f));
+  } else {
+    for (const t of batch) {
+      if (t.state === 'firing') m.hset(state, t.id, storedJson(t));
+      else m.hdel(state, t.id);
+    }
+  }
+  for (const t of batch) m.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...transitionFields(t));
+  return [m];
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
