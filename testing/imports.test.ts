@@ -1,7 +1,7 @@
 /**
  * Imports point one way between top-level folders (issue 22):
  *
- *   core ← replay ← datasets ← live ← parity ← research ← bench ← cli (cli.ts, cli/, root-level files)
+ *   core ← replay ← datasets ← live ← portfolio ← parity ← research ← bench ← cli (cli.ts, cli/, root-level files)
  *
  * A folder may import its own files and any folder to its left, never one to its right. replay and
  * datasets are peers with a fixed order (datasets reads catalogs through replay, so replay may not
@@ -26,7 +26,7 @@ const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const SKIP = new Set(['node_modules', 'out', 'tmp', 'dist', '.git']);
 
 /** The layers, lowest first: a file may import its own layer or a lower one. */
-export const LAYERS = ['core', 'replay', 'datasets', 'features', 'live', 'parity', 'research', 'bench', 'cli'] as const;
+export const LAYERS = ['core', 'replay', 'datasets', 'features', 'live', 'portfolio', 'parity', 'research', 'bench', 'cli'] as const;
 const TESTING = 'testing';
 
 interface SourceFile {
@@ -158,11 +158,11 @@ describe('import direction between top-level folders', () => {
       { path: 'cli.ts', text: "import { t } from './core/a.test.ts';\nimport { b } from './bench/diff-bench.ts';" },
     ];
     expect(violations(fake)).toEqual([
-      "core/a.ts -> ../live/x.ts: core may not import live (order: core < replay < datasets < features < live < parity < research < bench < cli)",
-      "replay/b.ts -> ../datasets/z.ts: replay may not import datasets (order: core < replay < datasets < features < live < parity < research < bench < cli)",
-      "parity/c.ts -> ../bench/m.ts: parity may not import bench (order: core < replay < datasets < features < live < parity < research < bench < cli)",
+      "core/a.ts -> ../live/x.ts: core may not import live (order: core < replay < datasets < features < live < portfolio < parity < research < bench < cli)",
+      "replay/b.ts -> ../datasets/z.ts: replay may not import datasets (order: core < replay < datasets < features < live < portfolio < parity < research < bench < cli)",
+      "parity/c.ts -> ../bench/m.ts: parity may not import bench (order: core < replay < datasets < features < live < portfolio < parity < research < bench < cli)",
       'live/d.ts -> ../testing/f.ts: testing/ is for test files only',
-      "live/d.test.ts -> ../cli.ts: live may not import cli (order: core < replay < datasets < features < live < parity < research < bench < cli)",
+      "live/d.test.ts -> ../cli.ts: live may not import cli (order: core < replay < datasets < features < live < portfolio < parity < research < bench < cli)",
       'testing/f.ts -> ../cli/h.ts: testing/ may not import the cli',
       'cli.ts -> ./core/a.test.ts: imports a test file',
     ]);

@@ -18,6 +18,7 @@ import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
 import { serveCommand } from './serve.ts';
 import { trainingSetCommand } from './training-set.ts';
+import { weightsCommand } from '../../portfolio/command.ts';
 
 /**
  * Each module's handler is typed by its own builder; the list forgets those types, which only
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   killSwitchCommand,
   alertsCommand,
   serveCommand,
+  weightsCommand,
   parityCommand,
   lineageCommand,
   factorsCommand,
