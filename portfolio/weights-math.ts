@@ -21,8 +21,9 @@
  *    an empty leg the book is flat (a one-sided dollar-neutral book does not exist); when the cap
  *    keeps one leg below G/2, the other is scaled down to match it.
  * 4. **Per-name cap** |w_i| ≤ m, by water-filling within each leg: names over the cap are held
- *    at m and the rest rescaled to keep the leg's total, until none exceeds m; when every name is
- *    at the cap the leg holds less than asked (n·m < G).
+ *    at m and the rest rescaled to keep the leg's total, until none exceeds m (w_i = min(m, λ|a_i|)
+ *    with λ fixed by the leg's total); when every name is at the cap the leg holds less than asked
+ *    (n·m < G).
  * 5. **Book volatility target** (optional, target τ): the book's volatility under zero
  *    correlation, σ_p = sqrt(Σ w_i² σ_i²), and the whole book scaled by
  *    k = min(τ/σ_p, G/Σ|w|, m/max|w|) (MOP 2012's 40%/σ scaling applied to the book, never
@@ -149,26 +150,40 @@ const hasSign = (a: Float64Array, sign: 1 | -1): boolean => {
  * summing to `total` in absolute value, each at most `cap` (water-filling, step 4).
  */
 export function fillLeg(a: Float64Array, sign: 1 | -1, total: number, cap: number, out: Float64Array): void {
-  const names: number[] = [];
-  for (let i = 0; i < a.length; i++) if (a[i] * sign > 0) names.push(i);
-  const m = names.length;
-  if (m === 0) return;
-  // largest first: only a prefix of them can hit the cap
-  names.sort((p, q) => a[q] * sign - a[p] * sign || p - q);
-  // tail sums from the smallest up: subtracting capped names from a running total would cancel
-  // catastrophically when one name dwarfs the rest
-  const tail = new Float64Array(m + 1);
-  for (let j = m - 1; j >= 0; j--) tail[j] = tail[j + 1] + a[names[j]] * sign;
+  // capped[i]: 1 once name i is held at the cap. Each pass caps every name that λ·v would put over
+  // it, λ from the names not yet capped; λ only grows as names are capped, so a capped name stays
+  // capped and the passes end (in practice after a few) at the unique water-filling solution.
+  // Sums are recomputed each pass, never by subtraction: one name dwarfing the rest would cancel.
+  const n = a.length;
+  const capped = new Uint8Array(n);
   let k = 0;
-  while (k < m && ((total - k * cap) / tail[k]) * a[names[k]] * sign > cap) {
-    out[names[k]] = sign * cap;
-    k++;
+  let lambda = 0;
+  for (;;) {
+    let sumA = 0;
+    for (let i = 0; i < n; i++) if (capped[i] === 0 && a[i] * sign > 0) sumA += a[i] * sign;
+    const left = total - k * cap;
+    if (!(left > 0)) {
+      lambda = 0; // the capped names already hold the whole leg
+      break;
+    }
+    if (!(sumA > 0)) break;
+    lambda = left / sumA;
+    let more = 0;
+    for (let i = 0; i < n; i++) {
+      if (capped[i] === 0 && a[i] * sign > 0 && lambda * a[i] * sign > cap) {
+        capped[i] = 1;
+        more++;
+      }
+    }
+    if (more === 0) break;
+    k += more;
   }
-  const left = total - k * cap;
-  if (k === m || !(left > 0)) return;
-  const lambda = left / tail[k];
-  // min(): the rounding of lambda·v must not cross the cap the loop above just cleared
-  for (let j = k; j < m; j++) out[names[j]] = sign * Math.min(cap, lambda * a[names[j]] * sign);
+  for (let i = 0; i < n; i++) {
+    const v = a[i] * sign;
+    if (!(v > 0)) continue;
+    // min(): the rounding of λ·v must not cross the cap
+    out[i] = capped[i] === 1 ? sign * cap : sign * Math.min(cap, lambda * v);
+  }
 }
 
 /**
