@@ -1,7 +1,7 @@
 /**
  * The weights fold: the same records whatever the interleaving of the shards' rows (each shard's
  * own order kept) and whatever the batch size; the records equal a naive recomputation (latest
- * row ts ≤ T per symbol, then the book math); the grid follows the session; exclusions; purity.
+ * row ts < T per symbol, then the book math); the grid follows the session; exclusions; purity.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -144,7 +144,7 @@ describe('weights fold', () => {
     expect(held).toBeGreaterThan(300);
   });
 
-  it('equals a naive recomputation: the latest row ts <= T of each symbol, then the book math', () => {
+  it('equals a naive recomputation: the latest row ts < T of each symbol, then the book math', () => {
     fc.assert(
       fc.property(cfgArb, shardsArb, fc.array(fc.nat(), { maxLength: 300 }), (c, seqs, order) => {
         const cfg = makeCfg(c);
@@ -153,8 +153,8 @@ describe('weights fold', () => {
         let prev = new Map<string, number>();
         for (const r of recs) {
           const latest = new Map<string, WeightsRow>();
-          // rows of one symbol are in their shard's order, so the last one with ts <= T wins
-          for (const x of rows) if (x.ts <= r.t) latest.set(x.symbol, x);
+          // rows of one symbol are in their shard's order, so the last one with ts < T wins
+          for (const x of rows) if (x.ts < r.t) latest.set(x.symbol, x);
           const syms = cfg.universe === 'all' ? [...latest.keys()].sort() : [...cfg.universe];
           expect(r.symbols).toEqual(syms);
           const n = syms.length;
@@ -184,7 +184,8 @@ describe('weights fold', () => {
     const cfg = baseCfg({ vol: null, killedColumn: null, turnoverLimit: null, staleNs: null });
     const st = initWeightsFold(cfg, 1);
     const out: WeightsRecord[] = [];
-    // a row before the open activates nothing; one at 13:41Z starts the grid at 13:45Z
+    // a row before the open activates nothing; one at 13:41Z starts the grid at 13:45Z (a row at
+    // 13:45Z itself would start it at 13:50Z: a rebalance at T uses the rows before T)
     pushRow(st, 0, { symbol: 'A', ts: OPEN - MIN, values: [1] }, (r) => out.push(r));
     pushRow(st, 0, { symbol: 'B', ts: OPEN + 11n * MIN, values: [2] }, (r) => out.push(r));
     pushWatermark(st, 0, OPEN + 7n * 60n * MIN, (r) => out.push(r));
@@ -195,18 +196,30 @@ describe('weights fold', () => {
     expect([...out[0].weights]).toEqual([-0.3, 0.3]);
   });
 
-  it('holds a rebalance until the watermark passes T, and rows after T back', () => {
+  it('holds a rebalance until every stream reaches T, and rows at or after T back', () => {
     const cfg = baseCfg({ vol: null, killedColumn: null, turnoverLimit: null, staleNs: null, everyNs: null });
     const st = initWeightsFold(cfg, 2);
     const out: WeightsRecord[] = [];
     const sink = (r: WeightsRecord) => out.push(r);
+    pushRow(st, 0, { symbol: 'A', ts: OPEN - 2n, values: [1] }, sink);
     pushRequest(st, 0, OPEN, sink);
-    pushRow(st, 0, { symbol: 'A', ts: OPEN - 1n, values: [1] }, sink); // counts at OPEN: shard 0 is already there
-    pushRow(st, 1, { symbol: 'B', ts: OPEN, values: [2] }, sink);
-    pushRow(st, 1, { symbol: 'B', ts: OPEN + 1n, values: [-9] }, sink); // after T: not used at T
-    expect(out).toEqual([]); // shard 0 has not passed T
-    pushWatermark(st, 0, OPEN + 1n, sink);
+    pushRow(st, 0, { symbol: 'A', ts: OPEN - 5n, values: [7] }, sink); // late: counts at OPEN, so not at T
+    pushRow(st, 1, { symbol: 'B', ts: OPEN - 1n, values: [2] }, sink);
+    expect(out).toEqual([]); // stream 1 has not reached T
+    pushRow(st, 1, { symbol: 'B', ts: OPEN, values: [-9] }, sink); // at T: after T's book
     expect(out.map((r) => [r.t, r.trigger, r.signal])).toEqual([[OPEN, 'request', [1, 2]]]);
+  });
+
+  it('a heartbeat at T releases T (it sorts before the events of its instant)', () => {
+    const cfg = baseCfg({ vol: null, killedColumn: null, turnoverLimit: null, staleNs: null });
+    const st = initWeightsFold(cfg, 2);
+    const out: WeightsRecord[] = [];
+    pushRow(st, 0, { symbol: 'A', ts: OPEN + 1n, values: [1] }, (r) => out.push(r));
+    pushRow(st, 1, { symbol: 'B', ts: OPEN + 2n, values: [2] }, (r) => out.push(r));
+    pushWatermark(st, 0, OPEN + 5n * MIN, (r) => out.push(r));
+    expect(out).toEqual([]);
+    pushWatermark(st, 1, OPEN + 5n * MIN, (r) => out.push(r));
+    expect(out.map((r) => r.t)).toEqual([OPEN + 5n * MIN]);
   });
 
   it('pure: no clock, randomness, timers, promises or I/O in the fold and its math', () => {

@@ -3,24 +3,31 @@
  * factor fold (one row per symbol update, carrying any output columns: factors today, model
  * signals later) from K input streams (live: one per shard; replay: one), plus event-time
  * watermarks. At each rebalance time T it builds one weights record from, for every symbol, the
- * latest row with ts ≤ T (weights-math.ts has the math).
+ * latest row with ts < T (weights-math.ts has the math).
+ *
+ * Why strictly before T: events sharing an instant are ordered clock first (core/events.ts,
+ * SOURCE_PRIORITY), so a heartbeat at T proves its stream has delivered everything before T, and
+ * nothing about the other events at T. With `< T` a heartbeat at T releases the rebalance at T;
+ * with `≤ T` it could not, and a shard whose last heartbeat is the close would hold the close's
+ * rebalance forever. The book at T is what the platform knew before T.
  *
  * Determinism whatever the interleaving of the streams:
  * - Each stream's clock only moves forward: a row's time is max(ts, the stream's watermark), so a
  *   late row (ts_event below one already seen; never with the default ts_recv clock, which is the
  *   merge order of both paths) counts at the stream's current time, decided by its own stream
- *   alone. Stream s's watermark W_s is the greatest time it has delivered (rows, heartbeats).
- * - T runs only once every stream has passed it: W = min_s W_s > T. Rows with ts > T that arrived
- *   early wait in their stream's queue; rows are applied in time order across streams. A symbol
+ *   alone. Stream s's watermark W_s is the greatest time it has delivered (rows, heartbeats): it
+ *   will deliver nothing before W_s any more.
+ * - T runs only once every stream has reached it: W = min_s W_s ≥ T. Rows with ts ≥ T that
+ *   arrived early wait in their stream's queue; rows are applied in time order across streams. A symbol
  *   lives on one stream (its shard), so its latest row at T is fixed by its stream's order.
  * Hence the records depend only on each stream's own sequence, not on how streams interleave or
- * how rows are batched. There is no end-of-input flush: a T the watermark never passes does not
+ * how rows are batched. There is no end-of-input flush: a T the watermark never reaches does not
  * run (live could not know the input ended), so replay and live emit the same records.
  *
  * No I/O, clock, randomness or promises; event time (bigint ns) is the only clock.
  */
 import type { WeightsConfig } from './config.ts';
-import { gridAtOrAfter, nextGrid, type GridPoint } from './schedule.ts';
+import { gridAfter, nextGrid, type GridPoint } from './schedule.ts';
 import { compareText, targetWeights, type BookSpec, type BookStats } from './weights-math.ts';
 
 /** One output row as the fold reads it: `values` in the order of `inputColumns(cfg)`, null where missing. */
@@ -64,7 +71,7 @@ interface Queue {
 export interface WeightsFoldState {
   cfg: WeightsConfig;
   spec: BookSpec;
-  /** Per stream: the greatest time delivered so far (null: nothing yet, which holds every T back). */
+  /** Per stream: the greatest time delivered so far, before which it delivers nothing more (null: nothing yet, which holds every T back). */
   marks: (bigint | null)[];
   queues: Queue[];
   latest: Map<string, Latest>;
@@ -114,7 +121,7 @@ export function initWeightsFold(cfg: WeightsConfig, streams: number): WeightsFol
 /** Where the fold hands each record. */
 export type WeightsSink = (r: WeightsRecord) => void;
 
-/** Stream `stream` delivers `row`; records whose T the watermark now passes go to `out`. */
+/** Stream `stream` delivers `row`; records whose T the watermark now reaches go to `out`. */
 export function pushRow(st: WeightsFoldState, stream: number, row: WeightsRow, out: WeightsSink): void {
   enqueue(st, stream, row);
   drain(st, out);
@@ -126,7 +133,7 @@ export function pushRows(st: WeightsFoldState, stream: number, rows: readonly We
   drain(st, out);
 }
 
-/** Stream `stream` has delivered everything up to `ts` (a heartbeat, or a worker's committed position). */
+/** Stream `stream` will deliver nothing before `ts` any more (a heartbeat, or a worker's committed position). */
 export function pushWatermark(st: WeightsFoldState, stream: number, ts: bigint, out: WeightsSink): void {
   advance(st, stream, ts);
   drain(st, out);
@@ -134,10 +141,15 @@ export function pushWatermark(st: WeightsFoldState, stream: number, ts: bigint, 
 
 /**
  * A rebalance request on `stream` at `ts` (a control event: it counts in that stream's order and
- * watermark like a row). Runs at max(ts, the stream's watermark), once every stream has passed it.
+ * watermark like a row), run once every stream has reached its time. Its time is `ts` when the
+ * stream has not reached `ts` yet; otherwise the stream may already have delivered rows at its
+ * watermark W, which a book at W must not hold (rows before T only) and could not un-apply, so
+ * the request runs at W + 1 ns. Either way the time depends on the stream's own order alone.
  */
 export function pushRequest(st: WeightsFoldState, stream: number, ts: bigint, out: WeightsSink): void {
-  const t = advance(st, stream, ts);
+  const before = st.marks[stream];
+  advance(st, stream, ts);
+  const t = before === null || ts > before ? ts : before + 1n;
   const i = lowerBound(st.requests, t);
   if (st.requests[i] !== t) st.requests.splice(i, 0, t);
   drain(st, out);
@@ -192,12 +204,12 @@ function drain(st: WeightsFoldState, out: WeightsSink): void {
         bestTs = q.rows[q.head].ts;
       }
     }
-    // a row at ts <= w: no stream can still deliver an earlier one
-    if (best >= 0 && bestTs <= w && (next === null || bestTs <= next.t)) {
+    // a row at ts <= w: no stream can still deliver an earlier one (later ones at w: same instant)
+    if (best >= 0 && bestTs <= w && (next === null || bestTs < next.t)) {
       apply(st, take(st.queues[best]));
       continue;
     }
-    if (next !== null && next.t < w) {
+    if (next !== null && next.t <= w) {
       rebalance(st, next.t, next.trigger, out);
       continue;
     }
@@ -234,7 +246,7 @@ function apply(st: WeightsFoldState, r: WeightsRow): void {
   // a session's grid starts with its first row carrying a signal (schedule.ts)
   const every = st.cfg.everyNs;
   if (every !== null && st.grid === null && Number.isFinite(signal) && (st.universe === null || st.universe.has(r.symbol))) {
-    st.grid = gridAtOrAfter(st.cfg.session, every, r.ts);
+    st.grid = gridAfter(st.cfg.session, every, r.ts);
   }
 }
 

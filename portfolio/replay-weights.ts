@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { InputError } from '../core/errors.ts';
-import { encodeParquet, type ColumnSpec } from '../replay/parquet-io.ts';
+import { chunkValues, encodeParquet, openParquet, type ColumnSpec } from '../replay/parquet-io.ts';
 import { openFactorTableStream } from '../replay/read-factor-table.ts';
 import { inputColumns, type WeightsConfig } from './config.ts';
 import { initWeightsFold, pushRequest, pushRows, type WeightsRecord, type WeightsRow } from './fold.ts';
@@ -63,11 +63,11 @@ export async function foldTable(input: string, cfg: WeightsConfig, at: readonly 
     let rows: WeightsRow[] = [];
     for (let i = 0; i < c.n; i++) {
       const ts = times[i];
-      if (next < requests.length && requests[next] < ts) {
-        // a request sorts before the rows after it: hand over the rows so far, then the request
+      if (next < requests.length && requests[next] <= ts) {
+        // a request at T goes before the rows at T and after: its book holds the rows before T
         pushRows(st, 0, rows, sink);
         rows = [];
-        while (next < requests.length && requests[next] < ts) pushRequest(st, 0, requests[next++], sink);
+        while (next < requests.length && requests[next] <= ts) pushRequest(st, 0, requests[next++], sink);
       }
       const values = new Array<number | null>(pos.length);
       for (let k = 0; k < pos.length; k++) {
@@ -79,7 +79,7 @@ export async function foldTable(input: string, cfg: WeightsConfig, at: readonly 
     }
     pushRows(st, 0, rows, sink);
   }
-  // requests after the last row never pass the watermark (no end-of-input flush; see fold.ts)
+  // requests after the last row are never reached by the watermark (no end-of-input flush; see fold.ts)
   return records;
 }
 
@@ -105,4 +105,30 @@ export function encodeWeights(records: readonly WeightsRecord[], cfg: WeightsCon
     }
   const config = JSON.parse(JSON.stringify(cfg, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))) as unknown;
   return encodeParquet(WEIGHTS_SPECS, { ts, trigger, symbol, weight, signal, excluded }, n, { metadata: { weights: { config } } });
+}
+
+/** One row of a weights file. */
+export interface WeightsFileRow {
+  ts: bigint;
+  trigger: string;
+  symbol: string;
+  weight: number;
+  signal: number | null;
+  excluded: string | null;
+}
+
+/** Reads a weights file back, exactly (ns times as bigint). */
+export async function readWeightsFile(path: string): Promise<WeightsFileRow[]> {
+  const src = await openParquet(path);
+  const rows: WeightsFileRow[] = [];
+  for (let g = 0; g < src.numRowGroups; g++) {
+    const t = src.readRowGroup(g);
+    // exact ns: a row's toJSON gives timestamps in ms
+    const ts = t.getChild('ts')!.data.flatMap((d) => [...chunkValues(d as unknown as { values: BigInt64Array; offset: number; length: number })]);
+    for (let i = 0; i < t.numRows; i++) {
+      const r = t.get(i)!.toJSON() as Record<string, unknown>;
+      rows.push({ ts: ts[i], trigger: r.trigger as string, symbol: r.symbol as string, weight: r.weight as number, signal: (r.signal as number | null) ?? null, excluded: (r.excluded as string | null) ?? null });
+    }
+  }
+  return rows;
 }

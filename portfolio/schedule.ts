@@ -3,8 +3,8 @@
  * session (core/kernels/market-sessions.ts) of the chosen kind. A session gets its grid only once a
  * row with a signal falls inside it (open ≤ ts < close): days without data (weekends, the months
  * between a fundamental's publication and the first trade) get no empty rebalances. Whether a
- * grid time T runs depends only on rows with ts ≤ T, so it is decided by the time the watermark
- * passes T, in replay and live alike. Pure.
+ * grid time T runs depends only on rows with ts < T (the rows a rebalance at T uses), so it is
+ * decided by the time the watermark reaches T, in replay and live alike. Pure.
  */
 import { sessionAt, type SessionBounds, type SessionKind } from '../core/kernels/market-sessions.ts';
 
@@ -17,15 +17,13 @@ export interface GridPoint {
 const bounds: SessionBounds = { dayStart: 0n, dayEnd: 0n, open: 0n, close: 0n };
 
 /**
- * The first grid time ≥ `ts` in the session holding `ts`, or null when `ts` is outside a session
- * or past the session's last grid time.
+ * The first grid time > `ts` (the first rebalance a row at `ts` takes part in) in the session
+ * holding `ts`, or null when `ts` is outside a session or at or past its last grid time.
  */
-export function gridAtOrAfter(kind: SessionKind, everyNs: bigint, ts: bigint): GridPoint | null {
+export function gridAfter(kind: SessionKind, everyNs: bigint, ts: bigint): GridPoint | null {
   sessionAt(kind, ts, bounds);
   if (ts < bounds.open || ts >= bounds.close) return null;
-  let k = (ts - bounds.open + everyNs - 1n) / everyNs;
-  if (k < 1n) k = 1n;
-  const t = bounds.open + k * everyNs;
+  const t = bounds.open + ((ts - bounds.open) / everyNs + 1n) * everyNs;
   return t <= bounds.close ? { t, close: bounds.close } : null;
 }
 

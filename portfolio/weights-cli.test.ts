@@ -9,9 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunkValues, openParquet } from '../replay/parquet-io.ts';
 import { parseWeightsConfig } from './config.ts';
-import { foldTable } from './replay-weights.ts';
+import { foldTable, readWeightsFile } from './replay-weights.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: ROOT });
@@ -45,20 +44,7 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function readWeights(path: string) {
-  const src = await openParquet(path);
-  const rows: { ts: bigint; trigger: string; symbol: string; weight: number; excluded: string | null }[] = [];
-  for (let g = 0; g < src.numRowGroups; g++) {
-    const t = src.readRowGroup(g);
-    // exact ns (a row's toJSON gives timestamps in ms)
-    const ts = t.getChild('ts')!.data.flatMap((d) => [...chunkValues(d as unknown as { values: BigInt64Array; offset: number; length: number })]);
-    for (let i = 0; i < t.numRows; i++) {
-      const r = t.get(i)!.toJSON() as Record<string, unknown>;
-      rows.push({ ts: ts[i], trigger: r.trigger as string, symbol: r.symbol as string, weight: r.weight as number, excluded: r.excluded as string | null });
-    }
-  }
-  return rows;
-}
+const readWeights = readWeightsFile;
 
 describe('lockstep weights (replay)', () => {
   it('writes every 5-minute rebalance of the session, within the caps, equal to the fold in-process, byte-identical on a rerun', async () => {
