@@ -19,6 +19,7 @@ const builder = (y: Argv) =>
     .option('at', { type: 'string', array: true, describe: 'replay: also rebalance on demand at these times (epoch ns or ISO-8601 UTC), as request events' })
     .option('redis', { type: 'string', describe: `live: run on a deployment's output streams; ${REDIS_URL}` })
     .option('ns', { type: 'string', default: 'ls', describe: 'key namespace' })
+    .option('exit-when-idle', { type: 'number', describe: 'live: exit after this many ms without new output rows once some were read (default: run until SIGTERM/SIGINT)' })
     .option('json', { type: 'boolean', default: false, describe: 'replay: print the summary as JSON' })
     .example('$0 weights --input out/f.parquet --config weights.json --out out/w.parquet', 'weights at every rebalance of a replayed day')
     .example('$0 weights --redis redis://127.0.0.1:6379 --ns ls --config weights.json', 'live: write <ns>:weights and <ns>:weights:log as the shards pass each rebalance');
@@ -34,9 +35,11 @@ export const weightsCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     if (a.redis !== undefined) {
       if (a.input !== undefined || a.out !== undefined || a.at !== undefined) throw new UsageError('--redis runs live: drop --input, --out and --at (they are for a replay output file)');
       const { runLiveWeights } = await import('./live.ts');
-      await runLiveWeights({ url: a.redis, ns: a.ns, cfg, log: (s) => console.log(s) });
+      const { written } = await runLiveWeights({ url: a.redis, ns: a.ns, cfg, idleStopMs: a.exitWhenIdle, log: (s) => console.log(s) });
+      console.log(`weights: stopped, ${written} rebalances written`);
       return;
     }
+    if (a.exitWhenIdle !== undefined) throw new UsageError('--exit-when-idle applies with --redis (live)');
     if (a.input === undefined || a.out === undefined) throw new UsageError('give --input OUT.parquet and --out WEIGHTS.parquet (replay), or --redis URL (live)');
     if (!/\.parquet$/i.test(a.out)) throw new UsageError(`--out ${a.out}: the weights are written as Parquet; name it *.parquet`);
     const at = (a.at ?? []).flatMap((s) => String(s).split(',')).filter(Boolean).map(parseInstant);

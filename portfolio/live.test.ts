@@ -121,9 +121,11 @@ describe('live weights', () => {
       reader.disconnect();
     }
 
-    // a restarted driver recomputes the day and logs nothing twice
-    const again = await runLiveWeights({ url: redis.url, ns: keys.ns, cfg, idleStopMs: 300, pollMs: 20 });
-    expect(again.written).toBe(0);
+    // a restarted driver (the real CLI) recomputes the day and logs nothing twice
+    const again = cli('weights', '--redis', redis.url, '--ns', keys.ns, '--config', join(dir, 'w.json'), '--exit-when-idle', '300');
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toBe(`weights: following 2 shards of wl (records up to t=${last.t} already written)\nweights: stopped, 0 rebalances written\n`);
     expect(await client.xlen(weightsLogKey(keys))).toBe(78);
   }, 240_000);
 });
