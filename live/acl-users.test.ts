@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { getOnlineFeatures } from './client.ts';
+import { weightsKey } from './keys.ts';
+import { encodeWeightsFields } from './weights-record.ts';
 import { runFeed } from './feed.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
@@ -52,6 +54,8 @@ beforeAll(async () => {
   await w.run({ idleStopMs: 200 });
   await w.close();
   await admin.hset(`${keys.ns}:alerts:state`, 'no-worker:1', JSON.stringify({ id: 'no-worker:1', severity: 'critical', since: 1, summary: 'test alert' }));
+  // the latest target weights, as `lockstep weights --redis` writes them (served by /v1/weights)
+  await admin.hset(weightsKey(keys), ...encodeWeightsFields({ t: 1710532800000000000n, trigger: 'every', symbols: ['SYM000', 'SYM001'], weights: [0.5, -0.5], signal: [1, -1], excluded: [null, null], gross: 1, net: 0, turnover: 1 }, 1));
   for (const [user, rules] of documentedAcls()) await admin.call('ACL', 'SETUSER', user, ...rules);
 });
 
@@ -133,6 +137,9 @@ const scenarios: Record<string, (url: string) => Promise<void>> = {
       expect(body.symbols).toHaveLength(2);
       for (const r of body.symbols) expect(r.features.mid.status).toMatch(/present|stale/);
       expect((await fetch(`${s.base}/healthz`)).status).toBe(200);
+      const weights = await fetch(`${s.base}/v1/weights`);
+      expect(weights.status).toBe(200);
+      expect(((await weights.json()) as { weights: Record<string, number> }).weights).toEqual({ SYM000: 0.5, SYM001: -0.5 });
       const metrics = await (await fetch(`${s.base}/metrics`)).text();
       expect(metrics).toMatch(/lockstep_alerts_read_ok 1/);
     } finally {

@@ -1,12 +1,14 @@
 /**
  * The HTTP read API:
  *   GET /v1/features?symbols=AAPL,MSFT&features=mid,rsi_14[&max_age_ms=5000]
+ *   GET /v1/weights  the latest target weights (`lockstep weights --redis` writes them): rebalance
+ *                  time, each symbol's weight and why a symbol was excluded; 404 before the first
  *   GET /healthz   200 when Redis answers and the kill switch is not on for the whole deployment
  *                  (the symbols it is on for are listed); 503 otherwise, saying why
  *   GET /metrics   Prometheus text format, with the kill switch's state and the alerts firing
  *                  (as `lockstep alerts watch` recorded them in <ns>:alerts:state)
  * Read-only by construction: it only issues HGET, HMGET, GET (of the kill switch), HGETALL (of the
- * alerts firing) and PING (give it a
+ * alerts firing and of the latest weights) and PING (give it a
  * Redis ACL user limited to those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
  * ≤ 256 features), and it binds to loopback unless told otherwise.
  * Extensions (`ApiOptions.extensions`: the Open Inference Protocol endpoints of live/inference/inference-api.ts)
@@ -15,7 +17,9 @@
 import type { FeatureSource } from './row-reader.ts';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { FEATURE_RE, getOnlineFeaturesJson, QueryError } from './client.ts';
-import { killSwitchKey, metaKey, type KeyLayout } from './keys.ts';
+import { killSwitchKey, metaKey, weightsKey, type KeyLayout } from './keys.ts';
+import { decodeWeightsFields } from './weights-record.ts';
+import { isoNs } from '../replay/time-format.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
 import { UserError } from '../core/errors.ts';
 import { alertsMetricsText, readFiringAlerts, type Alert } from './alerts/index.ts';
@@ -40,7 +44,7 @@ export interface ApiOptions {
 }
 
 const MAX_URL = 8192;
-const PATHS = ['/v1/features', '/healthz', '/metrics'];
+const PATHS = ['/v1/features', '/v1/weights', '/healthz', '/metrics'];
 const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1];
 
 interface Metrics {
@@ -181,9 +185,25 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
         m.alerts = alerts.status === 'fulfilled' ? alerts.value : null;
         return send(res, code, metricsText(m), 'text/plain; version=0.0.4');
       }
+      if (url.pathname === '/v1/weights') {
+        try {
+          const r = decodeWeightsFields(await redis.hgetall(weightsKey(opts.keys)));
+          m.redisUp = 1;
+          if (r === null) {
+            code = 404;
+            return send(res, code, { error: `no weights yet in ${weightsKey(opts.keys)}: run lockstep weights --redis ... --ns ${opts.keys.ns} --config weights.json` });
+          }
+          const by = <T>(v: readonly T[], keep: (x: T) => boolean) => Object.fromEntries(r.symbols.flatMap((s, i) => (keep(v[i]) ? [[s, v[i]]] : [])));
+          return send(res, code, { t: r.t.toString(), time: isoNs(r.t), trigger: r.trigger, gross: r.gross, net: r.net, turnover: r.turnover, computed_at_ms: r.at, weights: by(r.weights, () => true), excluded: by(r.excluded, (x) => x !== null), signal: by(r.signal, () => true) });
+        } catch (e) {
+          m.redisUp = 0;
+          code = 503;
+          return send(res, code, { error: `redis: ${(e as Error).message}` });
+        }
+      }
       if (url.pathname !== '/v1/features') {
         code = 404;
-        return send(res, code, { error: 'not found; try /v1/features?symbols=...&features=...' });
+        return send(res, code, { error: 'not found; try /v1/features?symbols=...&features=... or /v1/weights' });
       }
       const maxAges = url.searchParams.getAll('max_age_ms');
       // a plain decimal only: Number() would read "" as 0 and "0x10" as 16

@@ -16,6 +16,8 @@
  *   <ns>:kill                       the kill switch (JSON: whole deployment and/or symbols; kill-switch.ts)
  *   <ns>:alerts                     alert transitions (firing / resolved) written by `lockstep alerts watch`
  *   <ns>:alerts:state               hash: the alerts firing now, by id (JSON each)
+ *   <ns>:weights                    hash: the latest target weights and their rebalance time (weights-record.ts)
+ *   <ns>:weights:log                stream: one entry per rebalance, the same fields
  */
 import { shardOf } from './shard.ts';
 
@@ -46,6 +48,9 @@ export const workersKey = (k: { ns: string }) => `${k.ns}:workers`;
 export const killSwitchKey = (k: { ns: string }) => `${k.ns}:kill`;
 export const alertsStream = (k: { ns: string }) => `${k.ns}:alerts`;
 export const alertsStateKey = (k: { ns: string }) => `${k.ns}:alerts:state`;
+/** Written by `lockstep weights --redis` (portfolio/live.ts), read by `/v1/weights`. */
+export const weightsKey = (k: { ns: string }) => `${k.ns}:weights`;
+export const weightsLogKey = (k: { ns: string }) => `${k.ns}:weights:log`;
 
 /** Symbol names allowed in keys and the API: letters, digits and . _ - / : (at most 64). */
 export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;

@@ -19,6 +19,7 @@ import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
 import { serveCommand } from './serve.ts';
 import { trainingSetCommand } from './training-set.ts';
+import { weightsCommand } from '../../portfolio/command.ts';
 
 /**
  * Each module's handler is typed by its own builder; the list forgets those types, which only
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   killSwitchCommand,
   alertsCommand,
   serveCommand,
+  weightsCommand,
   parityCommand,
   lineageCommand,
   reportCommand,

@@ -1,0 +1,173 @@
+/**
+ * `lockstep weights --redis URL --ns NS`: the weights fold live. It reads every shard's output
+ * stream `<ns>:out:{<ns>:<s>}` (one stream of the fold per shard), runs the same pure fold as
+ * replay, and writes each record to `<ns>:weights` (hash: the latest) and `<ns>:weights:log`
+ * (stream: one entry per rebalance), in one MULTI.
+ *
+ * A shard's watermark: the times of its rows, and the time of the last input its worker committed.
+ * The feed sends every heartbeat to every shard (live/feed.ts), and a worker commits a heartbeat's
+ * input ID in its checkpoint (`outId` of `<ns>:ckpt:{..}`) in the same script call as the output
+ * rows of everything before it (commit-script.ts). So after reading `outId` and then the output
+ * stream, every row of that shard up to the committed input's ts_recv is in hand, and the shard
+ * has reached that time even if none of its symbols traded: a quiet shard does not hold the
+ * cross-section back.
+ *
+ * Restart: the fold is replayed from the start of the output streams (pure, so it gives the same
+ * records), and records at or before the hash's `t` are not written again: each rebalance is
+ * logged once.
+ */
+import { UserError } from '../core/errors.ts';
+import { checkpointKey, inputStream, metaKey, outputStream, weightsKey, weightsLogKey, type KeyLayout } from '../live/keys.ts';
+import { parseRow, readOutputColumns } from '../live/read-output.ts';
+import { openRedis, type RedisClient } from '../live/redis-connect.ts';
+import { isTransientRedisError } from '../live/redis-errors.ts';
+import { encodeWeightsFields } from '../live/weights-record.ts';
+import { inputColumns, type WeightsConfig } from './config.ts';
+import { initWeightsFold, pushRows, pushWatermark, type WeightsRecord, type WeightsRow } from './fold.ts';
+import { formatRecord } from './summary.ts';
+
+export interface LiveWeightsOptions {
+  url: string;
+  ns: string;
+  cfg: WeightsConfig;
+  log?: (s: string) => void;
+  /** Wait between polls when nothing new arrived, ms (default 50). */
+  pollMs?: number;
+  /** Stop after this long without new rows or watermarks once some were read, ms (tests; default: run until SIGTERM/SIGINT). */
+  idleStopMs?: number;
+}
+
+export class LiveWeightsError extends UserError {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs until stopped (signal, or `idleStopMs` without progress); resolves with the records written. */
+export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: number }> {
+  const log = o.log ?? (() => {});
+  // not on a latency path: a slow answer under load is waited for rather than failed
+  const r = await openRedis(o.url, { name: 'lockstep-weights', commandTimeoutMs: 10_000 });
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    const pollMs = o.pollMs ?? 50;
+    // the deployment: shard count and columns, recorded by the feed and the workers
+    let keys: KeyLayout | null = null;
+    let columns: string[] = [];
+    // idle time counts once rows have been read: a driver started before the feed waits for it
+    let idleSince: number | null = null;
+    const idle = () => o.idleStopMs !== undefined && idleSince !== null && Date.now() - idleSince >= o.idleStopMs;
+    while (!stop) {
+      const shards = Number((await r.hget(metaKey({ ns: o.ns, shards: 0 }), 'shards')) ?? 0);
+      keys = { ns: o.ns, shards };
+      columns = shards > 0 ? await readOutputColumns(r, keys) : [];
+      if (shards > 0 && columns.length > 0) break;
+      if (idle()) return { written: 0 };
+      await sleep(200);
+    }
+    if (stop || keys === null) return { written: 0 };
+    const pos = inputColumns(o.cfg).map((c) => {
+      const i = columns.indexOf(c);
+      if (i < 0) throw new LiveWeightsError(`weights config: column ${c} is not an output column of deployment ${o.ns} (it computes ${columns.join(', ')})`);
+      return i;
+    });
+    const useRecv = o.cfg.time === 'ts_recv';
+    const st = initWeightsFold(o.cfg, keys.shards);
+    const lastT = await r.hget(weightsKey(keys), 't');
+    const written: Written = { n: 0, after: lastT === null ? null : BigInt(lastT), resync: false };
+    const pending: WeightsRecord[] = [];
+    const sink = (rec: WeightsRecord) => pending.push(rec);
+    const from = new Array<string>(keys.shards).fill('-');
+    log(`weights: following ${keys.shards} shards of ${o.ns}${written.after !== null ? ` (records up to t=${written.after} already written)` : ''}`);
+    while (!stop) {
+      let progress = false;
+      try {
+        for (let s = 0; s < keys.shards; s++) {
+          // the committed position first: every row up to it is in the output stream read next
+          const mark = await committedTime(r, keys, s, useRecv);
+          for (;;) {
+            const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', 500)) as [string, string[]][];
+            if (batch.length === 0) break;
+            // the position moves only with rows handed to the fold: a failed poll rereads nothing twice
+            from[s] = `(${batch[batch.length - 1][0]}`;
+            const rows: WeightsRow[] = [];
+            for (const [, f] of batch) for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'rows' || f[i] === 'r') for (const line of f[i + 1].split('\n')) rows.push(weightsRow(line, pos, useRecv));
+            pushRows(st, s, rows, sink);
+            progress = true;
+          }
+          if (mark !== null && (st.marks[s] === null || mark > st.marks[s]!)) {
+            pushWatermark(st, s, mark, sink);
+            progress = true;
+          }
+        }
+        await write(r, keys, pending, written, log);
+      } catch (e) {
+        // a timeout or failover: the next poll goes on from where this one got (records not yet
+        // written stay queued; whether the last MULTI applied is read back from the hash)
+        if (!isTransientRedisError(e)) throw e;
+        written.resync = true;
+        log(`weights: redis: ${(e as Error).message}; retrying`);
+        await sleep(200);
+        continue;
+      }
+      if (progress) idleSince = Date.now();
+      else if (idle()) break;
+      else await sleep(pollMs);
+    }
+    return { written: written.n };
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    r.disconnect();
+  }
+}
+
+/** One output row (worker/row-format.ts) as the fold reads it. */
+function weightsRow(line: string, pos: readonly number[], useRecv: boolean): WeightsRow {
+  const o = parseRow(line);
+  return { symbol: o.symbol, ts: useRecv ? o.tsRecv : o.tsEvent, values: pos.map((i) => o.values[i] ?? null) };
+}
+
+/** The time of the last input shard `s`'s worker committed (a heartbeat or an event), or null. */
+async function committedTime(r: RedisClient, keys: KeyLayout, s: number, useRecv: boolean): Promise<bigint | null> {
+  const id = await r.hget(checkpointKey(keys, s), 'outId');
+  if (!id) return null;
+  const e = (await r.xrange(inputStream(keys, s), id, id)) as [string, string[]][];
+  // trimmed away (only entries before the last saved state are): the rows' times still count
+  if (e.length === 0) return null;
+  const f = e[0][1];
+  const want = useRecv ? 'tr' : 'te';
+  for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === want && /^-?\d+$/.test(f[i + 1])) return BigInt(f[i + 1]);
+  return null;
+}
+
+interface Written {
+  n: number;
+  /** The last rebalance time in the hash: records at or before it are not written again. */
+  after: bigint | null;
+  /** A write may have applied without its answer: read `after` back before the next one. */
+  resync: boolean;
+}
+
+/** Writes the queued records in order, each as one MULTI (hash + log entry), removing them from the queue. */
+async function write(r: RedisClient, keys: KeyLayout, queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
+  if (queue.length === 0) return;
+  if (written.resync) {
+    const t = await r.hget(weightsKey(keys), 't');
+    written.after = t === null ? null : BigInt(t);
+    written.resync = false;
+  }
+  while (queue.length > 0) {
+    const rec = queue[0];
+    if (written.after === null || rec.t > written.after) {
+      const fields = encodeWeightsFields({ ...rec, weights: [...rec.weights], ...rec.stats }, Date.now());
+      // hash and log together: a reader never sees a hash the log lacks
+      await r.multi().del(weightsKey(keys)).hset(weightsKey(keys), ...fields).xadd(weightsLogKey(keys), '*', ...fields).exec();
+      written.n++;
+      written.after = rec.t;
+      log(formatRecord(rec).join('\n'));
+    }
+    queue.shift();
+  }
+}
