@@ -26,6 +26,8 @@ export interface ApiOptions {
   maxAgeMs?: number;
   host?: string;
   port?: number;
+  /** Extra routes (the dashboard): answers a request and resolves true, or resolves false to leave it to the API. */
+  dashboard?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 const MAX_URL = 8192;
@@ -128,6 +130,7 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
       path = PATHS.includes(url.pathname) ? url.pathname : 'other';
+      if (opts.dashboard && (await opts.dashboard(req, res))) return void (code = res.statusCode);
       if (req.method !== 'GET') {
         code = 405;
         return send(res, code, { error: 'only GET is supported' });
