@@ -11,7 +11,7 @@ export const CLIENT_JS = String.raw`(function () {
 var body = document.body, view = body.dataset.view, symbol = body.dataset.symbol || null;
 var maxAge = Number(body.dataset.maxAge), csrf = document.querySelector('meta[name=csrf]').content;
 var cols = [], offset = 0, kill = { all: null, symbols: {} }, rows = {}, dirty = {}, frameAsked = false;
-var dash = window.__dash = { renders: 0, painted: [], events: 0 };
+var dash = window.__dash = { renders: 0, painted: [], events: 0, renderMs: 0 };
 var SIGNAL = /_(score|prob|version|status)$/;
 function $(id) { return document.getElementById(id); }
 function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = String(text); if (cls) e.className = cls; return e; }
@@ -53,13 +53,14 @@ es.addEventListener('overview', function (e) { overview = JSON.parse(e.data); ov
 var built = false, cells = {}, killShown = false, overview = null, overviewDirty = false;
 function render() {
   frameAsked = false; dash.renders++;
-  var t = Date.now();
+  var t = Date.now(), t0 = performance.now();
   if (!killShown && $('kill-state')) { showKill(); killShown = true; }
   if (view === 'grid') renderGrid();
   if (view === 'symbol') renderSymbol();
   if (view === 'overview' && overviewDirty) { renderOverview(); overviewDirty = false; }
   for (var s in dirty) { var r = rows[s]; if (r && dash.painted.length < 50000) dash.painted.push([s, r.te, t]); }
   dirty = {};
+  dash.renderMs += performance.now() - t0;
 }
 function showKill() {
   var box = $('kill-state'); box.textContent = '';

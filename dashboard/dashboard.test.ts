@@ -17,6 +17,7 @@ import { latestRow } from '../live/worker/row-format.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { artifactsDir, chromiumSkipReason, launchChromium } from '../testing/chromium.ts';
+import { measureLoad } from './measure.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const keys: KeyLayout = { ns: 'ls', shards: 4 };
@@ -226,8 +227,8 @@ describe('lockstep serve --dashboard', () => {
     it('50 symbols × 30 factors at 10 updates/s: latency to screen and frame time (printed, not asserted)', async () => {
       const { page, errors } = await open('/dashboard/factors');
       await page.waitForFunction((n) => document.querySelectorAll('#grid tbody tr').length === n, { timeout: 10_000 }, SYMBOLS.length);
-      const figures = await measureLoad(page, admin, 3000);
-      console.log(`dashboard grid, 50 symbols x 30 factors at 10 updates/s for 3 s: ${figures}`);
+      const figures = await measureLoad(page, 3000, (k, now) => writeAll(admin, k, now));
+      console.log(`dashboard grid, 50 symbols x 30 factors at 10 updates/s for 3 s: ${figures.line}`);
       await page.screenshot({ path: join(artifactsDir(), 'dashboard-grid.png') });
       expect(statSync(join(artifactsDir(), 'dashboard-grid.png')).size).toBeGreaterThan(10_000);
       expect(errors).toEqual([]);
@@ -237,52 +238,17 @@ describe('lockstep serve --dashboard', () => {
   if (chromiumSkipReason !== null) it.skip(chromiumSkipReason, () => {});
 });
 
-/**
- * Writes every symbol 10 times a second for `ms`, with the page's frame times recorded by the
- * browser (requestAnimationFrame deltas and long tasks), and matches each row the page painted
- * with the time it was written. Returns one line of figures.
- */
-export async function measureLoad(page: Page, r: RedisClient, ms: number): Promise<string> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __long: number[]; __stop: boolean; __dash: { painted: unknown[] } };
-    w.__frames = [];
-    w.__long = [];
-    w.__stop = false;
-    w.__dash.painted = [];
-    new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__long.push(e.duration))).observe({ type: 'longtask', buffered: false });
-    let last = performance.now();
-    const loop = (t: number) => {
-      w.__frames.push(t - last);
-      last = t;
-      if (!w.__stop) requestAnimationFrame(loop);
-    };
-    requestAnimationFrame(loop);
-  });
-  const written = new Map<string, number>();
-  const start = Date.now();
-  let k = 1;
-  while (Date.now() - start < ms) {
-    const tick = Date.now();
-    const p = r.pipeline();
-    for (const [i, s] of SYMBOLS.entries()) {
-      seq++;
-      const te = T0 + BigInt(k) * 60_000_000_000n + BigInt(seq);
-      const row = latestRow({ id: `${seq}-0`, kind: 'trade', seq: BigInt(seq), tsEvent: te, tsRecv: te, packed: values(k, 100 + i + k / 100).join(',') }, 'fsv-test', String(tick));
-      p.hset(latestKey(keys, s), ...latestPairs(`${seq}-0`, row, COLUMNS));
-      written.set(`${s}|${te}`, tick);
-    }
-    await p.exec();
-    k++;
-    await new Promise((res) => setTimeout(res, Math.max(0, 100 - (Date.now() - tick))));
+/** Every symbol's row at step `k`, written in one pipeline as the workers' commits write them; the rows' `symbol|ts_event`. */
+async function writeAll(r: RedisClient, k: number, now: number): Promise<string[]> {
+  const p = r.pipeline();
+  const out: string[] = [];
+  for (const [i, s] of SYMBOLS.entries()) {
+    seq++;
+    const te = T0 + BigInt(k) * 60_000_000_000n + BigInt(seq);
+    const row = latestRow({ id: `${seq}-0`, kind: 'trade', seq: BigInt(seq), tsEvent: te, tsRecv: te, packed: values(k, 100 + i + k / 100).join(',') }, 'fsv-test', String(now));
+    p.hset(latestKey(keys, s), ...latestPairs(`${seq}-0`, row, COLUMNS));
+    out.push(`${s}|${te}`);
   }
-  await new Promise((res) => setTimeout(res, 500));
-  const { frames, long, painted } = await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __long: number[]; __stop: boolean; __dash: { painted: [string, string, number][] } };
-    w.__stop = true;
-    return { frames: w.__frames.slice(1), long: w.__long, painted: w.__dash.painted };
-  });
-  const lat = painted.map(([s, te, t]) => (written.has(`${s}|${te}`) ? t - written.get(`${s}|${te}`)! : NaN)).filter(Number.isFinite).sort((a, b) => a - b);
-  const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
-  const f = [...frames].sort((a, b) => a - b);
-  return `${written.size} rows written, ${lat.length} painted (the rest coalesced); write -> on screen p50 ${q(lat, 0.5)} ms, p99 ${q(lat, 0.99)} ms, max ${lat.at(-1)} ms; frame time p50 ${q(f, 0.5).toFixed(1)} ms, p99 ${q(f, 0.99).toFixed(1)} ms, max ${(f.at(-1) ?? NaN).toFixed(1)} ms over ${f.length} frames; long tasks ${long.length} (${long.reduce((a, b) => a + b, 0).toFixed(0)} ms)`;
+  await p.exec();
+  return out;
 }
