@@ -71,11 +71,13 @@ beforeAll(async () => {
   for (const [i, s] of SYMBOLS.entries()) await writeRow(admin, s, 0, values(0, 100 + i)).write;
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${TOKEN}\n`);
+  const cert = join(dir, 'cert.json');
+  writeFileSync(cert, JSON.stringify({ verdict: 'parity', scenario: { date: '2024-03-15', workers: 3, shards: 4, chaos: 'kill:2,dup:0.02' }, code: { featureSetVersion: 'fsv-test' }, outputs: { rows: 58549, replayTableHash: '181e2c0d93767683', liveTableHash: '181e2c0d93767683' }, diff: { mismatchedCells: 0 } }));
   const u = new URL(redis.url);
   const as = (user: string, pw: string) => `redis://${user}:${pw}@${u.host}`;
   serve = spawn(
     process.execPath,
-    [join(ROOT, 'bin/lockstep.js'), 'serve', '--redis', as('reader', 'readerpw'), '--shards', String(keys.shards), '--port', '0', '--dashboard', '--operator-token-file', tokenFile, '--operator-redis', as('pipeline', 'pipepw')],
+    [join(ROOT, 'bin/lockstep.js'), 'serve', '--redis', as('reader', 'readerpw'), '--shards', String(keys.shards), '--port', '0', '--dashboard', '--operator-token-file', tokenFile, '--operator-redis', as('pipeline', 'pipepw'), '--parity-certificate', cert],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   base = await new Promise<string>((done, fail) => {
@@ -158,7 +160,7 @@ describe('lockstep serve --dashboard', () => {
       expect(await page.$eval('#h-redis', (e) => e.textContent)).toBe('ok');
       expect(await page.$eval('#alerts tbody', (e) => e.textContent)).toMatch(/no-worker:3.*critical.*no worker holds it/);
       expect(await page.$eval('#kill-line', (e) => e.textContent)).toBe('off for the deployment');
-      expect(await page.$eval('#parity', (e) => e.textContent)).toBe('none known to this server');
+      expect(await page.$eval('#parity', (e) => e.textContent)).toMatch(/verdictparity.*mismatched cells0.*table hashesreplay 181e2c0d93767683 live 181e2c0d93767683/);
       expect(await page.$eval('#shards tbody', (e) => e.textContent)).toMatch(/^0holds lease5/);
       await page.screenshot({ path: join(artifactsDir(), 'dashboard-overview.png') });
       expect(errors).toEqual([]);

@@ -66,7 +66,7 @@ export function readCertificate(file: string): Record<string, string> {
   try {
     c = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(`--parity-certificate ${file}: cannot read it as JSON (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`--parity-certificate ${file}: cannot read it as JSON (${e instanceof SyntaxError ? 'not valid JSON' : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)})`);
   }
   if (typeof c !== 'object' || c === null || typeof c.verdict !== 'string') throw new UsageError(`--parity-certificate ${file}: not a parity certificate (no "verdict" field)`);
   const out: Record<string, string> = { file, verdict: c.verdict };
