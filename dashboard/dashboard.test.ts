@@ -35,6 +35,22 @@ let serve: ChildProcess;
 let base: string;
 let dir: string;
 let seq = 0;
+let tokenFile: string;
+const as = (user: string, pw: string) => `redis://${user}:${pw}@${new URL(redis.url).host}`;
+
+/** `lockstep serve --dashboard ARGS` on a free port; resolves with the process and its address. */
+function startServe(args: string[]): Promise<{ proc: ChildProcess; base: string }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((done, fail) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d.toString();
+      const m = /dashboard (http:\/\/[^/]+)\/dashboard/.exec(out);
+      if (m) done({ proc, base: m[1] });
+    });
+    proc.on('exit', (code) => fail(new Error(`serve exited with ${code}`)));
+  });
+}
 
 /** One symbol's latest values, written as a worker's commit writes them. */
 function writeRow(r: RedisClient, sym: string, minute: number, vals: (number | null)[], at = Date.now()) {
@@ -69,26 +85,14 @@ beforeAll(async () => {
   }
   await admin.hset(alertsStateKey(keys), 'no-worker:3', JSON.stringify({ id: 'no-worker:3', severity: 'critical', summary: 'shard 3 has 14 inputs and no worker holds it', shard: 3, value: 14, since: Date.now() - 65_000 }));
   for (const [i, s] of SYMBOLS.entries()) await writeRow(admin, s, 0, values(0, 100 + i)).write;
-  const tokenFile = join(dir, 'token');
+  tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${TOKEN}\n`);
   const cert = join(dir, 'cert.json');
   writeFileSync(cert, JSON.stringify({ verdict: 'parity', scenario: { date: '2024-03-15', workers: 3, shards: 4, chaos: 'kill:2,dup:0.02' }, code: { featureSetVersion: 'fsv-test' }, outputs: { rows: 58549, replayTableHash: '181e2c0d93767683', liveTableHash: '181e2c0d93767683' }, diff: { mismatchedCells: 0 } }));
-  const u = new URL(redis.url);
-  const as = (user: string, pw: string) => `redis://${user}:${pw}@${u.host}`;
-  serve = spawn(
-    process.execPath,
-    [join(ROOT, 'bin/lockstep.js'), 'serve', '--redis', as('reader', 'readerpw'), '--shards', String(keys.shards), '--port', '0', '--dashboard', '--operator-token-file', tokenFile, '--operator-redis', as('pipeline', 'pipepw'), '--parity-certificate', cert],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  base = await new Promise<string>((done, fail) => {
-    let out = '';
-    serve.stdout!.on('data', (d) => {
-      out += d.toString();
-      const m = /dashboard (http:\/\/[^/]+)\/dashboard/.exec(out);
-      if (m) done(m[1]);
-    });
-    serve.on('exit', (code) => fail(new Error(`serve exited with ${code}`)));
-  });
+  await admin.call('ACL', 'SETUSER', 'viewer', 'on', '>viewerpw', '~ls:latest:*', '~ls:meta', '~ls:kill', '~ls:alerts:state', '+hget', '+hmget', '+get', '+hgetall', '+ping');
+  ({ proc: serve, base } = await startServe([
+    '--redis', as('reader', 'readerpw'), '--shards', String(keys.shards), '--operator-token-file', tokenFile, '--operator-redis', as('pipeline', 'pipepw'), '--parity-certificate', cert,
+  ]));
 }, 60_000);
 
 afterAll(async () => {
@@ -131,6 +135,31 @@ describe('lockstep serve --dashboard', () => {
     expect(JSON.parse((await admin.get(killSwitchKey(keys)))!).symbols.SYM001.reason).toBe('script');
     expect((await post('/dashboard/kill', { authorization: `Bearer ${TOKEN}` }, { on: false })).status).toBe(200);
     expect(await admin.get(killSwitchKey(keys))).toBeNull();
+  });
+
+  it('with only the documented read-only user and no --operator-redis: says what it cannot show or do', async () => {
+    const other = await startServe(['--redis', as('viewer', 'viewerpw'), '--shards', String(keys.shards), '--operator-token-file', tokenFile, '--dashboard-symbols', 'SYM000,SYM001']);
+    try {
+      const page = await (await fetch(`${other.base}/dashboard`)).text();
+      expect(page).toContain('Kill switch changes are not configured: serve needs --operator-redis URL');
+      expect(page).toContain('none known to this server');
+      const r = await fetch(`${other.base}/dashboard/kill`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"on":true}' });
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { error: string }).error).toMatch(/^kill switch changes are not configured: start serve with --operator-redis URL/);
+      expect(await admin.get(killSwitchKey(keys))).toBeNull();
+      expect((await fetch(`${other.base}/dashboard/factors/SYM002`)).status).toBe(404);
+      // the overview's event: the shard table unavailable, saying why, the rest shown
+      const ev = await fetch(`${other.base}/dashboard/events?view=overview`);
+      const reader = ev.body!.getReader();
+      let text = '';
+      while (!text.includes('event: overview')) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      const o = JSON.parse(/event: overview\ndata: (.*)\n/.exec(text)![1]);
+      expect(o).toMatchObject({ redis: 'ok', shards: null, symbols: 2, alerts: [{ id: 'no-worker:3' }] });
+      expect(o.shardsError).toMatch(/NOPERM.*may lack XINFO/);
+    } finally {
+      other.proc.kill('SIGTERM');
+    }
   });
 
   describe.skipIf(chromiumSkipReason !== null)('in a real Chromium', () => {
