@@ -4,7 +4,10 @@
  * a second as the workers write latest values. Prints the time from a Redis write to the value on
  * screen and the browser's own frame times, with the same page idle for the same time as the peer.
  *
- *   node --import tsx bench/dashboard-bench.ts [seconds=10] [symbols=50]
+ * Then one symbol's page while `hot` symbols (default 1000: 10k rows/s) are written at the same rate:
+ * the time from a write of the watched symbol to its value on screen.
+ *
+ *   node --import tsx bench/dashboard-bench.ts [seconds=10] [symbols=50] [hot=1000]
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ import { measureLoad } from '../dashboard/measure.ts';
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
 const nSymbols = Number(process.argv[3] ?? 50);
+const nHot = Number(process.argv[4] ?? 1000);
 if (chromiumSkipReason) {
   console.log(chromiumSkipReason);
   process.exit(0);
@@ -31,10 +35,11 @@ const redis = await RedisHarness.start();
 const r = await openRedis(redis.url);
 await r.hset(metaKey(keys), 'shards', '4', 'columns', columns.join(','), 'featureSetVersion', 'bench');
 let seq = 0;
-const tick = async (k: number, now: number): Promise<string[]> => {
+const hot = Array.from({ length: nHot }, (_, i) => `HOT${String(i).padStart(4, '0')}`);
+const tick = (list: string[]) => async (k: number, now: number): Promise<string[]> => {
   const p = r.pipeline();
   const out: string[] = [];
-  for (const [i, s] of symbols.entries()) {
+  for (const [i, s] of list.entries()) {
     seq++;
     const te = 1710511200000000000n + BigInt(seq) * 1000n;
     const packed = columns.map((_, c) => (100 + i + c + k / 1000).toFixed(4)).join(',');
@@ -44,7 +49,7 @@ const tick = async (k: number, now: number): Promise<string[]> => {
   await p.exec();
   return out;
 };
-await tick(0, Date.now());
+await tick(symbols)(0, Date.now());
 const serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--redis', redis.url, '--shards', '4', '--port', '0', '--dashboard'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise<string>((done) => {
   let out = '';
@@ -61,10 +66,15 @@ try {
   await page.goto(`${base}/dashboard/factors`);
   await page.waitForFunction(`document.querySelectorAll('#grid tbody tr').length === ${nSymbols}`, { timeout: 20_000 });
   const idle = await measureLoad(page, seconds * 1000, async () => []);
-  const busy = await measureLoad(page, seconds * 1000, tick);
+  const busy = await measureLoad(page, seconds * 1000, tick(symbols));
+  await tick(hot)(0, Date.now());
+  await page.goto(`${base}/dashboard/factors/${hot[0]}`);
+  await page.waitForSelector('#f-last_price');
+  const one = await measureLoad(page, seconds * 1000, tick(hot));
   console.log(`dashboard grid, ${nSymbols} symbols x 30 factors, ${seconds} s each:`);
   console.log(`  idle page (peer):      frame time p50 ${idle.frameMs.p50.toFixed(1)} ms, p99 ${idle.frameMs.p99.toFixed(1)} ms; long tasks ${idle.longTasks.count}`);
   console.log(`  10 updates/s a symbol: ${busy.line}`);
+  console.log(`one symbol's page while ${nHot} symbols x 30 factors are written 10 times a second (${nHot * 10} rows/s): ${one.line}`);
 } finally {
   await browser.close();
   serve.kill('SIGTERM');

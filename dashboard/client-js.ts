@@ -50,7 +50,7 @@ es.addEventListener('rows', function (e) {
 es.addEventListener('overview', function (e) { overview = JSON.parse(e.data); overviewDirty = true; askFrame(); });
 
 // --- rendering, once per frame ---
-var built = false, cells = {}, killShown = false, overview = null, overviewDirty = false;
+var lastTe = {}, built = false, cells = {}, killShown = false, overview = null, overviewDirty = false;
 function render() {
   frameAsked = false; dash.renders++;
   var t = Date.now(), t0 = performance.now();
@@ -58,7 +58,8 @@ function render() {
   if (view === 'grid') renderGrid();
   if (view === 'symbol') renderSymbol();
   if (view === 'overview' && overviewDirty) { renderOverview(); overviewDirty = false; }
-  for (var s in dirty) { var r = rows[s]; if (r && dash.painted.length < 50000) dash.painted.push([s, r.te, t]); }
+  // each row's first paint only (the age ticker repaints rows without a new value)
+  for (var s in dirty) { var r = rows[s]; if (r && lastTe[s] !== r.te && dash.painted.length < 50000) { lastTe[s] = r.te; dash.painted.push([s, r.te, t]); } }
   dirty = {};
   dash.renderMs += performance.now() - t0;
 }

@@ -29,9 +29,11 @@ export async function measureLoad(page: Page, ms: number, tick: WriteTick): Prom
     const w = window;
     w.__frames = []; w.__long = []; w.__stop = false;
     w.__dash.painted = []; w.__dash.renderMs = 0; w.__dash.renders = 0;
-    new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__long.push(e.duration))).observe({ type: 'longtask', buffered: false });
+    // one observer and one frame loop per page, however many measurements run on it
+    if (!w.__observing) { w.__observing = true; new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__long.push(e.duration))).observe({ type: 'longtask', buffered: false }); }
+    const gen = w.__gen = (w.__gen || 0) + 1;
     let last = performance.now();
-    const loop = (t) => { w.__frames.push(t - last); last = t; if (!w.__stop) requestAnimationFrame(loop); };
+    const loop = (t) => { if (w.__gen !== gen) return; w.__frames.push(t - last); last = t; if (!w.__stop) requestAnimationFrame(loop); };
     requestAnimationFrame(loop);
   })()`);
   const written = new Map<string, number>();
