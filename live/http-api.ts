@@ -41,6 +41,8 @@ export interface ApiOptions {
   host?: string;
   port?: number;
   extensions?: readonly ApiExtension[];
+  /** Extra routes (the dashboard): answers a request and resolves true, or resolves false to leave it to the API. */
+  dashboard?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 const MAX_URL = 8192;
@@ -152,6 +154,7 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
       const url = new URL(req.url ?? '/', 'http://localhost');
       const route = labelOf(url.pathname);
       path = route.path;
+      if (opts.dashboard && (await opts.dashboard(req, res))) return void (code = res.statusCode);
       if (route.ext !== null) {
         code = await route.ext.handle(req, res, url);
         return;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCatalog } from '../replay/catalog.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
 import { runReplay } from '../replay/run-replay.ts';
-import { artifactsDir, chromiumSkipReason, launchChromium } from '../testing/chromium.ts';
+import { artifactsDir, chromiumSkipReason, launchChromium } from '../dashboard/chromium.ts';
 import { FIXTURE_DATE, fixtureRows } from '../testing/replay-fixture.ts';
 import { summarizeTable } from './report.ts';
 

@@ -1,7 +1,7 @@
 /**
  * Imports point one way between top-level folders (issue 22):
  *
- *   core ← replay ← datasets ← live ← portfolio ← parity ← research ← bench ← cli (cli.ts, cli/, root-level files) ← deploy
+ *   core ← replay ← datasets ← live ← portfolio ← parity ← research ← dashboard ← report ← bench ← cli (cli.ts, cli/, root-level files) ← deploy
  *
  * A folder may import its own files and any folder to its left, never one to its right. replay and
  * datasets are peers with a fixed order (datasets reads catalogs through replay, so replay may not
@@ -26,7 +26,7 @@ const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const SKIP = new Set(['node_modules', 'out', 'tmp', 'dist', '.git']);
 
 /** The layers, lowest first: a file may import its own layer or a lower one. */
-export const LAYERS = ['core', 'replay', 'datasets', 'features', 'models', 'live', 'portfolio', 'parity', 'research', 'report', 'bench', 'cli', 'deploy'] as const;
+export const LAYERS = ['core', 'replay', 'datasets', 'features', 'models', 'live', 'portfolio', 'parity', 'research', 'dashboard', 'report', 'bench', 'cli', 'deploy'] as const;
 const TESTING = 'testing';
 
 interface SourceFile {
