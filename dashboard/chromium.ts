@@ -1,5 +1,5 @@
 /**
-* A real headless Chromium for the page tests and the dashboard bench: Debian's `chromium` (or LOCKSTEP_CHROMIUM) driven by
+ * A real headless Chromium for the page tests and the dashboard bench: Debian's `chromium` (or LOCKSTEP_CHROMIUM) driven by
  * puppeteer-core; nothing downloads a browser. Where none is installed the page tests skip, and
  * `chromiumSkipReason` says why (printed once by the tests that skip).
  */
