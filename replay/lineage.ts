@@ -156,6 +156,7 @@ export function formatLineage(l: Lineage, title: string): string[] {
     ...l.factors.map((f) => `    ${f.name.padEnd(width)}  v${f.version}  ${short(f.codeHash)}  ${JSON.stringify(f.params)}`),
     `  inputs (${l.inputs.length} files, ${bytes.toLocaleString('en-US')} bytes; sha256, path):`,
     ...l.inputs.map((f) => `    ${short(f.sha256)}  ${f.path}`),
+    ...(l.models ? [`  models (sha256, name@version; deployment log ${short(l.models.deploymentLog)}, ${l.models.deployments} changes):`, ...Object.entries(l.models.models).map(([k, h]) => `    ${short(h)}  ${k}`)] : []),
   ];
 }
 

@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | live | historical | training-set (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | live | historical | training-set | models (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
@@ -67,13 +67,18 @@ async function single(a: BenchArgs): Promise<void> {
     await benchLive({ dir: a.dir, json: a.json, seconds: a.seconds, rates, peer: a.peer });
     return;
   }
+  if (a.what === 'models') {
+    const { benchModels } = await import('../../bench/models-bench.ts');
+    await benchModels({ json: a.json });
+    return;
+  }
   if (a.what === 'historical') {
     if (a.entities !== undefined && (!Number.isInteger(a.entities) || a.entities <= 0)) throw new UsageError(`--entities ${a.entities}: give a positive whole number of rows`);
     const { benchHistorical } = await import('../../bench/historical-bench.ts');
     await benchHistorical({ dir: a.dir, json: a.json, entities: a.entities });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live, historical, training-set`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live, historical, training-set, models`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
