@@ -174,5 +174,20 @@ describe('lockstep models', () => {
     const tw = await readTrainingSet(join(dir, 'w.parquet'));
     const tail = t.rows.filter((row) => (row.ts_recv as bigint) >= CANARY + H / 2n);
     expect(tw.rows).toEqual(tail);
+
+    // a training set with the registry samples the same signal columns, as of each sample instant
+    const ts = cli('training-set', '--catalog', cat, '--date', DATE, '--sample', 'every:5m', '--features', 'rsi_14,momo_score,momo_version,momo_unserved_version', '--registry', reg, '--out', join(dir, 't.parquet'));
+    expect(ts.status, ts.stderr).toBe(0);
+    const tr = await readTrainingSet(join(dir, 't.parquet'));
+    expect(tr.metadata.featureSetVersion).toBe(l.featureSetVersion);
+    expect((await readLineage(join(dir, 't.parquet'))).models).toEqual(l.models);
+    let sampled = 0;
+    for (const row of tr.rows) {
+      const asOf = t.rows.findLast((x) => x.symbol === row.symbol && (x.ts_recv as bigint) <= (row.ts as bigint));
+      if (!asOf) continue;
+      expect([row.momo_score, row.momo_version, row.momo_unserved_version]).toEqual([asOf.momo_score, asOf.momo_version, asOf.momo_unserved_version]);
+      sampled++;
+    }
+    expect(sampled).toBeGreaterThan(100);
   });
 });
