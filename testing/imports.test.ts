@@ -158,11 +158,11 @@ describe('import direction between top-level folders', () => {
       { path: 'cli.ts', text: "import { t } from './core/a.test.ts';\nimport { b } from './bench/diff-bench.ts';" },
     ];
     expect(violations(fake)).toEqual([
-      "core/a.ts -> ../live/x.ts: core may not import live (order: core < replay < datasets < features < live < parity < research < bench < cli)",
-      "replay/b.ts -> ../datasets/z.ts: replay may not import datasets (order: core < replay < datasets < features < live < parity < research < bench < cli)",
-      "parity/c.ts -> ../bench/m.ts: parity may not import bench (order: core < replay < datasets < features < live < parity < research < bench < cli)",
+      "core/a.ts -> ../live/x.ts: core may not import live (order: core < replay < datasets < features < models < live < parity < research < bench < cli)",
+      "replay/b.ts -> ../datasets/z.ts: replay may not import datasets (order: core < replay < datasets < features < models < live < parity < research < bench < cli)",
+      "parity/c.ts -> ../bench/m.ts: parity may not import bench (order: core < replay < datasets < features < models < live < parity < research < bench < cli)",
       'live/d.ts -> ../testing/f.ts: testing/ is for test files only',
-      "live/d.test.ts -> ../cli.ts: live may not import cli (order: core < replay < datasets < features < live < parity < research < bench < cli)",
+      "live/d.test.ts -> ../cli.ts: live may not import cli (order: core < replay < datasets < features < models < live < parity < research < bench < cli)",
       'testing/f.ts -> ../cli/h.ts: testing/ may not import the cli',
       'cli.ts -> ./core/a.test.ts: imports a test file',
     ]);
