@@ -210,3 +210,9 @@ export async function factorSetArgv(a: FactorSetArgs): Promise<string[]> {
 export function jsonFlag(describe: string) {
   return { type: 'boolean', describe } as const;
 }
+
+/** `--registry DIR`: the registry's models as stages over a factor set's columns (models/stages-for.ts). */
+export async function stagesFor(registry: string): Promise<(columns: readonly string[]) => ReturnType<typeof import('../models/stages-for.ts').modelStagesFor>> {
+  const { modelStagesFor } = await import('../models/stages-for.ts');
+  return (columns) => modelStagesFor(registry, columns);
+}

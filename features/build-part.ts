@@ -6,6 +6,8 @@
  */
 import { applyEvent, createFactorSet, initFold, type RowSink } from '../core/fold.ts';
 import type { AnyFactor } from '../core/factor.ts';
+import type { SymbolStage } from '../core/stage.ts';
+import type { StagesFor } from '../replay/lineage.ts';
 import { dateStartNs, readCatalogSessions } from '../replay/catalog.ts';
 import { ParquetStreamWriter } from '../replay/parquet-stream-writer.ts';
 import { finishBuilder, initBuilder, stepBuilder, takeReady, type BuilderConfig, type BuilderSample, type EntityRow } from './builder.ts';
@@ -57,6 +59,10 @@ export interface PartResult {
 export interface PartHooks {
   factors?: readonly AnyFactor[];
   openSource?: OpenSource;
+  /** `--registry`: model stages over the factor columns (a build with them runs in-process). */
+  models?: StagesFor;
+  /** The stages `models` gave (the plan resolves them once; every part folds the same). */
+  stages?: readonly SymbolStage[];
 }
 
 async function factorsOf(job: PartJob, hooks: PartHooks): Promise<readonly AnyFactor[]> {
@@ -65,7 +71,7 @@ async function factorsOf(job: PartJob, hooks: PartHooks): Promise<readonly AnyFa
   return withFactorParams(DEFAULT_FACTORS, job.factorParams);
 }
 
-function configOf(job: PartJob, factors: readonly AnyFactor[]): BuilderConfig {
+function configOf(job: PartJob, factors: readonly AnyFactor[], stages: readonly SymbolStage[] = []): BuilderConfig {
   const labels = job.labels ? parseLabels(job.labels) : [];
   const maxH = labels.reduce((m, l) => (l.horizonNs > m ? l.horizonNs : m), 0n);
   const plan = job.split ? planSplits(parseSplits(job.split.text), maxH, job.split.embargoNs) : undefined;
@@ -73,7 +79,7 @@ function configOf(job: PartJob, factors: readonly AnyFactor[]): BuilderConfig {
   const sample: BuilderSample = job.sample.kind === 'entities' ? { kind: 'entities', rows: job.sample.rows } : job.sample;
   return {
     // each symbol's session (`session: 'auto'` factors) from the catalog, as replay and live read it
-    set: createFactorSet(factors, { sessions: readCatalogSessions(job.catalog) }),
+    set: createFactorSet(factors, { sessions: readCatalogSessions(job.catalog), stages }),
     features: job.features,
     labels,
     haltGapNs: job.haltGapNs,
@@ -94,7 +100,7 @@ function slices(job: PartJob, upTo?: bigint): DateSlice[] {
 /** Builds one part into `job.out` (temporary name, renamed when complete). */
 export async function buildPart(job: PartJob, hooks: PartHooks = {}): Promise<PartResult> {
   const factors = await factorsOf(job, hooks);
-  const cfg = configOf(job, factors);
+  const cfg = configOf(job, factors, hooks.stages);
   const open = hooks.openSource ?? openEventSource;
   const b = initBuilder(cfg);
   // every 256th event time of the date: the leakage check cuts at quantiles of the date's events
@@ -161,7 +167,7 @@ async function checkPart(job: PartJob, factors: readonly AnyFactor[], open: Open
 
 /** A fold with no samples over the same source (the benchmark's own-fold peer reuses it). */
 export async function foldOnly(job: PartJob, hooks: PartHooks = {}): Promise<number> {
-  const set = createFactorSet(await factorsOf(job, hooks), { sessions: readCatalogSessions(job.catalog) });
+  const set = createFactorSet(await factorsOf(job, hooks), { sessions: readCatalogSessions(job.catalog), stages: hooks.stages });
   const fold = initFold();
   const src = await (hooks.openSource ?? openEventSource)({ catalog: job.catalog, dates: slices(job), symbols: job.symbols });
   const none: RowSink = () => {};

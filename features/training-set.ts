@@ -16,7 +16,7 @@ import type { AnyFactor } from '../core/factor.ts';
 import { createFactorSet } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
 import { dateStartNs, listCatalog, readCatalogSessions, utcDate } from '../replay/catalog.ts';
-import { lineageOf } from '../replay/lineage.ts';
+import { lineageOf, type StagesFor } from '../replay/lineage.ts';
 import { selectReplayFiles } from '../replay/selection.ts';
 import { lockstepMetadata, openParquet } from '../replay/parquet-io.ts';
 import { isoNs } from '../replay/time-format.ts';
@@ -87,6 +87,8 @@ interface Plan {
   fsVersion: string;
   factors: readonly AnyFactor[];
   features: string[];
+  /** `--registry`: the model stages every part folds after the factors, and their lineage. */
+  models?: ReturnType<StagesFor>;
 }
 
 async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
@@ -94,7 +96,8 @@ async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
   const factors = hooks.factors ?? withFactorParams(DEFAULT_FACTORS, o.factorParams ?? []);
   // each symbol's session (`session: 'auto'` factors) from the catalog, as replay and live read it
   const sessions = readCatalogSessions(o.catalog);
-  const set = createFactorSet(factors, { sessions });
+  const models = hooks.models?.(createFactorSet(factors, { sessions }).columns);
+  const set = createFactorSet(factors, { sessions, stages: models?.stages });
   const features = selectFeatures(set.columns, o.features);
   const labels = o.labels ? parseLabels(o.labels) : [];
   if (labels.length > 0 && (!set.columns.includes('mid') || !set.columns.includes('last_price'))) throw new UsageError("--labels reads the fold's own mid and last_price: the factor set must include them");
@@ -133,8 +136,10 @@ async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
     embargo: o.split ? (o.embargoNs ? durationName(o.embargoNs) : '0') : null,
     warmupDates: warmup,
     entitySha256: o.sample.kind === 'entities' ? sha256File(o.sample.file) : null,
+    // the models' hashes and deployment log enter the build key: another log, other signal columns
+    ...(models ? { models: models.lineage } : {}),
   };
-  const fsVersion = featureSetVersion(factors, sessions);
+  const fsVersion = featureSetVersion(factors, sessions, models?.stages);
   const buildKey = createHash('sha256').update(json({ params, fsVersion })).digest('hex').slice(0, 16);
   const partsDir = `${o.out}.parts`;
   const jobs = dates.map((date, i): PartJob => {
@@ -160,7 +165,7 @@ async function plan(o: TrainingSetOptions, hooks: PartHooks): Promise<Plan> {
   });
   // an entity build folds only the dates that hold entity rows
   const needed = entities ? jobs.filter((j) => j.sample.kind === 'entities' && j.sample.rows.length > 0) : jobs;
-  return { jobs: needed, params, buildKey, fsVersion, factors, features, sessions };
+  return { jobs: needed, params, buildKey, fsVersion, factors, features, sessions, models };
 }
 
 /** Builds `jobs` in `n` worker threads (each builds parts one after another). */
@@ -227,10 +232,12 @@ async function filesRead(catalog: string, jobs: readonly PartJob[]): Promise<str
 export async function buildTrainingSet(o: TrainingSetOptions, hooks: PartHooks = {}): Promise<TrainingSetResult> {
   const p = await plan(o, hooks);
   mkdirSync(`${o.out}.parts`, { recursive: true });
+  // the parts fold the stages the plan made (one load of the registry for the whole build)
+  if (p.models) hooks = { ...hooks, stages: p.models.stages };
   const mine = o.partition ? p.jobs.filter((_, i) => i % o.partition!.count === o.partition!.index) : p.jobs;
   let parts: PartResult[];
   if (o.assembleOnly) parts = await Promise.all(p.jobs.map((j) => existingPart(j, p.buildKey)));
-  else if ((o.jobs ?? 1) > 1 && !hooks.factors && !hooks.openSource) parts = await inWorkers(mine, o.jobs!);
+  else if ((o.jobs ?? 1) > 1 && !hooks.factors && !hooks.openSource && !hooks.models) parts = await inWorkers(mine, o.jobs!);
   else {
     parts = [];
     for (const j of mine) parts.push(await buildPart(j, hooks));
@@ -246,7 +253,7 @@ export async function buildTrainingSet(o: TrainingSetOptions, hooks: PartHooks =
   const specs = trainingSetSpecs(layout);
   // the lineage of the features it holds: a model trained on it can be checked against a live
   // deployment's (`lockstep lineage TRAIN.parquet --redis URL --ns NS`)
-  const lineage = lineageOf({ factors: p.factors, sessions: p.sessions, files: await filesRead(o.catalog, p.jobs), root: o.catalog });
+  const lineage = lineageOf({ factors: p.factors, sessions: p.sessions, files: await filesRead(o.catalog, p.jobs), root: o.catalog, stages: p.models?.stages, models: p.models?.lineage });
   const metadata = { featureSetVersion: p.fsVersion, factors: factorManifest(p.factors), trainingSet: p.params, buildKey: p.buildKey, parts: partList.map((x) => ({ date: x.date, sha256: x.sha256, rows: x.rows })), lineage };
   const targets = o.splitFiles ? parseSplits(o.split!).map((r) => ({ path: o.out.replace(/\.parquet$/i, `.${r.name}.parquet`), split: r.name })) : [{ path: o.out }];
   const files = await assemble(parts.map((r) => r.file), specs, targets, metadata, layout.entityRow);

@@ -19,6 +19,7 @@ import { UsageError } from '../core/errors.ts';
 import type { SessionTable } from '../core/fold.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { factorManifest, featureSetVersion } from '../core/registry.ts';
+import type { SymbolStage } from '../core/stage.ts';
 
 /** One factor as lineage records it. */
 export interface LineageFactor {
@@ -36,12 +37,30 @@ export interface LineageInput {
   sha256: string;
 }
 
+/** The models that computed an output's signal columns (a run with `--registry`). */
+export interface ModelsLineage {
+  /** `name@version` → sha256 of the registered version. */
+  models: Record<string, string>;
+  /** sha256 of the deployment log's bytes: the same log gives the same deploys and rollbacks. */
+  deploymentLog: string;
+  deployments: number;
+}
+
+/**
+ * Model stages over a factor set's columns, with their lineage: how a run with `--registry` adds
+ * signal columns (models/stages-for.ts makes it; replay and training sets take it as a function so
+ * they need not know the model layer).
+ */
+export type StagesFor = (columns: readonly string[]) => { stages: SymbolStage[]; lineage: ModelsLineage };
+
 /** What an output was computed by (Lockstep, the feature set, each factor's code) and from (the files). */
 export interface Lineage {
   lockstepVersion: string;
   featureSetVersion: string;
   factors: LineageFactor[];
   inputs: LineageInput[];
+  /** Present when models computed signal columns (their stages are in `featureSetVersion`). */
+  models?: ModelsLineage;
 }
 
 // this file is replay/lineage.ts in a checkout, dist/replay/lineage.js when built
@@ -81,16 +100,17 @@ export function fileSha256(path: string): { bytes: number; sha256: string } {
  * `root` (the catalog), paths are recorded relative to it (`trade/2024-03-15/AAPL.parquet`), so
  * the same data gives the same lineage, and the same output bytes, wherever the catalog lives.
  */
-export function lineageOf({ factors, sessions, files, root }: { factors: readonly AnyFactor[]; sessions?: SessionTable; files: readonly (string | { path: string })[]; root?: string }): Lineage {
+export function lineageOf({ factors, sessions, files, root, stages, models }: { factors: readonly AnyFactor[]; sessions?: SessionTable; files: readonly (string | { path: string })[]; root?: string; stages?: readonly SymbolStage[]; models?: ModelsLineage }): Lineage {
   return {
     lockstepVersion: lockstepVersion(),
     // the session table counts when a factor reads it (session=auto), as in every other version
-    featureSetVersion: featureSetVersion(factors, sessions),
+    featureSetVersion: featureSetVersion(factors, sessions, stages),
     factors: factorManifest(factors).map((f) => ({ name: f.name, version: f.version, params: f.params, columns: [...f.columns], codeHash: f.codeHash })),
     inputs: files.map((f) => {
       const path = typeof f === 'string' ? f : f.path;
       return { path: root === undefined ? path : relative(root, path).split(sep).join('/'), ...fileSha256(path) };
     }),
+    ...(models !== undefined ? { models } : {}),
   };
 }
 
@@ -136,6 +156,7 @@ export function formatLineage(l: Lineage, title: string): string[] {
     ...l.factors.map((f) => `    ${f.name.padEnd(width)}  v${f.version}  ${short(f.codeHash)}  ${JSON.stringify(f.params)}`),
     `  inputs (${l.inputs.length} files, ${bytes.toLocaleString('en-US')} bytes; sha256, path):`,
     ...l.inputs.map((f) => `    ${short(f.sha256)}  ${f.path}`),
+    ...(l.models ? [`  models (sha256, name@version; deployment log ${short(l.models.deploymentLog)}, ${l.models.deployments} changes):`, ...Object.entries(l.models.models).map(([k, h]) => `    ${short(h)}  ${k}`)] : []),
   ];
 }
 

@@ -15,7 +15,7 @@ import { stateFromJson, stateToJson } from '../core/state-codec.ts';
 import { dateStartNs, readCatalogSessions } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
-import { lineageOf } from './lineage.ts';
+import { lineageOf, type StagesFor } from './lineage.ts';
 import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { Progress } from './progress.ts';
@@ -34,6 +34,8 @@ export interface ReplayOptions extends RangeSelection {
   out: string;
   speed?: Speed;
   factors?: readonly AnyFactor[];
+  /** Model stages after the factors (`--registry`: models/stages-for.ts): signal columns in the table. */
+  models?: StagesFor;
   /** Rows per output batch handed to the Parquet encoder (does not change the bytes). */
   batchRows?: number;
   rowGroupSize?: number;
@@ -113,8 +115,10 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
   // each symbol's session (`session: 'auto'` factors) comes from the catalog, as in live mode (feed.ts)
   const sessions = readCatalogSessions(opts.catalog);
-  const set = createFactorSet(factors, { sessions });
-  const fsVersion = featureSetVersion(factors, sessions);
+  const models = opts.models?.(createFactorSet(factors, { sessions }).columns);
+  const stages = models?.stages ?? [];
+  const set = createFactorSet(factors, { sessions, stages });
+  const fsVersion = featureSetVersion(factors, sessions, stages);
   const sel: RangeSelection = { ...opts, warmup: opts.warmup ?? 'date-start' };
   // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();
@@ -142,7 +146,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       ...(opts.date !== undefined ? { date: opts.date } : { dates: plan.dates }),
       ...(windowStart !== undefined ? { warmup: { from: isoNs(plan.readFromNs!), window: isoNs(windowStart), dates: plan.warmupDates } } : {}),
       // what made the table and from which files (lineage.ts; `lockstep lineage FILE` prints it)
-      lineage: lineageOf({ factors, sessions, files: opened.files, root: opts.catalog }),
+      lineage: lineageOf({ factors, sessions, files: opened.files, root: opts.catalog, stages, models: models?.lineage }),
     },
   });
   // warm-up events are handed over at once: pacing starts with the window

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { ensureParent } from '../ensure-parent.ts';
-import { type ArgsOf, factorSet, factorSetOptions, jsonFlag, rangeSelection, rangeSelectionOptions } from '../options.ts';
+import { type ArgsOf, factorSet, factorSetOptions, jsonFlag, rangeSelection, rangeSelectionOptions, stagesFor } from '../options.ts';
 
 const builder = (y: Argv) =>
   factorSetOptions(rangeSelectionOptions(y))
@@ -9,6 +9,7 @@ const builder = (y: Argv) =>
     .option('stop-after', { type: 'number', describe: 'stop after N merged events (with --checkpoint, to resume later)' })
     .option('checkpoint', { type: 'string', describe: 'where --stop-after writes the fold state' })
     .option('resume', { type: 'string', describe: 'continue from a checkpoint written by --stop-after' })
+    .option('registry', { type: 'string', describe: "a model registry (lockstep models): its models' signal columns follow the factors, per its deployment log" })
     .option('json', jsonFlag('print the summary as JSON'))
     .example('$0 replay --catalog out/demo/catalog --date 2024-03-15 --out out/f.parquet', 'replay a whole day')
     .example('$0 replay --catalog cat --date 2024-08-09 --symbols BTCUSDT --from 00:00 --to 00:05 --speed 10 --out f.parquet', 'five minutes at 10x real time')
@@ -35,6 +36,7 @@ export const replayCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       checkpoint: a.checkpoint,
       resume: a.resume,
       factors: await factorSet(a),
+      ...(a.registry !== undefined ? { models: await stagesFor(a.registry) } : {}),
     });
     if (a.json) console.log(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
     else console.log(formatSummary(s));

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { ensureParent } from '../ensure-parent.ts';
-import { type ArgsOf, CATALOG, factorSet, factorSetOptions, jsonFlag, list, SYMBOLS } from '../options.ts';
+import { type ArgsOf, CATALOG, factorSet, factorSetOptions, jsonFlag, list, stagesFor, SYMBOLS } from '../options.ts';
 
 const builder = (y: Argv) =>
   factorSetOptions(y)
@@ -22,6 +22,7 @@ const builder = (y: Argv) =>
     .option('assemble', { type: 'boolean', describe: 'only assemble the parts that --partition runs built into --out' })
     .option('check-leakage', { type: 'boolean', describe: 'check each date for look-ahead: alter the events after two cut times, features before them must not move (about 2x the fold time)' })
     .option('out', { type: 'string', demandOption: true, describe: 'output Parquet file (a manifest is written beside it)' })
+    .option('registry', { type: 'string', describe: "a model registry (lockstep models): its models' signal columns become features (built in this process)" })
     .option('json', jsonFlag('print the result as JSON'))
     .example('$0 training-set --catalog cat --dates 2024-03-11..2024-03-15 --sample every:1s --labels fwd_return:5m,fwd_vol:5m --out train.parquet', 'five days, one row per symbol and second')
     .example('$0 training-set --catalog cat --date 2024-03-15 --sample entities:orders.csv --labels fwd_return:1m --out orders-features.parquet', "features as of the user's own order times");
@@ -41,7 +42,8 @@ export const trainingSetCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     if ((a.embargo !== undefined || a['split-files']) && a.split === undefined) throw new UsageError('--embargo and --split-files need --split');
     ensureParent(a.out);
     // your own factors (--factors/--only) run in this process: worker threads build the default set
-    const own = a.factors !== undefined || list(a.only) !== undefined ? { factors: await factorSet(a) } : {};
+    const own = a.factors !== undefined || list(a.only) !== undefined || a.registry !== undefined ? { factors: await factorSet(a) } : {};
+    if (a.registry !== undefined) Object.assign(own, { models: await stagesFor(a.registry) });
     const r = await buildTrainingSet({
       catalog: a.catalog,
       dates: spec.parseDates(a.dates ?? a.date!, a.dates !== undefined ? '--dates' : '--date'),
