@@ -16,6 +16,8 @@
  *   <ns>:kill                       the kill switch (JSON: whole deployment and/or symbols; kill-switch.ts)
  *   <ns>:alerts                     alert transitions (firing / resolved) written by `lockstep alerts watch`
  *   <ns>:alerts:state               hash: the alerts firing now, by id (JSON each)
+ *   <ns>:models:log                 the live deployment log (models/live-log.ts): deploys, promotes, rollbacks, late amendments
+ *   <ns>:models:seen                hash: per shard, the last models-log ID its worker judged before applying more input
  */
 import { shardOf } from './shard.ts';
 
@@ -49,3 +51,5 @@ export const alertsStateKey = (k: { ns: string }) => `${k.ns}:alerts:state`;
 
 /** Symbol names allowed in keys and the API: letters, digits and . _ - / : (at most 64). */
 export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;
+export const modelsLogStream = (k: { ns: string }) => `${k.ns}:models:log`;
+export const modelsSeenKey = (k: { ns: string }) => `${k.ns}:models:seen`;

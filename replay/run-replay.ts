@@ -9,6 +9,7 @@
 import { writeFileSync, readFileSync, renameSync } from 'node:fs';
 import type { MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
+import type { SymbolStage } from '../core/stage.ts';
 import { applyEvent, createFactorSet, initFold, resetSequenceGuards, type FoldState, type RowSink } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
@@ -34,6 +35,8 @@ export interface ReplayOptions extends RangeSelection {
   out: string;
   speed?: Speed;
   factors?: readonly AnyFactor[];
+  /** Per-symbol stages after the factors (the model layer's slots: models/load.ts). */
+  stages?: readonly SymbolStage[];
   /** Rows per output batch handed to the Parquet encoder (does not change the bytes). */
   batchRows?: number;
   rowGroupSize?: number;
@@ -113,8 +116,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
   // each symbol's session (`session: 'auto'` factors) comes from the catalog, as in live mode (feed.ts)
   const sessions = readCatalogSessions(opts.catalog);
-  const set = createFactorSet(factors, { sessions });
-  const fsVersion = featureSetVersion(factors, sessions);
+  const set = createFactorSet(factors, { sessions, stages: opts.stages });
+  const fsVersion = featureSetVersion(factors, sessions, opts.stages);
   const sel: RangeSelection = { ...opts, warmup: opts.warmup ?? 'date-start' };
   // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
   let fold = initFold();

@@ -69,6 +69,7 @@ export class EntryApplier {
       return this.reject(run, entry, silent, fieldReason(p.field, p.value, p.reason));
     }
     const ev = d.event;
+    if (ev.tsRecv > run.appliedRecv) run.appliedRecv = ev.tsRecv;
     if (ev.kind !== 'heartbeat') {
       let home = this.homes.get(ev.symbol);
       if (home === undefined) {
