@@ -14,6 +14,7 @@ import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
 import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
+import { modelsCommand } from './models.ts';
 import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
 import { serveCommand } from './serve.ts';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   feedCommand,
   liveCommand,
   killSwitchCommand,
+  modelsCommand,
   alertsCommand,
   serveCommand,
   parityCommand,
