@@ -218,15 +218,15 @@ export function scorecardRows(t: { symbol: string[]; tsRecv: bigint[]; values: R
   };
 }
 
-/** The scorecard as text lines (what `lockstep models scorecard` prints). */
+/** The scorecard as text lines (what `lockstep models scorecard` prints): one row per version. */
 export function formatScorecard(slot: string, output: string, scores: readonly VersionScore[]): string[] {
   const f = (x: number | undefined | null, d = 4) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(d));
-  const lines = [`${slot}_${output}: version  served  unserved  mean  std  q05  q50  q95  |served-unserved|  corr  error%  missing%  realized  hit%  IC`];
-  for (const s of scores) {
+  const head = ['version', 'served', 'unserved', 'mean', 'std', 'q05', 'q50', 'q95', 'div|d|', 'div corr', 'error%', 'missing%', 'realized', 'hit%', 'IC'];
+  const body = scores.map((s) => {
     const d = s.distribution;
-    lines.push(
-      [`  @${s.version}`, s.served, s.unserved, f(d?.mean), f(d?.std), f(d?.q05), f(d?.q50), f(d?.q95), f(s.divergence?.meanAbs), f(s.divergence?.correlation, 3), f(s.errorRate * 100, 2), f(s.missingRate * 100, 2), s.realized?.rows ?? 0, f(s.realized ? s.realized.hitRate * 100 : null, 1), f(s.realized?.ic, 3)].join('  '),
-    );
-  }
-  return lines;
+    return [`${slot}@${s.version}`, String(s.served), String(s.unserved), f(d?.mean), f(d?.std), f(d?.q05), f(d?.q50), f(d?.q95), f(s.divergence?.meanAbs), f(s.divergence?.correlation, 3), f(s.errorRate * 100, 2), f(s.missingRate * 100, 2), String(s.realized?.rows ?? 0), f(s.realized ? s.realized.hitRate * 100 : null, 1), f(s.realized?.ic, 3)];
+  });
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [`${slot}_${output}`, line(head), ...body.map(line)];
 }
