@@ -14,6 +14,7 @@
  * stdout (where --trace-gc prints), LOCKSTEP_BENCH_LATENCY_TRACE=DIR writes each fixed-rate run's
  * per-event send time and latencies as CSV.
  */
+import { appendDeployment, registerVersion } from '../models/registry.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -65,6 +66,8 @@ export interface LiveBenchResult {
      * computed) fed the same events at the same rate in the same conditions, just before.
      */
     peer?: RateRun;
+    /** The same rate with a registry holding a logistic model (`models`): tick → signal served. */
+    signal?: RateRun;
   }[];
   sustainable: { events: number; seconds: number; perSec: number; startupSeconds?: number; perSecAfterStartup?: number };
   /** Read latency after `warmup` untimed reads of the same kind. */
@@ -87,10 +90,10 @@ async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]
 }
 
 /** A `lockstep live` child; `running` resolves when it holds its shards and starts reading. */
-function startWorker(url: string, keys: KeyLayout, consumer: string): { proc: ChildProcess; running: Promise<void> } {
+function startWorker(url: string, keys: KeyLayout, consumer: string, extra: readonly string[] = []): { proc: ChildProcess; running: Promise<void> } {
   // LOCKSTEP_BENCH_WORKER_NODE_ARGS: extra node flags for the worker (e.g. --cpu-prof to profile it)
   const nodeArgs = (process.env.LOCKSTEP_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer], { stdio: ['ignore', process.env.LOCKSTEP_BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer, ...extra], { stdio: ['ignore', process.env.LOCKSTEP_BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
   return { proc, running: announced(proc) };
 }
 
@@ -237,7 +240,7 @@ export interface RateRun {
  * Feeds `events` at `rate` events/s (in 1 ms slices) and measures XADD → visible output row, with
  * `consumer` reading: our worker, or the echo relay (the peer).
  */
-async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number, consumer: 'worker' | 'echo' = 'worker'): Promise<RateRun> {
+async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], rate: number, seconds: number, consumer: 'worker' | 'echo' = 'worker', registry?: string): Promise<RateRun> {
   // generous timeouts: at rates above what the worker sustains, Redis and the CPU are saturated
   const feeder = await RawFeeder.open(url);
   const sub = await openRedis(url, { name: 'bench-sub', commandTimeoutMs: 60_000 });
@@ -249,7 +252,7 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
   const commands = events.slice(0, total).map((e) => (e.kind === 'heartbeat' ? null : RawFeeder.encode(inputStream(keys, shardOf(e.symbol, keys.shards)), encodeEvent(e))));
   const ids = events.slice(0, total).map((e) => `${e.kind}/${e.symbol}/${e.seq}`);
   const expected = rowsExpected(events.slice(0, total));
-  const worker = consumer === 'worker' ? startWorker(url, keys, `bench-${rate}`) : startEchoRelay(url, keys, `echo-${rate}`);
+  const worker = consumer === 'worker' ? startWorker(url, keys, `bench-${rate}`, registry === undefined ? [] : ['--registry', registry]) : startEchoRelay(url, keys, `echo-${rate}`);
   const sent = new Map<string, number>();
   // duplicate deliveries in the data produce no output row (the fold drops them): not timed
   const seen = new Set<string>();
@@ -346,6 +349,17 @@ async function latencyRun(url: string, keys: KeyLayout, events: MarketEvent[], r
 }
 
 /** Waits until a worker holds every shard's lease (it takes them at start-up, then reads). */
+/** A registry with one logistic model over default factors (made once in the bench folder). */
+function benchRegistry(dir: string): string {
+  const reg = join(dir, 'bench-registry');
+  if (existsSync(join(reg, 'deployments.jsonl'))) return reg;
+  const file = join(dir, 'bench-momo.json');
+  writeFileSync(file, JSON.stringify({ lockstep_model: 1, name: 'momo', version: 1, kind: 'logistic', inputs: ['return_1m', 'rsi_14', 'quote_imbalance'], standardize: { mean: [0, 50, 0], std: [0.001, 15, 0.5] }, clip: [-4, 4], coef: [0.6, -0.4, 0.3], intercept: 0 }));
+  registerVersion(reg, file);
+  appendDeployment(reg, { at: 0n, slot: 'momo', action: 'deploy', version: 1, mode: 'live' });
+  return reg;
+}
+
 async function waitForLeases(r: RedisClient, keys: KeyLayout, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -399,7 +413,7 @@ async function sustainableRun(url: string, keys: KeyLayout, events: MarketEvent[
   return { events: market.length, seconds, perSec: market.length / seconds, startupSeconds, perSecAfterStartup: market.length / (seconds - startupSeconds) };
 }
 
-export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number; skipReads?: boolean; /** run the echo relay peer at each rate (default true) */ peer?: boolean }): Promise<LiveBenchResult> {
+export async function benchLive(opts: { dir: string; json?: string; seconds?: number; rates?: number[]; drainEvents?: number; skipReads?: boolean; /** run the echo relay peer at each rate (default true) */ peer?: boolean; /** also run each rate with a registry holding a logistic model: tick → signal served (models) */ models?: boolean }): Promise<LiveBenchResult> {
   const dir = resolve(opts.dir);
   const catalog = join(dir, 'catalog-day');
   if (!existsSync(join(catalog, '.complete'))) {
@@ -431,6 +445,14 @@ export async function benchLive(opts: { dir: string; json?: string; seconds?: nu
       }
       const r = await latencyRun(redis.url, { ns: `lat${rate}`, shards: 4 }, slice, rate, seconds + WARMUP_S);
       out.rates.push({ target: rate, ...r, peer });
+      if (opts.models) {
+        // the same events and rate, the workers running a logistic model after the factors: the
+        // signal is in the same output row as the factors it reads, so tick → signal served is
+        // that row's tick → served
+        const m = await latencyRun(redis.url, { ns: `sig${rate}`, shards: 4 }, slice, rate, seconds + WARMUP_S, 'worker', benchRegistry(dir));
+        out.rates[out.rates.length - 1].signal = m;
+        console.log(`  ${rate} ev/s target, with a logistic model: tick->signal served p50 ${m.latencyMs.p50.toFixed(2)} ms p99 ${m.latencyMs.p99.toFixed(2)} ms p999 ${m.latencyMs.p999.toFixed(2)} ms (n=${m.latencyMs.n}); p99 ${(m.latencyMs.p99 / r.latencyMs.p99).toFixed(2)}x tick->factor served`);
+      }
       console.log(`  ${rate} ev/s target: achieved ${r.achieved.toFixed(0)}, tick->served p50 ${r.latencyMs.p50.toFixed(2)} ms p99 ${r.latencyMs.p99.toFixed(2)} ms p999 ${r.latencyMs.p999.toFixed(2)} ms (n=${r.latencyMs.n}); Redis clock p50 ≤${r.latencyRedisMs.p50} p99 ≤${r.latencyRedisMs.p99} p999 ≤${r.latencyRedisMs.p999} ms; ${loadLine(r.load)}`);
     }
     // the backlog drained for the sustainable rate (default 300k; the quick release gate uses less)

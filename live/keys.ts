@@ -18,6 +18,8 @@
  *   <ns>:alerts:state               hash: the alerts firing now, by id (JSON each)
  *   <ns>:weights                    hash: the latest target weights and their rebalance time (weights-record.ts)
  *   <ns>:weights:log                stream: one entry per rebalance, the same fields
+ *   <ns>:models:log                 the live deployment log (live/live/models/live-log.ts): deploys, promotes, rollbacks, late amendments
+ *   <ns>:models:seen                hash: per shard, the last models-log ID its worker judged before applying more input
  */
 import { shardOf } from './shard.ts';
 
@@ -54,3 +56,5 @@ export const weightsLogKey = (k: { ns: string }) => `${k.ns}:weights:log`;
 
 /** Symbol names allowed in keys and the API: letters, digits and . _ - / : (at most 64). */
 export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;
+export const modelsLogStream = (k: { ns: string }) => `${k.ns}:models:log`;
+export const modelsSeenKey = (k: { ns: string }) => `${k.ns}:models:seen`;

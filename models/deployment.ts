@@ -13,6 +13,8 @@
  * - `promote` makes the candidate the incumbent; `rollback` drops the candidate, or with no candidate
  *   returns to the previous incumbent.
  */
+import { shardOf } from '../core/shard.ts';
+
 export type DeployMode = 'live' | 'shadow' | 'canary';
 
 export interface DeploymentEntry {
@@ -27,6 +29,19 @@ export interface DeploymentEntry {
   percent?: number;
   /** Why (an operator's note, or an automatic rollback's reason). */
   reason?: string;
+  /**
+   * Live mode only: shards that received the entry after they had already passed `at` (a late
+   * entry, live/models/live-log.ts). For the symbols of shard k (live/shard.ts `shardOf(symbol,
+   * late.shards)`), the entry holds from `late.at[k]` (the first receive time after what that shard
+   * had applied) instead of `at`: live applied it there, so replay does too.
+   */
+  late?: { shards: number; at: Record<number, bigint> };
+}
+
+/** When an entry takes effect for a symbol: `at`, or its shard's amended point for a late entry. */
+export function entryAt(e: DeploymentEntry, symbol: string): bigint {
+  if (e.late === undefined) return e.at;
+  return e.late.at[shardOf(symbol, e.late.shards)] ?? e.at;
 }
 
 /** A slot's deployment at an instant: plain data (it lives in checkpointed fold state). */

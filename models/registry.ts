@@ -126,12 +126,21 @@ export function entryFromJson(line: string, where: string): DeploymentEntry {
   }
   if (typeof o.at !== 'string' || !/^\d{1,20}$/.test(o.at)) throw new ModelError(where, `field at: ${JSON.stringify(o.at)} must be epoch nanoseconds as a decimal string`);
   if (typeof o.slot !== 'string') throw new ModelError(where, 'field slot: missing');
-  return { ...(o as unknown as DeploymentEntry), at: BigInt(o.at) };
+  const e: DeploymentEntry = { ...(o as unknown as DeploymentEntry), at: BigInt(o.at) };
+  if (o.late !== undefined) {
+    const l = o.late as { shards?: unknown; at?: Record<string, unknown> };
+    if (!Number.isSafeInteger(l?.shards) || typeof l.at !== 'object' || l.at === null || Object.values(l.at).some((v) => typeof v !== 'string' || !/^\d{1,20}$/.test(v))) {
+      throw new ModelError(where, `field late: ${JSON.stringify(o.late)} must be {"shards": N, "at": {"<shard>": "<ns>"}}`);
+    }
+    e.late = { shards: l.shards as number, at: Object.fromEntries(Object.entries(l.at).map(([k, v]) => [Number(k), BigInt(v as string)])) };
+  }
+  return e;
 }
 
 /** An entry as one JSON line (`at` as a decimal string: nanoseconds stay exact). */
 export function entryToJson(e: DeploymentEntry): string {
-  return JSON.stringify({ ...e, at: e.at.toString() });
+  const late = e.late === undefined ? undefined : { shards: e.late.shards, at: Object.fromEntries(Object.entries(e.late.at).map(([k, v]) => [k, v.toString()])) };
+  return JSON.stringify({ ...e, at: e.at.toString(), ...(late ? { late } : {}) });
 }
 
 export function appendDeployment(registry: string, e: DeploymentEntry): void {

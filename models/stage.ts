@@ -18,7 +18,7 @@
  */
 import type { MarketEvent } from '../core/events.ts';
 import type { SymbolStage } from '../core/stage.ts';
-import { applyEntry, canaryBucket, emptyAssignment, type Assignment, type DeploymentEntry } from './deployment.ts';
+import { applyEntry, canaryBucket, emptyAssignment, entryAt, type Assignment, type DeploymentEntry } from './deployment.ts';
 import { MODEL_STATUS, type RunnableModel } from './model.ts';
 import type { Trigger } from './spec.ts';
 import { ModelError } from './errors.ts';
@@ -34,6 +34,8 @@ export interface SlotState {
   interval: bigint;
   /** Inputs at the last evaluation (NaN = missing), for the `change` trigger. */
   last: Float64Array;
+  /** The symbol (a late entry's amended point depends on its shard: deployment.ts `entryAt`). */
+  symbol: string;
 }
 
 export interface SlotStage extends SymbolStage<SlotState> {
@@ -131,11 +133,11 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       }
     },
     init(symbol) {
-      return { applied: 0, a: emptyAssignment(), bucket: canaryBucket(slot, symbol), interval: -1n, last: new Float64Array(frozenInputs.length).fill(NaN) };
+      return { applied: 0, a: emptyAssignment(), bucket: canaryBucket(slot, symbol), interval: -1n, last: new Float64Array(frozenInputs.length).fill(NaN), symbol };
     },
     update(st, row, inputIx, offset, ev: MarketEvent) {
       let fire = false;
-      while (st.applied < entries.length && entries[st.applied].at <= ev.tsRecv) {
+      while (st.applied < entries.length && entryAt(entries[st.applied], st.symbol) <= ev.tsRecv) {
         st.a = applyEntry(st.a, entries[st.applied++]);
         fire = true;
       }

@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import { createFactorSet, type SessionTable } from '../core/fold.ts';
+import type { SymbolStage } from '../core/stage.ts';
 import { LockstepError } from '../core/errors.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
@@ -76,6 +78,15 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
   liveFrom?: string;
   /** With `liveFrom`: start the workers with `--warm-from` the catalog (default true; false shows what a cold start gets wrong). */
   warm?: boolean;
+  /**
+   * A model registry (models/registry.ts): both sides run its models after the factors, so the
+   * signal columns are certified too. Its deployments.jsonl seeds the live log `<ns>:models:log`;
+   * entries appended during the run (`during`, or an operator) come on top, and the replay runs
+   * with the live log as exported at the end (live/live/models/live-log.ts), late amendments included.
+   */
+  registry?: string;
+  /** Called once the feed and workers are started (e.g. to deploy and roll back a model mid-run). */
+  during?: (live: { redis: string; keys: KeyLayout }) => Promise<void>;
   /**
    * With `redis`: keep the run's namespace (input and output streams, checkpoints, latest values)
    * instead of deleting it at the end.
@@ -235,17 +246,24 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const keys: KeyLayout = { ns: `parity-${Date.now().toString(36)}`, shards };
   const sel: ReplaySelection = { catalog: opts.catalog, date: opts.date, symbols: opts.symbols, from: opts.from, to: opts.to };
   const warm = opts.liveFrom !== undefined && opts.warm !== false;
-  const workerExtra = warm ? ['--warm-from', opts.catalog, ...(opts.symbols ? ['--warm-symbols', opts.symbols.join(',')] : [])] : [];
+  const workerExtra: string[] = warm ? ['--warm-from', opts.catalog, ...(opts.symbols ? ['--warm-symbols', opts.symbols.join(',')] : [])] : [];
   let procs: ChildProcess[] = [];
   try {
-    log(`A: replaying ${opts.date} offline`);
     // cold on both sides: the live workers start from empty state at the window's first event
-    const a = await runReplay({ ...sel, warmup: 0n, factors: factorSet, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
-    log(`B: feeding ${a.events} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
+    const replayA = async (stages?: readonly SymbolStage[]) => {
+      log(`A: replaying ${opts.date} offline${stages ? ' with the models of the live log' : ''}`);
+      return runReplay({ ...sel, warmup: 0n, factors: factorSet, stages, out: join(work, 'replay.parquet'), progress: opts.status === true && process.stderr.isTTY === true });
+    };
+    // with models, the replay needs the live log as it was at the end of the day: it runs after B
+    let a = opts.registry === undefined ? await replayA() : null;
+    if (opts.registry !== undefined) await seedModelsLog(url, keys, opts.registry, factorSet, sessions);
+    log(`B: feeding ${a?.events ?? 'the'} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
     if (opts.liveFrom) log(`B: the live side starts at ${opts.liveFrom}: events before it are not fed; workers start ${warm ? `warm, from ${opts.catalog}` : 'cold (no --warm-from)'}`);
     const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status, startNs: liveFromNs });
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
+    if (opts.registry !== undefined) workerExtra.push('--registry', opts.registry);
     procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams, opts.catalog, workerExtra));
+    const during = opts.during?.({ redis: url, keys });
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let k = 0; k < (opts.killN ?? 0); k++) {
@@ -257,6 +275,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       procs[w] = startWorker(url, keys, owned[w], `w${w}`, factorArgs, liveParams, opts.catalog, workerExtra);
     }
     const fed = await feeding;
+    await during;
     if (fed.duplicated > 0) log(`  chaos: ${fed.duplicated} events were published twice`);
     // workers run until every input is applied and acknowledged, then stop gracefully
     const deadline = Date.now() + 600_000;
@@ -273,6 +292,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     for (const p of procs) p.kill('SIGTERM');
     const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
+    if (a === null) a = await replayA(await liveLogStages(url, keys, opts.registry!, factorSet, sessions, work));
     log('diffing A and B');
     const fullA = await loadTable(join(work, 'replay.parquet'));
     // a live side started mid-session has rows only for the events it was fed
@@ -338,6 +358,33 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     }
     await harness?.close();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Seeds the live models log with the registry's own deployments.jsonl (what both sides start from). */
+async function seedModelsLog(url: string, keys: KeyLayout, registry: string, factors: readonly AnyFactor[], sessions: SessionTable | undefined): Promise<void> {
+  const { loadModelStages } = await import('../models/load.ts');
+  const { appendLogEntry } = await import('../live/models/live-log.ts');
+  // checked here (a bad registry is one line before anything starts)
+  const { log } = loadModelStages(registry, createFactorSet(factors, { sessions }).columns);
+  const r = await openRedis(url);
+  try {
+    for (const e of log) await appendLogEntry(r as Redis, keys.ns, e);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The registry's slots following the live log as exported now (written beside the run's files). */
+async function liveLogStages(url: string, keys: KeyLayout, registry: string, factors: readonly AnyFactor[], sessions: SessionTable | undefined, work: string): Promise<SymbolStage[]> {
+  const { loadModelStages, asStages } = await import('../models/load.ts');
+  const { exportLiveLog } = await import('../live/models/live-log.ts');
+  const r = await openRedis(url);
+  try {
+    const log = await exportLiveLog(r as Redis, keys.ns, join(work, 'deployments.jsonl'));
+    return asStages(loadModelStages(registry, createFactorSet(factors, { sessions }).columns, log));
+  } finally {
+    r.disconnect();
   }
 }
 

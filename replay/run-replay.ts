@@ -9,6 +9,7 @@
 import { writeFileSync, readFileSync, renameSync } from 'node:fs';
 import type { MarketEvent } from '../core/events.ts';
 import type { AnyFactor } from '../core/factor.ts';
+import type { SymbolStage } from '../core/stage.ts';
 import { applyEvent, createFactorSet, initFold, resetSequenceGuards, type FoldState, type RowSink } from '../core/fold.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion } from '../core/registry.ts';
 import { stateFromJson, stateToJson } from '../core/state-codec.ts';
@@ -36,6 +37,8 @@ export interface ReplayOptions extends RangeSelection {
   factors?: readonly AnyFactor[];
   /** Model stages after the factors (`--registry`: models/stages-for.ts): signal columns in the table. */
   models?: StagesFor;
+  /** Per-symbol stages after the factors (the model layer's slots: models/load.ts). */
+  stages?: readonly SymbolStage[];
   /** Rows per output batch handed to the Parquet encoder (does not change the bytes). */
   batchRows?: number;
   rowGroupSize?: number;
@@ -115,8 +118,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const factors = opts.factors ?? DEFAULT_FACTORS;
   // each symbol's session (`session: 'auto'` factors) comes from the catalog, as in live mode (feed.ts)
   const sessions = readCatalogSessions(opts.catalog);
-  const models = opts.models?.(createFactorSet(factors, { sessions }).columns);
-  const stages = models?.stages ?? [];
+  const models = opts.stages === undefined ? opts.models?.(createFactorSet(factors, { sessions }).columns) : undefined;
+  const stages = opts.stages ?? models?.stages ?? [];
   const set = createFactorSet(factors, { sessions, stages });
   const fsVersion = featureSetVersion(factors, sessions, stages);
   const sel: RangeSelection = { ...opts, warmup: opts.warmup ?? 'date-start' };

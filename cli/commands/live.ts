@@ -22,6 +22,7 @@ const builder = (y: Argv) =>
     .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'interface of the metrics server (0.0.0.0: every interface)' })
     .option('warm-from', { type: 'string', describe: "warm start: a shard with no checkpoint yet starts from this catalog's fold state up to the first event of its input stream (a worker started mid-session serves what one running since the open would)" })
     .option('warm-symbols', { type: 'string', array: true, describe: "with --warm-from: fold only these symbols (the feed's --symbols; default every symbol of the shard)" })
+    .option('registry', { type: 'string', describe: "run the models of this registry folder after the factors (their signal columns join the feature set), following the live deployment log <ns>:models:log (lockstep models deploy --redis)" })
     .option('status-every-ms', { type: 'number', default: 30_000, describe: 'a one-line status on stderr every N ms when stderr is not a terminal (0: never)' });
 
 /** `lockstep live`: one live worker, until SIGTERM/SIGINT or `--exit-when-idle`. */
@@ -53,7 +54,9 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
         await checkShardCount(r, { ns: a.ns, shards: a.shards }, 'the worker');
         // the version counts the session table when a factor reads it: the one given, else the recorded one
         const table = sessions ?? (await recordedSessions(r, { ns: a.ns, shards: a.shards }));
-        await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors, table), createFactorSet(factors, { sessions: table }).columns, 'this worker');
+        // with --registry the models' slots are part of the set (a bad registry is one line here)
+        const stages = a.registry === undefined ? [] : (await import('../../models/load.ts')).loadModelStages(a.registry, createFactorSet(factors, { sessions: table }).columns, []).stages;
+        await checkFeatureSet(r, { ns: a.ns, shards: a.shards }, featureSetVersion(factors, table, stages), createFactorSet(factors, { sessions: table, stages }).columns, 'this worker');
       } finally {
         r.disconnect();
       }
@@ -75,6 +78,7 @@ export const liveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       durableReplicas: a.durableReplicas,
       warmFrom: a.warmFrom,
       warmSymbols: list(a.warmSymbols),
+      registry: a.registry,
       log: (m) => console.error(`[${new Date().toISOString()}] ${a.consumer}: ${m}`),
     });
     const stop = () => w.stop();

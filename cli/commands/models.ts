@@ -1,12 +1,46 @@
 import type { Argv, CommandModule } from 'yargs';
 import { modelsFitCommand } from './models-fit.ts';
-import { type ArgsOf, factorSet, factorSetOptions } from '../options.ts';
+import { type ArgsOf, factorSet, factorSetOptions, NS } from '../options.ts';
+import { modelsExportLogCommand, modelsScorecardCommand, modelsWatchCommand } from './models-live.ts';
 
 // The commands live here, in cli/ (the top layer), because they build the feature set the way
 // every other command does (cli/options.ts factorSet); what they do is models/rollout.ts.
 
 const REGISTRY = { type: 'string', demandOption: true, describe: 'model registry folder (created by register)' } as const;
-const AT = { type: 'string', demandOption: true, describe: 'when the change takes effect, in receive time: 2024-03-11T14:30:00Z, epoch ns, or HH:MM[:SS] with --date' } as const;
+const AT = { type: 'string', describe: 'when the change takes effect, in receive time: 2024-03-11T14:30:00Z, epoch ns, or HH:MM[:SS] with --date (required without --redis)' } as const;
+/** Live mode: the change goes into the deployment's Redis log, at an instant just ahead of every shard (live/live/models/live-log.ts). */
+const LIVE = { type: 'string', describe: "a live deployment (redis://...): log the change in its Redis log, effective --lead after the newest input any shard has (no --at)" } as const;
+const LEAD = { type: 'string', default: '2s', describe: 'with --redis: how far ahead of the newest input the change takes effect (event time)' } as const;
+
+/**
+ * Logs one change: into the registry's deployments.jsonl at --at, or with --redis into the live
+ * deployment's log (the version must be registered in --registry, which the workers load).
+ */
+async function logChange(a: { registry: string; at?: string; date?: string; redis?: string; ns: string; lead: string }, e: Omit<import('../../models/deployment.ts').DeploymentEntry, 'at'>): Promise<string> {
+  const { changeDeployment, describeAssignment } = await import('../../models/rollout.ts');
+  const { isoNs } = await import('../../replay/time-format.ts');
+  const { UsageError } = await import('../../core/errors.ts');
+  if (a.redis === undefined) {
+    if (a.at === undefined) throw new UsageError('--at: say when the change takes effect (or give --redis for a live deployment)');
+    const { parseAt } = await import('../../models/at-time.ts');
+    const at = parseAt(a.at, a.date);
+    return `at ${isoNs(at)}: ${describeAssignment(changeDeployment(a.registry, { ...e, at }))}`;
+  }
+  if (a.at !== undefined) throw new UsageError('--at and --redis: a live change takes effect just ahead of the shards (--lead); give one of them');
+  const { listRegistry } = await import('../../models/registry.ts');
+  const { ModelError } = await import('../../models/errors.ts');
+  if (e.action === 'deploy' && !(listRegistry(a.registry).get(e.slot)?.some((v) => v.spec.version === e.version) ?? false)) throw new ModelError(a.registry, `${e.slot}@${e.version} is not registered`);
+  const { parseDuration } = await import('../../features/spec.ts');
+  const { appendLiveDeployment } = await import('../../live/models/live-log.ts');
+  const { openRedis } = await import('../../live/redis-connect.ts');
+  const r = await openRedis(a.redis, { name: 'lockstep-models' });
+  try {
+    const { entry } = await appendLiveDeployment(r, a.ns, e, parseDuration(a.lead, '--lead'));
+    return `at ${isoNs(entry.at)} (live ${a.ns})`;
+  } finally {
+    r.disconnect();
+  }
+}
 const DATE = { type: 'string', describe: 'the date of an --at given as HH:MM[:SS] (YYYY-MM-DD, UTC)' } as const;
 
 /** The feature set a registered model is checked against: the catalog's sessions and the factor flags. */
@@ -43,6 +77,9 @@ const deployBuilder = (y: Argv) =>
     .option('date', DATE)
     .option('registry', REGISTRY)
     .option('reason', { type: 'string', describe: 'a note kept in the log' })
+    .option('redis', LIVE)
+    .option('ns', NS)
+    .option('lead', LEAD)
     .example('$0 models deploy momo@2 --mode canary:10% --at 2024-03-11T10:00:00Z --registry reg', 'serve v2 to 10% of symbols from 10:00');
 
 const deployCommand: CommandModule<{}, ArgsOf<typeof deployBuilder>> = {
@@ -50,13 +87,11 @@ const deployCommand: CommandModule<{}, ArgsOf<typeof deployBuilder>> = {
   describe: 'log a deployment of NAME@VERSION (live, shadow or canary) taking effect at an event-time instant',
   builder: deployBuilder,
   handler: async (a) => {
-    const { changeDeployment, describeAssignment, parseMode, parseRef } = await import('../../models/rollout.ts');
-    const { parseAt } = await import('../../models/at-time.ts');
+    const { parseMode, parseRef } = await import('../../models/rollout.ts');
     const ref = parseRef(a.ref);
     const mode = parseMode(a.mode);
-    const at = parseAt(a.at, a.date);
-    const after = changeDeployment(a.registry, { at, slot: ref.name, action: 'deploy', version: ref.version, ...mode, ...(a.reason ? { reason: a.reason } : {}) });
-    console.log(`deployed ${a.ref} ${a.mode} at ${(await import('../../replay/time-format.ts')).isoNs(at)}: ${describeAssignment(after)}`);
+    const done = await logChange(a, { slot: ref.name, action: 'deploy', version: ref.version, ...mode, ...(a.reason ? { reason: a.reason } : {}) });
+    console.log(`deployed ${a.ref} ${a.mode} ${done}`);
   },
 };
 
@@ -66,7 +101,10 @@ const changeBuilder = (y: Argv) =>
     .option('at', AT)
     .option('date', DATE)
     .option('registry', REGISTRY)
-    .option('reason', { type: 'string', describe: 'a note kept in the log' });
+    .option('reason', { type: 'string', describe: 'a note kept in the log' })
+    .option('redis', LIVE)
+    .option('ns', NS)
+    .option('lead', LEAD);
 
 /** promote and rollback: the same flags, another action. */
 function changeCommand(action: 'promote' | 'rollback', describe: string): CommandModule<{}, ArgsOf<typeof changeBuilder>> {
@@ -75,11 +113,8 @@ function changeCommand(action: 'promote' | 'rollback', describe: string): Comman
     describe,
     builder: changeBuilder,
     handler: async (a) => {
-      const { changeDeployment, describeAssignment } = await import('../../models/rollout.ts');
-      const { parseAt } = await import('../../models/at-time.ts');
-      const at = parseAt(a.at, a.date);
-      const after = changeDeployment(a.registry, { at, slot: a.name, action, ...(a.reason ? { reason: a.reason } : {}) });
-      console.log(`${action === 'promote' ? 'promoted' : 'rolled back'} ${a.name} at ${(await import('../../replay/time-format.ts')).isoNs(at)}: ${describeAssignment(after)}`);
+      const done = await logChange(a, { slot: a.name, action, ...(a.reason ? { reason: a.reason } : {}) });
+      console.log(`${action === 'promote' ? 'promoted' : 'rolled back'} ${a.name} ${done}`);
     },
   };
 }
@@ -97,7 +132,7 @@ const statusCommand: CommandModule<{}, ArgsOf<typeof statusBuilder>> = {
   },
 };
 
-/** `lockstep models`: fit, register, deploy, promote, rollback, status. */
+/** `lockstep models`: fit, register, deploy, promote, rollback, status; live: export-log, scorecard, watch. */
 export const modelsCommand: CommandModule = {
   command: 'models',
   describe: 'fit, register and roll out models (shadow, canary, promote, rollback) in event time',
@@ -109,6 +144,9 @@ export const modelsCommand: CommandModule = {
       .command(changeCommand('promote', "make a model's candidate (shadow or canary) its live version from an instant"))
       .command(changeCommand('rollback', "drop a model's candidate, or return to its previous live version, from an instant"))
       .command(statusCommand)
-      .demandCommand(1, 'choose a models command: fit, register, deploy, promote, rollback or status'),
+      .command(modelsExportLogCommand)
+      .command(modelsScorecardCommand)
+      .command(modelsWatchCommand)
+      .demandCommand(1, 'choose a models command: fit, register, deploy, promote, rollback, status, export-log, scorecard or watch'),
   handler: () => {},
 };

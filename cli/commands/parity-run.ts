@@ -20,6 +20,7 @@ const builder = (y: Argv) =>
     .option('only', { ...ONLY, describe: `${ONLY.describe} (both paths)` })
     .option('factor-param', { ...FACTOR_PARAM, describe: `${FACTOR_PARAM.describe} (both paths; --inject-skew changes the live side only)` })
     .option('live-from', { type: 'string', describe: 'start the live side mid-session at HH:MM UTC: only later events are fed, workers warm up from the catalog (--warm-from), and their rows are compared with the whole-day replay\'s rows of the same events' })
+    .option('registry', { type: 'string', describe: "a model registry: both paths run its models, so the signal columns are certified too; the live side follows <ns>:models:log (seeded with the registry's deployments.jsonl), the replay the log exported at the end" })
     .option('warm', { type: 'boolean', default: true, describe: 'with --live-from: start the workers with --warm-from the catalog (--no-warm: cold, which shows what a warm start fixes)' });
 
 /** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
@@ -62,6 +63,7 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       keep: a.keep,
       liveFrom: a.liveFrom,
       warm: a.warm,
+      registry: a.registry,
       log: (m) => console.error(m),
       status: true,
     });

@@ -19,6 +19,8 @@ import { encodeRowPacked, packValuesCached, type PackCache } from './row-format.
 import type { ShardRun } from './shard-run.ts';
 
 const ignoreRow = (): void => {};
+/** `<slot>_status` of a model that threw or returned NaN (models/model.ts MODEL_STATUS.error). */
+const MODEL_ERROR = 2;
 
 export class EntryApplier {
   /** Symbol → shard of the symbols seen (valid names only): shardOf hashes the UTF-8 bytes. */
@@ -41,14 +43,23 @@ export class EntryApplier {
     const packed = packValuesCached(values, cache);
     run.rows.push(encodeRowPacked(symbol, ev, id, packed));
     run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
+    for (let k = 0; k < this.slotStatus.length; k++) if (values[this.slotStatus[k]] === MODEL_ERROR) this.status.modelErrorRows[this.slotNames[k]]++;
   };
+  /** Column of each model slot's status (`<slot>_status`), and the slot names, for the error counters. */
+  private readonly slotStatus: number[];
+  private readonly slotNames: string[];
 
   constructor(
     private readonly set: FactorSet,
     private readonly shards: number,
     /** Counts applied entries (`applied`). */
     private readonly status: WorkerHealth,
-  ) {}
+  ) {
+    // model slots (models/stage.ts) name their stage `model <slot>` and write `<slot>_status`
+    this.slotNames = set.stages.filter((g) => g.name.startsWith('model ')).map((g) => g.name.slice(6));
+    this.slotStatus = this.slotNames.map((s) => set.columns.indexOf(`${s}_status`));
+    for (const s of this.slotNames) status.modelErrorRows[s] ??= 0;
+  }
 
   /** Applies one input entry to the shard's fold; queues its outputs unless already committed. */
   apply(run: ShardRun, entry: Entry): void {
@@ -69,6 +80,7 @@ export class EntryApplier {
       return this.reject(run, entry, silent, fieldReason(p.field, p.value, p.reason));
     }
     const ev = d.event;
+    if (ev.tsRecv > run.appliedRecv) run.appliedRecv = ev.tsRecv;
     if (ev.kind !== 'heartbeat') {
       let home = this.homes.get(ev.symbol);
       if (home === undefined) {

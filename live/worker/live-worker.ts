@@ -34,6 +34,7 @@ import { UserError } from '../../core/errors.ts';
 import { createFactorSet, type FactorSet } from '../../core/fold.ts';
 import { DEFAULT_FACTORS, featureSetVersion } from '../../core/registry.ts';
 import type { AnyFactor } from '../../core/factor.ts';
+import type { SlotStage } from '../../models/stage.ts';
 import { dataLostKey, inputStream, metaKey, type KeyLayout } from '../keys.ts';
 import { settleSessions } from '../shard-meta.ts';
 import { isClusterUrl, openRedis } from '../redis-connect.ts';
@@ -51,6 +52,7 @@ import { fairShare, LeaseManager } from './leases.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { ensureWarm, hasPendingGap, recoverShard, type RecoveryContext } from './recovery.ts';
 import type { ShardRun } from './shard-run.ts';
+import { ModelFollower } from './model-follower.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +90,8 @@ export class LiveWorker {
    * moment before it is made a replica of the promoted one.
    */
   private metaMissingSince = 0;
+  /** Follows the live models log (with `registry`). */
+  models: ModelFollower | null = null;
   private readonly log = (msg: string): void => this.opts.log?.(msg);
   /** Failed Redis round trips, logged rate-limited. */
   private readonly outage: OutageLog;
@@ -144,14 +148,24 @@ export class LiveWorker {
     this.writer = writer;
     // the same session table as replay's: recorded by the feed from the catalog (or --sessions)
     const sessions = await settleSessions(writer, keys, opts.sessions, 'this worker');
-    this.set = createFactorSet(this.factors, { sessions });
-    this.fsv = featureSetVersion(this.factors, sessions);
+    let stages: SlotStage[] = [];
+    if (opts.registry !== undefined) {
+      // the registry's versions as slot stages; their deployments come from the live log, not the folder's
+      const { loadModelStages } = await import('../../models/load.ts');
+      stages = loadModelStages(opts.registry, createFactorSet(this.factors, { sessions }).columns, []).stages;
+    }
+    this.set = createFactorSet(this.factors, { sessions, stages });
+    this.fsv = featureSetVersion(this.factors, sessions, stages);
+    if (opts.registry !== undefined) {
+      this.models = new ModelFollower(writer, keys, stages, opts.registry, this.set.columns, this.runs, this.log);
+      await this.models.init();
+    }
     this.applier = new EntryApplier(this.set, keys.shards, this.status);
     const stopping = () => this.stopping;
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
     this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });
     const warm = opts.warmFrom === undefined ? undefined : { writer, set: this.set, shards: keys.shards, warm: { catalog: opts.warmFrom, symbols: opts.warmSymbols }, renew: () => this.leases.renew(), log: this.log, cache: new Map() };
-    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log, warm, factors: this.set.factors };
+    this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log, warm, factors: this.set.factors, models: this.models ?? undefined };
     await this.checkMeta(writer);
     if (opts.balance) {
       if (opts.owned !== undefined) throw new Error('a balancing worker takes its shards itself: give either owned shards or balance, not both');
@@ -485,6 +499,15 @@ export class LiveWorker {
         recheck = true;
         continue;
       }
+      try {
+        // new deployments are known (and judged against every held shard) before more input applies
+        await this.models?.poll();
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        if (await this.onFailure(e, 'models log')) await sleep(200);
+        recheck = true;
+        continue;
+      }
       this.applyRead(res, index);
       await this.settle();
       // shards commit independently (own keys, own fencing), in one round trip on a single node
@@ -495,6 +518,7 @@ export class LiveWorker {
     if (ahead !== null) {
       const res = await (ahead as Promise<ReadResult | null>).catch(() => null);
       await this.warmWaiting(res ?? [], index);
+      await this.models?.poll();
       this.applyRead(res ?? [], index);
     }
     await this.settle();
@@ -512,6 +536,7 @@ export class LiveWorker {
         const entries = (await this.input!.readNow([streams[i]], from))[0]?.[1] ?? [];
         if (entries.length === 0) break;
         await ensureWarm(this.recovery, run);
+        await this.models?.poll();
         for (const e of entries) this.applier.apply(run, e);
         await this.committer.commit(run);
         from = entries[entries.length - 1][0];

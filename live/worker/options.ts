@@ -58,6 +58,11 @@ export interface WorkerOptions extends ConnectOptions {
   warmFrom?: string;
   /** With `warmFrom`: fold only these symbols (the feed's `--symbols`; default every symbol). */
   warmSymbols?: readonly string[];
+  /**
+   * A model registry folder (models/registry.ts): its models run as slot stages after the factors,
+   * following the live deployment log `<ns>:models:log` (live/live/models/live-log.ts).
+   */
+  registry?: string;
   /** Where the worker's log lines go (default: nowhere). */
   log?: (msg: string) => void;
 }

@@ -37,6 +37,8 @@ export interface RecoveryContext {
   warm?: WarmContext;
   /** The factors run (for the shard's lineage key). */
   factors: readonly AnyFactor[];
+  /** The live models log (with `--registry`): judges its entries for the shard before it catches up. */
+  models?: { beforeCatchUp(run: ShardRun): Promise<void> };
 }
 
 /** Restores shard `s` from its checkpoint and catches it up with the input its group has delivered. */
@@ -63,6 +65,7 @@ export async function recoverShard(c: RecoveryContext, s: number): Promise<Shard
   }
   await writeShardLineage(writer, keys, s, c.factors, warmed);
   await claimAndPoison(c, run);
+  await c.models?.beforeCatchUp(run);
   // Catch up from the state checkpoint: silently up to `committed`, normally after it, as far
   // as the group has delivered (later entries come through XREADGROUP as usual).
   const groups = (await writer.xinfo('GROUPS', inKey)) as unknown[][];

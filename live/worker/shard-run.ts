@@ -9,6 +9,11 @@ export interface ShardRun {
   fold: FoldState;
   /** Last input applied to `fold`. */
   applied: string;
+  /**
+   * Newest receive time of the input applied to `fold` in this process (-1n: none yet since the
+   * checkpoint): how far the shard has passed, for late models-log entries (model-follower.ts).
+   */
+  appliedRecv: bigint;
   /** Last input committed (outputs + ack). */
   committed: string;
   /** Input applied to the last saved state. */
@@ -38,6 +43,7 @@ export function runFromCheckpoint(shard: number, ck: Record<string, Buffer>): Sh
     shard,
     fold: ck.state ? decodeState<FoldState>(new Uint8Array(ck.state)) : initFold(),
     applied: ck.stateId?.toString() ?? '0-0',
+    appliedRecv: -1n,
     committed: ck.outId?.toString() ?? '0-0',
     stateId: ck.stateId?.toString() ?? '0-0',
     sinceState: 0,
