@@ -14,11 +14,20 @@
 import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { tableFromIPC, Type, makeVector } from 'apache-arrow';
 import { closePages, featureColumns, gatherChunk, openPages } from './parquet-pages.mjs';
 
+// parquet-wasm and apache-arrow are loaded only when the page route does not apply: compiling
+// parquet-wasm's module costs each thread more than reading its share of the pages
 const require = createRequire(import.meta.url);
-const pq = require('parquet-wasm/node');
+let pq;
+let tableFromIPC;
+let Type;
+let makeVector;
+async function loadArrow() {
+  pq = require('parquet-wasm/node');
+  ({ tableFromIPC, Type, makeVector } = await import('apache-arrow'));
+  return pq.ParquetFile.fromFile(await openAsBlob(path));
+}
 
 const { path, plan, groups, values, valid } = workerData;
 const { n, features, groupStart, byGroup, count, match } = plan;
@@ -185,7 +194,7 @@ function gatherFromPages(pages, cols, g) {
 }
 
 try {
-  const file = await pq.ParquetFile.fromFile(await openAsBlob(path));
+  let file = null;
   const pages = openPages(path);
   const cols = featureColumns(pages, features);
   const maxRows = Math.max(0, ...groups.map((g) => groupStart[g + 1] - groupStart[g]));
@@ -195,13 +204,14 @@ try {
   for (const g of groups) {
     const rows = groupStart[g + 1] - groupStart[g];
     if (cols !== null && gatherFromPages(pages, cols, g)) continue;
+    file ??= await loadArrow();
     if (inPlace && (await gatherInPlace(file, g, rows))) continue;
     inPlace = false;
     scratch ??= new Float64Array(maxRows);
     ok ??= new Uint8Array(maxRows);
     await gatherViaIpc(file, g, rows, scratch, ok);
   }
-  file.free();
+  file?.free();
   closePages(pages);
   parentPort.postMessage({});
 } catch (e) {

@@ -292,3 +292,176 @@ function expandLevels(p, bytes, n) {
   if (at < n) throw new Error('definition levels end early');
   return ones;
 }
+
+const TYPE_INT64 = 2;
+const TYPE_BYTE_ARRAY = 6;
+const ENC_PLAIN_DICTIONARY = 2;
+const ENC_RLE_DICTIONARY = 8;
+const CONVERTED_INT_64 = 18;
+
+/** The leaf schema element and column index of `name`, or null. */
+function leaf(p, name) {
+  const leaves = p.md[2].slice(1);
+  const c = leaves.findIndex((e) => e[5] === undefined && Buffer.from(e[4]).toString('utf8') === name);
+  return c < 0 ? null : { column: c, e: leaves[c] };
+}
+
+/**
+ * Whether the key columns can be read here: `ts` a required INT64 holding nanoseconds (a
+ * TIMESTAMP(NANOS), or a plain or INTEGER(64) int64: the ones the Arrow route also takes as
+ * nanoseconds), `symbol` a required BYTE_ARRAY. Nullable keys go the Arrow route, which names
+ * the row of a null.
+ */
+export function keyColumns(p, ts, symbol) {
+  if (featureColumns(p, []) === null) return null; // not flat
+  const t = leaf(p, ts);
+  const s = leaf(p, symbol);
+  if (t === null || s === null) return null;
+  if (t.e[1] !== TYPE_INT64 || t.e[3] !== REP_REQUIRED || s.e[1] !== TYPE_BYTE_ARRAY || s.e[3] !== REP_REQUIRED) return null;
+  const logical = t.e[10];
+  if (logical !== undefined) {
+    const nanos = logical[8] !== undefined && logical[8][2] !== undefined && logical[8][2][3] !== undefined;
+    const int64 = logical[10] !== undefined && logical[10][1] === 64 && logical[10][2] === true;
+    if (!nanos && !int64) return null;
+  } else if (t.e[6] !== undefined && t.e[6] !== CONVERTED_INT_64) return null;
+  return { ts: t.column, symbol: s.column };
+}
+
+/** The decompressed body of each page of a chunk (header fields kept), or null on a codec it does not read. */
+function chunkPages(p, group, column) {
+  const meta = p.md[4][group][1][column][3];
+  const codec = meta[4];
+  if (codec !== CODEC_NONE && codec !== CODEC_SNAPPY) return null;
+  const start = meta[11] !== undefined && meta[11] > 0 && meta[11] < meta[9] ? meta[11] : meta[9];
+  const size = meta[7];
+  const chunk = Buffer.allocUnsafe(size);
+  if (readSync(p.fd, chunk, 0, size, start) !== size) throw new Error('truncated column chunk');
+  const out = [];
+  const r = new Reader(chunk);
+  while (r.pos < size) {
+    const h = r.struct();
+    const raw = chunk.subarray(r.pos, r.pos + h[3]);
+    r.pos += h[3];
+    if (h[1] === PAGE_DATA || h[1] === PAGE_DICTIONARY) {
+      out.push({ type: h[1], header: h, body: codec === CODEC_SNAPPY ? p.snappy(raw, h[2]) : raw });
+    } else if (h[1] === PAGE_DATA_V2) {
+      const d = h[8];
+      if (d[6] !== 0 || d[5] !== 0) return null; // required flat columns have no levels
+      out.push({ type: h[1], header: h, body: codec === CODEC_SNAPPY && d[7] !== false ? p.snappy(raw, h[2]) : raw });
+    }
+  }
+  return out;
+}
+
+/** Unpacks `count` values of `width` bits (RLE / bit-packed hybrid) from `bytes` at `pos` into `out` from `at`. */
+function hybrid(bytes, pos, width, count, out, at) {
+  const r = new Reader(bytes, pos);
+  const byteWidth = (width + 7) >> 3;
+  const end = at + count;
+  while (at < end) {
+    if (r.pos >= bytes.length) throw new Error('dictionary indices end early');
+    const h = r.varint();
+    if ((h & 1) === 0) {
+      let v = 0;
+      for (let b = 0; b < byteWidth; b++) v |= bytes[r.pos++] << (8 * b);
+      const run = Math.min(h >>> 1, end - at);
+      out.fill(v, at, at + run);
+      at += run;
+    } else {
+      const values = (h >>> 1) * 8;
+      const start = r.pos * 8;
+      const mask = width === 32 ? 0xffffffff : (1 << width) - 1;
+      const take = Math.min(values, end - at);
+      if (width <= 24) {
+        // a value spans at most 4 bytes (7 bits of shift + 24 of width): one little-endian word
+        for (let k = 0; k < take; k++) {
+          const bit = start + k * width;
+          const b = bit >> 3;
+          out[at++] = ((bytes[b] | (bytes[b + 1] << 8) | (bytes[b + 2] << 16) | (bytes[b + 3] << 24)) >>> (bit & 7)) & mask;
+        }
+      } else {
+        for (let k = 0; k < take; k++) {
+          let v = 0;
+          for (let b = 0, bit = start + k * width; b < width; b++, bit++) v |= ((bytes[bit >> 3] >> (bit & 7)) & 1) << b;
+          out[at++] = v & mask;
+        }
+      }
+      r.pos += (h >>> 1) * width;
+    }
+  }
+}
+
+/**
+ * The key columns of one row group: `ts` (exact int64) into `tsOut` and `symbol` as indices into
+ * the returned list of strings into `symOut`, both from `at`. Null, having perhaps written part of
+ * its rows (the caller then reads the group another way), when a page is not one it reads.
+ */
+export function readKeys(p, group, cols, tsOut, symOut, at) {
+  const rows = Number(p.md[4][group][3]);
+  const tsPages = chunkPages(p, group, cols.ts);
+  if (tsPages === null) return null;
+  let w = at;
+  for (const pg of tsPages) {
+    if (pg.type === PAGE_DICTIONARY) return null;
+    const d = pg.type === PAGE_DATA ? pg.header[5] : pg.header[8];
+    const enc = pg.type === PAGE_DATA ? d[2] : d[4];
+    if (enc !== ENC_PLAIN) return null;
+    const nv = d[1];
+    const body = pg.body;
+    if (body.length < nv * 8) throw new Error('short page');
+    if (w - at + nv > rows) return null;
+    // little-endian int64s, the layout of a BigInt64Array on every platform Node runs on
+    new Uint8Array(tsOut.buffer, tsOut.byteOffset + w * 8, nv * 8).set(body.subarray(0, nv * 8));
+    w += nv;
+  }
+  if (w - at !== rows) return null;
+  const symPages = chunkPages(p, group, cols.symbol);
+  if (symPages === null) return null;
+  let dict = null; // the chunk's dictionary page, as strings
+  const list = []; // the strings this group's indices refer to
+  let plainIds = null; // for PLAIN pages: string -> index in list
+  w = at;
+  for (const pg of symPages) {
+    if (pg.type === PAGE_DICTIONARY) {
+      const n = pg.header[7][1];
+      dict = plainStrings(pg.body, n, 0);
+      continue;
+    }
+    const d = pg.type === PAGE_DATA ? pg.header[5] : pg.header[8];
+    const enc = pg.type === PAGE_DATA ? d[2] : d[4];
+    const nv = d[1];
+    if (w - at + nv > rows) return null;
+    if ((enc === ENC_RLE_DICTIONARY || enc === ENC_PLAIN_DICTIONARY) && dict !== null) {
+      if (list.length === 0) list.push(...dict);
+      hybrid(pg.body, 1, pg.body[0], nv, symOut, w);
+      for (let i = w; i < w + nv; i++) if (symOut[i] >= dict.length) throw new Error('dictionary index out of range');
+    } else if (enc === ENC_PLAIN && dict === null) {
+      plainIds ??= new Map();
+      const strings = plainStrings(pg.body, nv, 0);
+      for (let i = 0; i < nv; i++) {
+        let id = plainIds.get(strings[i]);
+        if (id === undefined) {
+          id = list.length;
+          list.push(strings[i]);
+          plainIds.set(strings[i], id);
+        }
+        symOut[w + i] = id;
+      }
+    } else return null;
+    w += nv;
+  }
+  if (w - at !== rows) return null;
+  return list;
+}
+
+/** `n` PLAIN byte arrays (4-byte length, then the bytes) as strings, from `pos`. */
+function plainStrings(bytes, n, pos) {
+  const out = new Array(n);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < n; i++) {
+    const len = buf.readUInt32LE(pos);
+    out[i] = buf.toString('utf8', pos + 4, pos + 4 + len);
+    pos += 4 + len;
+  }
+  return out;
+}

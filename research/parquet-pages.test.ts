@@ -6,7 +6,7 @@
  * Each file is joined on 2 worker threads (the page reader) and in the calling thread
  * (parquet-wasm), and against the same table in memory: the three must agree in every cell.
  */
-import { Float64, Int64, makeData, makeVector, Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import { Float64, Int64, makeData, makeVector, Table, tableToIPC, TimestampMicrosecond, TimestampNanosecond, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +25,10 @@ const symbols = ['A', 'B', 'C'];
 const sym = Array.from({ length: ROWS }, () => symbols[intBelow(rng, 3)]);
 const ts = BigInt64Array.from({ length: ROWS }, (_, i) => BigInt(i * 10));
 const col = (f: (i: number) => number | null) => vectorFromArray(Array.from({ length: ROWS }, (_, i) => f(i)), new Float64());
+const timeAs = (type: DataType, scale = 1n) => makeVector(makeData({ type, length: ROWS, data: ts.map((t) => t / scale) }));
 const factors = new Table({
   symbol: vectorFromArray(sym, new Utf8()),
-  ts_recv: makeVector(makeData({ type: new Int64(), length: ROWS, data: ts })),
+  ts_recv: timeAs(new Int64()),
   dense: makeVector(Float64Array.from({ length: ROWS }, (_, i) => i * 0.5 - 7)),
   scattered: col((i) => (chance(rng, 0.3) ? null : i + 0.25)),
   runs: col((i) => (i % 1500 < 700 ? null : -i)),
@@ -40,9 +41,9 @@ const entities = new Table({
   ts: makeVector(makeData({ type: new Int64(), length: 3000, data: BigInt64Array.from({ length: 3000 }, () => BigInt(intBelow(rng, ROWS * 10 + 50)) - 20n) })),
 });
 
-function write(name: string, props: (b: import('parquet-wasm/node').WriterPropertiesBuilder) => import('parquet-wasm/node').WriterPropertiesBuilder): string {
+function write(name: string, props: (b: import('parquet-wasm/node').WriterPropertiesBuilder) => import('parquet-wasm/node').WriterPropertiesBuilder, table = factors): string {
   const path = join(dir, `${name}.parquet`);
-  const t = pq.Table.fromIPCStream(tableToIPC(factors, 'stream'));
+  const t = pq.Table.fromIPCStream(tableToIPC(table, 'stream'));
   writeFileSync(path, pq.writeParquet(t, props(new pq.WriterPropertiesBuilder().setMaxRowGroupSize(1000)).build()));
   return path;
 }
@@ -64,5 +65,18 @@ describe('the page reader of the gather', () => {
     const expected = cells(await historicalFeatures(entities, factors));
     expect(cells(await historicalFeatures(entities, path, { threads: 0 }))).toEqual(expected);
     expect(cells(await historicalFeatures(entities, path, { threads: 2 }))).toEqual(expected);
+  });
+
+  // the keys: TIMESTAMP(NANOS) is read from the pages, microseconds are handed back (scaled by the Arrow route)
+  it.each([
+    ['nanoseconds', new TimestampNanosecond('UTC'), 1n],
+    ['microseconds', new TimestampMicrosecond('UTC'), 1000n],
+  ] as const)('ts_recv as a timestamp in %s: the same join as in memory', async (name, type, scale) => {
+    const columns: Record<string, Vector> = Object.fromEntries(factors.schema.fields.map((f) => [f.name, factors.getChild(f.name)!]));
+    const table = new Table({ ...columns, ts_recv: timeAs(type, scale) });
+    const path = write(`ts-${name}`, (b) => b.setDictionaryEnabled(false).setCompression(pq.Compression.SNAPPY), table);
+    const e = new Table({ symbol: entities.getChild('symbol')!, ts: makeVector(makeData({ type, length: entities.numRows, data: (entities.getChild('ts')!.data[0].values as BigInt64Array).map((t) => t / scale) })) });
+    const expected = cells(await historicalFeatures(e, table));
+    expect(cells(await historicalFeatures(e, path, { threads: 2 }))).toEqual(expected);
   });
 });
