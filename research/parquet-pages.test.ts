@@ -25,8 +25,8 @@ const symbols = ['A', 'B', 'C'];
 const sym = Array.from({ length: ROWS }, () => symbols[intBelow(rng, 3)]);
 const ts = BigInt64Array.from({ length: ROWS }, (_, i) => BigInt(i * 10));
 const col = (f: (i: number) => number | null) => vectorFromArray(Array.from({ length: ROWS }, (_, i) => f(i)), new Float64());
-const timeAs = (type: DataType, scale = 1n) => makeVector(makeData({ type, length: ROWS, data: ts.map((t) => t / scale) }));
-const factors = new Table({
+const timeAs = (type: DataType, scale = 1n): Vector => makeVector(makeData({ type: type as Int64, length: ROWS, data: ts.map((t) => t / scale) }));
+const factors: Table = new Table({
   symbol: vectorFromArray(sym, new Utf8()),
   ts_recv: timeAs(new Int64()),
   dense: makeVector(Float64Array.from({ length: ROWS }, (_, i) => i * 0.5 - 7)),
@@ -41,7 +41,7 @@ const entities = new Table({
   ts: makeVector(makeData({ type: new Int64(), length: 3000, data: BigInt64Array.from({ length: 3000 }, () => BigInt(intBelow(rng, ROWS * 10 + 50)) - 20n) })),
 });
 
-function write(name: string, props: (b: import('parquet-wasm/node').WriterPropertiesBuilder) => import('parquet-wasm/node').WriterPropertiesBuilder, table = factors): string {
+function write(name: string, props: (b: import('parquet-wasm/node').WriterPropertiesBuilder) => import('parquet-wasm/node').WriterPropertiesBuilder, table: Table = factors): string {
   const path = join(dir, `${name}.parquet`);
   const t = pq.Table.fromIPCStream(tableToIPC(table, 'stream'));
   writeFileSync(path, pq.writeParquet(t, props(new pq.WriterPropertiesBuilder().setMaxRowGroupSize(1000)).build()));
@@ -75,7 +75,7 @@ describe('the page reader of the gather', () => {
     const columns: Record<string, Vector> = Object.fromEntries(factors.schema.fields.map((f) => [f.name, factors.getChild(f.name)!]));
     const table = new Table({ ...columns, ts_recv: timeAs(type, scale) });
     const path = write(`ts-${name}`, (b) => b.setDictionaryEnabled(false).setCompression(pq.Compression.SNAPPY), table);
-    const e = new Table({ symbol: entities.getChild('symbol')!, ts: makeVector(makeData({ type, length: entities.numRows, data: (entities.getChild('ts')!.data[0].values as BigInt64Array).map((t) => t / scale) })) });
+    const e = new Table({ symbol: entities.getChild('symbol')!, ts: makeVector(makeData({ type: type as TimestampNanosecond, length: entities.numRows, data: (entities.getChild('ts')!.data[0].values as BigInt64Array).map((t) => t / scale) })) });
     const expected = cells(await historicalFeatures(e, table));
     expect(cells(await historicalFeatures(e, path, { threads: 2 }))).toEqual(expected);
   });
