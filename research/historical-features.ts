@@ -5,10 +5,12 @@
  * late correction delivered after t cannot leak into the row at t.
  *
  * Columnar all the way: the factor table's keys (symbol, ts_recv) are read first, two columns of
- * every row group; the match is computed on typed arrays (research/as-of.ts); then each row group's
- * feature columns are decoded once and scattered into the output's float64 arrays
- * (research/gather.ts, on worker threads for a large file). No object per row, and memory is the
- * keys plus the output plus one decoded row group per thread.
+ * every row group, straight from a Parquet file's pages (research/keys.ts); the match is computed
+ * on typed arrays (research/as-of.ts: one sweep when the table is in time order, as a replay
+ * writes it); then each row group's feature columns are read once and only the matched rows'
+ * values go into the output's float64 arrays (research/gather.ts, on worker threads for a large
+ * file, reading the pages directly when they are plain float64: research/parquet-pages.mjs). No
+ * object per row, and memory is the keys plus the output plus one column chunk per thread.
  */
 import { Float64, makeData, makeVector, Table, Type, type Vector } from 'apache-arrow';
 import { InputError, UsageError } from '../core/errors.ts';
