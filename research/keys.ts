@@ -30,7 +30,9 @@ export async function readFactorKeys(src: ColumnarSource, pages = true): Promise
   const groupStart = [0];
   for (const r of src.groupRows) groupStart.push(groupStart[groupStart.length - 1] + r);
   if (pages && src.path) {
-    const keys = await fromPages(src.path, groupStart);
+    // a file the page reader trips on (a footer it cannot parse, a damaged page) is read the
+    // Arrow way below, which reports what is wrong with it in the user's terms
+    const keys = await fromPages(src.path, groupStart).catch(() => null);
     if (keys) return keys;
   }
   const ids = new Map<string, number>();

@@ -174,7 +174,9 @@ export function featureColumns(p, features) {
  * codec), so the caller can decode it another way.
  */
 export function gatherChunk(p, group, col, rows, ents, m, off, values, valid) {
-  const meta = p.md[4][group][1][col.column][3];
+  const cc = p.md[4][group][1][col.column];
+  if (cc[1] !== undefined) return false; // the chunk lives in another file
+  const meta = cc[3];
   const codec = meta[4];
   if (codec !== CODEC_NONE && codec !== CODEC_SNAPPY) return false;
   // a chunk starts at its dictionary page when it has one (its pages then answer "not mine")
@@ -329,7 +331,9 @@ export function keyColumns(p, ts, symbol) {
 
 /** The decompressed body of each page of a chunk (header fields kept), or null on a codec it does not read. */
 function chunkPages(p, group, column) {
-  const meta = p.md[4][group][1][column][3];
+  const cc = p.md[4][group][1][column];
+  if (cc[1] !== undefined) return null; // the chunk lives in another file
+  const meta = cc[3];
   const codec = meta[4];
   if (codec !== CODEC_NONE && codec !== CODEC_SNAPPY) return null;
   const start = meta[11] !== undefined && meta[11] > 0 && meta[11] < meta[9] ? meta[11] : meta[9];
