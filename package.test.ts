@@ -49,7 +49,7 @@ describe('the packed package', () => {
     const files = run('tar', ['-tzf', tarball]).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /\.test\./.test(f))).toEqual([]);
-    for (const f of ['bin/lockstep.js', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/parity/row-group-worker.mjs', 'dist/research/gather-worker.mjs', 'dist/bench/budgets.json', 'dist/replay/decode-worker.js', 'dist/replay/parquet-writer-worker.js']) {
+    for (const f of ['bin/lockstep.js', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/parity/row-group-worker.mjs', 'dist/research/gather-worker.mjs', 'dist/research/parquet-pages.mjs', 'dist/bench/budgets.json', 'dist/replay/decode-worker.js', 'dist/replay/parquet-writer-worker.js']) {
       expect(files).toContain(f);
     }
   });

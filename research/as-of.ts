@@ -12,6 +12,8 @@
  * the BigInt64Array's buffer (signed high word, unsigned low word), which is exact and allocates
  * no BigInt per comparison. The factor side is usually in time order per symbol already (a replay
  * writes it so), which is checked in one pass and then needs only a counting sort by symbol.
+ * When it is in time order as a whole (a replay's output is: rows in merge order), there is no
+ * factor-side sort at all: one sweep through both (sweepMatch).
  */
 
 /** Rows ordered by (symbol, time), stable: `order[start[s] .. start[s + 1])` are symbol s's rows. */
@@ -46,8 +48,16 @@ export function orderBySymbolTime(sym: Int32Array, ts: BigInt64Array, nSymbols: 
   };
   bySymbol(null);
   if (timeOrdered(order, start, hi, lo)) return { order, start };
-  // LSD radix sort on the 64-bit time, 16 bits a pass (stable), then the stable pass by symbol;
-  // each pass's digits are computed once into an array (a closure call per row cost 10x more)
+  bySymbol(timeOrder(hi, lo, n));
+  return { order, start };
+}
+
+/**
+ * Stable order of n rows by 64-bit time (LSD radix sort, 16 bits a pass). Each pass's digits are
+ * computed once into an array (a closure call per row cost 10x more), and a pass whose digit is
+ * the same on every row (the high bits, for times within a few days) is skipped.
+ */
+function timeOrder(hi: Int32Array, lo: Uint32Array, n: number): Int32Array {
   let cur = new Int32Array(n);
   for (let i = 0; i < n; i++) cur[i] = i;
   let tmp = new Int32Array(n);
@@ -67,8 +77,17 @@ export function orderBySymbolTime(sym: Int32Array, ts: BigInt64Array, nSymbols: 
     }
     [cur, tmp] = [tmp, cur];
   }
-  bySymbol(cur);
-  return { order, start };
+  return cur;
+}
+
+/** True when every row's time is >= the previous row's. */
+function inTimeOrder(hi: Int32Array, lo: Uint32Array, n: number): boolean {
+  for (let r = 1; r < n; r++) {
+    const ha = hi[2 * r - 1];
+    const hb = hi[2 * r + 1];
+    if (ha > hb || (ha === hb && lo[2 * r - 2] > lo[2 * r])) return false;
+  }
+  return true;
 }
 
 /** True when each symbol's run of `order` is in nondecreasing time (a run may start earlier than the last ended). */
@@ -91,9 +110,10 @@ function timeOrdered(order: Int32Array, start: Int32Array, hi: Int32Array, lo: U
  * id -1 = a symbol the factor table does not have).
  */
 export function asOfMatch(fSym: Int32Array, fTs: BigInt64Array, eSym: Int32Array, eTs: BigInt64Array, nSymbols: number): Int32Array {
+  const fh = halves(fTs);
+  if (inTimeOrder(fh.hi, fh.lo, fTs.length)) return sweepMatch(fSym, fh, eSym, eTs, nSymbols);
   const f = orderBySymbolTime(fSym, fTs, nSymbols);
   const e = orderBySymbolTime(eSym, eTs, nSymbols);
-  const fh = halves(fTs);
   const eh = halves(eTs);
   const match = new Int32Array(eSym.length).fill(-1);
   for (let s = 0; s < nSymbols; s++) {
@@ -112,6 +132,38 @@ export function asOfMatch(fSym: Int32Array, fTs: BigInt64Array, eSym: Int32Array
       }
       if (p >= fFirst) match[i] = f.order[p];
     }
+  }
+  return match;
+}
+
+/**
+ * The match when the factor table is in time order as a whole (a replay writes it so): one sweep
+ * through the entities in time order and the factor rows in file order, keeping each symbol's
+ * latest row so far. A factor row is applied before an entity of the same time, so an entity sees
+ * every row with ts_recv <= t, the last of a tie in file order. No sort of the factor side, and
+ * its rows are read front to back (the per-symbol merge jumps about the table).
+ */
+function sweepMatch(fSym: Int32Array, fh: { hi: Int32Array; lo: Uint32Array }, eSym: Int32Array, eTs: BigInt64Array, nSymbols: number): Int32Array {
+  const n = eSym.length;
+  const m = fSym.length;
+  const eh = halves(eTs);
+  const order = inTimeOrder(eh.hi, eh.lo, n) ? null : timeOrder(eh.hi, eh.lo, n);
+  const last = new Int32Array(nSymbols).fill(-1);
+  const match = new Int32Array(n).fill(-1);
+  const { hi, lo } = fh;
+  let p = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order === null ? k : order[k];
+    const th = eh.hi[2 * i + 1];
+    const tl = eh.lo[2 * i];
+    while (p < m) {
+      const h = hi[2 * p + 1];
+      if (h > th || (h === th && lo[2 * p] > tl)) break;
+      last[fSym[p]] = p;
+      p++;
+    }
+    const s = eSym[i];
+    if (s >= 0) match[i] = last[s];
   }
   return match;
 }

@@ -2,10 +2,11 @@
  * The gather step of `historicalFeatures`: each matched entity gets the feature values of its
  * factor row. Entities are bucketed by the row group of their match; each row group with any is
  * decoded once (feature columns only) and its values scattered into the output, one float64 array
- * and one validity byte per entity and feature. Decoding is most of the join's time (parquet-wasm,
- * one core), so for a Parquet file the row groups are shared among worker threads
- * (research/gather-worker.mjs) writing into the same SharedArrayBuffers: each entity belongs to one
- * group, so no two threads write the same cell.
+ * and one validity byte per entity and feature. Decompressing the pages is most of the join's
+ * time, so for a Parquet file the row groups are shared among worker threads
+ * (research/gather-worker.mjs, which reads plain float64 pages itself and leaves the rest to
+ * parquet-wasm) writing into the same SharedArrayBuffers: each entity belongs to one group, so no
+ * two threads write the same cell.
  */
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/errors.ts';

@@ -5,10 +5,12 @@
  * late correction delivered after t cannot leak into the row at t.
  *
  * Columnar all the way: the factor table's keys (symbol, ts_recv) are read first, two columns of
- * every row group; the match is computed on typed arrays (research/as-of.ts); then each row group's
- * feature columns are decoded once and scattered into the output's float64 arrays
- * (research/gather.ts, on worker threads for a large file). No object per row, and memory is the
- * keys plus the output plus one decoded row group per thread.
+ * every row group, straight from a Parquet file's pages (research/keys.ts); the match is computed
+ * on typed arrays (research/as-of.ts: one sweep when the table is in time order, as a replay
+ * writes it); then each row group's feature columns are read once and only the matched rows'
+ * values go into the output's float64 arrays (research/gather.ts, on worker threads for a large
+ * file, reading the pages directly when they are plain float64: research/parquet-pages.mjs). No
+ * object per row, and memory is the keys plus the output plus one column chunk per thread.
  */
 import { Float64, makeData, makeVector, Table, Type, type Vector } from 'apache-arrow';
 import { InputError, UsageError } from '../core/errors.ts';
@@ -16,6 +18,7 @@ import { asOfMatch } from './as-of.ts';
 import { validityBitmap } from '../replay/parquet-io.ts';
 import { column, openSource, readNanos, readSymbolIds, type ColumnarSource, type TableInput } from './columnar-source.ts';
 import { gather, gatherThreads, planGather } from './gather.ts';
+import { readFactorKeys } from './keys.ts';
 
 /** A factor table's key columns (the input event's identity); every other column is a feature. */
 export const FACTOR_KEY_COLUMNS = ['symbol', 'source', 'seq', 'ts_event', 'ts_recv'] as const;
@@ -74,8 +77,9 @@ export async function historicalFeatures(entities: TableInput, factorTable: Tabl
 
     const et = await esrc.readAll();
     const n = et.numRows;
+    const threads = gatherThreads(fsrc, opts.threads);
     const { match, groupStart } = await matchRows(fsrc, esrc, et, symbolColumn, tsColumn);
-    const { values, valid } = await gather(fsrc, planGather(match, groupStart, features), gatherThreads(fsrc, opts.threads));
+    const { values, valid } = await gather(fsrc, planGather(match, groupStart, features), threads);
     const columns: Record<string, Vector> = {};
     for (const f of et.schema.fields) columns[f.name] = et.getChild(f.name)!;
     features.forEach((f, j) => {
@@ -94,16 +98,7 @@ export async function historicalFeatures(entities: TableInput, factorTable: Tabl
  * function so that the keys (~90 MB for 5 M rows) are garbage before the gather allocates its output.
  */
 async function matchRows(fsrc: ColumnarSource, esrc: ColumnarSource, et: Table, symbolColumn: string, tsColumn: string): Promise<{ match: Int32Array; groupStart: number[] }> {
-  const ids = new Map<string, number>();
-  const fSym = new Int32Array(fsrc.numRows);
-  const fTs = new BigInt64Array(fsrc.numRows);
-  const groupStart = [0];
-  for (let g = 0; g < fsrc.groupRows.length; g++) {
-    const t = await fsrc.read(g, ['symbol', 'ts_recv']);
-    readSymbolIds(column(t, 'symbol', fsrc), fSym, groupStart[g], ids, true, fsrc, 'symbol', groupStart[g]);
-    readNanos(column(t, 'ts_recv', fsrc), fTs, groupStart[g], fsrc, 'ts_recv', groupStart[g]);
-    groupStart.push(groupStart[g] + fsrc.groupRows[g]);
-  }
+  const { sym: fSym, ts: fTs, ids, groupStart } = await readFactorKeys(fsrc);
   const n = et.numRows;
   const eSym = new Int32Array(n);
   const eTs = new BigInt64Array(n);

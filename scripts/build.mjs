@@ -20,7 +20,7 @@ const require = createRequire(import.meta.url);
 const esbuild = createRequire(require.resolve('tsx'))('esbuild');
 
 /** Files loaded at run time that are not TypeScript modules: copied as they are. */
-const ASSETS = ['parity/row-group-worker.mjs', 'research/gather-worker.mjs', 'bench/budgets.json', 'bench/baseline.json'];
+const ASSETS = ['parity/row-group-worker.mjs', 'research/gather-worker.mjs', 'research/parquet-pages.mjs', 'bench/budgets.json', 'bench/baseline.json'];
 
 rmSync(DIST, { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
