@@ -37,7 +37,8 @@ beforeAll(() => {
   app = join(tmp, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-  run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app });
+  // onnxruntime-node ships the CPU binaries Lockstep uses; skip its script's GPU download (offline here)
+  run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
 }, 600_000);
 
 afterAll(() => {

@@ -62,17 +62,16 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
   const first = models[0].spec;
   const versions = new Map<number, RunnableModel>();
   const inputs: string[] = [];
-  const maps = new Map<number, Int32Array>();
-  // per version: its inputs' positions in the slot's inputs, and a buffer to gather them into
-  const raws = new Map<number, Float64Array>();
+  // per version, indexed by its number (a small integer: an array slot, not a Map lookup per
+  // evaluation): the model, its inputs' positions in the slot's inputs, a buffer to gather them into
+  const recs: ({ model: RunnableModel; map: Int32Array; raw: Float64Array } | undefined)[] = [];
   const add = (m: RunnableModel) => {
     const s = m.spec;
     if (s.name !== slot) throw new ModelError(`${s.name}@${s.version}`, `is not a version of ${slot}`);
     if (s.outputs.join() !== first.outputs.join()) throw new ModelError(`${slot}@${s.version}`, `writes ${s.outputs.join(', ')} but ${slot}@${first.version} writes ${first.outputs.join(', ')}: versions of a model share their outputs (register it under a new name)`);
     if (s.triggerText !== first.triggerText) throw new ModelError(`${slot}@${s.version}`, `trigger ${s.triggerText} differs from ${slot}@${first.version}'s ${first.triggerText}: versions of a model share their trigger`);
     for (const c of s.inputs) if (!inputs.includes(c)) inputs.push(c);
-    maps.set(s.version, Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))));
-    raws.set(s.version, new Float64Array(s.inputs.length));
+    recs[s.version] = { model: m, map: Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))), raw: new Float64Array(s.inputs.length) };
     versions.set(s.version, m);
   };
   for (const m of [...models].sort((a, b) => a.spec.version - b.spec.version)) add(m);
@@ -88,13 +87,13 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
 
   /** Evaluates version v on the inputs in `cur`, writing outputs, version and status from `col`. */
   const evaluate = (v: number | null, row: (number | null)[], col: number, withStatus: boolean): boolean => {
-    const model = v === null ? undefined : versions.get(v);
+    const rec = v === null ? undefined : recs[v];
     let status: number = MODEL_STATUS.undeployed;
-    if (model !== undefined) {
-      const map = maps.get(v!)!;
-      const raw = raws.get(v!)!;
+    if (rec !== undefined) {
+      const map = rec.map;
+      const raw = rec.raw;
       for (let i = 0; i < map.length; i++) raw[i] = cur[map[i]];
-      status = model.run(raw, out);
+      status = rec.model.run(raw, out);
     }
     let changed = false;
     for (let k = 0; k < m; k++) {
@@ -102,7 +101,7 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       if (row[col + k] !== x) changed = true;
       row[col + k] = x;
     }
-    const ver = model === undefined ? null : v;
+    const ver = rec === undefined ? null : v;
     if (row[col + m] !== ver) changed = true;
     row[col + m] = ver;
     if (withStatus) {
@@ -127,8 +126,7 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       if (inputs.join() !== before) {
         inputs.length = frozenInputs.length;
         versions.delete(model.spec.version);
-        maps.delete(model.spec.version);
-        raws.delete(model.spec.version);
+        recs[model.spec.version] = undefined;
         throw new ModelError(`${slot}@${model.spec.version}`, `reads inputs the running ${slot} does not (${model.spec.inputs.filter((c) => !frozenInputs.includes(c)).join(', ')}): restart the workers to load it`);
       }
     },
