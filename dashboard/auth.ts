@@ -12,7 +12,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { UsageError } from '../core/errors.ts';
+import { UsageError, UserError } from '../core/errors.ts';
 
 export interface Session {
   id: string;
@@ -20,8 +20,8 @@ export interface Session {
   operator: boolean;
 }
 
-/** A refusal: the HTTP status and one line saying why (shown on the page as is). */
-export class Refusal extends Error {
+/** A refusal: the HTTP status and one line saying why (shown on the page as is); the request's fault. */
+export class Refusal extends UserError {
   constructor(
     readonly status: number,
     message: string,

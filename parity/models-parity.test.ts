@@ -12,7 +12,7 @@ import { generateDay } from '../datasets/generate.ts';
 import { outputStream } from '../live/keys.ts';
 import { openRedis } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
-import { appendLiveDeployment, readLiveLog, mergeLiveLog } from '../live/models/live-log.ts';
+import { appendLiveDeployment, inputRecvAt, readLiveLog, mergeLiveLog } from '../live/models/live-log.ts';
 import { appendDeployment, registerVersion } from '../models/registry.ts';
 import { loadTable } from './load-table.ts';
 import { captureUrl } from './row-source.ts';
@@ -81,9 +81,18 @@ describe('parity run with models', () => {
             n = 0;
             for (let s = 0; s < keys.shards; s++) n += await retry(() => r.xlen(outputStream(keys, s)));
           }
-          await sleep(1000);
-          await retry(() => appendLiveDeployment(r, keys.ns, { slot: 'momo', action: 'deploy', version: 2, mode: 'canary', percent: 50, reason: 'canary test' }));
-          await sleep(1500);
+          const { entry } = await retry(() => appendLiveDeployment(r, keys.ns, { slot: 'momo', action: 'deploy', version: 2, mode: 'canary', percent: 50, reason: 'canary test' }));
+          // roll back once the feed has carried the day 10 minutes (event time) past the canary's
+          // start, whatever the machine's speed: the canary then serves rows in both paths
+          const newest = async () => {
+            let t = 0n;
+            for (let s = 0; s < keys.shards; s++) {
+              const x = await retry(() => inputRecvAt(r, keys, s));
+              if (x > t) t = x;
+            }
+            return t;
+          };
+          for (const until = Date.now() + 120_000; Date.now() < until && (await newest()) < entry.at + 600_000_000_000n; ) await sleep(100);
           await retry(() => appendLiveDeployment(r, keys.ns, { slot: 'momo', action: 'rollback', reason: 'test rollback' }));
         } finally {
           r.disconnect();
