@@ -214,6 +214,8 @@ function say(status, j) {
 function act(on, btn) {
   var p = { on: on, reason: $('kill-reason').value };
   if (btn.dataset.symbol) p.symbol = btn.dataset.symbol;
+  // clear the last message first, so nobody (nor a test) mistakes the login's "done" for this one
+  var m = $('action-msg'); m.textContent = 'sending…'; m.className = 'pending';
   post('/dashboard/kill', p, say);
 }
 if ($('kill-on')) { $('kill-on').onclick = function () { act(true, this); }; $('kill-off').onclick = function () { act(false, this); }; }

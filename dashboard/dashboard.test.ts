@@ -239,7 +239,7 @@ describe('lockstep serve --dashboard', () => {
       await op.page.click('#login button');
       await op.page.waitForFunction(() => document.querySelector('#role')?.textContent === 'operator');
       await op.page.click('#kill-on');
-      await op.page.waitForFunction(() => document.querySelector('#action-msg')?.className === 'done');
+      await op.page.waitForFunction(() => document.querySelector('#action-msg')?.textContent === 'kill switch ON for the whole deployment');
       const state = JSON.parse((await admin.get(killSwitchKey(keys)))!);
       expect(state.all).toMatchObject({ reason: 'dashboard', by: 'dashboard operator' });
       // every page shows it within its next update
