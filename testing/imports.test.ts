@@ -26,7 +26,7 @@ const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const SKIP = new Set(['node_modules', 'out', 'tmp', 'dist', '.git']);
 
 /** The layers, lowest first: a file may import its own layer or a lower one. */
-export const LAYERS = ['core', 'replay', 'datasets', 'features', 'models', 'live', 'portfolio', 'parity', 'research', 'dashboard', 'report', 'bench', 'cli', 'deploy'] as const;
+export const LAYERS = ['core', 'replay', 'datasets', 'features', 'models', 'live', 'portfolio', 'trading', 'parity', 'research', 'dashboard', 'report', 'bench', 'cli', 'deploy'] as const;
 const TESTING = 'testing';
 
 interface SourceFile {
