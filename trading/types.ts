@@ -75,3 +75,23 @@ export interface Fill {
   /** When Lockstep received it: its place in the merge with market data. */
   tsRecv: bigint;
 }
+
+/**
+ * What the kill switch means for one symbol's orders, as the trading folds read it.
+ * - `off`: trade normally;
+ * - `reduce-only`: no order that would increase the absolute position (an execution algorithm
+ *   cancels its working orders that would, and sends no new ones);
+ * - `halt`: no new order at all, and every working order is cancelled at once.
+ * Switching it off again is a human action (trader or risk staff), never a fold's.
+ */
+export type KillMode = 'off' | 'reduce-only' | 'halt';
+
+/** A change of the kill mode of a symbol (or of everything), as a fold input in event time. */
+export interface KillInput {
+  /** Null: the whole deployment. */
+  symbol: string | null;
+  mode: KillMode;
+  reason: string;
+  /** Event time at which it is in force (live: the receive time of the event that read it as on). */
+  ts: bigint;
+}
