@@ -104,13 +104,14 @@ export function checkKeyColumns(names: readonly string[], path: string, keys?: r
  * read through a file-backed Blob a column chunk at a time, never loaded whole (a 5M-row table is
  * over a gigabyte). Files other tools wrote are accepted when they have the key columns and
  * numeric factor columns. `keys`: columns of the user's choice that identify a row (see
- * core/row-key.ts); by default the input event's identity.
+ * core/row-key.ts); by default the input event's identity. `exclude`: columns that are neither keys
+ * nor values (a training set's `asof_*` identity and `split`).
  */
-export async function openFactorTableStream(path: string, keys?: readonly string[]): Promise<FactorTableStream> {
+export async function openFactorTableStream(path: string, keys?: readonly string[], opts: { exclude?: readonly string[] } = {}): Promise<FactorTableStream> {
   const src = await openParquet(path);
   const names = src.columns.map((c) => c.name);
   checkKeyColumns(names, path, keys);
-  const values = valueColumns(names, keys);
+  const values = valueColumns(names, keys).filter((c) => !(opts.exclude ?? []).includes(c));
   const factorCols = src.columns.filter((c) => values.includes(c.name));
   return {
     path,

@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { tableFromIPC } from 'apache-arrow';
 import { writeCatalog } from '../replay/catalog.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
 import { runReplay } from '../replay/run-replay.ts';
@@ -15,6 +17,7 @@ import { artifactsDir, chromiumSkipReason, launchChromium } from '../dashboard/c
 import { FIXTURE_DATE, fixtureRows } from '../testing/replay-fixture.ts';
 import { summarizeTable } from './report.ts';
 
+const { readParquet } = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8' });
 let dir: string;
@@ -80,6 +83,60 @@ describe('lockstep report', () => {
     expect(r.stderr).toMatch(why);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('a training set gets an IC table: rank IC per sample time and pooled IC equal a naive recomputation', async () => {
+    const train = join(dir, 'train.parquet');
+    const b = cli('training-set', '--catalog', join(dir, 'cat'), '--date', FIXTURE_DATE, '--sample', 'every:10s', '--labels', 'fwd_return:1m', '--features', 'last_price,return_1m,rsi_14,spread', '--out', train);
+    expect(b.stderr).toBe('');
+    const { ic, summary } = await summarizeTable({ input: train, icMinSymbols: 3 });
+    expect(summary.symbols.map((s) => s.symbol)).toEqual(['AAA', 'BBB', 'CCC']);
+    expect(ic!.labels).toEqual(['fwd_ret_mid_1m', 'fwd_ret_last_1m']);
+    expect(ic!.features).toEqual(['last_price', 'return_1m', 'rsi_14', 'spread']);
+    // naive: the whole table in memory, grouped by ts, Spearman by sorting each group's pairs
+    const t = tableFromIPC(readParquet(readFileSync(train)).intoIPCStream());
+    const ts = t.getChild('ts')!.toArray() as BigInt64Array;
+    const col = (n: string) => Array.from({ length: t.numRows }, (_, i) => t.getChild(n)!.get(i) as number | null);
+    const rank = (v: number[]) => v.map((x) => { const less = v.filter((y) => y < x).length; const eq = v.filter((y) => y === x).length; return less + (eq + 1) / 2; });
+    const corr = (x: number[], y: number[]) => {
+      const mx = x.reduce((a, b) => a + b, 0) / x.length;
+      const my = y.reduce((a, b) => a + b, 0) / y.length;
+      const sxy = x.reduce((a, v, i) => a + (v - mx) * (y[i] - my), 0);
+      const sxx = x.reduce((a, v) => a + (v - mx) ** 2, 0);
+      const syy = y.reduce((a, v) => a + (v - my) ** 2, 0);
+      return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : null;
+    };
+    let checked = 0;
+    for (const cell of ic!.cells) {
+      const x = col(cell.feature);
+      const y = col(cell.label);
+      const both = x.map((v, i) => (v !== null && y[i] !== null ? i : -1)).filter((i) => i >= 0);
+      const pooled = corr(both.map((i) => x[i]!), both.map((i) => y[i]!));
+      expect(cell.pooledN).toBe(both.length);
+      if (pooled === null) expect(cell.pooled).toBeNull();
+      else expect(cell.pooled!).toBeCloseTo(pooled, 9);
+      const ics: number[] = [];
+      for (const g of new Set(ts)) {
+        const ix = both.filter((i) => ts[i] === g);
+        if (ix.length < 3) continue;
+        const r = corr(rank(ix.map((i) => x[i]!)), rank(ix.map((i) => y[i]!)));
+        if (r !== null) ics.push(r);
+      }
+      expect(cell.times).toBe(ics.length);
+      if (ics.length > 0) {
+        expect(cell.mean!).toBeCloseTo(ics.reduce((a, b) => a + b, 0) / ics.length, 12);
+        expect(cell.hitRate).toBe(ics.filter((v) => v > 0).length / ics.length);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
+    const out = join(dir, 'train.html');
+    const r = cli('report', train, '--out', out, '--ic-min-symbols', '3');
+    expect(r.stderr).toBe('');
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('<h2>Information coefficients</h2>');
+    expect(html).toContain('<table class="ic" data-label="fwd_ret_mid_1m">');
+    expect(cli('report', train, '--out', out, '--ic-min-symbols', '1').stderr).toMatch(/^lockstep: --ic-min-symbols: 1 is not an integer >= 2/);
+  }, 60_000);
 
   describe.skipIf(chromiumSkipReason !== null)('in a real Chromium', () => {
     it('opens offline with no console errors, draws every chart, and is kept as a screenshot', async () => {
