@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { tableFromIPC } from 'apache-arrow';
+import { withParams } from '../core/factor.ts';
+import { DEFAULT_FACTORS } from '../core/registry.ts';
 import { writeCatalog } from '../replay/catalog.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
 import { runReplay } from '../replay/run-replay.ts';
@@ -165,6 +167,38 @@ describe('lockstep report', () => {
         await browser.close();
       }
     }, 60_000);
+
+    it('`parity diff --report` of an injected skew opens offline with no console errors and is kept as a screenshot', async () => {
+      // the "live side" has a bug: its volume_1m window is 59 s (a 59 s factor relabelled by hand)
+      const v59 = withParams(DEFAULT_FACTORS.find((f) => f.name === 'volume_1m')!, { seconds: 59 });
+      const skewed = DEFAULT_FACTORS.map((f) => (f.name === 'volume_1m' ? { ...v59, name: 'volume_1m', columns: ['volume_1m'] } : f));
+      const skew = join(dir, 'skew.parquet');
+      await runReplay({ catalog: join(dir, 'cat'), date: FIXTURE_DATE, out: skew, factors: skewed, progress: false });
+      const out = join(dir, 'parity.html');
+      const d = cli('parity', 'diff', table, skew, '--report', out);
+      expect(d.status).toBe(1);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(String(e)));
+        page.on('request', (q) => !q.url().startsWith('file:') && requests.push(q.url()));
+        await page.setViewport({ width: 1000, height: 800 });
+        await page.goto(`file://${out}`);
+        expect(await page.$eval('h1', (e) => e.textContent)).toBe('SKEW');
+        expect(await page.$$eval('tr.bad td:first-child', (els) => els.map((e) => e.textContent))).toEqual(['volume_1m']);
+        expect(await page.$$eval('svg rect[fill="#c0392b"]', (els) => els.length)).toBeGreaterThan(0);
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([]);
+        const shot = join(artifactsDir(), 'parity-report.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(statSync(shot).size).toBeGreaterThan(10_000);
+      } finally {
+        await browser.close();
+      }
+    }, 90_000);
   });
   if (chromiumSkipReason !== null) it.skip(chromiumSkipReason, () => {});
 });
