@@ -129,7 +129,9 @@ export function onDepth(m: QueueModel, q: QueuePos, prev: number, next: number):
   const back = prev - front;
   const p = probBehind(m, front, back);
   const est = front - (1 - p) * chg + Math.min(back - p * chg, 0);
-  q.front = Math.min(est, next);
+  // hftbacktest lets a large decrease push the estimate below 0, which would let the next print
+  // fill lots nobody traded past us; cancels can only bring the order to the front
+  q.front = Math.max(Math.min(est, next), Math.min(front, 0));
 }
 
 /** Whole lots traded past the front of the queue (what the order may have filled in total). */
