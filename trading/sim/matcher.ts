@@ -23,6 +23,8 @@
  *     size, and once the quantity ahead is exhausted the order gets what traded past it
  *     (whole lots, at most the trade's size, shared in arrival order among our orders at B).
  *   Buyer-initiated trades do not touch resting buys; trades with unknown side (0) touch both.
+ * - Our own orders never trade with each other (they are not in the data's book), and each of
+ *   them queues independently at its level (hftbacktest does the same).
  * - Depth changes feed the queue model once per instant, after that instant's trades (netted
  *   from the level's size when the instant began): a feed that prints the book row of an
  *   execution before its trade (LOBSTER, where both share one time and the merge puts the book
