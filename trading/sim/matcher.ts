@@ -42,6 +42,7 @@ import { checkQueueModel, newQueuePos, onDepth, onTrade, queueFillable, type Que
 import { checkFees, feeUnits, type FeeConfig, type Liquidity, type SimReport } from './reports.ts';
 import { sizeToLots, tradeTicks, wholeLots } from './ticks.ts';
 
+/** The simulator's settings (validated by `createSimulator`). */
 export interface SimConfig {
   instrument: Instrument;
   queueModel: QueueModel;

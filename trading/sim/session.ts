@@ -27,6 +27,7 @@ export type AlgoInput = { kind: 'market'; at: bigint; ev: MarketEvent } | { kind
 /** The algorithm: reads one input, returns the orders/cancels it sends (their `ts` should be `input.at`). */
 export type Algo = (input: AlgoInput) => readonly OrderAction[];
 
+/** The session's state (plain data besides the algorithm function). */
 export interface Session {
   sim: SimState;
   algo: Algo;
@@ -39,6 +40,7 @@ export interface Session {
   delivered: number;
 }
 
+/** A session over a fresh simulator (`createSimulator`) and an algorithm. */
 export function createSession(sim: SimState, algo: Algo): Session {
   return { sim, algo, feedQueue: [], feedHead: 0, fills: [], delivered: 0 };
 }
