@@ -3,7 +3,7 @@
  * the replayed market events against child orders, with hftbacktest's queue-position models and
  * latency split. See matcher.ts for the rules.
  */
-export { advance, cancel, createSimulator, drain, nextArrivalAt, nextReportAt, onMarket, onMarketBatch, submit, visibleLots, workingOrders } from './matcher.ts';
+export { advance, cancel, createSimulator, drain, nextArrivalAt, nextReportAt, onMarket, onMarketBatch, submit, topOfBook, visibleLots, workingOrders } from './matcher.ts';
 export type { SimConfig, SimOrder, SimState } from './matcher.ts';
 export { arrivalAt, constantLatency, latencyFromMs, responseAt, seenAt, ZERO_LATENCY } from './latency.ts';
 export type { Latency } from './latency.ts';
