@@ -103,16 +103,37 @@ export function initExec(parent: ParentOrder, cfg: ExecConfig): ExecState {
   };
 }
 
-/** One market event (any symbol: others are ignored). Returns the orders it decides. */
-export function onMarket(s: ExecState, ev: MarketEvent): OrderAction[] {
+/**
+ * One market event (other symbols are ignored; a heartbeat of any symbol is the clock). `now`: when
+ * the algorithm reads it (the event's ts_recv plus the feed latency, in a simulation); the
+ * decision's time, stamped on the orders. Returns the orders it decides.
+ */
+export function onMarket(s: ExecState, ev: MarketEvent, now: bigint = ev.tsRecv): OrderAction[] {
+  if (ev.kind === 'heartbeat') return onTime(s, now);
   if (ev.symbol !== s.parent.symbol) return [];
-  if (s.arrivalMid === null && ev.tsRecv >= s.parent.start && s.lastMid !== null) s.arrivalMid = s.lastMid;
-  const complete = applyMarket(s, ev);
+  if (s.arrivalMid === null && now >= s.parent.start && s.lastMid !== null) s.arrivalMid = s.lastMid;
+  const complete = applyMarket(s, ev, now);
   if (!complete) return [];
   const mid = midOf(s);
   if (mid !== null) s.lastMid = mid;
-  if (s.arrivalMid === null && ev.tsRecv >= s.parent.start) s.arrivalMid = s.lastMid;
-  return decide(s, ev.tsRecv);
+  if (s.arrivalMid === null && now >= s.parent.start) s.arrivalMid = s.lastMid;
+  return decide(s, now);
+}
+
+/** The clock alone reached `now` (a heartbeat, or the end of the input): the schedule may act. */
+export function onTime(s: ExecState, now: bigint): OrderAction[] {
+  if (s.arrivalMid === null && now >= s.parent.start) s.arrivalMid = s.lastMid;
+  return decide(s, now);
+}
+
+/**
+ * The venue confirms that a cancelled child is off the book (or that it had already completed):
+ * its remaining lots stop counting as possibly filling before `cancelSettleNs` runs out.
+ */
+export function onCancelAck(s: ExecState, orderId: string, now: bigint): OrderAction[] {
+  const before = s.cancelling.length;
+  s.cancelling = s.cancelling.filter((o) => o.id !== orderId);
+  return s.cancelling.length === before ? [] : decide(s, now);
 }
 
 /** A fill of one of this parent's children (others are ignored). */

@@ -64,8 +64,9 @@ export function midOf(s: ExecState): number | null {
 /**
  * Applies one event of the parent's symbol to the view. Returns false for an event after which the
  * view is not complete (a book row that is not the last of its update): the algorithm then waits.
+ * A trade counts in the window's volume when the algorithm reads it (`now`) inside the window.
  */
-export function applyMarket(s: ExecState, ev: MarketEvent): boolean {
+export function applyMarket(s: ExecState, ev: MarketEvent, now: bigint): boolean {
   switch (ev.kind) {
     case 'quote':
       applyQuote(s, ev);
@@ -75,7 +76,7 @@ export function applyMarket(s: ExecState, ev: MarketEvent): boolean {
       applyBook(s, ev);
       return ev.last;
     case 'trade':
-      if (ev.tsRecv >= s.parent.start && ev.tsRecv < s.parent.end && ev.size > 0) s.marketVol += toLots(ev.size, s.lot);
+      if (now >= s.parent.start && now < s.parent.end && ev.size > 0) s.marketVol += toLots(ev.size, s.lot);
       return true;
     default:
       return true;
