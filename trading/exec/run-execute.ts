@@ -169,7 +169,12 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
       if (ev.symbol !== o.symbol) continue;
       if (first === null) {
         first = ev.tsRecv;
-        if (start < (first / MINUTE) * MINUTE) break;
+        if (start < (first / MINUTE) * MINUTE) {
+          // outside the data: read on (without trading) only to name the data's span
+          last = first;
+          for (let rest = merge.next(); rest !== null; rest = merge.next()) if (rest.symbol === o.symbol) last = rest.tsRecv;
+          break;
+        }
       }
       if (ev.tsRecv >= end) {
         passedEnd = true;

@@ -5,7 +5,7 @@
  * (`curveFromDays`) is separate from the reading (`historicalCurve`), which is this module's only
  * I/O; the algorithm receives the curve as data.
  */
-import { catalogDates, catalogSymbols, dateStartNs } from '../../replay/catalog.ts';
+import { catalogSymbols, dateStartNs, listCatalog } from '../../replay/catalog.ts';
 import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
 import type { VolumeCurve } from './types.ts';
@@ -47,7 +47,8 @@ export interface CurveRequest {
 /** The historical curve and the dates it came from (empty: none earlier, flat curve). */
 export async function historicalCurve(req: CurveRequest): Promise<VolumeCurve & { dates: string[] }> {
   const buckets = Number((req.toOffsetNs - req.fromOffsetNs + MINUTE - 1n) / MINUTE);
-  const earlier = catalogDates(req.catalog).filter((d) => d < req.date);
+  // dates with trades (a date of fundamentals alone has no volume to learn from)
+  const earlier = [...new Set(listCatalog(req.catalog).filter((f) => f.kind === 'trade' && f.date < req.date).map((f) => f.date))].sort();
   const dates: string[] = [];
   for (let i = earlier.length - 1; i >= 0 && dates.length < req.lookback; i--) {
     const syms = await catalogSymbols(req.catalog, earlier[i]);
