@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLobster } from '../../datasets/import-lobster.ts';
+import { UserError } from '../../core/errors.ts';
+import { dateStartNs } from '../../replay/catalog.ts';
 import { realData } from '../../testing/real-data.ts';
 import { runExecute } from './run-execute.ts';
 
@@ -93,21 +95,44 @@ describe('lockstep execute on a generated catalog', () => {
     expect(r.fills.every((f) => f.price <= limitTicks)).toBe(true);
   });
 
-  it.each([
-    [['--qty', '0'], /--qty 0: must be a whole number of lots > 0/],
-    [['--symbol', 'NOPE'], /--symbol NOPE: not in the catalog .* symbols present: SYM000, SYM001/],
-    [['--from', '03:00', '--to', '04:00'], /asked to trade outside the data: window 2024-03-15 03:00-04:00 UTC, but SYM000's events on 2024-03-15 span 13:30:00-19:59:58 UTC/],
-    [['--from', '14:30', '--to', '14:00'], /--from 14:30 is not before --to 14:00/],
-  ])('refuses %j in one line, exit 2', (extra, re) => {
-    const args = [...BASE, '--catalog', cat, '--algo', 'twap'];
-    for (let i = 0; i < extra.length; i += 2) {
-      const k = args.indexOf(extra[i] as string);
-      args.splice(k, 2, extra[i] as string, extra[i + 1] as string);
-    }
-    const r = cli(...args);
+  it('a window outside the data: one line naming the window and the span, exit 2', () => {
+    const r = cli(...BASE.map((a) => (a === '14:00' ? '03:00' : a === '14:30' ? '04:00' : a)), '--catalog', cat, '--algo', 'twap');
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(re);
+    expect(r.err).toMatch(/^lockstep: asked to trade outside the data: window 2024-03-15 03:00-04:00 UTC, but SYM000's events on 2024-03-15 span 13:30:00-19:59:58 UTC$/m);
+  });
+
+  it.each([
+    [{ qty: 0 }, /--qty 0: must be a whole number of lots > 0/],
+    [{ qty: -3 }, /--qty -3/],
+    [{ symbol: 'NOPE' }, /--symbol NOPE: not in the catalog .* symbols present: SYM000, SYM001/],
+    [{ from: '14:30', to: '14:00' }, /--from 14:30 is not before --to 14:00/],
+    [{ from: '14:00', to: '14:00' }, /--from 14:00 is not before --to 14:00/],
+    [{ from: '19:00', to: '21:00' }, /asked to trade outside the data: window 2024-03-15 19:00-21:00 UTC/],
+    [{ from: '14:00', to: '14:30', limit: 100.005 }, /--limit 100.005: not on the tick grid of 0.01/],
+  ])('refuses %j with a UserError (in process)', async (over, re) => {
+    const err = await runExecute({ catalog: cat, date: '2024-03-15', symbol: 'SYM000', algo: 'twap', side: 1, qty: 100, from: '14:00', to: '14:30', ...over }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(re);
+  });
+
+  it('a kill switch halt at 14:10 cancels every working child then and no child follows', async () => {
+    const halt = dateStartNs('2024-03-15') + (14n * 60n + 10n) * 60_000_000_000n;
+    const opts = { catalog: cat, date: '2024-03-15', symbol: 'SYM000', algo: 'twap' as const, side: 1 as const, qty: 500, from: '14:00', to: '14:30', minChild: 10 };
+    const free = await runExecute(opts);
+    const r = await runExecute({ ...opts, kills: [{ symbol: 'SYM000', mode: 'halt', reason: 'test', ts: halt }] });
+    const news = r.actions.flatMap((a) => (a.type === 'new' ? [a.order] : []));
+    expect(news.length).toBeGreaterThan(0);
+    expect(news.every((n) => n.ts < halt)).toBe(true);
+    expect(free.actions.some((a) => a.type === 'new' && a.order.ts > halt)).toBe(true);
+    const atHalt = r.actions.flatMap((a) => (a.type === 'cancel' && a.cancel.ts === halt ? [a.cancel] : []));
+    expect(atHalt.length).toBeGreaterThan(0);
+    expect(atHalt.every((c) => c.reason === 'kill switch halt: test')).toBe(true);
+    // no fill after the cancels reached the venue (halt + 1 ms entry latency)
+    expect(r.fills.every((f) => f.tsEvent <= halt + 1_000_000n)).toBe(true);
+    // everything before the halt is as without it
+    const before = (acts: typeof r.actions) => JSON.stringify(acts.filter((a) => (a.type === 'new' ? a.order.ts : a.cancel.ts) < halt), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    expect(before(r.actions)).toBe(before(free.actions));
   });
 });
 

@@ -8,8 +8,9 @@
  *   at decision time + entry latency (`sim.advance` applies those due before the next event);
  * - the algorithm reads the same event at ts_recv + feed latency, and the simulator's reports
  *   (fills, cancel confirmations) at their ts_recv (made + response latency);
- * - at one instant the exchange acts first, then the reports, then the algorithm's market events
- *   (with zero latency an order decided on an event trades after that event, as live).
+ * - at one instant the exchange acts first, then the reports, then kill-switch changes, then the
+ *   algorithm's market events (with zero latency an order decided on an event trades after that
+ *   event, as live).
  * Events from 00:00 of the date are read (the book and the touch need them); the algorithm acts
  * only inside [from, to). After the window the loop runs on until every in-flight report is read.
  */
@@ -22,8 +23,8 @@ import { openSelection } from '../../replay/run-replay.ts';
 import { isoNs } from '../../replay/time-format.ts';
 import * as sim from '../sim/index.ts';
 import { computeTca, type TcaReport } from '../tca.ts';
-import type { Fill, Instrument, OrderAction } from '../types.ts';
-import { initExec, onCancelAck, onFill, onMarket, onTime } from './algo.ts';
+import type { Fill, Instrument, KillInput, OrderAction } from '../types.ts';
+import { initExec, onCancelAck, onFill, onKill, onMarket, onTime } from './algo.ts';
 import { toTicks } from './market-view.ts';
 import type { AlgoKind, ExecState } from './types.ts';
 import { historicalCurve } from './volume-curve.ts';
@@ -54,6 +55,8 @@ export interface ExecuteOptions {
   vwapDays?: number;
   /** Write child orders, cancels and fills as JSON lines here. */
   ordersOut?: string;
+  /** Kill-switch changes to replay, each read by the algorithm at its `ts` (a control input, as live). */
+  kills?: readonly KillInput[];
 }
 
 export interface ExecuteResult {
@@ -120,6 +123,8 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   const seen: MarketEvent[] = [];
   let seenHead = 0;
   const feed = latency.feedNs;
+  const kills = [...(o.kills ?? [])].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  let killHead = 0;
 
   const act = (acts: OrderAction[]) => {
     for (const a of acts) {
@@ -135,9 +140,11 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
       const a = sim.nextArrivalAt(ex);
       const r = sim.nextReportAt(ex);
       const e = seenHead < seen.length ? seen[seenHead].tsRecv + feed : null;
-      const min = [a, r, e].filter(before).reduce<bigint | null>((m, t) => (m === null || t! < m ? t : m), null);
+      const k = killHead < kills.length ? kills[killHead].ts : null;
+      const min = [a, r, k, e].filter(before).reduce<bigint | null>((m, t) => (m === null || t! < m ? t : m), null);
       if (min === null) return;
       if (a === min) sim.advance(ex, min);
+      else if (k === min && r !== min) act(onKill(state, kills[killHead++]));
       else if (r === min) {
         for (const rep of sim.drain(ex, min)) {
           if (rep.type === 'fill') {
