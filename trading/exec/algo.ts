@@ -5,7 +5,9 @@
  * At every event of the symbol (and every fill) the algorithm compares what it has filled with what
  * the schedule wants by now, in event time (no timers: the next event is the clock):
  * - behind by less than the tolerance (`urgency`, types.ts): a passive child at the near touch
- *   (bid for a buy), no more than the schedule wants, of at least `minChild` and at most `maxChild`;
+ *   (bid for a buy), for what the schedule wants by now plus one `minChild` ahead (TWAP/VWAP: a
+ *   slice goes out at the start of its interval; POV only follows prints), of at least `minChild`
+ *   (but the parent's last remainder) and at most `maxChild`;
  *   a working child the touch has moved away from is cancelled (and replaced once its cancel settles);
  * - behind by more: its passive children are cancelled and a marketable child goes out at the far
  *   touch, sized to the lag and to the size shown there;
