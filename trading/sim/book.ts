@@ -29,6 +29,7 @@ export type BookSideId = 1 | -1;
 /** Where the depth comes from. */
 export type DepthFrom = 'auto' | 'book' | 'quote';
 
+/** One symbol's book as the simulator sees it (plain data). */
 export interface SimBook {
   /** Keys are ticks (asks negated, as the kernel keeps them), sizes lots. */
   l2: OrderBook;
@@ -41,6 +42,7 @@ export interface SimBook {
   takenAsk: Map<number, number>;
 }
 
+/** An empty book (no depth known yet). */
 export function initSimBook(): SimBook {
   return { l2: initOrderBook(false, 64), mode: 'none', complete: true, takenBid: new Map(), takenAsk: new Map() };
 }

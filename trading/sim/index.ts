@@ -3,7 +3,7 @@
  * the replayed market events against child orders, with hftbacktest's queue-position models and
  * latency split. See matcher.ts for the rules.
  */
-export { advance, cancel, createSimulator, drain, nextArrivalAt, nextReportAt, onMarket, onMarketBatch, submit, visibleLots, workingOrders } from './matcher.ts';
+export { advance, cancel, createSimulator, drain, nextArrivalAt, nextReportAt, onMarket, onMarketBatch, submit, topOfBook, visibleLots, workingOrders } from './matcher.ts';
 export type { SimConfig, SimOrder, SimState } from './matcher.ts';
 export { arrivalAt, constantLatency, latencyFromMs, responseAt, seenAt, ZERO_LATENCY } from './latency.ts';
 export type { Latency } from './latency.ts';
@@ -14,3 +14,5 @@ export type { FeeConfig, Liquidity, SimReport } from './reports.ts';
 export { priceToTicks, sizeToLots, tradeTicks } from './ticks.ts';
 export type { DepthFrom } from './book.ts';
 export { OffGridPriceError, SimInputError } from './errors.ts';
+export { createSession, feed, finish, undelivered } from './session.ts';
+export type { Algo, AlgoInput, Session } from './session.ts';

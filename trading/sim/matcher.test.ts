@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cancel, createSimulator, drain, onMarket, onMarketBatch, submit, workingOrders } from './matcher.ts';
+import { cancel, createSimulator, drain, onMarketBatch, submit, topOfBook, visibleLots, workingOrders } from './matcher.ts';
 import { constantLatency, ZERO_LATENCY } from './latency.ts';
 import { INST, order, quote, row, snapshot, trade } from './test-events.ts';
 import type { Fill } from '../types.ts';
@@ -20,6 +20,11 @@ describe('marketable orders', () => {
     // what we took stays taken until the data updates the level
     expect(brief(submit(sim, order('A-2', 1, 200, 10002, 1000n)))).toEqual([['A-2-f1', 10002, 150]]);
     expect(workingOrders(sim).map((o) => [o.id, o.leaves, o.limitPx])).toEqual([['A-2', 50, 10002]]);
+    expect(topOfBook(sim)).toEqual({ bid: 9999, bidLots: 100, ask: 10000, askLots: 100 });
+    expect([visibleLots(sim, -1, 10000), visibleLots(sim, -1, 10002), visibleLots(sim, -1, 10003)]).toEqual([0, 0, 400]);
+    // the data updates 100.00: what we took there is forgotten
+    play(sim, [row(2000n, -1, 100.0, 80)]);
+    expect(visibleLots(sim, -1, 10000)).toBe(80);
   });
 
   it('a market order larger than the book: the rest is cancelled (market-unfilled)', () => {

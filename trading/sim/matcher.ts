@@ -23,6 +23,8 @@
  *     size, and once the quantity ahead is exhausted the order gets what traded past it
  *     (whole lots, at most the trade's size, shared in arrival order among our orders at B).
  *   Buyer-initiated trades do not touch resting buys; trades with unknown side (0) touch both.
+ * - Our own orders never trade with each other (they are not in the data's book), and each of
+ *   them queues independently at its level (hftbacktest does the same).
  * - Depth changes feed the queue model once per instant, after that instant's trades (netted
  *   from the level's size when the instant began): a feed that prints the book row of an
  *   execution before its trade (LOBSTER, where both share one time and the merge puts the book
@@ -33,13 +35,14 @@
  */
 import type { MarketEvent, TradeEvent } from '../../core/events.ts';
 import type { CancelOrder, ChildOrder, Fill, Instrument, OrderSide } from '../types.ts';
-import { applyBookRow, applyQuote, availableAt, bestAvailableTick, depthAt, initSimBook, levelsWithin, take, usesQuotes, type DepthFrom, type SimBook } from './book.ts';
+import { applyBookRow, applyQuote, availableAt, bestAvailableTick, bestTick, depthAt, initSimBook, levelsWithin, take, usesQuotes, type DepthFrom, type SimBook } from './book.ts';
 import { SimInputError } from './errors.ts';
 import { constantLatency, type Latency } from './latency.ts';
 import { checkQueueModel, newQueuePos, onDepth, onTrade, queueFillable, type QueueModel, type QueuePos } from './queue.ts';
 import { checkFees, feeUnits, type FeeConfig, type Liquidity, type SimReport } from './reports.ts';
 import { sizeToLots, tradeTicks, wholeLots } from './ticks.ts';
 
+/** The simulator's settings (validated by `createSimulator`). */
 export interface SimConfig {
   instrument: Instrument;
   queueModel: QueueModel;
@@ -96,7 +99,7 @@ export interface SimState {
 
 /** A new simulator for one instrument. */
 export function createSimulator(cfg: SimConfig): SimState {
-  if (!cfg.instrument || !(cfg.instrument.tick > 0) || !(cfg.instrument.lot > 0)) throw new SimInputError('instrument', cfg.instrument, 'needs tick > 0 and lot > 0');
+  if (!cfg.instrument || !(cfg.instrument.tick > 0) || !(cfg.instrument.lot > 0) || !(cfg.instrument.multiplier > 0)) throw new SimInputError('instrument', cfg.instrument, 'needs tick > 0, lot > 0 and multiplier > 0');
   const depthFrom = cfg.depthFrom ?? 'auto';
   if (depthFrom !== 'auto' && depthFrom !== 'book' && depthFrom !== 'quote') throw new SimInputError('depthFrom', depthFrom, 'expected auto, book or quote');
   return {
@@ -385,6 +388,17 @@ function tradeFills(sim: SimState, ev: TradeEvent, t: bigint, out: Fill[]): void
     else budgetSell -= lots;
     fill(sim, o, lim, lots, t, 'maker', out);
   }
+}
+
+/**
+ * The touch as the exchange sees it now, in ticks and lots (null on an empty side): best bid and
+ * ask with their visible sizes (before our own taking). For an algorithm, read it through its own
+ * (feed-delayed) view of the events instead; this is the exchange's.
+ */
+export function topOfBook(sim: SimState): { bid: number | null; bidLots: number; ask: number | null; askLots: number } {
+  const bid = bestTick(sim.book, 1);
+  const ask = bestTick(sim.book, -1);
+  return { bid, bidLots: bid === null ? 0 : depthAt(sim.book, 1, bid) ?? 0, ask, askLots: ask === null ? 0 : depthAt(sim.book, -1, ask) ?? 0 };
 }
 
 /** Visible lots at a price on a side minus our own taking (for callers sizing an order). */

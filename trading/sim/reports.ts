@@ -10,6 +10,7 @@ import { SimInputError } from './errors.ts';
 /** Maker: the order rested and was hit; taker: it crossed the book on arrival. */
 export type Liquidity = 'maker' | 'taker';
 
+/** A report from the simulated exchange to the algorithm. */
 export type SimReport =
   /** The order reached the exchange and was accepted (before any fill of it). */
   | { type: 'ack'; orderId: string; tsEvent: bigint; tsRecv: bigint }
