@@ -17,7 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import type { MarketEvent } from '../../core/events.ts';
 import { UsageError } from '../../core/errors.ts';
-import { catalogSymbols, dateStartNs } from '../../replay/catalog.ts';
+import { catalogDates, catalogSymbols, dateStartNs } from '../../replay/catalog.ts';
 import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
 import { isoNs } from '../../replay/time-format.ts';
@@ -97,7 +97,9 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   const start = hhmm(o.date, o.from, '--from');
   const end = hhmm(o.date, o.to, '--to');
   if (start >= end) throw new UsageError(`--from ${o.from} is not before --to ${o.to}: the window is empty (--to is exclusive)`);
-  const symbols = await catalogSymbols(o.catalog, o.date).catch(() => undefined);
+  const dates = catalogDates(o.catalog);
+  if (!dates.includes(o.date)) throw new UsageError(`--date ${o.date}: catalog ${o.catalog} has no data for it; dates present: ${dates.join(', ') || 'none'}`);
+  const symbols = await catalogSymbols(o.catalog, o.date);
   if (symbols !== undefined && !symbols.includes(o.symbol)) throw new UsageError(`--symbol ${o.symbol}: not in the catalog ${o.catalog} on ${o.date}; symbols present: ${symbols.join(', ') || 'none'}`);
   const instrument: Instrument = { symbol: o.symbol, tick: o.instrument?.tick ?? 0.01, lot: o.instrument?.lot ?? 1, multiplier: o.instrument?.multiplier ?? 1 };
   const notes: string[] = [];
