@@ -1,0 +1,75 @@
+/**
+ * `lockstep execute`: one parent order run by an execution algorithm against the fill simulator over
+ * a replayed catalog date, with its TCA report. The code it drives loads in the handler.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../core/errors.ts';
+import { ensureParent } from '../ensure-parent.ts';
+import type { ArgsOf } from '../options.ts';
+
+const builder = (y: Argv) =>
+  y
+    .option('catalog', { type: 'string', demandOption: true, describe: 'catalog root directory' })
+    .option('date', { type: 'string', demandOption: true, describe: 'market date YYYY-MM-DD (UTC date of ts_recv)' })
+    .option('algo', { choices: ['vwap', 'twap', 'pov'] as const, demandOption: true, describe: 'the schedule' })
+    .option('symbol', { type: 'string', demandOption: true, describe: 'the symbol to trade' })
+    .option('side', { choices: ['buy', 'sell'] as const, demandOption: true, describe: 'buy or sell' })
+    .option('qty', { type: 'number', demandOption: true, describe: 'parent quantity, lots (whole, > 0)' })
+    .option('from', { type: 'string', demandOption: true, describe: 'window start HH:MM UTC (the parent arrives then)' })
+    .option('to', { type: 'string', demandOption: true, describe: 'window end HH:MM UTC (exclusive)' })
+    .option('limit', { type: 'number', describe: 'limit price (no child priced through it)' })
+    .option('pov', { type: 'number', default: 0.1, describe: 'pov: share of live traded volume' })
+    .option('latency-ms', { type: 'number', default: 1, describe: 'feed, order-entry and response latency, each (ms)' })
+    .option('queue', { type: 'string', default: 'risk-averse', describe: 'queue model: risk-averse, prob-power, prob-log (or power:N, log, power2:N, log2, power3:N)' })
+    .option('urgency', { type: 'number', default: 0.9, describe: 'cross the spread once behind schedule by (1 - urgency) x qty' })
+    .option('min-child', { type: 'number', describe: 'smallest child, lots (default 1)' })
+    .option('max-child', { type: 'number', describe: 'largest child, lots (default: qty)' })
+    .option('max-order-rate', { type: 'number', describe: 'at most this many child orders per second of event time' })
+    .option('vwap-days', { type: 'number', default: 5, describe: 'vwap: earlier dates of the symbol averaged into the volume curve' })
+    .option('tick', { type: 'number', default: 0.01, describe: 'price tick of the symbol' })
+    .option('lot', { type: 'number', default: 1, describe: 'lot size of the symbol (units per lot)' })
+    .option('orders', { type: 'string', describe: 'write the child orders, cancels and fills here (JSON lines)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the TCA report as JSON' })
+    .example('$0 execute --catalog cat --date 2012-06-21 --algo twap --symbol AAPL --side buy --qty 2000 --from 14:00 --to 15:00', 'TWAP 2,000 shares over an hour, with its TCA')
+    .example('$0 execute --catalog cat --date 2024-08-09 --algo pov --pov 0.05 --symbol BTCUSDT --lot 0.00001 --side sell --qty 100000 --from 00:00 --to 00:05 --json', '5% of volume, JSON report');
+
+/** `lockstep execute`: an execution algorithm against the fill simulator, and its TCA. */
+export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
+  command: 'execute',
+  describe: 'run a VWAP/TWAP/POV parent order against the fill simulator over a catalog day and print its TCA',
+  builder,
+  handler: async (a) => {
+    const { runExecute } = await import('../../trading/exec/run-execute.ts');
+    const { formatTca } = await import('../../trading/tca.ts');
+    if (!(a.qty > 0)) throw new UsageError(`--qty ${a.qty}: must be a whole number of lots > 0`);
+    if (a.orders !== undefined) ensureParent(a.orders);
+    const r = await runExecute({
+      catalog: a.catalog,
+      date: a.date,
+      symbol: a.symbol,
+      algo: a.algo,
+      side: a.side === 'buy' ? 1 : -1,
+      qty: a.qty,
+      from: a.from,
+      to: a.to,
+      limit: a.limit,
+      pov: a.pov,
+      latencyMs: a['latency-ms'] as number,
+      queue: a.queue,
+      urgency: a.urgency,
+      minChild: a['min-child'] as number | undefined,
+      maxChild: a['max-child'] as number | undefined,
+      maxOrdersPerSec: a['max-order-rate'] as number | undefined,
+      vwapDays: a['vwap-days'] as number,
+      instrument: { tick: a.tick, lot: a.lot },
+      ordersOut: a.orders,
+    });
+    if (a.json) {
+      console.log(JSON.stringify({ symbol: a.symbol, algo: a.algo, date: a.date, from: a.from, to: a.to, ...r.tca, fills: r.fills.length, events: r.events, notes: r.notes }));
+      return;
+    }
+    for (const n of r.notes) console.log(n);
+    console.log(formatTca(r.tca, a.symbol));
+    console.log(`  ${r.fills.length} fills over ${r.events.toLocaleString('en-US')} events of ${a.symbol} (${a.algo}, ${a.date} ${a.from}-${a.to} UTC)`);
+  },
+};
