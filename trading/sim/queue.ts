@@ -68,7 +68,9 @@ export function checkQueueModel(m: QueueModel, field = 'queueModel'): QueueModel
 
 /** The name of a model as `parseQueueModel` reads it. */
 export function queueModelName(m: QueueModel): string {
-  return m.type === 'risk-averse' ? 'risk-averse' : m.f === 'log' || m.f === 'log2' ? m.f : `${m.f}:${m.n}`;
+  if (m.type === 'risk-averse') return 'risk-averse';
+  if (m.f === 'log' || m.f === 'log2') return m.f;
+  return `${m.f}:${m.n}`;
 }
 
 /** A new order's queue: behind everything visible at its price (`depth` lots; 0 when none). */
