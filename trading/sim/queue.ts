@@ -69,8 +69,7 @@ export function checkQueueModel(m: QueueModel, field = 'queueModel'): QueueModel
 /** The name of a model as `parseQueueModel` reads it. */
 export function queueModelName(m: QueueModel): string {
   if (m.type === 'risk-averse') return 'risk-averse';
-  if (m.f === 'log' || m.f === 'log2') return m.f;
-  return `${m.f}:${m.n}`;
+  return 'n' in m ? `${m.f}:${m.n}` : m.f;
 }
 
 /** A new order's queue: behind everything visible at its price (`depth` lots; 0 when none). */
