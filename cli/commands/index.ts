@@ -16,6 +16,7 @@ import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { modelsCommand } from './models.ts';
 import { parityCommand } from './parity.ts';
+import { pnlCommand } from './pnl.ts';
 import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
 import { serveCommand } from './serve.ts';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   alertsCommand,
   serveCommand,
   weightsCommand,
+  pnlCommand,
   parityCommand,
   lineageCommand,
   reportCommand,
