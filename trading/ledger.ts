@@ -215,7 +215,13 @@ export function initLedger(cfg: LedgerConfig): Ledger {
     const sym = l.symbols.get(p.symbol)!;
     if (sym.mark !== null) remark(l, p, sym, sym.mark);
   }
-  for (const b of l.books) refreshFixed(b);
+  // The day starts here: day PnL (0 when every start position has a reference price), its high-water mark from 0.
+  for (const b of l.books) {
+    refreshFixed(b);
+    b.dayPnl = b.fixed + sumNumber(b.mv);
+    b.hwm = b.dayPnl > 0 ? b.dayPnl : 0;
+    b.drawdown = b.hwm - b.dayPnl;
+  }
   l.dirtyBooks.length = 0;
   l.dirtySymbols.length = 0;
   for (const b of l.books) b.dirty = false;
