@@ -78,7 +78,7 @@ export async function runPnlReplay(o: PnlReplayOptions): Promise<PnlReplaySummar
   try {
     const tablePath = join(dir, 'factors.parquet');
     if (symbols.length > 0) {
-      const s = await runReplay({ catalog: o.catalog, date: o.date, symbols, factors: [o.mark === 'mid' ? mid : lastPrice, withParams(realizedVol, { bars: rvMin })], out: tablePath, progress: false });
+      const s = await runReplay({ catalog: o.catalog, date: o.date, symbols, kinds: ['heartbeat', 'book', 'quote', 'trade'], factors: [o.mark === 'mid' ? mid : lastPrice, withParams(realizedVol, { bars: rvMin })], out: tablePath, progress: false });
       events = s.events;
     }
     const out = pnlOutput();
