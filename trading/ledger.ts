@@ -349,7 +349,7 @@ function refreshFixed(b: Book): void {
 }
 
 function updatePnl(l: Ledger, b: Book, bi: number): void {
-  const pnl = b.fixed + (b.mv.big === 0n ? b.mv.acc : sumNumber(b.mv));
+  const pnl = b.fixed + b.mv.bigNum + b.mv.acc;
   b.dayPnl = pnl;
   if (pnl > b.hwm) b.hwm = pnl;
   b.drawdown = b.hwm - pnl;
@@ -441,7 +441,7 @@ function checkFill(l: Ledger, f: Fill): FillOutcome | null {
  * positions in the ledger. The mark and rv of a symbol not held yet are kept for its first fill.
  */
 export function applyMark(l: Ledger, symbol: string, ts: bigint, markTicks: number, rv: number | null): void {
-  const sym = symbolState(l, symbol);
+  const sym = l.symbols.get(symbol) ?? symbolState(l, symbol);
   if (!sym) return; // no instrument for it (and no default): it cannot be held
   markSymbol(l, sym, ts, Math.round(markTicks * sym.unit), rv);
 }

@@ -44,6 +44,8 @@ export function gridDecimals(step: number): number | null {
  */
 export interface ExactSum {
   big: bigint;
+  /** Number(big), kept so that reading the sum as a float costs no bigint conversion. */
+  bigNum: number;
   acc: number;
 }
 
@@ -51,7 +53,7 @@ const LIMIT = 2 ** 53;
 
 /** A zero sum. */
 export function exactSum(): ExactSum {
-  return { big: 0n, acc: 0 };
+  return { big: 0n, bigNum: 0, acc: 0 };
 }
 
 /** Adds the integer `a·b` (a, b safe integers) exactly. */
@@ -65,12 +67,14 @@ export function addProduct(s: ExactSum, a: number, b: number): void {
     }
   }
   s.big += BigInt(a) * BigInt(b) + BigInt(s.acc);
+  s.bigNum = Number(s.big);
   s.acc = 0;
 }
 
 /** Adds the integer `x` exactly. */
 export function addBig(s: ExactSum, x: bigint): void {
   s.big += x;
+  s.bigNum = Number(s.big);
 }
 
 /** The sum as a bigint. */
@@ -78,9 +82,9 @@ export function sumValue(s: ExactSum): bigint {
   return s.big + BigInt(s.acc);
 }
 
-/** The sum as a float64 (exact while it is below 2^53). */
+/** The sum as a float64 (exact while it is below 2^53; else within a rounding of each part). */
 export function sumNumber(s: ExactSum): number {
-  return s.big === 0n ? s.acc : Number(s.big + BigInt(s.acc));
+  return s.bigNum + s.acc;
 }
 
 /** Greatest common divisor of two bigints (≥ 0). */
