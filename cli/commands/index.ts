@@ -17,6 +17,7 @@ import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { modelsCommand } from './models.ts';
 import { parityCommand } from './parity.ts';
+import { pnlCommand } from './pnl.ts';
 import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
 import { serveCommand } from './serve.ts';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   serveCommand,
   weightsCommand,
   executeCommand,
+  pnlCommand,
   parityCommand,
   lineageCommand,
   reportCommand,
