@@ -106,7 +106,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
 
   it('every committed notebook is a TypeScript notebook for the tslab kernel, committed without outputs', () => {
     const names = readdirSync(HERE).filter((f) => f.endsWith('.ipynb'));
-    expect(names.sort()).toEqual(['factor-ic.ipynb', 'real-btcusdt.ipynb', 'replay-day.ipynb']);
+    expect(names.sort()).toEqual(['factor-ic.ipynb', 'parity-diverge.ipynb', 'real-btcusdt.ipynb', 'replay-day.ipynb']);
     for (const n of names) {
       const nb = JSON.parse(readFileSync(join(HERE, n), 'utf8')) as Notebook;
       expect(nb.metadata.kernelspec?.name, n).toBe('tslab');
@@ -149,6 +149,21 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(n('rsi_14', '1m')).toBeGreaterThan(n('rsi_14', '15m'));
     expect(out).toMatch(/^rsi_14 +(-?\d+\.\d\d +){5}\(bp, Q1\.\.Q5\)$/m);
     expect(svgs(nb)).toHaveLength(3);
+  });
+
+  it('parity-diverge.ipynb: a window replay is parity with the full day; a run without fundamentals is skew in the factors that read them', async () => {
+    const r = await execute('parity-diverge.ipynb');
+    expect(r.code, r.log).toBe(0);
+    const nb = r.nb!;
+    expect(errors(nb)).toEqual([]);
+    const out = texts(nb);
+    expect(out).toMatch(/^window from 15:00: [1-9]\d* rows matched, 0 mismatched cells, 0 rows only in the window run$/m);
+    expect(out).toMatch(/^SKEW: /m);
+    const differing = /^differing factors: (.*)$/m.exec(out)?.[1].split(', ') ?? [];
+    expect(differing).toEqual(expect.arrayContaining(['per', 'pbr']));
+    expect(differing).not.toContain('last_price');
+    expect(out).toMatch(/^first divergence: SYM000 \w+ at \d\d:\d\d UTC/m);
+    expect(svgs(nb)).toHaveLength(2);
   });
 
   it.skipIf(!REAL.present)('real-btcusdt.ipynb: imports and replays the recorded Binance BTCUSDT capture', async () => {
