@@ -67,13 +67,29 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): P
   });
 }
 
+describe('the committed notebooks', () => {
+  it('every committed notebook is a TypeScript notebook for the tslab kernel, committed without outputs', () => {
+    const names = readdirSync(HERE).filter((f) => f.endsWith('.ipynb'));
+    expect(names.sort()).toEqual(['factor-ic.ipynb', 'parity-diverge.ipynb', 'real-btcusdt.ipynb', 'replay-day.ipynb']);
+    for (const n of names) {
+      const nb = JSON.parse(readFileSync(join(HERE, n), 'utf8')) as Notebook;
+      expect(nb.metadata.kernelspec?.name, n).toBe('tslab');
+      expect(nb.metadata.language_info?.pygments_lexer, n).toBe('typescript');
+      for (const c of nb.cells) expect(c.outputs ?? [], n).toEqual([]);
+    }
+  });
+});
+
 describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab kernel)', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'lockstep-notebooks-'));
-  const nbDir = join(scratch, 'notebooks');
-  const outDir = join(scratch, 'executed');
+  let scratch = '';
+  let nbDir = '';
+  let outDir = '';
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'lockstep-notebooks-'));
+    nbDir = join(scratch, 'notebooks');
+    outDir = join(scratch, 'executed');
     mkdirSync(nbDir, { recursive: true });
     copyFileSync(join(ROOT, 'package.json'), join(scratch, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(scratch, 'node_modules'), 'dir');
@@ -92,7 +108,9 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(build.code, build.out).toBe(0);
     expect(day.code, day.out).toBe(0);
   }, 600_000);
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
 
   /** Executes one notebook from a clean kernel; the executed copy's JSON, or the run's log. */
   async function execute(name: string): Promise<{ code: number; log: string; nb: Notebook | null }> {
@@ -103,17 +121,6 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
   const texts = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'stream').map((o) => join$(o.text)).join('');
   const svgs = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).flatMap((o) => (o.data?.['image/svg+xml'] !== undefined ? [join$(o.data['image/svg+xml'])] : []));
   const errors = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'error' || o.name === 'stderr');
-
-  it('every committed notebook is a TypeScript notebook for the tslab kernel, committed without outputs', () => {
-    const names = readdirSync(HERE).filter((f) => f.endsWith('.ipynb'));
-    expect(names.sort()).toEqual(['factor-ic.ipynb', 'parity-diverge.ipynb', 'real-btcusdt.ipynb', 'replay-day.ipynb']);
-    for (const n of names) {
-      const nb = JSON.parse(readFileSync(join(HERE, n), 'utf8')) as Notebook;
-      expect(nb.metadata.kernelspec?.name, n).toBe('tslab');
-      expect(nb.metadata.language_info?.pygments_lexer, n).toBe('typescript');
-      for (const c of nb.cells) expect(c.outputs ?? [], n).toEqual([]);
-    }
-  });
 
   it('replay-day.ipynb: replays SYM000 of the sample day, minute bars with arquero, four charts', async () => {
     const r = await execute('replay-day.ipynb');
