@@ -10,11 +10,12 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST = join(ROOT, 'dist');
+// LOCKSTEP_DIST builds elsewhere (notebooks.test.ts builds a private copy while package.test.ts may rebuild dist/)
+const DIST = process.env.LOCKSTEP_DIST ? resolve(process.env.LOCKSTEP_DIST) : join(ROOT, 'dist');
 const require = createRequire(import.meta.url);
 // tsx's own esbuild, so the printer is the one the sources run through
 const esbuild = createRequire(require.resolve('tsx'))('esbuild');
@@ -23,7 +24,7 @@ const esbuild = createRequire(require.resolve('tsx'))('esbuild');
 const ASSETS = ['parity/row-group-worker.mjs', 'research/gather-worker.mjs', 'research/parquet-pages.mjs', 'bench/budgets.json', 'bench/baseline.json'];
 
 rmSync(DIST, { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', DIST], { stdio: 'inherit' });
 
 const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8'));
