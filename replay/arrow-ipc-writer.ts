@@ -16,6 +16,7 @@
  * with the 8-byte uncompressed-length prefix; a buffer that does not shrink is stored raw (-1
  * prefix), as the format allows. See lz4-frame.ts.
  */
+/// <reference path="./flechette-internals.d.ts" />
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { CompressionType, TimeUnit, Version, field, float64, int8, int32, int64, timestamp, utf8 } from '@uwdata/flechette';
