@@ -7,6 +7,8 @@
  *  - raw:    parquet-wasm decode of every row group of the selected files (rows/s)
  *  - merge:  read + decode into events + k-way merge, no factors (events/s)
  *  - replay: the full replay with the default factor set and Parquet output (events/s)
+ *  - replay-arrow: the same replay writing Arrow IPC (`--out FILE.arrow`, uncompressed) instead
+ *            (events/s; with `arrow: true`, what `lockstep bench replay` asks for)
  *  - encode: parquet-wasm encoding the factor table that replay wrote (rows/s, the second peer):
  *            each row group is decoded untimed, then only `writeParquet` with the replay writer's
  *            own properties is timed, on one thread. The replay writes one row per output row of
@@ -20,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FROM_SOURCE } from '../replay/worker-thread.ts';
 
-export type Phase = 'raw' | 'merge' | 'replay' | 'encode';
+export type Phase = 'raw' | 'merge' | 'replay' | 'encode' | 'replay-arrow';
 
 export interface PhaseResult {
   phase: Phase;
@@ -55,8 +57,8 @@ export async function runPhase(phase: Phase, catalog: string, out: string): Prom
     const m = new EventMerge(opened.cursors);
     while (m.next() !== null) events++;
     await opened.close();
-  } else if (phase === 'replay') {
-    const s = await runReplay({ catalog, date: BENCH_DATE, out, progress: false });
+  } else if (phase === 'replay' || phase === 'replay-arrow') {
+    const s = await runReplay({ catalog, date: BENCH_DATE, out: phase === 'replay' ? out : out.replace(/\.parquet$/, '') + '.arrow', progress: false });
     events = s.events;
     rows = s.rows;
   } else {
@@ -107,14 +109,16 @@ export interface ReplayBenchResult {
   replay: PhaseResult;
   /** The second peer: parquet-wasm encoding the replay's factor table alone (absent in older results). */
   encode?: PhaseResult;
+  /** The same replay writing Arrow IPC instead of Parquet (absent unless asked for). */
+  replayArrow?: PhaseResult;
   /**
    * merge events/s ÷ raw rows/s, replay events/s ÷ raw rows/s; replayRowsVsEncode: the replay's
    * output rows/s ÷ the encode peer's rows/s (how close the whole replay is to its writer's ceiling)
    */
-  ratios: { mergeVsRaw: number; replayVsRaw: number; replayRowsVsEncode?: number };
+  ratios: { mergeVsRaw: number; replayVsRaw: number; replayRowsVsEncode?: number; replayArrowVsRaw?: number };
 }
 
-export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: string; json?: string; repeat?: number }): Promise<ReplayBenchResult> {
+export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: string; json?: string; repeat?: number; arrow?: boolean }): Promise<ReplayBenchResult> {
   const dir = resolve(opts.dir);
   const catalog = join(dir, `catalog-${opts.preset}`);
   const marker = join(catalog, '.complete');
@@ -128,14 +132,15 @@ export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: s
     writeFileSync(marker, JSON.stringify({ events: g.total }));
   }
   const repeat = opts.repeat ?? 3;
-  const results: Record<Phase, PhaseResult[]> = { raw: [], merge: [], replay: [], encode: [] };
+  const results: Record<Phase, PhaseResult[]> = { raw: [], merge: [], replay: [], encode: [], 'replay-arrow': [] };
+  const phases: Phase[] = ['raw', 'merge', 'replay', 'encode', ...(opts.arrow ? (['replay-arrow'] as const) : [])];
   for (let r = 0; r < repeat; r++) {
-    for (const phase of ['raw', 'merge', 'replay', 'encode'] as Phase[]) {
+    for (const phase of phases) {
       const child = spawnSync(process.execPath, [join(HERE, FROM_SOURCE ? '..' : '../..', 'bin/lockstep.js'), 'bench-phase', phase, '--catalog', catalog, '--out', join(dir, 'replay-out.parquet')], { encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`bench phase ${phase} failed: ${child.stderr}`);
       const res = JSON.parse(child.stdout.trim().split('\n').pop()!) as PhaseResult;
       results[phase].push(res);
-      console.log(`  run ${r + 1}/${repeat} ${phase.padEnd(6)} ${(res.perSec / 1e6).toFixed(2)} M/s  (${res.events.toLocaleString('en-US')} in ${res.seconds.toFixed(2)} s, peak RSS ${res.maxRssMb.toFixed(0)} MB)`);
+      console.log(`  run ${r + 1}/${repeat} ${phase.padEnd(12)} ${(res.perSec / 1e6).toFixed(2)} M/s  (${res.events.toLocaleString('en-US')} in ${res.seconds.toFixed(2)} s, peak RSS ${res.maxRssMb.toFixed(0)} MB)`);
     }
   }
   const pick = (p: Phase): PhaseResult => {
@@ -147,6 +152,7 @@ export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: s
   const merge = pick('merge');
   const replay = pick('replay');
   const encode = pick('encode');
+  const replayArrow = opts.arrow ? pick('replay-arrow') : undefined;
   const out: ReplayBenchResult = {
     preset: opts.preset,
     events: replay.events,
@@ -154,10 +160,12 @@ export async function benchReplay(opts: { preset: 'tiny' | 'day' | 'big'; dir: s
     merge,
     replay,
     encode,
+    ...(replayArrow ? { replayArrow } : {}),
     ratios: {
       mergeVsRaw: merge.perSec / raw.perSec,
       replayVsRaw: replay.perSec / raw.perSec,
       replayRowsVsEncode: (replay.rows ?? replay.events) / replay.seconds / encode.perSec,
+      ...(replayArrow ? { replayArrowVsRaw: replayArrow.perSec / raw.perSec } : {}),
     },
   };
   console.log(formatReplayBench(out));
@@ -175,6 +183,7 @@ export function formatReplayBench(r: ReplayBenchResult): string {
     row('raw parquet-wasm decode (peer)', r.raw, '1.00'),
     row('read + merge (events)', r.merge, r.ratios.mergeVsRaw.toFixed(2)),
     row('full replay + Parquet output', r.replay, r.ratios.replayVsRaw.toFixed(2)),
+    ...(r.replayArrow ? [row('full replay + Arrow IPC output', r.replayArrow, r.ratios.replayArrowVsRaw!.toFixed(2))] : []),
     ...(r.encode === undefined
       ? []
       : [

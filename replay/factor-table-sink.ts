@@ -1,12 +1,15 @@
 /**
  * The factor table: one row per output row of the fold, keyed by the input event's identity.
  * Columns: symbol, source (the event kind), seq, ts_event, ts_recv, then one nullable float64 per
- * factor output. Rows are buffered column-wise and streamed to Parquet a batch at a time.
+ * factor output. Rows are buffered column-wise and streamed to Parquet (or, for a `.arrow` path,
+ * Arrow IPC) a batch at a time.
  */
 import type { MarketEvent } from '../core/events.ts';
 import type { RowSink } from '../core/fold.ts';
 import type { ColumnData, ColumnSpec } from './parquet-io.ts';
 import { ParquetStreamWriter } from './parquet-stream-writer.ts';
+import type { ArrowCompression } from './arrow-ipc-writer.ts';
+import { outputFormat } from './output-format.ts';
 
 export const KEY_COLUMNS: ColumnSpec[] = [
   { name: 'symbol', type: 'utf8' },
@@ -26,6 +29,8 @@ export interface FactorTableSinkOptions {
   /** Rows per Parquet row group (default 131072). */
   rowGroupSize?: number;
   metadata?: Record<string, unknown>;
+  /** Body compression of an `.arrow` output (default none). The format follows the path's extension. */
+  arrowCompression?: ArrowCompression;
 }
 
 export interface SinkResult {
@@ -65,6 +70,8 @@ export class FactorTableSink {
       rowGroupSize: opts.rowGroupSize,
       metadata: opts.metadata,
       statisticsColumns: KEY_COLUMNS.map((c) => c.name),
+      format: outputFormat(path),
+      arrowCompression: opts.arrowCompression,
     });
     this.allocate();
   }

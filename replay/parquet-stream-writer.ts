@@ -8,6 +8,7 @@ import { renameSync, unlinkSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from './worker-thread.ts';
 import type { ColumnData, ColumnSpec, Compression } from './parquet-io.ts';
+import type { ArrowCompression } from './arrow-ipc-writer.ts';
 
 export interface StreamWriterOptions {
   rowGroupSize?: number;
@@ -21,6 +22,12 @@ export interface StreamWriterOptions {
    * factor values.
    */
   statisticsColumns?: readonly string[];
+  /**
+   * `arrow`: the file is Arrow IPC (Feather v2) instead, written by arrow-writer-worker.ts with
+   * the same messages; `arrowCompression` applies to it, `compression`/`statisticsColumns` do not.
+   */
+  format?: 'parquet' | 'arrow';
+  arrowCompression?: ArrowCompression;
 }
 
 /** Batches in flight to the worker before `write` waits: bounds memory, keeps the worker busy. */
@@ -45,9 +52,10 @@ export class ParquetStreamWriter {
     opts: StreamWriterOptions = {},
   ) {
     this.tmp = `${path}.tmp-${process.pid}`;
-    this.worker = startTsWorker(new URL('./parquet-writer-worker.ts', import.meta.url), {
+    const entry = opts.format === 'arrow' ? new URL('./arrow-writer-worker.ts', import.meta.url) : new URL('./parquet-writer-worker.ts', import.meta.url);
+    this.worker = startTsWorker(entry, {
       workerData: {
-        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy', statisticsColumns: opts.statisticsColumns },
+        init: { path: this.tmp, specs, rowGroupSize: opts.rowGroupSize ?? 65536, metadata: opts.metadata, compression: opts.compression ?? 'snappy', statisticsColumns: opts.statisticsColumns, arrowCompression: opts.arrowCompression },
       },
     });
     this.worker.on('message', (m: { type: string; bytes?: number; sha256?: string; message?: string }) => {

@@ -16,6 +16,8 @@ import { stateFromJson, stateToJson } from '../core/state-codec.ts';
 import { dateStartNs, readCatalogSessions } from './catalog.ts';
 import { UsageError } from '../core/errors.ts';
 import { FactorTableSink, type SinkResult } from './factor-table-sink.ts';
+import type { ArrowCompression } from './arrow-ipc-writer.ts';
+import { createEmitter, emitDue, emitLabel, emitNext, skipEmpty, type EmitMode } from './emit.ts';
 import { lineageOf, type StagesFor } from './lineage.ts';
 import { EventMerge } from './merge.ts';
 import { Pacer, type Speed } from './pacer.ts';
@@ -39,6 +41,10 @@ export interface ReplayOptions extends RangeSelection {
   models?: StagesFor;
   /** Per-symbol stages after the factors (the model layer's slots: models/load.ts). */
   stages?: readonly SymbolStage[];
+  /** Body compression when `out` is an `.arrow` file (Arrow IPC); default none. */
+  arrowCompression?: ArrowCompression;
+  /** Which rows the table keeps (replay/emit.ts; default a row per fold output row). */
+  emit?: EmitMode;
   /** Rows per output batch handed to the Parquet encoder (does not change the bytes). */
   batchRows?: number;
   rowGroupSize?: number;
@@ -124,6 +130,11 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const fsVersion = featureSetVersion(factors, sessions, stages);
   const sel: RangeSelection = { ...opts, warmup: opts.warmup ?? 'date-start' };
   // the checkpoint is read before the catalog files are opened: a bad --resume leaves nothing open
+  const emitMode = opts.emit ?? { kind: 'rows' };
+  // the emitter's state is not in a checkpoint: a resumed run would sample from a blank slate
+  if (emitMode.kind !== 'rows' && (opts.stopAfter !== undefined || opts.resume !== undefined)) {
+    throw new UsageError('--emit: only the default (a row per event) can be combined with --stop-after or --resume');
+  }
   let fold = initFold();
   let skip = 0;
   const cp = opts.resume ? readCheckpoint(opts.resume) : undefined;
@@ -142,11 +153,14 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const sink = new FactorTableSink(opts.out, set.columns, {
     batchRows: opts.batchRows,
     rowGroupSize: opts.rowGroupSize,
+    arrowCompression: opts.arrowCompression,
     metadata: {
       featureSetVersion: fsVersion,
       factors: factorManifest(factors),
       // one date keeps the metadata it has always had (same bytes); a range records its dates
       ...(opts.date !== undefined ? { date: opts.date } : { dates: plan.dates }),
+      // a sampled table says how (absent for the default, so the default's bytes stay as they were)
+      ...(emitMode.kind !== 'rows' ? { emit: emitLabel(emitMode) } : {}),
       ...(windowStart !== undefined ? { warmup: { from: isoNs(plan.readFromNs!), window: isoNs(windowStart), dates: plan.warmupDates } } : {}),
       // what made the table and from which files (lineage.ts; `lockstep lineage FILE` prints it)
       lineage: lineageOf({ factors, sessions, files: opened.files, root: opts.catalog, stages, models: models?.lineage }),
@@ -169,6 +183,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const boundaries = sequenceSessionStarts(plan);
   let nextBoundary = boundaries.shift();
   const row = sink.row;
+  const emitter = emitMode.kind === 'rows' ? undefined : createEmitter(emitMode, row);
+  const out = emitter?.row ?? row;
   try {
     for (let ev: MarketEvent | null = merge.next(); ev !== null; ev = merge.next()) {
       consumed++;
@@ -186,7 +202,15 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         warmupEvents++;
       } else {
         warming = false;
-        applyEvent(set, fold, ev, row);
+        if (emitter !== undefined && emitDue(emitter, ev.tsRecv)) {
+          skipEmpty(emitter, ev.tsRecv);
+          // one sample at a time: a long gap under every:D is many samples, each drained in turn
+          while (emitDue(emitter, ev.tsRecv)) {
+            emitNext(emitter, row);
+            if (sink.full) await sink.drain();
+          }
+        }
+        applyEvent(set, fold, ev, out);
       }
       if (sink.full) await sink.drain();
       if ((consumed & 0x3fff) === 0) progress.update(consumed, ev.tsRecv);

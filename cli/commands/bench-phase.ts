@@ -4,7 +4,7 @@ import { type ArgsOf, CATALOG } from '../options.ts';
 // demandOption on the positional only tells the types what `<phase>` already enforces
 const builder = (y: Argv) =>
   y
-    .positional('phase', { choices: ['raw', 'merge', 'replay', 'encode'] as const, demandOption: true, describe: 'raw: read the files; merge: merge them into one stream; replay: the whole replay; encode: only the Parquet encoding of --out' })
+    .positional('phase', { choices: ['raw', 'merge', 'replay', 'encode', 'replay-arrow'] as const, demandOption: true, describe: 'raw: read the files; merge: merge them into one stream; replay: the whole replay (replay-arrow: writing Arrow IPC); encode: only the Parquet encoding of --out' })
     .option('catalog', CATALOG)
     .option('out', { type: 'string', demandOption: true, describe: 'factor table: phase replay writes it, phase encode reads it' });
 

@@ -48,7 +48,7 @@ async function single(a: BenchArgs): Promise<void> {
   if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, live, historical, training-set, onnx, weights, models, pnl) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
-    await benchReplay({ preset: a.preset, dir: a.dir, json: a.json });
+    await benchReplay({ preset: a.preset, dir: a.dir, json: a.json, arrow: true });
     return;
   }
   if (a.what === 'factors') {
