@@ -45,8 +45,12 @@ export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{
 /**
  * One shard's output stream read a page of about `pageRows` rows at a time, the next page fetched
  * while this one is used. An entry holds a commit's rows (one to a batch's worth), so the number
- * of entries per XRANGE follows the rows per entry seen so far.
+ * of entries per XRANGE follows the rows per entry seen so far, and also the bytes per entry: a
+ * page stays near PAGE_BYTES whatever the row width (a 1,000-column set's 5,000 rows are ~50 MB,
+ * a reply that four shards' prefetches parse past the client's command timeout on a busy machine).
  */
+const PAGE_BYTES = 4 << 20;
+
 class ShardPages {
   private from = '-';
   private page: OutputRow[] = [];
@@ -56,13 +60,15 @@ class ShardPages {
   private count: number;
   private entriesSeen = 0;
   private rowsSeen = 0;
+  private bytesSeen = 0;
 
   constructor(
     private readonly r: RedisClient,
     private readonly stream: string,
     private readonly pageRows: number,
   ) {
-    this.count = Math.min(pageRows, 16);
+    // a first page of two entries: their width sizes the next pages
+    this.count = Math.min(pageRows, 2);
     this.next = this.fetch();
   }
 
@@ -73,10 +79,15 @@ class ShardPages {
     const rows: OutputRow[] = [];
     if (batch.length === 0) return { rows, full: false };
     this.from = `(${batch[batch.length - 1][0]}`;
-    for (const [, f] of batch) rowsOfEntry(f, rows);
+    for (const [, f] of batch) {
+      rowsOfEntry(f, rows);
+      for (let i = 0; i < f.length; i++) this.bytesSeen += f[i].length;
+    }
     this.entriesSeen += batch.length;
     this.rowsSeen += rows.length;
-    this.count = Math.max(1, Math.min(this.pageRows, Math.round(this.pageRows / Math.max(1, this.rowsSeen / this.entriesSeen))));
+    const byRows = this.pageRows / Math.max(1, this.rowsSeen / this.entriesSeen);
+    const byBytes = PAGE_BYTES / Math.max(1, this.bytesSeen / this.entriesSeen);
+    this.count = Math.max(1, Math.min(this.pageRows, Math.round(Math.min(byRows, byBytes))));
     return { rows, full: batch.length === count };
   }
 
