@@ -99,7 +99,7 @@ async function single(a: BenchArgs): Promise<void> {
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, live, historical, training-set, onnx, weights, models; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };
