@@ -17,13 +17,14 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '../core/events.ts';
+import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FactorSet, type RowSink } from '../core/fold.ts';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
 import { ensureCatalog, loadEvents, type BenchPreset } from './factor-bench.ts';
 import { percentiles } from './live-bench.ts';
 import { roundRobin } from './round-robin.ts';
 
-/** The wide set the bench runs (examples/factors-1000.json). */
+/** The wide set the bench runs (examples/factors-1000.json; the CLI loads it, bench/ may not import cli/). */
 export const WIDE_SET_FILE = fileURLToPath(new URL('../examples/factors-1000.json', import.meta.url));
 
 export interface WideFoldFigure {
@@ -173,11 +174,13 @@ export async function measureReads(columns: readonly string[], n: number): Promi
   }
 }
 
-/** Runs the wide benchmark, prints its table, and writes the result as JSON to `opts.json` when given. */
-export async function benchWide(opts: { preset: BenchPreset; dir: string; json?: string; events?: number; runs?: number; reads?: number; quiet?: boolean }): Promise<WideBenchResult> {
+/**
+ * Runs the wide benchmark with `factors` (the set of WIDE_SET_FILE, as the CLI loads it), prints
+ * its table, and writes the result as JSON to `opts.json` when given.
+ */
+export async function benchWide(opts: { factors: readonly AnyFactor[]; preset: BenchPreset; dir: string; json?: string; events?: number; runs?: number; reads?: number; quiet?: boolean }): Promise<WideBenchResult> {
   const log = opts.quiet ? () => {} : (s: string) => console.log(s);
-  const { loadFactorSetFile } = await import('../cli/factor-set-file.ts');
-  const wide = createFactorSet((await loadFactorSetFile(WIDE_SET_FILE)).factors);
+  const wide = createFactorSet(opts.factors);
   const catalog = await ensureCatalog(resolve(opts.dir), opts.preset, log);
   const { events } = await loadEvents(catalog, opts.events ?? 500_000);
   log(`fold: default set (${DEFAULT_FACTORS.length} factors) vs ${WIDE_SET_FILE} (${wide.columns.length} columns) over ${events.length.toLocaleString('en-US')} events, ${opts.runs ?? 5} rounds`);

@@ -15,14 +15,14 @@ import { createFactorSet } from '../core/fold.ts';
 import { generateDay } from '../datasets/generate.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
 import { loadFactorSetFile } from './factor-set-file.ts';
-// @ts-expect-error a plain .mjs script without types
-import { formatSet, wideFactorSet } from '../examples/wide-factors.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const WIDE = join(ROOT, 'examples/factors-1000.json');
 const DATE = '2024-03-15';
 let dir: string;
 
+/** examples/wide-factors.mjs run as a researcher runs it. */
+const generate = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'examples/wide-factors.mjs'), ...args], { encoding: 'utf8', cwd: dir });
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: dir });
 
 beforeAll(async () => {
@@ -33,7 +33,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the 1,000-column set file', () => {
   it('is what examples/wide-factors.mjs writes, and loads to exactly 1,000 distinct columns', async () => {
-    expect(readFileSync(WIDE, 'utf8')).toBe(formatSet(wideFactorSet(1000)));
+    expect(readFileSync(WIDE, 'utf8')).toBe(generate().stdout);
     const loaded = await loadFactorSetFile(WIDE);
     const set = createFactorSet(loaded.factors);
     expect(set.columns).toHaveLength(1000);
@@ -41,8 +41,12 @@ describe('the 1,000-column set file', () => {
     // sweeps of the families: 2..500-bar averages, many trade-flow windows, all ten depth levels
     expect(set.columns).toEqual(expect.arrayContaining(['ma_2m', 'ma_500m', 'rv_500m', 'rsi_99', 'volume_120m', 'trade_count_5s', 'depth_imbalance_1', 'depth_imbalance_10', 'macd_3_13_5_signal', 'ma_60m_auto']));
     expect(set.compiled).toBe(true);
-    const small = createFactorSet((await loadFactorSetFile(writeSet('small.json', wideFactorSet(50)))).factors);
+    expect(generate('--columns', '50', '--out', join(dir, 'small.json')).status).toBe(0);
+    const small = createFactorSet((await loadFactorSetFile(join(dir, 'small.json'))).factors);
     expect(small.columns).toHaveLength(50);
+    const bad = generate('--columns', 'many');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe('wide-factors: --columns many: give a positive whole number');
   });
 
   it('bad input: one line naming the file and the field, exit 2', () => {

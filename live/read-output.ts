@@ -69,7 +69,18 @@ class ShardPages {
   ) {
     // a first page of two entries: their width sizes the next pages
     this.count = Math.min(pageRows, 2);
-    this.next = this.fetch();
+    this.next = this.prefetch();
+  }
+
+  /**
+   * The next page, fetched now and awaited later: marked handled at once, so that a failed read
+   * (a timeout) reaches the reader when it awaits the page instead of crashing the process as an
+   * unhandled rejection while another shard's page is being read.
+   */
+  private prefetch(): Promise<{ rows: OutputRow[]; full: boolean }> {
+    const p = this.fetch();
+    p.catch(() => {});
+    return p;
   }
 
   /** The rows of the next `count` entries, and whether there were that many (more may follow). */
@@ -99,7 +110,7 @@ class ShardPages {
       this.page = rows;
       this.pos = 0;
       // a short page is the stream's end (as read now); a full one may have a successor
-      this.next = full ? this.fetch() : null;
+      this.next = full ? this.prefetch() : null;
     }
     return this.page[this.pos];
   }

@@ -57,8 +57,10 @@ async function single(a: BenchArgs): Promise<void> {
     return;
   }
   if (a.what === 'wide') {
-    const { benchWide } = await import('../../bench/wide-bench.ts');
-    await benchWide({ preset: a.preset, dir: a.dir, json: a.json, events: a.events });
+    const { benchWide, WIDE_SET_FILE } = await import('../../bench/wide-bench.ts');
+    const { loadFactorSetFile } = await import('../factor-set-file.ts');
+    const { factors } = await loadFactorSetFile(WIDE_SET_FILE);
+    await benchWide({ factors, preset: a.preset, dir: a.dir, json: a.json, events: a.events });
     return;
   }
   if (a.what === 'training-set') {
