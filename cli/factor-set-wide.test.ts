@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../core/errors.ts';
 import { createFactorSet } from '../core/fold.ts';
 import { generateDay } from '../datasets/generate.ts';
 import { readFactorTable } from '../replay/read-factor-table.ts';
@@ -49,7 +50,7 @@ describe('the 1,000-column set file', () => {
     expect(bad.stderr.trim()).toBe('wide-factors: --columns many: give a positive whole number');
   });
 
-  it('bad input: one line naming the file and the field, exit 2', () => {
+  it('bad input: one line naming the file and the field, exit 2', async () => {
     const cases: [unknown, RegExp][] = [
       [{ factors: ['mid', { factor: 'ma_5m', params: { bars: 0 } }] }, /bad\.json, field factors\[1\]\.params\.bars: ma_5m must be >= 1 \(value 0\)/],
       [{ factors: [{ factor: 'ma_5m', params: { bars: 10_001 } }] }, /field factors\[0\]\.params\.bars: ma_5m must be <= 10000 \(value 10001\)/],
@@ -61,11 +62,16 @@ describe('the 1,000-column set file', () => {
       [{ factors: [{ factor: 'ma_5m', params: { bars: 7 } }, { factor: 'ma_20m', params: { bars: 7 } }] }, /factors\[1\] \(ma_7m\) writes column ma_7m, which factors\[0\] \(ma_7m\) writes too/],
     ];
     for (const [doc, want] of cases) {
-      const r = cli('replay', '--catalog', join(dir, 'cat'), '--date', DATE, '--factors', writeSet('bad.json', doc), '--out', join(dir, 'x.parquet'));
-      expect(r.status, r.stderr).toBe(2);
-      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-      expect(r.stderr).toMatch(want);
+      const file = writeSet('bad.json', doc);
+      await expect(loadFactorSetFile(file)).rejects.toThrow(want);
+      // a user's mistake: UserError (exit 2, one line), never a stack trace
+      await expect(loadFactorSetFile(file)).rejects.toBeInstanceOf(UserError);
     }
+    // and through the real CLI: exit 2, the one line
+    const r = cli('replay', '--catalog', join(dir, 'cat'), '--date', DATE, '--factors', writeSet('bad.json', cases[0][0]), '--out', join(dir, 'x.parquet'));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(cases[0][1]);
   }, 120_000);
 });
 
