@@ -147,7 +147,7 @@ function median(xs: readonly number[]): number {
 }
 
 /** The preset's day catalog in `dir`, generated once (same layout and marker as `bench replay`). */
-async function ensureCatalog(dir: string, preset: BenchPreset, log: (s: string) => void): Promise<string> {
+export async function ensureCatalog(dir: string, preset: BenchPreset, log: (s: string) => void): Promise<string> {
   const catalog = join(dir, `catalog-${preset}`);
   const marker = join(catalog, '.complete');
   mkdirSync(dir, { recursive: true });
@@ -161,7 +161,7 @@ async function ensureCatalog(dir: string, preset: BenchPreset, log: (s: string) 
 }
 
 /** The first `limit` merged events of the bench day, in replay order. */
-async function loadEvents(catalog: string, limit: number): Promise<{ events: MarketEvent[]; dayEvents: number }> {
+export async function loadEvents(catalog: string, limit: number): Promise<{ events: MarketEvent[]; dayEvents: number }> {
   const { openSelection } = await import('../replay/run-replay.ts');
   const { EventMerge } = await import('../replay/merge.ts');
   const opened = await openSelection({ catalog, date: BENCH_DATE });

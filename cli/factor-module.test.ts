@@ -150,7 +150,7 @@ describe('lockstep factors check', () => {
     };
     expect(oneLine(replay('x.parquet', '--factors', set('unknown.json', { factors: ['mid', 'ma_7'] })))).toMatch(/unknown\.json, field factors\[1\]: no such factor .*\(value "ma_7"\)/);
     expect(oneLine(replay('x.parquet', '--factors', set('twice.json', { factors: ['ma_5m', { factor: 'ma_20m', params: { bars: 5 } }] })))).toMatch(/twice\.json: factors\[1\] \(ma_5m\) writes column ma_5m, which factors\[0\] \(ma_5m\) writes too/);
-    expect(oneLine(replay('x.parquet', '--factors', set('badparam.json', { factors: [{ factor: 'ma_5m', params: { bars: 0 } }] })))).toMatch(/badparam\.json, field factors\[0\]\.params: factor ma_5m: parameter bars=0 must be >= 1/);
+    expect(oneLine(replay('x.parquet', '--factors', set('badparam.json', { factors: [{ factor: 'ma_5m', params: { bars: 0 } }] })))).toMatch(/badparam\.json, field factors\[0\]\.params\.bars: ma_5m must be >= 1 \(value 0\)/);
     expect(oneLine(replay('x.parquet', '--factors', set('badmod.json', { modules: ['./none.ts'], factors: ['mid'] })))).toMatch(/badmod\.json, field modules\[0\]: .*none\.ts: exports no factors/);
     // no partial output under the final name
     expect(existsSync(join(dir, 'x.parquet'))).toBe(false);

@@ -27,7 +27,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError, UserError } from '../core/errors.ts';
-import { withParams, type AnyFactor, type ParamValue } from '../core/factor.ts';
+import { checkParam, withParams, type AnyFactor, type ParamValue } from '../core/factor.ts';
 import { FactorFileError, loadFactorModule, refuseSharedColumns, type LoadedFactors } from './factor-module.ts';
 
 const TOP_KEYS = ['modules', 'factors', 'defaults'];
@@ -100,6 +100,13 @@ function resolveEntry(file: string, field: string, entry: unknown, byName: Map<s
   for (const [k, v] of Object.entries(params)) {
     if (!(k in base.params)) throw new InputError({ file, field: `${field}.params.${k}`, reason: `${base.name} has no parameter ${k} (it has ${Object.keys(base.params).join(', ') || 'none'})` });
     if (!['number', 'string', 'boolean'].includes(typeof v)) throw new InputError({ file, field: `${field}.params.${k}`, value: JSON.stringify(v), reason: 'must be a number, string or boolean' });
+    // out of range or of the wrong kind: name the parameter's own field (`factors[12].params.bars`)
+    try {
+      checkParam(base.name, k, v, base.rules[k]);
+    } catch (err) {
+      if (err instanceof UserError) throw new InputError({ file, field: `${field}.params.${k}`, value: v, reason: `${base.name} ${err.message.replace(/^factor \S+: parameter \S+ /, '')}` });
+      throw err;
+    }
   }
   try {
     return withParams(base, params);

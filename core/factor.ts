@@ -96,7 +96,8 @@ export type AnyFactor = Factor<any, any, any>;
 
 const NAME_RE = /^[a-z][a-z0-9_]*$/;
 
-function checkParam(factor: string, key: string, value: unknown, rule: ParamRule): void {
+/** Checks one parameter value against its rule; throws FactorDefinitionError quoting the value. */
+export function checkParam(factor: string, key: string, value: unknown, rule: ParamRule): void {
   const bad = (why: string) =>
     new FactorDefinitionError(factor, `parameter ${key}=${JSON.stringify(value)} ${why}`);
   switch (rule.kind) {

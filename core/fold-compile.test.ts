@@ -8,9 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defineDerivation } from './derivation.ts';
 import type { MarketEvent } from './events.ts';
 import { KINDS } from './events.ts';
-import { defineFactor, type AnyFactor } from './factor.ts';
+import { defineFactor, withParams, type AnyFactor } from './factor.ts';
 import { streamArbitrary } from '../testing/contract-streams.ts';
-import { runnerSource } from './fold-compile.ts';
+import { CHUNK_FACTORS, runnerSource } from './fold-compile.ts';
 import { applyEvent, createFactorSet, initFold } from './fold.ts';
 import { DEFAULT_FACTORS } from './registry.ts';
 
@@ -62,6 +62,27 @@ describe('compiled fold runners', () => {
         expect(compiled).toEqual(rowsOf(events, factors, false));
       }),
       { seed: 7, numRuns: 60 },
+    );
+  });
+
+  it('cut a wide set into chunk functions and still give the interpreted fold’s rows', () => {
+    // every reader mode past CHUNK_FACTORS, beside sweeps of the default families
+    const modes = (['fired', 'always', 'fired-or-market'] as const).flatMap((when) => Array.from({ length: CHUNK_FACTORS + 3 }, (_, i) => counter(`c_${when.replace(/-/g, '_')}_${i}`, when)));
+    const sweep = DEFAULT_FACTORS.flatMap((f) => {
+      if ('bars' in f.params && f.name !== 'price_collar') return [2, 3, 7, 11].filter((b) => b !== f.params.bars).map((bars) => withParams(f, { bars }));
+      if ('seconds' in f.params) return [7, 30, 90].map((seconds) => withParams(f, { seconds }));
+      return [f];
+    });
+    const factors = [...modes, ...new Map(sweep.map((f) => [f.name, f])).values()];
+    const set = createFactorSet(factors);
+    const all = KINDS.map((_, ki) => runnerSource(set, ki)).join('\n');
+    expect(all).toMatch(/function C0\(/);
+    expect(all).not.toMatch(/['"`]/);
+    fc.assert(
+      fc.property(streamArbitrary(), (events) => {
+        expect(rowsOf(events, factors, true)).toEqual(rowsOf(events, factors, false));
+      }),
+      { seed: 20261207, numRuns: 25 },
     );
   });
 

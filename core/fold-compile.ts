@@ -108,21 +108,51 @@ function factorSource(plan: RunnerPlan, i: number, derived: string, fired: strin
   return lines.join('\n');
 }
 
-/** Source of the runner body for kind index `ki` (exported for tests). */
-export function runnerSource(plan: RunnerPlan, ki: number): string {
+/**
+ * Factors per generated function. A wide set (examples/factors-1000.json: ~850 bar factors fire on
+ * one bar close) inlined into one runner makes a function too large for V8's optimizing compiler
+ * (its bytecode limit), which then leaves the whole runner in the interpreter, slower than the
+ * interpreted loop. Past this many factors in a group the group is cut into chunk functions of this
+ * many each, every chunk small enough to be optimized; the default set's groups stay inline.
+ */
+export const CHUNK_FACTORS = 64;
+
+/** The factors `ix` as inline source, or as calls of chunk functions added to `chunks`. */
+function groupSource(plan: RunnerPlan, ix: readonly number[], derived: string, fired: string, chunks: string[]): string[] {
+  if (ix.length <= CHUNK_FACTORS) return ix.map((i) => factorSource(plan, i, derived, fired));
+  const out: string[] = [];
+  for (let at = 0; at < ix.length; at += CHUNK_FACTORS) {
+    const name = `C${chunks.length}`;
+    const body = ix.slice(at, at + CHUNK_FACTORS).map((i) => factorSource(plan, i, 'ds', 'fired'));
+    // `changed` starts false in a chunk: only which comparisons run can differ, not the result
+    chunks.push(`function ${name}(S, values, ev, ds, fired, track) {\nlet changed = false;\nlet v;\n${body.join('\n')}\nreturn changed;\n}`);
+    out.push(`if (${name}(S, values, ev, ${derived}, ${fired}, track)) changed = true;`);
+  }
+  return out;
+}
+
+/** Chunk functions (`chunks`) and the runner body for kind index `ki`. */
+function runnerParts(plan: RunnerPlan, ki: number): { chunks: string[]; body: string } {
+  const chunks: string[] = [];
   const out: string[] = ['let changed = false;', 'const S = s.states;', 'const values = s.values;', 'let v;'];
   for (const d of plan.derivationsByKindIx[ki]) {
     out.push('{', `const ds = s.derived[${d}];`, `const fired = D${d}(ds, ev);`);
     const fired = plan.firedReaders[d];
-    if (fired.length > 0) out.push('if (fired) {', ...fired.map((i) => factorSource(plan, i, 'ds', 'true')), '}');
-    for (const i of plan.alwaysReaders[d]) out.push(factorSource(plan, i, 'ds', 'fired'));
-    const market = plan.marketReaders[d].map((i) => factorSource(plan, i, 'ds', 'fired'));
+    if (fired.length > 0) out.push('if (fired) {', ...groupSource(plan, fired, 'ds', 'true', chunks), '}');
+    out.push(...groupSource(plan, plan.alwaysReaders[d], 'ds', 'fired', chunks));
+    const market = groupSource(plan, plan.marketReaders[d], 'ds', 'fired', chunks);
     if (market.length > 0) out.push(...(ki === HEARTBEAT ? ['if (fired) {', ...market, '}'] : market));
     out.push('}');
   }
-  for (const i of plan.byKindIx[ki]) out.push(factorSource(plan, i, 'undefined', 'false'));
+  out.push(...groupSource(plan, plan.byKindIx[ki], 'undefined', 'false', chunks));
   out.push('return changed;');
-  return out.join('\n');
+  return { chunks, body: out.join('\n') };
+}
+
+/** Source of the runner for kind index `ki`: its chunk functions, then its body (exported for tests). */
+export function runnerSource(plan: RunnerPlan, ki: number): string {
+  const { chunks, body } = runnerParts(plan, ki);
+  return [...chunks, body].join('\n');
 }
 
 // Only identifiers of the fixed vocabulary above, integers, operators and punctuation.
@@ -151,8 +181,9 @@ export function canGenerateCode(): boolean {
  * functions, so every factor set gets its own JIT feedback.
  */
 export function compileKind(plan: RunnerPlan, ki: number): KindRunner {
-  const body = runnerSource(plan, ki);
-  if (!SAFE_SOURCE.test(body)) throw new Error(`fold-compile: generated source has unexpected characters`);
+  const { chunks, body } = runnerParts(plan, ki);
+  const defs = chunks.join('\n');
+  if (!SAFE_SOURCE.test(body) || !SAFE_SOURCE.test(defs)) throw new Error(`fold-compile: generated source has unexpected characters`);
   const names: string[] = ['differs'];
   const args: unknown[] = [differs];
   plan.updateFns.forEach((u, i) => {
@@ -167,6 +198,6 @@ export function compileKind(plan: RunnerPlan, ki: number): KindRunner {
     names.push(`D${i}`);
     args.push(d);
   });
-  const factory = new Function(...names, `return function run(s, ev, track) {\n${body}\n};`) as (...a: unknown[]) => KindRunner;
+  const factory = new Function(...names, `${defs}\nreturn function run(s, ev, track) {\n${body}\n};`) as (...a: unknown[]) => KindRunner;
   return factory(...args);
 }

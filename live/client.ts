@@ -50,7 +50,13 @@ export const FEATURE_RE = /^[a-z][a-z0-9_]{0,63}$/;
 
 export class QueryError extends UserError {}
 
-export function validateQuery(q: OnlineQuery, limits = { symbols: 1000, features: 256 }): void {
+/**
+ * A query's bounds: 1,000 symbols, 4,096 features (a wide deployment serves ~1,000 columns per
+ * symbol, examples/factors-1000.json, and a reader may want all of them).
+ */
+export const QUERY_LIMITS = { symbols: 1000, features: 4096 };
+
+export function validateQuery(q: OnlineQuery, limits = QUERY_LIMITS): void {
   if (q.symbols.length === 0) throw new QueryError('symbols: at least one symbol is required');
   if (q.features.length === 0) throw new QueryError('features: at least one feature is required');
   if (q.symbols.length > limits.symbols) throw new QueryError(`symbols: at most ${limits.symbols} per request, got ${q.symbols.length}`);

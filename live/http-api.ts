@@ -10,7 +10,7 @@
  * Read-only by construction: it only issues HGET, HMGET, GET (of the kill switch), HGETALL (of the
  * alerts firing and of the latest weights) and PING (give it a
  * Redis ACL user limited to those, see README). Names are validated, request size is bounded (URL ≤ 8 KiB, ≤ 1000 symbols,
- * ≤ 256 features), and it binds to loopback unless told otherwise.
+ * ≤ 4096 features), and it binds to loopback unless told otherwise.
  * Extensions (`ApiOptions.extensions`: the Open Inference Protocol endpoints of live/inference/inference-api.ts)
  * answer their own paths on the same server, counted in /metrics like the rest.
  */

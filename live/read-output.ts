@@ -45,8 +45,12 @@ export async function readOutputRows(r: RedisClient, keys: KeyLayout): Promise<{
 /**
  * One shard's output stream read a page of about `pageRows` rows at a time, the next page fetched
  * while this one is used. An entry holds a commit's rows (one to a batch's worth), so the number
- * of entries per XRANGE follows the rows per entry seen so far.
+ * of entries per XRANGE follows the rows per entry seen so far, and also the bytes per entry: a
+ * page stays near PAGE_BYTES whatever the row width (a 1,000-column set's 5,000 rows are ~50 MB,
+ * a reply that four shards' prefetches parse past the client's command timeout on a busy machine).
  */
+const PAGE_BYTES = 4 << 20;
+
 class ShardPages {
   private from = '-';
   private page: OutputRow[] = [];
@@ -56,14 +60,27 @@ class ShardPages {
   private count: number;
   private entriesSeen = 0;
   private rowsSeen = 0;
+  private bytesSeen = 0;
 
   constructor(
     private readonly r: RedisClient,
     private readonly stream: string,
     private readonly pageRows: number,
   ) {
-    this.count = Math.min(pageRows, 16);
-    this.next = this.fetch();
+    // a first page of two entries: their width sizes the next pages
+    this.count = Math.min(pageRows, 2);
+    this.next = this.prefetch();
+  }
+
+  /**
+   * The next page, fetched now and awaited later: marked handled at once, so that a failed read
+   * (a timeout) reaches the reader when it awaits the page instead of crashing the process as an
+   * unhandled rejection while another shard's page is being read.
+   */
+  private prefetch(): Promise<{ rows: OutputRow[]; full: boolean }> {
+    const p = this.fetch();
+    p.catch(() => {});
+    return p;
   }
 
   /** The rows of the next `count` entries, and whether there were that many (more may follow). */
@@ -73,10 +90,15 @@ class ShardPages {
     const rows: OutputRow[] = [];
     if (batch.length === 0) return { rows, full: false };
     this.from = `(${batch[batch.length - 1][0]}`;
-    for (const [, f] of batch) rowsOfEntry(f, rows);
+    for (const [, f] of batch) {
+      rowsOfEntry(f, rows);
+      for (let i = 0; i < f.length; i++) this.bytesSeen += f[i].length;
+    }
     this.entriesSeen += batch.length;
     this.rowsSeen += rows.length;
-    this.count = Math.max(1, Math.min(this.pageRows, Math.round(this.pageRows / Math.max(1, this.rowsSeen / this.entriesSeen))));
+    const byRows = this.pageRows / Math.max(1, this.rowsSeen / this.entriesSeen);
+    const byBytes = PAGE_BYTES / Math.max(1, this.bytesSeen / this.entriesSeen);
+    this.count = Math.max(1, Math.min(this.pageRows, Math.round(Math.min(byRows, byBytes))));
     return { rows, full: batch.length === count };
   }
 
@@ -88,7 +110,7 @@ class ShardPages {
       this.page = rows;
       this.pos = 0;
       // a short page is the stream's end (as read now); a full one may have a successor
-      this.next = full ? this.fetch() : null;
+      this.next = full ? this.prefetch() : null;
     }
     return this.page[this.pos];
   }

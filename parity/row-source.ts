@@ -317,7 +317,9 @@ async function openRedisSource(url: string, opts: SourceOptions): Promise<RowSou
   if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`${url}: add ?shards=N (and ?ns=...) to read a live capture`);
   const { openRedis } = await import('../live/redis-connect.ts');
   const { readOutputColumns, streamOutputRows } = await import('../live/read-output.ts');
-  const r = await openRedis(connectUrl, { name: 'lockstep-parity' });
+  // an output entry holds a whole commit (512 rows of a 1,000-column set are ~9 MB): a reply that
+  // big can take more than the default 2 s to arrive and parse on a busy machine
+  const r = await openRedis(connectUrl, { name: 'lockstep-parity', commandTimeoutMs: 60_000 });
   const keys = { ns, shards };
   const columns = await readOutputColumns(r, keys);
   return {

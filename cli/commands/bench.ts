@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | live | historical | training-set | onnx | weights | models | pnl (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
@@ -17,7 +17,7 @@ const builder = (y: Argv) =>
     .option('rates', { type: 'string', describe: 'live: input rates in events/s, comma-separated (default 10000,50000)' })
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
     .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
-    .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000)' })
+    .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
 type BenchArgs = ParsedArgs<typeof builder>;
@@ -45,7 +45,7 @@ function parseRates(v: string | undefined): number[] | undefined {
 async function single(a: BenchArgs): Promise<void> {
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, live, historical, training-set, onnx, weights, models, pnl) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json, arrow: true });
@@ -54,6 +54,13 @@ async function single(a: BenchArgs): Promise<void> {
   if (a.what === 'factors') {
     const { benchFactors } = await import('../../bench/factor-bench.ts');
     await benchFactors({ preset: a.preset, dir: a.dir, json: a.json, events: a.events });
+    return;
+  }
+  if (a.what === 'wide') {
+    const { benchWide, WIDE_SET_FILE } = await import('../../bench/wide-bench.ts');
+    const { loadFactorSetFile } = await import('../factor-set-file.ts');
+    const { factors } = await loadFactorSetFile(WIDE_SET_FILE);
+    await benchWide({ factors, preset: a.preset, dir: a.dir, json: a.json, events: a.events });
     return;
   }
   if (a.what === 'training-set') {
@@ -93,13 +100,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchOnnx({ json: a.json });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, live, historical, training-set, onnx, weights, models, pnl`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, live, historical, training-set, onnx, weights, models, pnl; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };
