@@ -1,0 +1,475 @@
+/**
+ * The PnL and risk ledger: a pure fold over fills and marks, per (account, strategy, symbol)
+ * position and per (account, strategy) book, plus a running total of everything.
+ *
+ * ## Money is exact
+ * Prices are integer ticks, quantities integer lots, and money (cash, fees, cost basis, PnL) an
+ * integer number of money units (`Instruments.moneyGrid`, 1e-8 of the currency by default); an
+ * instrument's `unit` is the money value of one tick × one lot (an exact integer, checked when the
+ * instruments file is loaded). So cash = −Σ side·qty·price·unit and the market value
+ * MV = qty·mark·unit are integers, kept exactly (bigint, or `ExactSum`'s float64 fast path below 2^53).
+ *
+ * Average cost makes one quantity fractional: after buying 3 lots at 10 and 11 ticks the average is
+ * 10.5, and closing 1 lot leaves a cost basis of 2/3 of 31 ticks. The ledger keeps the open cost
+ * basis B as an exact bigint rational `basisNum / basisDen` (reduced): opening adds
+ * `side·qty·price·unit`; closing c of |Q| lots scales B by (|Q|−c)/|Q| (so the average B/Q is
+ * unchanged, as average-cost accounting requires); a close through zero opens the remainder at the
+ * fill price. Then, exactly:
+ * - realized   = cash + B − B₀       (B₀: the start-of-day basis; = Σ closed qty·(price − average))
+ * - unrealized = MV − B
+ * - realized + unrealized = cash + MV − B₀   (the cash-flow identity, an integer)
+ * - day PnL    = cash + MV − fees − R₀ (R₀: start-of-day positions at their reference price,
+ *   the positions file's `mark_price`, else the symbol's first mark of the day)
+ * B's denominator divides the position size at the last close, so it stays small. Book totals of
+ * B are kept as an exact integer part plus the sum of the fractions (each below one money unit,
+ * a float64): book realized/unrealized are therefore exact to far below a money unit; the
+ * position's own figures and the day PnL are exact.
+ *
+ * ## Cost per price change
+ * A mark updates only the positions in that symbol (usually one per account/strategy holding it):
+ * ΔMV = Q·(m₁ − m₀)·unit, Δgross = |Q|·(m₁ − m₀)·unit (prices are > 0), a new VaR term, then the
+ * book's day PnL, its high-water mark and drawdown — O(1) in the number of positions. Concentration
+ * (largest |notional| / gross) needs a maximum over the book, so `snapshot` computes it (once per
+ * sampled second), not each mark.
+ *
+ * ## Value at risk (volatility, delta-normal)
+ * VaR_i = z · σ_h · |notional_i| with σ_h = rv · √(h / N): `rv` is the realized volatility of
+ * 1-minute log returns over the last N minutes (core/factors/realized-vol.ts: √Σr², the N-minute
+ * volatility), so the 1-minute variance is rv²/N and the h-minute one h·rv²/N (square-root-of-time
+ * scaling of i.i.d. returns). This is the parametric (variance-covariance) VaR of RiskMetrics
+ * (J.P. Morgan/Reuters, RiskMetrics Technical Document, 4th ed., 1996, §6) and Jorion (Value at
+ * Risk, 3rd ed., 2007, ch. 5). The book's VaR is the sum of the positions' VaRs: perfectly
+ * correlated positions, an upper bound of the diversified VaR (no correlation matrix is estimated).
+ * A symbol without an rv yet contributes 0 and is counted in `varMissing`.
+ *
+ * No I/O, clock, randomness or promises; state is plain data (maps, arrays, bigints).
+ */
+import { UserError } from '../core/errors.ts';
+import { instrumentOf, type Instruments } from './instruments.ts';
+import { addBig, addProduct, exactSum, floorDiv, gcd, sumNumber, sumValue, type ExactSum } from './money.ts';
+import type { Fill } from './types.ts';
+
+/** Mark positions to the quote mid or the last trade price (the factor columns `mid` / `last_price`). */
+export type MarkSource = 'mid' | 'last';
+
+/** A start-of-day position (the positions file, already on the grid). */
+export interface StartPosition {
+  account: string;
+  strategy: string;
+  symbol: string;
+  /** Lots, signed (negative: short). */
+  qty: number;
+  /** Average cost in money units per lot (an integer: the average price on the money grid). */
+  avgCost: number;
+  /** Reference price for the day PnL in ticks (yesterday's close), or null: the day's first mark. */
+  markTicks: number | null;
+}
+
+/** The ledger's configuration. */
+export interface LedgerConfig {
+  instruments: Instruments;
+  mark: MarkSource;
+  /** VaR: the rv factor's window N in minutes (rv_5m → 5), the horizon h in minutes and z. */
+  varRvMinutes: number;
+  varHorizonMinutes: number;
+  varZ: number;
+  startPositions?: readonly StartPosition[];
+}
+
+/** Defaults: mark to mid; 99% one-sided (z = 2.326) one-hour VaR from rv_5m. */
+export const DEFAULT_VAR = { varRvMinutes: 5, varHorizonMinutes: 60, varZ: 2.3263478740408408 } as const;
+
+/** One position's state. */
+export interface Position {
+  account: string;
+  strategy: string;
+  symbol: string;
+  book: number;
+  unit: number;
+  /** Lots, signed. */
+  qty: number;
+  basisNum: bigint;
+  basisDen: bigint;
+  basis0: bigint;
+  cash: bigint;
+  fees: bigint;
+  /** The mark this position's MV was last computed at (ticks), or null before its symbol's first mark. */
+  mark: number | null;
+  /** Start-of-day lots whose reference price is the symbol's first mark (0 once it came). */
+  sodPending: number;
+  /** |notional| in the currency and its VaR term, as last added to the book. */
+  notional: number;
+  var: number;
+  /** Counted in its books' `varMissing` (open, and its symbol has no rv yet). */
+  noRv: boolean;
+  fills: number;
+}
+
+/** One book (account, strategy), or the total of all books (index 0, account and strategy `*`). */
+export interface Book {
+  account: string;
+  strategy: string;
+  positions: number[];
+  cash: bigint;
+  fees: bigint;
+  ref0: bigint;
+  basis0: bigint;
+  basisInt: bigint;
+  basisFrac: number;
+  mv: ExactSum;
+  gross: ExactSum;
+  var: number;
+  varMissing: number;
+  /** cash − fees − R₀ as a float64, refreshed on fills (day PnL = this + MV). */
+  fixed: number;
+  /** Day PnL, its high-water mark (from 0 at the start of the day) and drawdown, in money units. */
+  dayPnl: number;
+  hwm: number;
+  drawdown: number;
+  dirty: boolean;
+}
+
+/** Per symbol: the mark, rv, the positions holding it and the net lots across books. */
+export interface SymbolState {
+  symbol: string;
+  unit: number;
+  lot: number;
+  tick: number;
+  multiplier: number;
+  mark: number | null;
+  markTs: bigint | null;
+  rv: number | null;
+  positions: number[];
+  netLots: number;
+  dirty: boolean;
+}
+
+/** The ledger: plain data. */
+export interface Ledger {
+  cfg: LedgerConfig;
+  /** σ_h per unit of rv: √(h/N) · z. */
+  varScale: number;
+  positions: Position[];
+  posIndex: Map<string, number>;
+  books: Book[];
+  bookIndex: Map<string, number>;
+  symbols: Map<string, SymbolState>;
+  fillIds: Set<string>;
+  /** Books and symbols changed since the caller last cleared them (limits read these). */
+  dirtyBooks: number[];
+  dirtySymbols: string[];
+  applied: number;
+  rejected: number;
+}
+
+/** Why a fill was not applied. `duplicate`: its id was applied before (dead-letter it live). */
+export type RejectReason = 'duplicate' | 'unknown-symbol' | 'bad-qty' | 'bad-price' | 'bad-side' | 'bad-fee';
+
+/** The outcome of `applyFill`. */
+export type FillOutcome = 'applied' | { rejected: RejectReason; detail: string };
+
+/** A start position the ledger refuses (names the position and the field). */
+export class LedgerInputError extends UserError {}
+
+function newBook(account: string, strategy: string): Book {
+  return { account, strategy, positions: [], cash: 0n, fees: 0n, ref0: 0n, basis0: 0n, basisInt: 0n, basisFrac: 0, mv: exactSum(), gross: exactSum(), var: 0, varMissing: 0, fixed: 0, dayPnl: 0, hwm: 0, drawdown: 0, dirty: false };
+}
+
+/** A new ledger, with the start-of-day positions in it. */
+export function initLedger(cfg: LedgerConfig): Ledger {
+  if (!(cfg.varRvMinutes > 0) || !(cfg.varHorizonMinutes > 0) || !(cfg.varZ > 0)) throw new LedgerInputError(`VaR parameters must be > 0 (rv ${cfg.varRvMinutes} min, horizon ${cfg.varHorizonMinutes} min, z ${cfg.varZ})`);
+  const l: Ledger = {
+    cfg, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
+    positions: [], posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(),
+    fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
+  };
+  for (const sp of cfg.startPositions ?? []) {
+    const sym = symbolState(l, sp.symbol);
+    if (!sym) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: unknown symbol (not in the instruments file and no default)`);
+    if (!Number.isSafeInteger(sp.qty) || !Number.isSafeInteger(sp.avgCost)) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: qty ${sp.qty} and avg cost ${sp.avgCost} must be integers of the grid`);
+    const pi = positionOf(l, sp.account, sp.strategy, sp.symbol, sym);
+    const p = l.positions[pi];
+    if (p.fills > 0 || p.qty !== 0) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: given twice`);
+    if (sp.markTicks !== null) {
+      if (sym.mark !== null && sym.mark !== sp.markTicks) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: mark_price ${sp.markTicks} ticks differs from another row's ${sym.mark}`);
+      sym.mark = sp.markTicks;
+    }
+    const basis = BigInt(sp.qty) * BigInt(sp.avgCost);
+    setBasis(l, p, basis, 1n);
+    p.basis0 = basis;
+    p.qty = sp.qty;
+    sym.netLots += sp.qty;
+    for (const b of [l.books[0], l.books[p.book]]) b.basis0 += basis;
+    if (sp.markTicks === null) p.sodPending = sp.qty;
+    else for (const b of [l.books[0], l.books[p.book]]) b.ref0 += BigInt(sp.qty) * BigInt(sp.markTicks) * BigInt(p.unit);
+  }
+  // Value the start positions that have a reference price at it (day PnL starts at 0).
+  for (const p of l.positions) {
+    const sym = l.symbols.get(p.symbol)!;
+    if (sym.mark !== null) remark(l, p, sym, sym.mark);
+  }
+  for (const b of l.books) refreshFixed(b);
+  l.dirtyBooks.length = 0;
+  l.dirtySymbols.length = 0;
+  for (const b of l.books) b.dirty = false;
+  for (const s of l.symbols.values()) s.dirty = false;
+  return l;
+}
+
+function symbolState(l: Ledger, symbol: string): SymbolState | null {
+  let s = l.symbols.get(symbol);
+  if (s) return s;
+  const inst = instrumentOf(l.cfg.instruments, symbol);
+  if (!inst) return null;
+  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], netLots: 0, dirty: false };
+  l.symbols.set(symbol, s);
+  return s;
+}
+
+function positionOf(l: Ledger, account: string, strategy: string, symbol: string, sym: SymbolState): number {
+  const key = `${account}\u0000${strategy}\u0000${symbol}`;
+  let pi = l.posIndex.get(key);
+  if (pi !== undefined) return pi;
+  const bkey = `${account}\u0000${strategy}`;
+  let bi = l.bookIndex.get(bkey);
+  if (bi === undefined) {
+    bi = l.books.length;
+    l.books.push(newBook(account, strategy));
+    l.bookIndex.set(bkey, bi);
+  }
+  pi = l.positions.length;
+  l.positions.push({ account, strategy, symbol, book: bi, unit: sym.unit, qty: 0, basisNum: 0n, basisDen: 1n, basis0: 0n, cash: 0n, fees: 0n, mark: null, sodPending: 0, notional: 0, var: 0, noRv: false, fills: 0 });
+  l.posIndex.set(key, pi);
+  l.books[bi].positions.push(pi);
+  l.books[0].positions.push(pi);
+  sym.positions.push(pi);
+  return pi;
+}
+
+/** Replaces a position's basis, keeping the books' integer+fraction sums of it. */
+function setBasis(l: Ledger, p: Position, num: bigint, den: bigint): void {
+  const g = gcd(num, den);
+  if (g > 1n) {
+    num /= g;
+    den /= g;
+  }
+  const oldInt = floorDiv(p.basisNum, p.basisDen);
+  const oldFrac = Number(p.basisNum - oldInt * p.basisDen) / Number(p.basisDen);
+  const newInt = floorDiv(num, den);
+  const newFrac = Number(num - newInt * den) / Number(den);
+  for (const b of [l.books[0], l.books[p.book]]) {
+    b.basisInt += newInt - oldInt;
+    b.basisFrac += newFrac - oldFrac;
+  }
+  p.basisNum = num;
+  p.basisDen = den;
+}
+
+function markDirty(l: Ledger, b: Book, bi: number): void {
+  if (!b.dirty) {
+    b.dirty = true;
+    l.dirtyBooks.push(bi);
+  }
+}
+
+function markSymbolDirty(l: Ledger, s: SymbolState): void {
+  if (!s.dirty) {
+    s.dirty = true;
+    l.dirtySymbols.push(s.symbol);
+  }
+}
+
+/** Revalues position p at mark m (ticks): MV, gross, VaR of its books; then their day PnL. */
+function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
+  const total = l.books[0];
+  const book = l.books[p.book];
+  const q = p.qty;
+  if (p.mark === null) {
+    // First mark of the symbol for this position: value it, and fix the day's reference for its start lots.
+    if (p.sodPending !== 0) {
+      const ref = BigInt(p.sodPending) * BigInt(m) * BigInt(p.unit);
+      total.ref0 += ref;
+      book.ref0 += ref;
+      refreshFixed(total);
+      refreshFixed(book);
+      p.sodPending = 0;
+    }
+    if (q !== 0) {
+      addQtyPx(total.mv, q, m, p.unit);
+      addQtyPx(book.mv, q, m, p.unit);
+      addQtyPx(total.gross, Math.abs(q), m, p.unit);
+      addQtyPx(book.gross, Math.abs(q), m, p.unit);
+    }
+  } else if (m !== p.mark && q !== 0) {
+    const d = m - p.mark;
+    addQtyPx(total.mv, q, d, p.unit);
+    addQtyPx(book.mv, q, d, p.unit);
+    const a = q < 0 ? -q : q;
+    addQtyPx(total.gross, a, d, p.unit);
+    addQtyPx(book.gross, a, d, p.unit);
+  }
+  p.mark = m;
+  const notional = (q < 0 ? -q : q) * m * sym.tick * sym.lot * sym.multiplier;
+  const v = sym.rv === null ? 0 : l.varScale * sym.rv * notional;
+  if (v !== p.var) {
+    total.var += v - p.var;
+    book.var += v - p.var;
+  }
+  const miss = q !== 0 && sym.rv === null;
+  if (miss !== p.noRv) {
+    total.varMissing += miss ? 1 : -1;
+    book.varMissing += miss ? 1 : -1;
+    p.noRv = miss;
+  }
+  p.notional = notional;
+  p.var = v;
+  updatePnl(l, total, 0);
+  updatePnl(l, book, p.book);
+}
+
+function addQtyPx(s: ExactSum, q: number, m: number, unit: number): void {
+  const qm = q * m;
+  if (Number.isSafeInteger(qm)) addProduct(s, qm, unit);
+  else addBig(s, BigInt(q) * BigInt(m) * BigInt(unit));
+}
+
+function refreshFixed(b: Book): void {
+  b.fixed = Number(b.cash - b.fees - b.ref0);
+}
+
+function updatePnl(l: Ledger, b: Book, bi: number): void {
+  const pnl = b.fixed + (b.mv.big === 0n ? b.mv.acc : sumNumber(b.mv));
+  b.dayPnl = pnl;
+  if (pnl > b.hwm) b.hwm = pnl;
+  b.drawdown = b.hwm - pnl;
+  markDirty(l, b, bi);
+}
+
+/**
+ * Applies one fill: checks it (a repeated fill id is `duplicate`, never applied twice), then
+ * updates the position (exact average cost, cash, fees), its books and the symbol's net lots.
+ * A symbol with no mark yet is marked at the fill's price until market data marks it.
+ */
+export function applyFill(l: Ledger, f: Fill): FillOutcome {
+  const bad = checkFill(l, f);
+  if (bad) {
+    l.rejected++;
+    return bad;
+  }
+  const sym = symbolState(l, f.symbol)!;
+  l.fillIds.add(f.fillId);
+  const pi = positionOf(l, f.account, f.strategy, f.symbol, sym);
+  const p = l.positions[pi];
+  const total = l.books[0];
+  const book = l.books[p.book];
+  const t = f.side * f.qty;
+  const unit = BigInt(p.unit);
+  const flow = BigInt(t) * BigInt(f.price) * unit; // cost of the lots bought (negative: sold)
+  const q0 = p.qty;
+  if (q0 === 0 || (q0 > 0) === (t > 0)) {
+    setBasis(l, p, p.basisNum + flow * p.basisDen, p.basisDen);
+  } else {
+    const a0 = q0 < 0 ? -q0 : q0;
+    const c = Math.min(f.qty, a0);
+    if (c === a0) {
+      // Closed out; any rest opens at the fill price.
+      const rest = BigInt(f.side * (f.qty - c)) * BigInt(f.price) * unit;
+      setBasis(l, p, rest, 1n);
+    } else {
+      setBasis(l, p, p.basisNum * BigInt(a0 - c), p.basisDen * BigInt(a0));
+    }
+  }
+  p.cash -= flow;
+  p.fees += BigInt(f.fee);
+  p.fills++;
+  for (const b of [total, book]) {
+    b.cash -= flow;
+    b.fees += BigInt(f.fee);
+    refreshFixed(b);
+  }
+  sym.netLots += t;
+  markSymbolDirty(l, sym);
+  // Revalue: the new lots at the current mark (or the fill price when the symbol has none).
+  const m = sym.mark ?? f.price;
+  if (sym.mark === null) {
+    sym.mark = f.price;
+    sym.markTs = f.tsRecv;
+  }
+  if (p.mark !== null && q0 !== 0) {
+    // Remove the old quantity's value at the old mark, then value the new quantity at m.
+    const old = p.mark;
+    addQtyPx(total.mv, -q0, old, p.unit);
+    addQtyPx(book.mv, -q0, old, p.unit);
+    const a = q0 < 0 ? -q0 : q0;
+    addQtyPx(total.gross, -a, old, p.unit);
+    addQtyPx(book.gross, -a, old, p.unit);
+  }
+  p.qty = q0 + t;
+  // With its old value removed the position is valued afresh at m (remark's first-mark path, which
+  // also fixes the day's reference of start-of-day lots when this fill is the symbol's first mark).
+  p.mark = null;
+  remark(l, p, sym, m);
+  l.applied++;
+  return 'applied';
+}
+
+function checkFill(l: Ledger, f: Fill): FillOutcome | null {
+  if (l.fillIds.has(f.fillId)) return { rejected: 'duplicate', detail: `fill_id ${JSON.stringify(f.fillId)} was already applied` };
+  if (f.side !== 1 && f.side !== -1) return { rejected: 'bad-side', detail: `side ${String(f.side)}: must be 1 (buy) or -1 (sell)` };
+  if (!Number.isSafeInteger(f.qty) || f.qty <= 0) return { rejected: 'bad-qty', detail: `qty ${f.qty}: must be a whole number of lots > 0` };
+  if (!Number.isSafeInteger(f.price) || f.price <= 0) return { rejected: 'bad-price', detail: `price ${f.price}: must be a whole number of ticks > 0` };
+  if (!Number.isSafeInteger(f.fee)) return { rejected: 'bad-fee', detail: `fee ${f.fee}: must be a whole number of money units` };
+  if (!symbolState(l, f.symbol)) return { rejected: 'unknown-symbol', detail: `symbol ${JSON.stringify(f.symbol)}: not in the instruments and no default` };
+  return null;
+}
+
+/**
+ * A new mark for a symbol (ticks, from the `mid` or `last_price` column) and its rv (the
+ * configured rv column; null keeps the last one). Updates every position in the symbol: O(number
+ * of books holding it), independent of the number of positions in the ledger.
+ */
+export function applyMark(l: Ledger, symbol: string, ts: bigint, markTicks: number, rv: number | null): void {
+  const sym = l.symbols.get(symbol);
+  if (!sym) return; // never traded nor held: nothing to value
+  if (rv !== null && Number.isFinite(rv)) sym.rv = rv;
+  if (markTicks === sym.mark && rv === null) return;
+  sym.mark = markTicks;
+  sym.markTs = ts;
+  markSymbolDirty(l, sym);
+  const ps = sym.positions;
+  for (let i = 0; i < ps.length; i++) remark(l, l.positions[ps[i]], sym, markTicks);
+}
+
+/** Clears the changed-books/symbols lists (after the limits have read them). */
+export function clearDirty(l: Ledger): void {
+  for (const bi of l.dirtyBooks) l.books[bi].dirty = false;
+  for (const s of l.dirtySymbols) l.symbols.get(s)!.dirty = false;
+  l.dirtyBooks.length = 0;
+  l.dirtySymbols.length = 0;
+}
+
+/** A book's realized PnL in money units: cash + B − B₀ (exact integer part, plus B's fractions as a float64). */
+export function bookRealizedUnits(b: Book): number {
+  return Number(b.cash + b.basisInt - b.basis0) + b.basisFrac;
+}
+
+/** A book's unrealized PnL in money units: MV − B. */
+export function bookUnrealizedUnits(b: Book): number {
+  return Number(sumValue(b.mv) - b.basisInt) - b.basisFrac;
+}
+
+/** A position's realized PnL in money units, exact as a reduced rational [num, den]: cash + B − B₀. */
+export function positionRealized(p: Position): [bigint, bigint] {
+  return reduce((p.cash - p.basis0) * p.basisDen + p.basisNum, p.basisDen);
+}
+
+/** A position's unrealized PnL in money units, exact as a reduced rational [num, den]: MV − B (0 before its first mark). */
+export function positionUnrealized(p: Position): [bigint, bigint] {
+  if (p.mark === null) return [0n, 1n];
+  return reduce(BigInt(p.qty) * BigInt(p.mark) * BigInt(p.unit) * p.basisDen - p.basisNum, p.basisDen);
+}
+
+function reduce(n: bigint, d: bigint): [bigint, bigint] {
+  const g = gcd(n, d);
+  return g > 1n ? [n / g, d / g] : [n, d];
+}
