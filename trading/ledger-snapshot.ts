@@ -74,9 +74,9 @@ export function snapshot(l: Ledger, ts: bigint, opts: { positions?: boolean } = 
       out.positions.push({
         ts, account: p.account, strategy: p.strategy, symbol: p.symbol, lots: p.qty, qty: units,
         avgPrice: p.qty === 0 ? 0 : Number(p.basisNum) / Number(p.basisDen) / scale / (units * sym.multiplier),
-        mark: p.mark === null ? null : p.mark * sym.tick,
+        mark: p.mark === null ? null : (p.mark / p.unit) * sym.tick,
         realized: ratio(rn, rd) / scale, unrealized: ratio(un, ud) / scale, fees: Number(p.fees) / scale,
-        notional: p.mark === null ? 0 : (p.qty * p.mark * p.unit) / scale,
+        notional: p.mark === null ? 0 : (p.qty * p.mark) / scale,
       });
     }
     out.positions.sort((a, b) => cmp(a.account, b.account) || cmp(a.strategy, b.strategy) || cmp(a.symbol, b.symbol));

@@ -6,8 +6,11 @@
  * Prices are integer ticks, quantities integer lots, and money (cash, fees, cost basis, PnL) an
  * integer number of money units (`Instruments.moneyGrid`, 1e-8 of the currency by default); an
  * instrument's `unit` is the money value of one tick × one lot (an exact integer, checked when the
- * instruments file is loaded). So cash = −Σ side·qty·price·unit and the market value
- * MV = qty·mark·unit are integers, kept exactly (bigint, or `ExactSum`'s float64 fast path below 2^53).
+ * instruments file is loaded). So cash = −Σ side·qty·price·unit is an integer. Marks are kept in
+ * money units per lot (price·unit for a price on the tick grid; a quote mid between two ticks is
+ * still a whole number of money units unless the money grid is as coarse as the tick, in which
+ * case it is rounded to the nearest unit), so the market value MV = qty·mark is an integer too.
+ * Both are kept exactly (bigint, or `ExactSum`'s float64 fast path below 2^53).
  *
  * Average cost makes one quantity fractional: after buying 3 lots at 10 and 11 ticks the average is
  * 10.5, and closing 1 lot leaves a cost basis of 2/3 of 31 ticks. The ledger keeps the open cost
@@ -27,7 +30,7 @@
  *
  * ## Cost per price change
  * A mark updates only the positions in that symbol (usually one per account/strategy holding it):
- * ΔMV = Q·(m₁ − m₀)·unit, Δgross = |Q|·(m₁ − m₀)·unit (prices are > 0), a new VaR term, then the
+ * ΔMV = Q·(m₁ − m₀), Δgross = |Q|·(m₁ − m₀) (prices are > 0), a new VaR term, then the
  * book's day PnL, its high-water mark and drawdown — O(1) in the number of positions. Concentration
  * (largest |notional| / gross) needs a maximum over the book, so `snapshot` computes it (once per
  * sampled second), not each mark.
@@ -46,7 +49,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import { instrumentOf, type Instruments } from './instruments.ts';
-import { addBig, addProduct, exactSum, floorDiv, gcd, sumNumber, sumValue, type ExactSum } from './money.ts';
+import { addProduct, exactSum, floorDiv, gcd, sumNumber, sumValue, type ExactSum } from './money.ts';
 import type { Fill } from './types.ts';
 
 /** Mark positions to the quote mid or the last trade price (the factor columns `mid` / `last_price`). */
@@ -93,7 +96,7 @@ export interface Position {
   basis0: bigint;
   cash: bigint;
   fees: bigint;
-  /** The mark this position's MV was last computed at (ticks), or null before its symbol's first mark. */
+  /** The mark this position's MV was last computed at (money units per lot), or null before its symbol's first mark. */
   mark: number | null;
   /** Start-of-day lots whose reference price is the symbol's first mark (0 once it came). */
   sodPending: number;
@@ -136,6 +139,7 @@ export interface SymbolState {
   lot: number;
   tick: number;
   multiplier: number;
+  /** Money units per lot (see the header), or null before the first mark. */
   mark: number | null;
   markTs: bigint | null;
   rv: number | null;
@@ -147,6 +151,8 @@ export interface SymbolState {
 /** The ledger: plain data. */
 export interface Ledger {
   cfg: LedgerConfig;
+  /** 10^decimals of the money grid (money units per currency unit). */
+  moneyScale: number;
   /** σ_h per unit of rv: √(h/N) · z. */
   varScale: number;
   positions: Position[];
@@ -179,7 +185,7 @@ function newBook(account: string, strategy: string): Book {
 export function initLedger(cfg: LedgerConfig): Ledger {
   if (!(cfg.varRvMinutes > 0) || !(cfg.varHorizonMinutes > 0) || !(cfg.varZ > 0)) throw new LedgerInputError(`VaR parameters must be > 0 (rv ${cfg.varRvMinutes} min, horizon ${cfg.varHorizonMinutes} min, z ${cfg.varZ})`);
   const l: Ledger = {
-    cfg, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
+    cfg, moneyScale: 10 ** cfg.instruments.moneyDecimals, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
     positions: [], posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(),
     fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
   };
@@ -191,8 +197,9 @@ export function initLedger(cfg: LedgerConfig): Ledger {
     const p = l.positions[pi];
     if (p.fills > 0 || p.qty !== 0) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: given twice`);
     if (sp.markTicks !== null) {
-      if (sym.mark !== null && sym.mark !== sp.markTicks) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: mark_price ${sp.markTicks} ticks differs from another row's ${sym.mark}`);
-      sym.mark = sp.markTicks;
+      const m = sp.markTicks * sym.unit;
+      if (sym.mark !== null && sym.mark !== m) throw new LedgerInputError(`start position ${sp.account}/${sp.strategy}/${sp.symbol}: mark_price ${sp.markTicks} ticks differs from another row's`);
+      sym.mark = m;
     }
     const basis = BigInt(sp.qty) * BigInt(sp.avgCost);
     setBasis(l, p, basis, 1n);
@@ -201,7 +208,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
     sym.netLots += sp.qty;
     for (const b of [l.books[0], l.books[p.book]]) b.basis0 += basis;
     if (sp.markTicks === null) p.sodPending = sp.qty;
-    else for (const b of [l.books[0], l.books[p.book]]) b.ref0 += BigInt(sp.qty) * BigInt(sp.markTicks) * BigInt(p.unit);
+    else for (const b of [l.books[0], l.books[p.book]]) b.ref0 += BigInt(sp.qty) * BigInt(sym.mark!);
   }
   // Value the start positions that have a reference price at it (day PnL starts at 0).
   for (const p of l.positions) {
@@ -279,7 +286,7 @@ function markSymbolDirty(l: Ledger, s: SymbolState): void {
   }
 }
 
-/** Revalues position p at mark m (ticks): MV, gross, VaR of its books; then their day PnL. */
+/** Revalues position p at mark m (money units per lot): MV, gross, VaR of its books; then their day PnL. */
 function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
   const total = l.books[0];
   const book = l.books[p.book];
@@ -287,7 +294,7 @@ function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
   if (p.mark === null) {
     // First mark of the symbol for this position: value it, and fix the day's reference for its start lots.
     if (p.sodPending !== 0) {
-      const ref = BigInt(p.sodPending) * BigInt(m) * BigInt(p.unit);
+      const ref = BigInt(p.sodPending) * BigInt(m);
       total.ref0 += ref;
       book.ref0 += ref;
       refreshFixed(total);
@@ -295,21 +302,21 @@ function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
       p.sodPending = 0;
     }
     if (q !== 0) {
-      addQtyPx(total.mv, q, m, p.unit);
-      addQtyPx(book.mv, q, m, p.unit);
-      addQtyPx(total.gross, Math.abs(q), m, p.unit);
-      addQtyPx(book.gross, Math.abs(q), m, p.unit);
+      addQtyPx(total.mv, q, m);
+      addQtyPx(book.mv, q, m);
+      addQtyPx(total.gross, Math.abs(q), m);
+      addQtyPx(book.gross, Math.abs(q), m);
     }
   } else if (m !== p.mark && q !== 0) {
     const d = m - p.mark;
-    addQtyPx(total.mv, q, d, p.unit);
-    addQtyPx(book.mv, q, d, p.unit);
+    addQtyPx(total.mv, q, d);
+    addQtyPx(book.mv, q, d);
     const a = q < 0 ? -q : q;
-    addQtyPx(total.gross, a, d, p.unit);
-    addQtyPx(book.gross, a, d, p.unit);
+    addQtyPx(total.gross, a, d);
+    addQtyPx(book.gross, a, d);
   }
   p.mark = m;
-  const notional = (q < 0 ? -q : q) * m * sym.tick * sym.lot * sym.multiplier;
+  const notional = ((q < 0 ? -q : q) * m) / l.moneyScale;
   const v = sym.rv === null ? 0 : l.varScale * sym.rv * notional;
   if (v !== p.var) {
     total.var += v - p.var;
@@ -327,10 +334,8 @@ function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
   updatePnl(l, book, p.book);
 }
 
-function addQtyPx(s: ExactSum, q: number, m: number, unit: number): void {
-  const qm = q * m;
-  if (Number.isSafeInteger(qm)) addProduct(s, qm, unit);
-  else addBig(s, BigInt(q) * BigInt(m) * BigInt(unit));
+function addQtyPx(s: ExactSum, q: number, m: number): void {
+  addProduct(s, q, m);
 }
 
 function refreshFixed(b: Book): void {
@@ -390,19 +395,19 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
   sym.netLots += t;
   markSymbolDirty(l, sym);
   // Revalue: the new lots at the current mark (or the fill price when the symbol has none).
-  const m = sym.mark ?? f.price;
+  const m = sym.mark ?? f.price * p.unit;
   if (sym.mark === null) {
-    sym.mark = f.price;
+    sym.mark = m;
     sym.markTs = f.tsRecv;
   }
   if (p.mark !== null && q0 !== 0) {
     // Remove the old quantity's value at the old mark, then value the new quantity at m.
     const old = p.mark;
-    addQtyPx(total.mv, -q0, old, p.unit);
-    addQtyPx(book.mv, -q0, old, p.unit);
+    addQtyPx(total.mv, -q0, old);
+    addQtyPx(book.mv, -q0, old);
     const a = q0 < 0 ? -q0 : q0;
-    addQtyPx(total.gross, -a, old, p.unit);
-    addQtyPx(book.gross, -a, old, p.unit);
+    addQtyPx(total.gross, -a, old);
+    addQtyPx(book.gross, -a, old);
   }
   p.qty = q0 + t;
   // With its old value removed the position is valued afresh at m (remark's first-mark path, which
@@ -424,20 +429,34 @@ function checkFill(l: Ledger, f: Fill): FillOutcome | null {
 }
 
 /**
- * A new mark for a symbol (ticks, from the `mid` or `last_price` column) and its rv (the
- * configured rv column; null keeps the last one). Updates every position in the symbol: O(number
- * of books holding it), independent of the number of positions in the ledger.
+ * A new mark for a symbol in ticks (from the `mid` or `last_price` column; a mid may fall between
+ * two ticks, e.g. 1000.5) and its rv (the configured rv column; null keeps the last one). Updates
+ * every position in the symbol: O(number of books holding it), independent of the number of
+ * positions in the ledger. A symbol the ledger has never seen (no fill, no start position) is skipped.
  */
 export function applyMark(l: Ledger, symbol: string, ts: bigint, markTicks: number, rv: number | null): void {
   const sym = l.symbols.get(symbol);
   if (!sym) return; // never traded nor held: nothing to value
-  if (rv !== null && Number.isFinite(rv)) sym.rv = rv;
-  if (markTicks === sym.mark && rv === null) return;
-  sym.mark = markTicks;
+  markSymbol(l, sym, ts, Math.round(markTicks * sym.unit), rv);
+}
+
+/** `applyMark` with a decimal price (currency), as the factor columns carry it. */
+export function applyMarkPrice(l: Ledger, symbol: string, ts: bigint, price: number, rv: number | null): void {
+  const sym = l.symbols.get(symbol);
+  if (!sym) return;
+  markSymbol(l, sym, ts, Math.round((price * sym.lot * sym.multiplier) / l.cfg.instruments.moneyGrid), rv);
+}
+
+function markSymbol(l: Ledger, sym: SymbolState, ts: bigint, m: number, rv: number | null): void {
+  if (!(m > 0) || !Number.isSafeInteger(m)) return; // no usable price (a one-sided book's mid): keep the last mark
+  const rvChanged = rv !== null && Number.isFinite(rv) && rv !== sym.rv;
+  if (rvChanged) sym.rv = rv;
+  if (m === sym.mark && !rvChanged) return;
+  sym.mark = m;
   sym.markTs = ts;
   markSymbolDirty(l, sym);
   const ps = sym.positions;
-  for (let i = 0; i < ps.length; i++) remark(l, l.positions[ps[i]], sym, markTicks);
+  for (let i = 0; i < ps.length; i++) remark(l, l.positions[ps[i]], sym, m);
 }
 
 /** Clears the changed-books/symbols lists (after the limits have read them). */
@@ -466,7 +485,7 @@ export function positionRealized(p: Position): [bigint, bigint] {
 /** A position's unrealized PnL in money units, exact as a reduced rational [num, den]: MV − B (0 before its first mark). */
 export function positionUnrealized(p: Position): [bigint, bigint] {
   if (p.mark === null) return [0n, 1n];
-  return reduce(BigInt(p.qty) * BigInt(p.mark) * BigInt(p.unit) * p.basisDen - p.basisNum, p.basisDen);
+  return reduce(BigInt(p.qty) * BigInt(p.mark) * p.basisDen - p.basisNum, p.basisDen);
 }
 
 function reduce(n: bigint, d: bigint): [bigint, bigint] {
