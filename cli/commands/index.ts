@@ -9,6 +9,7 @@ import { benchPhaseCommand } from './bench-phase.ts';
 import { benchCommand } from './bench.ts';
 import { datasetsCommand } from './datasets.ts';
 import { demoCommand } from './demo.ts';
+import { deskCommand } from './desk.ts';
 import { factorsCommand } from './factors.ts';
 import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   alertsCommand,
   serveCommand,
   weightsCommand,
+  deskCommand,
   parityCommand,
   lineageCommand,
   reportCommand,
