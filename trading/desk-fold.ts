@@ -11,7 +11,8 @@
  * - the sample at grid time S (every whole second) is the ledger after every input before S. It is
  *   emitted when the first input at or after S is applied, so no sample is emitted past the last
  *   input (live could not know the input ended) and replay and live emit the same series; a gap
- *   between inputs emits every second in it.
+ *   between inputs emits every second in it. A factor row without a usable mark (null, ≤ 0) is not
+ *   an input of the series (earlier days' fundamentals would otherwise open it a year early).
  * Outputs come in one sequence (samples, fill outcomes, limit transitions), so a live adapter can
  * count how many it wrote and, after a restart, fold again from the start and write only the rest.
  *
@@ -109,6 +110,14 @@ function checkLimits(st: DeskState, ts: bigint, out: DeskSink): void {
 }
 
 function apply(st: DeskState, x: Item, out: DeskSink): void {
+  // an entry that is not a fill, or a fill id already applied, leaves the clock alone: a replay
+  // never sees either (its file reader refuses the one and leaves the other out), so neither may
+  // emit a sample the replay's series lacks
+  if (x.kind === 'bad') return emit(st, out, { kind: 'bad', ts: x.ts, reason: x.reason, tag: x.tag, fields: x.fields });
+  if (x.kind === 'fill' && st.ledger.fillIds.has(x.fill.fillId)) return emit(st, out, { kind: 'fill', ts: x.ts, fill: x.fill, outcome: applyFill(st.ledger, x.fill), tag: x.tag });
+  // a row without a usable mark changes nothing the series shows, and must not start it: the
+  // factor rows of earlier days' fundamentals (no quote yet) would open a year of empty seconds
+  if (x.kind === 'row' && (x.mark === null || !(x.mark > 0))) return;
   // the samples due before this input (the merge gives inputs in time order)
   if (st.next === null) st.next = (x.ts / SAMPLE_NS + 1n) * SAMPLE_NS;
   while (st.next !== null && st.next <= x.ts) {
@@ -118,13 +127,10 @@ function apply(st: DeskState, x: Item, out: DeskSink): void {
   }
   st.last = x.ts;
   if (x.kind === 'row') {
-    if (x.mark !== null) applyMarkPrice(st.ledger, x.symbol, x.ts, x.mark, x.rv);
-  } else if (x.kind === 'fill') {
+    applyMarkPrice(st.ledger, x.symbol, x.ts, x.mark!, x.rv);
+  } else {
     const outcome = applyFill(st.ledger, x.fill);
     emit(st, out, { kind: 'fill', ts: x.ts, fill: x.fill, outcome, tag: x.tag });
-  } else {
-    emit(st, out, { kind: 'bad', ts: x.ts, reason: x.reason, tag: x.tag, fields: x.fields });
-    return;
   }
   checkLimits(st, x.ts, out);
 }

@@ -1,0 +1,185 @@
+/**
+ * The live desk with a real redis-server: `lockstep feed --fills` publishes a generated day and a
+ * fills file (fills at the same instants as market events) into 2 shards and `<ns>:fills`, 2 workers
+ * compute the factors, and `lockstep desk` (a child process, killed mid-way and started again)
+ * writes the PnL series. Malformed entries and a duplicate fill id written into `<ns>:fills` are
+ * dead-lettered with their reasons; no fill is applied twice and no second logged twice; the
+ * 1-second series in `<ns>:pnl:log` equals, bit for bit, the same fold run over the replay's factor
+ * table and the fills file (one stream each, drained); `/v1/pnl`, `/v1/risk`, `/v1/positions` serve it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDay } from '../datasets/generate.ts';
+import { readTrainingSet } from '../features/table-io.ts';
+import { startApi } from '../live/http-api.ts';
+import { deskKey, fillsDeadLetterStream, fillsStream, pnlLogKey } from '../live/keys.ts';
+import { getPnl } from '../live/client.ts';
+import { openRedis, type RedisClient } from '../live/redis-connect.ts';
+import { RedisHarness } from '../live/redis-harness.ts';
+import { openFeatureSource } from '../live/row-reader.ts';
+import { LiveWorker } from '../live/worker/index.ts';
+import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskOutput, type DeskRow } from './desk-fold.ts';
+import { readFillsFile } from './fills-file.ts';
+import { logRecord } from './desk-live.ts';
+import { parseInstruments } from './instruments.ts';
+import { DEFAULT_VAR } from './ledger.ts';
+import { noLimits } from './limits.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const DATE = '2024-03-15';
+const keys = { ns: 'dk', shards: 2 };
+const INSTRUMENTS = { instruments: { SYM000: { tick: 0.01, lot: 1 }, SYM001: { tick: 0.01, lot: 1 }, SYM002: { tick: 0.01, lot: 1 } } };
+const ins = parseInstruments(INSTRUMENTS, 'instruments.json');
+
+let dir = '';
+let redis: RedisHarness;
+let client: RedisClient;
+/** Fills-file rows, and the early fill F0 written straight into the stream (with its duplicate). */
+let firstTs = 0n;
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'desk-live-'));
+  await generateDay({ date: DATE, symbols: 3, seed: 11, preset: 'tiny', out: join(dir, 'cat') });
+  const rep = cli('replay', '--catalog', join(dir, 'cat'), '--date', DATE, '--out', join(dir, 'out.parquet'));
+  expect(rep.status, rep.stderr).toBe(0);
+  // fills at the instants of market rows (the tie rule: the row first), priced at its mid
+  const t = await readTrainingSet(join(dir, 'out.parquet'));
+  const rows = t.rows.filter((r) => typeof r.mid === 'number' && (r.mid as number) > 0);
+  firstTs = rows[0].ts_recv as bigint;
+  const lines = ['fill_id,account,strategy,symbol,side,qty,price,fee,order_id,ts_event,ts_recv'];
+  const step = Math.max(1, Math.floor(rows.length / 60));
+  let n = 0;
+  // not the very last rows: a fill waits for every stream to pass its instant
+  for (let i = step; i < rows.length - 10 * step; i += step) {
+    const r = rows[i];
+    const side = n % 3 === 2 ? 'sell' : 'buy';
+    lines.push([`f${n}`, 'acct1', n % 2 ? 'mm' : 'trend', r.symbol, side, 10 + (n % 4) * 5, (Math.round((r.mid as number) * 100) / 100).toFixed(2), '0.35', `o${n}`, String((r.ts_recv as bigint) - 1000n), String(r.ts_recv)].join(','));
+    n++;
+  }
+  writeFileSync(join(dir, 'fills.csv'), lines.join('\n') + '\n');
+  writeFileSync(join(dir, 'instruments.json'), JSON.stringify(INSTRUMENTS));
+  redis = await RedisHarness.start();
+  client = await openRedis(redis.url);
+}, 120_000);
+
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** F0: a valid fill before the market opens, written straight into the stream (the replay side adds it to the file's). */
+const f0 = () => ({ fill_id: 'f-early', account: 'acct1', strategy: 'mm', symbol: 'SYM000', side: 'buy', qty: '7', price: '100.25', fee: '0.1', order_id: '', ts_event: String(firstTs - 2_000_000_000n), ts_recv: String(firstTs - 2_000_000_000n) });
+const flat = (o: Record<string, string>) => Object.entries(o).flat();
+
+/** The same fold over the replay's factor table and the fills (F0 + the file), both streams drained. */
+async function replaySeries(): Promise<Map<string, string>> {
+  const t = await readTrainingSet(join(dir, 'out.parquet'));
+  const rows: DeskRow[] = t.rows.map((r) => ({ kind: 'row', ts: r.ts_recv as bigint, symbol: r.symbol as string, mark: (r.mid as number | null) ?? null, rv: (r.rv_5m as number | null) ?? null }));
+  const { fills } = await readFillsFile(join(dir, 'fills.csv'), ins);
+  const e = f0();
+  const early = { fillId: e.fill_id, account: e.account, strategy: e.strategy, symbol: e.symbol, side: 1 as const, qty: 7, price: 10025, fee: 10_000_000, orderId: '', tsEvent: BigInt(e.ts_event), tsRecv: BigInt(e.ts_recv) };
+  const st = initDesk({ ledger: { instruments: ins, mark: 'mid', ...DEFAULT_VAR }, limits: noLimits(), rowStreams: 1 });
+  const out: DeskOutput[] = [];
+  const sink = (o: DeskOutput) => out.push(o);
+  pushDeskRows(st, 0, rows, sink);
+  pushDeskFills(st, [early, ...fills].map((f) => ({ kind: 'fill' as const, ts: f.tsRecv, fill: f })), sink);
+  const end = 1n << 62n;
+  pushDeskWatermark(st, 0, end, sink);
+  pushDeskWatermark(st, st.fills, end, sink);
+  const series = new Map<string, string>();
+  for (const o of out) if (o.kind === 'sample') series.set(String(o.t), JSON.stringify(logRecord(o.books)));
+  return series;
+}
+
+async function waitExit(p: ReturnType<typeof spawn>): Promise<number | null> {
+  return p.exitCode !== null ? p.exitCode : new Promise((r) => p.once('exit', (c) => r(c)));
+}
+
+describe('lockstep desk (live)', () => {
+  it('feed --fills + workers + a desk killed and restarted: dead letters with reasons, no fill twice, the replay series bit for bit, served over HTTP', async () => {
+    // malformed entries and a duplicate, before the feed's (the stream's clock: before the day)
+    const early = f0();
+    const bad: [string, Record<string, string>][] = [
+      ['side', { ...early, fill_id: 'b1', side: 'hold' }],
+      ['qty', { ...early, fill_id: 'b2', qty: '0' }],
+      ['price', { ...early, fill_id: 'b3', price: 'abc' }],
+      ['symbol', { ...early, fill_id: 'b4', symbol: 'NOPE' }],
+      ['price', { ...early, fill_id: 'b5', price: '100.005' }],
+    ];
+    await client.xadd(fillsStream(keys), '*', ...flat(early));
+    for (const [, f] of bad) await client.xadd(fillsStream(keys), '*', ...flat(f));
+    await client.xadd(fillsStream(keys), '*', ...flat(early));
+    const feed = cli('feed', '--catalog', join(dir, 'cat'), '--date', DATE, '--redis', redis.url, '--ns', keys.ns, '--shards', '2', '--fills', join(dir, 'fills.csv'), '--instruments', join(dir, 'instruments.json'));
+    expect(feed.status, feed.stderr).toBe(0);
+
+    const desk = (idle: boolean) =>
+      spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), ...(idle ? ['--exit-when-idle', '1500'] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = desk(false);
+    let firstOut = '';
+    first.stdout!.on('data', (d) => (firstOut += d));
+    first.stderr!.on('data', (d) => (firstOut += d));
+    const workers = [0, 1].map((s) => new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, owned: [s], consumer: `w${s}` }));
+    for (const w of workers) await w.start();
+    const running = Promise.all(workers.map((w) => w.run({ idleStopMs: 1500 })));
+    // killed as soon as it has written something (mid-way through the day, or at worst at its end)
+    for (let i = 0; i < 600 && Number((await client.hget(deskKey(keys), 'n')) ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    first.kill('SIGKILL');
+    await waitExit(first);
+    const writtenBefore = Number((await client.hget(deskKey(keys), 'n')) ?? 0);
+    expect(writtenBefore, firstOut).toBeGreaterThan(0);
+    await running;
+    for (const w of workers) await w.close();
+    const second = desk(true);
+    let out = '';
+    second.stdout!.on('data', (d) => (out += d));
+    second.stderr!.on('data', (d) => (out += d));
+    expect(await waitExit(second), out).toBe(0);
+
+    // dead letters: the 5 malformed entries and the duplicate, each once, with its reason
+    const dlq = (await client.xrange(fillsDeadLetterStream(keys), '-', '+')) as [string, string[]][];
+    const reasons = dlq.map(([, f]) => f[f.indexOf('reason') + 1]);
+    expect(reasons).toHaveLength(6);
+    expect(reasons.filter((r) => r.startsWith('duplicate:'))).toHaveLength(1);
+    for (const [field] of bad) expect(reasons.some((r) => r.startsWith(`${field}=`))).toBe(true);
+    expect(reasons.find((r) => r.startsWith('side='))).toMatch(/hold.*buy or sell/);
+    expect(reasons.find((r) => r.includes('100.005'))).toMatch(/off the grid/);
+
+    // the series: each second once, equal to the replay's bit for bit
+    const log = (await client.xrange(pnlLogKey(keys), '-', '+')) as [string, string[]][];
+    const live = log.map(([, f]) => [f[f.indexOf('t') + 1], f[f.indexOf('data') + 1]] as const);
+    const ts = live.map(([t]) => t);
+    expect(new Set(ts).size).toBe(ts.length);
+    const want = await replaySeries();
+    expect(want.size).toBeGreaterThan(100);
+    expect(live.length).toBe(want.size);
+    for (const [t, d] of live) expect(d, `second ${t}`).toBe(want.get(t));
+    const lastT = ts[ts.length - 1];
+    // the fills count in the PnL: fees of 61 fills (F0 and the file's) at least
+    const total = JSON.parse(want.get(lastT)!).books[0];
+    expect(total.fees).toBeGreaterThan(0);
+
+    // served: HTTP and the client
+    const lean = await openFeatureSource(redis.url);
+    const api = await startApi(lean, { keys, port: 0 });
+    try {
+      const pnl = (await (await fetch(`http://127.0.0.1:${api.port}/v1/pnl`)).json()) as { t: string; books: { account: string; dayPnl: number; fees: number }[] };
+      expect(pnl.t).toBe(lastT);
+      expect(pnl.books[0]).toMatchObject({ account: '*', dayPnl: total.dayPnl, fees: total.fees });
+      const risk = await fetch(`http://127.0.0.1:${api.port}/v1/risk`);
+      expect(risk.status).toBe(200);
+      expect(((await risk.json()) as { books: { gross: number }[] }).books[0].gross).toBe(total.gross);
+      const pos = (await (await fetch(`http://127.0.0.1:${api.port}/v1/positions`)).json()) as { positions: { symbol: string; lots: number }[] };
+      expect(pos.positions.length).toBeGreaterThan(0);
+      expect((await getPnl(lean, keys))?.t).toBe(BigInt(lastT));
+    } finally {
+      await api.close();
+      lean.disconnect();
+    }
+  }, 120_000);
+});
