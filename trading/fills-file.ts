@@ -124,7 +124,7 @@ export async function readFillsFile(file: string, instruments: Instruments): Pro
   const seen = new Map<string, number>();
   const out: FillsFile = { fills: [], duplicates: [] };
   for (const { at, v } of rows) {
-    const c = new Cell(file, at, label);
+    const c: Cell = new Cell(file, at, label);
     const fillId = c.text(v, 'fill_id');
     const symbol = c.text(v, 'symbol');
     const inst = instrumentOf(instruments, symbol);
@@ -160,7 +160,7 @@ export async function readPositionsFile(file: string, instruments: Instruments):
   const { rows, label } = await rawRows(file, ['account', 'strategy', 'symbol', 'qty', 'avg_price']);
   const seen = new Map<string, number>();
   return rows.map(({ at, v }) => {
-    const c = new Cell(file, at, label);
+    const c: Cell = new Cell(file, at, label);
     const symbol = c.text(v, 'symbol');
     const inst = instrumentOf(instruments, symbol);
     if (!inst) c.fail('symbol', symbol, 'unknown symbol (not in the instruments file, and it has no default)');

@@ -215,7 +215,13 @@ export function initLedger(cfg: LedgerConfig): Ledger {
     const sym = l.symbols.get(p.symbol)!;
     if (sym.mark !== null) remark(l, p, sym, sym.mark);
   }
-  for (const b of l.books) refreshFixed(b);
+  // The day starts here: day PnL (0 when every start position has a reference price), its high-water mark from 0.
+  for (const b of l.books) {
+    refreshFixed(b);
+    b.dayPnl = b.fixed + sumNumber(b.mv);
+    b.hwm = b.dayPnl > 0 ? b.dayPnl : 0;
+    b.drawdown = b.hwm - b.dayPnl;
+  }
   l.dirtyBooks.length = 0;
   l.dirtySymbols.length = 0;
   for (const b of l.books) b.dirty = false;
@@ -432,17 +438,17 @@ function checkFill(l: Ledger, f: Fill): FillOutcome | null {
  * A new mark for a symbol in ticks (from the `mid` or `last_price` column; a mid may fall between
  * two ticks, e.g. 1000.5) and its rv (the configured rv column; null keeps the last one). Updates
  * every position in the symbol: O(number of books holding it), independent of the number of
- * positions in the ledger. A symbol the ledger has never seen (no fill, no start position) is skipped.
+ * positions in the ledger. The mark and rv of a symbol not held yet are kept for its first fill.
  */
 export function applyMark(l: Ledger, symbol: string, ts: bigint, markTicks: number, rv: number | null): void {
-  const sym = l.symbols.get(symbol);
-  if (!sym) return; // never traded nor held: nothing to value
+  const sym = symbolState(l, symbol);
+  if (!sym) return; // no instrument for it (and no default): it cannot be held
   markSymbol(l, sym, ts, Math.round(markTicks * sym.unit), rv);
 }
 
 /** `applyMark` with a decimal price (currency), as the factor columns carry it. */
 export function applyMarkPrice(l: Ledger, symbol: string, ts: bigint, price: number, rv: number | null): void {
-  const sym = l.symbols.get(symbol);
+  const sym = symbolState(l, symbol);
   if (!sym) return;
   markSymbol(l, sym, ts, Math.round((price * sym.lot * sym.multiplier) / l.cfg.instruments.moneyGrid), rv);
 }

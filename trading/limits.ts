@@ -95,7 +95,7 @@ function limitsOf<T>(file: string, path: string, raw: unknown, keys: Record<stri
   for (const [k, v] of Object.entries(o)) {
     const name = keys[k];
     if (name === undefined) throw new InputError({ file, field: path ? `${path}.${k}` : k, value: k, reason: `unknown key (known: ${Object.keys(keys).join(', ')})` });
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InputError({ file, field: path ? `${path}.${k}` : k, value: typeof v === 'string' ? v : JSON.stringify(v), reason: 'must be a number > 0' });
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InputError({ file, field: path ? `${path}.${k}` : k, value: typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v), reason: 'must be a number > 0' });
     out[name as string] = v;
   }
   return out as T;

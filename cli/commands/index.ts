@@ -17,6 +17,7 @@ import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { modelsCommand } from './models.ts';
 import { parityCommand } from './parity.ts';
+import { pnlCommand } from './pnl.ts';
 import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
 import { serveCommand } from './serve.ts';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   alertsCommand,
   serveCommand,
   weightsCommand,
+  pnlCommand,
   deskCommand,
   parityCommand,
   lineageCommand,
