@@ -8,8 +8,9 @@
  *   watermark W_s is the greatest time it has delivered (items, heartbeats): it will deliver
  *   nothing before W_s any more.
  * - An item is ready once every stream has reached its time (W = min_s W_s ≥ ts); items come out in
- *   time order across streams, ties to the lower stream index. A fold that needs an item at T to
- *   wait until no stream can deliver anything more at T asks for `W > ts` instead (`strict`).
+ *   time order across streams, ties to the lower stream index. A fold that needs an item at T of a
+ *   stream to wait until no other stream can deliver anything more at T (every other W_o > ts)
+ *   names that stream `strict`: at one instant its items then come after all the others'.
  * Hence what comes out depends only on each stream's own sequence, not on how the streams
  * interleave or how they are batched.
  *
@@ -104,7 +105,9 @@ export function nextReady<T extends { ts: bigint }>(st: MergeState<T>, before: b
   const s = earliestStream(st);
   if (s < 0) return null;
   const ts = st.queues[s].rows[st.queues[s].head].ts;
-  if (strict(s) ? ts >= w : ts > w) return null;
+  if (ts > w) return null;
+  // strict: every other stream must have passed ts (its own later items at ts come after it anyway)
+  if (strict(s)) for (let o = 0; o < st.marks.length; o++) if (o !== s && st.marks[o]! <= ts) return null;
   if (before !== null && ts >= before) return null;
   return take(st, s);
 }
