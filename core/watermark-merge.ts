@@ -62,15 +62,17 @@ export function globalMark(st: MergeState<{ ts: bigint }>): bigint | null {
   return w;
 }
 
-/** The stream whose next item is earliest (ties: the lower index), or -1 when every queue is empty. */
-export function earliestStream(st: MergeState<{ ts: bigint }>): number {
+/** The stream whose next item is earliest (ties: by `tie` when given, then the lower index), or -1 when every queue is empty. */
+export function earliestStream<T extends { ts: bigint }>(st: MergeState<T>, tie?: (a: T, b: T) => number): number {
   let best = -1;
-  let bestTs = 0n;
+  let bestItem: T | null = null;
   for (let s = 0; s < st.queues.length; s++) {
     const q = st.queues[s];
-    if (q.head < q.rows.length && (best < 0 || q.rows[q.head].ts < bestTs)) {
+    if (q.head >= q.rows.length) continue;
+    const x = q.rows[q.head];
+    if (best < 0 || x.ts < bestItem!.ts || (tie !== undefined && x.ts === bestItem!.ts && tie(x, bestItem!) < 0)) {
       best = s;
-      bestTs = q.rows[q.head].ts;
+      bestItem = x;
     }
   }
   return best;
@@ -96,13 +98,15 @@ export function take<T extends { ts: bigint }>(st: MergeState<T>, s: number): T 
 
 /**
  * The next item that may be applied now, taken from its queue, or null: the earliest queued item
- * whose time the watermark has reached (`≤ W`; `< W` for the streams `strict` names) and that is
- * before `before` (a fold's own timer, run first at an equal time) when given.
+ * whose time the watermark has reached (`≤ W`; for the streams `strict` names, every other stream
+ * past it) and that is before `before` (a fold's own timer, run first at an equal time) when
+ * given. With every stream strict, `tie` orders the items of one instant whatever stream they
+ * came on (all of them are in hand by then): the merge then equals one sorted stream.
  */
-export function nextReady<T extends { ts: bigint }>(st: MergeState<T>, before: bigint | null = null, strict: (s: number) => boolean = () => false): T | null {
+export function nextReady<T extends { ts: bigint }>(st: MergeState<T>, before: bigint | null = null, strict: (s: number) => boolean = () => false, tie?: (a: T, b: T) => number): T | null {
   const w = globalMark(st);
   if (w === null) return null;
-  const s = earliestStream(st);
+  const s = earliestStream(st, tie);
   if (s < 0) return null;
   const ts = st.queues[s].rows[st.queues[s].head].ts;
   if (ts > w) return null;

@@ -6,8 +6,10 @@
  *
  * Order, whatever the interleaving of the streams (and the same as trading/pnl-fold.ts, the replay's):
  * - inputs are applied in time order (the factor rows' and the fills' ts_recv); at one instant the
- *   factor rows come first and the fills after them (a fill at T waits until every stream has
- *   passed T, `strict` in the merge), as the feed publishes them (live/feed.ts `side`);
+ *   factor rows come first, in the replay's row order (core/row-key.ts: source, symbol, seq)
+ *   whatever shard they came on, and the fills after them, as the feed publishes them (live/feed.ts
+ *   `side`). So an input at T waits until every other stream has passed T (`strict` in the
+ *   merge): the VaR is a float sum whose bits depend on that order;
  * - the sample at grid time S (every whole second) is the ledger after every input before S. It is
  *   emitted when the first input at or after S is applied, so no sample is emitted past the last
  *   input (live could not know the input ended) and replay and live emit the same series; a gap
@@ -19,6 +21,7 @@
  * No I/O, clock, randomness or promises; event time (bigint ns) is the only clock.
  */
 import { advanceMark, enqueue, initMerge, nextReady, type MergeState } from '../core/watermark-merge.ts';
+import { compareRowKey } from '../core/row-key.ts';
 import { applyFill, applyMarkPrice, clearDirty, initLedger, type FillOutcome, type Ledger, type LedgerConfig } from './ledger.ts';
 import { snapshot, type BookRecord } from './ledger-snapshot.ts';
 import { evaluateLimits, initLimits, type LimitRecord, type Limits, type LimitsState } from './limits.ts';
@@ -33,6 +36,9 @@ export interface DeskRow {
   kind: 'row';
   ts: bigint;
   symbol: string;
+  /** The row's identity (core/row-key.ts): orders the rows of one instant as the replay's table. */
+  source: string;
+  seq: bigint;
   mark: number | null;
   rv: number | null;
 }
@@ -135,9 +141,16 @@ function apply(st: DeskState, x: Item, out: DeskSink): void {
   checkLimits(st, x.ts, out);
 }
 
+const strictAll = () => true;
+/** At one instant: rows in the replay's row order (whatever shard they came on), fills after them. */
+function tie(a: Item, b: Item): number {
+  if (a.kind !== 'row' || b.kind !== 'row') return a.kind === 'row' ? -1 : b.kind === 'row' ? 1 : 0;
+  return compareRowKey({ tsRecv: a.ts, source: a.source, symbol: a.symbol, seq: a.seq }, { tsRecv: b.ts, source: b.source, symbol: b.symbol, seq: b.seq });
+}
+
 function drain(st: DeskState, out: DeskSink): void {
   for (;;) {
-    const x = nextReady(st.merge, null, (s) => s === st.fills);
+    const x = nextReady(st.merge, null, strictAll, tie);
     if (x === null) return;
     apply(st, x, out);
   }

@@ -168,7 +168,7 @@ export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fi
 
 function deskRow(line: string, mi: number, ri: number): DeskRow {
   const o = parseRow(line);
-  return { kind: 'row', ts: o.tsRecv, symbol: o.symbol, mark: o.values[mi] ?? null, rv: ri < 0 ? null : (o.values[ri] ?? null) };
+  return { kind: 'row', ts: o.tsRecv, symbol: o.symbol, source: o.source, seq: o.seq, mark: o.values[mi] ?? null, rv: ri < 0 ? null : (o.values[ri] ?? null) };
 }
 
 /** The ts_recv of the last input shard `s`'s worker committed (a heartbeat or an event), or null. */
