@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { getOnlineFeatures } from './client.ts';
-import { weightsKey } from './keys.ts';
+import { pnlKey, positionsKey, riskKey, weightsKey } from './keys.ts';
+import { encodeDeskFields } from './pnl-record.ts';
 import { encodeWeightsFields } from './weights-record.ts';
 import { runFeed } from './feed.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
@@ -55,6 +56,8 @@ beforeAll(async () => {
   await w.close();
   await admin.hset(`${keys.ns}:alerts:state`, 'no-worker:1', JSON.stringify({ id: 'no-worker:1', severity: 'critical', since: 1, summary: 'test alert' }));
   // the latest target weights, as `lockstep weights --redis` writes them (served by /v1/weights)
+  // the desk's latest PnL, risk and positions, as `lockstep desk` writes them (served by /v1/pnl, ...)
+  for (const k of [pnlKey(keys), riskKey(keys), positionsKey(keys)]) await admin.hset(k, ...encodeDeskFields(1710532800000000000n, { books: [{ account: '*', strategy: '*', dayPnl: 1.5 }] }, 1));
   await admin.hset(weightsKey(keys), ...encodeWeightsFields({ t: 1710532800000000000n, trigger: 'every', symbols: ['SYM000', 'SYM001'], weights: [0.5, -0.5], signal: [1, -1], excluded: [null, null], gross: 1, net: 0, turnover: 1 }, 1));
   for (const [user, rules] of documentedAcls()) await admin.call('ACL', 'SETUSER', user, ...rules);
 });
@@ -140,6 +143,11 @@ const scenarios: Record<string, (url: string) => Promise<void>> = {
       const weights = await fetch(`${s.base}/v1/weights`);
       expect(weights.status).toBe(200);
       expect(((await weights.json()) as { weights: Record<string, number> }).weights).toEqual({ SYM000: 0.5, SYM001: -0.5 });
+      for (const p of ['/v1/pnl', '/v1/risk', '/v1/positions']) {
+        const res = await fetch(`${s.base}${p}`);
+        expect(res.status, p).toBe(200);
+        expect(((await res.json()) as { books: { dayPnl: number }[] }).books[0].dayPnl).toBe(1.5);
+      }
       const metrics = await (await fetch(`${s.base}/metrics`)).text();
       expect(metrics).toMatch(/lockstep_alerts_read_ok 1/);
     } finally {

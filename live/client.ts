@@ -13,7 +13,8 @@
  * produced it. The kill switch is read with the rows, in the same round trip.
  */
 import { RowReader, type FeatureSource } from './row-reader.ts';
-import { killSwitchKey, latestKey, metaKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { killSwitchKey, latestKey, metaKey, pnlKey, positionsKey, riskKey, SYMBOL_RE, type KeyLayout } from './keys.ts';
+import { decodeDeskFields, type DeskRecord } from './pnl-record.ts';
 import { killFor, parseKillState, type KillEntry, type KillState } from './kill-switch.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -285,3 +286,24 @@ function fieldOf(raw: string, n: number): string {
   const end = raw.indexOf('|', start);
   return raw.slice(start, end < 0 ? raw.length : end);
 }
+
+/** Which served desk record (`lockstep desk` writes them; pnl-record.ts). */
+export type DeskView = 'pnl' | 'risk' | 'positions';
+
+/**
+ * The desk's latest record of `view` (`<ns>:pnl`, `<ns>:risk` or `<ns>:positions`): its sample time,
+ * the record (books with realized/unrealized PnL, fees, day PnL, high-water mark and drawdown; or
+ * exposure, concentration, VaR and the limits in breach; or every position), and when it was
+ * written. Null before the desk wrote one. One HGETALL.
+ */
+export async function getDesk(r: FeatureSource, keys: { ns: string }, view: DeskView): Promise<DeskRecord | null> {
+  const key = view === 'pnl' ? pnlKey(keys) : view === 'risk' ? riskKey(keys) : positionsKey(keys);
+  return decodeDeskFields(await r.hgetall(key));
+}
+
+/** `getDesk(r, keys, 'pnl')`. */
+export const getPnl = (r: FeatureSource, keys: { ns: string }) => getDesk(r, keys, 'pnl');
+/** `getDesk(r, keys, 'risk')`. */
+export const getRisk = (r: FeatureSource, keys: { ns: string }) => getDesk(r, keys, 'risk');
+/** `getDesk(r, keys, 'positions')`. */
+export const getPositions = (r: FeatureSource, keys: { ns: string }) => getDesk(r, keys, 'positions');

@@ -66,6 +66,22 @@ export interface FeedOptions extends ReplaySelection {
    * Workers started with `--warm-from` take what comes before it from the catalog.
    */
   startNs?: bigint;
+  /**
+   * A side stream published in merge order with the market events (`lockstep feed --fills`: the
+   * fills stream `<ns>:fills`): each entry goes out after every market event received before its
+   * `tsRecv` and after those received at the same instant (at one instant, fills follow market
+   * data), and every heartbeat is sent to it too (`heartbeat(ts)` gives its fields), so a reader
+   * merging it with the shards by watermark is not held back while it is idle. Entries in
+   * `tsRecv` order. A rerun of the same selection resumes after the entries the stream holds.
+   */
+  side?: SideStream;
+}
+
+/** See `FeedOptions.side`. */
+export interface SideStream {
+  key: string;
+  entries: readonly { tsRecv: bigint; fields: string[] }[];
+  heartbeat: (tsRecv: bigint) => string[];
 }
 
 export interface FeedSummary {
@@ -181,6 +197,9 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   const keys: KeyLayout = { ns: opts.ns ?? 'ls', shards: opts.shards };
   const nShards = opts.shards;
   const streams = Array.from({ length: nShards }, (_, s) => inputStream(keys, s));
+  // the side stream (fills) is written like one more shard (same retry and reconcile), after the shards
+  const side = opts.side ?? null;
+  const outStreams = side ? [...streams, side.key] : streams;
   const dupFraction = opts.duplicate ?? 0;
   if (!(dupFraction >= 0 && dupFraction <= 1)) throw new Error(`duplicate fraction ${opts.duplicate} must be between 0 and 1`);
   // assigned by feedPass (a closure: `as` keeps TypeScript from narrowing it to null here)
@@ -199,7 +218,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
   try {
     // resume only the selection that was being fed: another selection (other symbols, another
     // window) is published whole, whatever the streams already hold
-    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null, ...(opts.startNs !== undefined ? { startNs: String(opts.startNs) } : {}) });
+    const selection = JSON.stringify({ catalog: resolve(opts.catalog), date: opts.date, symbols: opts.symbols ?? null, kinds: opts.kinds ?? null, from: opts.from ?? null, to: opts.to ?? null, ...(opts.startNs !== undefined ? { startNs: String(opts.startNs) } : {}), ...(side ? { side: side.key, sideEntries: side.entries.length } : {}) });
     let sameSelection = (await retry.run(() => r.hget(feedKey(keys), 'selection'))) === selection;
     for (;;) {
       try {
@@ -252,6 +271,15 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     }
     /** past[s]: the replay has gone beyond shard s's last event (or the stream was empty). */
     const past = tails.map((t) => t === null);
+    // the side stream resumes by count: it holds a prefix of this selection's side entries
+    // (fills and heartbeats, in the order below), so its length is how many to pass over
+    let sideSkip = 0;
+    if (side) {
+      const [len, last] = await retry.run(async () => [await r.xlen(side.key), ((await r.xrevrange(side.key, '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? null] as const);
+      lastId.push(last);
+      sideSkip = sameSelection ? len : 0;
+    }
+    let sideNext = 0;
     let allPast = past.every(Boolean);
     let resumeNoted = allPast;
     const noteResume = () => {
@@ -288,11 +316,11 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     /** Re-sends waiting for their turn: due after `at` events. */
     const resend: { at: number; e: MarketEvent; fields: string[] }[] = [];
     /** Entries waiting to be written, per shard, in order. */
-    const pending: string[][][] = streams.map(() => []);
+    const pending: string[][][] = outStreams.map(() => []);
     /** The shard's last pipeline may have been partly applied: check before sending again. */
-    const unsure = streams.map(() => false);
+    const unsure = outStreams.map(() => false);
     /** A write failed since the shard's last check (a failover?): check that nothing written was lost. */
-    const suspect = streams.map(() => false);
+    const suspect = outStreams.map(() => false);
     let queued = 0;
     let lastTs = 0n;
 
@@ -304,7 +332,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
      */
     const reconcile = async (s: number) => {
       const want = pending[s];
-      const got = (await r.xrange(streams[s], lastId[s] ?? '-', '+', 'COUNT', want.length + 1)) as [string, string[]][];
+      const got = (await r.xrange(outStreams[s], lastId[s] ?? '-', '+', 'COUNT', want.length + 1)) as [string, string[]][];
       const applied = lastId[s] !== null && got.length > 0 && got[0][0] === lastId[s] ? got.slice(1) : got;
       const same = (i: number, fields: string[]) => i >= 0 && i < want.length && want[i].length === fields.length && want[i].every((f, j) => f === fields[j]);
       let n = 0;
@@ -315,7 +343,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
           for (let k = want.length; k >= applied.length && n === 0; k--) {
             if (applied.every(([, f], i) => same(k - applied.length + i, f))) n = k;
           }
-          if (n === 0) throw new UserError(`${streams[s]} holds entries the feed did not write (another producer?): cannot tell which events got in; stop the other producer and run the feed again`);
+          if (n === 0) throw new UserError(`${outStreams[s]} holds entries the feed did not write (another producer?): cannot tell which events got in; stop the other producer and run the feed again`);
         }
         lastId[s] = applied[applied.length - 1][0];
         want.splice(0, n);
@@ -326,9 +354,9 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     const checkKept = async (s: number) => {
       const known = lastId[s];
       if (known !== null) {
-        const newest = ((await r.xrevrange(streams[s], '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? null;
+        const newest = ((await r.xrevrange(outStreams[s], '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? null;
         if (newest === null || compareIds(newest, known) < 0) {
-          throw new LostWritesError(`${streams[s]} ends at ${newest ?? '(empty)'}, before entry ${known} that Redis acknowledged: writes were lost (a failover to a replica that had not received them)`);
+          throw new LostWritesError(`${outStreams[s]} ends at ${newest ?? '(empty)'}, before entry ${known} that Redis acknowledged: writes were lost (a failover to a replica that had not received them)`);
         }
       }
       suspect[s] = false;
@@ -341,10 +369,10 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       unsure[s] = true;
       // one pipeline per shard: on Cluster a pipeline must stay within one slot
       const p = r.pipeline();
-      for (const f of batch) p.xadd(streams[s], '*', ...f);
+      for (const f of batch) p.xadd(outStreams[s], '*', ...f);
       const res = (await p.exec()) ?? [];
       for (const [err] of res) if (err) throw err;
-      if (res.length !== batch.length) throw new Error(`pipeline to ${streams[s]} answered ${res.length} of ${batch.length} commands`);
+      if (res.length !== batch.length) throw new Error(`pipeline to ${outStreams[s]} answered ${res.length} of ${batch.length} commands`);
       lastId[s] = res[res.length - 1][1] as string;
       pending[s] = [];
       unsure[s] = false;
@@ -352,7 +380,7 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
     const flush = async () => {
       for (;;) {
         const todo: number[] = [];
-        for (let s = 0; s < nShards; s++) if (pending[s].length > 0 || unsure[s] || suspect[s]) todo.push(s);
+        for (let s = 0; s < outStreams.length; s++) if (pending[s].length > 0 || unsure[s] || suspect[s]) todo.push(s);
         if (todo.length === 0) break;
         const res = await Promise.allSettled(todo.map(sendShard));
         const failed = res.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -381,9 +409,30 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       }
     };
 
+    /** An entry for the side stream, unless the stream holds it already (a resumed feed). */
+    const publishSide = (fields: string[]) => {
+      if (sideSkip > 0) {
+        sideSkip--;
+        return;
+      }
+      pending[nShards].push(fields);
+      queued++;
+      entries++;
+    };
+    /** The side stream's entries due before an event at `ts` (those received before it). */
+    const sideUpTo = (ts: bigint | null) => {
+      if (!side) return;
+      while (sideNext < side.entries.length && (ts === null || side.entries[sideNext].tsRecv < ts)) publishSide(side.entries[sideNext++].fields);
+    };
+
     const startNs = opts.startNs;
     for (let e = merge.next(); e !== null; e = merge.next()) {
       if (startNs !== undefined && e.tsRecv < startNs) continue;
+      if (side) {
+        sideUpTo(e.tsRecv);
+        if (e.kind === 'heartbeat') publishSide(side.heartbeat(e.tsRecv));
+        if (queued >= max) await flush();
+      }
       if (!allPast && !anyBeyond(e)) {
         skipped++;
         continue;
@@ -418,6 +467,8 @@ export async function runFeed(opts: FeedOptions, redis?: RedisClient): Promise<F
       if (queued >= max) await flush();
     }
     if (!resumeNoted) noteResume();
+    // entries received after the day's last market event; the same instant's ones went out after it
+    sideUpTo(null);
     for (const d of resend) {
       publish(d.e, d.fields);
       duplicated++;

@@ -3,6 +3,8 @@
  *   GET /v1/features?symbols=AAPL,MSFT&features=mid,rsi_14[&max_age_ms=5000]
  *   GET /v1/weights  the latest target weights (`lockstep weights --redis` writes them): rebalance
  *                  time, each symbol's weight and why a symbol was excluded; 404 before the first
+ *   GET /v1/pnl, /v1/risk, /v1/positions  the desk's latest PnL, risk and positions (`lockstep desk`
+ *                  writes them; desk-routes.ts); 404 before the first
  *   GET /healthz   200 when Redis answers and the kill switch is not on for the whole deployment
  *                  (the symbols it is on for are listed); 503 otherwise, saying why
  *   GET /metrics   Prometheus text format, with the kill switch's state and the alerts firing
@@ -19,6 +21,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { FEATURE_RE, getOnlineFeaturesJson, QueryError } from './client.ts';
 import { killSwitchKey, metaKey, weightsKey, type KeyLayout } from './keys.ts';
 import { decodeWeightsFields } from './weights-record.ts';
+import { DESK_PATHS, deskRoute } from './desk-routes.ts';
 import { isoNs } from '../replay/time-format.ts';
 import { KILL_OFF, parseKillState, type KillState } from './kill-switch.ts';
 import { UserError } from '../core/errors.ts';
@@ -46,7 +49,7 @@ export interface ApiOptions {
 }
 
 const MAX_URL = 8192;
-const PATHS = ['/v1/features', '/v1/weights', '/healthz', '/metrics'];
+const PATHS = ['/v1/features', '/v1/weights', ...DESK_PATHS, '/healthz', '/metrics'];
 const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 1];
 
 interface Metrics {
@@ -203,6 +206,12 @@ export async function startApi(redis: FeatureSource, opts: ApiOptions): Promise<
           code = 503;
           return send(res, code, { error: `redis: ${(e as Error).message}` });
         }
+      }
+      if (DESK_PATHS.includes(url.pathname)) {
+        const a = await deskRoute(redis, opts.keys, url.pathname);
+        code = a.code;
+        m.redisUp = a.code === 503 ? 0 : 1;
+        return send(res, code, a.body);
       }
       if (url.pathname !== '/v1/features') {
         code = 404;

@@ -20,6 +20,11 @@
  *   <ns>:weights:log                stream: one entry per rebalance, the same fields
  *   <ns>:models:log                 the live deployment log (live/live/models/live-log.ts): deploys, promotes, rollbacks, late amendments
  *   <ns>:models:seen                hash: per shard, the last models-log ID its worker judged before applying more input
+ *   <ns>:fills                      stream: fills (and heartbeats) for the desk (trading/fills-wire.ts)
+ *   <ns>:fills:dlq                  dead letters of the fills stream: the entry's id, the reason, its fields
+ *   <ns>:pnl / :risk / :positions   hashes: the desk's latest PnL, risk and positions (live/pnl-record.ts)
+ *   <ns>:pnl:log                    stream: the desk's 1-second PnL series, one entry per second
+ *   <ns>:desk                       hash: the desk's progress (outputs written), set in the same MULTI as they are
  */
 import { shardOf } from './shard.ts';
 
@@ -58,3 +63,12 @@ export const weightsLogKey = (k: { ns: string }) => `${k.ns}:weights:log`;
 export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;
 export const modelsLogStream = (k: { ns: string }) => `${k.ns}:models:log`;
 export const modelsSeenKey = (k: { ns: string }) => `${k.ns}:models:seen`;
+
+/** The desk's inputs and outputs (`lockstep desk`, trading/desk-live.ts; served by /v1/pnl, /v1/risk, /v1/positions). */
+export const fillsStream = (k: { ns: string }) => `${k.ns}:fills`;
+export const fillsDeadLetterStream = (k: { ns: string }) => `${k.ns}:fills:dlq`;
+export const pnlKey = (k: { ns: string }) => `${k.ns}:pnl`;
+export const riskKey = (k: { ns: string }) => `${k.ns}:risk`;
+export const positionsKey = (k: { ns: string }) => `${k.ns}:positions`;
+export const pnlLogKey = (k: { ns: string }) => `${k.ns}:pnl:log`;
+export const deskKey = (k: { ns: string }) => `${k.ns}:desk`;

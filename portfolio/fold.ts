@@ -26,6 +26,7 @@
  *
  * No I/O, clock, randomness or promises; event time (bigint ns) is the only clock.
  */
+import { advanceMark, enqueue as enqueueItem, globalMark as mergeMark, initMerge, nextReady, type MergeState } from '../core/watermark-merge.ts';
 import type { WeightsConfig } from './config.ts';
 import { gridAfter, nextGrid, type GridPoint } from './schedule.ts';
 import { compareText, targetWeights, type BookSpec, type BookStats } from './weights-math.ts';
@@ -62,18 +63,14 @@ interface Latest {
   halted: boolean;
 }
 
-interface Queue {
-  rows: WeightsRow[];
-  head: number;
-}
-
-/** The fold's state: plain data (maps, arrays, bigints), snapshot-able. */
-export interface WeightsFoldState {
+/**
+ * The fold's state: plain data (maps, arrays, bigints), snapshot-able. `marks`/`queues` are the
+ * K-stream watermark merge (core/watermark-merge.ts): per stream the greatest time delivered so far,
+ * before which it delivers nothing more (null: nothing yet, which holds every T back), and its rows.
+ */
+export interface WeightsFoldState extends MergeState<WeightsRow> {
   cfg: WeightsConfig;
   spec: BookSpec;
-  /** Per stream: the greatest time delivered so far, before which it delivers nothing more (null: nothing yet, which holds every T back). */
-  marks: (bigint | null)[];
-  queues: Queue[];
   latest: Map<string, Latest>;
   /** Symbols seen, in code-unit order (the universe when it is `all`). */
   seen: string[];
@@ -89,7 +86,7 @@ export interface WeightsFoldState {
 
 /** A fresh fold for `streams` input streams (every one must deliver before any T runs). */
 export function initWeightsFold(cfg: WeightsConfig, streams: number): WeightsFoldState {
-  if (!Number.isInteger(streams) || streams < 1) throw new RangeError(`streams must be a positive integer, not ${streams}`);
+  const merge = initMerge<WeightsRow>(streams);
   let next = 1;
   const pos = (on: boolean) => (on ? next++ : -1);
   return {
@@ -104,8 +101,8 @@ export function initWeightsFold(cfg: WeightsConfig, streams: number): WeightsFol
       volTarget: cfg.vol?.target ?? null,
       turnoverLimit: cfg.turnoverLimit,
     },
-    marks: new Array<bigint | null>(streams).fill(null),
-    queues: Array.from({ length: streams }, () => ({ rows: [], head: 0 })),
+    marks: merge.marks,
+    queues: merge.queues,
     latest: new Map(),
     seen: [],
     universe: cfg.universe === 'all' ? null : new Set(cfg.universe),
@@ -157,28 +154,16 @@ export function pushRequest(st: WeightsFoldState, stream: number, ts: bigint, ou
 
 /** The watermark every stream has reached (null until each has delivered something). */
 export function globalMark(st: WeightsFoldState): bigint | null {
-  let w: bigint | null = null;
-  for (const m of st.marks) {
-    if (m === null) return null;
-    if (w === null || m < w) w = m;
-  }
-  return w;
+  return mergeMark(st);
 }
 
 /** Moves stream `s`'s watermark to at least `ts`; returns the time `ts` counts at. */
-function advance(st: WeightsFoldState, s: number, ts: bigint): bigint {
-  if (!(s >= 0 && s < st.marks.length)) throw new RangeError(`stream ${s} is not one of 0..${st.marks.length - 1}`);
-  const m = st.marks[s];
-  if (m === null || ts > m) {
-    st.marks[s] = ts;
-    return ts;
-  }
-  return m;
-}
+const advance = (st: WeightsFoldState, s: number, ts: bigint): bigint => advanceMark(st, s, ts);
+
+const retime = (row: WeightsRow, ts: bigint): WeightsRow => ({ symbol: row.symbol, ts, values: row.values });
 
 function enqueue(st: WeightsFoldState, s: number, row: WeightsRow): void {
-  const t = advance(st, s, row.ts);
-  st.queues[s].rows.push(t === row.ts ? row : { symbol: row.symbol, ts: t, values: row.values });
+  enqueueItem(st, s, row, retime);
 }
 
 /** The next time to rebalance at: the earlier of the grid and the first request. */
@@ -191,22 +176,15 @@ function nextT(st: WeightsFoldState): { t: bigint; trigger: 'every' | 'request' 
 
 /** Applies rows and runs rebalances, in time order, as far as the watermark allows. */
 function drain(st: WeightsFoldState, out: WeightsSink): void {
-  const w = globalMark(st);
-  if (w === null) return;
   for (;;) {
+    const w = mergeMark(st);
+    if (w === null) return;
     const next = nextT(st);
-    let best = -1;
-    let bestTs = 0n;
-    for (let s = 0; s < st.queues.length; s++) {
-      const q = st.queues[s];
-      if (q.head < q.rows.length && (best < 0 || q.rows[q.head].ts < bestTs)) {
-        best = s;
-        bestTs = q.rows[q.head].ts;
-      }
-    }
-    // a row at ts <= w: no stream can still deliver an earlier one (later ones at w: same instant)
-    if (best >= 0 && bestTs <= w && (next === null || bestTs < next.t)) {
-      apply(st, take(st.queues[best]));
+    // a row at ts <= w: no stream can still deliver an earlier one (later ones at w: same instant);
+    // a rebalance at T takes only rows before T
+    const row = nextReady(st, next === null ? null : next.t);
+    if (row !== null) {
+      apply(st, row);
       continue;
     }
     if (next !== null && next.t <= w) {
@@ -215,16 +193,6 @@ function drain(st: WeightsFoldState, out: WeightsSink): void {
     }
     return;
   }
-}
-
-function take(q: Queue): WeightsRow {
-  const r = q.rows[q.head++];
-  // drop the consumed prefix now and then: queues hold at most a rebalance interval of rows
-  if (q.head >= 1024 && q.head * 2 >= q.rows.length) {
-    q.rows = q.rows.slice(q.head);
-    q.head = 0;
-  }
-  return r;
 }
 
 const num = (v: number | null | undefined): number => (v === null || v === undefined ? NaN : v);

@@ -10,6 +10,7 @@ import { benchCommand } from './bench.ts';
 import { datasetsCommand } from './datasets.ts';
 import { demoCommand } from './demo.ts';
 import { executeCommand } from './execute.ts';
+import { deskCommand } from './desk.ts';
 import { factorsCommand } from './factors.ts';
 import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   weightsCommand,
   executeCommand,
   pnlCommand,
+  deskCommand,
   parityCommand,
   lineageCommand,
   reportCommand,

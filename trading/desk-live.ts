@@ -1,0 +1,260 @@
+/**
+ * `lockstep desk --redis URL --ns NS`: the desk fold (desk-fold.ts) live. It reads every shard's
+ * output stream `<ns>:out:{<ns>:<s>}` (the factor rows: the mark and rv columns) and the fills
+ * stream `<ns>:fills` (fills and heartbeats, fills-wire.ts), runs the same pure fold as a replay,
+ * and writes, in one MULTI per poll: the hashes `<ns>:pnl`, `<ns>:risk`, `<ns>:positions` (the
+ * latest second), one `<ns>:pnl:log` entry per second, the dead letters of the fills it refused
+ * (`<ns>:fills:dlq`: a malformed entry or a duplicate fill id, with the reason), and its progress
+ * (`<ns>:desk` `n`: how many of the fold's outputs are written).
+ *
+ * Watermarks: a shard's are its rows' times and the time of the last input its worker committed
+ * (as portfolio/live.ts reads them); the fills stream's are its fills' and heartbeats' ts_recv.
+ *
+ * Restart: the fold is run again from the start of the streams (pure: the same outputs in the same
+ * order), and the first `n` outputs are not written again: no fill is applied or dead-lettered
+ * twice, no second of the series logged twice. A limit breach acts (alert, kill switch by the limits
+ * file's policy) before the MULTI that records it: after a crash in between it acts again, which
+ * the kill switch takes as a no-op and the alerts list shows once more (at least once, never lost).
+ */
+import { UserError } from '../core/errors.ts';
+import { raiseAlert } from '../live/alerts/raise.ts';
+import { quoteValue } from '../live/dead-letter.ts';
+import { checkpointKey, deskKey, fillsDeadLetterStream, fillsStream, inputStream, metaKey, outputStream, pnlKey, pnlLogKey, positionsKey, riskKey, type KeyLayout } from '../live/keys.ts';
+import { setKillSwitch } from '../live/kill-switch.ts';
+import { encodeDeskFields } from '../live/pnl-record.ts';
+import { parseRow, readOutputColumns } from '../live/read-output.ts';
+import { openRedis, type RedisClient } from '../live/redis-connect.ts';
+import { isTransientRedisError } from '../live/redis-errors.ts';
+import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskConfig, type DeskState, type DeskFillInput, type DeskOutput, type DeskRow } from './desk-fold.ts';
+import { decodeFillsEntry, encodeFillFields } from './fills-wire.ts';
+import { snapshot, type BookRecord, type PositionRecord } from './ledger-snapshot.ts';
+import type { LimitRecord } from './limits.ts';
+
+export interface DeskLiveOptions {
+  url: string;
+  ns: string;
+  cfg: Omit<DeskConfig, 'rowStreams'>;
+  log?: (s: string) => void;
+  /** Wait between polls when nothing new arrived, ms (default 20). */
+  pollMs?: number;
+  /** Stop after this long without progress once something was read, ms (tests; default: until SIGTERM/SIGINT). */
+  idleStopMs?: number;
+  /** Called after each MULTI with the number of outputs written so far (bench). */
+  onWrite?: (n: number) => void;
+}
+
+export class DeskLiveError extends UserError {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const noTs = <T extends { ts: bigint }>(x: T): Omit<T, 'ts'> => {
+  const { ts: _ts, ...rest } = x;
+  return rest;
+};
+
+/** The JSON records of a sample, as `<ns>:pnl`, `<ns>:risk`, `<ns>:positions` and the log hold them. */
+export function sampleRecords(books: readonly BookRecord[], positions: readonly PositionRecord[], breaches: readonly { limit: string; scope: string }[]): { pnl: unknown; risk: unknown; positions: unknown } {
+  return {
+    pnl: { books: books.map((b) => ({ account: b.account, strategy: b.strategy, realized: b.realized, unrealized: b.unrealized, fees: b.fees, dayPnl: b.dayPnl, hwm: b.hwm, drawdown: b.drawdown })) },
+    risk: {
+      books: books.map((b) => ({ account: b.account, strategy: b.strategy, positions: b.positions, gross: b.gross, net: b.net, concentration: b.concentration, var: b.var, varMissing: b.varMissing })),
+      breaches,
+    },
+    positions: { positions: positions.map(noTs) },
+  };
+}
+
+/** The `<ns>:pnl:log` entry of a sample: every book's full record (the replay's series has the same rows). */
+export const logRecord = (books: readonly BookRecord[]) => ({ books: books.map(noTs) });
+
+/** Runs until stopped; resolves with the outputs written by this run. */
+export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fills: number; deadLettered: number }> {
+  const log = o.log ?? (() => {});
+  const r = await openRedis(o.url, { name: 'lockstep-desk', commandTimeoutMs: 10_000 });
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const stats = { written: 0, fills: 0, deadLettered: 0 };
+  try {
+    const pollMs = o.pollMs ?? 20;
+    let idleSince: number | null = null;
+    const idle = () => o.idleStopMs !== undefined && idleSince !== null && Date.now() - idleSince >= o.idleStopMs;
+    let keys: KeyLayout | null = null;
+    let columns: string[] = [];
+    while (!stop) {
+      const shards = Number((await r.hget(metaKey({ ns: o.ns, shards: 0 }), 'shards')) ?? 0);
+      keys = { ns: o.ns, shards };
+      columns = shards > 0 ? await readOutputColumns(r, keys) : [];
+      if (shards > 0 && columns.length > 0) break;
+      if (o.idleStopMs !== undefined && idleSince === null) idleSince = Date.now();
+      if (idle()) return stats;
+      await sleep(200);
+    }
+    if (stop || keys === null) return stats;
+    idleSince = null;
+    const markCol = o.cfg.ledger.mark === 'mid' ? 'mid' : 'last_price';
+    const rvCol = `rv_${o.cfg.ledger.varRvMinutes}m`;
+    const mi = columns.indexOf(markCol);
+    if (mi < 0) throw new DeskLiveError(`--mark ${o.cfg.ledger.mark}: column ${markCol} is not an output column of deployment ${o.ns} (it computes ${columns.join(', ')})`);
+    const ri = columns.indexOf(rvCol);
+    if (ri < 0) log(`desk: column ${rvCol} is not computed by deployment ${o.ns}: VaR counts every position as missing`);
+    const st = initDesk({ ...o.cfg, rowStreams: keys.shards });
+    const progress = { after: Number((await r.hget(deskKey(keys), 'n')) ?? 0), resync: false };
+    const pending: { n: number; o: DeskOutput }[] = [];
+    const sink = (out: DeskOutput) => {
+      if (st.emitted > progress.after) pending.push({ n: st.emitted, o: out });
+    };
+    const from = new Array<string>(keys.shards).fill('-');
+    let fillsFrom = '-';
+    log(`desk: following ${keys.shards} shards of ${o.ns} and ${fillsStream(keys)}${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
+    while (!stop) {
+      let progressed = false;
+      try {
+        for (let s = 0; s < keys.shards; s++) {
+          // the committed position first: every row up to it is in the output stream read next
+          const mark = await committedTime(r, keys, s);
+          for (;;) {
+            const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', 500)) as [string, string[]][];
+            if (batch.length === 0) break;
+            from[s] = `(${batch[batch.length - 1][0]}`;
+            const rows: DeskRow[] = [];
+            for (const [, f] of batch) for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'rows' || f[i] === 'r') for (const line of f[i + 1].split('\n')) rows.push(deskRow(line, mi, ri));
+            pushDeskRows(st, s, rows, sink);
+            progressed = true;
+          }
+          const m = st.merge.marks[s];
+          if (mark !== null && (m === null || mark > m)) {
+            pushDeskWatermark(st, s, mark, sink);
+            progressed = true;
+          }
+        }
+        for (;;) {
+          const batch = (await r.xrange(fillsStream(keys), fillsFrom, '+', 'COUNT', 2000)) as [string, string[]][];
+          if (batch.length === 0) break;
+          fillsFrom = `(${batch[batch.length - 1][0]}`;
+          let run: DeskFillInput[] = [];
+          for (const [id, f] of batch) {
+            const e = decodeFillsEntry(f, o.cfg.ledger.instruments);
+            if (e.kind === 'heartbeat') {
+              // in stream order: the fills before it first
+              if (run.length > 0) pushDeskFills(st, run, sink);
+              run = [];
+              pushDeskWatermark(st, st.fills, e.ts, sink);
+            } else if (e.kind === 'fill') run.push({ kind: 'fill', ts: e.fill.tsRecv, fill: e.fill, tag: id });
+            else run.push({ kind: 'bad', ts: e.ts ?? st.merge.marks[st.fills] ?? 0n, reason: e.reason, tag: id, fields: f });
+          }
+          if (run.length > 0) pushDeskFills(st, run, sink);
+          progressed = true;
+        }
+        await write(r, keys, o, st, pending, progress, stats, log);
+      } catch (e) {
+        if (!isTransientRedisError(e)) throw e;
+        progress.resync = true;
+        log(`desk: redis: ${(e as Error).message}; retrying`);
+        await sleep(200);
+        continue;
+      }
+      if (progressed) idleSince = Date.now();
+      else if (idle()) break;
+      else await sleep(pollMs);
+    }
+    return stats;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    r.disconnect();
+  }
+}
+
+function deskRow(line: string, mi: number, ri: number): DeskRow {
+  const o = parseRow(line);
+  return { kind: 'row', ts: o.tsRecv, symbol: o.symbol, source: o.source, seq: o.seq, mark: o.values[mi] ?? null, rv: ri < 0 ? null : (o.values[ri] ?? null) };
+}
+
+/** The ts_recv of the last input shard `s`'s worker committed (a heartbeat or an event), or null. */
+async function committedTime(r: RedisClient, keys: KeyLayout, s: number): Promise<bigint | null> {
+  const id = await r.hget(checkpointKey(keys, s), 'outId');
+  if (!id) return null;
+  const e = (await r.xrange(inputStream(keys, s), id, id)) as [string, string[]][];
+  if (e.length === 0) return null;
+  const f = e[0][1];
+  for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'tr' && /^-?\d+$/.test(f[i + 1])) return BigInt(f[i + 1]);
+  return null;
+}
+
+const limitId = (rec: LimitRecord) => `limit:${rec.limit}:${rec.scope}`;
+const limitSummary = (rec: LimitRecord) =>
+  `limit ${rec.limit} breached for ${rec.scope}: ${rec.value} > ${rec.threshold} at ${rec.ts} (action: ${rec.action})`;
+
+/** Acts on a limit breach: an alert with the numbers, and the kill switch by the limits file's policy. */
+async function actOn(r: RedisClient, keys: KeyLayout, rec: LimitRecord, log: (s: string) => void): Promise<void> {
+  if (rec.event !== 'breach') return;
+  const symbol = rec.scope.startsWith('symbol ') ? rec.scope.slice(7).split(' ')[0] : null;
+  const kill = rec.action === 'kill-all' || (rec.action === 'kill-symbol' && symbol === null) ? 'all' : rec.action === 'kill-symbol' ? 'symbol' : null;
+  await raiseAlert(r, keys, { id: limitId(rec), severity: kill ? 'critical' : 'warning', summary: limitSummary(rec), value: rec.value, scope: rec.scope });
+  log(`desk: ${limitSummary(rec)}`);
+  // reduce-only has no live kill mode yet: the alert carries it (the execution folds read KillMode)
+  if (kill !== null) {
+    await setKillSwitch(r, keys, { on: true, symbols: kill === 'symbol' ? [symbol!] : undefined, reason: limitSummary(rec), by: 'lockstep desk' });
+  }
+}
+
+/** Writes the queued outputs (one MULTI with the progress), after acting on the limit breaches among them. */
+async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, st: DeskState, queue: { n: number; o: DeskOutput }[], progress: { after: number; resync: boolean }, stats: { written: number; fills: number; deadLettered: number }, log: (s: string) => void): Promise<void> {
+  if (queue.length === 0) return;
+  if (progress.resync) {
+    progress.after = Number((await r.hget(deskKey(keys), 'n')) ?? 0);
+    progress.resync = false;
+  }
+  const todo = queue.filter((x) => x.n > progress.after);
+  if (todo.length === 0) {
+    queue.length = 0;
+    return;
+  }
+  for (const x of todo) if (x.o.kind === 'limit') await actOn(r, keys, x.o.rec, log);
+  const now = Date.now();
+  const m = r.multi();
+  let last: { t: bigint; books: BookRecord[] } | null = null;
+  let dead = 0;
+  let fills = 0;
+  for (const { o: out } of todo) {
+    if (out.kind === 'sample') {
+      last = { t: out.t, books: out.books };
+      m.xadd(pnlLogKey(keys), '*', ...encodeDeskFields(out.t, logRecord(out.books), now));
+    } else if (out.kind === 'fill') {
+      if (out.outcome === 'applied') fills++;
+      else {
+        dead++;
+        m.xadd(fillsDeadLetterStream(keys), 'MAXLEN', '~', '100000', '*', 'id', out.tag ?? '', 'reason', `${out.outcome.rejected}: ${quoteValue(out.outcome.detail)}`, ...encodeFillFields(out.fill, o.cfg.ledger.instruments));
+      }
+    } else if (out.kind === 'bad') {
+      dead++;
+      m.xadd(fillsDeadLetterStream(keys), 'MAXLEN', '~', '100000', '*', 'id', out.tag ?? '', 'reason', out.reason, ...(out.fields ?? []));
+    }
+  }
+  if (last !== null) {
+    // positions as of the last input applied (the fold may be past the last sample)
+    const rec = sampleRecords(last.books, snapshot(st.ledger, st.last ?? last.t).positions, activeBreaches(st.limits.active));
+    m.hset(pnlKey(keys), ...encodeDeskFields(last.t, rec.pnl, now));
+    m.hset(riskKey(keys), ...encodeDeskFields(last.t, rec.risk, now));
+    m.hset(positionsKey(keys), ...encodeDeskFields(last.t, rec.positions, now));
+  }
+  const n = todo[todo.length - 1].n;
+  m.hset(deskKey(keys), 'n', String(n), 'at', String(now));
+  const res = await m.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+  progress.after = n;
+  stats.written += todo.length;
+  stats.fills += fills;
+  stats.deadLettered += dead;
+  queue.length = 0;
+  o.onWrite?.(n);
+}
+
+/** The breaches in force (the limits' state keys `limit\0scope`), for the risk hash. */
+function activeBreaches(active: ReadonlySet<string>): { limit: string; scope: string }[] {
+  return [...active].sort().map((k) => {
+    const [limit, scope] = k.split('\u0000');
+    return { limit, scope };
+  });
+}
