@@ -12,6 +12,7 @@ import { demoCommand } from './demo.ts';
 import { factorsCommand } from './factors.ts';
 import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
+import { killGuardCommand, killPolicyCommand } from './kill-policy.ts';
 import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { modelsCommand } from './models.ts';
@@ -35,6 +36,8 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   feedCommand,
   liveCommand,
   killSwitchCommand,
+  killPolicyCommand,
+  killGuardCommand,
   alertsCommand,
   serveCommand,
   weightsCommand,
