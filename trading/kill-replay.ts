@@ -61,7 +61,8 @@ export async function replayKillPolicy(o: KillReplayOptions): Promise<KillReplay
 
 /** One line per trigger: time, symbol, rule, value, action, reason. */
 export function formatTrigger(t: KillTrigger): string {
-  return `${isoNs(t.ts)}  ${(t.symbol ?? '*').padEnd(8)}  ${t.rule.padEnd(18)}  ${String(t.value).padEnd(10)}  ${t.action.padEnd(18)}  ${t.reason}`;
+  const v = t.value === null ? 'null' : Number.isInteger(t.value) ? String(t.value) : t.value.toPrecision(6);
+  return `${isoNs(t.ts)}  ${(t.symbol ?? '*').padEnd(8)}  ${t.rule.padEnd(18)}  ${v.padEnd(10)}  ${t.action.padEnd(18)}  ${t.reason}`;
 }
 
 /** A trigger as JSON (times as decimal strings). */
