@@ -9,11 +9,11 @@
  * A trigger's `episode` (rule, symbol, the triggering event's ts_recv and seq) names it, so a
  * restarted live guard recognises the triggers it already acted on.
  *
- * Time is the rows' ts_recv (the merge clock of both paths). Each stream's time only moves
- * forward; a stale feed is seen when the stream's time passes a symbol's last market event + N,
- * and its trigger carries that deadline as its time (not the time of whichever heartbeat or row
- * passed it: live reads a shard's committed heartbeats at poll times, replay sees every one), so
- * replay and live report it identically. Every rule reads only its symbol's own rows and its own
+ * Time is the rows' ts_recv (the merge clock of both paths). A stale feed is seen when a
+ * heartbeat of the symbol's stream, or the symbol's own next market row, passes its last market
+ * event + N, and its trigger carries that deadline as its time (not the time of whichever
+ * heartbeat passed it: live reads a shard's committed heartbeats at poll times, replay sees every
+ * one), so replay and live report it identically. Every rule reads only its symbol's own rows and its own
  * stream's time, so the triggers do not depend on how the streams interleave; only the order in
  * which triggers of different streams come out does.
  *
@@ -122,35 +122,49 @@ function emit(st: DetectorState, sink: TriggerSink, t: Omit<KillTrigger, 'episod
   sink({ ...t, episode: `${t.rule}|${t.symbol ?? '*'}|${t.ts}|${t.seq ?? ''}` });
 }
 
-/** Stream `k`'s time reached `t` (a heartbeat, or the committed input's time live): stale feeds up to it fire. */
+/**
+ * A heartbeat of stream `k` at `t` (replay: the clock event; live: a heartbeat row, or the
+ * heartbeat a shard's worker committed last): stale feeds whose deadline it passed fire.
+ * Only heartbeats count as stream time here, not other symbols' rows: a shard's rows differ
+ * between live (K streams) and replay (one), its heartbeats do not (the feed sends every
+ * heartbeat to every shard).
+ */
 export function pushWatermark(st: DetectorState, k: number, t: bigint, sink: TriggerSink): void {
   const m = st.marks[k];
   if (m !== null && t <= m) return;
   st.marks[k] = t;
-  const stale = st.policy.staleFeed;
-  if (!stale) return;
+  if (!st.policy.staleFeed) return;
   const heap = st.heaps[k];
   while (heap.length > 0 && heap[0][0] <= t) {
     const [deadline, sym] = heapPop(heap);
     const s = st.symbols.get(sym)!;
     s.queued = false;
     if (s.staleOpen) continue;
-    const due = s.last + stale.afterNs;
+    const due = s.last + st.policy.staleFeed.afterNs;
     if (due > deadline) {
       // an event came since it was queued: wait for the new deadline
       heapPush(heap, [due, sym]);
       s.queued = true;
       continue;
     }
-    s.staleOpen = true;
-    const secs = Number(stale.afterNs) / 1e9;
-    emit(st, sink, { action: stale.action, rule: 'stale_feed', symbol: sym, ts: deadline, seq: null, value: secs, reason: `no market event for ${sym} for ${fmt(secs)} s of event time (last at ts_recv ${s.last})` });
+    fireStale(st, sink, sym, s, deadline);
   }
 }
 
-/** One output row of stream `k`: its time first (stale feeds before it), then its rules. */
+function fireStale(st: DetectorState, sink: TriggerSink, sym: string, s: SymbolState, deadline: bigint): void {
+  const stale = st.policy.staleFeed!;
+  s.staleOpen = true;
+  const secs = Number(stale.afterNs) / 1e9;
+  emit(st, sink, { action: stale.action, rule: 'stale_feed', symbol: sym, ts: deadline, seq: null, value: secs, reason: `no market event for ${sym} for ${fmt(secs)} s of event time (last at ts_recv ${s.last})` });
+}
+
+/**
+ * One output row of stream `k`: a heartbeat row is stream time first; a market row whose own
+ * symbol was silent past the deadline fires its stale feed before it (no heartbeat may have
+ * passed the deadline in between, live or replay alike); then the flag and spread rules.
+ */
 export function pushRow(st: DetectorState, k: number, row: DetectorRow, sink: TriggerSink): void {
-  pushWatermark(st, k, row.ts, sink);
+  if (row.source === 'heartbeat') pushWatermark(st, k, row.ts, sink);
   let s = st.symbols.get(row.symbol);
   if (s === undefined) {
     s = { stream: k, last: -1n, queued: false, staleOpen: false, flagOpen: st.flagCols.map(() => false), ring: null, ringN: 0, ringPos: 0, spreadOpen: false };
@@ -169,6 +183,7 @@ export function pushRow(st: DetectorState, k: number, row: DetectorRow, sink: Tr
   }
   if (row.source === 'heartbeat') return;
   if (p.staleFeed) {
+    if (s.last >= 0n && !s.staleOpen && row.ts >= s.last + p.staleFeed.afterNs) fireStale(st, sink, row.symbol, s, s.last + p.staleFeed.afterNs);
     s.last = row.ts;
     s.staleOpen = false;
     if (!s.queued) {

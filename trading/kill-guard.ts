@@ -190,13 +190,18 @@ async function act(r: RedisClient, keys: KeyLayout, o: KillGuardOptions, queue: 
   }
 }
 
-/** The ts_recv of the last input shard `s`'s worker committed (heartbeats reach every shard), or null. */
+/** The ts_recv of the last input shard `s`'s worker committed when it is a heartbeat (they reach every shard), or null. */
 async function committedRecv(r: RedisClient, keys: KeyLayout, s: number): Promise<bigint | null> {
   const id = await r.hget(checkpointKey(keys, s), 'outId');
   if (!id) return null;
   const e = (await r.xrange(inputStream(keys, s), id, id)) as [string, string[]][];
   if (e.length === 0) return null;
   const f = e[0][1];
-  for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'tr' && /^-?\d+$/.test(f[i + 1])) return BigInt(f[i + 1]);
-  return null;
+  let tr: bigint | null = null;
+  let heartbeat = false;
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    if (f[i] === 'tr' && /^-?\d+$/.test(f[i + 1])) tr = BigInt(f[i + 1]);
+    else if (f[i] === 'k') heartbeat = f[i + 1] === 'heartbeat';
+  }
+  return heartbeat ? tr : null;
 }
