@@ -81,7 +81,7 @@ describe('kill detector', () => {
     ]);
     expect(t[0].reason).toBe(`no market event for AAA for 10 s of event time (last at ts_recv ${T0})`);
     // other symbols' rows are not the stream's clock; the symbol's own next row past the deadline is
-    const own = run([row('AAA', 0, 'trade', {}), row('BBB', 15, 'trade', {}), row('AAA', 25, 'quote', {}), T0 + 30n * S]);
+    const own = run([row('AAA', 0, 'trade', {}), row('BBB', 15, 'trade', {}), row('CCC', 16, 'fundamental', {}), row('AAA', 25, 'quote', {}), T0 + 30n * S]);
     expect(own.map((x) => [x.symbol, Number((x.ts - T0) / S)])).toEqual([['AAA', 10], ['BBB', 25]]);
   });
 

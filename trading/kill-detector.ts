@@ -25,7 +25,7 @@ import { KillPolicyError } from './kill-policy.ts';
 /** One output row of the factor fold, as the detector reads it. */
 export interface DetectorRow {
   symbol: string;
-  /** The event kind that produced the row (`heartbeat` rows count as time, not as market data). */
+  /** The event kind that produced the row: `heartbeat` rows are time; only trade, quote and book rows are market data (a stale feed). */
   source: string;
   seq: bigint;
   /** ts_recv, epoch ns. */
@@ -181,7 +181,9 @@ export function pushRow(st: DetectorState, k: number, row: DetectorRow, sink: Tr
       emit(st, sink, { action: f.action, rule: f.column, symbol: row.symbol, ts: row.ts, seq: row.seq, value: v, reason: `${f.column} = ${fmt(v)} on ${row.symbol} (${row.source} seq ${row.seq})`, input: row.input });
     }
   }
-  if (row.source === 'heartbeat') return;
+  // a stale feed is about market data: fundamentals, news and corporate actions (earlier dates'
+  // among them, as point-in-time state) say nothing of it
+  if (row.source !== 'trade' && row.source !== 'quote' && row.source !== 'book') return;
   if (p.staleFeed) {
     if (s.last >= 0n && !s.staleOpen && row.ts >= s.last + p.staleFeed.afterNs) fireStale(st, sink, row.symbol, s, s.last + p.staleFeed.afterNs);
     s.last = row.ts;
