@@ -1,18 +1,22 @@
 /**
  * `lockstep kill-policy` through the real CLI: on a generated day (the generator's planned price
  * jump trips the collar: killed once, at that trade) and on the real Binance BTCUSDT day, each
- * checked against a naive recomputation of the rules from the `lockstep replay` factor table of
- * the same date (a flag's 0→1 transitions; the spread blow-out's median from a plain sorted copy).
+ * checked against a naive recomputation of the rules from the factor fold's rows of the same date
+ * (a flag's 0→1 transitions; the spread blow-out's median from a plain sorted copy).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Table } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { importBinance } from '../datasets/import-binance.ts';
-import { replayDay } from '../research/replay-day.ts';
+import type { MarketEvent } from '../core/events.ts';
+import { applyEvent, createFactorSet, initFold } from '../core/fold.ts';
+import { DEFAULT_FACTORS } from '../core/registry.ts';
+import { readCatalogSessions } from '../replay/catalog.ts';
+import { EventMerge } from '../replay/merge.ts';
+import { openSelection } from '../replay/run-replay.ts';
 import { realData } from '../testing/real-data.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -45,14 +49,24 @@ function killPolicy(catalog: string, date: string, policy: object): J[] {
   return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as J);
 }
 
-/** Rows of a replay table as plain objects (only the columns asked for). */
-function rowsOf(t: Table, cols: string[]): Record<string, unknown>[] {
-  const ch = ['symbol', 'source', 'seq', ...cols].map((c) => [c, t.getChild(c)!] as const);
-  // exact nanoseconds: arrow-js get() turns a timestamp into lossy milliseconds
-  const ts: bigint[] = [];
-  for (const d of t.getChild('ts_recv')!.data) ts.push(...(d.values as BigInt64Array).subarray(d.offset, d.offset + d.length));
+/**
+ * The factor fold's output rows of the date (what `lockstep replay` writes: same selection, merge,
+ * factors and sessions), as plain objects with the columns asked for.
+ */
+async function foldRows(catalog: string, date: string, cols: string[]): Promise<Record<string, unknown>[]> {
+  const set = createFactorSet(DEFAULT_FACTORS, { sessions: readCatalogSessions(catalog) });
+  const at = cols.map((c) => set.columns.indexOf(c));
+  const fold = initFold();
+  const opened = await openSelection({ catalog, date, warmup: 'date-start' });
   const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < t.numRows; i++) out.push({ ...Object.fromEntries(ch.map(([c, v]) => [c, v.get(i)])), ts_recv: ts[i] });
+  try {
+    const m = new EventMerge(opened.cursors);
+    for (let e: MarketEvent | null = m.next(); e !== null; e = m.next()) {
+      applyEvent(set, fold, e, (ev, symbol, values) => out.push({ symbol, source: ev.kind, seq: ev.seq, ts_recv: ev.tsRecv, ...Object.fromEntries(cols.map((c, i) => [c, values[at[i]]])) }));
+    }
+  } finally {
+    await opened.close();
+  }
   return out;
 }
 
@@ -80,8 +94,7 @@ describe('lockstep kill-policy', () => {
     const policy = { flags: { price_collar_flag: 'kill-symbol', return_zscore_flag: 'alert' }, stale_feed: { after: '60s', action: 'alert' } };
     const got = killPolicy(cat, '2024-03-15', policy);
     const collar = got.filter((t) => t.rule === 'price_collar_flag');
-    const table = await replayDay({ catalog: cat, date: '2024-03-15' });
-    const rows = rowsOf(table, ['price_collar_flag', 'return_zscore_flag']);
+    const rows = await foldRows(cat, '2024-03-15', ['price_collar_flag', 'return_zscore_flag']);
     expect(collar.map((t) => `${t.symbol}|${t.ts_recv}|${t.seq}`)).toEqual(flagOnsets(rows, 'price_collar_flag'));
     expect(got.filter((t) => t.rule === 'return_zscore_flag').map((t) => `${t.symbol}|${t.ts_recv}|${t.seq}`)).toEqual(flagOnsets(rows, 'return_zscore_flag'));
     // the jump symbol is killed at the first trade at or after the planned jump
@@ -95,7 +108,7 @@ describe('lockstep kill-policy', () => {
     writeFileSync(p, JSON.stringify(policy));
     const text = cli('kill-policy', '--catalog', cat, '--date', '2024-03-15', '--policy', p);
     expect(text.stdout).toContain(`${jump[0].time}  ${g.plan.jump.symbol}    price_collar_flag   1           kill-symbol         price_collar_flag = 1 on ${g.plan.jump.symbol} (trade seq ${jump[0].seq})\n`);
-    expect(text.stdout).toMatch(new RegExp(`kill-policy: ${got.length} trigger\\(s\\) over \\d+ events \\(${table.numRows} factor rows\\)\\n$`));
+    expect(text.stdout).toMatch(new RegExp(`kill-policy: ${got.length} trigger\\(s\\) over \\d+ events \\(${rows.length} factor rows\\)\\n$`));
     // a bad policy: one line naming the field and value
     writeFileSync(p, JSON.stringify({ flags: { price_collar_flag: 'halt' } }));
     const bad = cli('kill-policy', '--catalog', cat, '--date', '2024-03-15', '--policy', p);
@@ -108,7 +121,7 @@ describe('lockstep kill-policy', () => {
     const k = 20;
     const window = 100;
     const got = killPolicy(cat, '2024-08-09', { spread_blowout: { k, window, action: 'reduce-only-symbol' }, stale_feed: { after: '2s', action: 'alert' } });
-    const rows = rowsOf(await replayDay({ catalog: cat, date: '2024-08-09' }), ['spread']);
+    const rows = await foldRows(cat, '2024-08-09', ['spread']);
     // naive: every positive quote spread against the sorted copy of the previous `window`
     const prev: number[] = [];
     let open = false;
