@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay, type GenerateResult } from '../datasets/generate.ts';
 import { runFeed } from '../live/feed.ts';
-import { alertsStateKey } from '../live/keys.ts';
+import { alertsStateKey, inputStream } from '../live/keys.ts';
 import { readKillSwitch, killModeFor } from '../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
@@ -58,7 +58,11 @@ describe('kill guard (live)', () => {
     const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
     const workers = [0, 1].map((s) => new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, owned: [s], consumer: `w${s}` }));
     for (const w of workers) await w.start();
-    await Promise.all([feeding, ...workers.map((w) => w.run({ idleStopMs: 1500 }))]);
+    // on a loaded machine the feed can take seconds to publish its first event: a worker's idle
+    // stop must not count before it (the guard, idle only once rows came, would then wait forever)
+    const fed = feeding.then(() => true);
+    while (!(await Promise.race([fed, new Promise((r) => setTimeout(() => r(false), 50))])) && (await client.exists(inputStream(keys, 0), inputStream(keys, 1))) === 0);
+    await Promise.all([feeding, ...workers.map((w) => w.run({ idleStopMs: 5000 }))]);
     for (const w of workers) await w.close();
     const g = await guardDone;
     if (g.e) throw g.e;
@@ -104,5 +108,5 @@ describe('kill guard (live)', () => {
     const off = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'kill-switch', 'off', '--redis', redis.url, '--ns', keys.ns], { encoding: 'utf8', cwd: ROOT });
     expect(off.status).toBe(0);
     expect(await client.get(`${keys.ns}:kill`)).toBeNull();
-  }, 240_000);
+  }, 420_000);
 });
