@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOnlineFeatures, getOnlineFeaturesJson, type OnlineQuery } from './client.ts';
 import { startApi } from './http-api.ts';
 import { killSwitchKey, latestKey, metaKey, type KeyLayout } from './keys.ts';
-import { applyKillChange, formatKillState, KILL_OFF, parseKillState, readKillSwitch, setKillSwitch } from './kill-switch.ts';
+import { applyKillChange, formatKillState, KILL_OFF, killFor, killModeFor, parseKillState, readKillSwitch, setKillSwitch } from './kill-switch.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { openFeatureSource, type FeatureSource } from './row-reader.ts';
@@ -30,6 +30,30 @@ describe('kill switch state', () => {
     expect(applyKillChange(b, { on: false })).toEqual(KILL_OFF);
     expect(() => applyKillChange(KILL_OFF, { on: true, symbols: ['AAA'] })).toThrow(/a reason is required/);
     expect(() => applyKillChange(KILL_OFF, { on: true, symbols: ['A A'], reason: 'x' })).toThrow(/invalid symbol "A A"/);
+  });
+
+  it('modes: an entry without one (stored before modes) is a halt; reduce-only is recorded with its cause', () => {
+    const old = parseKillState('{"all":null,"symbols":{"AAA":{"reason":"r","by":"ops","at":1}}}');
+    expect(old.unreadable).toBeUndefined();
+    expect(killModeFor(old, 'AAA')).toBe('halt');
+    expect(killModeFor(old, 'BBB')).toBe('off');
+    const cause = { rule: 'price_collar_flag', symbol: 'BBB', tsRecv: '1710511200123456789', streamId: '1-0', value: 1 };
+    const ro = applyKillChange(old, { on: true, symbols: ['BBB'], reason: 'collar', by: 'guard', now: 2, mode: 'reduce-only', cause });
+    expect(ro.symbols.BBB).toEqual({ reason: 'collar', by: 'guard', at: 2, mode: 'reduce-only', cause });
+    expect(killModeFor(parseKillState(JSON.stringify(ro)), 'BBB')).toBe('reduce-only');
+    // a halt is stored without a mode field: older readers read it unchanged
+    expect(JSON.stringify(applyKillChange(KILL_OFF, { on: true, reason: 'x', by: 'a', now: 3, mode: 'halt' }))).toBe('{"all":{"reason":"x","by":"a","at":3},"symbols":{}}');
+    expect(formatKillState(ro)).toMatch(/ON for BBB, \(reduce-only\) since .* by guard: collar \[price_collar_flag=1 on BBB at ts_recv 1710511200123456789 \(entry 1-0\)\]/);
+    // the automatic switch never weakens a halt; an operator may
+    expect(applyKillChange(ro, { on: true, symbols: ['AAA'], reason: 'y', by: 'guard', mode: 'reduce-only', escalateOnly: true }).symbols.AAA).toEqual(old.symbols.AAA);
+    expect(applyKillChange(ro, { on: true, symbols: ['AAA'], reason: 'y', by: 'ops', now: 4, mode: 'reduce-only' }).symbols.AAA.mode).toBe('reduce-only');
+    expect(applyKillChange(ro, { on: true, symbols: ['BBB'], reason: 'z', by: 'guard', now: 5, escalateOnly: true }).symbols.BBB.mode).toBeUndefined();
+    // a deployment-wide reduce-only does not hide a symbol's halt
+    const both = applyKillChange(old, { on: true, reason: 'all ro', by: 'ops', now: 6, mode: 'reduce-only' });
+    expect(killFor(both, 'AAA')).toBe(both.symbols.AAA);
+    expect(killModeFor(both, 'CCC')).toBe('reduce-only');
+    for (const bad of ['{"all":{"reason":"r","by":"o","at":1,"mode":"soft"}}', '{"all":{"reason":"r","by":"o","at":1,"cause":{"rule":1}}}']) expect(parseKillState(bad).unreadable).toBe(true);
+    expect(() => applyKillChange(KILL_OFF, { on: true, reason: 'x', mode: 'soft' as 'halt' })).toThrow(/invalid mode "soft"/);
   });
 
   it('an unreadable key fails closed: everything reads as killed, saying why', () => {
@@ -83,7 +107,21 @@ describe('kill switch on a real redis-server', () => {
       expect(await getOnlineFeaturesJson(src, keys, q)).toBe(stringify({ symbols: [a, b, none] }));
     }
     expect(lockstep('kill-switch', 'status').stdout).toMatch(/ON for AAA/);
+    const ro = lockstep('kill-switch', 'on', '--symbols', 'RO1', '--reduce-only', '--reason', 'wide spreads', '--by', 'ops');
+    expect([ro.status, ro.stderr]).toEqual([0, '']);
+    expect(ro.stdout).toMatch(/ON for RO1, \(reduce-only\) since .* by ops: wide spreads\n/);
+    expect(killModeFor(await readKillSwitch(r, keys), 'RO1')).toBe('reduce-only');
+    const bad = lockstep('kill-switch', 'off', '--symbols', 'RO1', '--reduce-only');
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, "lockstep: kill-switch off takes no --reduce-only (it qualifies 'on')"]);
+    expect(lockstep('kill-switch', 'off', '--symbols', 'RO1').status).toBe(0);
   }, 60_000);
+
+  it('a record written in the same atomic step as the switch', async () => {
+    await setKillSwitch(r, keys, { on: true, symbols: ['REC'], reason: 'auto', by: 'guard' }, { key: 'ks:kill:fired', field: 'ep1', value: 'x' });
+    expect(await r.hget('ks:kill:fired', 'ep1')).toBe('x');
+    expect((await readKillSwitch(r, keys)).symbols.REC.reason).toBe('auto');
+    await setKillSwitch(r, keys, { on: false, symbols: ['REC'] });
+  });
 
   it('two operators switching different symbols at once both stick (WATCH/MULTI)', async () => {
     const other = await openRedis(redis.url);

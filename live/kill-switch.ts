@@ -5,8 +5,12 @@
  * the killed symbols as null with status `killed` and the reason; the workers keep computing, so
  * switching it off serves current values again at once, with no replay.
  *
- * One key, `<ns>:kill` (keys.ts), holds the state as JSON: `{"all": {reason, by, at} | null,
- * "symbols": {SYM: {reason, by, at}}}`; absent means off. Readers fetch it with the values, in the
+ * One key, `<ns>:kill` (keys.ts), holds the state as JSON: `{"all": {reason, by, at, mode?, cause?} | null,
+ * "symbols": {SYM: {reason, by, at, mode?, cause?}}}`; absent means off. An entry's `mode` is
+ * `halt` (no new order, working ones cancelled) or `reduce-only` (only orders that reduce the
+ * position; trading/types.ts KillMode); an entry without one (written before modes existed) is a
+ * halt. `cause` is the event that made the automatic kill switch (trading/kill-guard.ts) fire.
+ * Switching it off is always a human action (CLI, dashboard): nothing here switches it off on its own. Readers fetch it with the values, in the
  * same round trip, so a switch takes effect on the next read. An unreadable key fails closed: the
  * whole deployment reads as killed, with a reason that says why.
  */
@@ -14,13 +18,35 @@ import type { RedisClient } from './redis-connect.ts';
 import { killSwitchKey, SYMBOL_RE } from './keys.ts';
 import { UserError } from '../core/errors.ts';
 
+/** The two modes an entry can have (`off` is the absence of an entry). */
+export type KillEntryMode = 'halt' | 'reduce-only';
+
+/** Which event made the automatic kill switch fire (trading/kill-detector.ts). */
+export interface KillCause {
+  /** The rule of the policy that fired: a flag column, `spread_blowout`, `stale_feed` or `limit:<name>`. */
+  rule: string;
+  symbol: string | null;
+  /** The triggering event's ts_recv, epoch ns as a decimal string (JSON has no bigint). */
+  tsRecv: string;
+  /** The input stream entry that carried it, when known (live). */
+  streamId?: string;
+  /** The value that fired the rule (the flag's 1, the spread, seconds of silence, the breach's value). */
+  value: number | null;
+}
+
 export interface KillEntry {
   reason: string;
   /** Who switched it on (free text: a user or a runbook id). */
   by: string;
   /** Wall-clock ms when it was switched on. */
   at: number;
+  /** Absent: `halt` (how entries were stored before modes existed). */
+  mode?: KillEntryMode;
+  cause?: KillCause;
 }
+
+/** An entry's mode: `halt` unless it says `reduce-only`. */
+export const entryMode = (e: KillEntry): KillEntryMode => (e.mode === 'reduce-only' ? 'reduce-only' : 'halt');
 
 export interface KillState {
   all: KillEntry | null;
@@ -31,8 +57,17 @@ export interface KillState {
 
 export const KILL_OFF: KillState = Object.freeze({ all: null, symbols: Object.freeze({}) as Record<string, KillEntry> });
 
+const isCause = (x: unknown): x is KillCause =>
+  typeof x === 'object' && x !== null && typeof (x as KillCause).rule === 'string' && typeof (x as KillCause).tsRecv === 'string';
+
 const isEntry = (x: unknown): x is KillEntry =>
-  typeof x === 'object' && x !== null && typeof (x as KillEntry).reason === 'string' && typeof (x as KillEntry).by === 'string' && typeof (x as KillEntry).at === 'number';
+  typeof x === 'object' &&
+  x !== null &&
+  typeof (x as KillEntry).reason === 'string' &&
+  typeof (x as KillEntry).by === 'string' &&
+  typeof (x as KillEntry).at === 'number' &&
+  ((x as KillEntry).mode === undefined || (x as KillEntry).mode === 'halt' || (x as KillEntry).mode === 'reduce-only') &&
+  ((x as KillEntry).cause === undefined || isCause((x as KillEntry).cause));
 
 /** The state stored at `<ns>:kill` (null: off). Anything unreadable kills everything, saying why. */
 export function parseKillState(text: string | null): KillState {
@@ -55,9 +90,20 @@ export function parseKillState(text: string | null): KillState {
  */
 const ownKeys = (r: Record<string, KillEntry>): Record<string, KillEntry> => Object.assign(Object.create(null) as Record<string, KillEntry>, r);
 
-/** Why `symbol`'s values must not be used now, or null when they may. */
+/**
+ * Why `symbol`'s values must not be used now, or null when they may: the deployment's entry or
+ * the symbol's, the stronger of the two when both exist (a halt over a reduce-only).
+ */
 export function killFor(state: KillState, symbol: string): KillEntry | null {
-  return state.all ?? (Object.hasOwn(state.symbols, symbol) ? state.symbols[symbol] : null);
+  const own = Object.hasOwn(state.symbols, symbol) ? state.symbols[symbol] : null;
+  if (state.all && own && entryMode(state.all) === 'reduce-only' && entryMode(own) === 'halt') return own;
+  return state.all ?? own;
+}
+
+/** The kill mode in force for `symbol` (trading/types.ts KillMode). */
+export function killModeFor(state: KillState, symbol: string): 'off' | KillEntryMode {
+  const e = killFor(state, symbol);
+  return e === null ? 'off' : entryMode(e);
 }
 
 export const isKillOff = (s: KillState) => s.all === null && Object.keys(s.symbols).length === 0;
@@ -70,6 +116,16 @@ export interface KillChange {
   by?: string;
   /** Injected clock for tests. */
   now?: number;
+  /** Switching on: `halt` (default) or `reduce-only`. */
+  mode?: KillEntryMode;
+  /** Switching on: the event that caused it (the automatic kill switch). */
+  cause?: KillCause;
+  /**
+   * Switching on: never weaken what is in force (the automatic kill switch): a symbol already
+   * halted, or under a deployment-wide halt, stays halted; an operator's change (CLI, dashboard)
+   * may turn a halt into reduce-only, since easing it is theirs to decide.
+   */
+  escalateOnly?: boolean;
 }
 
 export class KillSwitchError extends UserError {}
@@ -79,10 +135,15 @@ export function applyKillChange(cur: KillState, change: KillChange): KillState {
   for (const s of change.symbols ?? []) if (!SYMBOL_RE.test(s)) throw new KillSwitchError(`invalid symbol ${JSON.stringify(s)}`);
   if (change.on) {
     if (!change.reason?.trim()) throw new KillSwitchError('a reason is required to switch it on (--reason)');
+    if (change.mode !== undefined && change.mode !== 'halt' && change.mode !== 'reduce-only') throw new KillSwitchError(`invalid mode ${JSON.stringify(change.mode)} (halt or reduce-only)`);
     const entry: KillEntry = { reason: change.reason.trim(), by: change.by ?? 'unknown', at: change.now ?? Date.now() };
-    if (!change.symbols?.length) return { all: entry, symbols: ownKeys(cur.symbols) };
+    // halt is stored as it always was (no field): readers from before modes read it unchanged
+    if (change.mode === 'reduce-only') entry.mode = 'reduce-only';
+    if (change.cause) entry.cause = change.cause;
+    const weaker = (old: KillEntry | null | undefined) => change.escalateOnly === true && old != null && entryMode(old) === 'halt' && entryMode(entry) === 'reduce-only';
+    if (!change.symbols?.length) return { all: weaker(cur.all) ? cur.all : entry, symbols: ownKeys(cur.symbols) };
     const symbols = ownKeys(cur.symbols);
-    for (const s of change.symbols) symbols[s] = entry;
+    for (const s of change.symbols) if (!weaker(symbols[s]) && !weaker(cur.all)) symbols[s] = entry;
     return { all: cur.all, symbols };
   }
   if (!change.symbols?.length) return KILL_OFF;
@@ -129,7 +190,19 @@ local cur = ''
 if t == 'string' then cur = redis.call('GET', KEYS[1]) elseif t ~= 'none' then cur = '\\0wrong type' end
 if cur ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+if #KEYS > 1 then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
 return 1`;
+
+/**
+ * A hash field written in the same atomic step as the switch (the automatic kill switch records
+ * the episode it fired for, so a restarted guard does not fire it again). Not for Redis Cluster:
+ * the two keys would sit in different slots.
+ */
+export interface KillRecord {
+  key: string;
+  field: string;
+  value: string;
+}
 
 /**
  * Switches it on or off, atomically against a concurrent change (read, change, compare-and-set,
@@ -137,7 +210,7 @@ return 1`;
  * A corrupted key, or one of another Redis type, is replaced (switching on) or cleared (switching
  * everything off).
  */
-export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change: KillChange): Promise<KillState> {
+export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change: KillChange, record?: KillRecord): Promise<KillState> {
   const key = killSwitchKey(keys);
   for (let attempt = 0; attempt < 50; attempt++) {
     let cur: string | null;
@@ -154,7 +227,8 @@ export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change
     // an unreadable key reads as killed (fail closed); its replacement starts from off
     const base = parsed.unreadable ? KILL_OFF : parsed;
     const next = applyKillChange(base, change);
-    const ok = await r.eval(CAS_LUA, 1, key, cur ?? '', isKillOff(next) ? '' : JSON.stringify(next));
+    const value = isKillOff(next) ? '' : JSON.stringify(next);
+    const ok = record ? await r.eval(CAS_LUA, 2, key, record.key, cur ?? '', value, record.field, record.value) : await r.eval(CAS_LUA, 1, key, cur ?? '', value);
     if (ok === 1) return next;
   }
   throw new KillSwitchError(`${key} kept changing over 50 attempts; try again`);
@@ -162,9 +236,14 @@ export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change
 
 /** One line per switch, for the terminal. */
 export function formatKillState(s: KillState): string {
-  const when = (e: KillEntry) => `since ${new Date(e.at).toISOString()} by ${e.by}: ${e.reason}`;
+  const when = (e: KillEntry) => `${entryMode(e) === 'reduce-only' ? '(reduce-only) ' : ''}since ${new Date(e.at).toISOString()} by ${e.by}: ${e.reason}${e.cause ? ` [${causeText(e.cause)}]` : ''}`;
   const lines: string[] = [];
   lines.push(s.all ? `ON for every symbol, ${when(s.all)}` : 'off for the deployment');
   for (const [sym, e] of Object.entries(s.symbols).sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`ON for ${sym}, ${when(e)}`);
   return lines.join('\n');
+}
+
+/** The cause as one phrase: rule, symbol, value and the event's ts_recv (and stream entry). */
+export function causeText(c: KillCause): string {
+  return `${c.rule}=${c.value ?? 'null'}${c.symbol ? ` on ${c.symbol}` : ''} at ts_recv ${c.tsRecv}${c.streamId ? ` (entry ${c.streamId})` : ''}`;
 }

@@ -14,6 +14,7 @@ import { deskCommand } from './desk.ts';
 import { factorsCommand } from './factors.ts';
 import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
+import { killGuardCommand, killPolicyCommand } from './kill-policy.ts';
 import { lineageCommand } from './lineage.ts';
 import { liveCommand } from './live.ts';
 import { modelsCommand } from './models.ts';
@@ -38,6 +39,8 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   feedCommand,
   liveCommand,
   killSwitchCommand,
+  killPolicyCommand,
+  killGuardCommand,
   alertsCommand,
   serveCommand,
   weightsCommand,
