@@ -190,12 +190,14 @@ const limitSummary = (rec: LimitRecord) =>
 async function actOn(r: RedisClient, keys: KeyLayout, rec: LimitRecord, log: (s: string) => void): Promise<void> {
   if (rec.event !== 'breach') return;
   const symbol = rec.scope.startsWith('symbol ') ? rec.scope.slice(7).split(' ')[0] : null;
-  const kill = rec.action === 'kill-all' || (rec.action === 'kill-symbol' && symbol === null) ? 'all' : rec.action === 'kill-symbol' ? 'symbol' : null;
-  await raiseAlert(r, keys, { id: limitId(rec), severity: kill ? 'critical' : 'warning', summary: limitSummary(rec), value: rec.value, scope: rec.scope });
+  // a symbol limit acts on its symbol; a book-wide one (gross, daily loss, drawdown) on everything
+  const scopeSymbols = rec.action === 'kill-all' || symbol === null ? undefined : [symbol];
+  const mode = rec.action === 'reduce-only' ? ('reduce-only' as const) : rec.action === 'kill-all' || rec.action === 'kill-symbol' ? ('halt' as const) : null;
+  await raiseAlert(r, keys, { id: limitId(rec), severity: mode !== null ? 'critical' : 'warning', summary: limitSummary(rec), value: rec.value, scope: rec.scope });
   log(`desk: ${limitSummary(rec)}`);
-  // reduce-only has no live kill mode yet: the alert carries it (the execution folds read KillMode)
-  if (kill !== null) {
-    await setKillSwitch(r, keys, { on: true, symbols: kill === 'symbol' ? [symbol!] : undefined, reason: limitSummary(rec), by: 'lockstep desk' });
+  if (mode !== null) {
+    // escalate only: a breach never eases a halt already in force (switching off stays a human's)
+    await setKillSwitch(r, keys, { on: true, symbols: scopeSymbols, mode, escalateOnly: true, reason: limitSummary(rec), by: 'lockstep desk' });
   }
 }
 
