@@ -106,6 +106,9 @@ export interface Position {
   /** Counted in its books' `varMissing` (open, and its symbol has no rv yet). */
   noRv: boolean;
   fills: number;
+  /** `books[book]` and `books[0]` held directly, so a mark reaches them without an index lookup. */
+  bookRef: Book;
+  totalRef: Book;
 }
 
 /** One book (account, strategy), or the total of all books (index 0, account and strategy `*`). */
@@ -144,6 +147,8 @@ export interface SymbolState {
   markTs: bigint | null;
   rv: number | null;
   positions: number[];
+  /** The same positions as objects: the per-mark loop walks these (no index lookup per position). */
+  held: Position[];
   netLots: number;
   dirty: boolean;
 }
@@ -234,7 +239,7 @@ function symbolState(l: Ledger, symbol: string): SymbolState | null {
   if (s) return s;
   const inst = instrumentOf(l.cfg.instruments, symbol);
   if (!inst) return null;
-  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], netLots: 0, dirty: false };
+  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], held: [], netLots: 0, dirty: false };
   l.symbols.set(symbol, s);
   return s;
 }
@@ -251,11 +256,13 @@ function positionOf(l: Ledger, account: string, strategy: string, symbol: string
     l.bookIndex.set(bkey, bi);
   }
   pi = l.positions.length;
-  l.positions.push({ account, strategy, symbol, book: bi, unit: sym.unit, qty: 0, basisNum: 0n, basisDen: 1n, basis0: 0n, cash: 0n, fees: 0n, mark: null, sodPending: 0, notional: 0, var: 0, noRv: false, fills: 0 });
+  const p: Position = { account, strategy, symbol, book: bi, unit: sym.unit, qty: 0, basisNum: 0n, basisDen: 1n, basis0: 0n, cash: 0n, fees: 0n, mark: null, sodPending: 0, notional: 0, var: 0, noRv: false, fills: 0, bookRef: l.books[bi], totalRef: l.books[0] };
+  l.positions.push(p);
   l.posIndex.set(key, pi);
   l.books[bi].positions.push(pi);
   l.books[0].positions.push(pi);
   sym.positions.push(pi);
+  sym.held.push(p);
   return pi;
 }
 
@@ -294,8 +301,8 @@ function markSymbolDirty(l: Ledger, s: SymbolState): void {
 
 /** Revalues position p at mark m (money units per lot): MV, gross, VaR of its books; then their day PnL. */
 function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
-  const total = l.books[0];
-  const book = l.books[p.book];
+  const total = p.totalRef;
+  const book = p.bookRef;
   const q = p.qty;
   if (p.mark === null) {
     // First mark of the symbol for this position: value it, and fix the day's reference for its start lots.
@@ -340,9 +347,28 @@ function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
   updatePnl(l, book, p.book);
 }
 
+/**
+ * Adds the integer q·m to an exact sum: `money.ts`'s `addProduct`, kept here so the per-mark path
+ * makes no cross-module call (under the tsx loader an imported function is read through an export
+ * getter on every call, which the profile showed as a hot frame). Exact for the same reason:
+ * q and m are safe integers; when q·m is a safe integer (|q·m| < 2^53, so the float product is
+ * the exact integer) and the float part stays inside ±2^53 (every integer there is a double, so
+ * the add is exact), one float multiply-add does it; otherwise the whole product and the float
+ * part move into the bigint part, exactly. money.test / the ledger property test hold it to bigint.
+ */
 function addQtyPx(s: ExactSum, q: number, m: number): void {
+  const x = q * m;
+  if (x < LIMIT && x > -LIMIT) {
+    const t = s.acc + x;
+    if (t < LIMIT && t > -LIMIT) {
+      s.acc = t;
+      return;
+    }
+  }
   addProduct(s, q, m);
 }
+
+const LIMIT = 2 ** 53;
 
 function refreshFixed(b: Book): void {
   b.fixed = Number(b.cash - b.fees - b.ref0);
@@ -461,8 +487,8 @@ function markSymbol(l: Ledger, sym: SymbolState, ts: bigint, m: number, rv: numb
   sym.mark = m;
   sym.markTs = ts;
   markSymbolDirty(l, sym);
-  const ps = sym.positions;
-  for (let i = 0; i < ps.length; i++) remark(l, l.positions[ps[i]], sym, m);
+  const ps = sym.held;
+  for (let i = 0; i < ps.length; i++) remark(l, ps[i], sym, m);
 }
 
 /** Clears the changed-books/symbols lists (after the limits have read them). */
