@@ -106,9 +106,63 @@ export interface Position {
   /** Counted in its books' `varMissing` (open, and its symbol has no rv yet). */
   noRv: boolean;
   fills: number;
-  /** `books[book]` and `books[0]` held directly, so a mark reaches them without an index lookup. */
-  bookRef: Book;
-  totalRef: Book;
+}
+
+/**
+ * The per-position numbers a mark reads and writes (mark, notional, VaR term, lots, book, noRv,
+ * start lots pending), struct-of-arrays: `HOT` float64 slots per position in one `Float64Array`,
+ * so a price change touches one contiguous slot row instead of a position object and the
+ * separately boxed doubles its number fields point to (a 5,000-position ledger does not fit the
+ * cache; the misses, not the arithmetic, were most of the cost per mark). Every value stored is
+ * an integer below 2^53 or the float the object field held, so nothing changes by a bit; a mark of
+ * null is NaN. `Position`'s fields of the same names read and write here (accessors).
+ */
+export interface HotStore {
+  f: Float64Array;
+}
+
+const HOT = 8;
+const H_MARK = 0;
+const H_NOTIONAL = 1;
+const H_VAR = 2;
+const H_QTY = 3;
+const H_BOOK = 4;
+const H_NORV = 5;
+const H_SOD = 6;
+
+/** A position: its cold fields as properties, its hot numbers in the ledger's `HotStore` row `o`. */
+class PositionRow implements Position {
+  basisNum = 0n;
+  basisDen = 1n;
+  basis0 = 0n;
+  cash = 0n;
+  fees = 0n;
+  fills = 0;
+  constructor(
+    readonly store: HotStore,
+    readonly o: number,
+    readonly account: string,
+    readonly strategy: string,
+    readonly symbol: string,
+    readonly book: number,
+    readonly unit: number,
+  ) {
+    const f = store.f;
+    f[o + H_MARK] = NaN;
+    f[o + H_BOOK] = book;
+  }
+  get qty(): number { return this.store.f[this.o + H_QTY]; }
+  set qty(v: number) { this.store.f[this.o + H_QTY] = v; }
+  get mark(): number | null { const v = this.store.f[this.o + H_MARK]; return v === v ? v : null; }
+  set mark(v: number | null) { this.store.f[this.o + H_MARK] = v === null ? NaN : v; }
+  get sodPending(): number { return this.store.f[this.o + H_SOD]; }
+  set sodPending(v: number) { this.store.f[this.o + H_SOD] = v; }
+  get notional(): number { return this.store.f[this.o + H_NOTIONAL]; }
+  set notional(v: number) { this.store.f[this.o + H_NOTIONAL] = v; }
+  get var(): number { return this.store.f[this.o + H_VAR]; }
+  set var(v: number) { this.store.f[this.o + H_VAR] = v; }
+  get noRv(): boolean { return this.store.f[this.o + H_NORV] !== 0; }
+  set noRv(v: boolean) { this.store.f[this.o + H_NORV] = v ? 1 : 0; }
 }
 
 /** One book (account, strategy), or the total of all books (index 0, account and strategy `*`). */
@@ -147,8 +201,6 @@ export interface SymbolState {
   markTs: bigint | null;
   rv: number | null;
   positions: number[];
-  /** The same positions as objects: the per-mark loop walks these (no index lookup per position). */
-  held: Position[];
   netLots: number;
   dirty: boolean;
 }
@@ -161,6 +213,8 @@ export interface Ledger {
   /** σ_h per unit of rv: √(h/N) · z. */
   varScale: number;
   positions: Position[];
+  /** The positions' hot numbers (see `HotStore`), row i·8 for position i. */
+  hot: HotStore;
   posIndex: Map<string, number>;
   books: Book[];
   bookIndex: Map<string, number>;
@@ -191,7 +245,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   if (!(cfg.varRvMinutes > 0) || !(cfg.varHorizonMinutes > 0) || !(cfg.varZ > 0)) throw new LedgerInputError(`VaR parameters must be > 0 (rv ${cfg.varRvMinutes} min, horizon ${cfg.varHorizonMinutes} min, z ${cfg.varZ})`);
   const l: Ledger = {
     cfg, moneyScale: 10 ** cfg.instruments.moneyDecimals, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
-    positions: [], posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(),
+    positions: [], hot: { f: new Float64Array(HOT * 64) }, posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(),
     fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
   };
   for (const sp of cfg.startPositions ?? []) {
@@ -216,9 +270,9 @@ export function initLedger(cfg: LedgerConfig): Ledger {
     else for (const b of [l.books[0], l.books[p.book]]) b.ref0 += BigInt(sp.qty) * BigInt(sym.mark!);
   }
   // Value the start positions that have a reference price at it (day PnL starts at 0).
-  for (const p of l.positions) {
-    const sym = l.symbols.get(p.symbol)!;
-    if (sym.mark !== null) remark(l, p, sym, sym.mark);
+  for (let pi = 0; pi < l.positions.length; pi++) {
+    const sym = l.symbols.get(l.positions[pi].symbol)!;
+    if (sym.mark !== null) remark(l, pi, sym, sym.mark);
   }
   // The day starts here: day PnL (0 when every start position has a reference price), its high-water mark from 0.
   for (const b of l.books) {
@@ -239,7 +293,7 @@ function symbolState(l: Ledger, symbol: string): SymbolState | null {
   if (s) return s;
   const inst = instrumentOf(l.cfg.instruments, symbol);
   if (!inst) return null;
-  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], held: [], netLots: 0, dirty: false };
+  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], netLots: 0, dirty: false };
   l.symbols.set(symbol, s);
   return s;
 }
@@ -256,13 +310,16 @@ function positionOf(l: Ledger, account: string, strategy: string, symbol: string
     l.bookIndex.set(bkey, bi);
   }
   pi = l.positions.length;
-  const p: Position = { account, strategy, symbol, book: bi, unit: sym.unit, qty: 0, basisNum: 0n, basisDen: 1n, basis0: 0n, cash: 0n, fees: 0n, mark: null, sodPending: 0, notional: 0, var: 0, noRv: false, fills: 0, bookRef: l.books[bi], totalRef: l.books[0] };
-  l.positions.push(p);
+  if (HOT * (pi + 1) > l.hot.f.length) {
+    const f = new Float64Array(l.hot.f.length * 2);
+    f.set(l.hot.f);
+    l.hot.f = f;
+  }
+  l.positions.push(new PositionRow(l.hot, HOT * pi, account, strategy, symbol, bi, sym.unit));
   l.posIndex.set(key, pi);
   l.books[bi].positions.push(pi);
   l.books[0].positions.push(pi);
   sym.positions.push(pi);
-  sym.held.push(p);
   return pi;
 }
 
@@ -299,52 +356,58 @@ function markSymbolDirty(l: Ledger, s: SymbolState): void {
   }
 }
 
-/** Revalues position p at mark m (money units per lot): MV, gross, VaR of its books; then their day PnL. */
-function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
-  const total = p.totalRef;
-  const book = p.bookRef;
-  const q = p.qty;
-  if (p.mark === null) {
+/** Revalues position pi at mark m (money units per lot): MV, gross, VaR of its books; then their day PnL. */
+function remark(l: Ledger, pi: number, sym: SymbolState, m: number): void {
+  const f = l.hot.f;
+  const o = pi * HOT;
+  const total = l.books[0];
+  const bi = f[o + H_BOOK];
+  const book = l.books[bi];
+  const q = f[o + H_QTY];
+  const pm = f[o + H_MARK];
+  if (pm !== pm) {
     // First mark of the symbol for this position: value it, and fix the day's reference for its start lots.
-    if (p.sodPending !== 0) {
-      const ref = BigInt(p.sodPending) * BigInt(m);
+    const sod = f[o + H_SOD];
+    if (sod !== 0) {
+      const ref = BigInt(sod) * BigInt(m);
       total.ref0 += ref;
       book.ref0 += ref;
       refreshFixed(total);
       refreshFixed(book);
-      p.sodPending = 0;
+      f[o + H_SOD] = 0;
     }
     if (q !== 0) {
       addQtyPx(total.mv, q, m);
       addQtyPx(book.mv, q, m);
-      addQtyPx(total.gross, Math.abs(q), m);
-      addQtyPx(book.gross, Math.abs(q), m);
+      addQtyPx(total.gross, q < 0 ? -q : q, m);
+      addQtyPx(book.gross, q < 0 ? -q : q, m);
     }
-  } else if (m !== p.mark && q !== 0) {
-    const d = m - p.mark;
+  } else if (m !== pm && q !== 0) {
+    const d = m - pm;
     addQtyPx(total.mv, q, d);
     addQtyPx(book.mv, q, d);
     const a = q < 0 ? -q : q;
     addQtyPx(total.gross, a, d);
     addQtyPx(book.gross, a, d);
   }
-  p.mark = m;
+  f[o + H_MARK] = m;
   const notional = ((q < 0 ? -q : q) * m) / l.moneyScale;
   const v = sym.rv === null ? 0 : l.varScale * sym.rv * notional;
-  if (v !== p.var) {
-    total.var += v - p.var;
-    book.var += v - p.var;
+  const pv = f[o + H_VAR];
+  if (v !== pv) {
+    total.var += v - pv;
+    book.var += v - pv;
   }
   const miss = q !== 0 && sym.rv === null;
-  if (miss !== p.noRv) {
+  if (miss !== (f[o + H_NORV] !== 0)) {
     total.varMissing += miss ? 1 : -1;
     book.varMissing += miss ? 1 : -1;
-    p.noRv = miss;
+    f[o + H_NORV] = miss ? 1 : 0;
   }
-  p.notional = notional;
-  p.var = v;
+  f[o + H_NOTIONAL] = notional;
+  f[o + H_VAR] = v;
   updatePnl(l, total, 0);
-  updatePnl(l, book, p.book);
+  updatePnl(l, book, bi);
 }
 
 /**
@@ -445,7 +508,7 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
   // With its old value removed the position is valued afresh at m (remark's first-mark path, which
   // also fixes the day's reference of start-of-day lots when this fill is the symbol's first mark).
   p.mark = null;
-  remark(l, p, sym, m);
+  remark(l, pi, sym, m);
   l.applied++;
   return 'applied';
 }
@@ -487,7 +550,7 @@ function markSymbol(l: Ledger, sym: SymbolState, ts: bigint, m: number, rv: numb
   sym.mark = m;
   sym.markTs = ts;
   markSymbolDirty(l, sym);
-  const ps = sym.held;
+  const ps = sym.positions;
   for (let i = 0; i < ps.length; i++) remark(l, ps[i], sym, m);
 }
 
