@@ -205,6 +205,43 @@ export interface SymbolState {
   dirty: boolean;
 }
 
+/**
+ * A symbol: its mark and rv (NaN: null) in the ledger's symbol `HotStore` row `so` (2 slots), and
+ * the first position holding it as a plain index, so a mark of a symbol held once reads the
+ * symbol object and two rows, no boxed doubles and no array.
+ */
+class SymbolRow implements SymbolState {
+  markTs: bigint | null = null;
+  positions: number[] = [];
+  netLots = 0;
+  dirty = false;
+  /** `positions[0]`, or -1 while no position holds the symbol. */
+  pos0 = -1;
+  constructor(
+    readonly store: HotStore,
+    readonly so: number,
+    readonly symbol: string,
+    readonly unit: number,
+    readonly lot: number,
+    readonly tick: number,
+    readonly multiplier: number,
+  ) {
+    store.f[so] = NaN;
+    store.f[so + 1] = NaN;
+  }
+  get mark(): number | null { const v = this.store.f[this.so]; return v === v ? v : null; }
+  set mark(v: number | null) { this.store.f[this.so] = v === null ? NaN : v; }
+  get rv(): number | null { const v = this.store.f[this.so + 1]; return v === v ? v : null; }
+  set rv(v: number | null) { this.store.f[this.so + 1] = v === null ? NaN : v; }
+}
+
+function grow(h: HotStore, need: number): void {
+  if (need <= h.f.length) return;
+  const f = new Float64Array(Math.max(need, h.f.length * 2));
+  f.set(h.f);
+  h.f = f;
+}
+
 /** The ledger: plain data. */
 export interface Ledger {
   cfg: LedgerConfig;
@@ -219,6 +256,8 @@ export interface Ledger {
   books: Book[];
   bookIndex: Map<string, number>;
   symbols: Map<string, SymbolState>;
+  /** The symbols' marks and rvs (see `SymbolRow`), row 2·i for the i-th symbol seen. */
+  symHot: HotStore;
   fillIds: Set<string>;
   /** Books and symbols changed since the caller last cleared them (limits read these). */
   dirtyBooks: number[];
@@ -245,7 +284,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   if (!(cfg.varRvMinutes > 0) || !(cfg.varHorizonMinutes > 0) || !(cfg.varZ > 0)) throw new LedgerInputError(`VaR parameters must be > 0 (rv ${cfg.varRvMinutes} min, horizon ${cfg.varHorizonMinutes} min, z ${cfg.varZ})`);
   const l: Ledger = {
     cfg, moneyScale: 10 ** cfg.instruments.moneyDecimals, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
-    positions: [], hot: { f: new Float64Array(HOT * 64) }, posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(),
+    positions: [], hot: { f: new Float64Array(HOT * 64) }, posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(), symHot: { f: new Float64Array(2 * 64) },
     fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
   };
   for (const sp of cfg.startPositions ?? []) {
@@ -272,7 +311,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   // Value the start positions that have a reference price at it (day PnL starts at 0).
   for (let pi = 0; pi < l.positions.length; pi++) {
     const sym = l.symbols.get(l.positions[pi].symbol)!;
-    if (sym.mark !== null) remark(l, pi, sym, sym.mark);
+    if (sym.mark !== null) remark(l, pi, sym.rv ?? NaN, sym.mark);
   }
   // The day starts here: day PnL (0 when every start position has a reference price), its high-water mark from 0.
   for (const b of l.books) {
@@ -288,17 +327,19 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   return l;
 }
 
-function symbolState(l: Ledger, symbol: string): SymbolState | null {
-  let s = l.symbols.get(symbol);
+function symbolState(l: Ledger, symbol: string): SymbolRow | null {
+  const s = l.symbols.get(symbol) as SymbolRow | undefined;
   if (s) return s;
   const inst = instrumentOf(l.cfg.instruments, symbol);
   if (!inst) return null;
-  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], netLots: 0, dirty: false };
-  l.symbols.set(symbol, s);
-  return s;
+  const so = 2 * l.symbols.size;
+  grow(l.symHot, so + 2);
+  const row = new SymbolRow(l.symHot, so, symbol, inst.unit, inst.lot, inst.tick, inst.multiplier);
+  l.symbols.set(symbol, row);
+  return row;
 }
 
-function positionOf(l: Ledger, account: string, strategy: string, symbol: string, sym: SymbolState): number {
+function positionOf(l: Ledger, account: string, strategy: string, symbol: string, sym: SymbolRow): number {
   const key = `${account}\u0000${strategy}\u0000${symbol}`;
   let pi = l.posIndex.get(key);
   if (pi !== undefined) return pi;
@@ -310,16 +351,13 @@ function positionOf(l: Ledger, account: string, strategy: string, symbol: string
     l.bookIndex.set(bkey, bi);
   }
   pi = l.positions.length;
-  if (HOT * (pi + 1) > l.hot.f.length) {
-    const f = new Float64Array(l.hot.f.length * 2);
-    f.set(l.hot.f);
-    l.hot.f = f;
-  }
+  grow(l.hot, HOT * (pi + 1));
   l.positions.push(new PositionRow(l.hot, HOT * pi, account, strategy, symbol, bi, sym.unit));
   l.posIndex.set(key, pi);
   l.books[bi].positions.push(pi);
   l.books[0].positions.push(pi);
   sym.positions.push(pi);
+  if (sym.pos0 < 0) sym.pos0 = pi;
   return pi;
 }
 
@@ -356,8 +394,8 @@ function markSymbolDirty(l: Ledger, s: SymbolState): void {
   }
 }
 
-/** Revalues position pi at mark m (money units per lot): MV, gross, VaR of its books; then their day PnL. */
-function remark(l: Ledger, pi: number, sym: SymbolState, m: number): void {
+/** Revalues position pi at mark m (money units per lot; rv: its symbol's, NaN for none): MV, gross, VaR of its books; then their day PnL. */
+function remark(l: Ledger, pi: number, rv: number, m: number): void {
   const f = l.hot.f;
   const o = pi * HOT;
   const total = l.books[0];
@@ -392,13 +430,13 @@ function remark(l: Ledger, pi: number, sym: SymbolState, m: number): void {
   }
   f[o + H_MARK] = m;
   const notional = ((q < 0 ? -q : q) * m) / l.moneyScale;
-  const v = sym.rv === null ? 0 : l.varScale * sym.rv * notional;
+  const v = rv !== rv ? 0 : l.varScale * rv * notional;
   const pv = f[o + H_VAR];
   if (v !== pv) {
     total.var += v - pv;
     book.var += v - pv;
   }
-  const miss = q !== 0 && sym.rv === null;
+  const miss = q !== 0 && rv !== rv;
   if (miss !== (f[o + H_NORV] !== 0)) {
     total.varMissing += miss ? 1 : -1;
     book.varMissing += miss ? 1 : -1;
@@ -508,7 +546,7 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
   // With its old value removed the position is valued afresh at m (remark's first-mark path, which
   // also fixes the day's reference of start-of-day lots when this fill is the symbol's first mark).
   p.mark = null;
-  remark(l, pi, sym, m);
+  remark(l, pi, sym.rv ?? NaN, m);
   l.applied++;
   return 'applied';
 }
@@ -530,7 +568,7 @@ function checkFill(l: Ledger, f: Fill): FillOutcome | null {
  * positions in the ledger. The mark and rv of a symbol not held yet are kept for its first fill.
  */
 export function applyMark(l: Ledger, symbol: string, ts: bigint, markTicks: number, rv: number | null): void {
-  const sym = l.symbols.get(symbol) ?? symbolState(l, symbol);
+  const sym = (l.symbols.get(symbol) as SymbolRow | undefined) ?? symbolState(l, symbol);
   if (!sym) return; // no instrument for it (and no default): it cannot be held
   markSymbol(l, sym, ts, Math.round(markTicks * sym.unit), rv);
 }
@@ -542,16 +580,22 @@ export function applyMarkPrice(l: Ledger, symbol: string, ts: bigint, price: num
   markSymbol(l, sym, ts, Math.round((price * sym.lot * sym.multiplier) / l.cfg.instruments.moneyGrid), rv);
 }
 
-function markSymbol(l: Ledger, sym: SymbolState, ts: bigint, m: number, rv: number | null): void {
+function markSymbol(l: Ledger, sym: SymbolRow, ts: bigint, m: number, rv: number | null): void {
   if (!(m > 0) || !Number.isSafeInteger(m)) return; // no usable price (a one-sided book's mid): keep the last mark
-  const rvChanged = rv !== null && Number.isFinite(rv) && rv !== sym.rv;
-  if (rvChanged) sym.rv = rv;
-  if (m === sym.mark && !rvChanged) return;
-  sym.mark = m;
+  const f = l.symHot.f;
+  const so = sym.so;
+  let r = f[so + 1]; // NaN: no rv yet (never equal to a finite rv, as null was not)
+  const rvChanged = rv !== null && Number.isFinite(rv) && rv !== r;
+  if (rvChanged) f[so + 1] = r = rv;
+  if (m === f[so] && !rvChanged) return;
+  f[so] = m;
   sym.markTs = ts;
   markSymbolDirty(l, sym);
+  const p0 = sym.pos0;
+  if (p0 < 0) return;
+  remark(l, p0, r, m);
   const ps = sym.positions;
-  for (let i = 0; i < ps.length; i++) remark(l, ps[i], sym, m);
+  for (let i = 1; i < ps.length; i++) remark(l, ps[i], r, m);
 }
 
 /** Clears the changed-books/symbols lists (after the limits have read them). */
