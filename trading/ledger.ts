@@ -215,8 +215,9 @@ class SymbolRow implements SymbolState {
   positions: number[] = [];
   netLots = 0;
   dirty = false;
-  /** `positions[0]`, or -1 while no position holds the symbol. */
+  /** `positions[0]`, or -1 while no position holds the symbol; `many`: more than one does. */
   pos0 = -1;
+  many = false;
   constructor(
     readonly store: HotStore,
     readonly so: number,
@@ -358,6 +359,7 @@ function positionOf(l: Ledger, account: string, strategy: string, symbol: string
   l.books[0].positions.push(pi);
   sym.positions.push(pi);
   if (sym.pos0 < 0) sym.pos0 = pi;
+  else sym.many = true;
   return pi;
 }
 
@@ -594,6 +596,7 @@ function markSymbol(l: Ledger, sym: SymbolRow, ts: bigint, m: number, rv: number
   const p0 = sym.pos0;
   if (p0 < 0) return;
   remark(l, p0, r, m);
+  if (!sym.many) return; // the usual case: the array is not even read
   const ps = sym.positions;
   for (let i = 1; i < ps.length; i++) remark(l, ps[i], r, m);
 }
