@@ -35,6 +35,16 @@
  * (largest |notional| / gross) needs a maximum over the book, so `snapshot` computes it (once per
  * sampled second), not each mark.
  *
+ * With thousands of positions the cost of a mark is memory, not arithmetic: the per-mark numbers
+ * of a position (mark, notional, VaR term, lots, book, ...) and of a symbol (mark, rv) are rows of
+ * two Float64Arrays (`HotStore`; `Position`/`SymbolState` fields read and write them), so a mark
+ * reads the symbol's Map entry, the symbol object, its row and its position's row — no boxed
+ * doubles, no per-mark allocation, no index or Map lookup per position. The exact sums stay exact
+ * without bigint work per mark: ΔMV and Δgross are integers added to `ExactSum`s by one float
+ * multiply-add while the product and the running float part are below 2^53 (every integer there
+ * is a double, so nothing rounds) and through the bigint part otherwise (`addQtyPx`;
+ * ledger-fastpath.test.ts holds it to bigint arithmetic at and above 2^53).
+ *
  * ## Value at risk (volatility, delta-normal)
  * VaR_i = z · σ_h · |notional_i| with σ_h = rv · √(h / N): `rv` is the realized volatility of
  * 1-minute log returns over the last N minutes (core/factors/realized-vol.ts: √Σr², the N-minute
