@@ -55,7 +55,9 @@
  * correlated positions, an upper bound of the diversified VaR (no correlation matrix is estimated).
  * A symbol without an rv yet contributes 0 and is counted in `varMissing`.
  *
- * No I/O, clock, randomness or promises; state is plain data (maps, arrays, bigints).
+ * No I/O, clock, randomness or promises; state is data (maps, arrays, bigints, two Float64Arrays)
+ * plus two small row classes whose fields are accessors into those arrays: a `structuredClone` of a
+ * ledger would drop the accessors (nothing clones one today; add a clone function if needed).
  */
 import { UserError } from '../core/errors.ts';
 import { instrumentOf, type Instruments } from './instruments.ts';
@@ -253,7 +255,7 @@ function grow(h: HotStore, need: number): void {
   h.f = f;
 }
 
-/** The ledger: plain data. */
+/** The ledger (see the header on its row classes). */
 export interface Ledger {
   cfg: LedgerConfig;
   /** 10^decimals of the money grid (money units per currency unit). */
