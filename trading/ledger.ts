@@ -35,6 +35,16 @@
  * (largest |notional| / gross) needs a maximum over the book, so `snapshot` computes it (once per
  * sampled second), not each mark.
  *
+ * With thousands of positions the cost of a mark is memory, not arithmetic: the per-mark numbers
+ * of a position (mark, notional, VaR term, lots, book, ...) and of a symbol (mark, rv) are rows of
+ * two Float64Arrays (`HotStore`; `Position`/`SymbolState` fields read and write them), so a mark
+ * reads the symbol's Map entry, the symbol object, its row and its position's row — no boxed
+ * doubles, no per-mark allocation, no index or Map lookup per position. The exact sums stay exact
+ * without bigint work per mark: ΔMV and Δgross are integers added to `ExactSum`s by one float
+ * multiply-add while the product and the running float part are below 2^53 (every integer there
+ * is a double, so nothing rounds) and through the bigint part otherwise (`addQtyPx`;
+ * ledger-fastpath.test.ts holds it to bigint arithmetic at and above 2^53).
+ *
  * ## Value at risk (volatility, delta-normal)
  * VaR_i = z · σ_h · |notional_i| with σ_h = rv · √(h / N): `rv` is the realized volatility of
  * 1-minute log returns over the last N minutes (core/factors/realized-vol.ts: √Σr², the N-minute
@@ -45,7 +55,9 @@
  * correlated positions, an upper bound of the diversified VaR (no correlation matrix is estimated).
  * A symbol without an rv yet contributes 0 and is counted in `varMissing`.
  *
- * No I/O, clock, randomness or promises; state is plain data (maps, arrays, bigints).
+ * No I/O, clock, randomness or promises; state is data (maps, arrays, bigints, two Float64Arrays)
+ * plus two small row classes whose fields are accessors into those arrays: a `structuredClone` of a
+ * ledger would drop the accessors (nothing clones one today; add a clone function if needed).
  */
 import { UserError } from '../core/errors.ts';
 import { instrumentOf, type Instruments } from './instruments.ts';
@@ -108,6 +120,63 @@ export interface Position {
   fills: number;
 }
 
+/**
+ * The per-position numbers a mark reads and writes (mark, notional, VaR term, lots, book, noRv,
+ * start lots pending), struct-of-arrays: `HOT` float64 slots per position in one `Float64Array`,
+ * so a price change touches one contiguous slot row instead of a position object and the
+ * separately boxed doubles its number fields point to (a 5,000-position ledger does not fit the
+ * cache; the misses, not the arithmetic, were most of the cost per mark). Every value stored is
+ * an integer below 2^53 or the float the object field held, so nothing changes by a bit; a mark of
+ * null is NaN. `Position`'s fields of the same names read and write here (accessors).
+ */
+export interface HotStore {
+  f: Float64Array;
+}
+
+const HOT = 8;
+const H_MARK = 0;
+const H_NOTIONAL = 1;
+const H_VAR = 2;
+const H_QTY = 3;
+const H_BOOK = 4;
+const H_NORV = 5;
+const H_SOD = 6;
+
+/** A position: its cold fields as properties, its hot numbers in the ledger's `HotStore` row `o`. */
+class PositionRow implements Position {
+  basisNum = 0n;
+  basisDen = 1n;
+  basis0 = 0n;
+  cash = 0n;
+  fees = 0n;
+  fills = 0;
+  constructor(
+    readonly store: HotStore,
+    readonly o: number,
+    readonly account: string,
+    readonly strategy: string,
+    readonly symbol: string,
+    readonly book: number,
+    readonly unit: number,
+  ) {
+    const f = store.f;
+    f[o + H_MARK] = NaN;
+    f[o + H_BOOK] = book;
+  }
+  get qty(): number { return this.store.f[this.o + H_QTY]; }
+  set qty(v: number) { this.store.f[this.o + H_QTY] = v; }
+  get mark(): number | null { const v = this.store.f[this.o + H_MARK]; return v === v ? v : null; }
+  set mark(v: number | null) { this.store.f[this.o + H_MARK] = v === null ? NaN : v; }
+  get sodPending(): number { return this.store.f[this.o + H_SOD]; }
+  set sodPending(v: number) { this.store.f[this.o + H_SOD] = v; }
+  get notional(): number { return this.store.f[this.o + H_NOTIONAL]; }
+  set notional(v: number) { this.store.f[this.o + H_NOTIONAL] = v; }
+  get var(): number { return this.store.f[this.o + H_VAR]; }
+  set var(v: number) { this.store.f[this.o + H_VAR] = v; }
+  get noRv(): boolean { return this.store.f[this.o + H_NORV] !== 0; }
+  set noRv(v: boolean) { this.store.f[this.o + H_NORV] = v ? 1 : 0; }
+}
+
 /** One book (account, strategy), or the total of all books (index 0, account and strategy `*`). */
 export interface Book {
   account: string;
@@ -148,7 +217,45 @@ export interface SymbolState {
   dirty: boolean;
 }
 
-/** The ledger: plain data. */
+/**
+ * A symbol: its mark and rv (NaN: null) in the ledger's symbol `HotStore` row `so` (2 slots), and
+ * the first position holding it as a plain index, so a mark of a symbol held once reads the
+ * symbol object and two rows, no boxed doubles and no array.
+ */
+class SymbolRow implements SymbolState {
+  markTs: bigint | null = null;
+  positions: number[] = [];
+  netLots = 0;
+  dirty = false;
+  /** `positions[0]`, or -1 while no position holds the symbol; `many`: more than one does. */
+  pos0 = -1;
+  many = false;
+  constructor(
+    readonly store: HotStore,
+    readonly so: number,
+    readonly symbol: string,
+    readonly unit: number,
+    readonly lot: number,
+    readonly tick: number,
+    readonly multiplier: number,
+  ) {
+    store.f[so] = NaN;
+    store.f[so + 1] = NaN;
+  }
+  get mark(): number | null { const v = this.store.f[this.so]; return v === v ? v : null; }
+  set mark(v: number | null) { this.store.f[this.so] = v === null ? NaN : v; }
+  get rv(): number | null { const v = this.store.f[this.so + 1]; return v === v ? v : null; }
+  set rv(v: number | null) { this.store.f[this.so + 1] = v === null ? NaN : v; }
+}
+
+function grow(h: HotStore, need: number): void {
+  if (need <= h.f.length) return;
+  const f = new Float64Array(Math.max(need, h.f.length * 2));
+  f.set(h.f);
+  h.f = f;
+}
+
+/** The ledger (see the header on its row classes). */
 export interface Ledger {
   cfg: LedgerConfig;
   /** 10^decimals of the money grid (money units per currency unit). */
@@ -156,10 +263,14 @@ export interface Ledger {
   /** σ_h per unit of rv: √(h/N) · z. */
   varScale: number;
   positions: Position[];
+  /** The positions' hot numbers (see `HotStore`), row i·8 for position i. */
+  hot: HotStore;
   posIndex: Map<string, number>;
   books: Book[];
   bookIndex: Map<string, number>;
   symbols: Map<string, SymbolState>;
+  /** The symbols' marks and rvs (see `SymbolRow`), row 2·i for the i-th symbol seen. */
+  symHot: HotStore;
   fillIds: Set<string>;
   /** Books and symbols changed since the caller last cleared them (limits read these). */
   dirtyBooks: number[];
@@ -186,7 +297,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   if (!(cfg.varRvMinutes > 0) || !(cfg.varHorizonMinutes > 0) || !(cfg.varZ > 0)) throw new LedgerInputError(`VaR parameters must be > 0 (rv ${cfg.varRvMinutes} min, horizon ${cfg.varHorizonMinutes} min, z ${cfg.varZ})`);
   const l: Ledger = {
     cfg, moneyScale: 10 ** cfg.instruments.moneyDecimals, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
-    positions: [], posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(),
+    positions: [], hot: { f: new Float64Array(HOT * 64) }, posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(), symHot: { f: new Float64Array(2 * 64) },
     fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
   };
   for (const sp of cfg.startPositions ?? []) {
@@ -211,9 +322,9 @@ export function initLedger(cfg: LedgerConfig): Ledger {
     else for (const b of [l.books[0], l.books[p.book]]) b.ref0 += BigInt(sp.qty) * BigInt(sym.mark!);
   }
   // Value the start positions that have a reference price at it (day PnL starts at 0).
-  for (const p of l.positions) {
-    const sym = l.symbols.get(p.symbol)!;
-    if (sym.mark !== null) remark(l, p, sym, sym.mark);
+  for (let pi = 0; pi < l.positions.length; pi++) {
+    const sym = l.symbols.get(l.positions[pi].symbol)!;
+    if (sym.mark !== null) remark(l, pi, sym.rv ?? NaN, sym.mark);
   }
   // The day starts here: day PnL (0 when every start position has a reference price), its high-water mark from 0.
   for (const b of l.books) {
@@ -229,17 +340,19 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   return l;
 }
 
-function symbolState(l: Ledger, symbol: string): SymbolState | null {
-  let s = l.symbols.get(symbol);
+function symbolState(l: Ledger, symbol: string): SymbolRow | null {
+  const s = l.symbols.get(symbol) as SymbolRow | undefined;
   if (s) return s;
   const inst = instrumentOf(l.cfg.instruments, symbol);
   if (!inst) return null;
-  s = { symbol, unit: inst.unit, lot: inst.lot, tick: inst.tick, multiplier: inst.multiplier, mark: null, markTs: null, rv: null, positions: [], netLots: 0, dirty: false };
-  l.symbols.set(symbol, s);
-  return s;
+  const so = 2 * l.symbols.size;
+  grow(l.symHot, so + 2);
+  const row = new SymbolRow(l.symHot, so, symbol, inst.unit, inst.lot, inst.tick, inst.multiplier);
+  l.symbols.set(symbol, row);
+  return row;
 }
 
-function positionOf(l: Ledger, account: string, strategy: string, symbol: string, sym: SymbolState): number {
+function positionOf(l: Ledger, account: string, strategy: string, symbol: string, sym: SymbolRow): number {
   const key = `${account}\u0000${strategy}\u0000${symbol}`;
   let pi = l.posIndex.get(key);
   if (pi !== undefined) return pi;
@@ -251,11 +364,14 @@ function positionOf(l: Ledger, account: string, strategy: string, symbol: string
     l.bookIndex.set(bkey, bi);
   }
   pi = l.positions.length;
-  l.positions.push({ account, strategy, symbol, book: bi, unit: sym.unit, qty: 0, basisNum: 0n, basisDen: 1n, basis0: 0n, cash: 0n, fees: 0n, mark: null, sodPending: 0, notional: 0, var: 0, noRv: false, fills: 0 });
+  grow(l.hot, HOT * (pi + 1));
+  l.positions.push(new PositionRow(l.hot, HOT * pi, account, strategy, symbol, bi, sym.unit));
   l.posIndex.set(key, pi);
   l.books[bi].positions.push(pi);
   l.books[0].positions.push(pi);
   sym.positions.push(pi);
+  if (sym.pos0 < 0) sym.pos0 = pi;
+  else sym.many = true;
   return pi;
 }
 
@@ -292,57 +408,82 @@ function markSymbolDirty(l: Ledger, s: SymbolState): void {
   }
 }
 
-/** Revalues position p at mark m (money units per lot): MV, gross, VaR of its books; then their day PnL. */
-function remark(l: Ledger, p: Position, sym: SymbolState, m: number): void {
+/** Revalues position pi at mark m (money units per lot; rv: its symbol's, NaN for none): MV, gross, VaR of its books; then their day PnL. */
+function remark(l: Ledger, pi: number, rv: number, m: number): void {
+  const f = l.hot.f;
+  const o = pi * HOT;
   const total = l.books[0];
-  const book = l.books[p.book];
-  const q = p.qty;
-  if (p.mark === null) {
+  const bi = f[o + H_BOOK];
+  const book = l.books[bi];
+  const q = f[o + H_QTY];
+  const pm = f[o + H_MARK];
+  if (pm !== pm) {
     // First mark of the symbol for this position: value it, and fix the day's reference for its start lots.
-    if (p.sodPending !== 0) {
-      const ref = BigInt(p.sodPending) * BigInt(m);
+    const sod = f[o + H_SOD];
+    if (sod !== 0) {
+      const ref = BigInt(sod) * BigInt(m);
       total.ref0 += ref;
       book.ref0 += ref;
       refreshFixed(total);
       refreshFixed(book);
-      p.sodPending = 0;
+      f[o + H_SOD] = 0;
     }
     if (q !== 0) {
       addQtyPx(total.mv, q, m);
       addQtyPx(book.mv, q, m);
-      addQtyPx(total.gross, Math.abs(q), m);
-      addQtyPx(book.gross, Math.abs(q), m);
+      addQtyPx(total.gross, q < 0 ? -q : q, m);
+      addQtyPx(book.gross, q < 0 ? -q : q, m);
     }
-  } else if (m !== p.mark && q !== 0) {
-    const d = m - p.mark;
+  } else if (m !== pm && q !== 0) {
+    const d = m - pm;
     addQtyPx(total.mv, q, d);
     addQtyPx(book.mv, q, d);
     const a = q < 0 ? -q : q;
     addQtyPx(total.gross, a, d);
     addQtyPx(book.gross, a, d);
   }
-  p.mark = m;
+  f[o + H_MARK] = m;
   const notional = ((q < 0 ? -q : q) * m) / l.moneyScale;
-  const v = sym.rv === null ? 0 : l.varScale * sym.rv * notional;
-  if (v !== p.var) {
-    total.var += v - p.var;
-    book.var += v - p.var;
+  const v = rv !== rv ? 0 : l.varScale * rv * notional;
+  const pv = f[o + H_VAR];
+  if (v !== pv) {
+    total.var += v - pv;
+    book.var += v - pv;
   }
-  const miss = q !== 0 && sym.rv === null;
-  if (miss !== p.noRv) {
+  const miss = q !== 0 && rv !== rv;
+  if (miss !== (f[o + H_NORV] !== 0)) {
     total.varMissing += miss ? 1 : -1;
     book.varMissing += miss ? 1 : -1;
-    p.noRv = miss;
+    f[o + H_NORV] = miss ? 1 : 0;
   }
-  p.notional = notional;
-  p.var = v;
+  f[o + H_NOTIONAL] = notional;
+  f[o + H_VAR] = v;
   updatePnl(l, total, 0);
-  updatePnl(l, book, p.book);
+  updatePnl(l, book, bi);
 }
 
+/**
+ * Adds the integer q·m to an exact sum: `money.ts`'s `addProduct`, kept here so the per-mark path
+ * makes no cross-module call (under the tsx loader an imported function is read through an export
+ * getter on every call, which the profile showed as a hot frame). Exact for the same reason:
+ * q and m are safe integers; when q·m is a safe integer (|q·m| < 2^53, so the float product is
+ * the exact integer) and the float part stays inside ±2^53 (every integer there is a double, so
+ * the add is exact), one float multiply-add does it; otherwise the whole product and the float
+ * part move into the bigint part, exactly. money.test / the ledger property test hold it to bigint.
+ */
 function addQtyPx(s: ExactSum, q: number, m: number): void {
+  const x = q * m;
+  if (x < LIMIT && x > -LIMIT) {
+    const t = s.acc + x;
+    if (t < LIMIT && t > -LIMIT) {
+      s.acc = t;
+      return;
+    }
+  }
   addProduct(s, q, m);
 }
+
+const LIMIT = 2 ** 53;
 
 function refreshFixed(b: Book): void {
   b.fixed = Number(b.cash - b.fees - b.ref0);
@@ -419,7 +560,7 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
   // With its old value removed the position is valued afresh at m (remark's first-mark path, which
   // also fixes the day's reference of start-of-day lots when this fill is the symbol's first mark).
   p.mark = null;
-  remark(l, p, sym, m);
+  remark(l, pi, sym.rv ?? NaN, m);
   l.applied++;
   return 'applied';
 }
@@ -441,7 +582,7 @@ function checkFill(l: Ledger, f: Fill): FillOutcome | null {
  * positions in the ledger. The mark and rv of a symbol not held yet are kept for its first fill.
  */
 export function applyMark(l: Ledger, symbol: string, ts: bigint, markTicks: number, rv: number | null): void {
-  const sym = l.symbols.get(symbol) ?? symbolState(l, symbol);
+  const sym = (l.symbols.get(symbol) as SymbolRow | undefined) ?? symbolState(l, symbol);
   if (!sym) return; // no instrument for it (and no default): it cannot be held
   markSymbol(l, sym, ts, Math.round(markTicks * sym.unit), rv);
 }
@@ -453,16 +594,23 @@ export function applyMarkPrice(l: Ledger, symbol: string, ts: bigint, price: num
   markSymbol(l, sym, ts, Math.round((price * sym.lot * sym.multiplier) / l.cfg.instruments.moneyGrid), rv);
 }
 
-function markSymbol(l: Ledger, sym: SymbolState, ts: bigint, m: number, rv: number | null): void {
+function markSymbol(l: Ledger, sym: SymbolRow, ts: bigint, m: number, rv: number | null): void {
   if (!(m > 0) || !Number.isSafeInteger(m)) return; // no usable price (a one-sided book's mid): keep the last mark
-  const rvChanged = rv !== null && Number.isFinite(rv) && rv !== sym.rv;
-  if (rvChanged) sym.rv = rv;
-  if (m === sym.mark && !rvChanged) return;
-  sym.mark = m;
+  const f = l.symHot.f;
+  const so = sym.so;
+  let r = f[so + 1]; // NaN: no rv yet (never equal to a finite rv, as null was not)
+  const rvChanged = rv !== null && Number.isFinite(rv) && rv !== r;
+  if (rvChanged) f[so + 1] = r = rv;
+  if (m === f[so] && !rvChanged) return;
+  f[so] = m;
   sym.markTs = ts;
   markSymbolDirty(l, sym);
+  const p0 = sym.pos0;
+  if (p0 < 0) return;
+  remark(l, p0, r, m);
+  if (!sym.many) return; // the usual case: the array is not even read
   const ps = sym.positions;
-  for (let i = 0; i < ps.length; i++) remark(l, l.positions[ps[i]], sym, m);
+  for (let i = 1; i < ps.length; i++) remark(l, ps[i], r, m);
 }
 
 /** Clears the changed-books/symbols lists (after the limits have read them). */
