@@ -51,6 +51,15 @@ export interface ExecuteOptions {
   maxChild?: number;
   urgency?: number;
   maxOrdersPerSec?: number;
+  /** Anti-churn (algo.ts): a passive child at most this many ticks off the touch is kept (default 2; 0: re-peg on every move)... */
+  repegTicks?: number;
+  /** ...until it has rested this long, event-time ms (default 1000). */
+  minRestMs?: number;
+  /** Maker/taker fees, bps of the notional (negative: a rebate); default 0. */
+  makerBps?: number;
+  takerBps?: number;
+  /** Signed lots held before the parent starts (reduce-only needs it); default 0. */
+  startPosition?: number;
   /** VWAP: previous dates averaged into the curve (default 5). */
   vwapDays?: number;
   /** Write child orders, cancels and fills as JSON lines here. */
@@ -113,9 +122,9 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   const latency = sim.latencyFromMs(o.latencyMs ?? 1);
   const state: ExecState = initExec(
     { id: `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency },
-    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, maxOrdersPerSec: o.maxOrdersPerSec },
+    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition },
   );
-  const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: state.parent.id });
+  const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: state.parent.id, fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0 } });
   const actions: OrderAction[] = [];
   const fills: Fill[] = [];
   let fees = 0;
