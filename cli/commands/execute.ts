@@ -26,12 +26,28 @@ const builder = (y: Argv) =>
     .option('max-child', { type: 'number', describe: 'largest child, lots (default: qty)' })
     .option('max-order-rate', { type: 'number', describe: 'at most this many child orders per second of event time' })
     .option('vwap-days', { type: 'number', default: 5, describe: 'vwap: earlier dates of the symbol averaged into the volume curve' })
-    .option('tick', { type: 'number', default: 0.01, describe: 'price tick of the symbol' })
-    .option('lot', { type: 'number', default: 1, describe: 'lot size of the symbol (units per lot)' })
+    .option('instruments', { type: 'string', describe: 'instruments file (JSON: tick, lot, multiplier per symbol, default, fee_grid); default: tick 0.01, lot 1, fee grid 1e-8' })
+    .option('tick', { type: 'string', describe: 'price tick of the symbol (overrides --instruments; default 0.01)' })
+    .option('lot', { type: 'string', describe: 'lot size of the symbol, units per lot (overrides --instruments; default 1)' })
+    .option('maker-bps', { type: 'string', describe: 'maker fee, bps of the notional (negative: a rebate; default 0)' })
+    .option('taker-bps', { type: 'string', describe: 'taker fee, bps of the notional (default 0)' })
+    .option('start-position', { type: 'string', describe: 'signed lots held before the parent starts (what reduce-only reduces; default 0)' })
+    .option('repeg-ticks', { type: 'string', describe: 'anti-churn: keep a passive child at most this many ticks off the touch (0: re-peg on every move; default 2)...' })
+    .option('min-rest-ms', { type: 'string', describe: '...until it has rested this long (event time, ms; default 1000)' })
     .option('orders', { type: 'string', describe: 'write the child orders, cancels and fills here (JSON lines)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the TCA report as JSON' })
     .example('$0 execute --catalog cat --date 2012-06-21 --algo twap --symbol AAPL --side buy --qty 2000 --from 14:00 --to 15:00', 'TWAP 2,000 shares over an hour, with its TCA')
-    .example('$0 execute --catalog cat --date 2024-08-09 --algo pov --pov 0.05 --symbol BTCUSDT --lot 0.00001 --side sell --qty 100000 --from 00:00 --to 00:05 --json', '5% of volume, JSON report');
+    .example('$0 execute --catalog cat --date 2024-08-09 --algo pov --pov 0.05 --symbol BTCUSDT --instruments instruments.json --taker-bps 4 --maker-bps 2 --side sell --qty 100000 --from 00:00 --to 00:05 --json', '5% of volume with fees, JSON report');
+
+/** A numeric flag given as text (so a bad value is named as typed, not as NaN); ranges: run-execute.ts. */
+function num(a: Record<string, unknown>, flag: string): number | undefined {
+  const v = a[flag];
+  if (v === undefined) return undefined;
+  const t = String(Array.isArray(v) ? v[v.length - 1] : v);
+  const n = Number(t);
+  if (t.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} ${t}: must be a number`);
+  return n;
+}
 
 /** `lockstep execute`: an execution algorithm against the fill simulator, and its TCA. */
 export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
@@ -61,7 +77,13 @@ export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       maxChild: a['max-child'] as number | undefined,
       maxOrdersPerSec: a['max-order-rate'] as number | undefined,
       vwapDays: a['vwap-days'] as number,
-      instrument: { tick: a.tick, lot: a.lot },
+      instrument: { tick: num(a, 'tick'), lot: num(a, 'lot') },
+      instrumentsFile: a.instruments,
+      makerBps: num(a, 'maker-bps'),
+      takerBps: num(a, 'taker-bps'),
+      startPosition: num(a, 'start-position'),
+      repegTicks: num(a, 'repeg-ticks'),
+      minRestMs: num(a, 'min-rest-ms'),
       ordersOut: a.orders,
     });
     if (a.json) {

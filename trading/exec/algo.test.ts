@@ -168,6 +168,45 @@ describe('kill switch', () => {
   });
 });
 
+describe('anti-churn (repegTicks, minRestNs)', () => {
+  /** One passive child of 10 at the 100.00 bid, then the bid steps up by `up` ticks at `dt`. */
+  function step(over: Partial<ExecConfig>, up: number, dt: bigint, urgency = 0) {
+    const s = initExec(parent({ minChild: 10, maxChild: 10, urgency }), cfg(over));
+    const first = news(run(s, [quote(T0, 100, 100.05)]));
+    expect(first.map((k) => [k.qty, k.limitPx])).toEqual([[10, 10000]]);
+    const acts = onMarket(s, quote(T0 + dt, (10000 + up) / 100, 100.05 + up / 100));
+    return { s, acts };
+  }
+  it('keeps a child the bid left by ≤ repegTicks while it has rested less than minRestNs', () => {
+    const { s, acts } = step({ repegTicks: 2, minRestNs: S }, 2, 500_000_000n);
+    expect(acts).toEqual([]);
+    expect(s.working.map((o) => o.px)).toEqual([10000]);
+  });
+  it('re-pegs it once it has rested minRestNs (event time), or at once on a larger move', () => {
+    const rested = step({ repegTicks: 2, minRestNs: S }, 1, S).acts;
+    expect(cancels(rested).map((c) => c.reason)).toEqual(['touch moved']);
+    expect(news(rested).map((k) => k.limitPx)).toEqual([10001]);
+    const jump = step({ repegTicks: 2, minRestNs: S }, 3, 1n).acts;
+    expect(news(jump).map((k) => k.limitPx)).toEqual([10003]);
+  });
+  it('repegTicks 0 re-pegs on every move (the rule off)', () => {
+    expect(news(step({ repegTicks: 0, minRestNs: S }, 1, 1n).acts).map((k) => k.limitPx)).toEqual([10001]);
+  });
+  it('a schedule lag that forces crossing is not held back', () => {
+    // urgency 1: any lag crosses; 30 s in, TWAP wants 5 of 100 and nothing is filled
+    const s = initExec(parent({ minChild: 1, maxChild: 100, urgency: 1 }), cfg({ repegTicks: 5, minRestNs: 60n * S }));
+    run(s, [quote(T0, 100, 100.05)]);
+    const acts = onMarket(s, quote(T0 + 30n * S, 100.01, 100.05));
+    expect(news(acts).every((k) => k.limitPx === 10005)).toBe(true);
+    expect(news(acts).length).toBeGreaterThan(0);
+  });
+  it('refuses a negative or fractional repegTicks and a negative minRestNs', () => {
+    expect(() => initExec(parent(), cfg({ repegTicks: -1 }))).toThrow(/repegTicks -1/);
+    expect(() => initExec(parent(), cfg({ repegTicks: 1.5 }))).toThrow(/repegTicks 1.5/);
+    expect(() => initExec(parent(), cfg({ minRestNs: -1n }))).toThrow(/minRestNs -1/);
+  });
+});
+
 describe('determinism', () => {
   /** A random-ish but fixed day: quotes and trades every few seconds. */
   function day(n: number): MarketEvent[] {
@@ -181,8 +220,8 @@ describe('determinism', () => {
     return evs;
   }
   /** Runs the algorithm over `evs` in chunks, copying the state between chunks; fills every crossing child at once. */
-  function chunked(evs: MarketEvent[], cuts: number[], algo: ExecConfig['algo']): string {
-    let s = initExec(parent({ minChild: 5, maxChild: 30, urgency: 0.9 }), cfg({ algo, povRate: 0.2, curve: { bucketNs: MIN, weights: [3, 1, 1, 2, 5, 1, 1, 1, 4, 2] }, cancelSettleNs: 3n * S, maxOrdersPerSec: 1 }));
+  function chunked(evs: MarketEvent[], cuts: number[], algo: ExecConfig['algo'], extra: Partial<ExecConfig> = {}): string {
+    let s = initExec(parent({ minChild: 5, maxChild: 30, urgency: 0.9 }), cfg({ algo, povRate: 0.2, curve: { bucketNs: MIN, weights: [3, 1, 1, 2, 5, 1, 1, 1, 4, 2] }, cancelSettleNs: 3n * S, maxOrdersPerSec: 1, ...extra }));
     const out: OrderAction[] = [];
     let from = 0;
     for (const cut of [...cuts, evs.length]) {
@@ -196,13 +235,20 @@ describe('determinism', () => {
     }
     return JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
   }
-  it.each(['twap', 'vwap', 'pov'] as const)('%s: the same child orders whatever the chunking', (algo) => {
+  // the default anti-churn rule, and a wider one (3 ticks, 7 s rest: longer than the 2 s between events)
+  it.each([
+    ['twap', {}],
+    ['vwap', {}],
+    ['pov', {}],
+    ['twap', { repegTicks: 3, minRestNs: 7n * S }],
+    ['pov', { repegTicks: 3, minRestNs: 7n * S }],
+  ] as const)('%s %o: the same child orders whatever the chunking', (algo, extra) => {
     const evs = day(400);
-    const whole = chunked(evs, [], algo);
+    const whole = chunked(evs, [], algo, extra);
     expect(whole.length).toBeGreaterThan(100);
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: evs.length - 1 }), { maxLength: 6 }), (cuts) => {
-        expect(chunked(evs, [...cuts].sort((a, b) => a - b), algo)).toBe(whole);
+        expect(chunked(evs, [...cuts].sort((a, b) => a - b), algo, extra)).toBe(whole);
       }),
       { numRuns: 25 },
     );

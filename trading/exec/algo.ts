@@ -8,7 +8,12 @@
  *   (bid for a buy), for what the schedule wants by now plus one `minChild` ahead (TWAP/VWAP: a
  *   slice goes out at the start of its interval; POV only follows prints), of at least `minChild`
  *   (but the parent's last remainder) and at most `maxChild`;
- *   a working child the touch has moved away from is cancelled (and replaced once its cancel settles);
+ *   a working child the touch has moved away from is cancelled (and replaced once its cancel settles),
+ *   with hysteresis against churn: a passive child the touch has moved away from by at most
+ *   `repegTicks` ticks is kept until it has rested `minRestNs` of event time (its decision time to
+ *   now); a larger move re-pegs it at once, and so does crossing (below). At most one re-peg per
+ *   `minRestNs` per child for small moves, so a touch flickering by a tick no longer cancels and
+ *   re-sends on every quote. `repegTicks` 0 restores re-pegging on every move;
  * - behind by more: its passive children are cancelled and a marketable child goes out at the far
  *   touch, sized to the lag and to the size shown there;
  * - no child is ever priced through the parent's limit (a crossing the limit forbids rests at it);
@@ -71,6 +76,10 @@ export function initExec(parent: ParentOrder, cfg: ExecConfig): ExecState {
   if (!(maxRate > 0)) throw new ExecConfigError('maxOrdersPerSec', maxRate, 'must be > 0');
   const settleNs = cfg.cancelSettleNs ?? 0n;
   if (settleNs < 0n) throw new ExecConfigError('cancelSettleNs', settleNs, 'must be ≥ 0');
+  const repegTicks = cfg.repegTicks ?? 2;
+  if (!Number.isInteger(repegTicks) || repegTicks < 0) throw new ExecConfigError('repegTicks', repegTicks, 'must be a whole number of ticks ≥ 0');
+  const minRestNs = cfg.minRestNs ?? SECOND;
+  if (minRestNs < 0n) throw new ExecConfigError('minRestNs', minRestNs, 'must be ≥ 0');
   return {
     parent: p,
     algo: cfg.algo,
@@ -82,6 +91,8 @@ export function initExec(parent: ParentOrder, cfg: ExecConfig): ExecState {
     settleNs,
     maxRate,
     tolerance: (1 - p.urgency) * p.qty,
+    repegTicks,
+    minRestNs,
     bid: null,
     ask: null,
     bidSz: 0,
@@ -220,7 +231,8 @@ function decide(s: ExecState, ts: bigint): OrderAction[] {
   const px = cross ? crossPx! : passivePx;
   const out: OrderAction[] = [];
   // a child priced worse than where it would go now is re-placed (after its cancel settles)
-  const worse = (o: { px: number }) => (p.side === 1 ? o.px < px : o.px > px);
+  // (hysteresis: a passive child a few ticks off that has not rested its minimum time stays)
+  const worse = (o: { px: number; ts: bigint }) => (p.side === 1 ? o.px < px : o.px > px) && (cross || Math.abs(px - o.px) > s.repegTicks || ts - o.ts >= s.minRestNs);
   if (s.working.some(worse)) out.push(...cancelWhere(s, ts, cross ? 'behind schedule: cross the spread' : 'touch moved', worse));
   if (s.settleNs === 0n) s.cancelling = [];
   const pending = sumQty(s.working) + sumQty(s.cancelling);

@@ -5,7 +5,7 @@
  * real data is not there: testing/real-data.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { importLobster } from '../../datasets/import-lobster.ts';
 import { UserError } from '../../core/errors.ts';
 import { dateStartNs } from '../../replay/catalog.ts';
 import { realData } from '../../testing/real-data.ts';
+import type { Fill } from '../types.ts';
 import { runExecute } from './run-execute.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -110,10 +111,63 @@ describe('lockstep execute on a generated catalog', () => {
     [{ from: '14:00', to: '14:00' }, /--from 14:00 is not before --to 14:00/],
     [{ from: '19:00', to: '21:00' }, /asked to trade outside the data: window 2024-03-15 19:00-21:00 UTC/],
     [{ from: '14:00', to: '14:30', limit: 100.005 }, /--limit 100.005: not on the tick grid of 0.01/],
+    [{ takerBps: Infinity }, /^--taker-bps Infinity: must be a finite number of basis points/],
+    [{ startPosition: -2.5 }, /^--start-position -2.5: must be a whole \(signed\) number of lots$/],
+    [{ repegTicks: -1 }, /^--repeg-ticks -1: must be a whole number of ticks ≥ 0$/],
+    [{ minRestMs: -5 }, /^--min-rest-ms -5: must be a number of milliseconds ≥ 0$/],
+    [{ instrument: { tick: 0 } }, /^--tick 0: must be a number > 0$/],
+    [{ instrument: { lot: -1 } }, /^--lot -1: must be a number > 0$/],
   ])('refuses %j with a UserError (in process)', async (over, re) => {
     const err = await runExecute({ catalog: cat, date: '2024-03-15', symbol: 'SYM000', algo: 'twap', side: 1, qty: 100, from: '14:00', to: '14:30', ...over }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(re);
+  });
+
+  it.each([
+    [['--maker-bps', 'abc'], /^lockstep: --maker-bps abc: must be a number$/m],
+    [['--start-position', '1.5'], /^lockstep: --start-position 1.5: must be a whole \(signed\) number of lots$/m],
+    [['--instruments', '/nonexistent/instruments.json'], /^lockstep: --instruments \/nonexistent\/instruments.json: cannot read \(ENOENT\)$/m],
+  ])('refuses %j through the CLI: one line naming the flag and value, exit 2', (extra, re) => {
+    const r = cli(...BASE, '--catalog', cat, '--algo', 'twap', ...extra);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(re);
+  });
+
+  it('an instruments file: a bad field, a symbol it lacks, and its fee grid with maker/taker fees', async () => {
+    const bad = join(dir, 'bad-instruments.json');
+    writeFileSync(bad, JSON.stringify({ instruments: { SYM000: { tick: -1, lot: 1 } } }));
+    const r = cli(...BASE, '--catalog', cat, '--algo', 'twap', '--instruments', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^lockstep: --instruments .*bad-instruments.json, field instruments.SYM000.tick: must be a number > 0 \(value -1\)$/m);
+    const other = join(dir, 'other-instruments.json');
+    writeFileSync(other, JSON.stringify({ instruments: { SYM001: { tick: 0.01, lot: 1 } } }));
+    expect(cli(...BASE, '--catalog', cat, '--algo', 'twap', '--instruments', other).err).toMatch(/--instruments .*other-instruments.json: no instrument for SYM000 and no "default"/);
+    // fees: a maker rebate and a taker fee on the file's cent grid; the shortfall's fee part is theirs
+    const ok = join(dir, 'instruments.json');
+    writeFileSync(ok, JSON.stringify({ instruments: { SYM000: { tick: 0.01, lot: 1 } }, fee_grid: 0.01 }));
+    const opts = { catalog: cat, date: '2024-03-15', symbol: 'SYM000', algo: 'twap' as const, side: 1 as const, qty: 500, from: '14:00', to: '14:30', minChild: 10, urgency: 0.95, instrumentsFile: ok };
+    const free = await runExecute(opts);
+    const paid = await runExecute({ ...opts, makerBps: -1, takerBps: 5 });
+    expect(free.tca.shortfall!.fees).toBe(0);
+    const notional = (liq: (f: Fill) => boolean) => paid.fills.filter(liq).reduce((a, f) => a + f.price * 0.01 * f.qty, 0);
+    expect(paid.fills.length).toBe(free.fills.length);
+    const fee = paid.fills.reduce((a, f) => a + f.fee, 0) * 0.01;
+    expect(paid.tca.shortfall!.fees).toBeCloseTo(fee, 6);
+    expect(fee).not.toBe(0);
+    // every fill's fee is its notional × its bps, rounded to the cent
+    expect(Math.abs(fee - (notional((f) => f.fee < 0) * -1e-4 + notional((f) => f.fee > 0) * 5e-4))).toBeLessThan(0.01 * paid.fills.length);
+  });
+
+  it('--start-position: a reduce-only kill from a short buys back no more than the short', async () => {
+    const at = dateStartNs('2024-03-15') + 14n * 60n * 60_000_000_000n;
+    const opts = { catalog: cat, date: '2024-03-15', symbol: 'SYM000', algo: 'twap' as const, side: 1 as const, qty: 500, from: '14:00', to: '14:30', minChild: 10, kills: [{ symbol: 'SYM000', mode: 'reduce-only' as const, reason: 'r', ts: at }] };
+    const flat = await runExecute(opts);
+    expect(flat.fills.length).toBe(0);
+    const short = await runExecute({ ...opts, startPosition: -40 });
+    const bought = short.fills.reduce((a, f) => a + f.qty, 0);
+    expect(bought).toBeGreaterThan(0);
+    expect(bought).toBeLessThanOrEqual(40);
   });
 
   it('a kill switch halt at 14:10 cancels every working child then and no child follows', async () => {

@@ -16,13 +16,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { MarketEvent } from '../../core/events.ts';
-import { UsageError } from '../../core/errors.ts';
+import { InputError, UsageError } from '../../core/errors.ts';
 import { catalogDates, catalogSymbols, dateStartNs } from '../../replay/catalog.ts';
 import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
 import { isoNs } from '../../replay/time-format.ts';
 import * as sim from '../sim/index.ts';
 import { computeTca, type TcaReport } from '../tca.ts';
+import { instrumentOf, readInstruments } from '../instruments.ts';
 import type { Fill, Instrument, KillInput, OrderAction } from '../types.ts';
 import { initExec, onCancelAck, onFill, onKill, onMarket, onTime } from './algo.ts';
 import { toTicks } from './market-view.ts';
@@ -46,11 +47,23 @@ export interface ExecuteOptions {
   latencyMs?: number;
   /** risk-averse, prob-power, prob-log, or the simulator's own names (power:N, log, ...). */
   queue?: string;
+  /** Overrides of the instrument (`--tick`, `--lot`): over the instruments file's, else tick 0.01, lot 1. */
   instrument?: Partial<Omit<Instrument, 'symbol'>>;
+  /** An instruments file (trading/instruments.ts): the symbol's tick, lot, multiplier and the fee grid. */
+  instrumentsFile?: string;
   minChild?: number;
   maxChild?: number;
   urgency?: number;
   maxOrdersPerSec?: number;
+  /** Anti-churn (algo.ts): a passive child at most this many ticks off the touch is kept (default 2; 0: re-peg on every move)... */
+  repegTicks?: number;
+  /** ...until it has rested this long, event-time ms (default 1000). */
+  minRestMs?: number;
+  /** Maker/taker fees, bps of the notional (negative: a rebate); default 0. */
+  makerBps?: number;
+  takerBps?: number;
+  /** Signed lots held before the parent starts (reduce-only needs it); default 0. */
+  startPosition?: number;
   /** VWAP: previous dates averaged into the curve (default 5). */
   vwapDays?: number;
   /** Write child orders, cancels and fills as JSON lines here. */
@@ -91,6 +104,30 @@ export function queueModel(name: string): sim.QueueModel {
 
 const span = (t: bigint) => isoNs(t).slice(11, 19);
 
+/** The instruments file, its errors prefixed with the flag (one line: flag, file, field, value). */
+function readFlagInstruments(path: string) {
+  try {
+    return readInstruments(path);
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(`--instruments ${e.message}`);
+    throw e;
+  }
+}
+
+/** The numeric flags' values: a bad one is one line naming the flag and the value. */
+function checkFlags(o: ExecuteOptions): void {
+  const bad = (flag: string, v: unknown, why: string) => {
+    throw new UsageError(`${flag} ${String(v)}: ${why}`);
+  };
+  if (o.instrument?.tick !== undefined && !(Number.isFinite(o.instrument.tick) && o.instrument.tick > 0)) bad('--tick', o.instrument.tick, 'must be a number > 0');
+  if (o.instrument?.lot !== undefined && !(Number.isFinite(o.instrument.lot) && o.instrument.lot > 0)) bad('--lot', o.instrument.lot, 'must be a number > 0');
+  if (o.makerBps !== undefined && !Number.isFinite(o.makerBps)) bad('--maker-bps', o.makerBps, 'must be a finite number of basis points (negative: a rebate)');
+  if (o.takerBps !== undefined && !Number.isFinite(o.takerBps)) bad('--taker-bps', o.takerBps, 'must be a finite number of basis points (negative: a rebate)');
+  if (o.startPosition !== undefined && !Number.isSafeInteger(o.startPosition)) bad('--start-position', o.startPosition, 'must be a whole (signed) number of lots');
+  if (o.repegTicks !== undefined && !(Number.isInteger(o.repegTicks) && o.repegTicks >= 0)) bad('--repeg-ticks', o.repegTicks, 'must be a whole number of ticks ≥ 0');
+  if (o.minRestMs !== undefined && !(Number.isFinite(o.minRestMs) && o.minRestMs >= 0)) bad('--min-rest-ms', o.minRestMs, 'must be a number of milliseconds ≥ 0');
+}
+
 /** Runs one parent order through the simulator over a catalog date; returns the TCA and the orders. */
 export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   if (!Number.isInteger(o.qty) || o.qty <= 0) throw new UsageError(`--qty ${o.qty}: must be a whole number of lots > 0`);
@@ -101,7 +138,12 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   if (!dates.includes(o.date)) throw new UsageError(`--date ${o.date}: catalog ${o.catalog} has no data for it; dates present: ${dates.join(', ') || 'none'}`);
   const symbols = await catalogSymbols(o.catalog, o.date);
   if (symbols !== undefined && !symbols.includes(o.symbol)) throw new UsageError(`--symbol ${o.symbol}: not in the catalog ${o.catalog} on ${o.date}; symbols present: ${symbols.join(', ') || 'none'}`);
-  const instrument: Instrument = { symbol: o.symbol, tick: o.instrument?.tick ?? 0.01, lot: o.instrument?.lot ?? 1, multiplier: o.instrument?.multiplier ?? 1 };
+  checkFlags(o);
+  const file = o.instrumentsFile === undefined ? null : readFlagInstruments(o.instrumentsFile);
+  const own = file === null ? null : instrumentOf(file, o.symbol);
+  if (file !== null && own === null) throw new UsageError(`--instruments ${o.instrumentsFile}: no instrument for ${o.symbol} and no "default"`);
+  const instrument: Instrument = { symbol: o.symbol, tick: o.instrument?.tick ?? own?.tick ?? 0.01, lot: o.instrument?.lot ?? own?.lot ?? 1, multiplier: o.instrument?.multiplier ?? own?.multiplier ?? 1 };
+  const feeGrid = file?.moneyGrid ?? 1e-8;
   const notes: string[] = [];
   let curve;
   if (o.algo === 'vwap') {
@@ -113,9 +155,9 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   const latency = sim.latencyFromMs(o.latencyMs ?? 1);
   const state: ExecState = initExec(
     { id: `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency },
-    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, maxOrdersPerSec: o.maxOrdersPerSec },
+    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition },
   );
-  const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: state.parent.id });
+  const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: state.parent.id, fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: feeGrid } });
   const actions: OrderAction[] = [];
   const fills: Fill[] = [];
   let fees = 0;

@@ -64,6 +64,14 @@ export interface ExecConfig {
   maxOrdersPerSec?: number;
   /** Signed lots held before the parent starts (reduce-only needs it). Default 0. */
   startPosition?: number;
+  /**
+   * Anti-churn (algo.ts header): a passive child the near touch has moved away from by at most this
+   * many ticks is kept (not re-pegged) until it has rested `minRestNs`. 0: re-peg on every move (the
+   * old behaviour). Default 2.
+   */
+  repegTicks?: number;
+  /** Anti-churn: event time a passive child rests before a small touch move re-pegs it. Default 1 s. */
+  minRestNs?: bigint;
 }
 
 /** A child order the algorithm has sent and not seen filled or cancelled. */
@@ -96,6 +104,9 @@ export interface ExecState {
   maxRate: number;
   /** Tolerated lag behind schedule before crossing, lots. */
   tolerance: number;
+  /** Anti-churn: a passive child within this many ticks of where it would go now, and rested less than `minRestNs`, is kept. */
+  repegTicks: number;
+  minRestNs: bigint;
   /** Near and far touch in ticks (null until known) and their sizes in lots. */
   bid: number | null;
   ask: number | null;
