@@ -18,3 +18,10 @@ export { FACTOR_KEY_COLUMNS, historicalFeatures } from './historical-features.ts
 export type { HistoricalFeaturesOptions } from './historical-features.ts';
 export type { TableInput } from './columnar-source.ts';
 export { arqueroReady, toArquero } from './arquero.ts';
+// Model files for notebooks: read and check one, register it, load it as the fold runs it
+export { listRegistry, readModelFile, registerVersion } from '../models/registry.ts';
+export type { RegisteredVersion } from '../models/registry.ts';
+export { loadVersion } from '../models/load.ts';
+export { MODEL_STATUS } from '../models/model.ts';
+export type { ModelStatus, RunnableModel } from '../models/model.ts';
+export type { ModelSpec } from '../models/spec.ts';
