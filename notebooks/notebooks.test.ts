@@ -70,7 +70,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): P
 describe('the committed notebooks', () => {
   it('every committed notebook is a TypeScript notebook for the tslab kernel, committed without outputs', () => {
     const names = readdirSync(HERE).filter((f) => f.endsWith('.ipynb'));
-    expect(names.sort()).toEqual(['factor-ic.ipynb', 'parity-diverge.ipynb', 'real-btcusdt.ipynb', 'replay-day.ipynb']);
+    expect(names.sort()).toEqual(['factor-ic.ipynb', 'parity-diverge.ipynb', 'real-btcusdt.ipynb', 'replay-day.ipynb', 'train-model.ipynb']);
     for (const n of names) {
       const nb = JSON.parse(readFileSync(join(HERE, n), 'utf8')) as Notebook;
       expect(nb.metadata.kernelspec?.name, n).toBe('tslab');
@@ -171,6 +171,50 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(differing).not.toContain('last_price');
     expect(out).toMatch(/^first divergence: SYM000 \w+ at \d\d:\d\d UTC/m);
     expect(svgs(nb)).toHaveLength(2);
+  });
+
+  it('train-model.ipynb: a logistic regression trained in the notebook, written as a model file the library loads and scores alike', async () => {
+    const r = await execute('train-model.ipynb');
+    expect(r.code, r.log).toBe(0);
+    const nb = r.nb!;
+    expect(errors(nb)).toEqual([]);
+    const out = texts(nb);
+    const split = /^2530 rows, (\d+) usable; train (\d+) rows before \d\d:\d\d UTC \(up [\d.]+%\), valid (\d+) rows from \d\d:\d\d UTC/m.exec(out);
+    expect(split, out).not.toBeNull();
+    expect(Number(split![2]) + Number(split![3])).toBe(Number(split![1]));
+    expect(Number(split![2])).toBeGreaterThan(Number(split![3]));
+    for (const part of ['train', 'valid']) {
+      const m = new RegExp(`^${part} accuracy (\\S+) log-loss (\\S+)$`, 'm').exec(out);
+      expect(m, out).not.toBeNull();
+      const [acc, loss] = [Number(m![1]), Number(m![2])];
+      expect(acc).toBeGreaterThan(0);
+      expect(acc).toBeLessThan(1);
+      expect(loss).toBeGreaterThan(0);
+    }
+    // gradient descent from zero weights lowers the training loss below ln 2, the loss of p = 0.5
+    expect(Number(/^train accuracy \S+ log-loss (\S+)$/m.exec(out)![1])).toBeLessThan(Math.log(2));
+    expect(out).toMatch(/^\.\.\/out\/train-model\/fwd_sign_5m\.json: valid: fwd_sign_5m@1 logistic, inputs return_1m, rsi_14, macd_hist, quote_imbalance, depth_imbalance_5, outputs score, prob, trigger bar:1m$/m);
+    // the file as written (in the scratch checkout's out/): the training split's standardisation, the lineage
+    const file = JSON.parse(readFileSync(join(scratch, 'out', 'train-model', 'fwd_sign_5m.json'), 'utf8')) as { kind: string; coef: number[]; standardize: { mean: number[]; std: number[] }; clip: number[]; trained_on: { feature_set: string } };
+    expect(file.kind).toBe('logistic');
+    expect(file.coef).toHaveLength(5);
+    expect(file.standardize.mean).toHaveLength(5);
+    expect(file.standardize.std.every((v) => v > 0)).toBe(true);
+    expect(file.clip).toEqual([-5, 5]);
+    expect(file.trained_on.feature_set).toMatch(/^[0-9a-f]{8,}$/);
+    const rows = [...out.matchAll(/^SYM\d{3} \d\d:\d\d  notebook score (\S+) prob (\S+)  library score (\S+) prob (\S+)$/gm)];
+    expect(rows).toHaveLength(5);
+    for (const m of rows) {
+      expect(Math.abs(Number(m[1]) - Number(m[3]))).toBeLessThan(1e-12);
+      expect(Math.abs(Number(m[2]) - Number(m[4]))).toBeLessThan(1e-12);
+    }
+    const agree = /^library vs notebook over (\d+) valid rows: max \|score diff\| (\S+), max \|prob diff\| (\S+)$/m.exec(out);
+    expect(agree, out).not.toBeNull();
+    expect(agree![1]).toBe(split![3]);
+    expect(Number(agree![2])).toBeLessThan(1e-12);
+    expect(Number(agree![3])).toBeLessThan(1e-12);
+    expect(out).toContain('a row with a missing input: status missing');
+    expect(svgs(nb)).toHaveLength(1);
   });
 
   it.skipIf(!REAL.present)('real-btcusdt.ipynb: imports and replays the recorded Binance BTCUSDT capture', async () => {
