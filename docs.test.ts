@@ -333,7 +333,7 @@ describe('README and docs', () => {
     const problems: string[] = [];
     for (const l of lines) for (const p of await checkCommand(l.words, l.inline)) problems.push(`${l.where}: ${p}`);
     expect(problems).toEqual([]);
-  });
+  }, 300_000); // one --help run per distinct command line: ~50 s alone on 2 cores
 
   it('every relative link, and every relative import in a ts block, points at a file that exists', () => {
     const broken: string[] = [];
@@ -380,7 +380,9 @@ describe('README and docs', () => {
       if (UPDATE) edits.set(block.file, [...(edits.get(block.file) ?? []), { start: block.start, end: block.end, body }]);
     }
     for (const [file, e] of edits) rewrite(file, e);
-  });
+    // a dozen real CLI runs (replay, training set, parity...): ~80 s alone on 2 cores, more when the
+    // machine is shared, so not the suite's 120 s default
+  }, 360_000);
 
   it(`the custom factor example is ${CUSTOM_FACTOR}, verbatim`, () => {
     const blocks = fences('README.md').filter((f) => f.marker?.kind === 'file' && f.marker.value === CUSTOM_FACTOR);
