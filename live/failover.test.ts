@@ -181,9 +181,11 @@ async function failoverDay(t: Topology, ns: string, durableReplicas: number): Pr
       admin.disconnect();
     }
     await until('the Sentinel to promote the replica', () => t.primaryPort() === replica.port, 60_000);
-    // a durable worker now waits for a replica of the promoted primary: the old primary, restarted,
-    // is made one by the Sentinel
-    if (durableReplicas > 0) await primary.restart();
+    // a durable worker now waits for a replica of the promoted primary: the old primary comes back
+    // as its replica, as an operator brings a failed primary back. Restarted bare, it would serve
+    // as an empty master (no persistence here) until the Sentinel demoted it, and a worker whose
+    // reconnect reached it in that window would rightly stop on data loss (RedisDataLostError)
+    if (durableReplicas > 0) await primary.restart(['--replicaof', '127.0.0.1', String(replica.port)]);
 
     await done;
     await w.close();

@@ -111,12 +111,12 @@ export class RedisHarness {
     return tlsArgs;
   }
 
-  private async launch(): Promise<void> {
+  private async launch(extra: readonly string[] = []): Promise<void> {
     const persistence = this.opts.persistence
       ? ['--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
       : ['--appendonly', 'no', '--save', ''];
     const ports = this.opts.tls ? this.makeCertificates() : ['--port', String(this.port)];
-    const args = [...ports, '--bind', '127.0.0.1', '--dir', this.dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...persistence, ...(this.opts.args ?? [])];
+    const args = [...ports, '--bind', '127.0.0.1', '--dir', this.dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...persistence, ...(this.opts.args ?? []), ...extra];
     const proc = spawn(this.opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     let stderr = '';
@@ -153,10 +153,13 @@ export class RedisHarness {
     this.proc = null;
   }
 
-  /** Starts it again on the same port and directory. */
-  async restart(): Promise<void> {
+  /**
+   * Starts it again on the same port and directory; `extra` arguments for this start only (e.g.
+   * `--replicaof` for a failed primary brought back as a replica of the promoted one).
+   */
+  async restart(extra: readonly string[] = []): Promise<void> {
     await this.stop();
-    await this.launch();
+    await this.launch(extra);
   }
 
   /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
