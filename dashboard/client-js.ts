@@ -71,7 +71,7 @@ function showKill() {
   if (entry && entry.cause) { var c = el('div', 'cause: ' + causeText(entry.cause), 'note'); c.id = 'kill-cause'; box.appendChild(c); }
   var others = Object.keys(kill.symbols || {}).sort();
   if (!symbol && others.length) {
-    var list = el('div', '', 'bad'); list.id = 'kill-symbols'; list.textContent = 'ON for symbols: ';
+    var list = el('div', '', others.some(function (s) { return modeOf(kill.symbols[s]) === 'halt'; }) ? 'bad' : 'warn'); list.id = 'kill-symbols'; list.textContent = 'ON for symbols: ';
     others.forEach(function (s, i) { var e = kill.symbols[s]; list.textContent += (i ? ', ' : '') + s + ' (' + modeOf(e) + (e.cause ? ': ' + causeText(e.cause) : '') + ')'; });
     box.appendChild(list);
   }
