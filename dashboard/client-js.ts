@@ -221,6 +221,7 @@ function say(status, j) {
 }
 function act(on, btn) {
   var p = { on: on, reason: $('kill-reason').value };
+  if (on && $('kill-mode')) p.mode = $('kill-mode').value;
   if (btn.dataset.symbol) p.symbol = btn.dataset.symbol;
   // clear the last message first, so nobody (nor a test) mistakes the login's "done" for this one
   var m = $('action-msg'); m.textContent = 'sending…'; m.className = 'pending';

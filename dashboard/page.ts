@@ -63,6 +63,7 @@ function killPanel(c: PageContext, symbol?: string): string {
   const target = symbol === undefined ? 'the deployment' : esc(symbol);
   return `<section id="kill-panel"><h2>Kill switch</h2><div id="kill-state" class="note">reading…</div>
 <div class="row" style="margin-top:6px"><input id="kill-reason" placeholder="reason" value="dashboard">
+<select id="kill-mode" title="halt: no new order, working ones cancelled; reduce-only: only orders that reduce the position"><option value="halt">halt</option><option value="reduce-only">reduce-only</option></select>
 <button id="kill-on" class="danger" data-symbol="${esc(symbol ?? '')}">Switch ON for ${target}</button>
 <button id="kill-off" data-symbol="${esc(symbol ?? '')}">Switch OFF for ${symbol === undefined ? 'everything' : target}</button></div>
 <div id="action-msg" class="note"></div><div id="operator-note" class="note">${esc(why)}</div></section>`;

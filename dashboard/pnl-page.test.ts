@@ -6,12 +6,13 @@
  * Chromium (skipped, with the reason printed, where none is installed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
-import { pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
-import { setKillSwitch } from '../live/kill-switch.ts';
+import { killSwitchKey, pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
+import { parseKillState, setKillSwitch } from '../live/kill-switch.ts';
 import { encodeDeskFields } from '../live/pnl-record.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
@@ -23,11 +24,13 @@ const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const keys = { ns: 'ls', shards: 2 };
 const T0 = 1710509400000000000n; // 2024-03-15T13:30:00Z in ns
 const SEC = 1_000_000_000n;
+const TOKEN = 'op-token-0123456789abcdef';
 
 let redis: RedisHarness;
 let admin: RedisClient;
 let serve: ChildProcess;
 let base: string;
+let dir: string;
 
 /** The documented read-only user's rules (docs/live-operations.md), with `pw` as its password. */
 function documentedReader(pw: string): string[] {
@@ -65,7 +68,9 @@ beforeAll(async () => {
   await admin.call('ACL', 'SETUSER', 'reader', ...documentedReader('readerpw'));
   for (let k = 0; k < 120; k++) await writeSample(k, k >= 100 ? [{ limit: 'daily_loss', scope: 'book acct1/meanrev' }] : []);
   const url = `redis://reader:readerpw@${new URL(redis.url).host}`;
-  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', 'AAPL,MSFT'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  dir = mkdtempSync(join(tmpdir(), 'ls-dash-pnl-'));
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', 'AAPL,MSFT', '--operator-token-file', join(dir, 'token'), '--operator-redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise<string>((done, fail) => {
     let out = '';
     serve.stdout!.on('data', (d) => {
@@ -81,6 +86,7 @@ afterAll(async () => {
   serve?.kill('SIGTERM');
   admin?.disconnect();
   await redis?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The first `event: NAME` data of a page's event stream. */
@@ -107,6 +113,18 @@ describe('dashboard: PnL & risk', () => {
     expect(log.points).toHaveLength(120);
     expect(log.points[0]).toEqual({ t: Number(T0 / 1_000_000n) / 1000, p: { '*/*': books(T0, 0)[0].dayPnl, 'acct1/momentum': books(T0, 0)[1].dayPnl, 'acct1/meanrev': books(T0, 0)[2].dayPnl } });
     expect((await fetch(`${base}/dashboard/events?view=nope`)).status).toBe(400);
+  });
+
+  it("the operator may switch a symbol to reduce-only; a bad mode is refused and changes nothing", async () => {
+    const kill = (body: unknown) => fetch(`${base}/dashboard/kill`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message?: string; error?: string } }));
+    expect(await kill({ on: true, symbol: 'AAPL', reason: 'test', mode: 'slow' })).toEqual({ status: 400, body: { error: 'field mode must be halt or reduce-only, not "slow"' } });
+    expect(await admin.get(killSwitchKey(keys))).toBeNull();
+    expect(await kill({ on: true, symbol: 'AAPL', reason: 'test', mode: 'reduce-only' })).toEqual({ status: 200, body: { message: 'kill switch ON (reduce-only) for AAPL' } });
+    expect(parseKillState(await admin.get(killSwitchKey(keys))).symbols.AAPL).toMatchObject({ mode: 'reduce-only', reason: 'test', by: 'dashboard operator' });
+    expect(await kill({ on: true, symbol: 'AAPL', reason: 'test', mode: 'halt' })).toEqual({ status: 200, body: { message: 'kill switch ON for AAPL' } });
+    expect(parseKillState(await admin.get(killSwitchKey(keys))).symbols.AAPL.mode).toBeUndefined();
+    expect((await kill({ on: false })).status).toBe(200);
+    expect(await admin.get(killSwitchKey(keys))).toBeNull();
   });
 
   describe.skipIf(chromiumSkipReason !== null)('in a real Chromium', () => {

@@ -9,7 +9,7 @@
  *   GET  /dashboard/events?view=...    the Server-Sent Events stream the pages follow (hub.ts)
  *   GET  /dashboard/assets/...         the page script and uPlot, from the package (nothing from the internet)
  *   POST /dashboard/login              {token}: the session becomes operator (auth.ts)
- *   POST /dashboard/kill               {on, symbol?, reason}: operator only, through --operator-redis
+ *   POST /dashboard/kill               {on, symbol?, reason, mode?}: operator only, through --operator-redis (mode: halt, the default, or reduce-only)
  *
  * Refusals are a status and one line (JSON for the POSTs, a page for GETs), never a stack trace.
  */
@@ -257,8 +257,10 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
       const symbol = body.symbol === undefined || body.symbol === '' ? undefined : body.symbol;
       if (symbol !== undefined && (typeof symbol !== 'string' || !SYMBOL_RE.test(symbol))) throw new Refusal(400, `invalid symbol ${JSON.stringify(String(symbol).slice(0, 80))}`);
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 200) : undefined;
-      await setKillSwitch(o.operatorRedis, o.keys, { on: body.on, symbols: symbol ? [symbol] : undefined, reason, by: 'dashboard operator' });
-      return json(res, 200, { message: `kill switch ${body.on ? 'ON' : 'OFF'} for ${symbol ?? (body.on ? 'the whole deployment' : 'everything')}` });
+      const mode = body.mode === undefined || body.mode === '' ? undefined : body.mode;
+      if (mode !== undefined && mode !== 'halt' && mode !== 'reduce-only') throw new Refusal(400, `field mode must be halt or reduce-only, not ${JSON.stringify(String(mode).slice(0, 40))}`);
+      await setKillSwitch(o.operatorRedis, o.keys, { on: body.on, symbols: symbol ? [symbol] : undefined, reason, mode: body.on ? mode : undefined, by: 'dashboard operator' });
+      return json(res, 200, { message: `kill switch ${body.on ? 'ON' : 'OFF'}${body.on && mode === 'reduce-only' ? ' (reduce-only)' : ''} for ${symbol ?? (body.on ? 'the whole deployment' : 'everything')}` });
     } catch (e) {
       if (e instanceof Refusal) return json(res, e.status, { error: e.message });
       if (e instanceof KillSwitchError) return json(res, 400, { error: e.message });
