@@ -31,7 +31,7 @@ function askFrame() { if (!frameAsked) { frameAsked = true; requestAnimationFram
 
 // --- the event stream ---
 var url = '/dashboard/events?view=' + view + (symbol ? '&symbol=' + encodeURIComponent(symbol) : '');
-var es = new EventSource(url);
+var es = dash.es = new EventSource(url);
 es.onopen = function () { $('conn').textContent = 'live'; $('conn').className = 'ok'; };
 es.onerror = function () { $('conn').textContent = 'disconnected, retrying…'; $('conn').className = 'bad'; };
 es.addEventListener('meta', function (e) { cols = JSON.parse(e.data).columns; built = false; askFrame(); });
@@ -66,11 +66,19 @@ function render() {
 function showKill() {
   var box = $('kill-state'); box.textContent = '';
   var entry = symbol ? killedFor(symbol) : kill.all;
-  var line = el('div', entry ? 'ON' + (symbol && !kill.all ? ' for ' + symbol : ' for the whole deployment') + ', by ' + entry.by + ' since ' + new Date(entry.at).toISOString() + ': ' + entry.reason : 'off' + (symbol ? ' for ' + symbol : ' for the deployment'), entry ? 'bad' : 'ok');
+  var line = el('div', entry ? 'ON' + (symbol && !kill.all ? ' for ' + symbol : ' for the whole deployment') + ' (' + modeOf(entry) + '), by ' + entry.by + ' since ' + new Date(entry.at).toISOString() + ': ' + entry.reason : 'off' + (symbol ? ' for ' + symbol : ' for the deployment'), entry ? (modeOf(entry) === 'halt' ? 'bad' : 'warn') : 'ok');
   line.id = 'kill-line'; box.appendChild(line);
+  if (entry && entry.cause) { var c = el('div', 'cause: ' + causeText(entry.cause), 'note'); c.id = 'kill-cause'; box.appendChild(c); }
   var others = Object.keys(kill.symbols || {}).sort();
-  if (!symbol && others.length) box.appendChild(el('div', 'ON for symbols: ' + others.join(', '), 'bad'));
+  if (!symbol && others.length) {
+    var list = el('div', '', others.some(function (s) { return modeOf(kill.symbols[s]) === 'halt'; }) ? 'bad' : 'warn'); list.id = 'kill-symbols'; list.textContent = 'ON for symbols: ';
+    others.forEach(function (s, i) { var e = kill.symbols[s]; list.textContent += (i ? ', ' : '') + s + ' (' + modeOf(e) + (e.cause ? ': ' + causeText(e.cause) : '') + ')'; });
+    box.appendChild(list);
+  }
 }
+// an entry without a mode was written before modes existed: a halt (live/kill-switch.ts entryMode)
+function modeOf(e) { return e.mode === 'reduce-only' ? 'reduce-only' : 'halt'; }
+function causeText(c) { return c.rule + '=' + (c.value === null || c.value === undefined ? 'null' : c.value) + (c.symbol ? ' on ' + c.symbol : '') + ' at ts_recv ' + c.tsRecv + (c.streamId ? ' (entry ' + c.streamId + ')' : ''); }
 function renderGrid() {
   var table = $('grid');
   // the symbols the server listed (in the picker) and any that sent a row since
@@ -213,6 +221,7 @@ function say(status, j) {
 }
 function act(on, btn) {
   var p = { on: on, reason: $('kill-reason').value };
+  if (on && $('kill-mode')) p.mode = $('kill-mode').value;
   if (btn.dataset.symbol) p.symbol = btn.dataset.symbol;
   // clear the last message first, so nobody (nor a test) mistakes the login's "done" for this one
   var m = $('action-msg'); m.textContent = 'sending…'; m.className = 'pending';

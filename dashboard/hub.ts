@@ -8,15 +8,17 @@
  * What it reads, only while some page is connected: each watched symbol's packed latest row (`_row`,
  * as the workers write it) and the kill switch in one round trip every `pollMs`; the columns in
  * `<ns>:meta` every 2 s; the overview (alerts firing, per-shard lag and workers) every second while
- * an overview page is open.
+ * an overview page is open; the desk's records and new PnL log entries (pnl-feed.ts) every 250 ms
+ * while a PnL page is open, each page getting the log entries it has not had yet.
  */
 import type { ServerResponse } from 'node:http';
 import { RowReader, type FeatureSource } from '../live/row-reader.ts';
 import { killSwitchKey, latestKey, metaKey, type KeyLayout } from '../live/keys.ts';
 import { killFor, parseKillState, type KillState } from '../live/kill-switch.ts';
+import type { PnlFeed } from './pnl-feed.ts';
 
 /** What a page watches: the overview, one symbol, or every symbol (the grid). */
-export type View = { kind: 'overview' } | { kind: 'symbol'; symbol: string } | { kind: 'grid' };
+export type View = { kind: 'overview' } | { kind: 'symbol'; symbol: string } | { kind: 'grid' } | { kind: 'pnl' };
 
 /** One symbol's latest row as sent to a page: values withheld (null) while it is killed. */
 export interface RowUpdate {
@@ -41,6 +43,9 @@ interface Client {
   lastFlush: number;
   timer: NodeJS.Timeout | null;
   blocked: boolean;
+  /** PnL pages: the log generation and how many of its points were sent. */
+  logGen: number;
+  logSent: number;
 }
 
 export interface HubOptions {
@@ -55,6 +60,8 @@ export interface HubOptions {
   symbols: () => readonly string[];
   /** The overview's payload (read once per second, shared by every overview page). */
   overview: () => Promise<unknown>;
+  /** The PnL page's feed (null: no PnL page). */
+  pnl?: PnlFeed | null;
 }
 
 /** Reads each symbol's `_row` and the kill switch in one round trip (a pipeline on ioredis). */
@@ -78,6 +85,7 @@ export class Hub {
   private columns = '';
   private columnsAt = 0;
   private overviewAt = 0;
+  private pnlAt = 0;
   private kill: KillState = parseKillState(null);
   private killText: string | null = null;
   /** The last error of a poll, sent to the pages (null: Redis answers). */
@@ -104,7 +112,7 @@ export class Hub {
     if (this.clients.size >= this.maxClients) return false;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
-    const c: Client = { res, view, pending: new Map(), seen: new Map(), other: new Map(), lastFlush: 0, timer: null, blocked: false };
+    const c: Client = { res, view, pending: new Map(), seen: new Map(), other: new Map(), lastFlush: 0, timer: null, blocked: false, logGen: -1, logSent: 0 };
     this.clients.add(c);
     res.on('close', () => {
       if (c.timer) clearTimeout(c.timer);
@@ -117,6 +125,7 @@ export class Hub {
     // what a new page needs before the next change: the columns, the kill switch, the overview
     this.columnsAt = 0;
     this.overviewAt = 0;
+    this.pnlAt = 0;
     this.start();
     return true;
   }
@@ -181,6 +190,12 @@ export class Hub {
         this.overviewAt = now;
         this.offer('overview', 'overview', JSON.stringify(await this.opts.overview()));
       }
+      const pnl = this.opts.pnl;
+      if (pnl && now - this.pnlAt >= 250 && [...this.clients].some((c) => c.view.kind === 'pnl')) {
+        this.pnlAt = now;
+        this.offer('desk', 'desk', await pnl.poll(), 'pnl');
+        for (const c of this.clients) if (c.view.kind === 'pnl' && (c.logGen !== pnl.generation || c.logSent < pnl.points.length)) this.schedule(c);
+      }
       this.setError(null);
     } catch (e) {
       this.setError(`Redis: ${(e as Error).message}`);
@@ -195,9 +210,10 @@ export class Hub {
     this.offer('status', 'status', JSON.stringify({ error: msg }));
   }
 
-  /** Queues a named event for every page, replacing one of the same name not yet sent. */
-  private offer(name: string, event: string, data: string): void {
+  /** Queues a named event for every page (of kind `only`), replacing one of the same name not yet sent. */
+  private offer(name: string, event: string, data: string, only?: View['kind']): void {
     for (const c of this.clients) {
+      if (only !== undefined && c.view.kind !== only) continue;
       if (c.other.get(`sent:${name}`) === data) continue;
       c.other.set(name, `event: ${event}\ndata: ${data}\n\n`);
       c.other.set(`sent:${name}`, data);
@@ -222,6 +238,15 @@ export class Hub {
     if (c.pending.size > 0) {
       text += `event: rows\ndata: ${JSON.stringify({ now: Date.now(), rows: [...c.pending.values()] })}\n\n`;
       c.pending.clear();
+    }
+    const pnl = this.opts.pnl;
+    if (c.view.kind === 'pnl' && pnl && (c.logGen !== pnl.generation || c.logSent < pnl.points.length)) {
+      // the log points this page has not had yet (all of them after a restart of the series)
+      const reset = c.logGen !== pnl.generation;
+      const from = reset ? 0 : c.logSent;
+      text += `event: pnllog\ndata: ${JSON.stringify({ reset, points: pnl.points.slice(from) })}\n\n`;
+      c.logGen = pnl.generation;
+      c.logSent = pnl.points.length;
     }
     if (text === '') return;
     c.lastFlush = Date.now();

@@ -9,7 +9,7 @@
 export const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export interface PageContext {
-  view: 'overview' | 'grid' | 'symbol';
+  view: 'overview' | 'grid' | 'symbol' | 'pnl';
   symbol?: string;
   symbols: readonly string[];
   csrf: string;
@@ -44,12 +44,12 @@ function shell(c: PageContext, title: string, main: string): string {
 <meta name="csrf" content="${esc(c.csrf)}"><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/assets/uplot.css"><style>${CSS}</style></head>
 <body data-view="${c.view}" data-symbol="${esc(c.symbol ?? '')}" data-max-age="${c.maxAgeMs}" data-operator="${c.operator}" data-operator-redis="${c.operatorRedis}">
-<header><b>Lockstep</b><span class="note">${esc(c.ns)}</span>${nav('/dashboard', 'Overview', c.view === 'overview')}${nav('/dashboard/factors', 'Factors', c.view !== 'overview')}
+<header><b>Lockstep</b><span class="note">${esc(c.ns)}</span>${nav('/dashboard', 'Overview', c.view === 'overview')}${nav('/dashboard/factors', 'Factors', c.view === 'grid' || c.view === 'symbol')}${nav('/dashboard/pnl', 'PnL &amp; risk', c.view === 'pnl')}
 <span class="sp"></span><span id="conn" class="note">connecting…</span>
 <span id="role" class="badge${c.operator ? ' op' : ''}">${c.operator ? 'operator' : 'viewer'}</span>
 ${c.operatorEnabled && !c.operator ? `<form id="login" class="row"><input id="token" type="password" placeholder="operator token" autocomplete="off"><button>Sign in</button></form>` : ''}
 </header><main>${main}</main>
-<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/app.js"></script></body></html>`;
+<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/app.js"></script>${c.view === 'pnl' ? '<script src="/dashboard/assets/pnl.js"></script>' : ''}</body></html>`;
 }
 
 function killPanel(c: PageContext, symbol?: string): string {
@@ -63,6 +63,7 @@ function killPanel(c: PageContext, symbol?: string): string {
   const target = symbol === undefined ? 'the deployment' : esc(symbol);
   return `<section id="kill-panel"><h2>Kill switch</h2><div id="kill-state" class="note">reading…</div>
 <div class="row" style="margin-top:6px"><input id="kill-reason" placeholder="reason" value="dashboard">
+<select id="kill-mode" title="halt: no new order, working ones cancelled; reduce-only: only orders that reduce the position"><option value="halt">halt</option><option value="reduce-only">reduce-only</option></select>
 <button id="kill-on" class="danger" data-symbol="${esc(symbol ?? '')}">Switch ON for ${target}</button>
 <button id="kill-off" data-symbol="${esc(symbol ?? '')}">Switch OFF for ${symbol === undefined ? 'everything' : target}</button></div>
 <div id="action-msg" class="note"></div><div id="operator-note" class="note">${esc(why)}</div></section>`;
@@ -104,9 +105,23 @@ ${killPanel(c, c.symbol)}
   );
 }
 
+/** The PnL & risk page: the desk's books, the day's PnL chart, limits in breach, positions. */
+export function pnlPage(c: PageContext): string {
+  const table = (id: string, heads: string[]) => `<table id="${id}"><thead><tr>${heads.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody></tbody></table>`;
+  return shell(
+    c,
+    'PnL & risk',
+    `<section><h2>PnL &amp; risk</h2><div id="desk-meta" class="note">waiting for the desk (lockstep desk writes ${esc(c.ns)}:pnl, :risk, :positions)…</div><div id="kill-state" class="note"></div></section>
+<section class="charts"><h2>Day PnL</h2><div id="pnl-note" class="note"></div><div id="chart-pnl"></div></section>
+<section><h2>Books</h2>${table('books', ['account', 'strategy', 'realized', 'unrealized', 'fees', 'day PnL', 'HWM', 'drawdown', 'positions', 'gross', 'net', 'concentration', 'VaR'])}</section>
+<section><h2>Limits in breach</h2><div id="breaches-note" class="note">reading…</div>${table('breaches', ['limit', 'scope'])}</section>
+<section><h2>Positions</h2><div id="positions-note" class="note"></div>${table('positions', ['account', 'strategy', 'symbol', 'lots', 'qty', 'avg price', 'mark', 'notional', 'realized', 'unrealized', 'fees'])}</section>`,
+  );
+}
+
 /** A page for a refusal or an unknown address: the status and one line, never a stack trace. */
 export function errorPage(status: number, message: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} · Lockstep</title><style>${CSS}</style></head>
-<body><header><b>Lockstep</b><a href="/dashboard">Overview</a><a href="/dashboard/factors">Factors</a></header>
+<body><header><b>Lockstep</b><a href="/dashboard">Overview</a><a href="/dashboard/factors">Factors</a><a href="/dashboard/pnl">PnL &amp; risk</a></header>
 <main><section><h2>${status}</h2><p id="error">${esc(message)}</p></section></main></body></html>`;
 }

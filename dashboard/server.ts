@@ -5,10 +5,11 @@
  *   GET  /dashboard                    overview: health, shards (lag, workers), alerts, kill switch, parity certificate
  *   GET  /dashboard/factors            every symbol × every factor, live
  *   GET  /dashboard/factors/SYM        one symbol: charts, every factor with its age and status (404 for an unknown symbol)
+ *   GET  /dashboard/pnl                the desk's PnL & risk: books, positions, limits in breach, the day's PnL chart (pnl-feed.ts)
  *   GET  /dashboard/events?view=...    the Server-Sent Events stream the pages follow (hub.ts)
  *   GET  /dashboard/assets/...         the page script and uPlot, from the package (nothing from the internet)
  *   POST /dashboard/login              {token}: the session becomes operator (auth.ts)
- *   POST /dashboard/kill               {on, symbol?, reason}: operator only, through --operator-redis
+ *   POST /dashboard/kill               {on, symbol?, reason, mode?}: operator only, through --operator-redis (mode: halt, the default, or reduce-only)
  *
  * Refusals are a status and one line (JSON for the POSTs, a page for GETs), never a stack trace.
  */
@@ -25,8 +26,10 @@ import type { RedisClient } from '../live/redis-connect.ts';
 import { UsageError } from '../core/errors.ts';
 import { Auth, Refusal } from './auth.ts';
 import { CLIENT_JS } from './client-js.ts';
+import { PNL_JS } from './pnl-js.ts';
+import { PnlFeed } from './pnl-feed.ts';
 import { Hub, type View } from './hub.ts';
-import { errorPage, gridPage, overviewPage, symbolPage, type PageContext } from './page.ts';
+import { errorPage, gridPage, overviewPage, pnlPage, symbolPage, type PageContext } from './page.ts';
 
 export interface DashboardOptions {
   keys: KeyLayout;
@@ -159,7 +162,7 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
     return { at, redis: redisState, kill, ...alerts, shards, shardsError, workers, workersError, parity, symbols: symbolsError ? `${symbols.length} (listing failed: ${symbolsError})` : symbols.length };
   };
 
-  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview });
+  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys) });
 
   const html = (res: ServerResponse, code: number, text: string, cookie: string | null = null) => {
     res.writeHead(code, {
@@ -207,6 +210,7 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
     const ctx: PageContext = { view: 'overview', symbols, csrf: session.csrf, operator: session.operator, operatorEnabled: auth.operatorEnabled, operatorRedis: o.operatorRedis !== null, maxAgeMs: o.maxAgeMs, ns: o.keys.ns };
     if (path === '/dashboard' || path === '/dashboard/') return html(res, 200, overviewPage(ctx), setCookie);
     if (path === '/dashboard/factors') return html(res, 200, gridPage({ ...ctx, view: 'grid' }), setCookie);
+    if (path === '/dashboard/pnl') return html(res, 200, pnlPage({ ...ctx, view: 'pnl' }), setCookie);
     const m = /^\/dashboard\/factors\/([^/]+)$/.exec(path);
     if (m) {
       let symbol: string;
@@ -222,16 +226,16 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
       }
       return html(res, 200, symbolPage({ ...ctx, view: 'symbol', symbol }), setCookie);
     }
-    return html(res, 404, errorPage(404, `no dashboard page at ${path.slice(0, 200)}; try /dashboard or /dashboard/factors`));
+    return html(res, 404, errorPage(404, `no dashboard page at ${path.slice(0, 200)}; try /dashboard, /dashboard/factors or /dashboard/pnl`));
   };
 
   const events = (res: ServerResponse, url: URL) => {
     const v = url.searchParams.get('view');
     const s = url.searchParams.get('symbol') ?? '';
     let view: View;
-    if (v === 'overview' || v === 'grid') view = { kind: v };
+    if (v === 'overview' || v === 'grid' || v === 'pnl') view = { kind: v };
     else if (v === 'symbol' && SYMBOL_RE.test(s)) view = { kind: 'symbol', symbol: s };
-    else return json(res, 400, { error: 'view must be overview, grid, or symbol with a valid symbol' });
+    else return json(res, 400, { error: 'view must be overview, grid, pnl, or symbol with a valid symbol' });
     if (!hub.attach(res, view)) json(res, 503, { error: 'too many dashboard pages open on this server; close some' });
   };
 
@@ -253,8 +257,10 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
       const symbol = body.symbol === undefined || body.symbol === '' ? undefined : body.symbol;
       if (symbol !== undefined && (typeof symbol !== 'string' || !SYMBOL_RE.test(symbol))) throw new Refusal(400, `invalid symbol ${JSON.stringify(String(symbol).slice(0, 80))}`);
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 200) : undefined;
-      await setKillSwitch(o.operatorRedis, o.keys, { on: body.on, symbols: symbol ? [symbol] : undefined, reason, by: 'dashboard operator' });
-      return json(res, 200, { message: `kill switch ${body.on ? 'ON' : 'OFF'} for ${symbol ?? (body.on ? 'the whole deployment' : 'everything')}` });
+      const mode = body.mode === undefined || body.mode === '' ? undefined : body.mode;
+      if (mode !== undefined && mode !== 'halt' && mode !== 'reduce-only') throw new Refusal(400, `field mode must be halt or reduce-only, not ${JSON.stringify(String(mode).slice(0, 40))}`);
+      await setKillSwitch(o.operatorRedis, o.keys, { on: body.on, symbols: symbol ? [symbol] : undefined, reason, mode: body.on ? mode : undefined, by: 'dashboard operator' });
+      return json(res, 200, { message: `kill switch ${body.on ? 'ON' : 'OFF'}${body.on && mode === 'reduce-only' ? ' (reduce-only)' : ''} for ${symbol ?? (body.on ? 'the whole deployment' : 'everything')}` });
     } catch (e) {
       if (e instanceof Refusal) return json(res, e.status, { error: e.message });
       if (e instanceof KillSwitchError) return json(res, 400, { error: e.message });
@@ -279,6 +285,7 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
       else if (path === '/dashboard/assets/uplot.js') asset(res, 'text/javascript', assets.js);
       else if (path === '/dashboard/assets/uplot.css') asset(res, 'text/css', assets.css);
       else if (path === '/dashboard/assets/app.js') asset(res, 'text/javascript', CLIENT_JS);
+      else if (path === '/dashboard/assets/pnl.js') asset(res, 'text/javascript', PNL_JS);
       else await page(req, res, path);
       return true;
     },

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { getOnlineFeatures } from './client.ts';
-import { pnlKey, positionsKey, riskKey, weightsKey } from './keys.ts';
+import { pnlKey, pnlLogKey, positionsKey, riskKey, weightsKey } from './keys.ts';
 import { encodeDeskFields } from './pnl-record.ts';
 import { encodeWeightsFields } from './weights-record.ts';
 import { runFeed } from './feed.ts';
@@ -58,6 +58,7 @@ beforeAll(async () => {
   // the latest target weights, as `lockstep weights --redis` writes them (served by /v1/weights)
   // the desk's latest PnL, risk and positions, as `lockstep desk` writes them (served by /v1/pnl, ...)
   for (const k of [pnlKey(keys), riskKey(keys), positionsKey(keys)]) await admin.hset(k, ...encodeDeskFields(1710532800000000000n, { books: [{ account: '*', strategy: '*', dayPnl: 1.5 }] }, 1));
+  await admin.xadd(pnlLogKey(keys), '*', ...encodeDeskFields(1710532800000000000n, { books: [{ account: '*', strategy: '*', dayPnl: 1.5 }] }, 1));
   await admin.hset(weightsKey(keys), ...encodeWeightsFields({ t: 1710532800000000000n, trigger: 'every', symbols: ['SYM000', 'SYM001'], weights: [0.5, -0.5], signal: [1, -1], excluded: [null, null], gross: 1, net: 0, turnover: 1 }, 1));
   for (const [user, rules] of documentedAcls()) await admin.call('ACL', 'SETUSER', user, ...rules);
 });
@@ -162,6 +163,15 @@ const scenarios: Record<string, (url: string) => Promise<void>> = {
       expect(rows[0].features.mid.status).toBe('present');
     } finally {
       lean.disconnect();
+    }
+    // the dashboard's PnL chart: the day's PnL log (XREVRANGE once, then XRANGE), through ioredis
+    const full = await openRedis(url, { name: 'lockstep-dashboard' });
+    try {
+      const [[id, fields]] = await full.xrevrange(pnlLogKey(keys), '+', '-', 'COUNT', 1);
+      expect(fields).toContain('1710532800000000000');
+      expect(await full.xrange(pnlLogKey(keys), `(${id}`, '+')).toEqual([]);
+    } finally {
+      full.disconnect();
     }
     // the alerts firing now (HGETALL ls:alerts:state), through ioredis
     const list = await cli(['alerts', 'list', '--redis', url]);

@@ -1,0 +1,86 @@
+/**
+ * The PnL & risk page's script (loaded after app.js, on that page only): follows the `desk` events
+ * (the latest pnl, risk and positions records, coalesced by the hub) and the `pnllog` events (the
+ * day's PnL samples this page has not had yet), and renders at most once per animation frame.
+ * Text is set with textContent, never parsed as HTML. `window.__dash.pnl` counts renders for tests.
+ */
+export const PNL_JS = String.raw`(function () {
+'use strict';
+var dash = window.__dash, es = dash.es;
+var desk = null, deskDirty = false, logDirty = false, frameAsked = false;
+var xs = [], ys = {}, labels = [], chart = null;
+var COLORS = ['#1c2330', '#2b6cb0', '#dd6b20', '#2f855a', '#805ad5', '#c53030', '#d69e2e', '#319795'];
+var MAXSERIES = 8;
+dash.pnl = { renders: 0, points: 0 };
+function $(id) { return document.getElementById(id); }
+function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = String(text); if (cls) e.className = cls; return e; }
+function num(v, dp) { if (v === null || v === undefined || v === '') return '—'; var n = Number(v); if (!isFinite(n)) return String(v); return n.toLocaleString('en-US', { minimumFractionDigits: dp, maximumFractionDigits: dp }); }
+function money(v) { return num(v, 2); }
+function ask() { if (!frameAsked) { frameAsked = true; requestAnimationFrame(render); } }
+function timeOf(t) { return t ? new Date(Number(String(t).slice(0, -6))).toISOString() : '—'; }
+
+es.addEventListener('desk', function (e) { desk = JSON.parse(e.data); deskDirty = true; ask(); });
+es.addEventListener('pnllog', function (e) {
+  var m = JSON.parse(e.data);
+  if (m.reset) { xs = []; ys = {}; labels = []; }
+  for (var i = 0; i < m.points.length; i++) {
+    var p = m.points[i];
+    if (xs.length && p.t <= xs[xs.length - 1]) continue;
+    for (var b in p.p) if (!ys[b] && labels.length < MAXSERIES) { ys[b] = xs.map(function () { return null; }); labels.push(b); }
+    xs.push(p.t);
+    for (var k = 0; k < labels.length; k++) ys[labels[k]].push(Object.prototype.hasOwnProperty.call(p.p, labels[k]) ? p.p[labels[k]] : null);
+  }
+  dash.pnl.points = xs.length; logDirty = true; ask();
+});
+
+function fill(id, rows, cells) {
+  var tb = $(id).tBodies[0]; tb.textContent = '';
+  rows.forEach(function (r) { var tr = el('tr'); cells(r).forEach(function (c) { tr.appendChild(c); }); tb.appendChild(tr); });
+}
+function td(text, cls) { return el('td', text, cls); }
+function signed(v) { return td(money(v), 'n ' + (Number(v) < 0 ? 'bad' : Number(v) > 0 ? 'ok' : '')); }
+
+function renderDesk() {
+  var pnl = desk.pnl, risk = desk.risk, pos = desk.positions;
+  $('desk-meta').textContent = pnl ? 'as of ' + timeOf(pnl.t) + ' (event time) · written ' + new Date(pnl.at).toISOString() : 'no PnL yet: lockstep desk has not written one';
+  $('desk-meta').className = pnl ? 'note' : 'warn';
+  // a book's risk figures, by account/strategy, beside its PnL
+  var riskOf = {};
+  ((risk && risk.books) || []).forEach(function (b) { riskOf[b.account + '/' + b.strategy] = b; });
+  fill('books', (pnl && pnl.books) || [], function (b) {
+    var r = riskOf[b.account + '/' + b.strategy] || {};
+    var name = b.account === '*' && b.strategy === '*';
+    return [td(name ? 'all (total)' : b.account), td(name ? '' : b.strategy), signed(b.realized), signed(b.unrealized), td(money(b.fees), 'n'), signed(b.dayPnl), td(money(b.hwm), 'n'), td(money(b.drawdown), 'n' + (Number(b.drawdown) > 0 ? ' warn' : '')),
+      td(num(r.positions, 0), 'n'), td(money(r.gross), 'n'), td(money(r.net), 'n'), td(r.concentration === undefined ? '—' : num(100 * r.concentration, 1) + ' %', 'n'), td(money(r.var) + (r.varMissing ? ' (+' + r.varMissing + ' without rv)' : ''), 'n')];
+  });
+  var br = (risk && risk.breaches) || [];
+  $('breaches-note').textContent = risk ? (br.length ? br.length + ' in breach' : 'none in breach') : 'no risk record yet';
+  $('breaches-note').className = br.length ? 'bad' : 'note';
+  fill('breaches', br, function (b) { return [td(b.limit, 'bad'), td(b.scope)]; });
+  var ps = (pos && pos.positions) || [];
+  $('positions-note').textContent = pos ? (ps.length ? '' : 'no open position') : 'no positions record yet';
+  fill('positions', ps, function (p) {
+    return [td(p.account), td(p.strategy), td(p.symbol), td(num(p.lots, 0), 'n'), td(num(p.qty, 0), 'n'), td(num(p.avgPrice, 4), 'n'), td(num(p.mark, 4), 'n'), td(money(p.notional), 'n'), signed(p.realized), signed(p.unrealized), td(money(p.fees), 'n')];
+  });
+  $('pnl-note').textContent = desk.logError || (xs.length ? '' : 'no sample in the PnL log yet');
+}
+
+function chartData() { return [xs].concat(labels.map(function (b) { return ys[b]; })); }
+function renderChart() {
+  if (typeof uPlot === 'undefined' || !labels.length) return;
+  // a new book (a new series) rebuilds the chart; new samples only set its data
+  if (chart && chart.series.length !== labels.length + 1) { chart.destroy(); chart = null; }
+  if (!chart) {
+    var w = Math.max(300, $('chart-pnl').clientWidth || 800);
+    var series = [{}].concat(labels.map(function (b, i) { return { label: b === '*/*' ? 'total' : b, stroke: COLORS[i % COLORS.length], width: b === '*/*' ? 2 : 1.25 }; }));
+    chart = new uPlot({ width: w, height: 260, series: series, scales: { x: { time: true } }, legend: { live: false } }, chartData(), $('chart-pnl'));
+  } else chart.setData(chartData());
+}
+
+function render() {
+  frameAsked = false; dash.pnl.renders++;
+  if (deskDirty && desk) { renderDesk(); deskDirty = false; }
+  if (logDirty) { renderChart(); logDirty = false; if (desk) $('pnl-note').textContent = desk.logError || (xs.length ? '' : 'no sample in the PnL log yet'); }
+}
+})();
+`;
