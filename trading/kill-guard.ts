@@ -1,9 +1,9 @@
 /**
  * `lockstep kill-guard --redis URL --ns NS --policy FILE`: the automatic kill switch, live. It
- * reads every shard's output stream `<ns>:out:{<ns>:<s>}` as portfolio/live.ts does (rows in each
- * worker's commit order; a shard's time from the input its worker last committed, which heartbeats
- * reach even on a quiet shard), runs the same pure detector as `lockstep kill-policy`
- * (kill-detector.ts), and acts on each trigger:
+ * reads every shard's output stream `<ns>:out:{<ns>:<s>}` (rows in each worker's commit order; a
+ * shard's time from the input its worker last committed, which heartbeats reach even on a quiet
+ * shard), runs the same pure detector as `lockstep kill-policy` (kill-detector.ts), and acts on
+ * each trigger:
  * - `alert`: an alert in `<ns>:alerts` (live/alerts/raise.ts);
  * - `reduce-only-symbol` / `kill-symbol` / `kill-all`: the kill switch on (reduce-only or halt,
  *   for the symbol or everything; never weakening a halt in force), with the reason and the
@@ -14,6 +14,13 @@
  * same script call as the switch (kill-switch.ts `setKillSwitch` record). A restarted guard folds
  * the streams again from their start (pure: the same triggers) and acts only on episodes the hash
  * does not hold.
+ *
+ * Reading for latency: one XREAD BLOCK over all shards' streams on a connection of its own (the
+ * worker's lean RESP reader, live/stream-reader.ts), so a new row wakes it at once and a blocked
+ * read never delays a switch on the command connection; only the columns the policy reads are
+ * decoded (decodeDetectorRow); a trigger is acted on as soon as the entry that raised it is read
+ * (the switch and its episode record in one script call, awaited), and its alert is written behind
+ * it without the reading waiting for it.
  *
  * Latency (logged per trigger, and returned): from the triggering event's arrival, the ms time of
  * its input stream entry ID (when Redis accepted it from the feed: the first instant the platform
