@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay, type GenerateResult } from '../datasets/generate.ts';
 import { runFeed } from '../live/feed.ts';
@@ -18,7 +19,9 @@ import { readKillSwitch, killModeFor } from '../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { LiveWorker } from '../live/worker/index.ts';
-import { firedKey, runKillGuard, type FiredTrigger } from './kill-guard.ts';
+import { parseRow } from '../live/read-output.ts';
+import { packValues } from '../live/worker/row-format.ts';
+import { decodeDetectorRow, firedKey, runKillGuard, type FiredTrigger } from './kill-guard.ts';
 import { parseKillPolicy } from './kill-policy.ts';
 import { replayKillPolicy } from './kill-replay.ts';
 
@@ -109,4 +112,21 @@ describe('kill guard (live)', () => {
     expect(off.status).toBe(0);
     expect(await client.get(`${keys.ns}:kill`)).toBeNull();
   }, 420_000);
+});
+
+describe('decodeDetectorRow', () => {
+  it('reads what parseRow reads, for the columns asked (the others stay null)', () => {
+    const num = fc.oneof(fc.constant(null), fc.double(), fc.integer(), fc.constantFrom(0, -0, 1));
+    fc.assert(
+      fc.property(fc.array(num, { minLength: 1, maxLength: 12 }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), fc.bigInt({ min: 0n, max: 1n << 62n }), fc.bigInt({ min: 0n, max: 1n << 62n }), fc.constantFrom('trade', 'quote', 'heartbeat'), (vals, mask, seq, ts, source) => {
+        const line = `AAPL|${source}|${seq}|${ts - 1n}|${ts}|1700000000000-3|${packValues(vals)}`;
+        const need = Uint8Array.from(vals.map((_, i) => (mask[i] ? 1 : 0)));
+        const out = new Array<number | null>(vals.length).fill(null);
+        const row = decodeDetectorRow(line, need, need.lastIndexOf(1), out);
+        const ref = parseRow(line);
+        expect({ symbol: row.symbol, source: row.source, seq: row.seq, ts: row.ts, input: row.input }).toEqual({ symbol: ref.symbol, source: ref.source, seq: ref.seq, ts: ref.tsRecv, input: ref.input });
+        row.values.forEach((v, i) => expect(Object.is(v, need[i] ? ref.values[i] : null)).toBe(true));
+      }),
+    );
+  });
 });
