@@ -64,7 +64,7 @@ try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
   await page.goto(`${base}/dashboard/factors`);
-  await page.waitForFunction(`document.querySelectorAll('#grid tbody tr').length === ${nSymbols}`, { timeout: 20_000 });
+  await page.waitForFunction(`window.__dash.grid && window.__dash.grid.rows === ${nSymbols}`, { timeout: 20_000 });
   const idle = await measureLoad(page, seconds * 1000, async () => []);
   const busy = await measureLoad(page, seconds * 1000, tick(symbols));
   await tick(hot)(0, Date.now());

@@ -4,8 +4,11 @@
  * number of messages, ages values between messages (a value goes stale on screen without a new
  * message), draws the charts with uPlot, and posts operator actions with the CSRF token.
  * Text from the server is set with textContent, never parsed as HTML.
+ * The factors grid is drawn on a canvas (grid-js.ts, spliced in below).
  * `window.__dash` exposes render counts and paint times for the browser tests and the benchmark.
  */
+import { GRID_JS } from './grid-js.ts';
+
 export const CLIENT_JS = String.raw`(function () {
 'use strict';
 var body = document.body, view = body.dataset.view, symbol = body.dataset.symbol || null;
@@ -50,19 +53,23 @@ es.addEventListener('rows', function (e) {
 es.addEventListener('overview', function (e) { overview = JSON.parse(e.data); overviewDirty = true; askFrame(); });
 
 // --- rendering, once per frame ---
-var lastTe = {}, built = false, cells = {}, killShown = false, overview = null, overviewDirty = false;
+var lastTe = {}, toStamp = [], built = false, killShown = false, overview = null, overviewDirty = false;
 function render() {
   frameAsked = false; dash.renders++;
-  var t = Date.now(), t0 = performance.now();
+  var t0 = performance.now();
   if (!killShown && $('kill-state')) { showKill(); killShown = true; }
-  if (view === 'grid') renderGrid();
+  if (view === 'grid') gridRender();
   if (view === 'symbol') renderSymbol();
   if (view === 'overview' && overviewDirty) { renderOverview(); overviewDirty = false; }
-  // each row's first paint only (the age ticker repaints rows without a new value)
-  for (var s in dirty) { var r = rows[s]; if (r && lastTe[s] !== r.te && dash.painted.length < 50000) { lastTe[s] = r.te; dash.painted.push([s, r.te, t]); } }
+  // the grid says which rows it drew (only those in view); the other views show every dirty row
+  if (view !== 'grid') for (var s in dirty) { var r = rows[s]; if (r) shown(s, r.te); }
   dirty = {};
   dash.renderMs += performance.now() - t0;
+  // stamped when the next frame starts: this frame's drawing has been presented by then
+  if (toStamp.length) { var batch = toStamp; toStamp = []; requestAnimationFrame(function () { var at = performance.timeOrigin + performance.now(); for (var i = 0; i < batch.length; i++) dash.painted.push([batch[i][0], batch[i][1], at]); }); }
 }
+/** A row's value drawn for the first time (the age ticker redraws rows without a new value). */
+function shown(s, te) { if (lastTe[s] !== te) { lastTe[s] = te; if (dash.painted.length + toStamp.length < 50000) toStamp.push([s, te]); } }
 function showKill() {
   var box = $('kill-state'); box.textContent = '';
   var entry = symbol ? killedFor(symbol) : kill.all;
@@ -79,39 +86,10 @@ function showKill() {
 // an entry without a mode was written before modes existed: a halt (live/kill-switch.ts entryMode)
 function modeOf(e) { return e.mode === 'reduce-only' ? 'reduce-only' : 'halt'; }
 function causeText(c) { return c.rule + '=' + (c.value === null || c.value === undefined ? 'null' : c.value) + (c.symbol ? ' on ' + c.symbol : '') + ' at ts_recv ' + c.tsRecv + (c.streamId ? ' (entry ' + c.streamId + ')' : ''); }
-function renderGrid() {
-  var table = $('grid');
-  // the symbols the server listed (in the picker) and any that sent a row since
-  var seen = {}; Array.prototype.forEach.call($('picker').options, function (o) { if (o.value) seen[o.value] = 1; });
-  for (var k in rows) seen[k] = 1;
-  var syms = Object.keys(seen).sort();
-  if (!built || syms.length !== Object.keys(cells).length) {
-    var head = el('tr'); head.appendChild(el('th', 'symbol')); head.appendChild(el('th', 'age'));
-    cols.forEach(function (c) { head.appendChild(el('th', c)); });
-    table.tHead.textContent = ''; table.tHead.appendChild(head);
-    var tb = table.tBodies[0]; tb.textContent = ''; cells = {};
-    syms.forEach(function (s) {
-      var tr = el('tr'), a = el('a', s); a.href = '/dashboard/factors/' + encodeURIComponent(s);
-      var td = el('td'); td.appendChild(a); tr.appendChild(td);
-      var row = [el('td', '', 'n')]; tr.appendChild(row[0]);
-      cols.forEach(function () { var c = el('td', '', 'n'); row.push(c); tr.appendChild(c); });
-      tb.appendChild(tr); cells[s] = row; dirty[s] = 1;
-    });
-    built = true;
-  }
-  for (var s in dirty) paintRow(s);
-}
-function paintRow(s) {
-  var row = cells[s], r = rows[s]; if (!row) return;
-  row[0].textContent = r ? ago(now() - r.at) : '—';
-  for (var i = 0; i < cols.length; i++) {
-    var st = statusOf(s, i), txt = st === 'killed' ? 'killed' : r && r.vals ? fmt(r.vals[i]) : '—';
-    var c = row[i + 1]; if (c.textContent !== txt) c.textContent = txt; if (c.className !== 'n ' + st) c.className = 'n ' + st;
-  }
-}
+${GRID_JS}
 // ages and staleness move without messages: repaint them twice a second
 setInterval(function () {
-  if (view === 'grid') { for (var s in cells) dirty[s] = 1; askFrame(); }
+  if (view === 'grid') { G.all = true; askFrame(); }
   if (view === 'symbol' && symbol) { dirty[symbol] = 1; askFrame(); }
 }, 500);
 

@@ -257,9 +257,19 @@ describe('lockstep serve --dashboard', () => {
 
     it('50 symbols × 30 factors at 10 updates/s: latency to screen and frame time (printed, not asserted)', async () => {
       const { page, errors } = await open('/dashboard/factors');
-      await page.waitForFunction((n) => document.querySelectorAll('#grid tbody tr').length === n, { timeout: 10_000 }, SYMBOLS.length);
-      const figures = await measureLoad(page, 3000, (k, now) => writeAll(admin, k, now));
+      type Grid = { __dash: { grid?: { rows: number; columns: number }; cell(s: string, c: string): string | undefined } };
+      await page.waitForFunction((n) => (window as unknown as Grid).__dash.grid?.rows === n, { timeout: 10_000 }, SYMBOLS.length);
+      let lastK = 0;
+      const figures = await measureLoad(page, 3000, (k, now) => ((lastK = k), writeAll(admin, k, now)));
       console.log(`dashboard grid, 50 symbols x 30 factors at 10 updates/s for 3 s: ${figures.line}`);
+      // the measurement ran, and the grid (a canvas) drew the last values written
+      expect(figures.written).toBeGreaterThan(0);
+      expect(figures.frameMs.frames).toBeGreaterThan(0);
+      expect(figures.painted).toBeGreaterThan(0);
+      expect(await page.evaluate(() => (window as unknown as Grid).__dash.grid?.columns)).toBe(COLUMNS.length);
+      const want = String(100 + lastK / 100);
+      await page.waitForFunction((w) => (window as unknown as Grid).__dash.cell('SYM000', 'last_price') === w, { timeout: 5000 }, want);
+      expect(await page.evaluate(() => (window as unknown as Grid).__dash.cell('SYM003', 'rsi_14'))).toMatch(/^\d+(\.\d+)?$/);
       await page.screenshot({ path: join(artifactsDir(), 'dashboard-grid.png') });
       expect(statSync(join(artifactsDir(), 'dashboard-grid.png')).size).toBeGreaterThan(10_000);
       expect(errors).toEqual([]);

@@ -61,7 +61,7 @@ export async function measureLoad(page: Page, ms: number, tick: WriteTick): Prom
     renders: got.renders,
   };
   const line =
-    `${r.written} rows written, ${r.painted} painted (the rest coalesced); write -> on screen p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; ` +
+    `${r.written} rows written, ${r.painted} drawn (the rest coalesced or out of view); write -> on screen p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, max ${r.latencyMs.max.toFixed(1)} ms; ` +
     `frame time p50 ${r.frameMs.p50.toFixed(1)} ms, p99 ${r.frameMs.p99.toFixed(1)} ms, max ${r.frameMs.max.toFixed(1)} ms over ${r.frameMs.frames} frames; ` +
     `long tasks ${r.longTasks.count} (${r.longTasks.ms.toFixed(0)} ms); the page script's own rendering ${r.renderMs.toFixed(0)} ms in ${r.renders} renders`;
   return { ...r, line };

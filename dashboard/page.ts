@@ -34,7 +34,7 @@ th{font-weight:600;color:#4a5568}td.n{text-align:right;font-variant-numeric:tabu
 .refused{color:#c53030;font-weight:600}.done{color:#1d7a3a}
 button{font:inherit;padding:3px 10px;border:1px solid #9aa5b8;border-radius:4px;background:#fff;cursor:pointer}button.danger{border-color:#c53030;color:#c53030}
 input,select{font:inherit;padding:2px 6px}.row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
-.grid{overflow:auto;max-height:70vh;contain:strict;height:70vh}.grid table{table-layout:fixed;width:max-content}.grid th,.grid td{font-size:12px;width:72px;max-width:72px;overflow:hidden;text-overflow:ellipsis}.grid th:first-child,.grid td:first-child{width:80px}.charts{display:grid;gap:8px}
+#grid-box{position:relative;height:70vh;contain:strict}#grid-wrap{position:absolute;inset:0;overflow:auto}#grid{position:absolute;left:0;top:0;pointer-events:none}.charts{display:grid;gap:8px}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
 `;
 
@@ -90,7 +90,7 @@ ${c.symbols.length === 0 ? '<span class="note">no symbols found: no worker has w
 
 /** The factors page: every symbol × every factor, live. */
 export function gridPage(c: PageContext): string {
-  return shell(c, 'Factors', `<section><h2>Factors</h2>${picker(c)}</section><section class="grid"><table id="grid"><thead></thead><tbody></tbody></table></section>`);
+  return shell(c, 'Factors', `<section><h2>Factors</h2>${picker(c)}</section><section class="grid"><div id="grid-box"><div id="grid-wrap"><div id="grid-space"></div></div><canvas id="grid" aria-label="every symbol × every factor, live (drawn; a symbol's page lists its values as text)"></canvas></div></section>`);
 }
 
 /** One symbol's page: price and oscillator charts, and every factor with its age and status. */
