@@ -20,10 +20,22 @@ export interface LoadFigures {
   line: string;
 }
 
-const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
+export const q = (a: number[], p: number) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
 
-/** Runs `tick` every 100 ms for `ms` on an open dashboard `page`; the figures and one line of them. */
-export async function measureLoad(page: Page, ms: number, tick: WriteTick): Promise<LoadFigures> {
+/** What the page recorded between `startRecording` and `stopRecording`. */
+export interface Recording {
+  /** requestAnimationFrame deltas, ms. */
+  frames: number[];
+  /** Long tasks' durations, ms. */
+  long: number[];
+  /** [symbol, ts_event, wall-clock ms (performance.timeOrigin + now) of the frame after it was drawn]. */
+  painted: [string, string, number][];
+  renderMs: number;
+  renders: number;
+}
+
+/** Starts recording frame times, long tasks and values drawn on an open dashboard `page`. */
+export async function startRecording(page: Page): Promise<void> {
   // passed as text: a function would be serialized as transpiled, and tsx adds helpers (`__name`) the page lacks
   await page.evaluate(`(() => {
     const w = window;
@@ -36,6 +48,20 @@ export async function measureLoad(page: Page, ms: number, tick: WriteTick): Prom
     const loop = (t) => { if (w.__gen !== gen) return; w.__frames.push(t - last); last = t; if (!w.__stop) requestAnimationFrame(loop); };
     requestAnimationFrame(loop);
   })()`);
+}
+
+/** Stops the recording and returns it. */
+export async function stopRecording(page: Page): Promise<Recording> {
+  return (await page.evaluate(`(() => {
+    const w = window;
+    w.__stop = true;
+    return { frames: w.__frames.slice(1), long: w.__long, painted: w.__dash.painted, renderMs: w.__dash.renderMs, renders: w.__dash.renders };
+  })()`)) as Recording;
+}
+
+/** Runs `tick` every 100 ms for `ms` on an open dashboard `page`; the figures and one line of them. */
+export async function measureLoad(page: Page, ms: number, tick: WriteTick): Promise<LoadFigures> {
+  await startRecording(page);
   const written = new Map<string, number>();
   const start = Date.now();
   for (let k = 1; Date.now() - start < ms; k++) {
@@ -44,11 +70,7 @@ export async function measureLoad(page: Page, ms: number, tick: WriteTick): Prom
     await new Promise((res) => setTimeout(res, Math.max(0, 100 - (Date.now() - now))));
   }
   await new Promise((res) => setTimeout(res, 500));
-  const got = (await page.evaluate(`(() => {
-    const w = window;
-    w.__stop = true;
-    return { frames: w.__frames.slice(1), long: w.__long, painted: w.__dash.painted, renderMs: w.__dash.renderMs, renders: w.__dash.renders };
-  })()`)) as { frames: number[]; long: number[]; painted: [string, string, number][]; renderMs: number; renders: number };
+  const got = await stopRecording(page);
   const lat = got.painted.map(([s, te, t]) => t - (written.get(`${s}|${te}`) ?? NaN)).filter(Number.isFinite).sort((a, b) => a - b);
   const f = [...got.frames].sort((a, b) => a - b);
   const r: Omit<LoadFigures, 'line'> = {
