@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | kill (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | kill | dashboard (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
@@ -13,8 +13,8 @@ const builder = (y: Argv) =>
     .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const, describe: 'replay, factors, training-set: the generated day (tiny ~50k events, day ~5M, big ~50M)' })
     .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
     .option('json', { type: 'string', describe: 'also write the results as JSON here (gate: default out/bench/gate.json)' })
-    .option('seconds', { type: 'number', describe: 'live: seconds per fixed-rate run (default 10); kill: seconds of feed (default 20)' })
-    .option('rates', { type: 'string', describe: 'live: input rates in events/s, comma-separated (default 10000,50000); kill: one rate (default 10000)' })
+    .option('seconds', { type: 'number', describe: 'live, dashboard: seconds per run (default 10); kill: seconds of feed (default 20)' })
+    .option('rates', { type: 'string', describe: 'live: input rates in events/s, comma-separated (default 10000,50000); kill, dashboard: one rate (default 10000)' })
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
     .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
@@ -45,7 +45,7 @@ function parseRates(v: string | undefined): number[] | undefined {
 async function single(a: BenchArgs): Promise<void> {
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill, dashboard) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json, arrow: true });
@@ -81,6 +81,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchKillLatency({ rate: rates?.[0], seconds: a.seconds, json: a.json });
     return;
   }
+  if (a.what === 'dashboard') {
+    const rates = parseRates(a.rates);
+    if (rates && rates.length !== 1) throw new UsageError(`--rates ${JSON.stringify(a.rates)}: the dashboard bench feeds at one rate (e.g. --rates 10000)`);
+    const { benchDashboard } = await import('../../bench/dashboard-bench.ts');
+    await benchDashboard({ rate: rates?.[0], seconds: a.seconds, json: a.json });
+    return;
+  }
   if (a.what === 'weights') {
     const { benchWeights } = await import('../../bench/weights-bench.ts');
     await benchWeights({ json: a.json });
@@ -107,13 +114,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchOnnx({ json: a.json });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill, dashboard`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill, dashboard; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };
