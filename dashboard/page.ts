@@ -35,6 +35,7 @@ th{font-weight:600;color:#4a5568}td.n{text-align:right;font-variant-numeric:tabu
 button{font:inherit;padding:3px 10px;border:1px solid #9aa5b8;border-radius:4px;background:#fff;cursor:pointer}button.danger{border-color:#c53030;color:#c53030}
 input,select{font:inherit;padding:2px 6px}.row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
 #grid-box{position:relative;height:70vh;contain:strict}#grid-wrap{position:absolute;inset:0;overflow:auto}#grid{position:absolute;left:0;top:0;pointer-events:none}.charts{display:grid;gap:8px}
+.bar{position:relative;width:220px;height:12px;background:#eef1f5;border-radius:3px;overflow:hidden}.bar>span{position:absolute;left:0;top:0;bottom:0;background:#2f855a}.bar.warn>span{background:#d69e2e}.bar.bad>span{background:#c53030}td.use{display:flex;gap:8px;align-items:center}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
 `;
 
@@ -114,6 +115,7 @@ export function pnlPage(c: PageContext): string {
     `<section><h2>PnL &amp; risk</h2><div id="desk-meta" class="note">waiting for the desk (lockstep desk writes ${esc(c.ns)}:pnl, :risk, :positions)…</div><div id="kill-state" class="note"></div></section>
 <section class="charts"><h2>Day PnL</h2><div id="pnl-note" class="note"></div><div id="chart-pnl"></div></section>
 <section><h2>Books</h2>${table('books', ['account', 'strategy', 'realized', 'unrealized', 'fees', 'day PnL', 'HWM', 'drawdown', 'positions', 'gross', 'net', 'concentration', 'VaR'])}</section>
+<section><h2>Limit usage</h2><div id="limits-note" class="note">reading…</div>${table('limits', ['limit', 'scope', 'value', 'threshold', 'usage'])}</section>
 <section><h2>Limits in breach</h2><div id="breaches-note" class="note">reading…</div>${table('breaches', ['limit', 'scope'])}</section>
 <section><h2>Positions</h2><div id="positions-note" class="note"></div>${table('positions', ['account', 'strategy', 'symbol', 'lots', 'qty', 'avg price', 'mark', 'notional', 'realized', 'unrealized', 'fees'])}</section>`,
   );

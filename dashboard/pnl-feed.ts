@@ -6,11 +6,17 @@
  * the stream's last MAX_POINTS entries (XREVRANGE), later reads only what was added since (XRANGE
  * from the last entry id), so a day of samples is read once, not once per poll or per page.
  * "The day" is the UTC day of the newest sample: a sample of a later day starts a new series.
+ *
+ * Limit usage: the desk does not write its limits' thresholds to Redis (`<ns>:risk` holds only the
+ * breaches in force), so serve takes the desk's limits file itself (`--dashboard-limits FILE`,
+ * read once at start through trading/limits.ts) and sends its thresholds with the records; the
+ * page sets them against the served positions and books.
  */
 import type { FeatureSource } from '../live/row-reader.ts';
 import type { RedisClient } from '../live/redis-connect.ts';
 import { pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
 import { decodeDeskFields } from '../live/pnl-record.ts';
+import type { BookLimits, Limits, SymbolLimits } from '../trading/limits.ts';
 
 /** At most this many samples in the chart (a 24 h day at 1 s is 86,400). */
 export const MAX_POINTS = 90_000;
@@ -29,6 +35,22 @@ export interface DeskPayload {
   positions: Record<string, unknown> | null;
   /** The log could not be read (e.g. a Redis user without XRANGE on `<ns>:pnl:log`); null: fine. */
   logError: string | null;
+  /** The limits file's thresholds (null: serve was given none). */
+  limits: LimitsView | null;
+}
+
+/** A limits file as the page needs it: plain JSON, the file's path for the page to name. */
+export interface LimitsView {
+  file: string;
+  symbols: Record<string, SymbolLimits>;
+  defaultSymbol: SymbolLimits | null;
+  total: BookLimits;
+  books: Record<string, BookLimits>;
+}
+
+/** The thresholds of a parsed limits file, as sent to the page. */
+export function limitsView(file: string, l: Limits): LimitsView {
+  return { file, symbols: Object.fromEntries(l.symbols), defaultSymbol: l.defaultSymbol, total: l.total, books: Object.fromEntries(l.books) };
 }
 
 type Fields = Record<string, string>;
@@ -53,6 +75,7 @@ export class PnlFeed {
     /** The reader's user on a full client (the lean reader has no XRANGE); null: no chart. */
     private readonly inspector: RedisClient | null,
     private readonly keys: { ns: string },
+    private readonly limits: LimitsView | null = null,
   ) {}
 
   /** Reads the records and the new log entries; returns the records' payload as JSON text. */
@@ -63,7 +86,7 @@ export class PnlFeed {
       const d = decodeDeskFields(h);
       return d === null ? null : { t: d.t.toString(), at: d.at, ...d.data };
     };
-    const out: DeskPayload = { pnl: rec(pnl), risk: rec(risk), positions: rec(positions), logError: this.logError };
+    const out: DeskPayload = { pnl: rec(pnl), risk: rec(risk), positions: rec(positions), logError: this.logError, limits: this.limits };
     return JSON.stringify(out);
   }
 

@@ -63,6 +63,53 @@ function renderDesk() {
     return [td(p.account), td(p.strategy), td(p.symbol), td(num(p.lots, 0), 'n'), td(num(p.qty, 0), 'n'), td(num(p.avgPrice, 4), 'n'), td(num(p.mark, 4), 'n'), td(money(p.notional), 'n'), signed(p.realized), signed(p.unrealized), td(money(p.fees), 'n')];
   });
   $('pnl-note').textContent = desk.logError || (xs.length ? '' : 'no sample in the PnL log yet');
+  renderLimits(pnl, risk, ps, br);
+}
+
+// --- limit usage: the limits file's thresholds (sent by serve) against the served positions and books ---
+function usageRows(lim, pnl, risk, ps) {
+  var out = [];
+  // symbol limits apply to the net position across every book (trading/limits.ts)
+  var net = {};
+  ps.forEach(function (p) { var n = net[p.symbol] || (net[p.symbol] = { lots: 0, qty: 0, notional: 0 }); n.lots += Number(p.lots) || 0; n.qty += Number(p.qty) || 0; n.notional += Number(p.notional) || 0; });
+  var syms = Object.keys(net).concat(Object.keys(lim.symbols).filter(function (s) { return !net[s]; })).sort();
+  syms.forEach(function (s) {
+    var sl = lim.symbols[s] || lim.defaultSymbol, n = net[s] || { lots: 0, qty: 0, notional: 0 };
+    if (!sl) return;
+    if (sl.maxPositionLots !== undefined) out.push(['position', 'symbol ' + s, Math.abs(n.lots), sl.maxPositionLots, 0]);
+    if (sl.maxPosition !== undefined) out.push(['position', 'symbol ' + s + ' (units)', Math.abs(n.qty), sl.maxPosition, 0]);
+    if (sl.maxNotional !== undefined) out.push(['notional', 'symbol ' + s, Math.abs(n.notional), sl.maxNotional, 2]);
+  });
+  var riskOf = {};
+  ((risk && risk.books) || []).forEach(function (b) { riskOf[b.account + '/' + b.strategy] = b; });
+  ((pnl && pnl.books) || []).forEach(function (b) {
+    var key = b.account + '/' + b.strategy, total = key === '*/*', bl = total ? lim.total : lim.books[key];
+    if (!bl) return;
+    var scope = total ? 'total' : 'book ' + key, r = riskOf[key] || {};
+    if (bl.maxGrossExposure !== undefined && r.gross !== undefined) out.push(['gross', scope, Number(r.gross), bl.maxGrossExposure, 2]);
+    if (bl.maxDailyLoss !== undefined) out.push(['daily_loss', scope, Math.max(0, -Number(b.dayPnl)), bl.maxDailyLoss, 2]);
+    if (bl.maxDrawdown !== undefined) out.push(['drawdown', scope, Number(b.drawdown), bl.maxDrawdown, 2]);
+  });
+  return out;
+}
+function renderLimits(pnl, risk, ps, br) {
+  var lim = desk.limits, note = $('limits-note');
+  if (!lim) { note.textContent = 'no limits file given to serve (--dashboard-limits FILE, the desk\'s --limits): the desk serves only the breaches, listed below'; fill('limits', [], function () { return []; }); return; }
+  var breached = {};
+  br.forEach(function (b) { breached[b.limit + '\u0000' + b.scope] = 1; });
+  var rs = usageRows(lim, pnl, risk, ps);
+  note.textContent = 'thresholds from ' + lim.file + ' (read when serve started); order_rate is checked by the execution side and not served' + (rs.length ? '' : ': no limit applies to the served books and positions');
+  fill('limits', rs, function (u) {
+    var pct = u[3] > 0 ? 100 * u[2] / u[3] : 0, inBreach = breached[u[0] + '\u0000' + u[1]] === 1;
+    var level = inBreach || pct > 100 ? 'bad' : pct >= 80 ? 'warn' : 'ok';
+    var cell = td('', 'use'), bar = el('div', '', 'bar ' + level), fillEl = el('span');
+    fillEl.style.width = Math.min(100, pct).toFixed(1) + '%'; bar.appendChild(fillEl); cell.appendChild(bar);
+    cell.appendChild(el('span', num(pct, 1) + ' %' + (inBreach ? ' (in breach)' : ''), level));
+    var tr = [td(u[0], inBreach ? 'bad' : ''), td(u[1]), td(num(u[2], u[4]), 'n'), td(num(u[3], u[4]), 'n'), cell];
+    return tr;
+  });
+  var rowsEl = $('limits').tBodies[0].rows;
+  for (var i = 0; i < rowsEl.length; i++) rowsEl[i].id = 'lim-' + rs[i][0] + '-' + rs[i][1].replace(/[^A-Za-z0-9]+/g, '_');
 }
 
 function chartData() { return [xs].concat(labels.map(function (b) { return ys[b]; })); }

@@ -51,6 +51,9 @@ const POSITIONS: PositionRecord[] = [
   { ts: T0, account: 'acct1', strategy: 'meanrev', symbol: 'MSFT', lots: -2, qty: -200, avgPrice: 415.1, mark: 416.3, realized: 0, unrealized: -240, fees: 0.5, notional: -83_260 },
 ];
 
+/** The desk's limits file (trading/limits.ts), given to serve as --dashboard-limits. */
+const LIMITS = { symbols: { AAPL: { max_position: 2000, max_notional: 250_000 } }, default_symbol: { max_position_lots: 5 }, max_gross_exposure: 1_000_000, max_daily_loss: 5000, max_drawdown: 3000, books: { 'acct1/meanrev': { max_daily_loss: 150 } } };
+
 /** One second of the desk's output, as trading/desk-live.ts writes it: a log entry, then the latest records. */
 async function writeSample(k: number, breaches: { limit: string; scope: string }[] = []): Promise<void> {
   const t = T0 + BigInt(k) * SEC;
@@ -70,7 +73,8 @@ beforeAll(async () => {
   const url = `redis://reader:readerpw@${new URL(redis.url).host}`;
   dir = mkdtempSync(join(tmpdir(), 'ls-dash-pnl-'));
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
-  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', 'AAPL,MSFT', '--operator-token-file', join(dir, 'token'), '--operator-redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(join(dir, 'limits.json'), JSON.stringify(LIMITS));
+  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', 'AAPL,MSFT', '--operator-token-file', join(dir, 'token'), '--operator-redis', redis.url, '--dashboard-limits', join(dir, 'limits.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise<string>((done, fail) => {
     let out = '';
     serve.stdout!.on('data', (d) => {
@@ -113,6 +117,23 @@ describe('dashboard: PnL & risk', () => {
     expect(log.points).toHaveLength(120);
     expect(log.points[0]).toEqual({ t: Number(T0 / 1_000_000n) / 1000, p: { '*/*': books(T0, 0)[0].dayPnl, 'acct1/momentum': books(T0, 0)[1].dayPnl, 'acct1/meanrev': books(T0, 0)[2].dayPnl } });
     expect((await fetch(`${base}/dashboard/events?view=nope`)).status).toBe(400);
+    expect((desk as unknown as { limits: unknown }).limits).toEqual({ file: join(dir, 'limits.json'), symbols: { AAPL: { maxPosition: 2000, maxNotional: 250_000 } }, defaultSymbol: { maxPositionLots: 5 }, total: { maxGrossExposure: 1_000_000, maxDailyLoss: 5000, maxDrawdown: 3000 }, books: { 'acct1/meanrev': { maxDailyLoss: 150 } } });
+  });
+
+  it('a bad limits file: serve exits 2 with one line naming the file and field, before serving anything', async () => {
+    const bad = join(dir, 'bad-limits.json');
+    writeFileSync(bad, JSON.stringify({ max_daily_loss: -5 }));
+    const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', redis.url, '--shards', String(keys.shards), '--dashboard-limits', bad], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((res) => p.once('exit', res));
+    expect(code).toBe(2);
+    expect(out).not.toContain('dashboard http');
+    const lines = err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(`lockstep: ${bad}, field max_daily_loss: must be a number > 0 (value -5)`);
   });
 
   it("the operator may switch a symbol to reduce-only; a bad mode is refused and changes nothing", async () => {
@@ -157,6 +178,21 @@ describe('dashboard: PnL & risk', () => {
       expect(booksText).toContain('3,210.50');
       expect(await page.$eval('#positions tbody', (e) => e.textContent)).toMatch(/acct1momentumAAPL101,000171\.2500172\.5000172,500\.00/);
       expect(await page.$eval('#breaches tbody', (e) => e.textContent)).toBe('daily_lossbook acct1/meanrev');
+      // limit usage: the limits file's thresholds against the served positions (net across books) and books
+      expect(await page.$$eval('#limits tbody tr', (r) => r.map((x) => x.id))).toEqual([
+        'lim-position-symbol_AAPL_units_', 'lim-notional-symbol_AAPL', 'lim-position-symbol_MSFT', 'lim-gross-total', 'lim-daily_loss-total', 'lim-drawdown-total', 'lim-daily_loss-book_acct1_meanrev',
+      ]);
+      const rowText = (id: string) => page.$eval(`#${id}`, (e) => Array.from((e as HTMLTableRowElement).cells).map((c) => c.textContent));
+      expect(await rowText('lim-position-symbol_AAPL_units_')).toEqual(['position', 'symbol AAPL (units)', '1,000', '2,000', '50.0 %']);
+      expect(await rowText('lim-notional-symbol_AAPL')).toEqual(['notional', 'symbol AAPL', '172,500.00', '250,000.00', '69.0 %']);
+      expect(await rowText('lim-position-symbol_MSFT')).toEqual(['position', 'symbol MSFT', '2', '5', '40.0 %']);
+      expect(await rowText('lim-gross-total')).toEqual(['gross', 'total', '250,000.00', '1,000,000.00', '25.0 %']);
+      const loss = -books(T0, 119)[2].dayPnl;
+      expect(await rowText('lim-daily_loss-book_acct1_meanrev')).toEqual(['daily_loss', 'book acct1/meanrev', loss.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }), '150.00', `${((100 * loss) / 150).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} % (in breach)`]);
+      expect(await page.$eval('#lim-daily_loss-book_acct1_meanrev .bar', (e) => e.className)).toBe('bar bad');
+      expect(await page.$eval('#lim-gross-total .bar', (e) => e.className)).toBe('bar ok');
+      expect(await page.$eval('#lim-gross-total .bar span', (e) => (e as HTMLElement).style.width)).toBe('25%');
+      expect(await page.$eval('#limits-note', (e) => e.textContent)).toContain('limits.json');
       expect(await page.$$eval('#chart-pnl canvas', (c) => c.length)).toBeGreaterThan(0);
       expect(await page.$eval('#kill-state', (e) => e.textContent)).toMatch(/ON for symbols: MSFT \(reduce-only: limit:daily_loss=-231\.5 on MSFT at ts_recv \d+\)/);
       // the desk's next second: on the page without a reload

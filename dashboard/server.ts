@@ -27,7 +27,7 @@ import { UsageError } from '../core/errors.ts';
 import { Auth, Refusal } from './auth.ts';
 import { CLIENT_JS } from './client-js.ts';
 import { PNL_JS } from './pnl-js.ts';
-import { PnlFeed } from './pnl-feed.ts';
+import { PnlFeed, type LimitsView } from './pnl-feed.ts';
 import { Hub, type View } from './hub.ts';
 import { errorPage, gridPage, overviewPage, pnlPage, symbolPage, type PageContext } from './page.ts';
 
@@ -46,6 +46,8 @@ export interface DashboardOptions {
   parityCertificate?: string | null;
   pollMs?: number;
   maxUpdatesPerSec?: number;
+  /** The desk's limits file (`--dashboard-limits`), for the PnL page's limit usage; null: none. */
+  limits?: LimitsView | null;
 }
 
 /** The dashboard: `handle` answers its routes (false for any other path); `close` ends its streams. */
@@ -162,7 +164,7 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
     return { at, redis: redisState, kill, ...alerts, shards, shardsError, workers, workersError, parity, symbols: symbolsError ? `${symbols.length} (listing failed: ${symbolsError})` : symbols.length };
   };
 
-  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys) });
+  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys, o.limits ?? null) });
 
   const html = (res: ServerResponse, code: number, text: string, cookie: string | null = null) => {
     res.writeHead(code, {
