@@ -6,7 +6,7 @@
  * latestPairs, the commit's field/value pairs of a symbol's latest-value hash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -272,6 +272,7 @@ describe('lockstep serve --dashboard', () => {
       expect(await page.evaluate(() => (window as unknown as Grid).__dash.cell('SYM003', 'rsi_14'))).toMatch(/^\d+(\.\d+)?$/);
       await page.screenshot({ path: join(artifactsDir(), 'dashboard-grid.png') });
       expect(statSync(join(artifactsDir(), 'dashboard-grid.png')).size).toBeGreaterThan(10_000);
+      if (process.env.LOCKSTEP_UPDATE_DOC_IMAGES === '1') copyFileSync(join(artifactsDir(), 'dashboard-grid.png'), join(ROOT, 'docs/images/dashboard-grid.png'));
       expect(errors).toEqual([]);
       await page.browserContext().close();
     }, 60_000);

@@ -104,7 +104,9 @@ function renderLimits(pnl, risk, ps, br) {
     var level = inBreach || pct > 100 ? 'bad' : pct >= 80 ? 'warn' : 'ok';
     var cell = td('', 'use'), bar = el('div', '', 'bar ' + level), fillEl = el('span');
     fillEl.style.width = Math.min(100, pct).toFixed(1) + '%'; bar.appendChild(fillEl); cell.appendChild(bar);
+    // the desk's breach with the usage under this file's threshold: the desk reads another file
     cell.appendChild(el('span', num(pct, 1) + ' %' + (inBreach ? ' (in breach)' : ''), level));
+    if (inBreach && pct <= 100) cell.title = 'the desk reports this limit in breach but its usage is under the threshold of ' + lim.file + ': does the desk run with another limits file?';
     var tr = [td(u[0], inBreach ? 'bad' : ''), td(u[1]), td(num(u[2], u[4]), 'n'), td(num(u[3], u[4]), 'n'), cell];
     return tr;
   });
