@@ -180,6 +180,16 @@ async function fedRun(browser: Browser, seconds: number, rate: number): Promise<
       } else await new Promise((res) => setTimeout(res, 1));
     }
     const achieved = events.length / ((performance.now() - t0) / 1000);
+    // drained: every input acknowledged by the worker (its last rows committed), then the page's last update
+    const drained = async () => {
+      for (let s = 0; s < keys.shards; s++) {
+        const groups = (await r.xinfo('GROUPS', inputStream(keys, s)).catch(() => [])) as unknown[][];
+        const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, k) => [x[2 * k], x[2 * k + 1]])))[0];
+        if (!g || Number(g.pending) !== 0 || Number(g.lag ?? 1) !== 0) return false;
+      }
+      return true;
+    };
+    for (let k = 0; k < 1200 && !(await drained()); k++) await new Promise((res) => setTimeout(res, 100));
     await new Promise((res) => setTimeout(res, 1500));
     const got = await stopRecording(page);
     await page.close();
