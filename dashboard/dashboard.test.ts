@@ -270,6 +270,14 @@ describe('lockstep serve --dashboard', () => {
       const want = String(100 + lastK / 100);
       await page.waitForFunction((w) => (window as unknown as Grid).__dash.cell('SYM000', 'last_price') === w, { timeout: 5000 }, want);
       expect(await page.evaluate(() => (window as unknown as Grid).__dash.cell('SYM003', 'rsi_14'))).toMatch(/^\d+(\.\d+)?$/);
+      // virtualized: the last rows are drawn only once scrolled into view; a click on a symbol opens its page
+      expect(await page.evaluate(() => (window as unknown as Grid).__dash.cell('SYM049', 'last_price'))).toBeUndefined();
+      await page.$eval('#grid-wrap', (e) => e.scrollTo(0, e.scrollHeight));
+      const want49 = String(Math.round(Number(String(149 + lastK / 100)) * 1e6) / 1e6);
+      await page.waitForFunction((w) => (window as unknown as Grid).__dash.cell('SYM049', 'last_price') === w, { timeout: 5000 }, want49);
+      const box = (await page.$eval('#grid-wrap', (e) => { const b = e.getBoundingClientRect(); return { x: b.left, y: b.bottom }; }))!;
+      await Promise.all([page.waitForNavigation(), page.mouse.click(box.x + 20, box.y - 30)]);
+      expect(page.url()).toMatch(/\/dashboard\/factors\/SYM04\d$/);
       await page.screenshot({ path: join(artifactsDir(), 'dashboard-grid.png') });
       expect(statSync(join(artifactsDir(), 'dashboard-grid.png')).size).toBeGreaterThan(10_000);
       if (process.env.LOCKSTEP_UPDATE_DOC_IMAGES === '1') copyFileSync(join(artifactsDir(), 'dashboard-grid.png'), join(ROOT, 'docs/images/dashboard-grid.png'));
