@@ -53,7 +53,8 @@ export async function vegaLiteBundle(spec: VegaLiteSpec, options: VegaLiteBundle
   const json = asJson(spec);
   if (json.$schema === undefined) json.$schema = VEGA_LITE_SCHEMA;
   checkData(json, options.maxRows ?? DEFAULT_MAX_ROWS);
-  const svg = await renderSvg(json);
+  // Vega marks (and its formula transform rewrites) the data objects it is given: it draws a copy
+  const svg = await renderSvg(structuredClone(json));
   const title = titleOf(json);
   return {
     data: { [VEGA_LITE_MIME]: json, 'image/svg+xml': svg, 'text/plain': title ? `<Vega-Lite chart: ${title}>` : '<Vega-Lite chart>' } as DisplayBundle['data'],
