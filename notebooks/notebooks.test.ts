@@ -11,6 +11,9 @@
  * of its own. The executed copies are written there too; the committed notebooks stay without
  * outputs.
  *
+ * Every chart is one output holding a Vega-Lite spec (`application/vnd.vegalite.v5+json`, checked
+ * against the JSON schema shipped with the vega-lite package) and the SVG Vega drew from it.
+ *
  * Where Jupyter or tslab is missing the suite is skipped and says why; where the recorded market
  * data is missing (testing/real-data.ts) the real-data notebook is.
  */
@@ -20,6 +23,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realData } from '../testing/real-data.ts';
 
@@ -51,7 +55,7 @@ interface Output {
   output_type: string;
   name?: string;
   text?: string | string[];
-  data?: Record<string, string | string[]>;
+  data?: Record<string, unknown>;
   ename?: string;
 }
 interface Notebook {
@@ -59,7 +63,8 @@ interface Notebook {
   metadata: { kernelspec?: { name: string }; language_info?: { pygments_lexer?: string } };
 }
 
-const join$ = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join('') : (s ?? ''));
+const join$ = (s: unknown) => (Array.isArray(s) ? s.join('') : typeof s === 'string' ? s : '');
+const VEGA_LITE = 'application/vnd.vegalite.v5+json';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
@@ -85,6 +90,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
   let nbDir = '';
   let outDir = '';
   let env: NodeJS.ProcessEnv;
+  let validSpec: ((spec: unknown) => boolean) & { errors?: unknown };
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'lockstep-notebooks-'));
@@ -100,6 +106,9 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     writeFileSync(join(kernel, 'kernel.json'), JSON.stringify({ argv: [process.execPath, TSLAB, 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript', language: 'typescript' }));
     env = { ...process.env, JUPYTER_PATH: join(scratch, 'jupyter'), JUPYTER_DATA_DIR: join(scratch, 'jupyter-data'), JUPYTER_CONFIG_DIR: join(scratch, 'jupyter-config'), JUPYTER_RUNTIME_DIR: join(scratch, 'jupyter-runtime'), LOCKSTEP_REAL_DATA: REAL.dir };
     delete env.LOCKSTEP_CATALOG;
+    // Vega-Lite's JSON schema, as the vega-lite package that compiled the charts ships it
+    const ajv = new Ajv({ strict: false, allowUnionTypes: true, validateFormats: false });
+    validSpec = ajv.compile(JSON.parse(readFileSync(createRequire(import.meta.url).resolve('vega-lite/vega-lite-schema.json'), 'utf8')));
     const [build, day] = await Promise.all([
       run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { ...process.env, LOCKSTEP_DIST: join(scratch, 'dist') }),
       // the sample day of `lockstep demo` (its generate step), where the notebooks look for it
@@ -119,7 +128,31 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     return { code: r.code, log: r.out, nb: r.code === 0 && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Notebook) : null };
   }
   const texts = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'stream').map((o) => join$(o.text)).join('');
-  const svgs = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).flatMap((o) => (o.data?.['image/svg+xml'] !== undefined ? [join$(o.data['image/svg+xml'])] : []));
+  /**
+   * The notebook's charts, each checked: one output with the spec (a JSON object the schema
+   * accepts, data inlined) and an SVG of it with the spec's title and drawn marks. An SVG or a
+   * spec alone in an output fails: a chart is always both.
+   */
+  function charts(nb: Notebook): { spec: Record<string, unknown>; svg: string }[] {
+    const out: { spec: Record<string, unknown>; svg: string }[] = [];
+    for (const o of nb.cells.flatMap((c) => c.outputs ?? [])) {
+      if (o.data?.[VEGA_LITE] === undefined && o.data?.['image/svg+xml'] === undefined) continue;
+      expect(o.output_type).toBe('display_data');
+      expect(Object.keys(o.data!).sort()).toEqual(['image/svg+xml', VEGA_LITE, 'text/plain'].sort());
+      const spec = o.data![VEGA_LITE] as Record<string, unknown>;
+      const svg = join$(o.data!['image/svg+xml']);
+      expect(typeof spec).toBe('object');
+      expect(validSpec(spec), JSON.stringify(validSpec.errors)).toBe(true);
+      expect(spec.$schema).toBe('https://vega.github.io/schema/vega-lite/v5.json');
+      expect(((spec.data as { values?: unknown[] }).values ?? []).length).toBeGreaterThan(0);
+      expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>$/);
+      expect(svg).toContain(`>${String(spec.title).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);
+      // a line drawn through several points, or bars with a height
+      expect(svg).toMatch(/class="mark-line[^"]*"[^>]*><path [^>]*d="M[-\d.]+,[-\d.]+L|class="mark-rect[^"]*"[^>]*><path [^>]*d="M[-\d.]+,[-\d.]+h[\d.]+v[\d.]+/);
+      out.push({ spec, svg });
+    }
+    return out;
+  }
   const errors = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'error' || o.name === 'stderr');
 
   it('replay-day.ipynb: replays SYM000 of the sample day, minute bars with arquero, four charts', async () => {
@@ -131,10 +164,18 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(out).toContain('SYM000: 11929 factor rows, 42 columns');
     expect(out).toMatch(/^395 minutes, 11:56 \.\. 20:00 UTC; close 17\.37$/m);
     expect(out).toMatch(/^last_price\s+99\.8%$/m);
-    const charts = svgs(nb);
-    expect(charts).toHaveLength(4);
-    for (const s of charts) expect(s).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<path d="M[\d.]+,[\d.]+L[\s\S]*<\/svg>$/);
-    expect(charts[0]).toContain('last price, session VWAP');
+    const shown = charts(nb);
+    expect(shown.map((c) => c.spec.title)).toEqual(['SYM000 2024-03-15: last price, session VWAP, 5- and 20-minute MAs', 'RSI(14) on minute closes', 'MACD(12, 26, 9)', 'Book imbalance: L1 quote and 5-level depth']);
+    // the price chart carries the minute bars: its last 'last price' point is the printed close, at 20:00 UTC
+    const points = (shown[0].spec.data as { values: { x: number; series: string; value: number }[] }).values.filter((v) => v.series === 'last price');
+    // 391 of the 395 minutes have a last price (none before the first trade); nulls are not shipped
+    expect(points).toHaveLength(391);
+    expect(points.at(-1)!.value).toBe(17.37);
+    expect(new Date(points.at(-1)!.x).toISOString()).toBe('2024-03-15T20:00:00.000Z');
+    // nbconvert's HTML (no Vega renderer there) shows the four charts as the SVG Vega drew
+    const html = await run(JUPYTER!, ['nbconvert', '--to', 'html', '--output-dir', outDir, join(outDir, 'replay-day.ipynb')], env, nbDir);
+    expect(html.code, html.out).toBe(0);
+    expect(readFileSync(join(outDir, 'replay-day.html'), 'utf8').match(/<svg [^>]*class="marks"/g)).toHaveLength(4);
   });
 
   it('factor-ic.ipynb: a training set of the sample day, IC by horizon, decay and quintile returns', async () => {
@@ -155,7 +196,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     const n = (f: string, h: string) => Number(ic.find((m) => m[1] === f && m[2] === h)![3]);
     expect(n('rsi_14', '1m')).toBeGreaterThan(n('rsi_14', '15m'));
     expect(out).toMatch(/^rsi_14 +(-?\d+\.\d\d +){5}\(bp, Q1\.\.Q5\)$/m);
-    expect(svgs(nb)).toHaveLength(3);
+    expect(charts(nb).map((c) => c.spec.title)).toEqual(['Rank IC by factor and horizon (pooled, sample day)', 'IC decay: |rank IC| against the horizon', 'Mean forward 5-minute return by quintile']);
   });
 
   it('parity-diverge.ipynb: a window replay is parity with the full day; a run without fundamentals is skew in the factors that read them', async () => {
@@ -170,7 +211,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(differing).toEqual(expect.arrayContaining(['per', 'pbr']));
     expect(differing).not.toContain('last_price');
     expect(out).toMatch(/^first divergence: SYM000 \w+ at \d\d:\d\d UTC/m);
-    expect(svgs(nb)).toHaveLength(2);
+    expect(charts(nb).map((c) => c.spec.title)).toEqual(['Mismatched rows per time bucket: full day vs no fundamentals', 'Mismatched cells by factor']);
   });
 
   it('train-model.ipynb: a logistic regression trained in the notebook, written as a model file the library loads and scores alike', async () => {
@@ -214,7 +255,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(Number(agree![2])).toBeLessThan(1e-12);
     expect(Number(agree![3])).toBeLessThan(1e-12);
     expect(out).toContain('a row with a missing input: status missing');
-    expect(svgs(nb)).toHaveLength(1);
+    expect(charts(nb).map((c) => c.spec.title)).toEqual(['Mean log-loss by gradient step']);
   });
 
   it.skipIf(!REAL.present)('real-btcusdt.ipynb: imports and replays the recorded Binance BTCUSDT capture', async () => {
@@ -228,7 +269,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     expect(out).toContain('note: depth diffs: no U/u gap');
     expect(out).toMatch(/^\d+ seconds; mean spread 0\.\d{4} USDT; last mid 616\d\d\./m);
     expect([...out.matchAll(/^corr\((\w+), fwd 10 s mid return\) -?0\.\d{4} over \d+ seconds$/gm)].map((m) => m[1])).toEqual(['quote_imbalance', 'depth_imbalance_5', 'depth_imbalance_10']);
-    expect(svgs(nb)).toHaveLength(2);
+    expect(charts(nb).map((c) => c.spec.title)).toEqual(['BTCUSDT: mid, microprice, session VWAP', 'Imbalance: L1 quote and 10-level depth']);
   });
 
   it('a notebook that does not type-check, or that throws, fails the run', async () => {

@@ -25,3 +25,6 @@ export { loadVersion } from '../models/load.ts';
 export { MODEL_STATUS } from '../models/model.ts';
 export type { ModelStatus, RunnableModel } from '../models/model.ts';
 export type { ModelSpec } from '../models/spec.ts';
+// Charts for notebooks: a Vega-Lite spec as a Jupyter display bundle (the spec and its SVG)
+export { downsample, VEGA_LITE_MIME, VEGA_LITE_SCHEMA, vegaLiteBundle } from './vega.ts';
+export type { DisplayBundle, VegaLiteBundleOptions, VegaLiteSpec } from './vega.ts';
