@@ -59,11 +59,20 @@ export function slotColumns(slot: string, outputs: readonly string[]): string[] 
   return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`];
 }
 
+export interface SlotOptions {
+  /**
+   * Wraps each version (those given and those added later) as the slot evaluates it. Live mode
+   * measures evaluation time this way (live/models/latency.ts): the wrapper must return the
+   * model's own status and outputs, so the values stay those of the pure fold.
+   */
+  wrap?: (model: RunnableModel) => RunnableModel;
+}
+
 /**
  * A slot over its registered versions (all share outputs and trigger) and the deployment log
  * (entries of other slots are ignored). The slot reads the union of its versions' inputs.
  */
-export function createSlotStage(slot: string, models: readonly RunnableModel[], log: readonly DeploymentEntry[]): SlotStage {
+export function createSlotStage(slot: string, models: readonly RunnableModel[], log: readonly DeploymentEntry[], opts: SlotOptions = {}): SlotStage {
   if (models.length === 0) throw new ModelError(slot, 'no registered version');
   const first = models[0].spec;
   const versions = new Map<number, RunnableModel>();
@@ -78,7 +87,7 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
     if (s.outputs.join() !== first.outputs.join()) throw new ModelError(`${slot}@${s.version}`, `writes ${s.outputs.join(', ')} but ${slot}@${first.version} writes ${first.outputs.join(', ')}: versions of a model share their outputs (register it under a new name)`);
     if (s.triggerText !== first.triggerText) throw new ModelError(`${slot}@${s.version}`, `trigger ${s.triggerText} differs from ${slot}@${first.version}'s ${first.triggerText}: versions of a model share their trigger`);
     for (const c of s.inputs) if (!inputs.includes(c)) inputs.push(c);
-    recs[s.version] = { model: m, map: Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))) };
+    recs[s.version] = { model: opts.wrap === undefined ? m : opts.wrap(m), map: Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))) };
     versions.set(s.version, m);
   };
   for (const m of [...models].sort((a, b) => a.spec.version - b.spec.version)) add(m);
