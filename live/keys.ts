@@ -20,6 +20,7 @@
  *   <ns>:weights:log                stream: one entry per rebalance, the same fields
  *   <ns>:models:log                 the live deployment log (live/live/models/live-log.ts): deploys, promotes, rollbacks, late amendments
  *   <ns>:models:seen                hash: per shard, the last models-log ID its worker judged before applying more input
+ *   <ns>:models:latency             hash: per worker, its models' evaluation-time histograms (live/models/latency.ts)
  *   <ns>:fills                      stream: fills (and heartbeats) for the desk (trading/fills-wire.ts)
  *   <ns>:fills:dlq                  dead letters of the fills stream: the entry's id, the reason, its fields
  *   <ns>:pnl / :risk / :positions   hashes: the desk's latest PnL, risk and positions (live/pnl-record.ts)
@@ -63,6 +64,7 @@ export const weightsLogKey = (k: { ns: string }) => `${k.ns}:weights:log`;
 export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;
 export const modelsLogStream = (k: { ns: string }) => `${k.ns}:models:log`;
 export const modelsSeenKey = (k: { ns: string }) => `${k.ns}:models:seen`;
+export const modelsLatencyKey = (k: { ns: string }) => `${k.ns}:models:latency`;
 
 /** The desk's inputs and outputs (`lockstep desk`, trading/desk-live.ts; served by /v1/pnl, /v1/risk, /v1/positions). */
 export const fillsStream = (k: { ns: string }) => `${k.ns}:fills`;

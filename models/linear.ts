@@ -1,7 +1,8 @@
 /**
  * Linear and logistic scoring: score = intercept + Σ coef_i · z_i over the standardised inputs, and
  * for logistic also prob = 1 / (1 + e^-score). Plain float64 arithmetic in input order, so the
- * same inputs give the same bits everywhere.
+ * same inputs give the same bits everywhere. (model.ts runs the same sum fused into its
+ * standardisation loop, through `linear`; `evaluate` is the reference and the path for batches.)
  */
 import type { ModelEvaluator } from './evaluator.ts';
 import type { ModelSpec } from './spec.ts';
@@ -14,6 +15,7 @@ export function linearEvaluator(spec: ModelSpec): ModelEvaluator {
   return {
     inputCount: n,
     outputs: spec.outputs,
+    linear: { coef, intercept, logistic },
     evaluate(x, out) {
       let s = intercept;
       for (let i = 0; i < n; i++) s += coef[i] * x[i];

@@ -13,7 +13,7 @@ import { linearEvaluator } from './linear.ts';
 import { loadOnnxEvaluator } from './onnx.ts';
 import { runnableModel, type RunnableModel } from './model.ts';
 import { listRegistry, readDeploymentLog, type RegisteredVersion } from './registry.ts';
-import { createSlotStage, type SlotStage } from './stage.ts';
+import { createSlotStage, type SlotOptions, type SlotStage } from './stage.ts';
 
 /** The evaluator of a registered version (linear, logistic or onnx). */
 export function evaluatorOf(v: RegisteredVersion): ModelEvaluator {
@@ -41,9 +41,10 @@ export interface LoadedModels {
 
 /**
  * Every model of the registry as a slot stage, over the factor columns `columns`, with the
- * registry's deployment log (or `log` when given: live mode's, read from Redis).
+ * registry's deployment log (or `log` when given: live mode's, read from Redis). `opts.wrap`: live
+ * mode's measuring wrapper of each version (stage.ts `SlotOptions`).
  */
-export function loadModelStages(registry: string, columns: readonly string[], log?: readonly DeploymentEntry[]): LoadedModels {
+export function loadModelStages(registry: string, columns: readonly string[], log?: readonly DeploymentEntry[], opts: SlotOptions = {}): LoadedModels {
   const reg = listRegistry(registry);
   const entries = [...(log ?? readDeploymentLog(registry))];
   const problem = logProblem(entries, (slot, version) => reg.get(slot)?.some((v) => v.spec.version === version) ?? false);
@@ -52,7 +53,7 @@ export function loadModelStages(registry: string, columns: readonly string[], lo
   const hashes: Record<string, string> = {};
   const cols = [...columns];
   for (const [name, versions] of reg) {
-    const stage = createSlotStage(name, versions.map((v) => loadVersion(v, cols)), entries);
+    const stage = createSlotStage(name, versions.map((v) => loadVersion(v, cols)), entries, opts);
     for (const v of versions) hashes[`${name}@${v.spec.version}`] = v.hash;
     stages.push(stage);
     cols.push(...stage.columns);

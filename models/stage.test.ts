@@ -145,6 +145,24 @@ describe('model slots in the fold', () => {
     const e = (p: number, n: number) => expected(every, p, n).score;
     expect(seen.map((r) => r.score)).toEqual([e(100, 1), e(100, 1), e(102, 3), e(102, 3), e(103, 4), e(103, 4)]);
     expect(seen.map((r) => r.t)).toEqual([1n, 5n, 12n, 15n, 25n, 26n].map((x) => x * S));
+
+    // a state from a checkpoint written before the interval bounds were cached (no lo/hi): the
+    // same rows, the bounds computed again at the next event
+    const set2 = createFactorSet([lastPrice, eventCount], { stages: [createSlotStage('momo', [model(every)], [{ at: 0n, slot: 'momo', action: 'deploy', version: 1, mode: 'live' }])] });
+    let st2 = initFold();
+    const again: (number | null)[] = [];
+    evs.forEach((ev, i) => {
+      if (i === 2) {
+        const old = decodeState<FoldState>(encodeState(st2));
+        for (const sym of old.bySymbol.values()) for (const g of sym.stages ?? []) {
+          delete (g as Record<string, unknown>).lo;
+          delete (g as Record<string, unknown>).hi;
+        }
+        st2 = old;
+      }
+      applyEvent(set2, st2, ev, (_e, _s, v) => again.push(v[2]));
+    });
+    expect(again).toEqual(seen.map((r) => r.score));
   });
 
   it('the feature-set version covers the slots, and is unchanged for a set without them', () => {

@@ -32,6 +32,12 @@ export interface SlotState {
   bucket: number;
   /** The trigger's last interval (bar or every), -1 before the first event. */
   interval: bigint;
+  /**
+   * The receive/event times [lo, hi) of `interval` (bar and every triggers): a cache so an event
+   * inside the interval costs two comparisons, not a bigint division. 0n, 0n when empty.
+   */
+  lo: bigint;
+  hi: bigint;
   /** Inputs at the last evaluation (NaN = missing), for the `change` trigger. */
   last: Float64Array;
   /** The symbol (a late entry's amended point depends on its shard: deployment.ts `entryAt`). */
@@ -53,25 +59,35 @@ export function slotColumns(slot: string, outputs: readonly string[]): string[] 
   return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`];
 }
 
+export interface SlotOptions {
+  /**
+   * Wraps each version (those given and those added later) as the slot evaluates it. Live mode
+   * measures evaluation time this way (live/models/latency.ts): the wrapper must return the
+   * model's own status and outputs, so the values stay those of the pure fold.
+   */
+  wrap?: (model: RunnableModel) => RunnableModel;
+}
+
 /**
  * A slot over its registered versions (all share outputs and trigger) and the deployment log
  * (entries of other slots are ignored). The slot reads the union of its versions' inputs.
  */
-export function createSlotStage(slot: string, models: readonly RunnableModel[], log: readonly DeploymentEntry[]): SlotStage {
+export function createSlotStage(slot: string, models: readonly RunnableModel[], log: readonly DeploymentEntry[], opts: SlotOptions = {}): SlotStage {
   if (models.length === 0) throw new ModelError(slot, 'no registered version');
   const first = models[0].spec;
   const versions = new Map<number, RunnableModel>();
   const inputs: string[] = [];
   // per version, indexed by its number (a small integer: an array slot, not a Map lookup per
-  // evaluation): the model, its inputs' positions in the slot's inputs, a buffer to gather them into
-  const recs: ({ model: RunnableModel; map: Int32Array; raw: Float64Array } | undefined)[] = [];
+  // evaluation): the model and its inputs' positions in the slot's inputs, resolved once when the
+  // version is added, so an evaluation reads the slot's gathered inputs in place
+  const recs: ({ model: RunnableModel; map: Int32Array } | undefined)[] = [];
   const add = (m: RunnableModel) => {
     const s = m.spec;
     if (s.name !== slot) throw new ModelError(`${s.name}@${s.version}`, `is not a version of ${slot}`);
     if (s.outputs.join() !== first.outputs.join()) throw new ModelError(`${slot}@${s.version}`, `writes ${s.outputs.join(', ')} but ${slot}@${first.version} writes ${first.outputs.join(', ')}: versions of a model share their outputs (register it under a new name)`);
     if (s.triggerText !== first.triggerText) throw new ModelError(`${slot}@${s.version}`, `trigger ${s.triggerText} differs from ${slot}@${first.version}'s ${first.triggerText}: versions of a model share their trigger`);
     for (const c of s.inputs) if (!inputs.includes(c)) inputs.push(c);
-    recs[s.version] = { model: m, map: Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))), raw: new Float64Array(s.inputs.length) };
+    recs[s.version] = { model: opts.wrap === undefined ? m : opts.wrap(m), map: Int32Array.from(s.inputs.map((c) => inputs.indexOf(c))) };
     versions.set(s.version, m);
   };
   for (const m of [...models].sort((a, b) => a.spec.version - b.spec.version)) add(m);
@@ -81,33 +97,62 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
   const m = outputs.length;
   const columns = slotColumns(slot, outputs);
   const trigger: Trigger = first.trigger;
+  const onChange = trigger.kind === 'change';
+  const byEventTime = trigger.kind === 'bar';
+  const stepNs = trigger.kind === 'change' ? 1n : trigger.stepNs;
   // scratch buffers: evaluation is synchronous, so one set serves every symbol
   const cur = new Float64Array(frozenInputs.length);
   const out = new Float64Array(m);
 
-  /** Evaluates version v on the inputs in `cur`, writing outputs, version and status from `col`. */
-  const evaluate = (v: number | null, row: (number | null)[], col: number, withStatus: boolean): boolean => {
-    const rec = v === null ? undefined : recs[v];
-    let status: number = MODEL_STATUS.undeployed;
-    if (rec !== undefined) {
-      const map = rec.map;
-      const raw = rec.raw;
-      for (let i = 0; i < map.length; i++) raw[i] = cur[map[i]];
-      status = rec.model.run(raw, out);
+  /** Applies the log entries due at `t`; true when any applied (the slot re-evaluates). */
+  const applyDue = (st: SlotState, t: bigint): boolean => {
+    let any = false;
+    while (st.applied < entries.length && entryAt(entries[st.applied], st.symbol) <= t) {
+      st.a = applyEntry(st.a, entries[st.applied++]);
+      any = true;
     }
+    return any;
+  };
+
+  /** Whether a bar/every trigger fires at `t`: its interval changed (not at the first event). */
+  const nextInterval = (st: SlotState, t: bigint): boolean => {
+    // the hot path: t within the interval already seen, two comparisons and no bigint division
+    // (a division allocates); lo/hi are a cache of `interval` (absent in older checkpoints: then
+    // the comparisons are false and they are computed here)
+    if (t >= st.lo && t < st.hi) return false;
+    const interval = t / stepNs;
+    let fire = false;
+    if (interval !== st.interval) {
+      if (st.interval >= 0n) fire = true;
+      st.interval = interval;
+    }
+    // only for t ≥ 0 is [interval·step, (interval+1)·step) exactly the times that divide to it
+    // (division truncates toward zero); otherwise leave the cache empty and divide every time
+    if (t >= 0n) {
+      st.lo = interval * stepNs;
+      st.hi = st.lo + stepNs;
+    }
+    return fire;
+  };
+
+  /** Writes `out` (or nulls unless ok) and the version from `col`; true when a value changed. */
+  const write = (row: (number | null)[], col: number, status: number, version: number | null): boolean => {
     let changed = false;
-    for (let k = 0; k < m; k++) {
-      const x = status === MODEL_STATUS.ok ? out[k] : null;
-      if (row[col + k] !== x) changed = true;
-      row[col + k] = x;
+    // values are always stored, even when equal: -0 replaces 0 as it always did (bit-for-bit rows)
+    if (status === MODEL_STATUS.ok) {
+      for (let k = 0; k < m; k++) {
+        const x = out[k];
+        if (row[col + k] !== x) changed = true;
+        row[col + k] = x;
+      }
+    } else {
+      for (let k = 0; k < m; k++) {
+        if (row[col + k] !== null) changed = true;
+        row[col + k] = null;
+      }
     }
-    const ver = rec === undefined ? null : v;
-    if (row[col + m] !== ver) changed = true;
-    row[col + m] = ver;
-    if (withStatus) {
-      if (row[col + m + 1] !== status) changed = true;
-      row[col + m + 1] = status;
-    }
+    if (row[col + m] !== version) changed = true;
+    row[col + m] = version;
     return changed;
   };
 
@@ -131,22 +176,17 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       }
     },
     init(symbol) {
-      return { applied: 0, a: emptyAssignment(), bucket: canaryBucket(slot, symbol), interval: -1n, last: new Float64Array(frozenInputs.length).fill(NaN), symbol };
+      return { applied: 0, a: emptyAssignment(), bucket: canaryBucket(slot, symbol), interval: -1n, lo: 0n, hi: 0n, last: new Float64Array(frozenInputs.length).fill(NaN), symbol };
     },
     update(st, row, inputIx, offset, ev: MarketEvent) {
-      let fire = false;
-      while (st.applied < entries.length && entryAt(entries[st.applied], st.symbol) <= ev.tsRecv) {
-        st.a = applyEntry(st.a, entries[st.applied++]);
-        fire = true;
-      }
-      for (let i = 0; i < inputIx.length; i++) {
-        const v = row[inputIx[i]];
-        cur[i] = v === null ? NaN : v;
-      }
-      if (trigger.kind === 'change') {
+      let fire = st.applied < entries.length && applyDue(st, ev.tsRecv);
+      const n = inputIx.length;
+      if (onChange) {
         const last = st.last;
-        for (let i = 0; i < cur.length; i++) {
-          const a = cur[i];
+        for (let i = 0; i < n; i++) {
+          const v = row[inputIx[i]];
+          const a = v === null ? NaN : v;
+          cur[i] = a;
           const b = last[i];
           // NaN equals NaN here (both missing); -0 and 0 are the same input
           if (a !== b && (a === a || b === b)) {
@@ -154,21 +194,39 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
             last[i] = a;
           }
         }
-      } else {
-        const t = trigger.kind === 'bar' ? ev.tsEvent : ev.tsRecv;
-        const interval = t / trigger.stepNs;
-        if (interval !== st.interval) {
-          if (st.interval >= 0n) fire = true;
-          st.interval = interval;
+      } else if (nextInterval(st, byEventTime ? ev.tsEvent : ev.tsRecv)) fire = true;
+      if (!fire) return false;
+      if (!onChange) {
+        for (let i = 0; i < n; i++) {
+          const v = row[inputIx[i]];
+          cur[i] = v === null ? NaN : v;
         }
       }
-      if (!fire) return false;
       const a = st.a;
-      const canary = a.mode === 'canary' && a.candidate !== null && st.bucket < Math.round(a.percent * 100);
-      const served = canary ? a.candidate : a.incumbent;
-      const unserved = a.candidate === null ? null : canary ? a.incumbent : a.candidate;
-      let changed = evaluate(served, row, offset, true);
-      if (evaluate(unserved, row, offset + m + 2, false)) changed = true;
+      let served = a.incumbent;
+      let unserved: number | null = null;
+      if (a.candidate !== null) {
+        unserved = a.candidate;
+        if (a.mode === 'canary' && st.bucket < Math.round(a.percent * 100)) {
+          served = a.candidate;
+          unserved = a.incumbent;
+        }
+      }
+      // the served version: outputs, version, status
+      const rec = served === null ? undefined : recs[served];
+      const status = rec === undefined ? MODEL_STATUS.undeployed : rec.model.runAt(cur, rec.map, out);
+      let changed = write(row, offset, status, rec === undefined ? null : served);
+      if (row[offset + m + 1] !== status) changed = true;
+      row[offset + m + 1] = status;
+      // the unserved one (shadow, or the canary's other side), no status column of its own
+      const urec = unserved === null ? undefined : recs[unserved];
+      if (urec !== undefined) {
+        if (write(row, offset + m + 2, urec.model.runAt(cur, urec.map, out), unserved)) changed = true;
+      } else if (row[offset + m + m + 2] !== null) {
+        // nothing to write when its version is already null: a null version was always written
+        // with null values (only an ok status writes values, and only a deployed version has one)
+        if (write(row, offset + m + 2, MODEL_STATUS.undeployed, null)) changed = true;
+      }
       return changed;
     },
   };

@@ -66,7 +66,9 @@ const watchBuilder = (y: Argv) =>
     .option('registry', { type: 'string', demandOption: true, describe: 'the registry the workers run (which slots and outputs to watch)' })
     .option('max-error-rate', { type: 'number', default: 0.01, describe: "roll back when more than this share of the candidate's rows fail" })
     .option('max-divergence', { type: 'number', describe: 'roll back when mean |candidate - incumbent| passes this' })
-    .option('min-rows', { type: 'number', default: 100, describe: 'rows of the candidate needed before deciding' })
+    .option('min-rows', { type: 'number', default: 100, describe: 'rows of the candidate needed before deciding (for --max-latency-p99: evaluations in the window)' })
+    .option('max-latency-p99', { type: 'string', describe: "roll back when the p99 of the candidate's evaluation time, as the workers measure it, passes this (e.g. 500us, 2ms)" })
+    .option('latency-window', { type: 'string', default: '60s', describe: 'the window of --max-latency-p99' })
     .option('lead', { type: 'string', default: '2s', describe: 'the rollback takes effect this much event time after the newest input fed' })
     .option('interval-ms', { type: 'number', default: 1000, describe: 'time between checks' })
     .option('once', { type: 'boolean', default: false, describe: 'check once and exit (scripts, tests)' });
@@ -74,7 +76,7 @@ const watchBuilder = (y: Argv) =>
 /** `lockstep models watch`: automatic rollback of canaries and shadows. */
 export const modelsWatchCommand: CommandModule<{}, ArgsOf<typeof watchBuilder>> = {
   command: 'watch',
-  describe: 'keep the scorecard of each deployed canary or shadow from the live output and roll it back (through the live log, with an alert) when a threshold is passed',
+  describe: "keep the scorecard of each deployed canary or shadow from the live output and the workers' evaluation times, and roll it back (through the live log, with an alert) when a threshold is passed",
   builder: watchBuilder,
   handler: async (a) => {
     if (!(a.maxErrorRate >= 0 && a.maxErrorRate <= 1)) throw new UsageError(`--max-error-rate must be in [0, 1], got ${a.maxErrorRate}`);
@@ -84,10 +86,13 @@ export const modelsWatchCommand: CommandModule<{}, ArgsOf<typeof watchBuilder>> 
     const { ModelWatcher } = await import('../../live/models/watch.ts');
     const { openRedis } = await import('../../live/redis-connect.ts');
     const leadNs = parseDuration(a.lead, '--lead', true);
+    const maxLatencyP99Ns = a.maxLatencyP99 === undefined ? undefined : Number(parseDuration(a.maxLatencyP99, '--max-latency-p99'));
+    const latencyWindowMs = Number(parseDuration(a.latencyWindow, '--latency-window') / 1_000_000n);
+    if (latencyWindowMs < 1) throw new UsageError(`--latency-window must be at least 1ms, got ${a.latencyWindow}`);
     const slots = new Map([...listRegistry(a.registry)].map(([name, versions]) => [name, versions[0].spec.outputs[0]]));
     if (slots.size === 0) throw new UsageError(`${a.registry}: no registered model`);
     const r = await openRedis(a.redis, { name: 'lockstep-models-watch' });
-    const w = new ModelWatcher(r, { ns: a.ns, shards: a.shards }, slots, { maxErrorRate: a.maxErrorRate, maxDivergence: a.maxDivergence, minRows: a.minRows }, leadNs, (m) => console.log(m));
+    const w = new ModelWatcher(r, { ns: a.ns, shards: a.shards }, slots, { maxErrorRate: a.maxErrorRate, maxDivergence: a.maxDivergence, minRows: a.minRows, maxLatencyP99Ns, latencyWindowMs }, leadNs, (m) => console.log(m));
     let stop = false;
     process.once('SIGTERM', () => (stop = true));
     process.once('SIGINT', () => (stop = true));

@@ -92,6 +92,8 @@ export class LiveWorker {
   private metaMissingSince = 0;
   /** Follows the live models log (with `registry`). */
   models: ModelFollower | null = null;
+  /** Measures and publishes the models' evaluation times (with `registry`; live/models/latency.ts). */
+  latency: import('../models/latency.ts').LatencyPublisher | null = null;
   private readonly log = (msg: string): void => this.opts.log?.(msg);
   /** Failed Redis round trips, logged rate-limited. */
   private readonly outage: OutageLog;
@@ -152,7 +154,8 @@ export class LiveWorker {
     if (opts.registry !== undefined) {
       // the registry's versions as slot stages; their deployments come from the live log, not the folder's
       const { loadModelStages } = await import('../../models/load.ts');
-      stages = loadModelStages(opts.registry, createFactorSet(this.factors, { sessions }).columns, []).stages;
+      this.latency = (await import('../models/latency.ts')).startLatencyPublisher(writer, keys.ns, opts.consumer);
+      stages = loadModelStages(opts.registry, createFactorSet(this.factors, { sessions }).columns, [], { wrap: this.latency.times.wrap }).stages;
     }
     this.set = createFactorSet(this.factors, { sessions, stages });
     this.fsv = featureSetVersion(this.factors, sessions, stages);
@@ -551,6 +554,7 @@ export class LiveWorker {
   async close(): Promise<void> {
     this.stopping = true;
     if (this.writer !== null) {
+      await this.latency?.stop();
       // hand the shards back at once (a crashed worker's leases expire after leaseMs instead)
       await this.leases.releaseAll();
       // leaving: the other balancing workers take a larger share at their next step
