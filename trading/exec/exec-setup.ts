@@ -28,7 +28,7 @@ export interface ExecSetup {
 const ID_RE = /^[A-Za-z0-9._\-:]{1,64}$/;
 
 /** Validates the flags and builds the parent and its configuration (vwap reads its curve from `o.catalog`). */
-export async function execSetup(o: ExecuteOptions & { id?: string; catalog?: string }): Promise<ExecSetup> {
+export async function execSetup(o: Omit<ExecuteOptions, 'catalog'> & { id?: string; catalog?: string }): Promise<ExecSetup> {
   if (!Number.isInteger(o.qty) || o.qty <= 0) throw new UsageError(`--qty ${o.qty}: must be a whole number of lots > 0`);
   if (o.id !== undefined && !ID_RE.test(o.id)) throw new UsageError(`--id ${JSON.stringify(o.id)}: must be 1-64 letters, digits or . _ - :`);
   const start = hhmm(o.date, o.from, '--from');

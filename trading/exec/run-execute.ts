@@ -115,7 +115,7 @@ export function readFlagInstruments(path: string) {
 }
 
 /** The numeric flags' values: a bad one is one line naming the flag and the value. */
-export function checkFlags(o: ExecuteOptions): void {
+export function checkFlags(o: Omit<ExecuteOptions, 'catalog'>): void {
   const bad = (flag: string, v: unknown, why: string) => {
     throw new UsageError(`${flag} ${String(v)}: ${why}`);
   };
