@@ -15,6 +15,7 @@ const builder = (y: Argv) =>
     .option('queue', { type: 'string', default: 'risk-averse', describe: 'queue model: risk-averse, prob-power, prob-log (or power:N, log, ...)' })
     .option('maker-bps', { type: 'number', default: 0, describe: 'maker fee, bps of the notional (negative: a rebate)' })
     .option('taker-bps', { type: 'number', default: 0, describe: 'taker fee, bps of the notional' })
+    .option('lead-ms', { type: 'number', default: 2000, describe: 'pacing: play the market at most this far (event time) past the slowest running algorithm\'s decisions (0: no pacing)' })
     .option('exit-when-idle', { type: 'number', describe: 'stop after this many ms without new input (tests)' })
     .example('$0 gateway --sim --redis redis://127.0.0.1:6379 --ns ls', 'fill the orders of ls:orders against the simulated book, fills to ls:fills');
 
@@ -38,6 +39,7 @@ export const gatewayCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       latency: { ...lat, feedNs: 0n },
       makerBps: a['maker-bps'] as number,
       takerBps: a['taker-bps'] as number,
+      leadNs: BigInt(Math.round((a['lead-ms'] as number) * 1e6)),
       idleStopMs: a['exit-when-idle'] as number | undefined,
       log: (m) => console.error(m),
     });

@@ -27,7 +27,7 @@
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
@@ -108,6 +108,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     let inFrom = '-';
     let fillsFrom = '-';
     let idleSince = Date.now();
+    let clock: bigint | null = null;
     log(`execute: ${parent.id} following ${inKey}, ${fillsStream(keys)} and the kill switch${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
     while (!stop) {
       let progressed = false;
@@ -156,6 +157,12 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
           pushMark(st, KILL, marketMark, sink);
         }
         await write(r, keys, o, st, pending, progress, stats);
+        // every decision before this time is written: a simulated venue may play the market up to it
+        const c = decidedBefore(st);
+        if (c !== null && c !== clock) {
+          await r.hset(execClocksKey(keys), parent.id, String(c));
+          clock = c;
+        }
       } catch (e) {
         if (!isTransientRedisError(e)) throw e;
         log(`execute: redis: ${(e as Error).message}; retrying`);
@@ -166,6 +173,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       const w = globalMark(st.merge);
       if (st.endFired && w !== null && w >= parent.end + (o.setup.cfg.cancelSettleNs ?? 0n)) {
         log(`execute: ${parent.id} done: ${st.algo.filled} of ${parent.qty} lots filled, ${st.algo.sent} child orders`);
+        await r.hdel(execClocksKey(keys), parent.id);
         break;
       }
       if (progressed) idleSince = Date.now();
@@ -180,6 +188,16 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     process.off('SIGINT', onSignal);
     r.disconnect();
   }
+}
+
+/**
+ * The event time before which the fold has made every decision it will make: the merge's watermark,
+ * or an earlier input still held back; before anything is ready, the first input queued.
+ */
+function decidedBefore(st: ExecFoldState): bigint | null {
+  let c = globalMark(st.merge);
+  for (const q of st.merge.queues) if (q.head < q.rows.length && (c === null || q.rows[q.head].ts < c)) c = q.rows[q.head].ts;
+  return c;
 }
 
 /** Writes the outputs not yet written, with the progress, in one MULTI. */

@@ -17,7 +17,7 @@
  */
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { openRedis } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { encodeFillFields, heartbeatFields } from '../fills-wire.ts';
@@ -39,6 +39,12 @@ export interface GatewayOptions {
   account?: string;
   log?: (s: string) => void;
   pollMs?: number;
+  /**
+   * Pacing: while execution algorithms run (`<ns>:exec:clocks`), the market is played at most this
+   * far (event time, ns) past the slowest one's decisions, so their orders reach the simulated
+   * venue about when they would have; default 2 s. 0n: no pacing.
+   */
+  leadNs?: bigint;
   /** Stop after this long without any new entry once something was read, ms (tests; default: until SIGTERM/SIGINT). */
   idleStopMs?: number;
 }
@@ -77,6 +83,9 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
     }
     const keys: KeyLayout = { ns: o.ns, shards };
     const inFrom = new Array<string>(shards).fill('-');
+    // market events read but not played yet (pacing), per shard
+    const held: import('../../core/events.ts').MarketEvent[][] = Array.from({ length: shards }, () => []);
+    const leadNs = o.leadNs ?? 2_000_000_000n;
     let ordersFrom = '-';
     let now: bigint | null = null;
     let lastHb: bigint | null = null;
@@ -119,21 +128,33 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
             }
           }
         }
-        // then the market, one batch per shard
+        // then the market, one batch per shard, played up to the pace of the slowest algorithm
+        const clocks = leadNs > 0n ? ((await r.hvals(execClocksKey(keys))) as string[]).filter((v) => /^\d+$/.test(v)).map(BigInt) : [];
+        const limit = clocks.length === 0 ? null : clocks.reduce((m, t) => (t < m ? t : m)) + leadNs;
         for (let sh = 0; sh < shards; sh++) {
-          const batch = (await r.xrange(inputStream(keys, sh), inFrom[sh], '+', 'COUNT', 2000)) as Batch;
-          if (batch.length === 0) continue;
-          inFrom[sh] = `(${batch[batch.length - 1][0]}`;
-          progressed = true;
-          for (const [, f] of batch) {
-            const d = decodeEvent(f);
-            if (!d.ok) continue;
-            const ev = d.event;
+          if (held[sh].length < 2000) {
+            const batch = (await r.xrange(inputStream(keys, sh), inFrom[sh], '+', 'COUNT', 2000)) as Batch;
+            if (batch.length > 0) {
+              inFrom[sh] = `(${batch[batch.length - 1][0]}`;
+              for (const [, f] of batch) {
+                const d = decodeEvent(f);
+                if (d.ok) held[sh].push(d.event);
+              }
+            }
+          }
+          let i = 0;
+          for (; i < held[sh].length; i++) {
+            const ev = held[sh][i];
+            if (limit !== null && ev.tsRecv > limit) break;
+            progressed = true;
             if (now === null || ev.tsRecv > now) now = ev.tsRecv;
             if (ev.kind === 'heartbeat') continue;
             const s = simFor(ev.symbol);
             if (s && (s.now === null || ev.tsRecv >= s.now)) sim.onMarket(s, ev);
           }
+          held[sh].splice(0, i);
+          // paced: nothing up to the limit is left unplayed, so the clock (and the heartbeat) is there
+          if (limit !== null && (held[sh].length > 0 || i > 0) && (now === null || limit > now) && held[sh].length > 0) now = limit;
         }
         if (now !== null) {
           const out: string[][] = [];
