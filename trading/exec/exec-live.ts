@@ -191,11 +191,13 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
 }
 
 /**
- * The event time before which the fold has made every decision it will make: the merge's watermark,
- * or an earlier input still held back; before anything is ready, the first input queued.
+ * The event time before which the fold has made every decision it will make, but for what fills
+ * still to come may cause (the gateway knows those: they come after its own heartbeat): the
+ * earliest input held back, else where the market and kill streams have got to.
  */
 function decidedBefore(st: ExecFoldState): bigint | null {
-  let c = globalMark(st.merge);
+  const m = st.merge.marks;
+  let c: bigint | null = m[MARKET] === null || m[KILL] === null ? null : m[MARKET]! < m[KILL]! ? m[MARKET] : m[KILL];
   for (const q of st.merge.queues) if (q.head < q.rows.length && (c === null || q.rows[q.head].ts < c)) c = q.rows[q.head].ts;
   return c;
 }
