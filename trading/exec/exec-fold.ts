@@ -53,7 +53,7 @@ export interface ExecFoldState {
   merge: MergeState<ExecItem>;
   /** The end-of-window timer has run. */
   endFired: boolean;
-  /** Fill ids applied (duplicates are dead letters). */
+  /** Fill ids seen, applied or refused (a repeat is a dead letter). */
   fillIds: Record<string, true>;
   /** Fills applied, in fold order (the TCA's and `--orders-out`'s). */
   fills: Fill[];
@@ -170,11 +170,12 @@ function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
     case 'fill': {
       const f = it.fill;
       const why = refuse(st, f);
+      // an id is used once, applied or refused: its repeat is a duplicate either way
+      st.fillIds[f.fillId] = true;
       if (why !== null) {
         emit(st, sink, { kind: 'dead', ts: it.ts, reason: why, tag: it.tag, fields: it.fields });
         return;
       }
-      st.fillIds[f.fillId] = true;
       st.fills.push(f);
       actions(st, sink, onFill(a, f));
       return;
