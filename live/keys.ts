@@ -26,6 +26,11 @@
  *   <ns>:pnl / :risk / :positions   hashes: the desk's latest PnL, risk and positions (live/pnl-record.ts)
  *   <ns>:pnl:log                    stream: the desk's 1-second PnL series, one entry per second
  *   <ns>:desk                       hash: the desk's progress (outputs written), set in the same MULTI as they are
+ *   <ns>:orders                     stream: child orders and cancels of the execution algorithms (trading/exec/exec-wire.ts)
+ *   <ns>:exec:<parent>              hash: a live parent order's progress (outputs written), set in the same MULTI as they are
+ *   <ns>:exec:<parent>:kills        stream: the kill-switch changes that parent's algorithm read, at the event time it read them
+ *   <ns>:exec:clocks                hash: per running parent, the event time before which its decisions are all written (the sim gateway paces by it)
+ *   <ns>:exec:dlq                   dead letters of the execution algorithms: a fill they refused, the reason, its fields
  */
 import { shardOf } from './shard.ts';
 
@@ -74,3 +79,10 @@ export const riskKey = (k: { ns: string }) => `${k.ns}:risk`;
 export const positionsKey = (k: { ns: string }) => `${k.ns}:positions`;
 export const pnlLogKey = (k: { ns: string }) => `${k.ns}:pnl:log`;
 export const deskKey = (k: { ns: string }) => `${k.ns}:desk`;
+
+/** The execution algorithms' outputs and records (`lockstep execute --redis`, trading/exec/exec-live.ts). */
+export const ordersStream = (k: { ns: string }) => `${k.ns}:orders`;
+export const execProgressKey = (k: { ns: string }, parent: string) => `${k.ns}:exec:${parent}`;
+export const execKillLogStream = (k: { ns: string }, parent: string) => `${k.ns}:exec:${parent}:kills`;
+export const execClocksKey = (k: { ns: string }) => `${k.ns}:exec:clocks`;
+export const execDeadLetterStream = (k: { ns: string }) => `${k.ns}:exec:dlq`;

@@ -4,6 +4,8 @@
  *
  *   fill_id account strategy symbol side(buy|sell) qty(units) price(currency) fee(currency)
  *   order_id ts_event ts_recv (epoch ns, decimal integers)
+ *   parent_id (optional): the parent order of the child `order_id` fills; an execution algorithm
+ *   (`lockstep execute --redis`, trading/exec/exec-live.ts) reads only its own parent's fills
  *
  * or a heartbeat `kind=heartbeat ts_recv=N`: the stream will deliver no fill received before N, so
  * an idle fills stream does not hold the PnL series back (the desk's watermark, core/watermark-merge.ts).
@@ -20,7 +22,7 @@ import { gridDecimals, OffGridError, toGrid } from './money.ts';
 import type { Fill } from './types.ts';
 
 /** One decoded `<ns>:fills` entry. */
-export type FillsEntry = { kind: 'fill'; fill: Fill } | { kind: 'heartbeat'; ts: bigint } | { kind: 'bad'; reason: string; ts: bigint | null };
+export type FillsEntry = { kind: 'fill'; fill: Fill; parentId?: string } | { kind: 'heartbeat'; ts: bigint } | { kind: 'bad'; reason: string; ts: bigint | null };
 
 const NS_RE = /^\d{1,20}$/;
 const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -39,13 +41,14 @@ export function gridText(n: number, step: number): string {
 }
 
 /** A fill (on the grid) as `<ns>:fills` fields (decimal text in the instrument's currency and units). */
-export function encodeFillFields(f: Fill, ins: Instruments): string[] {
+export function encodeFillFields(f: Fill, ins: Instruments, parentId?: string): string[] {
   const inst = instrumentOf(ins, f.symbol);
   if (!inst) throw new RangeError(`fill ${f.fillId}: unknown symbol ${f.symbol}`);
   return [
     'fill_id', f.fillId, 'account', f.account, 'strategy', f.strategy, 'symbol', f.symbol,
     'side', f.side === 1 ? 'buy' : 'sell', 'qty', gridText(f.qty, inst.lot), 'price', gridText(f.price, inst.tick),
     'fee', gridText(f.fee, ins.moneyGrid), 'order_id', f.orderId, 'ts_event', String(f.tsEvent), 'ts_recv', String(f.tsRecv),
+    ...(parentId === undefined ? [] : ['parent_id', parentId]),
   ];
 }
 
@@ -68,6 +71,7 @@ export function decodeFillsEntry(flat: readonly string[], ins: Instruments): Fil
     if (f[k] === undefined || f[k] === '' || !TEXT_RE.test(f[k])) return bad(k, 'must be printable text of 1-128 characters');
   }
   if (f.order_id !== undefined && !TEXT_RE.test(f.order_id)) return bad('order_id', 'must be printable text of at most 128 characters');
+  if (f.parent_id !== undefined && !TEXT_RE.test(f.parent_id)) return bad('parent_id', 'must be printable text of at most 128 characters');
   if (f.ts_event === undefined || !NS_RE.test(f.ts_event)) return bad('ts_event', 'must be epoch nanoseconds (a decimal integer)');
   const side = f.side === 'buy' || f.side === 'b' || f.side === '1' ? 1 : f.side === 'sell' || f.side === 's' || f.side === '-1' ? -1 : 0;
   if (side === 0) return bad('side', 'must be buy or sell');
@@ -103,5 +107,6 @@ export function decodeFillsEntry(flat: readonly string[], ins: Instruments): Fil
   return {
     kind: 'fill',
     fill: { fillId: f.fill_id, account: f.account, strategy: f.strategy, symbol: f.symbol, side, qty, price, fee, orderId: f.order_id ?? '', tsEvent: BigInt(f.ts_event), tsRecv: ts },
+    ...(f.parent_id === undefined ? {} : { parentId: f.parent_id }),
   };
 }

@@ -5,11 +5,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../core/errors.ts';
 import { ensureParent } from '../ensure-parent.ts';
-import type { ArgsOf } from '../options.ts';
+import { NS, type ArgsOf } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .option('catalog', { type: 'string', demandOption: true, describe: 'catalog root directory' })
+    .option('catalog', { type: 'string', describe: 'catalog root directory (replay; live: only vwap needs it, for its volume curve)' })
     .option('date', { type: 'string', demandOption: true, describe: 'market date YYYY-MM-DD (UTC date of ts_recv)' })
     .option('algo', { choices: ['vwap', 'twap', 'pov'] as const, demandOption: true, describe: 'the schedule' })
     .option('symbol', { type: 'string', demandOption: true, describe: 'the symbol to trade' })
@@ -36,7 +36,14 @@ const builder = (y: Argv) =>
     .option('min-rest-ms', { type: 'string', describe: '...until it has rested this long (event time, ms; default 1000)' })
     .option('orders', { type: 'string', describe: 'write the child orders, cancels and fills here (JSON lines)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the TCA report as JSON' })
+    .option('redis', { type: 'string', describe: 'live: read the symbol\'s input stream, <ns>:fills and the kill switch, write child orders to <ns>:orders' })
+    .option('ns', NS)
+    .option('id', { type: 'string', describe: 'parent order id, the prefix of its children\'s ids (default: SYMBOL-ALGO)' })
+    .option('fills', { type: 'string', describe: 'replay with the gateway\'s fills and kill changes of this inputs file (a live run\'s --inputs-out) instead of the simulator' })
+    .option('inputs-out', { type: 'string', describe: 'live: write the fills and kill changes read here when done (for --fills)' })
+    .option('exit-when-idle', { type: 'number', describe: 'live: stop after this many ms without new input (tests)' })
     .example('$0 execute --catalog cat --date 2012-06-21 --algo twap --symbol AAPL --side buy --qty 2000 --from 14:00 --to 15:00', 'TWAP 2,000 shares over an hour, with its TCA')
+    .example('$0 execute --redis redis://127.0.0.1:6379 --ns ls --date 2012-06-21 --algo twap --symbol AAPL --side buy --qty 2000 --from 14:00 --to 15:00', 'live: child orders to ls:orders, fills from ls:fills')
     .example('$0 execute --catalog cat --date 2024-08-09 --algo pov --pov 0.05 --symbol BTCUSDT --instruments instruments.json --taker-bps 4 --maker-bps 2 --side sell --qty 100000 --from 00:00 --to 00:05 --json', '5% of volume with fees, JSON report');
 
 /** A numeric flag given as text (so a bad value is named as typed, not as NaN); ranges: run-execute.ts. */
@@ -59,12 +66,16 @@ export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     const { formatTca } = await import('../../trading/tca.ts');
     if (!(a.qty > 0)) throw new UsageError(`--qty ${a.qty}: must be a whole number of lots > 0`);
     if (a.orders !== undefined) ensureParent(a.orders);
-    const r = await runExecute({
-      catalog: a.catalog,
+    if (a['inputs-out'] !== undefined) ensureParent(a['inputs-out'] as string);
+    if (a.redis !== undefined && a.fills !== undefined) throw new UsageError('--fills is for a replay (--catalog); live (--redis) reads <ns>:fills');
+    if (a.redis === undefined && a.catalog === undefined) throw new UsageError('--catalog is required (or --redis for live)');
+    if (a.redis === undefined && a['inputs-out'] !== undefined) throw new UsageError('--inputs-out is for a live run (--redis)');
+    const opts = {
+      catalog: a.catalog ?? '',
       date: a.date,
       symbol: a.symbol,
       algo: a.algo,
-      side: a.side === 'buy' ? 1 : -1,
+      side: (a.side === 'buy' ? 1 : -1) as 1 | -1,
       qty: a.qty,
       from: a.from,
       to: a.to,
@@ -85,7 +96,18 @@ export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       repegTicks: num(a, 'repeg-ticks'),
       minRestMs: num(a, 'min-rest-ms'),
       ordersOut: a.orders,
-    });
+      id: a.id,
+    };
+    if (a.redis !== undefined) {
+      const { execSetup } = await import('../../trading/exec/exec-setup.ts');
+      const { runExecLive } = await import('../../trading/exec/exec-live.ts');
+      const setup = await execSetup({ ...opts, catalog: a.catalog });
+      const r = await runExecLive({ url: a.redis, ns: a.ns, setup, ordersOut: a.orders, inputsOut: a['inputs-out'] as string | undefined, idleStopMs: a['exit-when-idle'] as number | undefined, log: (m) => console.error(m) });
+      const st = r.state.algo;
+      console.log(`execute: ${setup.parent.id}: ${st.filled} of ${st.parent.qty} lots filled, ${st.sent} child orders; ${r.written} outputs written by this run, ${r.deadLetters} fills dead-lettered`);
+      return;
+    }
+    const r = a.fills !== undefined ? await (await import('../../trading/exec/run-execute-fills.ts')).runExecuteFills({ ...opts, fills: a.fills }) : await runExecute(opts);
     if (a.json) {
       console.log(JSON.stringify({ symbol: a.symbol, algo: a.algo, date: a.date, from: a.from, to: a.to, ...r.tca, fills: r.fills.length, events: r.events, notes: r.notes }));
       return;

@@ -11,6 +11,7 @@ import { datasetsCommand } from './datasets.ts';
 import { demoCommand } from './demo.ts';
 import { executeCommand } from './execute.ts';
 import { deskCommand } from './desk.ts';
+import { gatewayCommand } from './gateway.ts';
 import { factorsCommand } from './factors.ts';
 import { feedCommand } from './feed.ts';
 import { killSwitchCommand } from './kill-switch.ts';
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CommandModule<{}, any>[] = [
   serveCommand,
   weightsCommand,
   executeCommand,
+  gatewayCommand,
   pnlCommand,
   deskCommand,
   parityCommand,

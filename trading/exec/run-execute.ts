@@ -89,7 +89,7 @@ export class OutsideDataError extends UsageError {}
 
 const MINUTE = 60_000_000_000n;
 
-function hhmm(date: string, v: string, flag: string): bigint {
+export function hhmm(date: string, v: string, flag: string): bigint {
   const m = /^(\d{2}):(\d{2})$/.exec(v);
   if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) > 0)) throw new UsageError(`${flag} ${JSON.stringify(v)}: must be HH:MM (UTC), 00:00 to 24:00`);
   return dateStartNs(date) + BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60) * 1_000_000_000n;
@@ -105,7 +105,7 @@ export function queueModel(name: string): sim.QueueModel {
 const span = (t: bigint) => isoNs(t).slice(11, 19);
 
 /** The instruments file, its errors prefixed with the flag (one line: flag, file, field, value). */
-function readFlagInstruments(path: string) {
+export function readFlagInstruments(path: string) {
   try {
     return readInstruments(path);
   } catch (e) {
@@ -115,7 +115,7 @@ function readFlagInstruments(path: string) {
 }
 
 /** The numeric flags' values: a bad one is one line naming the flag and the value. */
-function checkFlags(o: ExecuteOptions): void {
+export function checkFlags(o: Omit<ExecuteOptions, 'catalog'>): void {
   const bad = (flag: string, v: unknown, why: string) => {
     throw new UsageError(`${flag} ${String(v)}: ${why}`);
   };
@@ -278,7 +278,7 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
 }
 
 /** Child orders, cancels and fills as JSON lines (times as epoch-ns strings), in decision order then fills. */
-function writeOrders(path: string, actions: readonly OrderAction[], fills: readonly Fill[]): void {
+export function writeOrders(path: string, actions: readonly OrderAction[], fills: readonly Fill[]): void {
   const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
   const lines = [...actions.map((a) => JSON.stringify(a.type === 'new' ? { type: 'new', ...a.order } : { type: 'cancel', ...a.cancel }, big)), ...fills.map((f) => JSON.stringify({ type: 'fill', ...f }, big))];
   writeFileSync(path, lines.join('\n') + (lines.length ? '\n' : ''));

@@ -1,0 +1,195 @@
+/**
+ * The execution fold with its inputs merged: algo.ts (the algorithm) over three event-time
+ * streams, merged by watermarks (core/watermark-merge.ts), so that the child orders depend only on
+ * each stream's own sequence, never on how the streams interleave in wall-clock time. What
+ * `lockstep execute --redis` runs live (exec-live.ts) and what `lockstep execute --fills` runs over
+ * a catalog day and a file of the gateway's fills (run-execute-fills.ts): the same code, so the
+ * same inputs give the same orders byte for byte.
+ *
+ * Streams, and the order of one instant (T):
+ *   0 market: the raw events of the shard's input stream (other symbols and heartbeats only move
+ *     the watermark: a replay of the catalog has no heartbeats, and the orders must not depend on
+ *     them); applied once every stream has reached T;
+ *   1 fills: the gateway's fills (and heartbeats) for this parent, `strict`: a fill at T waits
+ *     until every other stream has passed T, so all market events at T come first;
+ *   2 kill: the kill-switch changes the live adapter read (and logged), `strict` too.
+ * A strict item waits for the others to pass its time and a tie picks the lower stream, so the
+ * merge equals one stable sort of the streams by (time, stream): a replay with every stream in
+ * hand takes the same order. The window's end is a timer: `onTime(end)` runs once every stream
+ * has reached `end`, before any input at `end` (as run-execute.ts reads the end).
+ *
+ * Fills are checked before the algorithm sees them: a fill id seen before, a fill of another
+ * symbol or side, or of a child that is not working (unknown, complete, or cancelled and settled)
+ * is a dead letter with the reason, as is an entry of the fills stream that cannot be read. Dead
+ * letters and order actions come out in one sequence, so a live adapter counts what it wrote and,
+ * after a restart, folds again from the start and writes only the rest.
+ *
+ * Pure: no I/O, clock, randomness or promises; event time (bigint ns) is the only clock.
+ */
+import type { MarketEvent } from '../../core/events.ts';
+import { advanceMark, enqueue, globalMark, initMerge, nextReady, type MergeState } from '../../core/watermark-merge.ts';
+import { decodeFillsEntry } from '../fills-wire.ts';
+import type { Instruments } from '../instruments.ts';
+import type { Fill, KillInput, OrderAction } from '../types.ts';
+import { initExec, onFill, onKill, onMarket, onTime } from './algo.ts';
+import type { ExecConfig, ExecState, ParentOrder } from './types.ts';
+
+export const MARKET = 0;
+export const FILLS = 1;
+export const KILL = 2;
+
+/** One input of the fold. `tag`: handed back on a dead letter (live: the stream entry id). */
+export type ExecItem =
+  | { kind: 'market'; ts: bigint; ev: MarketEvent }
+  | { kind: 'fill'; ts: bigint; fill: Fill; tag?: string; fields?: readonly string[] }
+  | { kind: 'bad'; ts: bigint; reason: string; tag?: string; fields?: readonly string[] }
+  | { kind: 'kill'; ts: bigint; kill: KillInput };
+
+/** What the fold emits, in one sequence. */
+export type ExecOutput = { kind: 'action'; action: OrderAction } | { kind: 'dead'; ts: bigint; reason: string; tag?: string; fields?: readonly string[] };
+
+export interface ExecFoldState {
+  algo: ExecState;
+  merge: MergeState<ExecItem>;
+  /** The end-of-window timer has run. */
+  endFired: boolean;
+  /** Fill ids seen, applied or refused (a repeat is a dead letter). */
+  fillIds: Record<string, true>;
+  /** Fills applied, in fold order (the TCA's and `--orders-out`'s). */
+  fills: Fill[];
+  /** Outputs emitted so far. */
+  emitted: number;
+  /** Mid (ticks) as the window ended (the TCA's), null until then. */
+  endMid: number | null;
+}
+
+export type ExecSink = (o: ExecOutput) => void;
+
+/** A fold for `parent` under `cfg` (validated by initExec). */
+export function initExecFold(parent: ParentOrder, cfg: ExecConfig): ExecFoldState {
+  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(3), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null };
+}
+
+const retime = (it: ExecItem, ts: bigint): ExecItem => {
+  if (it.kind === 'market') return { ...it, ts, ev: { ...it.ev, tsRecv: ts } };
+  if (it.kind === 'fill') return { ...it, ts, fill: { ...it.fill, tsRecv: ts } };
+  if (it.kind === 'kill') return { ...it, ts, kill: { ...it.kill, ts } };
+  return { ...it, ts };
+};
+
+/** A raw event of the input stream: the parent's symbol is an input, anything else moves the clock. */
+export function pushMarket(st: ExecFoldState, ev: MarketEvent, sink: ExecSink): void {
+  if (ev.kind === 'heartbeat' || ev.symbol !== st.algo.parent.symbol) advanceMark(st.merge, MARKET, ev.tsRecv);
+  else enqueue(st.merge, MARKET, { kind: 'market', ts: ev.tsRecv, ev }, retime);
+  drain(st, sink);
+}
+
+/** An entry of the fills stream: a fill of this parent, a bad entry, or (anything else) only its time. */
+export function pushFillInput(st: ExecFoldState, it: Extract<ExecItem, { kind: 'fill' | 'bad' }>, sink: ExecSink): void {
+  enqueue(st.merge, FILLS, it, retime);
+  drain(st, sink);
+}
+
+/** A kill-switch change (live: as logged when read). */
+export function pushKill(st: ExecFoldState, kill: KillInput, sink: ExecSink): void {
+  enqueue(st.merge, KILL, { kind: 'kill', ts: kill.ts, kill }, retime);
+  drain(st, sink);
+}
+
+/** Stream `s` will deliver nothing before `ts` (a heartbeat, another parent's fill, the end of a file). */
+export function pushMark(st: ExecFoldState, s: number, ts: bigint, sink: ExecSink): void {
+  advanceMark(st.merge, s, ts);
+  drain(st, sink);
+}
+
+/**
+ * One entry of `<ns>:fills` (flat fields, as the stream or an inputs file holds it): this parent's
+ * fill is an input; a heartbeat or another parent's fill only moves the stream's clock; an entry
+ * that cannot be read is a dead letter. Returns which it was (live writes it to its inputs file).
+ */
+export function pushFillsEntry(st: ExecFoldState, flat: readonly string[], tag: string, ins: Instruments, sink: ExecSink): 'mine' | 'clock' | 'bad' {
+  const e = decodeFillsEntry(flat, ins);
+  if (e.kind === 'heartbeat') {
+    pushMark(st, FILLS, e.ts, sink);
+    return 'clock';
+  }
+  if (e.kind === 'bad') {
+    pushFillInput(st, { kind: 'bad', ts: e.ts ?? st.merge.marks[FILLS] ?? 0n, reason: e.reason, tag, fields: flat }, sink);
+    return 'bad';
+  }
+  const p = st.algo.parent.id;
+  const mine = e.parentId !== undefined ? e.parentId === p : e.fill.orderId.startsWith(`${p}-`);
+  if (!mine) {
+    pushMark(st, FILLS, e.fill.tsRecv, sink);
+    return 'clock';
+  }
+  pushFillInput(st, { kind: 'fill', ts: e.fill.tsRecv, fill: e.fill, tag, fields: flat }, sink);
+  return 'mine';
+}
+
+const strict = (s: number) => s !== MARKET;
+
+function emit(st: ExecFoldState, sink: ExecSink, o: ExecOutput): void {
+  st.emitted++;
+  sink(o);
+}
+
+function actions(st: ExecFoldState, sink: ExecSink, acts: readonly OrderAction[]): void {
+  for (const action of acts) emit(st, sink, { kind: 'action', action });
+}
+
+/** Applies every input the watermarks allow, and the end timer when its time has come. */
+export function drain(st: ExecFoldState, sink: ExecSink): void {
+  const end = st.algo.parent.end;
+  for (;;) {
+    const it = nextReady(st.merge, st.endFired ? null : end, strict);
+    if (it === null) {
+      const w = globalMark(st.merge);
+      if (st.endFired || w === null || w < end) return;
+      st.endFired = true;
+      st.endMid = st.algo.lastMid;
+      actions(st, sink, onTime(st.algo, end));
+      continue;
+    }
+    apply(st, it, sink);
+  }
+}
+
+function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
+  const a = st.algo;
+  switch (it.kind) {
+    case 'market':
+      actions(st, sink, onMarket(a, it.ev, it.ts));
+      return;
+    case 'kill':
+      actions(st, sink, onKill(a, it.kill));
+      return;
+    case 'bad':
+      emit(st, sink, { kind: 'dead', ts: it.ts, reason: it.reason, tag: it.tag, fields: it.fields });
+      return;
+    case 'fill': {
+      const f = it.fill;
+      const why = refuse(st, f);
+      // an id is used once, applied or refused: its repeat is a duplicate either way
+      st.fillIds[f.fillId] = true;
+      if (why !== null) {
+        emit(st, sink, { kind: 'dead', ts: it.ts, reason: why, tag: it.tag, fields: it.fields });
+        return;
+      }
+      st.fills.push(f);
+      actions(st, sink, onFill(a, f));
+      return;
+    }
+  }
+}
+
+/** Why a fill of this parent cannot be applied, or null. */
+function refuse(st: ExecFoldState, f: Fill): string | null {
+  const p = st.algo.parent;
+  if (st.fillIds[f.fillId]) return `fill_id ${JSON.stringify(f.fillId)}: duplicate (already applied)`;
+  if (f.symbol !== p.symbol) return `symbol ${JSON.stringify(f.symbol)}: parent ${p.id} trades ${p.symbol}`;
+  if (f.side !== p.side) return `side ${f.side === 1 ? 'buy' : 'sell'}: parent ${p.id} is a ${p.side === 1 ? 'buy' : 'sell'}`;
+  const live = st.algo.working.some((o) => o.id === f.orderId) || st.algo.cancelling.some((o) => o.id === f.orderId);
+  if (!live) return `order_id ${JSON.stringify(f.orderId)}: not a working child of ${p.id} (unknown, complete, or cancelled and settled)`;
+  return null;
+}

@@ -1,0 +1,231 @@
+/**
+ * `lockstep execute --redis URL --ns NS ...`: one parent order executed live by the fold of
+ * exec-fold.ts (the algorithm of algo.ts), the same one `lockstep execute --fills` runs in replay.
+ *
+ * Inputs, each read from the start of its stream (XRANGE: nothing is acknowledged or consumed, so
+ * a worker or another algorithm reading the same streams is not disturbed):
+ * - the raw market events of the input stream of the symbol's shard (live/keys.ts inputStream,
+ *   decoded as the worker decodes them, live/wire.ts; an entry that cannot be decoded is the
+ *   worker's to dead-letter, and is passed over here);
+ * - `<ns>:fills` (trading/fills-wire.ts): this parent's fills (`parent_id`, else an `order_id`
+ *   `<parent>-<n>`); heartbeats and other parents' fills move the stream's clock;
+ * - the kill switch `<ns>:kill` (live/kill-switch.ts), read every poll: a change of the mode in
+ *   force for the symbol is logged to `<ns>:exec:<parent>:kills` at the event time of the last
+ *   market event read, then applied (a restart reads the log back: the change stays where it was).
+ *   An unreadable kill switch reads as a halt (it fails closed).
+ * Outputs, written in one MULTI per poll with the progress (`<ns>:exec:<parent>` `n`: how many of
+ * the fold's outputs are written): one `<ns>:orders` entry per child order or cancel
+ * (exec-wire.ts), one `<ns>:exec:dlq` entry per fill refused (the entry's id and fields, the reason).
+ *
+ * Restart (after SIGKILL or a Redis error): the fold runs again from the start of every stream
+ * (pure: the same outputs in the same order) and the first `n` outputs are not written again, so
+ * no child order is sent twice and none is lost.
+ *
+ * It stops once the window has ended and every stream has passed the end by the cancel settle
+ * time (a fill of a cancelled child may come until then), or on SIGTERM/SIGINT.
+ */
+import { writeFileSync } from 'node:fs';
+import { UserError } from '../../core/errors.ts';
+import { decodeEvent } from '../../live/wire.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
+import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
+import { isTransientRedisError } from '../../live/redis-errors.ts';
+import { shardOf } from '../../live/shard.ts';
+import { globalMark } from '../../core/watermark-merge.ts';
+import type { KillInput, KillMode, OrderAction } from '../types.ts';
+import { initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
+import type { ExecSetup } from './exec-setup.ts';
+import { decodeKillFields, encodeKillFields, encodeOrderFields, inputLine } from './exec-wire.ts';
+import { writeOrders } from './run-execute.ts';
+
+export interface ExecLiveOptions {
+  url: string;
+  ns: string;
+  setup: ExecSetup;
+  /** Write the orders and applied fills (as `--orders` of a replay) here when it stops. */
+  ordersOut?: string;
+  /** Write the inputs it read (fills entries, kill changes) here when it stops: `execute --fills` reads them. */
+  inputsOut?: string;
+  log?: (s: string) => void;
+  /** Wait between polls when nothing new arrived, ms (default 10). */
+  pollMs?: number;
+  /** Stop after this long without new input once something was read, ms (default: never). */
+  idleStopMs?: number;
+}
+
+export interface ExecLiveResult {
+  /** Outputs written by this run (a restart writes only the rest). */
+  written: number;
+  actions: OrderAction[];
+  deadLetters: number;
+  state: ExecFoldState;
+}
+
+export class ExecLiveError extends UserError {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Batch = [string, string[]][];
+
+/** Runs until the parent is over (or stopped); resolves with what it wrote. */
+export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
+  const log = o.log ?? (() => {});
+  const { parent } = o.setup;
+  const r = await openRedis(o.url, { name: 'lockstep-execute', commandTimeoutMs: 10_000 });
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const st = initExecFold(parent, o.setup.cfg);
+  const actions: OrderAction[] = [];
+  const inputs: string[] = [];
+  const stats = { written: 0, deadLetters: 0 };
+  try {
+    const pollMs = o.pollMs ?? 10;
+    let shards = 0;
+    while (!stop && shards === 0) {
+      shards = Number((await r.hget(metaKey({ ns: o.ns, shards: 0 }), 'shards')) ?? 0);
+      if (shards === 0) await sleep(100);
+    }
+    const keys: KeyLayout = { ns: o.ns, shards };
+    const progressKey = execProgressKey(keys, parent.id);
+    const progress = { after: Number((await r.hget(progressKey, 'n')) ?? 0) };
+    const pending: { n: number; o: ExecOutput }[] = [];
+    const sink = (x: ExecOutput) => {
+      if (x.kind === 'action') actions.push(x.action);
+      if (st.emitted > progress.after) pending.push({ n: st.emitted, o: x });
+    };
+    // the kill changes read before a restart, where they were read
+    let mode: KillMode = 'off';
+    for (const [id, f] of (await r.xrange(execKillLogStream(keys, parent.id), '-', '+')) as Batch) {
+      const k = decodeKillFields(f);
+      if ('bad' in k) throw new ExecLiveError(`${execKillLogStream(keys, parent.id)} entry ${id}: ${k.bad}`);
+      inputs.push(inputLine('kill', id, f));
+      pushKill(st, k, sink);
+      mode = k.mode;
+    }
+    const inKey = inputStream(keys, shardOf(parent.symbol, shards));
+    let inFrom = '-';
+    let fillsFrom = '-';
+    let idleSince = Date.now();
+    let clock: bigint | null = null;
+    log(`execute: ${parent.id} following ${inKey}, ${fillsStream(keys)} and the kill switch${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
+    while (!stop) {
+      let progressed = false;
+      let caughtUp = false;
+      try {
+        for (;;) {
+          const batch = (await r.xrange(inKey, inFrom, '+', 'COUNT', 2000)) as Batch;
+          caughtUp = batch.length < 2000;
+          if (batch.length === 0) break;
+          inFrom = `(${batch[batch.length - 1][0]}`;
+          for (const [, f] of batch) {
+            const d = decodeEvent(f);
+            if (d.ok) pushMarket(st, d.event, sink);
+          }
+          progressed = true;
+          if (pending.length >= 1000) break;
+        }
+        for (;;) {
+          const batch = (await r.xrange(fillsStream(keys), fillsFrom, '+', 'COUNT', 2000)) as Batch;
+          if (batch.length === 0) break;
+          fillsFrom = `(${batch[batch.length - 1][0]}`;
+          for (const [id, f] of batch) {
+            const what = pushFillsEntry(st, f, id, o.setup.ins, sink);
+            // another parent's fill moved the clock only: kept as a heartbeat at its time
+            const tr = f[f.indexOf('ts_recv') + 1];
+            inputs.push(what === 'clock' && !f.includes('heartbeat') ? inputLine('fills', id, ['kind', 'heartbeat', 'ts_recv', tr]) : inputLine('fills', id, f));
+          }
+          progressed = true;
+        }
+        const marketMark = st.merge.marks[MARKET];
+        // the switch is read at the input's present (not while a restart reads the past again)
+        if (marketMark !== null && caughtUp) {
+          const now = await readKillSwitch(r, keys);
+          const m = killModeFor(now, parent.symbol);
+          if (m !== mode) {
+            const k: KillInput = { symbol: parent.symbol, mode: m, reason: killFor(now, parent.symbol)?.reason ?? 'switched off', ts: marketMark };
+            const f = encodeKillFields(k);
+            const id = (await r.xadd(execKillLogStream(keys, parent.id), '*', ...f)) as string;
+            log(`execute: ${parent.id}: kill switch ${m} read at ts_recv ${marketMark} (${k.reason})`);
+            inputs.push(inputLine('kill', id, f));
+            pushKill(st, k, sink);
+            mode = m;
+            progressed = true;
+          }
+          // nothing is logged before the last market event read any more: the kill stream's clock
+          pushMark(st, KILL, marketMark, sink);
+        }
+        await write(r, keys, o, st, pending, progress, stats);
+        // every decision before this time is written: a simulated venue may play the market up to it
+        const c = decidedBefore(st);
+        if (c !== null && c !== clock) {
+          await r.hset(execClocksKey(keys), parent.id, String(c));
+          clock = c;
+        }
+      } catch (e) {
+        if (!isTransientRedisError(e)) throw e;
+        log(`execute: redis: ${(e as Error).message}; retrying`);
+        await sleep(200);
+        progress.after = Number((await r.hget(execProgressKey(keys, parent.id), 'n').catch(() => String(progress.after))) ?? 0);
+        continue;
+      }
+      const w = globalMark(st.merge);
+      if (st.endFired && w !== null && w >= parent.end + (o.setup.cfg.cancelSettleNs ?? 0n)) {
+        log(`execute: ${parent.id} done: ${st.algo.filled} of ${parent.qty} lots filled, ${st.algo.sent} child orders`);
+        await r.hdel(execClocksKey(keys), parent.id);
+        break;
+      }
+      if (progressed) idleSince = Date.now();
+      else if (o.idleStopMs !== undefined && Date.now() - idleSince >= o.idleStopMs) break;
+      else await sleep(pollMs);
+    }
+    if (o.ordersOut) writeOrders(o.ordersOut, actions, st.fills);
+    if (o.inputsOut) writeFileSync(o.inputsOut, inputs.join('\n') + (inputs.length ? '\n' : ''));
+    return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st };
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    r.disconnect();
+  }
+}
+
+/**
+ * The event time before which the fold has made every decision it will make, but for what fills
+ * still to come may cause (the gateway knows those: they come after its own heartbeat): the
+ * earliest input held back, else where the market and kill streams have got to.
+ */
+function decidedBefore(st: ExecFoldState): bigint | null {
+  const m = st.merge.marks;
+  let c: bigint | null = m[MARKET] === null || m[KILL] === null ? null : m[MARKET]! < m[KILL]! ? m[MARKET] : m[KILL];
+  for (const q of st.merge.queues) if (q.head < q.rows.length && (c === null || q.rows[q.head].ts < c)) c = q.rows[q.head].ts;
+  return c;
+}
+
+/** Writes the outputs not yet written, with the progress, in one MULTI. */
+async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }): Promise<void> {
+  const todo = queue.filter((x) => x.n > progress.after);
+  if (todo.length === 0) {
+    queue.length = 0;
+    return;
+  }
+  const { tick, lot } = o.setup.instrument;
+  const m = r.multi();
+  let dead = 0;
+  for (const { o: x } of todo) {
+    if (x.kind === 'action') m.xadd(ordersStream(keys), '*', ...encodeOrderFields(x.action, tick, lot));
+    else {
+      dead++;
+      m.xadd(execDeadLetterStream(keys), 'MAXLEN', '~', '100000', '*', 'parent_id', st.algo.parent.id, 'id', x.tag ?? '', 'reason', x.reason, ...(x.fields ?? []));
+    }
+  }
+  const n = todo[todo.length - 1].n;
+  m.hset(execProgressKey(keys, st.algo.parent.id), 'n', String(n), 'at', String(Date.now()));
+  const res = await m.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+  // dropped only once written: after a failed MULTI the retry writes them (past the progress re-read)
+  queue.length = 0;
+  progress.after = n;
+  stats.written += todo.length;
+  stats.deadLetters += dead;
+}

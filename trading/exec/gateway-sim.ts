@@ -1,0 +1,200 @@
+/**
+ * `lockstep gateway --sim --redis URL --ns NS`: a test order gateway. It reads the child orders and
+ * cancels of `<ns>:orders` (exec-wire.ts), plays them against the fill simulator (trading/sim/, one
+ * per symbol, fed by the raw events of every shard's input stream) and writes the fills to
+ * `<ns>:fills` (trading/fills-wire.ts, with `parent_id` and `order_id`) and, every poll, a
+ * heartbeat at the latest market time it has read: no fill of an earlier time will follow.
+ *
+ * Timing: the gateway follows the input streams as fast as it reads them; an order reaches the
+ * simulator at its decision time plus the entry latency, or, when the simulator's market is past
+ * that already, at the market's time (it came late). A fill's ts_recv is the simulator's (made +
+ * response latency) but never before the gateway's last heartbeat nor its previous fill. So a live
+ * run's fills depend on wall-clock timing; what is deterministic is the algorithm given the fills
+ * (`lockstep execute --fills` reproduces its orders from them).
+ *
+ * Not here: cancel confirmations on a stream (the algorithm counts a cancelled child as working
+ * for its settle time instead), and a restart that resumes (a restarted gateway starts over).
+ */
+import { UserError } from '../../core/errors.ts';
+import { decodeEvent } from '../../live/wire.ts';
+import { execClocksKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { openRedis } from '../../live/redis-connect.ts';
+import { isTransientRedisError } from '../../live/redis-errors.ts';
+import { encodeFillFields, heartbeatFields } from '../fills-wire.ts';
+import { instrumentOf, type Instruments } from '../instruments.ts';
+import * as sim from '../sim/index.ts';
+import type { Fill } from '../types.ts';
+import { decodeOrderFields } from './exec-wire.ts';
+import { queueModel } from './run-execute.ts';
+
+export interface GatewayOptions {
+  url: string;
+  ns: string;
+  ins: Instruments;
+  /** Queue model name (run-execute.ts `queueModel`); default risk-averse. */
+  queue?: string;
+  latency: sim.Latency;
+  makerBps?: number;
+  takerBps?: number;
+  account?: string;
+  log?: (s: string) => void;
+  pollMs?: number;
+  /**
+   * Pacing: while execution algorithms run (`<ns>:exec:clocks`), the market is played at most this
+   * far (event time, ns) past the slowest one's decisions, so their orders reach the simulated
+   * venue about when they would have; default 2 s. 0n: no pacing.
+   */
+  leadNs?: bigint;
+  /** Stop after this long without any new entry once something was read, ms (tests; default: until SIGTERM/SIGINT). */
+  idleStopMs?: number;
+}
+
+export class GatewayError extends UserError {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Batch = [string, string[]][];
+
+/** Runs until stopped; resolves with the counts. */
+export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number; fills: number; refused: number }> {
+  const log = o.log ?? (() => {});
+  const queue = queueModel(o.queue ?? 'risk-averse');
+  const r = await openRedis(o.url, { name: 'lockstep-gateway', commandTimeoutMs: 10_000 });
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const stats = { orders: 0, fills: 0, refused: 0 };
+  const sims = new Map<string, sim.SimState>();
+  const parentOf = new Map<string, string>();
+  const simFor = (symbol: string): sim.SimState | null => {
+    let s = sims.get(symbol);
+    if (s) return s;
+    const inst = instrumentOf(o.ins, symbol);
+    if (!inst) return null;
+    s = sim.createSimulator({ instrument: { symbol, tick: inst.tick, lot: inst.lot, multiplier: inst.multiplier }, queueModel: queue, latency: o.latency, account: o.account ?? 'sim', strategy: 'gateway', fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: o.ins.moneyGrid } });
+    sims.set(symbol, s);
+    return s;
+  };
+  try {
+    let shards = 0;
+    while (!stop && shards === 0) {
+      shards = Number((await r.hget(metaKey({ ns: o.ns, shards: 0 }), 'shards')) ?? 0);
+      if (shards === 0) await sleep(100);
+    }
+    const keys: KeyLayout = { ns: o.ns, shards };
+    const inFrom = new Array<string>(shards).fill('-');
+    // market events read but not played yet (pacing), per shard
+    const held: import('../../core/events.ts').MarketEvent[][] = Array.from({ length: shards }, () => []);
+    const leadNs = o.leadNs ?? 2_000_000_000n;
+    let ordersFrom = '-';
+    let now: bigint | null = null;
+    let lastHb: bigint | null = null;
+    let lastFill = 0n;
+    let idleSince = Date.now();
+    log(`gateway: simulating the venue for ${o.ns} (${shards} shards, ${sim.queueModelName(queue)} queue)`);
+    while (!stop) {
+      let progressed = false;
+      try {
+        // orders first: what was decided on the events read so far reaches the venue before later ones
+        for (;;) {
+          const batch = (await r.xrange(ordersStream(keys), ordersFrom, '+', 'COUNT', 1000)) as Batch;
+          if (batch.length === 0) break;
+          ordersFrom = `(${batch[batch.length - 1][0]}`;
+          progressed = true;
+          for (const [id, f] of batch) {
+            const a = decodeOrderFields(f);
+            const refuse = (why: string) => {
+              stats.refused++;
+              log(`gateway: ${ordersStream(keys)} entry ${id} refused: ${why}`);
+            };
+            if ('bad' in a) {
+              refuse(a.bad);
+              continue;
+            }
+            const s = simFor(a.type === 'new' ? a.order.symbol : a.cancel.symbol);
+            if (!s) {
+              refuse(`symbol ${a.type === 'new' ? a.order.symbol : a.cancel.symbol}: unknown (not in the instruments and no default)`);
+              continue;
+            }
+            try {
+              if (a.type === 'new') {
+                parentOf.set(a.order.id, a.order.parentId);
+                sim.submit(s, a.order);
+                stats.orders++;
+              } else sim.cancel(s, a.cancel);
+            } catch (e) {
+              if (!(e instanceof sim.SimInputError)) throw e;
+              refuse(e.message);
+            }
+          }
+        }
+        // then the market, one batch per shard, played up to the pace of the slowest algorithm
+        const clocks = leadNs > 0n ? ((await r.hvals(execClocksKey(keys))) as string[]).filter((v) => /^\d+$/.test(v)).map(BigInt) : [];
+        const limit = clocks.length === 0 ? null : clocks.reduce((m, t) => (t < m ? t : m)) + leadNs;
+        for (let sh = 0; sh < shards; sh++) {
+          if (held[sh].length < 2000) {
+            const batch = (await r.xrange(inputStream(keys, sh), inFrom[sh], '+', 'COUNT', 2000)) as Batch;
+            if (batch.length > 0) {
+              inFrom[sh] = `(${batch[batch.length - 1][0]}`;
+              for (const [, f] of batch) {
+                const d = decodeEvent(f);
+                if (d.ok) held[sh].push(d.event);
+              }
+            }
+          }
+          let i = 0;
+          for (; i < held[sh].length; i++) {
+            const ev = held[sh][i];
+            if (limit !== null && ev.tsRecv > limit) break;
+            progressed = true;
+            if (now === null || ev.tsRecv > now) now = ev.tsRecv;
+            if (ev.kind === 'heartbeat') continue;
+            const s = simFor(ev.symbol);
+            if (s && (s.now === null || ev.tsRecv >= s.now)) sim.onMarket(s, ev);
+          }
+          held[sh].splice(0, i);
+          // paced: nothing up to the limit is left unplayed, so the clock (and the heartbeat) is there
+          if (limit !== null && (held[sh].length > 0 || i > 0) && (now === null || limit > now) && held[sh].length > 0) now = limit;
+        }
+        if (now !== null) {
+          const out: string[][] = [];
+          for (const s of sims.values()) {
+            sim.advance(s, now);
+            for (const rep of sim.drain(s, now)) {
+              if (rep.type !== 'fill') continue;
+              // never before what was promised (the heartbeat) or written (the previous fill)
+              let t = rep.fill.tsRecv;
+              if (lastHb !== null && t < lastHb) t = lastHb;
+              if (t < lastFill) t = lastFill;
+              lastFill = t;
+              const fill: Fill = { ...rep.fill, tsRecv: t };
+              out.push(encodeFillFields(fill, o.ins, parentOf.get(fill.orderId)));
+            }
+          }
+          if (out.length > 0 || lastHb === null || now > lastHb) {
+            const m = r.multi();
+            for (const f of out) m.xadd(fillsStream(keys), '*', ...f);
+            m.xadd(fillsStream(keys), '*', ...heartbeatFields(now));
+            const res = await m.exec();
+            for (const [err] of res ?? []) if (err) throw err;
+            stats.fills += out.length;
+            lastHb = now;
+          }
+        }
+      } catch (e) {
+        if (!isTransientRedisError(e)) throw e;
+        log(`gateway: redis: ${(e as Error).message}; retrying`);
+        await sleep(200);
+        continue;
+      }
+      if (progressed) idleSince = Date.now();
+      else if (o.idleStopMs !== undefined && Date.now() - idleSince >= o.idleStopMs) break;
+      else await sleep(o.pollMs ?? 10);
+    }
+    return stats;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    r.disconnect();
+  }
+}
