@@ -20,6 +20,9 @@
  * - closing tick → PnL served: per sample, the input that made it due (the first row at or past
  *   its second) to its log entry: the desk's own path (worker commit, desk poll, fold, MULTI).
  *
+ * Event time is retimed (`loadEvents`): about 100 seconds of event time per wall second, so the desk
+ * writes ~100 samples per second rather than thousands.
+ *
  * Run: `npx tsx bench/pnl-live-bench.ts [--rate 10000] [--seconds 10] [--poll-ms 2] [--json out.json]`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -61,11 +64,29 @@ export interface PnlLiveResult {
   loadavg: number[];
 }
 
-async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]> {
+/**
+ * The day's first `limit` events, retimed so that `perSecond` distinct instants make one second of
+ * event time (the instants' order and ties kept: a book update's rows stay one instant). Why: a
+ * generated day has a few events per second of event time, so fed at 10k events/s it would cross
+ * thousands of seconds per wall second, each a sample to write: not what a desk meets live (one
+ * sample per second). Retimed, the desk writes `rate / perSecond` samples per wall second.
+ */
+async function loadEvents(catalog: string, limit: number, perSecond: number): Promise<MarketEvent[]> {
   const opened = await openSelection({ catalog, date: DATE });
   const m = new EventMerge(opened.cursors);
   const events: MarketEvent[] = [];
-  for (let e = m.next(); e !== null && events.length < limit; e = m.next()) if (e.kind !== 'heartbeat') events.push(e);
+  const step = SECOND / BigInt(perSecond);
+  let base: bigint | null = null;
+  let prev: bigint | null = null;
+  let instant = -1n;
+  for (let e = m.next(); e !== null && events.length < limit; e = m.next()) {
+    if (e.kind === 'heartbeat') continue;
+    base ??= (e.tsRecv / SECOND) * SECOND;
+    if (e.tsRecv !== prev) instant++;
+    prev = e.tsRecv;
+    const ts = base + instant * step;
+    events.push({ ...e, tsRecv: ts, tsEvent: ts });
+  }
   await opened.close();
   return events;
 }
@@ -78,7 +99,7 @@ async function waitExit(p: ChildProcess): Promise<void> {
 }
 
 /** Runs the bench; prints a table and returns the figures. */
-export async function benchPnlLive(opts: { rate?: number; seconds?: number; symbols?: number; pollMs?: number; json?: string; log?: (s: string) => void } = {}): Promise<PnlLiveResult> {
+export async function benchPnlLive(opts: { rate?: number; seconds?: number; symbols?: number; pollMs?: number; samplesPerSecond?: number; json?: string; log?: (s: string) => void } = {}): Promise<PnlLiveResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const rate = opts.rate ?? 10_000;
   const seconds = opts.seconds ?? 10;
@@ -90,7 +111,7 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
   const procs: ChildProcess[] = [];
   try {
     await generateDay({ date: DATE, symbols: opts.symbols ?? 12, seed: 11, preset: 'tiny', out: join(dir, 'cat') });
-    const events = await loadEvents(join(dir, 'cat'), Math.floor(rate * seconds));
+    const events = await loadEvents(join(dir, 'cat'), Math.floor(rate * seconds), Math.max(1, Math.round(rate / (opts.samplesPerSecond ?? 100))));
     const fields = events.map((e) => [inputStream(keys, shardOf(e.symbol, keys.shards)), encodeEvent(e)] as const);
     writeFileSync(join(dir, 'instruments.json'), JSON.stringify({ default: { tick: 0.01, lot: 1 } }));
     // positions in every symbol, opened at the first event's instant (fills after its rows)
