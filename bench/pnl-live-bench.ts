@@ -124,10 +124,19 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
     const lockstep = (...args: string[]) => spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
     procs.push(lockstep('live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'bench'));
     for (let i = 0; i < 600 && !(await r.hget(`${keys.ns}:meta`, 'columns')); i++) await new Promise((res) => setTimeout(res, 100));
-    const desk = lockstep('desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--poll-ms', String(pollMs));
+    const desk = spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--poll-ms', String(pollMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs.push(desk);
-    // the desk is following once it logs; give it the deployment's columns first
-    await new Promise((res) => setTimeout(res, 1000));
+    // feed only once the desk follows the streams (a process start under load takes seconds: the
+    // backlog it would meet is not the latency being measured)
+    await new Promise<void>((res, rej) => {
+      let buf = '';
+      desk.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        process.stderr.write(d);
+        buf += d;
+        if (buf.includes('desk: following')) res();
+      });
+      desk.once('exit', (c) => rej(new Error(`lockstep desk exited (${c}) before following the streams`)));
+    });
     const start = performance.now();
     let i = 0;
     while (i < events.length) {
@@ -142,10 +151,19 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
     }
     const achieved = events.length / ((performance.now() - start) / 1000);
     const loadavg = (await import('node:os')).loadavg();
-    // drained: the desk's progress stops moving
+    // drained: every input acknowledged by the worker (as kill-latency.ts), then the desk's progress still for a second
+    const drained = async () => {
+      for (let s = 0; s < keys.shards; s++) {
+        const groups = (await r.xinfo('GROUPS', inputStream(keys, s)).catch(() => [])) as unknown[][];
+        const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [x[2 * i], x[2 * i + 1]])))[0];
+        if (!g || Number(g.pending) !== 0 || Number(g.lag ?? 1) !== 0) return false;
+      }
+      return true;
+    };
+    for (let k = 0; k < 1200 && !(await drained()); k++) await new Promise((res) => setTimeout(res, 100));
     let last = -1;
     for (let k = 0; k < 300; k++) {
-      await new Promise((res) => setTimeout(res, 200));
+      await new Promise((res) => setTimeout(res, 1000));
       const cur = Number((await r.hget(deskKey(keys), 'n')) ?? 0);
       if (cur === last && cur > 0) break;
       last = cur;
