@@ -17,6 +17,7 @@
 import type { RedisClient } from './redis-connect.ts';
 import { killSwitchKey, SYMBOL_RE } from './keys.ts';
 import { UserError } from '../core/errors.ts';
+import { isCluster } from './alerts/replies.ts';
 
 /** The two modes an entry can have (`off` is the absence of an entry). */
 export type KillEntryMode = 'halt' | 'reduce-only';
@@ -130,6 +131,9 @@ export interface KillChange {
 
 export class KillSwitchError extends UserError {}
 
+/** A key in the kill switch's own Cluster slot (see `KillRecord`): `{<ns>:kill}:<name>`. */
+export const killRecordKey = (keys: { ns: string }, name: string): string => `{${killSwitchKey(keys)}}:${name}`;
+
 /** The state after `change` (pure). */
 export function applyKillChange(cur: KillState, change: KillChange): KillState {
   for (const s of change.symbols ?? []) if (!SYMBOL_RE.test(s)) throw new KillSwitchError(`invalid symbol ${JSON.stringify(s)}`);
@@ -195,8 +199,16 @@ return 1`;
 
 /**
  * A hash field written in the same atomic step as the switch (the automatic kill switch records
- * the episode it fired for, so a restarted guard does not fire it again). Not for Redis Cluster:
- * the two keys would sit in different slots.
+ * the episode it fired for, so a restarted guard does not fire it again).
+ *
+ * Redis Cluster: the script touches both keys, so they must share a slot. Name the record's key
+ * with `killRecordKey` (`{<ns>:kill}:<name>`): a key without braces is hashed on its whole name, so
+ * the hash tag `{<ns>:kill}` puts the record in the kill key's own slot, and the kill key keeps its
+ * name (every reader, old or new, reads `<ns>:kill` as before). On a Cluster, a record key outside
+ * that tag is refused before anything is written, naming both keys (Redis would refuse the script
+ * with CROSSSLOT). Migrating a record key from an older name (`<ns>:kill:fired`) to the tagged one:
+ * the old hash is read once more on start (its fields are episodes already acted on) and new
+ * records go to the tagged key; on a standalone Redis both names work.
  */
 export interface KillRecord {
   key: string;
@@ -212,6 +224,7 @@ export interface KillRecord {
  */
 export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change: KillChange, record?: KillRecord): Promise<KillState> {
   const key = killSwitchKey(keys);
+  if (record && isCluster(r) && !record.key.startsWith(`{${key}}`)) throw new KillSwitchError(`the record key ${record.key} is not in the slot of the kill switch ${key} on this Redis Cluster: name it killRecordKey(keys, name) = ${killRecordKey(keys, '<name>')}`);
   for (let attempt = 0; attempt < 50; attempt++) {
     let cur: string | null;
     let parsed: KillState;

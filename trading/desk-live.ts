@@ -10,9 +10,12 @@
  * Watermarks: a shard's are its rows' times and the time of the last input its worker committed
  * (as portfolio/live.ts reads them); the fills stream's are its fills' and heartbeats' ts_recv.
  *
- * Restart: the fold is run again from the start of the streams (pure: the same outputs in the same
- * order), and the first `n` outputs are not written again: no fill is applied or dead-lettered
- * twice, no second of the series logged twice. A limit breach acts (alert, kill switch by the limits
+ * Restart: every `checkpointEvery` outputs the MULTI also holds the checkpoint (desk-checkpoint.ts:
+ * the fold state and each stream's position, in `<ns>:desk` `ckpt`). A restart restores it and
+ * reads each stream after its position (so the streams may be trimmed up to it); with no usable
+ * checkpoint the fold is run again from the start of the streams. Either way the fold is pure
+ * (the same outputs in the same order) and the first `n` outputs are not written again: no fill is
+ * applied or dead-lettered twice, no second of the series logged twice. A limit breach acts (alert, kill switch by the limits
  * file's policy) before the MULTI that records it: after a crash in between it acts again, which
  * the kill switch takes as a no-op and the alerts list shows once more (at least once, never lost).
  */
@@ -20,11 +23,12 @@ import { UserError } from '../core/errors.ts';
 import { raiseAlert } from '../live/alerts/raise.ts';
 import { quoteValue } from '../live/dead-letter.ts';
 import { checkpointKey, deskKey, fillsDeadLetterStream, fillsStream, inputStream, metaKey, outputStream, pnlKey, pnlLogKey, positionsKey, riskKey, type KeyLayout } from '../live/keys.ts';
-import { setKillSwitch } from '../live/kill-switch.ts';
+import { entryMode, killFor, readKillSwitch, setKillSwitch, type KillState } from '../live/kill-switch.ts';
 import { encodeDeskFields } from '../live/pnl-record.ts';
 import { parseRow, readOutputColumns } from '../live/read-output.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { isTransientRedisError } from '../live/redis-errors.ts';
+import { decodeDeskCheckpoint, encodeDeskCheckpoint, type DeskCursor } from './desk-checkpoint.ts';
 import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskConfig, type DeskState, type DeskFillInput, type DeskOutput, type DeskRow } from './desk-fold.ts';
 import { decodeFillsEntry, encodeFillFields } from './fills-wire.ts';
 import { snapshot, type BookRecord, type PositionRecord } from './ledger-snapshot.ts';
@@ -41,9 +45,23 @@ export interface DeskLiveOptions {
   idleStopMs?: number;
   /** Called after each MULTI with the number of outputs written so far (bench). */
   onWrite?: (n: number) => void;
+  /** Checkpoint the fold with the first MULTI after every this many outputs (default 1000; 0: never, a restart refolds the day). */
+  checkpointEvery?: number;
 }
 
 export class DeskLiveError extends UserError {}
+
+/** What a run did: outputs written, fills applied, entries dead-lettered, and fills applied while their symbol was killed (each also an alert). */
+export interface DeskStats {
+  written: number;
+  fills: number;
+  deadLettered: number;
+  killedFills: number;
+}
+
+/** Output-stream entries per shard and fills-stream entries read per poll (each poll ends with one MULTI). */
+const ROWS_BATCH = 500;
+const FILLS_BATCH = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const noTs = <T extends { ts: bigint }>(x: T): Omit<T, 'ts'> => {
@@ -67,14 +85,14 @@ export function sampleRecords(books: readonly BookRecord[], positions: readonly 
 export const logRecord = (books: readonly BookRecord[]) => ({ books: books.map(noTs) });
 
 /** Runs until stopped; resolves with the outputs written by this run. */
-export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fills: number; deadLettered: number }> {
+export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
   const log = o.log ?? (() => {});
   const r = await openRedis(o.url, { name: 'lockstep-desk', commandTimeoutMs: 10_000 });
   let stop = false;
   const onSignal = () => (stop = true);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const stats = { written: 0, fills: 0, deadLettered: 0 };
+  const stats: DeskStats = { written: 0, fills: 0, deadLettered: 0, killedFills: 0 };
   try {
     const pollMs = o.pollMs ?? 20;
     let idleSince: number | null = null;
@@ -98,14 +116,19 @@ export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fi
     if (mi < 0) throw new DeskLiveError(`--mark ${o.cfg.ledger.mark}: column ${markCol} is not an output column of deployment ${o.ns} (it computes ${columns.join(', ')})`);
     const ri = columns.indexOf(rvCol);
     if (ri < 0) log(`desk: column ${rvCol} is not computed by deployment ${o.ns}: VaR counts every position as missing`);
-    const st = initDesk({ ...o.cfg, rowStreams: keys.shards });
-    const progress = { after: Number((await r.hget(deskKey(keys), 'n')) ?? 0), resync: false };
+    const cfg = { ...o.cfg, rowStreams: keys.shards };
+    const progress = { after: Number((await r.hget(deskKey(keys), 'n')) ?? 0), resync: false, ckptAt: 0 };
+    const restored = await restore(r, keys, cfg, log);
+    const st = restored?.st ?? initDesk(cfg);
+    const cur: DeskCursor = restored?.cur ?? { from: new Array<string>(keys.shards).fill('-'), fills: '-' };
+    progress.ckptAt = st.emitted;
     const pending: { n: number; o: DeskOutput }[] = [];
     const sink = (out: DeskOutput) => {
       if (st.emitted > progress.after) pending.push({ n: st.emitted, o: out });
     };
-    const from = new Array<string>(keys.shards).fill('-');
-    let fillsFrom = '-';
+    const from = cur.from;
+    // resumed from a checkpoint, the streams may hold nothing new: idle counts from now
+    if (restored !== null && o.idleStopMs !== undefined) idleSince = Date.now();
     log(`desk: following ${keys.shards} shards of ${o.ns} and ${fillsStream(keys)}${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
     while (!stop) {
       let progressed = false;
@@ -113,9 +136,10 @@ export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fi
         for (let s = 0; s < keys.shards; s++) {
           // the committed position first: every row up to it is in the output stream read next
           const mark = await committedTime(r, keys, s);
-          for (;;) {
-            const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', 500)) as [string, string[]][];
-            if (batch.length === 0) break;
+          // one batch per stream per poll, then the MULTI: a backlog (a restart, a slow desk) is
+          // written in bounded steps, each with its checkpoint when due, not in one giant MULTI
+          const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', ROWS_BATCH)) as [string, string[]][];
+          if (batch.length > 0) {
             from[s] = `(${batch[batch.length - 1][0]}`;
             const rows: DeskRow[] = [];
             for (const [, f] of batch) for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'rows' || f[i] === 'r') for (const line of f[i + 1].split('\n')) rows.push(deskRow(line, mi, ri));
@@ -123,17 +147,17 @@ export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fi
             progressed = true;
           }
           const m = st.merge.marks[s];
-          if (mark !== null && (m === null || mark > m)) {
+          // the committed time is a watermark only once every row before it was read (the batch did not stop short)
+          if (batch.length < ROWS_BATCH && mark !== null && (m === null || mark > m)) {
             pushDeskWatermark(st, s, mark, sink);
             progressed = true;
           }
         }
-        for (;;) {
-          const batch = (await r.xrange(fillsStream(keys), fillsFrom, '+', 'COUNT', 2000)) as [string, string[]][];
-          if (batch.length === 0) break;
-          fillsFrom = `(${batch[batch.length - 1][0]}`;
+        const fb = (await r.xrange(fillsStream(keys), cur.fills, '+', 'COUNT', FILLS_BATCH)) as [string, string[]][];
+        if (fb.length > 0) {
+          cur.fills = `(${fb[fb.length - 1][0]}`;
           let run: DeskFillInput[] = [];
-          for (const [id, f] of batch) {
+          for (const [id, f] of fb) {
             const e = decodeFillsEntry(f, o.cfg.ledger.instruments);
             if (e.kind === 'heartbeat') {
               // in stream order: the fills before it first
@@ -146,7 +170,7 @@ export async function runDesk(o: DeskLiveOptions): Promise<{ written: number; fi
           if (run.length > 0) pushDeskFills(st, run, sink);
           progressed = true;
         }
-        await write(r, keys, o, st, pending, progress, stats, log);
+        await write(r, keys, o, cfg, st, cur, pending, progress, stats, log);
       } catch (e) {
         if (!isTransientRedisError(e)) throw e;
         progress.resync = true;
@@ -201,8 +225,24 @@ async function actOn(r: RedisClient, keys: KeyLayout, rec: LimitRecord, log: (s:
   }
 }
 
-/** Writes the queued outputs (one MULTI with the progress), after acting on the limit breaches among them. */
-async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, st: DeskState, queue: { n: number; o: DeskOutput }[], progress: { after: number; resync: boolean }, stats: { written: number; fills: number; deadLettered: number }, log: (s: string) => void): Promise<void> {
+/** The last entry ID read from an XRANGE start (`(<id>`), or null when nothing was read (`-`). */
+const lastRead = (start: string): string | null => (start.startsWith('(') ? start.slice(1) : null);
+
+/** The checkpoint in `<ns>:desk`, restored, or null (none, or refused: said why). */
+async function restore(r: RedisClient, keys: KeyLayout, cfg: DeskConfig, log: (s: string) => void): Promise<{ st: DeskState; cur: DeskCursor } | null> {
+  const bytes = await r.hgetBuffer(deskKey(keys), 'ckpt');
+  if (bytes === null) return null;
+  const d = decodeDeskCheckpoint(cfg, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if ('refused' in d) {
+    log(`desk: the checkpoint in ${deskKey(keys)} is not used (${d.refused}): folding the streams again from the start`);
+    return null;
+  }
+  log(`desk: resuming from the checkpoint at output ${d.st.emitted} (shards after ${d.cur.from.join(' ')}, fills after ${d.cur.fills})`);
+  return d;
+}
+
+/** Writes the queued outputs (one MULTI with the progress, and the checkpoint when due), after acting on the limit breaches among them. */
+async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, cfg: DeskConfig, st: DeskState, cur: DeskCursor, queue: { n: number; o: DeskOutput }[], progress: { after: number; resync: boolean; ckptAt: number }, stats: DeskStats, log: (s: string) => void): Promise<void> {
   if (queue.length === 0) return;
   if (progress.resync) {
     progress.after = Number((await r.hget(deskKey(keys), 'n')) ?? 0);
@@ -214,6 +254,7 @@ async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, st: De
     return;
   }
   for (const x of todo) if (x.o.kind === 'limit') await actOn(r, keys, x.o.rec, log);
+  const killed = await alertKilledFills(r, keys, todo, log);
   const now = Date.now();
   const m = r.multi();
   let last: { t: bigint; books: BookRecord[] } | null = null;
@@ -243,14 +284,46 @@ async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, st: De
   }
   const n = todo[todo.length - 1].n;
   m.hset(deskKey(keys), 'n', String(n), 'at', String(now));
+  if (killed > 0) m.hincrby(deskKey(keys), 'killedFills', killed);
+  // the checkpoint covers exactly the outputs written up to n (the fold has emitted nothing more)
+  const every = o.checkpointEvery ?? 1000;
+  const ckpt = every > 0 && n === st.emitted && n - progress.ckptAt >= every;
+  // ckptPos (JSON, the last entry read of each shard's output stream and of the fills stream, null: none) says up to where an operator may trim them
+  if (ckpt) m.hset(deskKey(keys), 'ckpt', Buffer.from(encodeDeskCheckpoint(cfg, st, cur)), 'ckptN', String(n), 'ckptPos', JSON.stringify({ shards: cur.from.map(lastRead), fills: lastRead(cur.fills) }));
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
   progress.after = n;
+  if (ckpt) progress.ckptAt = n;
   stats.written += todo.length;
   stats.fills += fills;
   stats.deadLettered += dead;
+  stats.killedFills += killed;
   queue.length = 0;
   o.onWrite?.(n);
+}
+
+/**
+ * Fills are facts: one for a symbol the kill switch has stopped is applied like any other (the
+ * position it made exists), but never silently: each raises an alert naming the fill id, the
+ * symbol and the kill state in force (read when the desk writes it, which is what the desk can know
+ * live; the fold, being pure, does not read the switch), and is counted in `<ns>:desk`
+ * `killedFills`. Raised before the MULTI that records the fill, as the limits' alerts (at least once).
+ */
+async function alertKilledFills(r: RedisClient, keys: KeyLayout, todo: readonly { o: DeskOutput }[], log: (s: string) => void): Promise<number> {
+  let state: KillState | null = null;
+  let n = 0;
+  for (const { o: out } of todo) {
+    if (out.kind !== 'fill' || out.outcome !== 'applied') continue;
+    state ??= await readKillSwitch(r, keys);
+    const e = killFor(state, out.fill.symbol);
+    if (e === null) continue;
+    const f = out.fill;
+    const summary = `fill ${f.fillId} (${f.account}/${f.strategy} ${f.side > 0 ? 'buy' : 'sell'} ${f.qty} lots of ${f.symbol}) applied while the kill switch is on for ${f.symbol}: ${entryMode(e)}${state.all === e ? ' (whole deployment)' : ''} since ${new Date(e.at).toISOString()} by ${e.by}: ${e.reason}`;
+    await raiseAlert(r, keys, { id: `fill-killed:${f.symbol}:${f.fillId}`, severity: 'critical', summary, value: f.qty, scope: f.symbol });
+    log(`desk: ${summary}`);
+    n++;
+  }
+  return n;
 }
 
 /** The breaches in force (the limits' state keys `limit\0scope`), for the risk hash. */

@@ -57,7 +57,7 @@
  *
  * No I/O, clock, randomness or promises; state is data (maps, arrays, bigints, two Float64Arrays)
  * plus two small row classes whose fields are accessors into those arrays: a `structuredClone` of a
- * ledger would drop the accessors (nothing clones one today; add a clone function if needed).
+ * ledger would drop the accessors: ledger-codec.ts is the exact copy (desk checkpoints).
  */
 import { UserError } from '../core/errors.ts';
 import { instrumentOf, type Instruments } from './instruments.ts';
@@ -133,7 +133,8 @@ export interface HotStore {
   f: Float64Array;
 }
 
-const HOT = 8;
+/** Float64 slots per position row (exported for ledger-codec.ts, which rebuilds the rows). */
+export const HOT = 8;
 const H_MARK = 0;
 const H_NOTIONAL = 1;
 const H_VAR = 2;
@@ -143,7 +144,7 @@ const H_NORV = 5;
 const H_SOD = 6;
 
 /** A position: its cold fields as properties, its hot numbers in the ledger's `HotStore` row `o`. */
-class PositionRow implements Position {
+export class PositionRow implements Position {
   basisNum = 0n;
   basisDen = 1n;
   basis0 = 0n;
@@ -222,7 +223,7 @@ export interface SymbolState {
  * the first position holding it as a plain index, so a mark of a symbol held once reads the
  * symbol object and two rows, no boxed doubles and no array.
  */
-class SymbolRow implements SymbolState {
+export class SymbolRow implements SymbolState {
   markTs: bigint | null = null;
   positions: number[] = [];
   netLots = 0;

@@ -89,10 +89,16 @@ function limitsAfter(st: PnlFoldState, out: PnlOutput): void {
   clearDirty(l);
 }
 
-/** Applies one factor row: samples due before it, then the new mark and rv, then the limits. */
+/**
+ * Applies one factor row: samples due before it, then the new mark and rv, then the limits. A row
+ * without a usable mark (null, ≤ 0: no quote yet, a one-sided book) is not an input at all, as in
+ * the live desk's fold (desk-fold.ts): it neither moves the clock nor opens the series, so both
+ * sample the same seconds and apply the same marks, and their VaR sums are equal bit for bit.
+ */
 export function stepRow(st: PnlFoldState, row: MarkRow, out: PnlOutput): void {
+  if (row.price === null || !(row.price > 0)) return;
   advance(st, row.ts, out);
-  if (row.price !== null) applyMarkPrice(st.ledger, row.symbol, st.last!, row.price, row.rv);
+  applyMarkPrice(st.ledger, row.symbol, st.last!, row.price, row.rv);
   limitsAfter(st, out);
 }
 

@@ -78,7 +78,10 @@ export async function runPnlReplay(o: PnlReplayOptions): Promise<PnlReplaySummar
   try {
     const tablePath = join(dir, 'factors.parquet');
     if (symbols.length > 0) {
-      const s = await runReplay({ catalog: o.catalog, date: o.date, symbols, kinds: ['heartbeat', 'book', 'quote', 'trade'], factors: [o.mark === 'mid' ? mid : lastPrice, withParams(realizedVol, { bars: rvMin })], out: tablePath, progress: false });
+      // every kind of event, as a live deployment folds them: a realized-vol bar closes on the first
+      // event of the symbol past it, a fundamentals or news row included, and the VaR's float sum
+      // depends on which row brings the new rv (so `lockstep desk` and this give the same bits)
+      const s = await runReplay({ catalog: o.catalog, date: o.date, symbols, factors: [o.mark === 'mid' ? mid : lastPrice, withParams(realizedVol, { bars: rvMin })], out: tablePath, progress: false });
       events = s.events;
     }
     const out = pnlOutput();

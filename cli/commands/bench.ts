@@ -45,7 +45,7 @@ function parseRates(v: string | undefined): number[] | undefined {
 async function single(a: BenchArgs): Promise<void> {
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill, dashboard) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json, arrow: true });
@@ -88,6 +88,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchDashboard({ rate: rates?.[0], seconds: a.seconds, json: a.json });
     return;
   }
+  if (a.what === 'pnl-live') {
+    const rates = parseRates(a.rates);
+    if (rates && rates.length !== 1) throw new UsageError(`--rates ${JSON.stringify(a.rates)}: the pnl-live bench runs at one rate (e.g. --rates 10000)`);
+    const { benchPnlLive } = await import('../../bench/pnl-live-bench.ts');
+    await benchPnlLive({ rate: rates?.[0], seconds: a.seconds, json: a.json });
+    return;
+  }
   if (a.what === 'weights') {
     const { benchWeights } = await import('../../bench/weights-bench.ts');
     await benchWeights({ json: a.json });
@@ -114,13 +121,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchOnnx({ json: a.json });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill, dashboard`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill, dashboard; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };

@@ -11,6 +11,8 @@ const builder = (y: Argv) =>
     .option('positions', { type: 'string', describe: 'start-of-day positions (CSV or JSON: account, strategy, symbol, qty, avg_price, mark_price?)' })
     .option('limits', { type: 'string', describe: 'limits file (JSON: max position/notional per symbol, gross, daily loss, drawdown; actions alert|kill-symbol|kill-all)' })
     .option('mark', { choices: ['mid', 'last'] as const, default: 'mid' as const, describe: 'mark positions to the quote mid or the last trade price' })
+    .option('checkpoint-every', { type: 'number', default: 1000, describe: 'checkpoint the desk state and stream positions with the outputs every N outputs (0: never; a restart then refolds the streams from the start)' })
+    .option('poll-ms', { type: 'number', default: 20, describe: 'wait between polls when nothing new arrived, ms (lower: less latency, more Redis round trips)' })
     .option('exit-when-idle', { type: 'number', describe: 'stop after this many ms without new input (tests, batch runs)' })
     .example('$0 desk --redis redis://127.0.0.1:6379 --ns ls --instruments instruments.json --limits limits.json', 'write <ns>:pnl, <ns>:risk, <ns>:positions and the 1-second series <ns>:pnl:log');
 
@@ -25,6 +27,10 @@ export const deskCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     const { readLimits, noLimits } = await import('../../trading/limits.ts');
     const { DEFAULT_VAR } = await import('../../trading/ledger.ts');
     const { runDesk } = await import('../../trading/desk-live.ts');
+    if (!Number.isInteger(a.checkpointEvery) || a.checkpointEvery < 0) {
+      const { UsageError } = await import('../../core/errors.ts');
+      throw new UsageError(`--checkpoint-every ${a.checkpointEvery}: must be a whole number of outputs >= 0`);
+    }
     const instruments = readInstruments(a.instruments);
     const startPositions = a.positions === undefined ? [] : await readPositionsFile(a.positions, instruments);
     const limits = a.limits === undefined ? noLimits() : readLimits(a.limits);
@@ -33,8 +39,10 @@ export const deskCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       ns: a.ns,
       cfg: { ledger: { instruments, mark: a.mark, ...DEFAULT_VAR, startPositions }, limits },
       idleStopMs: a.exitWhenIdle,
+      checkpointEvery: a.checkpointEvery,
+      pollMs: a.pollMs,
       log: (m) => console.error(m),
     });
-    console.log(`desk: stopped; ${s.fills} fills applied, ${s.deadLettered} dead-lettered, ${s.written} outputs written`);
+    console.log(`desk: stopped; ${s.fills} fills applied (${s.killedFills} while their symbol was killed, each alerted), ${s.deadLettered} dead-lettered, ${s.written} outputs written`);
   },
 };

@@ -1,0 +1,249 @@
+/**
+ * Tick → PnL served against tick → factor served, live, in the same run at the same input rate
+ * (issue 18 goal: PnL p99 ≤ 1.5× the factor p99).
+ *
+ * Set-up (as bench/kill-latency.ts): a private redis-server, one `lockstep live` worker over 2
+ * shards and one `lockstep desk` (both child processes: the feeder's CPU is not theirs). Before the
+ * feed, two fills per symbol (two books) open positions at the first event's time, so every price
+ * change is of a held symbol. A generated day's events are fed at `rate` events/s in 1 ms slices
+ * (XADD pipelines), each slice followed by a heartbeat on `<ns>:fills` at its last event's
+ * ts_recv, as a fills gateway's heartbeats keep the desk's merge moving (without them the desk
+ * could not know that no fill precedes a tick).
+ *
+ * Measures, all on Redis's clock (entry IDs' ms, +1 ms for their resolution):
+ * - peer, tick → factor served: each output row's entry ID minus its input entry's ID;
+ * - tick → PnL served: for each input row (of a held symbol, with a mark), the first `<ns>:pnl:log`
+ *   entry whose sample covers it (the sample at the next whole second of event time; it is written
+ *   in the same MULTI as `<ns>:pnl`) minus its input entry's ID. A sample is due when the first
+ *   input at or past its second arrives, so this includes waiting for that input: in replayed time
+ *   seconds pass in a few ms, live it is up to a second (the series is 1 Hz by design);
+ * - closing tick → PnL served: per sample, the input that made it due (the first row at or past
+ *   its second) to its log entry: the desk's own path (worker commit, desk poll, fold, MULTI).
+ *
+ * Event time is retimed (`loadEvents`): about 100 seconds of event time per wall second, so the desk
+ * writes ~100 samples per second rather than thousands.
+ *
+ * Run: `npx tsx bench/pnl-live-bench.ts [--rate 10000] [--seconds 10] [--poll-ms 2] [--json out.json]`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MarketEvent } from '../core/events.ts';
+import { generateDay } from '../datasets/generate.ts';
+import { deskKey, fillsStream, inputStream, outputStream, pnlLogKey, type KeyLayout } from '../live/keys.ts';
+import { rowsOfEntry, type OutputRow } from '../live/read-output.ts';
+import { openRedis } from '../live/redis-connect.ts';
+import { RedisHarness } from '../live/redis-harness.ts';
+import { shardOf } from '../live/shard.ts';
+import { encodeEvent } from '../live/wire.ts';
+import { EventMerge } from '../replay/merge.ts';
+import { openSelection } from '../replay/run-replay.ts';
+import { percentiles, type Percentiles } from './live-bench.ts';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const DATE = '2024-03-15';
+const SECOND = 1_000_000_000n;
+
+export interface PnlLiveResult {
+  rate: number;
+  achieved: number;
+  events: number;
+  samples: number;
+  pollMs: number;
+  /** Peer: tick → factor served, ms (every output row). */
+  servedMs: Percentiles;
+  /** Tick → the first PnL sample covering it served, ms. */
+  pnlMs: Percentiles;
+  /** Per sample: the input that made it due → served, ms. */
+  closingMs: Percentiles;
+  /** pnl p99 / served p99 (goal ≤ 1.5). */
+  ratio: number;
+  closingRatio: number;
+  loadavg: number[];
+}
+
+/**
+ * The day's first `limit` events, retimed so that `perSecond` distinct instants make one second of
+ * event time (the instants' order and ties kept: a book update's rows stay one instant). Why: a
+ * generated day has a few events per second of event time, so fed at 10k events/s it would cross
+ * thousands of seconds per wall second, each a sample to write: not what a desk meets live (one
+ * sample per second). Retimed, the desk writes `rate / perSecond` samples per wall second.
+ */
+async function loadEvents(catalog: string, limit: number, perSecond: number): Promise<MarketEvent[]> {
+  const opened = await openSelection({ catalog, date: DATE });
+  const m = new EventMerge(opened.cursors);
+  const events: MarketEvent[] = [];
+  const step = SECOND / BigInt(perSecond);
+  let base: bigint | null = null;
+  let prev: bigint | null = null;
+  let instant = -1n;
+  for (let e = m.next(); e !== null && events.length < limit; e = m.next()) {
+    if (e.kind === 'heartbeat') continue;
+    base ??= (e.tsRecv / SECOND) * SECOND;
+    if (e.tsRecv !== prev) instant++;
+    prev = e.tsRecv;
+    const ts = base + instant * step;
+    events.push({ ...e, tsRecv: ts, tsEvent: ts });
+  }
+  await opened.close();
+  return events;
+}
+
+const idMs = (id: string) => Number(id.split('-')[0]);
+
+async function waitExit(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  await new Promise<void>((res) => p.once('exit', () => res()));
+}
+
+/** Runs the bench; prints a table and returns the figures. */
+export async function benchPnlLive(opts: { rate?: number; seconds?: number; symbols?: number; pollMs?: number; samplesPerSecond?: number; json?: string; log?: (s: string) => void } = {}): Promise<PnlLiveResult> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const rate = opts.rate ?? 10_000;
+  const seconds = opts.seconds ?? 10;
+  const pollMs = opts.pollMs ?? 2;
+  const dir = mkdtempSync(join(tmpdir(), 'pnl-live-'));
+  const redis = await RedisHarness.start();
+  const keys: KeyLayout = { ns: 'pl', shards: 2 };
+  const r = await openRedis(redis.url, { commandTimeoutMs: 60_000 });
+  const procs: ChildProcess[] = [];
+  try {
+    await generateDay({ date: DATE, symbols: opts.symbols ?? 12, seed: 11, preset: 'tiny', out: join(dir, 'cat') });
+    const events = await loadEvents(join(dir, 'cat'), Math.floor(rate * seconds), Math.max(1, Math.round(rate / (opts.samplesPerSecond ?? 100))));
+    const fields = events.map((e) => [inputStream(keys, shardOf(e.symbol, keys.shards)), encodeEvent(e)] as const);
+    writeFileSync(join(dir, 'instruments.json'), JSON.stringify({ default: { tick: 0.01, lot: 1 } }));
+    // positions in every symbol, opened at the first event's instant (fills after its rows)
+    const t0 = events[0].tsRecv;
+    const syms = [...new Set(events.map((e) => e.symbol))].sort();
+    let n = 0;
+    for (const s of syms)
+      for (const strategy of ['mm', 'trend'])
+        await r.xadd(fillsStream(keys), '*', 'fill_id', `f${n++}`, 'account', 'a', 'strategy', strategy, 'symbol', s, 'side', 'buy', 'qty', '100', 'price', '100.00', 'fee', '0.01', 'order_id', '', 'ts_event', String(t0), 'ts_recv', String(t0));
+    const lockstep = (...args: string[]) => spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    procs.push(lockstep('live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'bench'));
+    for (let i = 0; i < 600 && !(await r.hget(`${keys.ns}:meta`, 'columns')); i++) await new Promise((res) => setTimeout(res, 100));
+    const desk = spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--poll-ms', String(pollMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    procs.push(desk);
+    // feed only once the desk follows the streams (a process start under load takes seconds: the
+    // backlog it would meet is not the latency being measured)
+    await new Promise<void>((res, rej) => {
+      let buf = '';
+      desk.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        process.stderr.write(d);
+        buf += d;
+        if (buf.includes('desk: following')) res();
+      });
+      desk.once('exit', (c) => rej(new Error(`lockstep desk exited (${c}) before following the streams`)));
+    });
+    const start = performance.now();
+    let i = 0;
+    while (i < events.length) {
+      const due = Math.min(events.length, Math.floor(((performance.now() - start) / 1000) * rate));
+      if (due > i) {
+        const p = r.pipeline();
+        for (let j = i; j < due; j++) p.xadd(fields[j][0], '*', ...fields[j][1]);
+        p.xadd(fillsStream(keys), '*', 'kind', 'heartbeat', 'ts_recv', String(events[due - 1].tsRecv));
+        await p.exec();
+        i = due;
+      } else await new Promise((res) => setTimeout(res, 1));
+    }
+    const achieved = events.length / ((performance.now() - start) / 1000);
+    const loadavg = (await import('node:os')).loadavg();
+    // drained: every input acknowledged by the worker (as kill-latency.ts), then the desk's progress still for a second
+    const drained = async () => {
+      for (let s = 0; s < keys.shards; s++) {
+        const groups = (await r.xinfo('GROUPS', inputStream(keys, s)).catch(() => [])) as unknown[][];
+        const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [x[2 * i], x[2 * i + 1]])))[0];
+        if (!g || Number(g.pending) !== 0 || Number(g.lag ?? 1) !== 0) return false;
+      }
+      return true;
+    };
+    for (let k = 0; k < 1200 && !(await drained()); k++) await new Promise((res) => setTimeout(res, 100));
+    let last = -1;
+    for (let k = 0; k < 300; k++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const cur = Number((await r.hget(deskKey(keys), 'n')) ?? 0);
+      if (cur === last && cur > 0) break;
+      last = cur;
+    }
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+    for (const p of procs) await waitExit(p);
+
+    // the factor rows: served latency, and (ts_recv, input arrival) for the PnL side
+    const served: number[] = [];
+    const rows: { ts: bigint; inMs: number; mark: boolean }[] = [];
+    let midCol = -1;
+    const cols = ((await r.hget(`${keys.ns}:meta`, 'columns')) ?? '').split(',');
+    midCol = cols.indexOf('mid');
+    for (let s = 0; s < keys.shards; s++) {
+      let from = '-';
+      for (;;) {
+        const batch = (await r.xrange(outputStream(keys, s), from, '+', 'COUNT', 2000)) as [string, string[]][];
+        if (batch.length === 0) break;
+        from = `(${batch[batch.length - 1][0]}`;
+        for (const [id, f] of batch) {
+          const out: OutputRow[] = [];
+          rowsOfEntry(f, out);
+          for (const row of out) {
+            const inMs = idMs(row.input);
+            served.push(idMs(id) - inMs + 1);
+            const m = row.values[midCol];
+            rows.push({ ts: row.tsRecv, inMs, mark: typeof m === 'number' && m > 0 });
+          }
+        }
+      }
+    }
+    rows.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    // the samples: second → log entry time
+    const sampleAt = new Map<bigint, number>();
+    let from = '-';
+    for (;;) {
+      const batch = (await r.xrange(pnlLogKey(keys), from, '+', 'COUNT', 2000)) as [string, string[]][];
+      if (batch.length === 0) break;
+      from = `(${batch[batch.length - 1][0]}`;
+      for (const [id, f] of batch) sampleAt.set(BigInt(f[f.indexOf('t') + 1]), idMs(id));
+    }
+    const pnl: number[] = [];
+    for (const row of rows) {
+      if (!row.mark) continue;
+      const at = sampleAt.get((row.ts / SECOND + 1n) * SECOND);
+      if (at !== undefined) pnl.push(at - row.inMs + 1);
+    }
+    // per sample: the first row at or past its second (the input that made it due)
+    const closing: number[] = [];
+    let k = 0;
+    for (const [t, at] of [...sampleAt].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      while (k < rows.length && (rows[k].ts < t || !rows[k].mark)) k++;
+      if (k < rows.length) closing.push(at - rows[k].inMs + 1);
+    }
+    const res: PnlLiveResult = { rate, achieved, events: events.length, samples: sampleAt.size, pollMs, servedMs: percentiles(served), pnlMs: percentiles(pnl), closingMs: percentiles(closing), ratio: 0, closingRatio: 0, loadavg };
+    res.ratio = res.pnlMs.p99 / res.servedMs.p99;
+    res.closingRatio = res.closingMs.p99 / res.servedMs.p99;
+    const line = (name: string, p: Percentiles) => `| ${name} | ${p.n} | ${p.p50} | ${p.p99} | ${p.p999} | ${p.max} |`;
+    log(`pnl live bench: ${events.length} events at ${rate}/s (achieved ${achieved.toFixed(0)}/s), ${syms.length} symbols held in 2 books, ${res.samples} seconds sampled, desk --poll-ms ${pollMs}; load average ${loadavg.map((x) => x.toFixed(1)).join(' ')}`);
+    log('| measure | n | p50 ms | p99 ms | p99.9 ms | max ms |');
+    log('|---|---|---|---|---|---|');
+    log(line('tick → PnL served (first sample covering the tick)', res.pnlMs));
+    log(line('closing tick → PnL served (the input that made the sample due)', res.closingMs));
+    log(line('peer: tick → factor served', res.servedMs));
+    log(`PnL p99 = ${res.ratio.toFixed(2)}x the factor p99 (closing tick: ${res.closingRatio.toFixed(2)}x); goal <= 1.5x: ${res.ratio <= 1.5 ? 'met' : 'NOT met'}`);
+    if (opts.json) writeFileSync(opts.json, JSON.stringify(res, null, 2));
+    return res;
+  } finally {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+    for (const p of procs) await waitExit(p);
+    r.disconnect();
+    await redis.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  await benchPnlLive({ rate: Number(arg('rate') ?? 10_000), seconds: Number(arg('seconds') ?? 10), pollMs: Number(arg('poll-ms') ?? 2), json: arg('json') });
+}
