@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | kill | dashboard (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | pnl-live | kill | dashboard (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
