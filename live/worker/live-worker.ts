@@ -18,15 +18,17 @@
  * times without being committed) when its shard is taken; the worker never dies for one bad event.
  *
  * Faults: every Redis call has a timeout (redis-connect.ts, stream-reader.ts). A failed commit is
- * retried with backoff, the batch kept in memory; nothing else is committed meanwhile and at most
- * one more batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
+ * retried with backoff, the batch kept in memory; the commits behind it wait for it and are
+ * re-sent in order (commit.ts), at most the committer's depth of them are in flight and one more
+ * batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
  * shard lease, so a retry or a superseded worker cannot write twice. `health()` reports whether
  * the last Redis round trip succeeded. A lease that expired while Redis was frozen or down (or
  * this process stalled) is taken again if it is still free, and its shard recovered from the
  * checkpoint; the worker stops only when another worker holds the shard (FatalWorkerError).
  *
  * Speed (bench/live-bench.ts): the loop reads the next batch while applying this one and applies
- * it while this one's commit is in flight; on a single node one script call commits every owned
+ * it while the commits before it are in flight (up to three on a single node, pipelined on a lean
+ * connection, commit-conn.ts); on a single node one script call commits every owned
  * shard, and a shard's rows go out as one stream entry per commit.
  */
 import { randomUUID } from 'node:crypto';
