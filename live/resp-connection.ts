@@ -114,6 +114,62 @@ export function encodeCommand(args: readonly (string | number)[]): string {
   return s;
 }
 
+/**
+ * RESP for one command whose arguments may include binary ones (the worker's fold state): a string
+ * when they are all text (one write, no copy), else one Buffer.
+ */
+export function encodeCommandMixed(args: readonly (string | Buffer)[]): string | Buffer {
+  let s = `*${args.length}\r\n`;
+  let parts: (string | Buffer)[] | null = null;
+  for (const a of args) {
+    if (typeof a === 'string') {
+      s += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+      continue;
+    }
+    parts ??= [];
+    parts.push(`${s}$${a.length}\r\n`, a);
+    s = '\r\n';
+  }
+  if (parts === null) return s;
+  parts.push(s);
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+}
+
+/**
+ * An array whose elements are integers or bulk strings (a Lua script's table of 1 / 0 / texts),
+ * as numbers and UTF-8 texts; an error reply throws RedisReplyError.
+ */
+export function intOrTextArrayReply(buf: Buffer, start: number, end: number): (number | string | null)[] {
+  const t = buf[start];
+  if (t === 0x2d) throw new RedisReplyError(utf8Slice.call(buf, start + 1, end - 2));
+  if (t !== 0x2a) throw new ReplyShapeError(start, 'expected an array');
+  let pos = start + 1;
+  let n = 0;
+  while (buf[pos] !== CR) n = n * 10 + (buf[pos++] - 48);
+  pos += 2;
+  const out: (number | string | null)[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    let e = pos + 1;
+    while (buf[e] !== CR) e++;
+    const et = buf[pos];
+    if (et === 0x3a /* : */) {
+      out[k] = Number(latin1Slice.call(buf, pos + 1, e));
+      pos = e + 2;
+    } else if (et === 0x24 /* $ */) {
+      if (buf[pos + 1] === 0x2d) {
+        out[k] = null;
+        pos = e + 2;
+        continue;
+      }
+      const len = Number(latin1Slice.call(buf, pos + 1, e));
+      out[k] = utf8Slice.call(buf, e + 2, e + 2 + len);
+      pos = e + 2 + len + 2;
+    } else throw new ReplyShapeError(pos, 'expected an integer or a bulk string');
+  }
+  if (pos !== end) throw new ReplyShapeError(pos, `${end - pos} bytes after the reply`);
+  return out;
+}
+
 /** A handshake or simple reply: +OK and the like as text, or the error it carries. */
 export function simpleReply(buf: Buffer, start: number, end: number): string {
   if (buf[start] === 0x2d) throw new RedisReplyError(utf8Slice.call(buf, start + 1, end - 2));
@@ -198,7 +254,7 @@ export class RespConnection {
    * decoded replies, in order. An error reply fails the request (after all its replies are in; the
    * connection stays up); a timeout or a broken connection fails every request in flight.
    */
-  async request(text: string, n: number, decode: ReplyDecoder, timeoutMs = this.opts.commandTimeoutMs ?? 2000): Promise<unknown[]> {
+  async request(text: string | Buffer, n: number, decode: ReplyDecoder, timeoutMs = this.opts.commandTimeoutMs ?? 2000): Promise<unknown[]> {
     if (this.closed) throw new Error('Connection is closed.');
     const deadline = Date.now() + timeoutMs;
     await this.connected(timeoutMs);
@@ -210,7 +266,7 @@ export class RespConnection {
     this.drop(new Error('Connection is closed.'));
   }
 
-  private write(text: string, n: number, decode: ReplyDecoder, timeoutMs: number): Promise<unknown[]> {
+  private write(text: string | Buffer, n: number, decode: ReplyDecoder, timeoutMs: number): Promise<unknown[]> {
     const sock = this.sock;
     if (sock === null) return Promise.reject(new Error('Connection is closed.'));
     return new Promise((resolve, reject) => {

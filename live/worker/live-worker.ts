@@ -18,15 +18,17 @@
  * times without being committed) when its shard is taken; the worker never dies for one bad event.
  *
  * Faults: every Redis call has a timeout (redis-connect.ts, stream-reader.ts). A failed commit is
- * retried with backoff, the batch kept in memory; nothing else is committed meanwhile and at most
- * one more batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
+ * retried with backoff, the batch kept in memory; the commits behind it wait for it and are
+ * re-sent in order (commit.ts), at most the committer's depth of them are in flight and one more
+ * batch is read ahead (memory stays bounded); the commit is idempotent and fenced by the
  * shard lease, so a retry or a superseded worker cannot write twice. `health()` reports whether
  * the last Redis round trip succeeded. A lease that expired while Redis was frozen or down (or
  * this process stalled) is taken again if it is still free, and its shard recovered from the
  * checkpoint; the worker stops only when another worker holds the shard (FatalWorkerError).
  *
  * Speed (bench/live-bench.ts): the loop reads the next batch while applying this one and applies
- * it while this one's commit is in flight; on a single node one script call commits every owned
+ * it while the commits before it are in flight (up to three on a single node, pipelined on a lean
+ * connection, commit-conn.ts); on a single node one script call commits every owned
  * shard, and a shard's rows go out as one stream entry per commit.
  */
 import { randomUUID } from 'node:crypto';
@@ -44,6 +46,7 @@ import { idMs } from '../stream-id.ts';
 import { EntryApplier } from './apply.ts';
 import { defineLockstepCommands, type WorkerRedis } from './commands.ts';
 import { Committer } from './commit.ts';
+import { CommitConnection } from './commit-conn.ts';
 import { FatalWorkerError, LeaseExpiredError, RedisDataLostError, ShardDivergedError } from './errors.ts';
 import { OutageLog, redisWhere } from './outage-log.ts';
 import { markFailed, markOk, newHealth, type WorkerHealth } from './health.ts';
@@ -77,8 +80,14 @@ export class LiveWorker {
   private recovery!: RecoveryContext;
   private stopping = false;
   private lastBalance = 0;
-  /** Commits of the last batch, in flight while the next one is read and applied. */
-  private inflight: Promise<void> | null = null;
+  /**
+   * Commits in flight, oldest first, while the next batches are read and applied: at most the
+   * committer's depth (one on Cluster or with durable replicas; a few pipelined on the lean
+   * connection of a single node, commit.ts).
+   */
+  private readonly inflight: { p: Promise<void>; settled: boolean }[] = [];
+  /** The lean commit connection (single node without durable replicas), else null. */
+  private lean: CommitConnection | null = null;
   /** Shards whose lease expired (nobody else took it): taken again by `repair()`. */
   private readonly toRetake = new Set<number>();
   /** Shards whose in-memory state was dropped (diverged, lease expired): recovered by `repair()`. */
@@ -134,8 +143,10 @@ export class LiveWorker {
     if (this.leases) await this.leases.releaseAll().catch(() => undefined);
     this.input?.close();
     this.writer?.disconnect();
+    this.lean?.close();
     this.input = null;
     this.writer = null;
+    this.lean = null;
     this.runs.clear();
     this.toRetake.clear();
     this.toRecover.clear();
@@ -166,7 +177,10 @@ export class LiveWorker {
     this.applier = new EntryApplier(this.set, keys.shards, this.status);
     const stopping = () => this.stopping;
     this.leases = new LeaseManager(writer, keys, this.token, opts.leaseMs, this.log, stopping);
-    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping });
+    // commits go out pipelined on a lean connection, except where ioredis routes them (Cluster) or
+    // each must be followed by WAIT on the connection that wrote it (durable replicas)
+    this.lean = cluster || (opts.durableReplicas ?? 0) > 0 ? null : new CommitConnection(opts.redis, { ...opts, name: `${name}-commit` });
+    this.committer = new Committer(writer, { opts, keys, token: this.token, set: this.set, fsv: this.fsv, status: this.status, leases: this.leases, cluster, log: this.log, outage: this.outage, stopping, lean: this.lean });
     const warm = opts.warmFrom === undefined ? undefined : { writer, set: this.set, shards: keys.shards, warm: { catalog: opts.warmFrom, symbols: opts.warmSymbols }, renew: () => this.leases.renew(), log: this.log, cache: new Map() };
     this.recovery = { writer, opts, keys, fsv: this.fsv, status: this.status, applier: this.applier, committer: this.committer, log: this.log, warm, factors: this.set.factors, models: this.models ?? undefined };
     await this.checkMeta(writer);
@@ -367,14 +381,33 @@ export class LiveWorker {
 
   /** Waits for the commits in flight; the shards of a fault (diverged, lease expired) are dropped for `repair()`. */
   private async settle(): Promise<void> {
-    const p = this.inflight;
-    if (p === null) return;
-    this.inflight = null;
+    while (this.inflight.length > 0) await this.settleOldest();
+  }
+
+  /** Waits for the oldest commit in flight (see settle). */
+  private async settleOldest(): Promise<void> {
+    const { p } = this.inflight.shift()!;
     try {
       await p;
     } catch (e) {
       this.dropShards(e);
     }
+  }
+
+  /**
+   * Starts a commit of every held shard with room for it in the pipeline: settles the commits
+   * already answered (their faults drop shards before more is planned for them) and, when the
+   * pipeline is full, the oldest.
+   */
+  private async commitNext(): Promise<void> {
+    while (this.inflight.length > 0 && (this.inflight[0].settled || this.inflight.length >= this.committer.depth)) await this.settleOldest();
+    // shards commit independently (own keys, own fencing), in one round trip on a single node
+    const f = { p: this.committer.commitAll([...this.runs.values()]), settled: false };
+    const mark = () => {
+      f.settled = true;
+    };
+    f.p.then(mark, mark); // its error is handled by settleOldest
+    this.inflight.push(f);
   }
 
   /** Warms the shards of a read that were waiting for their first input entry (warm-start.ts). */
@@ -512,10 +545,7 @@ export class LiveWorker {
         continue;
       }
       this.applyRead(res, index);
-      await this.settle();
-      // shards commit independently (own keys, own fencing), in one round trip on a single node
-      this.inflight = committer.commitAll([...this.runs.values()]);
-      this.inflight.catch(() => {}); // settled (and its error handled) before the next commit
+      await this.commitNext();
     }
     // entries already read ahead are applied and committed too
     if (ahead !== null) {
@@ -561,6 +591,7 @@ export class LiveWorker {
       if (this.opts.balance) await this.leases.leave();
     }
     this.input?.close();
+    this.lean?.close();
     this.writer?.disconnect();
   }
 }

@@ -16,6 +16,13 @@ export interface ShardRun {
   appliedRecv: bigint;
   /** Last input committed (outputs + ack). */
   committed: string;
+  /**
+   * Last input of the newest commit sent (pipelined commits: its reply may still be on its way):
+   * the checkpoint the next commit expects to follow. `committed` when none is in flight.
+   */
+  sentId: string;
+  /** A commit in flight saves the state: the next commits do not ask for it again. */
+  statePending: boolean;
   /** Input applied to the last saved state. */
   stateId: string;
   sinceState: number;
@@ -45,6 +52,8 @@ export function runFromCheckpoint(shard: number, ck: Record<string, Buffer>): Sh
     applied: ck.stateId?.toString() ?? '0-0',
     appliedRecv: -1n,
     committed: ck.outId?.toString() ?? '0-0',
+    sentId: ck.outId?.toString() ?? '0-0',
+    statePending: false,
     stateId: ck.stateId?.toString() ?? '0-0',
     sinceState: 0,
     stateAt: Date.now(),
