@@ -121,6 +121,12 @@ export function checkSchema(file: string, kind: Kind, columns: { name: string; t
   }
 }
 
+/** The columns a reader of `kind` events decodes: the common and required ones, in the file's order. */
+export function readColumns(kind: Kind, columns: readonly { name: string }[]): string[] {
+  const used = new Set([...COMMON, ...KIND_COLUMNS[kind].required].map((c) => c.name));
+  return columns.map((c) => c.name).filter((n) => used.has(n));
+}
+
 /** Column data for writing a list of events of one kind. */
 export function eventsToColumns(kind: Kind, events: readonly MarketEvent[], extra: Record<string, ColumnData> = {}): { specs: ColumnSpec[]; columns: Record<string, ColumnData>; n: number } {
   const n = events.length;

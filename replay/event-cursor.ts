@@ -11,7 +11,7 @@
  */
 import type { Kind, MarketEvent } from '../core/events.ts';
 import { compareRows, emptyBatch, eventAt, firstInvalidRow, type EventBatch } from '../core/event-batch.ts';
-import { batchFromTable, checkSchema, SymbolIds } from './catalog-schema.ts';
+import { batchFromTable, checkSchema, readColumns, SymbolIds } from './catalog-schema.ts';
 import { InputError } from '../core/errors.ts';
 import { MAX_SEQ_JUMP, seqJumpProblem } from '../core/plausibility.ts';
 import type { Table } from 'apache-arrow';
@@ -88,8 +88,8 @@ export class EventCursor {
     checkSchema(path, kind, src.columns);
     const c = new EventCursor(src, kind, opts, pool);
     if (pool && src.numRowGroups > 0) {
-      c.poolFile = pool.open(path);
-      pool.request(c.poolFile, 0);
+      c.poolFile = pool.open(path, readColumns(kind, src.columns));
+      pool.request(c.poolFile, 0, src.rowGroupRows[0]);
     }
     return c;
   }
@@ -107,7 +107,7 @@ export class EventCursor {
   private loadGroup(g: number): Table {
     if (!this.pool) return this.src.readRowGroup(g);
     const t = this.pool.take(this.poolFile, g);
-    if (g + 1 < this.src.numRowGroups) this.pool.request(this.poolFile, g + 1);
+    if (g + 1 < this.src.numRowGroups) this.pool.request(this.poolFile, g + 1, this.src.rowGroupRows[g + 1]);
     else this.pool.closeFile(this.poolFile);
     return t;
   }
