@@ -69,6 +69,18 @@ describe('column cursor', () => {
     }
   });
 
+  it('head is the event at the position: null before start and after the last row', async () => {
+    const c = await EventCursor.open(f, 'trade');
+    expect(c.head).toBeNull();
+    EventCursor.start([c]);
+    expect(c.head).toEqual(events[0]);
+    for (let i = 1; i < events.length; i++) c.advance();
+    expect(c.head).toEqual(events[events.length - 1]);
+    c.advance();
+    expect(c.head).toBeNull();
+    expect(c.headT).toBe(Infinity);
+  });
+
   it('merging two halves of the file by position gives the whole file in order', async () => {
     const a = write('a', events.filter((_, i) => i % 2 === 0));
     const b = write('b', events.filter((_, i) => i % 2 === 1));

@@ -99,9 +99,9 @@ export class EventCursor {
     for (const c of cursors) c.advance();
   }
 
-  /** The head as an event object, or null when the file is exhausted (builds a new object). */
+  /** The head as an event object, or null before `start` and once the file is exhausted (builds a new object). */
   get head(): MarketEvent | null {
-    return this.done ? null : eventAt(this.batch, this.row);
+    return this.done || this.row < 0 ? null : eventAt(this.batch, this.row);
   }
 
   private loadGroup(g: number): Table {
