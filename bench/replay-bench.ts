@@ -183,7 +183,7 @@ export function formatReplayBench(r: ReplayBenchResult): string {
     '| phase | rate | time | peak RSS | vs raw parquet-wasm decode |',
     '|---|---|---|---|---|',
     row('raw parquet-wasm decode (peer)', r.raw, '1.00'),
-    row('read + merge (events)', r.merge, r.ratios.mergeVsRaw.toFixed(2)),
+    row('read + merge (positions)', r.merge, r.ratios.mergeVsRaw.toFixed(2)),
     row('full replay + Parquet output', r.replay, r.ratios.replayVsRaw.toFixed(2)),
     ...(r.replayArrow ? [row('full replay + Arrow IPC output', r.replayArrow, r.ratios.replayArrowVsRaw!.toFixed(2))] : []),
     ...(r.encode === undefined
