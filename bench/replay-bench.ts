@@ -5,7 +5,8 @@
  *
  * Phases, each in its own child process so peak RSS is per phase:
  *  - raw:    parquet-wasm decode of every row group of the selected files (rows/s)
- *  - merge:  read + decode into events + k-way merge, no factors (events/s)
+ *  - merge:  read + decode into column batches (validated, order-checked) + k-way merge yielding
+ *            (batch, row) positions, no event objects and no factors (events/s)
  *  - replay: the full replay with the default factor set and Parquet output (events/s)
  *  - replay-arrow: the same replay writing Arrow IPC (`--out FILE.arrow`, uncompressed) instead
  *            (events/s; with `arrow: true`, what `lockstep bench replay` asks for)
@@ -55,7 +56,8 @@ export async function runPhase(phase: Phase, catalog: string, out: string): Prom
     const { EventMerge } = await import('../replay/merge.ts');
     const opened = await openSelection({ catalog, date: BENCH_DATE });
     const m = new EventMerge(opened.cursors);
-    while (m.next() !== null) events++;
+    // positions in core's order, as the merge yields them: column batches, no event objects
+    while (m.nextRow()) events++;
     await opened.close();
   } else if (phase === 'replay' || phase === 'replay-arrow') {
     const s = await runReplay({ catalog, date: BENCH_DATE, out: phase === 'replay' ? out : out.replace(/\.parquet$/, '') + '.arrow', progress: false });
@@ -181,7 +183,7 @@ export function formatReplayBench(r: ReplayBenchResult): string {
     '| phase | rate | time | peak RSS | vs raw parquet-wasm decode |',
     '|---|---|---|---|---|',
     row('raw parquet-wasm decode (peer)', r.raw, '1.00'),
-    row('read + merge (events)', r.merge, r.ratios.mergeVsRaw.toFixed(2)),
+    row('read + merge (positions)', r.merge, r.ratios.mergeVsRaw.toFixed(2)),
     row('full replay + Parquet output', r.replay, r.ratios.replayVsRaw.toFixed(2)),
     ...(r.replayArrow ? [row('full replay + Arrow IPC output', r.replayArrow, r.ratios.replayArrowVsRaw!.toFixed(2))] : []),
     ...(r.encode === undefined

@@ -7,10 +7,10 @@
  * MBP-1; book rows like Tardis `incremental_book_L2` (side, price, size, is-snapshot).
  */
 import type { Table } from 'apache-arrow';
-import type { BookEvent, CorporateActionEvent, CorporateActionType, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, Side, TradeEvent } from '../core/events.ts';
-import { validateEvent } from '../core/validate-event.ts';
+import type { BookEvent, CorporateActionEvent, FundamentalEvent, Kind, MarketEvent, NewsEvent, QuoteEvent, TradeEvent } from '../core/events.ts';
 import { chunkValues, type ColumnData, type ColumnSpec } from './parquet-io.ts';
 import { InputError } from '../core/errors.ts';
+import { emptyBatch, eventAt, firstInvalidRow, int64ToF64, type EventBatch } from '../core/event-batch.ts';
 
 const COMMON: ColumnSpec[] = [
   { name: 'ts_event', type: 'timestamp' },
@@ -119,6 +119,12 @@ export function checkSchema(file: string, kind: Kind, columns: { name: string; t
       throw new InputError({ file, field: spec.name, value: t, reason: `column "${spec.name}" has type ${t}; expected ${spec.type}` });
     }
   }
+}
+
+/** The columns a reader of `kind` events decodes: the common and required ones, in the file's order. */
+export function readColumns(kind: Kind, columns: readonly { name: string }[]): string[] {
+  const used = new Set([...COMMON, ...KIND_COLUMNS[kind].required].map((c) => c.name));
+  return columns.map((c) => c.name).filter((n) => used.has(n));
 }
 
 /** Column data for writing a list of events of one kind. */
@@ -259,6 +265,101 @@ function bools(table: Table, name: string): Uint8Array {
 }
 
 /**
+ * Symbol strings of one file mapped to small ids, shared by all its batches: row groups (and the
+ * Arrow chunks within one) each carry their own dictionary, and the merge and the order check
+ * compare ids within a file instead of strings.
+ */
+export class SymbolIds {
+  readonly symbols: string[] = [];
+  private readonly ids = new Map<string, number>();
+
+  id(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.symbols.length;
+      this.ids.set(s, id);
+      this.symbols.push(s);
+    }
+    return id;
+  }
+}
+
+/** A string column as ids into `dict` (nulls read as ''); dictionary chunks map each entry once. */
+function stringIds(table: Table, name: string, dict: SymbolIds): Int32Array {
+  const c = col(table, name) as unknown as { data: { dictionary?: { toArray(): string[] }; values: Int32Array; offset: number; length: number; nullCount: number }[]; get(i: number): string | null };
+  const out = new Int32Array(table.numRows);
+  let o = 0;
+  for (const d of c.data) {
+    if (d.dictionary && d.nullCount === 0) {
+      const map = Int32Array.from(d.dictionary.toArray(), (s) => dict.id(s));
+      const idx = d.values;
+      for (let i = 0; i < d.length; i++) out[o + i] = map[idx[d.offset + i]];
+      o += d.length;
+    } else {
+      for (let i = 0; i < d.length; i++, o++) out[o] = dict.id(c.get(o) ?? '');
+    }
+  }
+  return out;
+}
+
+/**
+ * One row group of a catalog file as a column batch (core/event-batch.ts): typed arrays straight
+ * from Arrow's buffers where the layout allows, no object per row. `symbols` gives the file's rows
+ * shared symbol ids. Nothing is validated here: firstInvalidRow does that, a slice at a time.
+ */
+export function batchFromTable(kind: Kind, table: Table, symbols: SymbolIds = new SymbolIds()): EventBatch {
+  const tsRecv = numeric(table, 'ts_recv', BigInt64Array);
+  const b = emptyBatch(kind, table.numRows, {
+    tsEvent: numeric(table, 'ts_event', BigInt64Array),
+    tsRecv,
+    seq: numeric(table, 'seq', BigInt64Array),
+    tsRecvF: int64ToF64(tsRecv),
+    symbolId: stringIds(table, 'symbol', symbols),
+    symbols: symbols.symbols,
+  });
+  switch (kind) {
+    case 'trade':
+      b.price = numeric(table, 'price', Float64Array);
+      b.size = numeric(table, 'size', Float64Array);
+      b.side = numeric(table, 'side', Int8Array);
+      break;
+    case 'quote':
+      b.bidPx = numeric(table, 'bid_px', Float64Array);
+      b.bidSz = numeric(table, 'bid_sz', Float64Array);
+      b.askPx = numeric(table, 'ask_px', Float64Array);
+      b.askSz = numeric(table, 'ask_sz', Float64Array);
+      break;
+    case 'book':
+      b.side = numeric(table, 'side', Int8Array);
+      b.price = numeric(table, 'price', Float64Array);
+      b.size = numeric(table, 'size', Float64Array);
+      b.snapshot = bools(table, 'snapshot');
+      b.last = bools(table, 'last');
+      break;
+    case 'fundamental':
+      b.fiscalYear = numeric(table, 'fiscal_year', Int32Array);
+      b.fiscalPeriod = strings(table, 'fiscal_period');
+      b.eps = nullableNumbers(table, 'eps');
+      b.epsTtm = nullableNumbers(table, 'eps_ttm');
+      b.bookValuePerShare = nullableNumbers(table, 'book_value_per_share');
+      b.sharesOutstanding = nullableNumbers(table, 'shares_outstanding');
+      break;
+    case 'corporate_action':
+      b.action = strings(table, 'action');
+      b.tsEx = numeric(table, 'ts_ex', BigInt64Array);
+      b.ratio = nullableNumbers(table, 'ratio');
+      b.amount = nullableNumbers(table, 'amount');
+      break;
+    case 'news':
+      b.sentiment = numeric(table, 'sentiment', Float64Array);
+      break;
+    case 'heartbeat':
+      break;
+  }
+  return b;
+}
+
+/**
  * Decodes rows [start, end) of one row group of a catalog file into events and validates each
  * (core's policy). `firstRow` is the file row number of the group's first row, so errors name the
  * real row. Columns are extracted once per row group; events are built on demand so that memory
@@ -272,108 +373,16 @@ export type RowDecoder = (start: number, end: number, out: MarketEvent[]) => voi
  * the merge compares these cheap numbers first and falls back to core's exact comparator on ties.
  */
 export function tsRecvApprox(table: Table): Float64Array {
-  const ts = numeric(table, 'ts_recv', BigInt64Array);
-  const halves = new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2);
-  const out = new Float64Array(ts.length);
-  for (let i = 0; i < ts.length; i++) out[i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
-  return out;
+  return int64ToF64(numeric(table, 'ts_recv', BigInt64Array));
 }
 
 export function rowGroupDecoder(kind: Kind, table: Table, file: string, firstRow: number): RowDecoder {
-  const tsEvent = numeric(table, 'ts_event', BigInt64Array);
-  const tsRecv = numeric(table, 'ts_recv', BigInt64Array);
-  const seq = numeric(table, 'seq', BigInt64Array);
-  const symbol = strings(table, 'symbol');
-  const check = (out: MarketEvent[], from: number, start: number) => {
-    for (let j = from; j < out.length; j++) {
-      const p = validateEvent(out[j]);
-      if (p) throw new InputError({ file, row: firstRow + start + (j - from), field: p.field, value: p.value, reason: p.reason });
-    }
+  const b = batchFromTable(kind, table);
+  return (start, end, out) => {
+    const bad = firstInvalidRow(b, start, end);
+    if (bad) throw new InputError({ file, row: firstRow + bad.row, field: bad.problem.field, value: bad.problem.value, reason: bad.problem.reason });
+    for (let i = start; i < end; i++) out.push(eventAt(b, i));
   };
-  switch (kind) {
-    case 'trade': {
-      const price = numeric(table, 'price', Float64Array);
-      const size = numeric(table, 'size', Float64Array);
-      const side = numeric(table, 'side', Int8Array);
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) {
-          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], price: price[i], size: size[i], side: side[i] as Side });
-        }
-        check(out, from, start);
-      };
-    }
-    case 'quote': {
-      const bp = numeric(table, 'bid_px', Float64Array);
-      const bs = numeric(table, 'bid_sz', Float64Array);
-      const ap = numeric(table, 'ask_px', Float64Array);
-      const as = numeric(table, 'ask_sz', Float64Array);
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) {
-          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], bidPx: bp[i], bidSz: bs[i], askPx: ap[i], askSz: as[i] });
-        }
-        check(out, from, start);
-      };
-    }
-    case 'book': {
-      const side = numeric(table, 'side', Int8Array);
-      const price = numeric(table, 'price', Float64Array);
-      const size = numeric(table, 'size', Float64Array);
-      const snapshot = bools(table, 'snapshot');
-      const last = bools(table, 'last');
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) {
-          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], side: side[i] as 1 | -1, price: price[i], size: size[i], snapshot: snapshot[i] === 1, last: last[i] === 1 });
-        }
-        check(out, from, start);
-      };
-    }
-    case 'fundamental': {
-      const fy = numeric(table, 'fiscal_year', Int32Array);
-      const fp = strings(table, 'fiscal_period');
-      const eps = nullableNumbers(table, 'eps');
-      const ttm = nullableNumbers(table, 'eps_ttm');
-      const bvps = nullableNumbers(table, 'book_value_per_share');
-      const sh = nullableNumbers(table, 'shares_outstanding');
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) {
-          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], fiscalYear: fy[i], fiscalPeriod: fp[i], eps: eps[i], epsTtm: ttm[i], bookValuePerShare: bvps[i], sharesOutstanding: sh[i] });
-        }
-        check(out, from, start);
-      };
-    }
-    case 'corporate_action': {
-      const action = strings(table, 'action');
-      const tsEx = numeric(table, 'ts_ex', BigInt64Array);
-      const ratio = nullableNumbers(table, 'ratio');
-      const amount = nullableNumbers(table, 'amount');
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) {
-          // an unknown action string is refused by validateEvent, naming the row
-          out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], action: action[i] as CorporateActionType, tsEx: tsEx[i], ratio: ratio[i], amount: amount[i] });
-        }
-        check(out, from, start);
-      };
-    }
-    case 'news': {
-      const sent = numeric(table, 'sentiment', Float64Array);
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i], sentiment: sent[i] });
-        check(out, from, start);
-      };
-    }
-    case 'heartbeat':
-      return (start, end, out) => {
-        const from = out.length;
-        for (let i = start; i < end; i++) out.push({ kind, tsEvent: tsEvent[i], tsRecv: tsRecv[i], symbol: symbol[i], seq: seq[i] });
-        check(out, from, start);
-      };
-  }
 }
 
 /** Decodes and validates a whole row group (see rowGroupDecoder). */

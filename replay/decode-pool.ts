@@ -39,17 +39,23 @@ export class DecodePool {
     this.port.unref();
   }
 
-  /** Registers a file with the worker; returns its id. */
-  open(path: string): number {
+  /**
+   * Registers a file with the worker; returns its id. `columns`: only these are decoded (the ones
+   * the reader uses: vendor columns such as a trade's conditions cost decode time for nothing).
+   */
+  open(path: string, columns?: readonly string[]): number {
     const file = this.nextFile++;
     this.paths.set(file, path);
-    this.port.postMessage({ type: 'open', file, path });
+    this.port.postMessage({ type: 'open', file, path, columns });
     return file;
   }
 
-  /** Asks for a row group to be decoded in the background. */
-  request(file: number, group: number): void {
-    this.port.postMessage({ type: 'read', file, group });
+  /**
+   * Asks for a row group to be decoded in the background. `rows`: the group's row count, decoded
+   * as one Arrow batch so its columns arrive as single typed arrays (no concatenation copy).
+   */
+  request(file: number, group: number, rows?: number): void {
+    this.port.postMessage({ type: 'read', file, group, rows });
   }
 
   /** The decoded row group, waiting for it if needed. It must have been requested. */

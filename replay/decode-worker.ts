@@ -13,7 +13,7 @@ const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
 const port = workerData.port as MessagePort;
 const signal = new Int32Array(workerData.signal as SharedArrayBuffer);
 const batchSize = workerData.batchSize as number;
-const files = new Map<number, Uint8Array>();
+const files = new Map<number, { bytes: Uint8Array; columns?: string[] }>();
 
 function reply(msg: unknown, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -21,16 +21,19 @@ function reply(msg: unknown, transfer: ArrayBuffer[] = []): void {
   Atomics.notify(signal, 0);
 }
 
-port.on('message', (m: { type: 'open'; file: number; path: string } | { type: 'read'; file: number; group: number } | { type: 'close'; file: number }) => {
+type Msg = { type: 'open'; file: number; path: string; columns?: string[] } | { type: 'read'; file: number; group: number; rows?: number } | { type: 'close'; file: number };
+
+port.on('message', (m: Msg) => {
   try {
     if (m.type === 'open') {
-      files.set(m.file, readFileSync(m.path));
+      files.set(m.file, { bytes: readFileSync(m.path), columns: m.columns });
     } else if (m.type === 'close') {
       files.delete(m.file);
     } else {
-      const bytes = files.get(m.file);
-      if (!bytes) throw new Error(`file ${m.file} is not open`);
-      const ipc = pq.readParquet(bytes, { rowGroups: [m.group], batchSize }).intoIPCStream();
+      const f = files.get(m.file);
+      if (!f) throw new Error(`file ${m.file} is not open`);
+      const size = m.rows !== undefined && m.rows > 0 ? m.rows : batchSize;
+      const ipc = pq.readParquet(f.bytes, { rowGroups: [m.group], batchSize: size, ...(f.columns ? { columns: f.columns } : {}) }).intoIPCStream();
       reply({ file: m.file, group: m.group, ipc }, [ipc.buffer as ArrayBuffer]);
     }
   } catch (e) {
