@@ -10,10 +10,11 @@
  *   cause (rule, symbol, ts_recv, input entry, value), plus a critical alert.
  * It never switches anything off: that stays a human action (`lockstep kill-switch off`, dashboard).
  *
- * Restart-safe: a trigger's episode is recorded in `<ns>:kill:fired` (hash: episode → JSON) in the
- * same script call as the switch (kill-switch.ts `setKillSwitch` record). A restarted guard folds
+ * Restart-safe: a trigger's episode is recorded in `{<ns>:kill}:fired` (hash: episode → JSON) in
+ * the same script call as the switch (kill-switch.ts `setKillSwitch` record; the hash tag puts it in
+ * the kill key's Cluster slot, so the one script is legal on a Cluster too). A restarted guard folds
  * the streams again from their start (pure: the same triggers) and acts only on episodes the hash
- * does not hold.
+ * does not hold, nor the hash older guards wrote (`<ns>:kill:fired`, read once on start).
  *
  * Reading for latency: one XREAD BLOCK over all shards' streams on a connection of its own (the
  * worker's lean RESP reader, live/stream-reader.ts), so a new row wakes it at once and a blocked
@@ -32,7 +33,7 @@
  */
 import { LockstepError } from '../core/errors.ts';
 import { checkpointKey, inputStream, metaKey, outputStream, type KeyLayout } from '../live/keys.ts';
-import { setKillSwitch, type KillChange } from '../live/kill-switch.ts';
+import { killRecordKey, setKillSwitch, type KillChange } from '../live/kill-switch.ts';
 import { raiseAlert } from '../live/alerts/raise.ts';
 import { readOutputColumns } from '../live/read-output.ts';
 import { isClusterUrl, openRedis, type RedisClient } from '../live/redis-connect.ts';
@@ -78,8 +79,10 @@ export interface KillGuardSummary {
   latenciesMs: number[];
 }
 
-/** The hash of episodes acted on. */
-export const firedKey = (k: { ns: string }) => `${k.ns}:kill:fired`;
+/** The hash of episodes acted on, in the kill switch's own Cluster slot. */
+export const firedKey = (k: { ns: string }) => killRecordKey(k, 'fired');
+/** Where guards before the Cluster-safe name recorded them: still read on start, never written. */
+export const legacyFiredKey = (k: { ns: string }) => `${k.ns}:kill:fired`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const idMs = (id: string | undefined): number | null => (id && /^\d+-\d+$/.test(id) ? Number(id.slice(0, id.indexOf('-'))) : null);
@@ -191,6 +194,7 @@ export async function runKillGuard(o: KillGuardOptions): Promise<KillGuardSummar
     const det = initDetector(o.policy, columns, keys.shards);
     acts.keys = keys;
     for (const e of await r.hkeys(firedKey(keys))) acts.done.add(e);
+    for (const e of await r.hkeys(legacyFiredKey(keys))) acts.done.add(e);
     log(`kill-guard: following ${keys.shards} shards of ${o.ns}${acts.done.size ? ` (${acts.done.size} episodes already acted on)` : ''}`);
     // only the columns the policy reads are decoded
     const need = new Uint8Array(columns.length);
