@@ -9,7 +9,7 @@ import { UsageError } from '../core/errors.ts';
 import { readOperatorToken } from './auth.ts';
 import { createDashboard, readCertificate, type Dashboard } from './server.ts';
 import { limitsView } from './pnl-feed.ts';
-import { readLimits } from '../trading/limits.ts';
+import { readLimits } from '../trading/limits-file.ts';
 
 export { createDashboard, readCertificate, type Dashboard, type DashboardOptions } from './server.ts';
 export { readOperatorToken } from './auth.ts';

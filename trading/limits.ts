@@ -24,7 +24,6 @@
  * Unknown keys and impossible values (≤ 0, not a number, an unknown action) are refused naming the
  * field and value.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.ts';
 import type { Ledger } from './ledger.ts';
 import { sumNumber } from './money.ts';
@@ -120,17 +119,6 @@ export function parseLimits(raw: unknown, file: string): Limits {
     out.actions[k as LimitKind] = v as LimitAction;
   }
   return out;
-}
-
-/** Reads and parses a limits file (JSON). */
-export function readLimits(file: string): Limits {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError({ file, reason: `cannot read as JSON (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
-  }
-  return parseLimits(raw, file);
 }
 
 /** The limits' running state: the breaches in force and each book's recent order times. Plain data. */

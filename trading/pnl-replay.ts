@@ -19,7 +19,8 @@ import { readFillsFile, readPositionsFile } from './fills-file.ts';
 import { defaultInstruments, readInstruments } from './instruments.ts';
 import { DEFAULT_VAR, type MarkSource } from './ledger.ts';
 import { snapshot, type BookRecord, type LedgerSnapshot } from './ledger-snapshot.ts';
-import { noLimits, readLimits, type LimitRecord } from './limits.ts';
+import { noLimits, type LimitRecord } from './limits.ts';
+import { readLimits } from './limits-file.ts';
 import { initPnlFold, pnlOutput, stepFill, stepRow } from './pnl-fold.ts';
 
 export interface PnlReplayOptions {

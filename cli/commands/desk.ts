@@ -24,7 +24,8 @@ export const deskCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   handler: async (a) => {
     const { readInstruments } = await import('../../trading/instruments.ts');
     const { readPositionsFile } = await import('../../trading/fills-file.ts');
-    const { readLimits, noLimits } = await import('../../trading/limits.ts');
+    const { noLimits } = await import('../../trading/limits.ts');
+    const { readLimits } = await import('../../trading/limits-file.ts');
     const { DEFAULT_VAR } = await import('../../trading/ledger.ts');
     const { runDesk } = await import('../../trading/desk-live.ts');
     if (!Number.isInteger(a.checkpointEvery) || a.checkpointEvery < 0) {
