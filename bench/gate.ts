@@ -30,6 +30,7 @@ import { availableParallelism, cpus, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.ts';
+import type { AnyFactor } from '../core/factor.ts';
 import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
 import { extractFigures, type BenchResults } from './gate-figures.ts';
 
@@ -53,6 +54,11 @@ export interface GateOptions {
   /** Write this run's figures as the mode's baseline (refused when a figure is over budget). */
   updateBaseline?: boolean;
   log?: (s: string) => void;
+  /**
+   * The 1,000-column factor set of examples/factors-1000.json, as the CLI loads it (bench/ may not
+   * import cli/); without it the wide step is skipped and its gated figures breach as not measured.
+   */
+  wideFactors?: readonly AnyFactor[];
 }
 
 export interface GateRun {
@@ -136,8 +142,8 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   };
 
   const settings = opts.quick
-    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 } }
-    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 } };
+    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, wide: { events: 200_000, runs: 5, reads: 5_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 } }
+    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, wide: { events: 500_000, runs: 5, reads: 10_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 } };
   if (opts.quick) await step('data', () => ensureQuickCatalog(dir, log));
 
   const { benchReplay } = await import('./replay-bench.ts');
@@ -145,10 +151,15 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const { benchFactors } = await import('./factor-bench.ts');
   const { benchTrainingSet } = await import('./training-set-bench.ts');
   const { benchHistorical } = await import('./historical-bench.ts');
+  const { benchWide } = await import('./wide-bench.ts');
   const results: BenchResults = {};
-  results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat }));
+  // arrow: the same replay writing Arrow IPC, a phase of its own beside the Parquet one
+  results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat, arrow: true }));
   results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
   results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
+  const wideFactors = opts.wideFactors;
+  if (wideFactors) results.wide = await step('wide (1,000 factors)', () => benchWide({ factors: wideFactors, preset: 'day', dir, ...settings.wide }));
+  else log('\n== gate: no wide factor set given: the 1,000-factor figures are not measured');
   results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
   results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
 

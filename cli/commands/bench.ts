@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | kill (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | kill | gate-spread | gate-slowdown (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
@@ -18,6 +18,8 @@ const builder = (y: Argv) =>
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
     .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
+    .option('runs', { type: 'number', describe: 'gate-spread: quick gates to run now (0: judge the runs already in --dir); gate-slowdown: gate runs per patched copy (default 1)' })
+    .option('slow', { type: 'string', describe: 'gate-slowdown: what the patched copy does twice: ema, fold or both (default both)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
 type BenchArgs = ParsedArgs<typeof builder>;
@@ -26,10 +28,13 @@ type BenchArgs = ParsedArgs<typeof builder>;
 async function gate(a: BenchArgs): Promise<void> {
   if (a.what !== undefined) throw new UsageError(`--gate runs every benchmark; drop "${a.what}"`);
   // the gate's settings are fixed per mode so that its figures compare with budgets and baseline
-  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities, days: a.days };
+  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities, days: a.days, runs: a.runs, slow: a.slow };
   for (const [flag, v] of Object.entries(fixed)) if (v !== undefined) throw new UsageError(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
   const { runGate } = await import('../../bench/gate.ts');
-  const run = await runGate({ quick: Boolean(a.quick), dir: a.dir, json: a.json, budgets: a.budgets, baseline: a.baseline, updateBaseline: Boolean(a.updateBaseline) });
+  const { WIDE_SET_FILE } = await import('../../bench/wide-bench.ts');
+  const { loadFactorSetFile } = await import('../factor-set-file.ts');
+  const { factors: wideFactors } = await loadFactorSetFile(WIDE_SET_FILE);
+  const run = await runGate({ quick: Boolean(a.quick), dir: a.dir, json: a.json, budgets: a.budgets, baseline: a.baseline, updateBaseline: Boolean(a.updateBaseline), wideFactors });
   process.exitCode = run.exitCode;
 }
 
@@ -43,6 +48,18 @@ function parseRates(v: string | undefined): number[] | undefined {
 
 /** One benchmark by name. */
 async function single(a: BenchArgs): Promise<void> {
+  if (a.what === 'gate-spread') {
+    // the gate's own spread on unchanged code: N quick gates, judged against the budgets and baseline
+    const { runSpread } = await import('../../bench/gate-spread.ts');
+    await runSpread({ runs: a.runs ?? 10, dir: a.dir === 'out/bench' ? 'out/gate-spread' : a.dir, budgets: a.budgets, baseline: a.baseline });
+    return;
+  }
+  if (a.what === 'gate-slowdown') {
+    const { runSlowdown } = await import('../../bench/gate-slowdown.ts');
+    const run = await runSlowdown({ slow: a.slow ?? 'both', runs: a.runs ?? 1, dir: a.dir === 'out/bench' ? 'out/gate-slowdown' : a.dir, budgets: a.budgets, baseline: a.baseline });
+    process.exitCode = run.exitCode;
+    return;
+  }
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
   if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, kill) or --gate');
