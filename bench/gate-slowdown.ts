@@ -94,6 +94,7 @@ export function applyPatch(dest: string, which: Slowdown): void {
   const p = PATCHES[which];
   const file = join(dest, p.file);
   const src = readFileSync(file, 'utf8');
+  if (src.includes('// gate-slowdown:')) throw new Error(`gate-slowdown ${which}: ${p.file} is already patched`);
   if (!p.find.test(src)) throw new Error(`gate-slowdown ${which}: ${p.file} no longer declares ${p.find.source}; update bench/gate-slowdown.ts`);
   writeFileSync(file, src.replace(p.find, p.replace) + p.append);
 }
