@@ -11,15 +11,19 @@
  *         set, rows discarded) first: the whole fold and all its factors twice per event, outputs
  *         unchanged (replay, live, factors and training set all fold through it).
  *
- * Exit 0 when the gate breached for every variant (it catches the slowdown), 1 when one passed.
+ * Each run's JSON is kept in `--dir`; every run found there is judged again against the current
+ * budgets and baseline (`--runs 0` only judges), so margins can be retuned without rerunning.
+ * Exit 0 when the gate breached in every slowed run (it catches the slowdown), 1 when one passed.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.ts';
-import type { GateOutput } from './gate.ts';
+import { evaluateGate, fmtValue, parseBaseline, parseBudgets } from './gate-check.ts';
+import { extractFigures, type BenchResults } from './gate-figures.ts';
+import { budgetsFor, type GateBench } from './gate.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -105,29 +109,56 @@ export interface SlowdownOptions {
   dir: string;
   budgets?: string;
   baseline?: string;
+  /** `--only` for each gate run (a partial gate: e.g. factors,wide). */
+  only?: string;
   log?: (s: string) => void;
 }
 
 export interface SlowdownRun {
   slow: Slowdown;
-  exitCode: number | null;
+  /** Figures that breached, judged against the current budgets and baseline. */
   breaches: string[];
+  /** The figures the slowdown should move first, each with its value, limit and verdict. */
   expected: string[];
   json: string;
 }
 
-/** Runs the quick gate on each patched copy; exitCode 0 when every run breached. */
+/** Judges every `<dir>/(ema|fold)-*.json` gate output against the budgets and baseline given. */
+export function judgeSlowdownRuns(dir: string, budgetsFile: string, baselineFile: string): SlowdownRun[] {
+  const budgets = parseBudgets(JSON.parse(readFileSync(budgetsFile, 'utf8')), budgetsFile);
+  const baseline = parseBaseline(JSON.parse(readFileSync(baselineFile, 'utf8')), baselineFile);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^(ema|fold)-.*\.json$/.test(f))
+    .sort()
+    .map((f) => {
+      const slow = f.split('-')[0] as Slowdown;
+      const out = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { results: BenchResults; only?: GateBench[] };
+      const report = evaluateGate('quick', extractFigures(out.results), budgetsFor(budgets, out.only), baseline);
+      const fig = (id: string) => report.figures.find((x) => x.id === id)!;
+      return {
+        slow,
+        json: join(dir, f),
+        breaches: report.figures.filter((x) => x.verdict === 'breach').map((x) => x.id),
+        expected: PATCHES[slow].expect.filter((id) => fig(id).verdict !== 'info').map((id) => {
+          const c = fig(id);
+          return `${id} ${fmtValue(c.value, c.unit)} (limit ${fmtValue(c.baselineLimit ?? c.budgetLimit, c.unit)}): ${c.verdict}`;
+        }),
+      };
+    });
+}
+
+/** Runs the quick gate on each patched copy, then judges every slowed run in dir; exitCode 0 when all breached. */
 export async function runSlowdown(opts: SlowdownOptions): Promise<{ runs: SlowdownRun[]; exitCode: 0 | 1 }> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const which: Slowdown[] = opts.slow === 'both' ? ['ema', 'fold'] : opts.slow === 'ema' || opts.slow === 'fold' ? [opts.slow] : [];
   if (which.length === 0) throw new UsageError(`--slow ${JSON.stringify(opts.slow)}: use ema, fold or both`);
-  if (!Number.isInteger(opts.runs) || opts.runs < 1) throw new UsageError(`--runs ${opts.runs}: give a whole number ≥ 1`);
+  if (!Number.isInteger(opts.runs) || opts.runs < 0) throw new UsageError(`--runs ${opts.runs}: give a whole number ≥ 0 (0 judges the runs already in --dir)`);
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const budgets = resolve(opts.budgets ?? join(ROOT, 'bench/budgets.json'));
   const baseline = resolve(opts.baseline ?? join(ROOT, 'bench/baseline.json'));
-  const runs: SlowdownRun[] = [];
-  for (const slow of which) {
+  for (const slow of opts.runs === 0 ? [] : which) {
     const copy = mkdtempSync(join(tmpdir(), `lockstep-slow-${slow}-`));
     try {
       copyRepo(copy);
@@ -136,23 +167,22 @@ export async function runSlowdown(opts: SlowdownOptions): Promise<{ runs: Slowdo
       for (let i = 0; i < opts.runs; i++) {
         const json = join(dir, `${slow}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
         // the copy's own CLI (its patched core), this checkout's budgets and baseline; data in dir
-        const child = spawnSync(process.execPath, [join(copy, 'bin/lockstep.js'), 'bench', '--gate', '--quick', '--dir', join(dir, 'work'), '--json', json, '--budgets', budgets, '--baseline', baseline], { cwd: copy, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+        const child = spawnSync(process.execPath, [join(copy, 'bin/lockstep.js'), 'bench', '--gate', '--quick', '--dir', join(dir, 'work'), '--json', json, '--budgets', budgets, '--baseline', baseline, ...(opts.only ? ['--only', opts.only] : [])], { cwd: copy, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
         writeFileSync(json.replace(/\.json$/, '.log'), `${child.stdout ?? ''}\n${child.stderr ?? ''}`);
         if (!existsSync(json)) throw new Error(`gate-slowdown ${slow}: the gate wrote no JSON (exit ${child.status}): see ${json.replace(/\.json$/, '.log')}`);
-        const out = JSON.parse(readFileSync(json, 'utf8')) as GateOutput;
-        const breaches = out.figures.filter((f) => f.verdict === 'breach').map((f) => f.id);
-        runs.push({ slow, exitCode: child.status, breaches, expected: PATCHES[slow].expect, json });
-        log(`gate-slowdown: ${slow} run ${i + 1}/${opts.runs}: gate exit ${child.status}; ${out.summary}`);
-        for (const id of PATCHES[slow].expect) {
-          const f = out.figures.find((x) => x.id === id);
-          if (f) log(`  ${id}: ${f.value} (baseline ${f.baseline}, limit ${f.baselineLimit ?? f.budgetLimit}) ${f.verdict}`);
-        }
+        log(`gate-slowdown: ${slow} run ${i + 1}/${opts.runs}: gate exit ${child.status}: ${(child.stdout ?? '').trim().split('\n').pop()}`);
       }
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
   }
-  const missed = runs.filter((r) => r.exitCode !== 1);
+  const runs = judgeSlowdownRuns(dir, budgets, baseline).filter((r) => which.includes(r.slow));
+  if (runs.length === 0) throw new UsageError(`no slowed gate runs in ${dir}: give --runs N`);
+  for (const r of runs) {
+    log(`${r.slow} (${r.json}): ${r.breaches.length ? `BREACH on ${r.breaches.join(', ')}` : 'PASS (not caught)'}`);
+    for (const e of r.expected) log(`  ${e}`);
+  }
+  const missed = runs.filter((r) => r.breaches.length === 0);
   log(missed.length === 0 ? `gate-slowdown: the gate breached in all ${runs.length} slowed runs` : `gate-slowdown: the gate PASSED ${missed.length} of ${runs.length} slowed runs (${missed.map((r) => r.slow).join(', ')}): it would not catch that slowdown`);
   return { runs, exitCode: missed.length === 0 ? 0 : 1 };
 }

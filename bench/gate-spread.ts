@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.ts';
 import { evaluateGate, fmtValue, parseBaseline, parseBudgets, worseBy, type Baseline, type Budgets, type GateMode } from './gate-check.ts';
 import { extractFigures, FIGURES, type BenchResults, type Better } from './gate-figures.ts';
+import { budgetsFor, type GateBench } from './gate.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -30,6 +31,8 @@ export interface SpreadRun {
   /** 1-minute load average when the run started and when it ended (null when not recorded). */
   loadBefore: number | null;
   loadAfter: number | null;
+  /** A partial gate's benchmarks (`--only`); its other figures are not counted. */
+  only?: readonly GateBench[];
 }
 
 export interface FigureSpread {
@@ -68,7 +71,7 @@ export const worsened = (value: number, k: number, better: Better): number => (b
 
 /** The per-figure spread of `runs`, judged against `budgets` and `baseline` in `mode` (gated figures only). */
 export function spreadOf(runs: readonly SpreadRun[], budgets: Budgets, baseline: Baseline, mode: GateMode): FigureSpread[] {
-  const reports = runs.map((r) => evaluateGate(mode, r.values, budgets, baseline));
+  const reports = runs.map((r) => evaluateGate(mode, r.values, budgetsFor(budgets, r.only), baseline));
   const out: FigureSpread[] = [];
   for (const spec of FIGURES) {
     const checks = reports.map((rep) => rep.figures.find((f) => f.id === spec.id)!).filter((c) => c.verdict !== 'info');
@@ -110,7 +113,7 @@ export function renderSpread(runs: readonly SpreadRun[], spread: readonly Figure
   const load = (x: number | null) => (x === null ? '?' : x.toFixed(1));
   const walls = runs.map((r) => r.wallSeconds).filter((x): x is number => x !== null);
   const lines = [
-    `${runs.length} quick gate runs on unchanged code; wall ${walls.length ? `${Math.round(Math.min(...walls))}-${Math.round(Math.max(...walls))} s (median ${Math.round(median(walls))} s)` : '?'}`,
+    `${runs.length} quick gate runs on unchanged code${runs.some((r) => r.only) ? ` (partial runs: ${[...new Set(runs.map((r) => r.only?.join('+') ?? 'all'))].join(', ')})` : ''}; wall ${walls.length ? `${Math.round(Math.min(...walls))}-${Math.round(Math.max(...walls))} s (median ${Math.round(median(walls))} s)` : '?'}`,
     `1-min load average (start → end) per run: ${runs.map((r) => `${load(r.loadBefore)}→${load(r.loadAfter)}`).join(', ')}`,
     `every gated figure passed in ${allPassing} of ${runs.length} runs`,
     '',
@@ -129,7 +132,7 @@ export function renderSpread(runs: readonly SpreadRun[], spread: readonly Figure
 
 /** Runs (of `runs`) in which every gated figure passed. */
 export function runsAllPassing(runs: readonly SpreadRun[], budgets: Budgets, baseline: Baseline, mode: GateMode): number {
-  return runs.filter((r) => evaluateGate(mode, r.values, budgets, baseline).verdict === 'pass').length;
+  return runs.filter((r) => evaluateGate(mode, r.values, budgetsFor(budgets, r.only), baseline).verdict === 'pass').length;
 }
 
 /** Reads every `<dir>/runs/*.json` gate output (with its `.meta.json` beside it when present). */
@@ -138,11 +141,11 @@ export function readRuns(dir: string): SpreadRun[] {
   if (!existsSync(runsDir)) return [];
   const files = readdirSync(runsDir).filter((f) => f.endsWith('.json') && !f.endsWith('.meta.json')).sort();
   return files.map((f) => {
-    const out = JSON.parse(readFileSync(join(runsDir, f), 'utf8')) as { results: BenchResults; wallSeconds?: number };
+    const out = JSON.parse(readFileSync(join(runsDir, f), 'utf8')) as { results: BenchResults; wallSeconds?: number; only?: GateBench[] };
     const metaFile = join(runsDir, f.replace(/\.json$/, '.meta.json'));
     const meta = existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, 'utf8')) as { loadBefore?: number; loadAfter?: number }) : {};
     // figures are extracted again from the stored results, so a figure added since is judged too
-    return { name: f, values: extractFigures(out.results), wallSeconds: out.wallSeconds ?? null, loadBefore: meta.loadBefore ?? null, loadAfter: meta.loadAfter ?? null };
+    return { name: f, values: extractFigures(out.results), wallSeconds: out.wallSeconds ?? null, loadBefore: meta.loadBefore ?? null, loadAfter: meta.loadAfter ?? null, ...(out.only ? { only: out.only } : {}) };
   });
 }
 
@@ -151,6 +154,8 @@ export interface SpreadOptions {
   dir: string;
   budgets?: string;
   baseline?: string;
+  /** `--only` for each gate run (a partial gate: e.g. factors,wide). */
+  only?: string;
   log?: (s: string) => void;
 }
 
@@ -172,7 +177,7 @@ export async function runSpread(opts: SpreadOptions): Promise<{ table: string; s
     const loadBefore = loadavg()[0];
     log(`gate-spread: run ${i + 1}/${opts.runs} (load ${loadBefore.toFixed(1)}) → ${json}`);
     // the data dir is shared by the runs: the quick catalog is generated once
-    const child = spawnSync(process.execPath, [bin, 'bench', '--gate', '--quick', '--dir', join(dir, 'work'), '--json', json, '--budgets', budgetsFile, '--baseline', baselineFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+    const child = spawnSync(process.execPath, [bin, 'bench', '--gate', '--quick', '--dir', join(dir, 'work'), '--json', json, '--budgets', budgetsFile, '--baseline', baselineFile, ...(opts.only ? ['--only', opts.only] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
     writeFileSync(join(runsDir, `${stamp}.log`), `${child.stdout ?? ''}\n${child.stderr ?? ''}`);
     if (!existsSync(json)) throw new Error(`gate run ${i + 1} wrote no JSON (exit ${child.status}): see ${join(runsDir, `${stamp}.log`)}`);
     writeFileSync(join(runsDir, `${stamp}.meta.json`), JSON.stringify({ loadBefore, loadAfter: loadavg()[0], exitCode: child.status }));

@@ -31,7 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.ts';
 import type { AnyFactor } from '../core/factor.ts';
-import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
+import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type Budgets, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
 import { extractFigures, type BenchResults } from './gate-figures.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -59,6 +59,24 @@ export interface GateOptions {
    * import cli/); without it the wide step is skipped and its gated figures breach as not measured.
    */
   wideFactors?: readonly AnyFactor[];
+  /**
+   * Run only these benchmarks (a partial gate, for the spread study and the slowdown check, where
+   * a full quick gate on a loaded machine takes half an hour): the figures of the others are not
+   * judged (shown as info), so a partial pass is never a release verdict. Default: all.
+   */
+  only?: readonly GateBench[];
+}
+
+/** The gate's benchmarks, as `--only` names them; each figure id starts with its benchmark's. */
+export const GATE_BENCHES = ['replay', 'live', 'factors', 'wide', 'training', 'historical'] as const;
+export type GateBench = (typeof GATE_BENCHES)[number];
+
+/** Budgets with the figures of benchmarks not in `only` removed (they then show as info, unjudged). */
+export function budgetsFor(b: Budgets, only: readonly GateBench[] | undefined): Budgets {
+  if (!only) return b;
+  const keep = (id: string) => (only as readonly string[]).includes(id.split('.')[0]);
+  const modes = Object.fromEntries(Object.entries(b.modes).map(([m, mb]) => [m, { ...mb, figures: Object.fromEntries(Object.entries(mb.figures).filter(([id]) => keep(id))) }])) as Budgets['modes'];
+  return { ...b, modes };
 }
 
 export interface GateRun {
@@ -75,6 +93,8 @@ export interface GateOutput extends GateReport {
   stepSeconds: Record<string, number>;
   machine: MachineInfo;
   settings: Record<string, unknown>;
+  /** The benchmarks run when partial (`--only`); absent for the whole gate. */
+  only?: readonly GateBench[];
   budgetsFile: string;
   baselineFile: string;
   baselineRecordedAt: string | null;
@@ -121,7 +141,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const budgetsFile = resolve(opts.budgets ?? DEFAULT_BUDGETS);
   const baselineFile = resolve(opts.baseline ?? DEFAULT_BASELINE);
   // both files are checked before minutes of benchmarking, so a typo fails at once
-  const budgets = parseBudgets(readJson(budgetsFile), budgetsFile);
+  if (opts.only && opts.updateBaseline) throw new UsageError('--update-baseline needs the whole gate: drop --only');
+  const budgets = budgetsFor(parseBudgets(readJson(budgetsFile), budgetsFile), opts.only);
+  const runs = (b: GateBench) => !opts.only || opts.only.includes(b);
   let baseline: Baseline = { modes: {} };
   if (existsSync(baselineFile)) baseline = parseBaseline(readJson(baselineFile), baselineFile);
   else if (!opts.updateBaseline) throw new UsageError(`no baseline at ${baselineFile}; record one with --update-baseline`);
@@ -154,14 +176,16 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const { benchWide } = await import('./wide-bench.ts');
   const results: BenchResults = {};
   // arrow: the same replay writing Arrow IPC, a phase of its own beside the Parquet one
-  results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat, arrow: true }));
-  results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
-  results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
+  if (runs('replay')) results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat, arrow: true }));
+  if (runs('live')) results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
+  if (runs('factors')) results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
   const wideFactors = opts.wideFactors;
-  if (wideFactors) results.wide = await step('wide (1,000 factors)', () => benchWide({ factors: wideFactors, preset: 'day', dir, ...settings.wide }));
-  else log('\n== gate: no wide factor set given: the 1,000-factor figures are not measured');
-  results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
-  results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
+  if (runs('wide')) {
+    if (wideFactors) results.wide = await step('wide (1,000 factors)', () => benchWide({ factors: wideFactors, preset: 'day', dir, ...settings.wide }));
+    else log('\n== gate: no wide factor set given: the 1,000-factor figures are not measured');
+  }
+  if (runs('training')) results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
+  if (runs('historical')) results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
 
   const values = extractFigures(results);
   const report = evaluateGate(mode, values, budgets, baseline);
@@ -177,7 +201,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     }
   }
   const wallSeconds = (performance.now() - t0) / 1000;
-  const summary = gateSummary(report);
+  const summary = `${opts.only ? `PARTIAL (only ${opts.only.join(', ')}): ` : ''}${gateSummary(report)}`;
   const output: GateOutput = {
     ...report,
     summary,
@@ -186,6 +210,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     stepSeconds: steps,
     machine: machineInfo(),
     settings,
+    ...(opts.only ? { only: opts.only } : {}),
     budgetsFile,
     baselineFile,
     baselineRecordedAt: baseline.modes[mode]?.recordedAt ?? null,
