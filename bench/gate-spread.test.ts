@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Baseline, Budgets } from './gate-check.ts';
 import { applyPatch, PATCHES, type Slowdown } from './gate-slowdown.ts';
+import { budgetsFor } from './gate.ts';
 import { median, readRuns, renderSpread, runsAllPassing, spreadOf, worsened, type SpreadRun } from './gate-spread.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -69,6 +70,15 @@ describe('spreadOf', () => {
     expect(t[1]).toMatch(/3\.0→5\.0/);
     expect(t[2]).toBe('every gated figure passed in 3 of 4 runs');
     expect(t.find((l) => l.startsWith('| factors.ema_ratio'))).toMatch(/\| 3\.00× \| 4\.50× \| 6\.00× \| 2\.00 \| 60% \| ≥ 1\.25× \/ 3\.13× \| \*\*3\/4\*\* \| 4\/4 \|/);
+  });
+
+  it('a partial run (--only) counts only the figures of the benchmarks it ran', () => {
+    const partial = { ...run('p', { 'factors.ema_ratio': 5, 'factors.peer_rate': 2e6 }), only: ['replay' as const] };
+    const p = spreadOf([partial], budgets, baseline, 'quick');
+    expect(p).toEqual([]);
+    expect(Object.keys(budgetsFor(budgets, ['factors']).modes.quick.figures)).toEqual(['factors.ema_ratio', 'factors.whole_set_ns']);
+    expect(Object.keys(budgetsFor(budgets, ['wide', 'replay']).modes.quick.figures)).toEqual([]);
+    expect(budgetsFor(budgets, undefined)).toBe(budgets);
   });
 
   it('helpers', () => {

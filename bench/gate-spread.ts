@@ -179,7 +179,11 @@ export async function runSpread(opts: SpreadOptions): Promise<{ table: string; s
     // the data dir is shared by the runs: the quick catalog is generated once
     const child = spawnSync(process.execPath, [bin, 'bench', '--gate', '--quick', '--dir', join(dir, 'work'), '--json', json, '--budgets', budgetsFile, '--baseline', baselineFile, ...(opts.only ? ['--only', opts.only] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
     writeFileSync(join(runsDir, `${stamp}.log`), `${child.stdout ?? ''}\n${child.stderr ?? ''}`);
-    if (!existsSync(json)) throw new Error(`gate run ${i + 1} wrote no JSON (exit ${child.status}): see ${join(runsDir, `${stamp}.log`)}`);
+    if (!existsSync(json)) {
+      // a crashed run (not a breach: a breach still writes its JSON) is reported and skipped
+      log(`gate-spread: run ${i + 1}/${opts.runs} wrote no JSON (exit ${child.status}): see ${join(runsDir, `${stamp}.log`)}`);
+      continue;
+    }
     writeFileSync(join(runsDir, `${stamp}.meta.json`), JSON.stringify({ loadBefore, loadAfter: loadavg()[0], exitCode: child.status }));
     log(`gate-spread: run ${i + 1}/${opts.runs}: ${(child.stdout ?? '').trim().split('\n').pop()}`);
   }
