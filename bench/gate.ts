@@ -93,6 +93,8 @@ export interface GateOutput extends GateReport {
   stepSeconds: Record<string, number>;
   machine: MachineInfo;
   settings: Record<string, unknown>;
+  /** Benchmarks that threw, with the message (their figures are unmeasured: breaches). */
+  failedSteps?: Record<string, string>;
   /** The benchmarks run when partial (`--only`); absent for the whole gate. */
   only?: readonly GateBench[];
   budgetsFile: string;
@@ -154,10 +156,19 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const steps: Record<string, number> = {};
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const failed: Record<string, string> = {};
+  // a benchmark that throws (a 1,000-field read timing out at load 30 did) leaves its figures
+  // unmeasured, which breaches them, and the rest of the gate still runs and is recorded
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     const t = performance.now();
     log(`\n== gate (${mode}): ${name}`);
-    const r = await fn();
+    let r: T | undefined;
+    try {
+      r = await fn();
+    } catch (e) {
+      failed[name] = (e as Error).message;
+      log(`== gate (${mode}): ${name} FAILED: ${(e as Error).message}`);
+    }
     steps[name] = (performance.now() - t) / 1000;
     log(`== gate (${mode}): ${name} took ${steps[name].toFixed(1)} s`);
     return r;
@@ -211,6 +222,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     machine: machineInfo(),
     settings,
     ...(opts.only ? { only: opts.only } : {}),
+    ...(Object.keys(failed).length ? { failedSteps: failed } : {}),
     budgetsFile,
     baselineFile,
     baselineRecordedAt: baseline.modes[mode]?.recordedAt ?? null,
@@ -227,6 +239,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   log(renderGateTable(report));
   log('');
   if (opts.updateBaseline) log(baselineUpdated ? `baseline for ${mode} written to ${baselineFile}` : `baseline NOT written: a figure is over budget`);
+  for (const [name, msg] of Object.entries(failed)) log(`benchmark ${name} failed: ${msg}`);
   log(`${summary}; ${wallSeconds.toFixed(0)} s; JSON ${jsonPath}`);
   return { report, exitCode, output };
 }
