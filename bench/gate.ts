@@ -26,7 +26,7 @@
  * training set (in process) and historical features (child processes).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, platform } from 'node:os';
+import { availableParallelism, cpus, loadavg, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.ts';
@@ -93,6 +93,11 @@ export interface GateOutput extends GateReport {
   stepSeconds: Record<string, number>;
   machine: MachineInfo;
   settings: Record<string, unknown>;
+  /**
+   * 1-minute load average at the start and the end of the run: at ~30 on 2 cores (other work)
+   * unchanged code breached 17 of 30 figures; read a verdict with it.
+   */
+  loadAverage: { start: number; end: number };
   /** Benchmarks that threw, with the message (their figures are unmeasured: breaches). */
   failedSteps?: Record<string, string>;
   /** The benchmarks run when partial (`--only`); absent for the whole gate. */
@@ -154,6 +159,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const dir = opts.quick ? join(root, 'quick') : root;
   const jsonPath = resolve(opts.json ?? join(root, 'gate.json'));
   const startedAt = new Date().toISOString();
+  const loadStart = loadavg()[0];
   const t0 = performance.now();
   const steps: Record<string, number> = {};
   const failed: Record<string, string> = {};
@@ -218,6 +224,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     summary,
     startedAt,
     wallSeconds,
+    loadAverage: { start: loadStart, end: loadavg()[0] },
     stepSeconds: steps,
     machine: machineInfo(),
     settings,
@@ -240,6 +247,6 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   log('');
   if (opts.updateBaseline) log(baselineUpdated ? `baseline for ${mode} written to ${baselineFile}` : `baseline NOT written: a figure is over budget`);
   for (const [name, msg] of Object.entries(failed)) log(`benchmark ${name} failed: ${msg}`);
-  log(`${summary}; ${wallSeconds.toFixed(0)} s; JSON ${jsonPath}`);
+  log(`${summary}; ${wallSeconds.toFixed(0)} s; load average ${output.loadAverage.start.toFixed(1)} → ${output.loadAverage.end.toFixed(1)} on ${availableParallelism()} cores; JSON ${jsonPath}`);
   return { report, exitCode, output };
 }
