@@ -26,11 +26,12 @@
  * training set (in process) and historical features (child processes).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, platform } from 'node:os';
+import { availableParallelism, cpus, loadavg, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.ts';
-import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
+import type { AnyFactor } from '../core/factor.ts';
+import { evaluateGate, gateExitCode, gateSummary, parseBaseline, parseBudgets, renderGateTable, updatedBaseline, type Baseline, type Budgets, type GateMode, type GateReport, type MachineInfo } from './gate-check.ts';
 import { extractFigures, type BenchResults } from './gate-figures.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -53,6 +54,29 @@ export interface GateOptions {
   /** Write this run's figures as the mode's baseline (refused when a figure is over budget). */
   updateBaseline?: boolean;
   log?: (s: string) => void;
+  /**
+   * The 1,000-column factor set of examples/factors-1000.json, as the CLI loads it (bench/ may not
+   * import cli/); without it the wide step is skipped and its gated figures breach as not measured.
+   */
+  wideFactors?: readonly AnyFactor[];
+  /**
+   * Run only these benchmarks (a partial gate, for the spread study and the slowdown check, where
+   * a full quick gate on a loaded machine takes half an hour): the figures of the others are not
+   * judged (shown as info), so a partial pass is never a release verdict. Default: all.
+   */
+  only?: readonly GateBench[];
+}
+
+/** The gate's benchmarks, as `--only` names them; each figure id starts with its benchmark's. */
+export const GATE_BENCHES = ['replay', 'live', 'factors', 'wide', 'training', 'historical'] as const;
+export type GateBench = (typeof GATE_BENCHES)[number];
+
+/** Budgets with the figures of benchmarks not in `only` removed (they then show as info, unjudged). */
+export function budgetsFor(b: Budgets, only: readonly GateBench[] | undefined): Budgets {
+  if (!only) return b;
+  const keep = (id: string) => (only as readonly string[]).includes(id.split('.')[0]);
+  const modes = Object.fromEntries(Object.entries(b.modes).map(([m, mb]) => [m, { ...mb, figures: Object.fromEntries(Object.entries(mb.figures).filter(([id]) => keep(id))) }])) as Budgets['modes'];
+  return { ...b, modes };
 }
 
 export interface GateRun {
@@ -69,6 +93,15 @@ export interface GateOutput extends GateReport {
   stepSeconds: Record<string, number>;
   machine: MachineInfo;
   settings: Record<string, unknown>;
+  /**
+   * 1-minute load average at the start and the end of the run: at ~30 on 2 cores (other work)
+   * unchanged code breached 17 of 30 figures; read a verdict with it.
+   */
+  loadAverage: { start: number; end: number };
+  /** Benchmarks that threw, with the message (their figures are unmeasured: breaches). */
+  failedSteps?: Record<string, string>;
+  /** The benchmarks run when partial (`--only`); absent for the whole gate. */
+  only?: readonly GateBench[];
   budgetsFile: string;
   baselineFile: string;
   baselineRecordedAt: string | null;
@@ -115,7 +148,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const budgetsFile = resolve(opts.budgets ?? DEFAULT_BUDGETS);
   const baselineFile = resolve(opts.baseline ?? DEFAULT_BASELINE);
   // both files are checked before minutes of benchmarking, so a typo fails at once
-  const budgets = parseBudgets(readJson(budgetsFile), budgetsFile);
+  if (opts.only && opts.updateBaseline) throw new UsageError('--update-baseline needs the whole gate: drop --only');
+  const budgets = budgetsFor(parseBudgets(readJson(budgetsFile), budgetsFile), opts.only);
+  const runs = (b: GateBench) => !opts.only || opts.only.includes(b);
   let baseline: Baseline = { modes: {} };
   if (existsSync(baselineFile)) baseline = parseBaseline(readJson(baselineFile), baselineFile);
   else if (!opts.updateBaseline) throw new UsageError(`no baseline at ${baselineFile}; record one with --update-baseline`);
@@ -124,20 +159,30 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const dir = opts.quick ? join(root, 'quick') : root;
   const jsonPath = resolve(opts.json ?? join(root, 'gate.json'));
   const startedAt = new Date().toISOString();
+  const loadStart = loadavg()[0];
   const t0 = performance.now();
   const steps: Record<string, number> = {};
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const failed: Record<string, string> = {};
+  // a benchmark that throws (a 1,000-field read timing out at load 30 did) leaves its figures
+  // unmeasured, which breaches them, and the rest of the gate still runs and is recorded
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     const t = performance.now();
     log(`\n== gate (${mode}): ${name}`);
-    const r = await fn();
+    let r: T | undefined;
+    try {
+      r = await fn();
+    } catch (e) {
+      failed[name] = (e as Error).message;
+      log(`== gate (${mode}): ${name} FAILED: ${(e as Error).message}`);
+    }
     steps[name] = (performance.now() - t) / 1000;
     log(`== gate (${mode}): ${name} took ${steps[name].toFixed(1)} s`);
     return r;
   };
 
   const settings = opts.quick
-    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 } }
-    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 } };
+    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, wide: { events: 200_000, runs: 5, reads: 5_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 } }
+    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, wide: { events: 500_000, runs: 5, reads: 10_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 } };
   if (opts.quick) await step('data', () => ensureQuickCatalog(dir, log));
 
   const { benchReplay } = await import('./replay-bench.ts');
@@ -145,12 +190,19 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const { benchFactors } = await import('./factor-bench.ts');
   const { benchTrainingSet } = await import('./training-set-bench.ts');
   const { benchHistorical } = await import('./historical-bench.ts');
+  const { benchWide } = await import('./wide-bench.ts');
   const results: BenchResults = {};
-  results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat }));
-  results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
-  results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
-  results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
-  results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
+  // arrow: the same replay writing Arrow IPC, a phase of its own beside the Parquet one
+  if (runs('replay')) results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat, arrow: true }));
+  if (runs('live')) results.live = await step('live', () => benchLive({ dir, seconds: settings.live.seconds, rates: settings.live.rates, drainEvents: settings.live.drainEvents }));
+  if (runs('factors')) results.factors = await step('factors', () => benchFactors({ preset: 'day', dir, events: settings.factors.events }));
+  const wideFactors = opts.wideFactors;
+  if (runs('wide')) {
+    if (wideFactors) results.wide = await step('wide (1,000 factors)', () => benchWide({ factors: wideFactors, preset: 'day', dir, ...settings.wide }));
+    else log('\n== gate: no wide factor set given: the 1,000-factor figures are not measured');
+  }
+  if (runs('training')) results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
+  if (runs('historical')) results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
 
   const values = extractFigures(results);
   const report = evaluateGate(mode, values, budgets, baseline);
@@ -166,15 +218,18 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     }
   }
   const wallSeconds = (performance.now() - t0) / 1000;
-  const summary = gateSummary(report);
+  const summary = `${opts.only ? `PARTIAL (only ${opts.only.join(', ')}): ` : ''}${gateSummary(report)}`;
   const output: GateOutput = {
     ...report,
     summary,
     startedAt,
     wallSeconds,
+    loadAverage: { start: loadStart, end: loadavg()[0] },
     stepSeconds: steps,
     machine: machineInfo(),
     settings,
+    ...(opts.only ? { only: opts.only } : {}),
+    ...(Object.keys(failed).length ? { failedSteps: failed } : {}),
     budgetsFile,
     baselineFile,
     baselineRecordedAt: baseline.modes[mode]?.recordedAt ?? null,
@@ -191,6 +246,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   log(renderGateTable(report));
   log('');
   if (opts.updateBaseline) log(baselineUpdated ? `baseline for ${mode} written to ${baselineFile}` : `baseline NOT written: a figure is over budget`);
-  log(`${summary}; ${wallSeconds.toFixed(0)} s; JSON ${jsonPath}`);
+  for (const [name, msg] of Object.entries(failed)) log(`benchmark ${name} failed: ${msg}`);
+  log(`${summary}; ${wallSeconds.toFixed(0)} s; load average ${output.loadAverage.start.toFixed(1)} → ${output.loadAverage.end.toFixed(1)} on ${availableParallelism()} cores; JSON ${jsonPath}`);
   return { report, exitCode, output };
 }

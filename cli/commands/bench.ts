@@ -4,7 +4,7 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | pnl-live | kill | dashboard (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | pnl-live | kill | dashboard | gate-spread | gate-slowdown (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
@@ -18,6 +18,9 @@ const builder = (y: Argv) =>
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
     .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
+    .option('only', { type: 'string', describe: 'gate, gate-spread, gate-slowdown: run only these benchmarks, comma-separated (replay, live, factors, wide, training, historical); the others are not judged' })
+    .option('runs', { type: 'number', describe: 'gate-spread: quick gates to run now (0: judge the runs already in --dir); gate-slowdown: gate runs per patched copy (default 1)' })
+    .option('slow', { type: 'string', describe: 'gate-slowdown: what the patched copy does twice: ema, fold or both (default both)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
 type BenchArgs = ParsedArgs<typeof builder>;
@@ -26,11 +29,24 @@ type BenchArgs = ParsedArgs<typeof builder>;
 async function gate(a: BenchArgs): Promise<void> {
   if (a.what !== undefined) throw new UsageError(`--gate runs every benchmark; drop "${a.what}"`);
   // the gate's settings are fixed per mode so that its figures compare with budgets and baseline
-  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities, days: a.days };
+  const fixed = { seconds: a.seconds, events: a.events, rates: a.rates, peer: a.peer, entities: a.entities, days: a.days, runs: a.runs, slow: a.slow };
   for (const [flag, v] of Object.entries(fixed)) if (v !== undefined) throw new UsageError(`--${flag} does not apply with --gate (its settings are fixed per mode)`);
   const { runGate } = await import('../../bench/gate.ts');
-  const run = await runGate({ quick: Boolean(a.quick), dir: a.dir, json: a.json, budgets: a.budgets, baseline: a.baseline, updateBaseline: Boolean(a.updateBaseline) });
+  const { WIDE_SET_FILE } = await import('../../bench/wide-bench.ts');
+  const { loadFactorSetFile } = await import('../factor-set-file.ts');
+  const { factors: wideFactors } = await loadFactorSetFile(WIDE_SET_FILE);
+  const run = await runGate({ quick: Boolean(a.quick), dir: a.dir, json: a.json, budgets: a.budgets, baseline: a.baseline, updateBaseline: Boolean(a.updateBaseline), wideFactors, only: await parseOnly(a.only) });
   process.exitCode = run.exitCode;
+}
+
+/** `--only factors,wide` as gate benchmark names; a usage error naming the unknown one. */
+async function parseOnly(v: string | undefined): Promise<import('../../bench/gate.ts').GateBench[] | undefined> {
+  if (v === undefined) return undefined;
+  const { GATE_BENCHES } = await import('../../bench/gate.ts');
+  const names = v.split(',').map((x) => x.trim());
+  const bad = names.find((x) => !(GATE_BENCHES as readonly string[]).includes(x));
+  if (bad !== undefined || names.length === 0) throw new UsageError(`--only ${JSON.stringify(v)}: unknown benchmark "${bad}"; use ${GATE_BENCHES.join(', ')}`);
+  return names as import('../../bench/gate.ts').GateBench[];
 }
 
 /** `--rates 10000,50000` as events/s; a usage error unless each is a positive whole number. */
@@ -43,9 +59,21 @@ function parseRates(v: string | undefined): number[] | undefined {
 
 /** One benchmark by name. */
 async function single(a: BenchArgs): Promise<void> {
-  const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline };
+  if (a.what === 'gate-spread') {
+    // the gate's own spread on unchanged code: N quick gates, judged against the budgets and baseline
+    const { runSpread } = await import('../../bench/gate-spread.ts');
+    await runSpread({ runs: a.runs ?? 10, dir: a.dir === 'out/bench' ? 'out/gate-spread' : a.dir, budgets: a.budgets, baseline: a.baseline, only: a.only });
+    return;
+  }
+  if (a.what === 'gate-slowdown') {
+    const { runSlowdown } = await import('../../bench/gate-slowdown.ts');
+    const run = await runSlowdown({ slow: a.slow ?? 'both', runs: a.runs ?? 1, dir: a.dir === 'out/bench' ? 'out/gate-slowdown' : a.dir, budgets: a.budgets, baseline: a.baseline, only: a.only });
+    process.exitCode = run.exitCode;
+    return;
+  }
+  const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline, only: a.only };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, gate-spread, gate-slowdown) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json, arrow: true });
@@ -121,13 +149,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchOnnx({ json: a.json });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, gate-spread, gate-slowdown`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, gate-spread, gate-slowdown; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };
