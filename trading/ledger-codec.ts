@@ -15,6 +15,7 @@
  *
  * No I/O, clock, randomness or promises.
  */
+import { LockstepError } from '../core/errors.ts';
 import { hashState } from '../core/state-codec.ts';
 import { HOT, PositionRow, SymbolRow, type Book, type HotStore, type Ledger, type LedgerConfig } from './ledger.ts';
 
@@ -68,7 +69,7 @@ export interface LedgerData {
 }
 
 /** A refused checkpoint: names why (version, shape). */
-export class LedgerCodecError extends Error {}
+export class LedgerCodecError extends LockstepError {}
 
 const copyBook = (b: Book): Book => ({ ...b, positions: [...b.positions], mv: { ...b.mv }, gross: { ...b.gross } });
 
