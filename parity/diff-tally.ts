@@ -27,7 +27,8 @@ export interface Tally {
   /** A mismatched row: the timeline, and the symbol's first divergence (smallest row of A). */
   badRow(index: number, symbol: string, source: string, seq: bigint, tsRecv: bigint, s: number, va: number | null, vb: number | null, parts?: KeyValue[]): void;
   /** Widens the timeline's span to A's rows from lo to hi. */
-  widenSpan(lo: bigint, hi: bigint): void;
+  /** A batch's ts range on A's side; `rows` (its ts column) is walked only when it spans days. */
+  widenSpan(lo: bigint, hi: bigint, rows?: ArrayLike<bigint>): void;
   report(matched: number, a: SideCounts, b: SideCounts): DiffReport;
 }
 
@@ -47,6 +48,7 @@ export function createTally(schemaA: SideSchema, schemaB: SideSchema, opts: Diff
   let mismatchedCells = 0;
   let tsLo: bigint | null = null;
   let tsHi: bigint | null = null;
+  const dayMin = new Map<bigint, bigint>();
   /** ts_recv (A's) of each mismatched row, for the timeline. */
   let badTs = new BigInt64Array(1024);
   let badRows = 0;
@@ -86,16 +88,30 @@ export function createTally(schemaA: SideSchema, schemaB: SideSchema, opts: Diff
     }
   }
 
-  function widenSpan(lo: bigint, hi: bigint): void {
+  function widenSpan(lo: bigint, hi: bigint, rows?: ArrayLike<bigint>): void {
     if (tsLo === null || lo < tsLo) tsLo = lo;
     if (tsHi === null || hi > tsHi) tsHi = hi;
+    // the earliest row of each day, so the timeline of a table holding earlier point-in-time rows
+    // (old fundamentals) starts at the last day's first row, not at its midnight; a batch within one
+    // day costs one update, only a batch spanning days is walked
+    if (lo / DAY === hi / DAY || rows === undefined) {
+      noteDayMin(lo);
+    } else {
+      for (let i = 0; i < rows.length; i++) noteDayMin(rows[i]);
+    }
+  }
+
+  function noteDayMin(ts: bigint): void {
+    const day = ts / DAY;
+    const m = dayMin.get(day);
+    if (m === undefined || ts < m) dayMin.set(day, ts);
   }
 
   function report(matched: number, a: SideCounts, b: SideCounts): DiffReport {
     let lo = tsLo ?? 0n;
     const hi = tsHi ?? lo;
     // the day of the last row: earlier-dated point-in-time rows (old fundamentals) would squash it
-    if (axis !== 'row' && hi - lo > DAY) lo = (hi / DAY) * DAY;
+    if (axis !== 'row' && hi - lo > DAY) lo = dayMin.get(hi / DAY) ?? (hi / DAY) * DAY;
     const span = hi - lo + 1n;
     const buckets = new Array<number>(BUCKETS).fill(0);
     for (let r = 0; r < badRows; r++) {

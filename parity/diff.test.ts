@@ -84,6 +84,19 @@ describe('parity diff', () => {
     expect(z.factors[0].signedZero).toBe(1);
   });
 
+  it('the mismatch timeline spans the last day from its first row, not from midnight, when earlier point-in-time rows are in the table', () => {
+    const DAY = 86_400_000_000_000n;
+    const day = 19_797n * DAY; // 2024-03-15
+    const open = day + 13n * 3_600_000_000_000n + 30n * 60_000_000_000n; // 13:30 UTC
+    // an old fundamentals row 40 days earlier, then the day's rows from 13:30 on
+    const ts = [day - 40n * DAY, open, open + 1_000_000_000n, open + 3_600_000_000_000n];
+    const t = (v: number[]): DiffTable => ({ columns: ['x'], symbol: ts.map(() => 'A'), source: ts.map(() => 'trade'), seq: ts.map((_, i) => BigInt(i)), tsRecv: ts, values: { x: v } });
+    const r = diffTables(t([0, 1, 2, 3]), t([0, 1, 2, 9]));
+    expect(r.timeline.fromNs).toBe(open.toString());
+    expect(r.timeline.toNs).toBe(ts[3].toString());
+    expect(r.timeline.buckets.at(-1)).toBe(1);
+  });
+
   it('a researcher\'s CSV is compared like any table', async () => {
     const A = await loadTable(join(dir, 'a.parquet'));
     const header = ['symbol', 'source', 'seq', 'ts_recv', 'last_price'];

@@ -234,7 +234,7 @@ export function createStreamDiff(schemaA: SideSchema, schemaB: SideSchema, opts:
         if (x.tsI[2 * i + 1] - x.tsI[2 * lo + 1] < 0 || (x.tsI[2 * i + 1] === x.tsI[2 * lo + 1] && x.tsU[2 * i] < x.tsU[2 * lo])) lo = i;
         if (x.tsI[2 * i + 1] - x.tsI[2 * hi + 1] > 0 || (x.tsI[2 * i + 1] === x.tsI[2 * hi + 1] && x.tsU[2 * i] > x.tsU[2 * hi])) hi = i;
       }
-      tally.widenSpan(batch.tsRecv[lo], batch.tsRecv[hi]);
+      tally.widenSpan(batch.tsRecv[lo], batch.tsRecv[hi], batch.tsRecv.length === batch.n ? batch.tsRecv : batch.tsRecv.subarray(0, batch.n));
     }
   }
 
