@@ -71,7 +71,7 @@ function renderSlots() {
     var h = x[1], tr = el('tr'); tr.className = 'change-' + h.action;
     var what = h.action + (h.action === 'deploy' ? ' ' + h.mode + (h.mode === 'canary' ? ' ' + h.percent + ' %' : '') : '');
     [x[0], timeOf(h.at) + (h.lateShards ? ' (late on ' + h.lateShards + ' shards)' : ''), what, h.version === null ? '—' : 'v' + h.version, h.effect, h.reason || ''].forEach(function (v, i) {
-      tr.appendChild(el('td', v, i === 2 && h.action === 'rollback' ? 'bad' : ''));
+      tr.appendChild(el('td', v, i === 2 && h.action === 'rollback' ? 'bad' : i >= 4 ? 'wrap' : ''));
     });
     ch.appendChild(tr);
   });
@@ -97,7 +97,7 @@ function renderSignals() {
     var tb = el('tbody');
     syms.slice(0, MAXROWS).forEach(function (s) {
       var vals = rows[s], tr = el('tr'); tr.dataset.symbol = s;
-      if (vals === null) { tr.appendChild(el('td', s)); tr.appendChild(el('td', 'killed: values withheld', 'killed')); tb.appendChild(tr); return; }
+      if (vals === null) { tr.appendChild(el('td', s)); var k = el('td', 'killed: values withheld', 'killed'); k.colSpan = 2 + sl.outputs.length * versions.length; tr.appendChild(k); tb.appendChild(tr); return; }
       var served = vals[sl.ver], st = vals[sl.st], other = vals[sl.uver];
       tr.appendChild(el('td', s)); tr.appendChild(el('td', served === '' || served === undefined ? '—' : 'v' + fmt(served)));
       tr.appendChild(el('td', STATUS[Number(st)] || (st === '' ? '—' : st), Number(st) === 0 ? 'ok' : st === '' ? 'missing' : 'bad'));

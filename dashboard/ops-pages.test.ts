@@ -240,11 +240,12 @@ describe('dashboard: models, weights, execution and kill policy', () => {
       // both sides of the canary are on the page (the share splits these 7 symbols)
       expect(canaries).toBeGreaterThan(0);
       expect(canaries).toBeLessThan(7);
+      await shoot(page, 'dashboard-models.png');
       // a promote: the page follows without a reload
       await appendLogEntry(admin as never, keys.ns, { at: T0 + 900n * SEC, slot: 'momo', action: 'promote' });
       await page.waitForFunction(() => document.querySelector('#slots tbody tr td:nth-child(2)')?.textContent === 'v5', { timeout: 5000 });
       expect((await cells(page, '#slots tbody tr'))[0].slice(0, 6)).toEqual(['momo', 'v5', '—', '—', '—', 'v3']);
-      await shoot(page, 'dashboard-models.png');
+      expect(await page.$$eval('#signals-momo thead th', (h) => h.map((x) => x.textContent))).toEqual(['symbol', 'served version', 'status', 'momo_score · incumbent v5']);
       expect(errors).toEqual([]);
       expect(external).toEqual([]);
       await page.browserContext().close();

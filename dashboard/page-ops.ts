@@ -9,7 +9,7 @@ import { esc, shell, type PageContext } from './page.ts';
 const OPS_CSS = `<style>
 .wbar{position:relative;width:260px;height:12px;background:#eef1f5;border-radius:3px}.wbar>span{position:absolute;top:0;bottom:0}.wbar>span.pos{left:50%;background:#2f855a}.wbar>span.neg{right:50%;background:#c53030}.wbar>i{position:absolute;left:50%;top:-2px;bottom:-2px;border-left:1px solid #5b6475}
 td.served{font-weight:600}.st-working{color:#2b6cb0;font-weight:600}.st-done{color:#1d7a3a;font-weight:600}.st-killed{color:#c53030;font-weight:600}
-tr.sel{background:#eef4fb}.parent-chart{margin-top:8px}
+tr.sel{background:#eef4fb}td.wrap{white-space:normal}.parent-chart{margin-top:8px}
 </style>`;
 
 const table = (id: string, heads: string[]) => `<table id="${id}"><thead><tr>${heads.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody></tbody></table>`;
