@@ -13,7 +13,8 @@
  * the reason printed, where none is installed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
@@ -47,6 +48,8 @@ let redis: RedisHarness;
 let admin: RedisClient;
 let serve: ChildProcess;
 let base: string;
+let dir: string;
+const TOKEN = 'op-token-0123456789abcdef';
 
 /** The documented read-only user's rules (docs/live-operations.md), with `pw` as its password. */
 function documentedReader(pw: string): string[] {
@@ -114,8 +117,10 @@ beforeAll(async () => {
   // the kill guard: a kill-symbol with its switch (one script call), and an alert-only record
   await setKillSwitch(admin, keys, { on: true, symbols: ['NVDA'], reason: 'automatic (kill-symbol): price collar', by: 'lockstep-kill-guard', mode: 'halt', cause: { rule: 'price_collar_flag', symbol: 'NVDA', tsRecv: String(T0 + 199n * SEC), streamId: '1710509599000-0', value: 1 }, escalateOnly: true }, { key: firedKey(keys), field: 'price_collar_flag:NVDA:1', value: JSON.stringify({ action: 'kill-symbol', rule: 'price_collar_flag', symbol: 'NVDA', ts: String(T0 + 199n * SEC), value: 1, input: '1710509599000-0' }) });
   await admin.hset(firedKey(keys), 'limit:max_daily_loss:*:1', JSON.stringify({ action: 'alert', rule: 'limit:max_daily_loss', symbol: null, ts: String(T0 + 250n * SEC), value: -5200, input: null }));
+  dir = mkdtempSync(join(tmpdir(), 'ls-dash-ops-'));
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   const url = `redis://reader:readerpw@${new URL(redis.url).host}`;
-  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', SYMBOLS.join(',')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', SYMBOLS.join(','), '--operator-token-file', join(dir, 'token')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise<string>((done, fail) => {
     let out = '';
     serve.stdout!.on('data', (d) => {
@@ -131,6 +136,7 @@ afterAll(async () => {
   serve?.kill('SIGTERM');
   admin?.disconnect();
   await redis?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The first `event: NAME` data of a page's event stream. */
@@ -298,6 +304,16 @@ describe('dashboard: models, weights, execution and kill policy', () => {
       await shoot(page, 'dashboard-exec.png');
       expect(errors).toEqual([]);
       expect(external).toEqual([]);
+      await page.browserContext().close();
+    }, 30_000);
+
+    it('signing in as operator from one of these pages says so, without a console error', async () => {
+      const { page, errors } = await open('/dashboard/weights');
+      await page.type('#token', TOKEN);
+      await page.click('#login button');
+      await page.waitForFunction(() => document.querySelector('#action-msg')?.textContent === 'signed in as operator', { timeout: 5000 });
+      expect(await page.$eval('#role', (e) => e.textContent)).toBe('operator');
+      expect(errors).toEqual([]);
       await page.browserContext().close();
     }, 30_000);
 
