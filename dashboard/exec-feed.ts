@@ -81,6 +81,8 @@ export class ExecFeed {
   private ordersFrom = '-';
   private fillsFrom = '-';
   private skipped = new Set<string>();
+  /** The read under way: a second caller (the hub and a parent's page at once) shares it, never reads the same entries twice. */
+  private inflight: Promise<string> | null = null;
 
   constructor(
     private readonly reader: FeatureSource,
@@ -95,7 +97,12 @@ export class ExecFeed {
   }
 
   /** Reads what is new; returns the page's payload as JSON text. */
-  async poll(): Promise<string> {
+  poll(): Promise<string> {
+    this.inflight ??= this.read().finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  private async read(): Promise<string> {
     const out: ExecPayload = { parents: [], error: null, skipped: 0 };
     if (this.inspector === null) {
       out.error = 'no inspector connection: the orders and fills streams cannot be read';

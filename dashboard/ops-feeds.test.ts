@@ -2,8 +2,15 @@
  * The pure parts of the models and kill-policy feeds: a slot's state and history from a deployment
  * log (the same `applyEntry` fold the workers run, cross-checked against `assignmentAt`), and the
  * kill guard's fired records (a field that is not a guard's record is skipped, newest first).
+ * And the execution feed over a real redis-server: two reads at once (the hub's and a parent
+ * page's) count each order once.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ordersStream } from '../live/keys.ts';
+import { openRedis, type RedisClient } from '../live/redis-connect.ts';
+import { RedisHarness } from '../live/redis-harness.ts';
+import { encodeOrderFields } from '../trading/exec/exec-wire.ts';
+import { ExecFeed, type ExecPayload } from './exec-feed.ts';
 import { assignmentAt, type DeploymentEntry } from '../models/deployment.ts';
 import { slotViews } from './models-feed.ts';
 import { firedViews } from './kill-feed.ts';
@@ -53,5 +60,28 @@ describe('kill feed: firedViews', () => {
       { episode: 'stale_feed:MSFT:1', action: 'alert', rule: 'stale_feed', symbol: 'MSFT', ts: '1710509460000000000', value: 61, input: null },
       { episode: 'spread_blowout:AAPL:1', action: 'reduce-only-symbol', rule: 'spread_blowout', symbol: 'AAPL', ts: '1710509400000000000', value: 0.42, input: '1710509400001-0' },
     ]);
+  });
+});
+
+describe('exec feed over a real redis-server', () => {
+  let redis: RedisHarness;
+  let r: RedisClient;
+  beforeAll(async () => {
+    redis = await RedisHarness.start();
+    r = await openRedis(redis.url);
+  }, 30_000);
+  afterAll(async () => {
+    r?.disconnect();
+    await redis?.close();
+  });
+
+  it('two reads at once share one: each order is counted once', async () => {
+    const keys = { ns: 'ex' };
+    for (let n = 1; n <= 3; n++) await r.xadd(ordersStream(keys), '*', ...encodeOrderFields({ type: 'new', order: { id: `P-${n}`, parentId: 'P', symbol: 'AAPL', side: 1, qty: 10, limitPx: null, ts: BigInt(n) * 1_000_000_000n } }, 0.01, 1));
+    const feed = new ExecFeed(r, r, keys);
+    const [a, b] = (await Promise.all([feed.poll(), feed.poll()])).map((t) => JSON.parse(t) as ExecPayload);
+    expect(a).toEqual(b);
+    const again = JSON.parse(await feed.poll()) as ExecPayload;
+    expect(again.parents.map((p) => [p.id, p.children, p.sent, p.state])).toEqual([['P', 3, 30, 'done']]);
   });
 });
