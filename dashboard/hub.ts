@@ -9,7 +9,10 @@
  * as the workers write it) and the kill switch in one round trip every `pollMs`; the columns in
  * `<ns>:meta` every 2 s; the overview (alerts firing, per-shard lag and workers) every second while
  * an overview page is open; the desk's records and new PnL log entries (pnl-feed.ts) every 250 ms
- * while a PnL page is open, each page getting the log entries it has not had yet.
+ * while a PnL page is open, each page getting the log entries it has not had yet; each page feed
+ * (models, weights, execution: `HubOptions.feeds`) every `everyMs` while a page of its kind is
+ * open, its payload sent only when it changed. A models page also gets every symbol's rows, as the
+ * grid does (the signals are output columns).
  */
 import type { ServerResponse } from 'node:http';
 import { RowReader, type FeatureSource } from '../live/row-reader.ts';
@@ -18,7 +21,19 @@ import { killFor, parseKillState, type KillState } from '../live/kill-switch.ts'
 import type { PnlFeed } from './pnl-feed.ts';
 
 /** What a page watches: the overview, one symbol, or every symbol (the grid). */
-export type View = { kind: 'overview' } | { kind: 'symbol'; symbol: string } | { kind: 'grid' } | { kind: 'pnl' };
+export type View = { kind: 'overview' } | { kind: 'symbol'; symbol: string } | { kind: 'grid' } | { kind: 'pnl' } | { kind: FeedKind };
+
+/** The pages fed by a reader of their own (models-feed.ts, weights-feed.ts, exec-feed.ts, kill-feed.ts). */
+export type FeedKind = 'models' | 'weights' | 'exec';
+
+/** A page feed: read once for every open page of `kind`, its payload sent as `event`. */
+export interface PageFeed {
+  kind: FeedKind;
+  event: string;
+  everyMs: number;
+  /** The payload as JSON text. */
+  poll(): Promise<string>;
+}
 
 /** One symbol's latest row as sent to a page: values withheld (null) while it is killed. */
 export interface RowUpdate {
@@ -66,6 +81,8 @@ export interface HubOptions {
   overview: () => Promise<unknown>;
   /** The PnL page's feed (null: no PnL page). */
   pnl?: PnlFeed | null;
+  /** The page feeds. */
+  feeds?: readonly PageFeed[];
 }
 
 /** Reads each symbol's `_row` and the kill switch in one round trip (a pipeline on ioredis). */
@@ -90,6 +107,7 @@ export class Hub {
   private columnsAt = 0;
   private overviewAt = 0;
   private pnlAt = 0;
+  private readonly feedAt = new Map<string, number>();
   private kill: KillState = parseKillState(null);
   private killText: string | null = null;
   /** The last error of a poll, sent to the pages (null: Redis answers). */
@@ -130,6 +148,7 @@ export class Hub {
     this.columnsAt = 0;
     this.overviewAt = 0;
     this.pnlAt = 0;
+    this.feedAt.clear();
     this.start();
     return true;
   }
@@ -161,7 +180,7 @@ export class Hub {
       const wanted = new Set<string>();
       for (const c of this.clients) {
         if (c.view.kind === 'symbol') wanted.add(c.view.symbol);
-        else if (c.view.kind === 'grid') for (const s of this.opts.symbols()) wanted.add(s);
+        else if (c.view.kind === 'grid' || c.view.kind === 'models') for (const s of this.opts.symbols()) wanted.add(s);
       }
       const symbols = [...wanted];
       const { rows, kill } = await readRows(this.redis, this.opts.keys, symbols);
@@ -180,7 +199,7 @@ export class Hub {
         updates.set(s, { key: killed ? `k${seq}|${at}` : raw, u: { s, te, seq, at: Number(at), fsv, v: killed ? null : (packed ?? '') } });
       });
       for (const c of this.clients) {
-        if (c.view.kind === 'overview') continue;
+        if (c.view.kind === 'overview' || c.view.kind === 'weights' || c.view.kind === 'exec') continue;
         const mine = c.view.kind === 'symbol' ? [c.view.symbol] : this.opts.symbols();
         for (const s of mine) {
           const x = updates.get(s);
@@ -199,6 +218,12 @@ export class Hub {
         this.pnlAt = now;
         this.offer('desk', 'desk', await pnl.poll(), 'pnl');
         for (const c of this.clients) if (c.view.kind === 'pnl' && (c.logGen !== pnl.generation || c.logSent < pnl.points.length)) this.schedule(c);
+      }
+      for (const f of this.opts.feeds ?? []) {
+        const key = `${f.kind}:${f.event}`;
+        if (now - (this.feedAt.get(key) ?? 0) < f.everyMs || ![...this.clients].some((c) => c.view.kind === f.kind)) continue;
+        this.feedAt.set(key, now);
+        this.offer(key, f.event, await f.poll(), f.kind);
       }
       this.setError(null);
     } catch (e) {

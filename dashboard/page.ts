@@ -9,8 +9,10 @@
 export const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export interface PageContext {
-  view: 'overview' | 'grid' | 'symbol' | 'pnl';
+  view: 'overview' | 'grid' | 'symbol' | 'pnl' | 'models' | 'weights' | 'exec';
   symbol?: string;
+  /** The exec page of one parent order (its id). */
+  parent?: string;
   symbols: readonly string[];
   csrf: string;
   operator: boolean;
@@ -39,18 +41,27 @@ input,select{font:inherit;padding:2px 6px}.row{display:flex;gap:8px;align-items:
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
 `;
 
-function shell(c: PageContext, title: string, main: string): string {
+/** The pages of the model, portfolio and execution layers (page-ops.ts), in the header after the PnL page. */
+const OPS_NAV: [PageContext['view'], string, string][] = [
+  ['models', '/dashboard/models', 'Models'],
+  ['weights', '/dashboard/weights', 'Weights'],
+  ['exec', '/dashboard/exec', 'Execution'],
+];
+/** Each page's own script, loaded after app.js. */
+const PAGE_SCRIPT: Partial<Record<PageContext['view'], string>> = { pnl: 'pnl.js', models: 'models.js', weights: 'weights.js', exec: 'exec.js' };
+
+export function shell(c: PageContext, title: string, main: string): string {
   const nav = (href: string, label: string, on: boolean) => `<a href="${href}"${on ? ' class="on"' : ''}>${label}</a>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)} · Lockstep</title>
 <meta name="csrf" content="${esc(c.csrf)}"><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/assets/uplot.css"><style>${CSS}</style></head>
-<body data-view="${c.view}" data-symbol="${esc(c.symbol ?? '')}" data-max-age="${c.maxAgeMs}" data-operator="${c.operator}" data-operator-redis="${c.operatorRedis}">
-<header><b>Lockstep</b><span class="note">${esc(c.ns)}</span>${nav('/dashboard', 'Overview', c.view === 'overview')}${nav('/dashboard/factors', 'Factors', c.view === 'grid' || c.view === 'symbol')}${nav('/dashboard/pnl', 'PnL &amp; risk', c.view === 'pnl')}
+<body data-view="${c.view}" data-symbol="${esc(c.symbol ?? '')}" data-parent="${esc(c.parent ?? '')}" data-max-age="${c.maxAgeMs}" data-operator="${c.operator}" data-operator-redis="${c.operatorRedis}">
+<header><b>Lockstep</b><span class="note">${esc(c.ns)}</span>${nav('/dashboard', 'Overview', c.view === 'overview')}${nav('/dashboard/factors', 'Factors', c.view === 'grid' || c.view === 'symbol')}${nav('/dashboard/pnl', 'PnL &amp; risk', c.view === 'pnl')}${OPS_NAV.map(([v, href, label]) => nav(href, label, c.view === v)).join('')}
 <span class="sp"></span><span id="conn" class="note">connecting…</span>
 <span id="role" class="badge${c.operator ? ' op' : ''}">${c.operator ? 'operator' : 'viewer'}</span>
 ${c.operatorEnabled && !c.operator ? `<form id="login" class="row"><input id="token" type="password" placeholder="operator token" autocomplete="off"><button>Sign in</button></form>` : ''}
 </header><main>${main}</main>
-<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/app.js"></script>${c.view === 'pnl' ? '<script src="/dashboard/assets/pnl.js"></script>' : ''}</body></html>`;
+<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/app.js"></script>${PAGE_SCRIPT[c.view] ? `<script src="/dashboard/assets/${PAGE_SCRIPT[c.view]}"></script>` : ''}</body></html>`;
 }
 
 function killPanel(c: PageContext, symbol?: string): string {
@@ -124,6 +135,6 @@ export function pnlPage(c: PageContext): string {
 /** A page for a refusal or an unknown address: the status and one line, never a stack trace. */
 export function errorPage(status: number, message: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} · Lockstep</title><style>${CSS}</style></head>
-<body><header><b>Lockstep</b><a href="/dashboard">Overview</a><a href="/dashboard/factors">Factors</a><a href="/dashboard/pnl">PnL &amp; risk</a></header>
+<body><header><b>Lockstep</b><a href="/dashboard">Overview</a><a href="/dashboard/factors">Factors</a><a href="/dashboard/pnl">PnL &amp; risk</a>${OPS_NAV.map(([, href, label]) => `<a href="${href}">${label}</a>`).join('')}</header>
 <main><section><h2>${status}</h2><p id="error">${esc(message)}</p></section></main></body></html>`;
 }

@@ -6,6 +6,10 @@
  *   GET  /dashboard/factors            every symbol × every factor, live
  *   GET  /dashboard/factors/SYM        one symbol: charts, every factor with its age and status (404 for an unknown symbol)
  *   GET  /dashboard/pnl                the desk's PnL & risk: books, positions, limits in breach, the day's PnL chart (pnl-feed.ts)
+ *   GET  /dashboard/models             model slots (incumbent, canary/shadow and share, rollbacks and why) and their signals per symbol (models-feed.ts)
+ *   GET  /dashboard/weights            the latest target weights of `weights --redis` (weights-feed.ts)
+ *   GET  /dashboard/exec               parent orders of `execute --redis`: filled vs scheduled, state (exec-feed.ts); the kill policy's firings (kill-feed.ts)
+ *   GET  /dashboard/exec/PARENT        one parent order (404 for one with no order in <ns>:orders)
  *   GET  /dashboard/events?view=...    the Server-Sent Events stream the pages follow (hub.ts)
  *   GET  /dashboard/assets/...         the page script and uPlot, from the package (nothing from the internet)
  *   POST /dashboard/login              {token}: the session becomes operator (auth.ts)
@@ -28,8 +32,16 @@ import { Auth, Refusal } from './auth.ts';
 import { CLIENT_JS } from './client-js.ts';
 import { PNL_JS } from './pnl-js.ts';
 import { PnlFeed, type LimitsView } from './pnl-feed.ts';
-import { Hub, type View } from './hub.ts';
+import { Hub, type PageFeed, type View } from './hub.ts';
 import { errorPage, gridPage, overviewPage, pnlPage, symbolPage, type PageContext } from './page.ts';
+import { execPage, modelsPage, weightsPage } from './page-ops.ts';
+import { ModelsFeed } from './models-feed.ts';
+import { WeightsFeed } from './weights-feed.ts';
+import { ExecFeed } from './exec-feed.ts';
+import { KillFeed } from './kill-feed.ts';
+import { MODELS_JS } from './models-js.ts';
+import { WEIGHTS_JS } from './weights-js.ts';
+import { EXEC_JS } from './exec-js.ts';
 
 export interface DashboardOptions {
   keys: KeyLayout;
@@ -164,7 +176,17 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
     return { at, redis: redisState, kill, ...alerts, shards, shardsError, workers, workersError, parity, symbols: symbolsError ? `${symbols.length} (listing failed: ${symbolsError})` : symbols.length };
   };
 
-  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys, o.limits ?? null) });
+  const execFeed = new ExecFeed(redis, o.inspector, o.keys);
+  const models = new ModelsFeed(o.inspector, o.keys);
+  const weights = new WeightsFeed(redis, o.inspector, o.keys);
+  const kill = new KillFeed(redis, o.keys);
+  const feeds: PageFeed[] = [
+    { kind: 'models', event: 'models', everyMs: 500, poll: () => models.poll() },
+    { kind: 'weights', event: 'weights', everyMs: 250, poll: () => weights.poll() },
+    { kind: 'exec', event: 'exec', everyMs: 250, poll: () => execFeed.poll() },
+    { kind: 'exec', event: 'fired', everyMs: 500, poll: () => kill.poll() },
+  ];
+  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys, o.limits ?? null), feeds });
 
   const html = (res: ServerResponse, code: number, text: string, cookie: string | null = null) => {
     res.writeHead(code, {
@@ -213,6 +235,22 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
     if (path === '/dashboard' || path === '/dashboard/') return html(res, 200, overviewPage(ctx), setCookie);
     if (path === '/dashboard/factors') return html(res, 200, gridPage({ ...ctx, view: 'grid' }), setCookie);
     if (path === '/dashboard/pnl') return html(res, 200, pnlPage({ ...ctx, view: 'pnl' }), setCookie);
+    if (path === '/dashboard/models') return html(res, 200, modelsPage({ ...ctx, view: 'models' }), setCookie);
+    if (path === '/dashboard/weights') return html(res, 200, weightsPage({ ...ctx, view: 'weights' }), setCookie);
+    if (path === '/dashboard/exec') return html(res, 200, execPage({ ...ctx, view: 'exec' }), setCookie);
+    const ex = /^\/dashboard\/exec\/([^/]+)$/.exec(path);
+    if (ex) {
+      let parent: string;
+      try {
+        parent = decodeURIComponent(ex[1]);
+      } catch {
+        return html(res, 404, errorPage(404, 'unknown parent order: the address is not valid percent-encoding'));
+      }
+      // a parent not seen yet may have sent its first order since the last read
+      if (!execFeed.has(parent)) await execFeed.poll();
+      if (!execFeed.has(parent)) return html(res, 404, errorPage(404, `unknown parent order ${JSON.stringify(parent.slice(0, 128))}: ${o.keys.ns}:orders has no order of it`));
+      return html(res, 200, execPage({ ...ctx, view: 'exec', parent }), setCookie);
+    }
     const m = /^\/dashboard\/factors\/([^/]+)$/.exec(path);
     if (m) {
       let symbol: string;
@@ -228,16 +266,16 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
       }
       return html(res, 200, symbolPage({ ...ctx, view: 'symbol', symbol }), setCookie);
     }
-    return html(res, 404, errorPage(404, `no dashboard page at ${path.slice(0, 200)}; try /dashboard, /dashboard/factors or /dashboard/pnl`));
+    return html(res, 404, errorPage(404, `no dashboard page at ${path.slice(0, 200)}; try /dashboard, /dashboard/factors, /dashboard/pnl, /dashboard/models, /dashboard/weights or /dashboard/exec`));
   };
 
   const events = (res: ServerResponse, url: URL) => {
     const v = url.searchParams.get('view');
     const s = url.searchParams.get('symbol') ?? '';
     let view: View;
-    if (v === 'overview' || v === 'grid' || v === 'pnl') view = { kind: v };
+    if (v === 'overview' || v === 'grid' || v === 'pnl' || v === 'models' || v === 'weights' || v === 'exec') view = { kind: v };
     else if (v === 'symbol' && SYMBOL_RE.test(s)) view = { kind: 'symbol', symbol: s };
-    else return json(res, 400, { error: 'view must be overview, grid, pnl, or symbol with a valid symbol' });
+    else return json(res, 400, { error: 'view must be overview, grid, pnl, models, weights, exec, or symbol with a valid symbol' });
     if (!hub.attach(res, view)) json(res, 503, { error: 'too many dashboard pages open on this server; close some' });
   };
 
@@ -288,6 +326,9 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
       else if (path === '/dashboard/assets/uplot.css') asset(res, 'text/css', assets.css);
       else if (path === '/dashboard/assets/app.js') asset(res, 'text/javascript', CLIENT_JS);
       else if (path === '/dashboard/assets/pnl.js') asset(res, 'text/javascript', PNL_JS);
+      else if (path === '/dashboard/assets/models.js') asset(res, 'text/javascript', MODELS_JS);
+      else if (path === '/dashboard/assets/weights.js') asset(res, 'text/javascript', WEIGHTS_JS);
+      else if (path === '/dashboard/assets/exec.js') asset(res, 'text/javascript', EXEC_JS);
       else await page(req, res, path);
       return true;
     },
