@@ -23,7 +23,7 @@ import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { RedisHarness } from '../../live/redis-harness.ts';
 import { realData } from '../../testing/real-data.ts';
 import { dateStartNs } from '../../replay/catalog.ts';
-import { decodeOrderFields, encodeOrderFields } from './exec-wire.ts';
+import { decodeOrderFields, decodeReportsEntry, encodeOrderFields, encodeReportFields } from './exec-wire.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BIN = join(ROOT, 'bin/lockstep.js');
@@ -74,6 +74,12 @@ describe('the orders wire', () => {
     const cancel = { id: 'P-1', parentId: 'P', symbol: 'BTCUSDT', ts: 5n, reason: 'touch moved' };
     expect(decodeOrderFields(encodeOrderFields({ type: 'cancel', cancel }, 0.01, 1))).toEqual({ type: 'cancel', cancel });
     expect(decodeOrderFields(['type', 'new', 'id', 'P-1', 'parent_id', 'P', 'symbol', 'X', 'side', 'buy', 'lots', '-3', 'ticks', '1', 'ts', '1'])).toEqual({ bad: 'lots "-3": must be a whole number of lots > 0' });
+  });
+  it('round-trips a cancel report exactly and names the field of a bad one', () => {
+    const report = { orderId: 'P-1', parentId: 'P', symbol: 'AAPL', lots: 7, result: 'too-late' as const, tsEvent: 1723161600123456789n, tsRecv: 1723161600124456789n };
+    expect(decodeReportsEntry(encodeReportFields(report))).toEqual({ kind: 'report', report });
+    expect(decodeReportsEntry(['kind', 'heartbeat', 'ts_recv', '12'])).toEqual({ kind: 'heartbeat', ts: 12n });
+    expect(decodeReportsEntry([...encodeReportFields(report).slice(0, 10), 'result', 'gone', 'ts_event', '1', 'ts_recv', '2'])).toEqual({ kind: 'bad', reason: 'result "gone": must be one of cancelled, too-late, unknown, unfilled', ts: 2n });
   });
 });
 

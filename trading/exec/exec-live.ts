@@ -9,6 +9,9 @@
  *   worker's to dead-letter, and is passed over here);
  * - `<ns>:fills` (trading/fills-wire.ts): this parent's fills (`parent_id`, else an `order_id`
  *   `<parent>-<n>`); heartbeats and other parents' fills move the stream's clock;
+ * - `<ns>:exec:reports` (exec-wire.ts): the gateway's cancel reports for this parent (a cancelled
+ *   child's lots count as working until its report, algo.ts `cancelAcks`); heartbeats and other
+ *   parents' reports move the stream's clock;
  * - the kill switch `<ns>:kill` (live/kill-switch.ts), read every poll: a change of the mode in
  *   force for the symbol is logged to `<ns>:exec:<parent>:kills` at the event time of the last
  *   market event read, then applied (a restart reads the log back: the change stays where it was).
@@ -21,20 +24,20 @@
  * (pure: the same outputs in the same order) and the first `n` outputs are not written again, so
  * no child order is sent twice and none is lost.
  *
- * It stops once the window has ended and every stream has passed the end by the cancel settle
- * time (a fill of a cancelled child may come until then), or on SIGTERM/SIGINT.
+ * It stops once the window has ended, every stream has passed the end and every cancelled child's
+ * report (or last fill) has come, or on SIGTERM/SIGINT.
  */
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { shardOf } from '../../live/shard.ts';
 import { globalMark } from '../../core/watermark-merge.ts';
 import type { KillInput, KillMode, OrderAction } from '../types.ts';
-import { initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
+import { initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, pushReportsEntry, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
 import type { ExecSetup } from './exec-setup.ts';
 import { decodeKillFields, encodeKillFields, encodeOrderFields, inputLine } from './exec-wire.ts';
 import { writeOrders } from './run-execute.ts';
@@ -107,6 +110,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     const inKey = inputStream(keys, shardOf(parent.symbol, shards));
     let inFrom = '-';
     let fillsFrom = '-';
+    let reportsFrom = '-';
     let idleSince = Date.now();
     let clock: bigint | null = null;
     log(`execute: ${parent.id} following ${inKey}, ${fillsStream(keys)} and the kill switch${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
@@ -135,6 +139,17 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
             // another parent's fill moved the clock only: kept as a heartbeat at its time
             const tr = f[f.indexOf('ts_recv') + 1];
             inputs.push(what === 'clock' && !f.includes('heartbeat') ? inputLine('fills', id, ['kind', 'heartbeat', 'ts_recv', tr]) : inputLine('fills', id, f));
+          }
+          progressed = true;
+        }
+        for (;;) {
+          const batch = (await r.xrange(execReportsStream(keys), reportsFrom, '+', 'COUNT', 2000)) as Batch;
+          if (batch.length === 0) break;
+          reportsFrom = `(${batch[batch.length - 1][0]}`;
+          for (const [id, f] of batch) {
+            const what = pushReportsEntry(st, f, id, sink);
+            const tr = f[f.indexOf('ts_recv') + 1];
+            inputs.push(what === 'clock' && !f.includes('heartbeat') ? inputLine('reports', id, ['kind', 'heartbeat', 'ts_recv', tr]) : inputLine('reports', id, f));
           }
           progressed = true;
         }
@@ -171,7 +186,9 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
         continue;
       }
       const w = globalMark(st.merge);
-      if (st.endFired && w !== null && w >= parent.end + (o.setup.cfg.cancelSettleNs ?? 0n)) {
+      // confirmed cancels: done once none is outstanding; else once a late fill can no longer come
+      const settled = o.setup.cfg.cancelAcks ? st.algo.cancelling.length === 0 : w !== null && w >= parent.end + (o.setup.cfg.cancelSettleNs ?? 0n);
+      if (st.endFired && w !== null && w >= parent.end && settled) {
         log(`execute: ${parent.id} done: ${st.algo.filled} of ${parent.qty} lots filled, ${st.algo.sent} child orders`);
         await r.hdel(execClocksKey(keys), parent.id);
         break;

@@ -2,29 +2,33 @@
  * `lockstep gateway --sim --redis URL --ns NS`: a test order gateway. It reads the child orders and
  * cancels of `<ns>:orders` (exec-wire.ts), plays them against the fill simulator (trading/sim/, one
  * per symbol, fed by the raw events of every shard's input stream) and writes the fills to
- * `<ns>:fills` (trading/fills-wire.ts, with `parent_id` and `order_id`) and, every poll, a
- * heartbeat at the latest market time it has read: no fill of an earlier time will follow.
+ * `<ns>:fills` (trading/fills-wire.ts, with `parent_id` and `order_id`), the answers to cancels to
+ * `<ns>:exec:reports` (exec-wire.ts: lots taken off the book, or too late: the child had filled),
+ * and, every poll, a heartbeat on both at the latest market time it has read: no fill or report of
+ * an earlier time will follow. A child's fills made before its cancel arrived come before the
+ * cancel's report (in time; a tie puts the fills stream first in the algorithm's merge).
  *
  * Timing: the gateway follows the input streams as fast as it reads them; an order reaches the
  * simulator at its decision time plus the entry latency, or, when the simulator's market is past
- * that already, at the market's time (it came late). A fill's ts_recv is the simulator's (made +
- * response latency) but never before the gateway's last heartbeat nor its previous fill. So a live
+ * that already, at the market's time (it came late). A fill's or report's ts_recv is the
+ * simulator's (made + response latency) but never before the gateway's last heartbeat nor its
+ * previous fill or report. So a live
  * run's fills depend on wall-clock timing; what is deterministic is the algorithm given the fills
  * (`lockstep execute --fills` reproduces its orders from them).
  *
- * Not here: cancel confirmations on a stream (the algorithm counts a cancelled child as working
- * for its settle time instead), and a restart that resumes (a restarted gateway starts over).
+ * Not here: a restart that resumes (a restarted gateway starts over).
  */
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execReportsStream, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { openRedis } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { encodeFillFields, heartbeatFields } from '../fills-wire.ts';
 import { instrumentOf, type Instruments } from '../instruments.ts';
 import * as sim from '../sim/index.ts';
 import type { Fill } from '../types.ts';
-import { decodeOrderFields } from './exec-wire.ts';
+import { decodeOrderFields, encodeReportFields } from './exec-wire.ts';
+import type { CancelReport } from './types.ts';
 import { queueModel } from './run-execute.ts';
 
 export interface GatewayOptions {
@@ -55,7 +59,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Batch = [string, string[]][];
 
 /** Runs until stopped; resolves with the counts. */
-export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number; fills: number; refused: number }> {
+export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number; fills: number; reports: number; refused: number }> {
   const log = o.log ?? (() => {});
   const queue = queueModel(o.queue ?? 'risk-averse');
   const r = await openRedis(o.url, { name: 'lockstep-gateway', commandTimeoutMs: 10_000 });
@@ -63,7 +67,7 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
   const onSignal = () => (stop = true);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const stats = { orders: 0, fills: 0, refused: 0 };
+  const stats = { orders: 0, fills: 0, reports: 0, refused: 0 };
   const sims = new Map<string, sim.SimState>();
   const parentOf = new Map<string, string>();
   const simFor = (symbol: string): sim.SimState | null => {
@@ -89,7 +93,8 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
     let ordersFrom = '-';
     let now: bigint | null = null;
     let lastHb: bigint | null = null;
-    let lastFill = 0n;
+    // the last fill's or report's ts_recv: what the gateway writes only moves forward in time
+    let lastOut = 0n;
     let idleSince = Date.now();
     log(`gateway: simulating the venue for ${o.ns} (${shards} shards, ${sim.queueModelName(queue)} queue)`);
     while (!stop) {
@@ -121,7 +126,10 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
                 parentOf.set(a.order.id, a.order.parentId);
                 sim.submit(s, a.order);
                 stats.orders++;
-              } else sim.cancel(s, a.cancel);
+              } else {
+                if (!parentOf.has(a.cancel.id)) parentOf.set(a.cancel.id, a.cancel.parentId);
+                sim.cancel(s, a.cancel);
+              }
             } catch (e) {
               if (!(e instanceof sim.SimInputError)) throw e;
               refuse(e.message);
@@ -158,26 +166,37 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
         }
         if (now !== null) {
           const out: string[][] = [];
-          for (const s of sims.values()) {
+          const reps: string[][] = [];
+          for (const [symbol, s] of sims) {
             sim.advance(s, now);
             for (const rep of sim.drain(s, now)) {
-              if (rep.type !== 'fill') continue;
-              // never before what was promised (the heartbeat) or written (the previous fill)
-              let t = rep.fill.tsRecv;
+              if (rep.type === 'ack') continue;
+              // never before what was promised (the heartbeat) or written (the previous fill or report)
+              let t = rep.tsRecv;
               if (lastHb !== null && t < lastHb) t = lastHb;
-              if (t < lastFill) t = lastFill;
-              lastFill = t;
-              const fill: Fill = { ...rep.fill, tsRecv: t };
-              out.push(encodeFillFields(fill, o.ins, parentOf.get(fill.orderId)));
+              if (t < lastOut) t = lastOut;
+              lastOut = t;
+              if (rep.type === 'fill') {
+                const fill: Fill = { ...rep.fill, tsRecv: t };
+                out.push(encodeFillFields(fill, o.ins, parentOf.get(fill.orderId)));
+                continue;
+              }
+              const parentId = parentOf.get(rep.orderId);
+              if (parentId === undefined) continue;
+              const result: CancelReport['result'] = rep.type === 'cancelled' ? (rep.reason === 'cancel' ? 'cancelled' : 'unfilled') : rep.reason === 'already complete' ? 'too-late' : 'unknown';
+              reps.push(encodeReportFields({ orderId: rep.orderId, parentId, symbol, lots: rep.type === 'cancelled' ? rep.leaves : 0, result, tsEvent: rep.tsEvent, tsRecv: t }));
             }
           }
-          if (out.length > 0 || lastHb === null || now > lastHb) {
+          if (out.length > 0 || reps.length > 0 || lastHb === null || now > lastHb) {
             const m = r.multi();
             for (const f of out) m.xadd(fillsStream(keys), '*', ...f);
+            for (const f of reps) m.xadd(execReportsStream(keys), '*', ...f);
             m.xadd(fillsStream(keys), '*', ...heartbeatFields(now));
+            m.xadd(execReportsStream(keys), '*', ...heartbeatFields(now));
             const res = await m.exec();
             for (const [err] of res ?? []) if (err) throw err;
             stats.fills += out.length;
+            stats.reports += reps.length;
             lastHb = now;
           }
         }

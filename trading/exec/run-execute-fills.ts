@@ -1,6 +1,6 @@
 /**
  * `lockstep execute --catalog DIR --date D ... --fills FILE`: the algorithm over a replayed catalog
- * day with a gateway's fills (and the kill-switch changes it read) from a file instead of the
+ * day with a gateway's fills and cancel reports (and the kill-switch changes it read) from a file instead of the
  * simulator, so a live session's child orders are reproduced in replay (parity: the same
  * `--orders` file byte for byte). The fold is exec-fold.ts, the one `lockstep execute --redis`
  * runs; the file is the inputs file a live run writes (`--inputs-out`, exec-wire.ts), in the order
@@ -18,7 +18,7 @@ import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
 import { computeTca } from '../tca.ts';
 import type { OrderAction } from '../types.ts';
-import { drain, FILLS, initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
+import { drain, initExecFold, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, pushReportsEntry, STREAMS, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
 import { execSetup, type ExecSetup } from './exec-setup.ts';
 import { decodeKillFields, flatFields, type InputLine } from './exec-wire.ts';
 import { OutsideDataError, writeOrders, type ExecuteOptions, type ExecuteResult } from './run-execute.ts';
@@ -41,17 +41,18 @@ export function readInputsFile(path: string): InputLine[] {
       throw new InputError({ file: path, row: i + 1, reason: 'not a JSON line' });
     }
     const l = j as InputLine;
-    if (typeof l !== 'object' || l === null || (l.stream !== 'fills' && l.stream !== 'kill')) throw new InputError({ file: path, row: i + 1, field: 'stream', value: JSON.stringify((l as { stream?: unknown } | null)?.stream ?? null), reason: 'must be "fills" or "kill"' });
+    if (typeof l !== 'object' || l === null || (l.stream !== 'fills' && l.stream !== 'reports' && l.stream !== 'kill')) throw new InputError({ file: path, row: i + 1, field: 'stream', value: JSON.stringify((l as { stream?: unknown } | null)?.stream ?? null), reason: 'must be "fills", "reports" or "kill"' });
     if (typeof l.fields !== 'object' || l.fields === null || Object.values(l.fields).some((v) => typeof v !== 'string')) throw new InputError({ file: path, row: i + 1, field: 'fields', reason: 'must be an object of text fields' });
     out.push({ stream: l.stream, id: String(l.id ?? i + 1), fields: l.fields });
   });
   return out;
 }
 
-/** Pushes an inputs file into the fold (fills entries and kill changes, each stream in file order). */
+/** Pushes an inputs file into the fold (fills entries, cancel reports and kill changes, each stream in file order). */
 export function pushInputs(st: ExecFoldState, setup: ExecSetup, lines: readonly InputLine[], sink: (o: ExecOutput) => void, file: string): void {
   lines.forEach((l, i) => {
     if (l.stream === 'fills') pushFillsEntry(st, flatFields(l.fields), l.id, setup.ins, sink);
+    else if (l.stream === 'reports') pushReportsEntry(st, flatFields(l.fields), l.id, sink);
     else {
       const k = decodeKillFields(flatFields(l.fields));
       if ('bad' in k) throw new InputError({ file, row: i + 1, reason: `kill change: ${k.bad}` });
@@ -105,7 +106,7 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
   pushInputs(st, setup, lines, sink, o.fills);
   // every stream is complete: what is held back for a later instant of another stream comes out
   const after = (st.merge.marks.reduce<bigint>((m, t) => (t !== null && t > m ? t : m), end)) + 1n;
-  for (const s of [MARKET, FILLS, KILL]) pushMark(st, s, after, sink);
+  for (const s of STREAMS) pushMark(st, s, after, sink);
   drain(st, sink);
   const wallMs = performance.now() - t0;
   const fills = st.fills;
