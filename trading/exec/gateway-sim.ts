@@ -16,11 +16,15 @@
  * run's fills depend on wall-clock timing; what is deterministic is the algorithm given the fills
  * (`lockstep execute --fills` reproduces its orders from them).
  *
- * Not here: a restart that resumes (a restarted gateway starts over).
+ * Restart (after SIGKILL or a Redis error): it resumes from its checkpoint in `<ns>:gateway`
+ * (gateway-checkpoint.ts), written in the same MULTI as every batch of fills, reports and
+ * heartbeats: the orders and market events read after it are read again and played against the
+ * simulators as they stood, so no fill is written twice and no order read is lost (a fill's time
+ * may differ from an uninterrupted run's: the gateway's pace is wall-clock's).
  */
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, execReportsStream, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execReportsStream, fillsStream, gatewayKey, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { openRedis } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { encodeFillFields, heartbeatFields } from '../fills-wire.ts';
@@ -28,6 +32,7 @@ import { instrumentOf, type Instruments } from '../instruments.ts';
 import * as sim from '../sim/index.ts';
 import type { Fill } from '../types.ts';
 import { decodeOrderFields, encodeReportFields } from './exec-wire.ts';
+import { decodeGatewayState, encodeGatewayState, type GatewayState } from './gateway-checkpoint.ts';
 import type { CancelReport } from './types.ts';
 import { queueModel } from './run-execute.ts';
 
@@ -68,8 +73,8 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   const stats = { orders: 0, fills: 0, reports: 0, refused: 0 };
-  const sims = new Map<string, sim.SimState>();
-  const parentOf = new Map<string, string>();
+  let sims = new Map<string, sim.SimState>();
+  let parentOf = new Map<string, string>();
   const simFor = (symbol: string): sim.SimState | null => {
     let s = sims.get(symbol);
     if (s) return s;
@@ -86,20 +91,39 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
       if (shards === 0) await sleep(100);
     }
     const keys: KeyLayout = { ns: o.ns, shards };
-    const inFrom = new Array<string>(shards).fill('-');
+    let inFrom = new Array<string>(shards).fill('-');
     // market events read but not played yet (pacing), per shard
-    const held: import('../../core/events.ts').MarketEvent[][] = Array.from({ length: shards }, () => []);
+    let held: import('../../core/events.ts').MarketEvent[][] = Array.from({ length: shards }, () => []);
     const leadNs = o.leadNs ?? 2_000_000_000n;
     let ordersFrom = '-';
     let now: bigint | null = null;
     let lastHb: bigint | null = null;
     // the last fill's or report's ts_recv: what the gateway writes only moves forward in time
     let lastOut = 0n;
+    /** Back to the last checkpoint written (at start, and after a MULTI that may not have been). */
+    const restore = async () => {
+      const bytes = await r.hgetBuffer(gatewayKey(keys), 'ckpt');
+      const saved = bytes === null ? null : decodeGatewayState(bytes, shards);
+      if (saved !== null && 'refused' in saved) throw new GatewayError(`${gatewayKey(keys)}: the checkpoint cannot be used (${saved.refused}); delete it to start the venue over`);
+      if (saved === null) {
+        if (sims.size > 0) throw new GatewayError(`${gatewayKey(keys)}: the checkpoint is gone; delete the streams or start a new namespace`);
+        return;
+      }
+      ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut } = saved);
+      log(`gateway: resuming from its checkpoint (orders after ${ordersFrom}, market at ts_recv ${now ?? 'none'}, ${[...sims.values()].reduce((a, s) => a + s.resting.size, 0)} orders resting)`);
+    };
+    await restore();
+    const state = (): GatewayState => ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut });
     let idleSince = Date.now();
     log(`gateway: simulating the venue for ${o.ns} (${shards} shards, ${sim.queueModelName(queue)} queue)`);
+    let stale = false;
     while (!stop) {
       let progressed = false;
       try {
+        if (stale) {
+          await restore();
+          stale = false;
+        }
         // orders first: what was decided on the events read so far reaches the venue before later ones
         for (;;) {
           const batch = (await r.xrange(ordersStream(keys), ordersFrom, '+', 'COUNT', 1000)) as Batch;
@@ -193,6 +217,8 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
             for (const f of reps) m.xadd(execReportsStream(keys), '*', ...f);
             m.xadd(fillsStream(keys), '*', ...heartbeatFields(now));
             m.xadd(execReportsStream(keys), '*', ...heartbeatFields(now));
+            // what this MULTI writes and the state after it, together: a restart resumes right here
+            m.hset(gatewayKey(keys), 'ckpt', encodeGatewayState({ ...state(), lastHb: now }), 'at', String(Date.now()));
             const res = await m.exec();
             for (const [err] of res ?? []) if (err) throw err;
             stats.fills += out.length;
@@ -202,8 +228,10 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
         }
       } catch (e) {
         if (!isTransientRedisError(e)) throw e;
-        log(`gateway: redis: ${(e as Error).message}; retrying`);
+        log(`gateway: redis: ${(e as Error).message}; retrying from the checkpoint`);
         await sleep(200);
+        // whether the MULTI was applied or not, the checkpoint says where the streams stand
+        stale = true;
         continue;
       }
       if (progressed) idleSince = Date.now();
