@@ -1,12 +1,14 @@
 /**
  * Live execution against a real redis-server and the real CLI, on the real LOBSTER AAPL day
  * (skipped with a message when the real data is not there): `lockstep feed` publishes 13:30-13:52
- * UTC, `lockstep gateway --sim` fills `<ns>:orders`, `lockstep execute --redis` runs a TWAP
+ * UTC, `lockstep gateway --sim` fills `<ns>:orders` (and reports its cancels), `lockstep execute --redis` runs a TWAP
  * 13:40-13:50 and is SIGKILLed mid-way and started again, and the kill switch is switched on
  * while it runs. Then:
  * - no child order was written twice and none lost: `<ns>:orders` holds exactly the actions of the
  *   finished run's `--orders` file (the fold re-run from the start), in order, ids unique;
- * - a malformed fill and fills the algorithm cannot apply are dead-lettered with their reasons;
+ * - the gateway, SIGKILLed and started again too, resumes: each fill written once and applied
+ *   once, one cancel report per cancel (a cancelled child's lots wait for it: no fill refused late);
+ * - a malformed fill is dead-lettered with its reason;
  * - after the kill switch is read as on, no new child order; the working ones are cancelled;
  * - parity: `lockstep execute --catalog ... --fills <the live run's inputs>` writes the same
  *   `--orders` file, byte for byte.
@@ -18,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLobster } from '../../datasets/import-lobster.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, ordersStream } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, fillsStream, ordersStream } from '../../live/keys.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { RedisHarness } from '../../live/redis-harness.ts';
 import { realData } from '../../testing/real-data.ts';
@@ -115,13 +117,19 @@ describe.skipIf(!LOBSTER.present)('lockstep execute --redis with lockstep gatewa
     const out = join(dir, 'live.jsonl');
     const inputs = join(dir, 'inputs.jsonl');
     const second = start('execute', '--redis', redis.url, '--ns', NS, ...PARENT_ARGS, '--orders', out, '--inputs-out', inputs);
+    // the gateway is SIGKILLed too, two minutes in, and started again: it resumes from its checkpoint
+    await until('the second run to be 2 minutes into the window', async () => (await clock()) >= START + 120_000_000_000n);
+    gw.p.kill('SIGKILL');
+    await gw.exited;
+    const gw2 = start('gateway', '--sim', '--redis', redis.url, '--ns', NS, '--lead-ms', '3000', '--exit-when-idle', '20000');
     await until('the second run to be 4 minutes into the window', async () => (await clock()) >= START + 240_000_000_000n);
     const k = cli('kill-switch', 'on', '--redis', redis.url, '--ns', NS, '--symbols', 'AAPL', '--reason', 'test halt');
     expect(k.status, k.stderr).toBe(0);
     const done = await second.exited;
     expect(done.code, done.err).toBe(0);
-    gw.p.kill('SIGTERM');
-    await gw.exited;
+    gw2.p.kill('SIGTERM');
+    const g2 = await gw2.exited;
+    expect(g2.err).toContain('gateway: resuming from its checkpoint');
 
     // nothing twice, nothing lost: the stream is exactly the finished run's actions
     const lines = readFileSync(out, 'utf8').trim().split('\n');
@@ -146,9 +154,23 @@ describe.skipIf(!LOBSTER.present)('lockstep execute --redis with lockstep gatewa
     const atK = stream.flatMap((a) => ('bad' in a || a.type !== 'cancel' || a.cancel.ts !== K ? [] : [a.cancel]));
     expect(atK.every((c) => c.reason === 'kill switch halt: test halt')).toBe(true);
 
+    // the gateway's restart: each fill written once, every one of them applied (a cancelled
+    // child's lots wait for its report, so no fill is refused as late), one report per cancel
+    const entries = ((await r.xrange(fillsStream({ ns: NS }), '-', '+')) as [string, string[]][]).map(([, f]) => f);
+    const fillIds = entries.filter((f) => f.includes('order_id') && f[f.indexOf('fill_id') + 1] !== 'bad-1').map((f) => f[f.indexOf('fill_id') + 1]);
+    expect(fillIds.length).toBeGreaterThan(0);
+    expect(new Set(fillIds).size).toBe(fillIds.length);
+    expect(lines.filter((l) => l.startsWith('{"type":"fill"')).length).toBe(fillIds.length);
+    const reports = ((await r.xrange(execReportsStream({ ns: NS }), '-', '+')) as [string, string[]][]).map(([, f]) => decodeReportsEntry(f)).flatMap((e) => (e.kind === 'report' ? [e.report] : []));
+    const cancelIds = stream.flatMap((a) => ('bad' in a || a.type !== 'cancel' ? [] : [a.cancel.id]));
+    expect(cancelIds.length).toBeGreaterThan(0);
+    expect(reports.map((x) => x.orderId).sort()).toEqual([...cancelIds].sort());
+    expect(reports.every((x) => x.result === 'cancelled' || x.result === 'too-late')).toBe(true);
+
     // dead letters with their reasons
     const dlq = ((await r.xrange(execDeadLetterStream({ ns: NS }), '-', '+')) as [string, string[]][]).map(([, f]) => f[f.indexOf('reason') + 1]);
     expect(dlq.some((x) => x.includes('qty') && x.includes('-5') && x.includes('must be > 0'))).toBe(true);
+    expect(dlq.filter((x) => x.includes('not a working child'))).toEqual([]);
 
     // parity: the replay with the live run's fills and kill change writes the same orders file
     const rep = join(dir, 'replay.jsonl');
