@@ -70,13 +70,16 @@ export interface ExecFoldState {
   emitted: number;
   /** Mid (ticks) as the window ended (the TCA's), null until then. */
   endMid: number | null;
+  /** The symbol's trades in the window applied so far: size (units) and price × size (the TCA's market VWAP). */
+  volume: number;
+  notional: number;
 }
 
 export type ExecSink = (o: ExecOutput) => void;
 
 /** A fold for `parent` under `cfg` (validated by initExec). */
 export function initExecFold(parent: ParentOrder, cfg: ExecConfig): ExecFoldState {
-  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null };
+  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null, volume: 0, notional: 0 };
 }
 
 const retime = (it: ExecItem, ts: bigint): ExecItem => {
@@ -193,9 +196,15 @@ export function drain(st: ExecFoldState, sink: ExecSink): void {
 function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
   const a = st.algo;
   switch (it.kind) {
-    case 'market':
-      actions(st, sink, onMarket(a, it.ev, it.ts));
+    case 'market': {
+      const ev = it.ev;
+      if (ev.kind === 'trade' && it.ts >= a.parent.start && it.ts < a.parent.end && ev.size > 0) {
+        st.volume += ev.size;
+        st.notional += ev.price * ev.size;
+      }
+      actions(st, sink, onMarket(a, ev, it.ts));
       return;
+    }
     case 'kill':
       actions(st, sink, onKill(a, it.kill));
       return;

@@ -11,7 +11,8 @@
  * - a malformed fill is dead-lettered with its reason;
  * - after the kill switch is read as on, no new child order; the working ones are cancelled;
  * - parity: `lockstep execute --catalog ... --fills <the live run's inputs>` writes the same
- *   `--orders` file, byte for byte.
+ *   `--orders` file, byte for byte, and its TCA is the one the live run printed and wrote to
+ *   `<ns>:exec:<parent>:tca` when the parent ended.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLobster } from '../../datasets/import-lobster.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, fillsStream, ordersStream } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execTcaKey, fillsStream, ordersStream } from '../../live/keys.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { RedisHarness } from '../../live/redis-harness.ts';
 import { realData } from '../../testing/real-data.ts';
@@ -48,11 +49,12 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], {
 const start = (...args: string[]) => {
   const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   const at = errs.push('') - 1;
   p.stderr!.on('data', (d) => (errs[at] = err += String(d)));
-  p.stdout!.resume();
+  p.stdout!.on('data', (d) => (out += String(d)));
   procs.push(p);
-  const exited = new Promise<{ code: number | null; err: string }>((res) => p.on('exit', (code) => res({ code, err })));
+  const exited = new Promise<{ code: number | null; err: string; out: string }>((res) => p.on('close', (code) => res({ code, err, out })));
   return { p, exited };
 };
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
@@ -174,8 +176,17 @@ describe.skipIf(!LOBSTER.present)('lockstep execute --redis with lockstep gatewa
 
     // parity: the replay with the live run's fills and kill change writes the same orders file
     const rep = join(dir, 'replay.jsonl');
-    const p = cli('execute', '--catalog', join(dir, 'lob'), ...PARENT_ARGS, '--fills', inputs, '--orders', rep);
+    const p = cli('execute', '--catalog', join(dir, 'lob'), ...PARENT_ARGS, '--fills', inputs, '--orders', rep, '--json');
     expect(p.status, p.stderr).toBe(0);
     expect(readFileSync(rep, 'utf8')).toBe(readFileSync(out, 'utf8'));
+
+    // the live TCA, written when the run ended, is the replay's, number for number
+    const live = JSON.parse((await r.get(execTcaKey({ ns: NS }, PARENT))) ?? 'null') as Record<string, unknown>;
+    const replay = JSON.parse(p.stdout) as Record<string, unknown>;
+    expect(live).not.toBeNull();
+    expect(live.filledQty).toBeGreaterThan(0);
+    expect(live.childOrders).toBe(ids.length);
+    expect(Object.fromEntries(Object.keys(live).map((k) => [k, replay[k]]))).toEqual(live);
+    expect(done.out).toContain(`TCA AAPL buy 600 lots: filled ${live.filledQty}`);
   }, 600_000);
 });

@@ -28,12 +28,14 @@
  * order is sent twice and none is lost.
  *
  * It stops once the window has ended, every stream has passed the end and every cancelled child's
- * report (or last fill) has come, or on SIGTERM/SIGINT.
+ * report (or last fill) has come (a parent filled or halted early runs on to the end too: the
+ * window's market is part of its TCA), then writes the TCA (exec-tca.ts, the same report as
+ * `execute --fills` gives) as JSON to `<ns>:exec:<parent>:tca`; or on SIGTERM/SIGINT (no TCA).
  */
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execTcaKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
@@ -43,6 +45,8 @@ import type { KillInput, KillMode, OrderAction } from '../types.ts';
 import { initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, pushReportsEntry, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
 import type { ExecSetup } from './exec-setup.ts';
 import { decodeKillFields, encodeKillFields, encodeOrderFields, inputLine } from './exec-wire.ts';
+import type { TcaReport } from '../tca.ts';
+import { execTca } from './exec-tca.ts';
 import { decodeExecCheckpoint, encodeExecCheckpoint, ExecCodecError, execConfigHash, type ExecCursor } from './exec-codec.ts';
 import { writeOrders } from './run-execute.ts';
 
@@ -67,6 +71,8 @@ export interface ExecLiveResult {
   actions: OrderAction[];
   deadLetters: number;
   state: ExecFoldState;
+  /** The parent's TCA (as `execute --fills` reports it), once the window has ended and settled; null if stopped before. */
+  tca: TcaReport | null;
 }
 
 export class ExecLiveError extends UserError {}
@@ -142,6 +148,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     let savedAt = 0;
     let idleSince = Date.now();
     let clock: bigint | null = null;
+    let tca: TcaReport | null = null;
     log(`execute: ${parent.id} following ${inKey}, ${fillsStream(keys)} and the kill switch${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
     while (!stop) {
       let progressed = false;
@@ -232,7 +239,8 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       const settled = w !== null && (o.setup.cfg.cancelAcks ? st.algo.cancelling.length === 0 || w >= parent.end + settle + REPORT_WAIT_NS : w >= parent.end + settle);
       if (st.endFired && w !== null && w >= parent.end && settled) {
         log(`execute: ${parent.id} done: ${st.algo.filled} of ${parent.qty} lots filled, ${st.algo.sent} child orders`);
-        await r.hdel(execClocksKey(keys), parent.id);
+        tca = execTca(st, o.setup.ins);
+        await r.multi().set(execTcaKey(keys, parent.id), JSON.stringify(tca)).hdel(execClocksKey(keys), parent.id).exec();
         break;
       }
       if (progressed) idleSince = Date.now();
@@ -241,7 +249,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     }
     if (o.ordersOut) writeOrders(o.ordersOut, actions, st.fills);
     if (o.inputsOut) writeFileSync(o.inputsOut, inputs.join('\n') + (inputs.length ? '\n' : ''));
-    return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st };
+    return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st, tca };
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -16,10 +16,10 @@ import { InputError, UsageError } from '../../core/errors.ts';
 import { catalogDates, catalogSymbols } from '../../replay/catalog.ts';
 import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
-import { computeTca } from '../tca.ts';
 import type { OrderAction } from '../types.ts';
 import { drain, initExecFold, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, pushReportsEntry, STREAMS, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
 import { execSetup, type ExecSetup } from './exec-setup.ts';
+import { execTca } from './exec-tca.ts';
 import { decodeKillFields, flatFields, type InputLine } from './exec-wire.ts';
 import { OutsideDataError, writeOrders, type ExecuteOptions, type ExecuteResult } from './run-execute.ts';
 
@@ -79,8 +79,6 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
   let events = 0;
   let first: bigint | null = null;
   let last: bigint | null = null;
-  let volume = 0;
-  let notional = 0;
   try {
     const merge = new EventMerge(sel.cursors);
     for (let ev = merge.next(); ev !== null; ev = merge.next()) {
@@ -89,10 +87,6 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
       last = ev.tsRecv;
       if (ev.tsRecv >= end) break;
       events++;
-      if (ev.kind === 'trade' && ev.tsRecv >= start && ev.size > 0) {
-        volume += ev.size;
-        notional += ev.price * ev.size;
-      }
       pushMarket(st, ev, sink);
     }
   } finally {
@@ -110,12 +104,7 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
   drain(st, sink);
   const wallMs = performance.now() - t0;
   const fills = st.fills;
-  const tca = computeTca({
-    side: o.side, qty: o.qty, tick: setup.instrument.tick, lot: setup.instrument.lot, multiplier: setup.instrument.multiplier,
-    arrivalMid: st.algo.arrivalMid, firstChildMid: st.algo.firstChildMid, endMid: st.endMid, fills,
-    fees: fills.reduce((a, f) => a + f.fee * setup.ins.moneyGrid, 0),
-    marketVolume: volume, marketNotional: notional, childOrders: st.algo.sent,
-  });
+  const tca = execTca(st, setup.ins);
   if (o.ordersOut) writeOrders(o.ordersOut, actions, fills);
   const notes = [...setup.notes, `fills from ${o.fills}: ${fills.length} applied, ${deadLetters.length} refused`];
   return { tca, actions, fills, events, wallMs, eventsPerSec: events / (wallMs / 1000), dataSpan: [first, last], notes, deadLetters };
