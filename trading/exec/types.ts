@@ -64,6 +64,8 @@ export interface ExecConfig {
    * The venue confirms every cancel (a cancel report: lots taken off the book, or too late): a
    * cancelled child's lots then count as working until its confirmation (or its last fill), however
    * long it takes, and `cancelSettleNs` is not used. Default false (the settle time alone).
+   * `lockstep execute` sets it unless every latency is zero (an instant venue: a cancel takes
+   * effect at once, and its report comes at the same instant anyway).
    */
   cancelAcks?: boolean;
   /** At most this many new child orders per second of event time (cancels are never held back). */
