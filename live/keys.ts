@@ -30,6 +30,9 @@
  *   <ns>:exec:<parent>              hash: a live parent order's progress (outputs written), set in the same MULTI as they are
  *   <ns>:exec:<parent>:kills        stream: the kill-switch changes that parent's algorithm read, at the event time it read them
  *   <ns>:exec:clocks                hash: per running parent, the event time before which its decisions are all written (the sim gateway paces by it)
+ *   <ns>:exec:<parent>:tca          JSON: the parent's TCA (trading/tca.ts) once its live run has ended
+ *   <ns>:exec:reports               stream: the order gateway's cancel reports (trading/exec/exec-wire.ts), heartbeats with <ns>:fills
+ *   <ns>:gateway                    hash: the simulated gateway's checkpoint (trading/exec/gateway-checkpoint.ts), set in the MULTI of its fills
  *   <ns>:exec:dlq                   dead letters of the execution algorithms: a fill they refused, the reason, its fields
  */
 import { shardOf } from './shard.ts';
@@ -86,3 +89,6 @@ export const execProgressKey = (k: { ns: string }, parent: string) => `${k.ns}:e
 export const execKillLogStream = (k: { ns: string }, parent: string) => `${k.ns}:exec:${parent}:kills`;
 export const execClocksKey = (k: { ns: string }) => `${k.ns}:exec:clocks`;
 export const execDeadLetterStream = (k: { ns: string }) => `${k.ns}:exec:dlq`;
+export const gatewayKey = (k: { ns: string }) => `${k.ns}:gateway`;
+export const execTcaKey = (k: { ns: string }, parent: string) => `${k.ns}:exec:${parent}:tca`;
+export const execReportsStream = (k: { ns: string }) => `${k.ns}:exec:reports`;

@@ -13,7 +13,7 @@ const DIR = new URL('.', import.meta.url).pathname;
 const PURE = [
   'types.ts', 'money.ts', 'ledger.ts', 'ledger-snapshot.ts', 'ledger-codec.ts', 'limits.ts', 'pnl-fold.ts',
   'desk-fold.ts', 'desk-checkpoint.ts', 'kill-detector.ts', 'tca.ts',
-  'exec/algo.ts', 'exec/exec-fold.ts', 'exec/market-view.ts', 'exec/schedule.ts', 'exec/types.ts',
+  'exec/algo.ts', 'exec/exec-codec.ts', 'exec/exec-fold.ts', 'exec/market-view.ts', 'exec/schedule.ts', 'exec/types.ts',
 ];
 
 describe('trading folds purity', () => {

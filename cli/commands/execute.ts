@@ -104,6 +104,12 @@ export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       const setup = await execSetup({ ...opts, catalog: a.catalog });
       const r = await runExecLive({ url: a.redis, ns: a.ns, setup, ordersOut: a.orders, inputsOut: a['inputs-out'] as string | undefined, idleStopMs: a['exit-when-idle'] as number | undefined, log: (m) => console.error(m) });
       const st = r.state.algo;
+      if (a.json) {
+        // stdout is the report alone (null: stopped before the parent ended)
+        console.log(JSON.stringify(r.tca === null ? null : { symbol: a.symbol, algo: a.algo, date: a.date, from: a.from, to: a.to, ...r.tca, fills: r.state.fills.length }));
+        return;
+      }
+      if (r.tca !== null) console.log(formatTca(r.tca, a.symbol));
       console.log(`execute: ${setup.parent.id}: ${st.filled} of ${st.parent.qty} lots filled, ${st.sent} child orders; ${r.written} outputs written by this run, ${r.deadLetters} fills dead-lettered`);
       return;
     }

@@ -43,6 +43,6 @@ export const gatewayCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       idleStopMs: a['exit-when-idle'] as number | undefined,
       log: (m) => console.error(m),
     });
-    console.log(`gateway: stopped; ${s.orders} orders, ${s.fills} fills, ${s.refused} entries refused`);
+    console.log(`gateway: stopped; ${s.orders} orders, ${s.fills} fills, ${s.reports} cancel reports, ${s.refused} entries refused`);
   },
 };

@@ -18,7 +18,8 @@
  *   touch, sized to the lag and to the size shown there;
  * - no child is ever priced through the parent's limit (a crossing the limit forbids rests at it);
  * - the parent never overfills: lots of a cancelled child count as working until `cancelSettleNs`
- *   after the cancel (a fill may still be on its way);
+ *   after the cancel (a fill may still be on its way), or, when the venue confirms cancels
+ *   (`cancelAcks`), until its confirmation (`onCancelAck`) or last fill;
  * - at the end of the window every working child is cancelled; what is unfilled stays unfilled
  *   (TCA's opportunity cost).
  * The kill switch (`onKill`): `halt` cancels every working child at once and sends nothing after;
@@ -89,6 +90,7 @@ export function initExec(parent: ParentOrder, cfg: ExecConfig): ExecState {
     cumCurve,
     bucketNs,
     settleNs,
+    awaitAcks: cfg.cancelAcks ?? false,
     maxRate,
     tolerance: (1 - p.urgency) * p.qty,
     repegTicks,
@@ -213,7 +215,8 @@ function decide(s: ExecState, ts: bigint): OrderAction[] {
     return cancelWhere(s, ts, 'end of window', () => true);
   }
   if (ts < p.start) return [];
-  if (s.cancelling.length > 0) s.cancelling = s.cancelling.filter((o) => o.until > ts);
+  // confirmed cancels: a cancelling child's lots stay pending until the venue's report says so
+  if (s.cancelling.length > 0 && !s.awaitAcks) s.cancelling = s.cancelling.filter((o) => o.until > ts);
   if (s.filled >= p.qty) {
     s.done = true;
     return cancelWhere(s, ts, 'parent filled', () => true);
@@ -234,7 +237,7 @@ function decide(s: ExecState, ts: bigint): OrderAction[] {
   // (hysteresis: a passive child a few ticks off that has not rested its minimum time stays)
   const worse = (o: { px: number; ts: bigint }) => (p.side === 1 ? o.px < px : o.px > px) && (cross || Math.abs(px - o.px) > s.repegTicks || ts - o.ts >= s.minRestNs);
   if (s.working.some(worse)) out.push(...cancelWhere(s, ts, cross ? 'behind schedule: cross the spread' : 'touch moved', worse));
-  if (s.settleNs === 0n) s.cancelling = [];
+  if (s.settleNs === 0n && !s.awaitAcks) s.cancelling = [];
   const pending = sumQty(s.working) + sumQty(s.cancelling);
   let room = p.qty - s.filled - pending;
   if (s.kill === 'reduce-only') room = Math.min(room, reducible(s) - sumQty(s.working));

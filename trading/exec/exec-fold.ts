@@ -12,7 +12,11 @@
  *     them); applied once every stream has reached T;
  *   1 fills: the gateway's fills (and heartbeats) for this parent, `strict`: a fill at T waits
  *     until every other stream has passed T, so all market events at T come first;
- *   2 kill: the kill-switch changes the live adapter read (and logged), `strict` too.
+ *   2 kill: the kill-switch changes the live adapter read (and logged), `strict` too;
+ *   3 reports: the gateway's cancel reports for this parent (and heartbeats), `strict`: a report
+ *     comes after the fills of its child the venue made before it (the gateway writes them so),
+ *     and ends the child's cancelling (algo.ts onCancelAck); a report of a child not cancelling
+ *     (it completed, or its settle time ran out) changes nothing.
  * A strict item waits for the others to pass its time and a tie picks the lower stream, so the
  * merge equals one stable sort of the streams by (time, stream): a replay with every stream in
  * hand takes the same order. The window's end is a timer: `onTime(end)` runs once every stream
@@ -31,19 +35,24 @@ import { advanceMark, enqueue, globalMark, initMerge, nextReady, type MergeState
 import { decodeFillsEntry } from '../fills-wire.ts';
 import type { Instruments } from '../instruments.ts';
 import type { Fill, KillInput, OrderAction } from '../types.ts';
-import { initExec, onFill, onKill, onMarket, onTime } from './algo.ts';
-import type { ExecConfig, ExecState, ParentOrder } from './types.ts';
+import { initExec, onCancelAck, onFill, onKill, onMarket, onTime } from './algo.ts';
+import { decodeReportsEntry } from './exec-wire.ts';
+import type { CancelReport, ExecConfig, ExecState, ParentOrder } from './types.ts';
 
 export const MARKET = 0;
 export const FILLS = 1;
 export const KILL = 2;
+export const REPORTS = 3;
+/** The fold's streams, in tie order. */
+export const STREAMS = [MARKET, FILLS, KILL, REPORTS] as const;
 
 /** One input of the fold. `tag`: handed back on a dead letter (live: the stream entry id). */
 export type ExecItem =
   | { kind: 'market'; ts: bigint; ev: MarketEvent }
   | { kind: 'fill'; ts: bigint; fill: Fill; tag?: string; fields?: readonly string[] }
   | { kind: 'bad'; ts: bigint; reason: string; tag?: string; fields?: readonly string[] }
-  | { kind: 'kill'; ts: bigint; kill: KillInput };
+  | { kind: 'kill'; ts: bigint; kill: KillInput }
+  | { kind: 'report'; ts: bigint; report: CancelReport };
 
 /** What the fold emits, in one sequence. */
 export type ExecOutput = { kind: 'action'; action: OrderAction } | { kind: 'dead'; ts: bigint; reason: string; tag?: string; fields?: readonly string[] };
@@ -61,19 +70,23 @@ export interface ExecFoldState {
   emitted: number;
   /** Mid (ticks) as the window ended (the TCA's), null until then. */
   endMid: number | null;
+  /** The symbol's trades in the window applied so far: size (units) and price × size (the TCA's market VWAP). */
+  volume: number;
+  notional: number;
 }
 
 export type ExecSink = (o: ExecOutput) => void;
 
 /** A fold for `parent` under `cfg` (validated by initExec). */
 export function initExecFold(parent: ParentOrder, cfg: ExecConfig): ExecFoldState {
-  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(3), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null };
+  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null, volume: 0, notional: 0 };
 }
 
 const retime = (it: ExecItem, ts: bigint): ExecItem => {
   if (it.kind === 'market') return { ...it, ts, ev: { ...it.ev, tsRecv: ts } };
   if (it.kind === 'fill') return { ...it, ts, fill: { ...it.fill, tsRecv: ts } };
   if (it.kind === 'kill') return { ...it, ts, kill: { ...it.kill, ts } };
+  if (it.kind === 'report') return { ...it, ts, report: { ...it.report, tsRecv: ts } };
   return { ...it, ts };
 };
 
@@ -88,6 +101,31 @@ export function pushMarket(st: ExecFoldState, ev: MarketEvent, sink: ExecSink): 
 export function pushFillInput(st: ExecFoldState, it: Extract<ExecItem, { kind: 'fill' | 'bad' }>, sink: ExecSink): void {
   enqueue(st.merge, FILLS, it, retime);
   drain(st, sink);
+}
+
+/**
+ * One entry of `<ns>:exec:reports` (exec-wire.ts): this parent's cancel report is an input; a
+ * heartbeat or another parent's report only moves the stream's clock; an entry that cannot be read
+ * is a dead letter. Returns which it was.
+ */
+export function pushReportsEntry(st: ExecFoldState, flat: readonly string[], tag: string, sink: ExecSink): 'mine' | 'clock' | 'bad' {
+  const e = decodeReportsEntry(flat);
+  if (e.kind === 'heartbeat') {
+    pushMark(st, REPORTS, e.ts, sink);
+    return 'clock';
+  }
+  if (e.kind === 'bad') {
+    enqueue(st.merge, REPORTS, { kind: 'bad', ts: e.ts ?? st.merge.marks[REPORTS] ?? 0n, reason: e.reason, tag, fields: flat }, retime);
+    drain(st, sink);
+    return 'bad';
+  }
+  if (e.report.parentId !== st.algo.parent.id) {
+    pushMark(st, REPORTS, e.report.tsRecv, sink);
+    return 'clock';
+  }
+  enqueue(st.merge, REPORTS, { kind: 'report', ts: e.report.tsRecv, report: e.report }, retime);
+  drain(st, sink);
+  return 'mine';
 }
 
 /** A kill-switch change (live: as logged when read). */
@@ -158,11 +196,20 @@ export function drain(st: ExecFoldState, sink: ExecSink): void {
 function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
   const a = st.algo;
   switch (it.kind) {
-    case 'market':
-      actions(st, sink, onMarket(a, it.ev, it.ts));
+    case 'market': {
+      const ev = it.ev;
+      if (ev.kind === 'trade' && it.ts >= a.parent.start && it.ts < a.parent.end && ev.size > 0) {
+        st.volume += ev.size;
+        st.notional += ev.price * ev.size;
+      }
+      actions(st, sink, onMarket(a, ev, it.ts));
       return;
+    }
     case 'kill':
       actions(st, sink, onKill(a, it.kill));
+      return;
+    case 'report':
+      actions(st, sink, onCancelAck(a, it.report.orderId, it.ts));
       return;
     case 'bad':
       emit(st, sink, { kind: 'dead', ts: it.ts, reason: it.reason, tag: it.tag, fields: it.fields });

@@ -1,15 +1,18 @@
 /**
  * Live execution against a real redis-server and the real CLI, on the real LOBSTER AAPL day
  * (skipped with a message when the real data is not there): `lockstep feed` publishes 13:30-13:52
- * UTC, `lockstep gateway --sim` fills `<ns>:orders`, `lockstep execute --redis` runs a TWAP
+ * UTC, `lockstep gateway --sim` fills `<ns>:orders` (and reports its cancels), `lockstep execute --redis` runs a TWAP
  * 13:40-13:50 and is SIGKILLed mid-way and started again, and the kill switch is switched on
  * while it runs. Then:
  * - no child order was written twice and none lost: `<ns>:orders` holds exactly the actions of the
  *   finished run's `--orders` file (the fold re-run from the start), in order, ids unique;
- * - a malformed fill and fills the algorithm cannot apply are dead-lettered with their reasons;
+ * - the gateway, SIGKILLed and started again too, resumes: each fill written once and applied
+ *   once, one cancel report per cancel (a cancelled child's lots wait for it: no fill refused late);
+ * - a malformed fill is dead-lettered with its reason;
  * - after the kill switch is read as on, no new child order; the working ones are cancelled;
  * - parity: `lockstep execute --catalog ... --fills <the live run's inputs>` writes the same
- *   `--orders` file, byte for byte.
+ *   `--orders` file, byte for byte, and its TCA is the one the live run printed and wrote to
+ *   `<ns>:exec:<parent>:tca` when the parent ended.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,12 +21,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLobster } from '../../datasets/import-lobster.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, ordersStream } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execTcaKey, fillsStream, ordersStream } from '../../live/keys.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { RedisHarness } from '../../live/redis-harness.ts';
 import { realData } from '../../testing/real-data.ts';
 import { dateStartNs } from '../../replay/catalog.ts';
-import { decodeOrderFields, encodeOrderFields } from './exec-wire.ts';
+import { decodeOrderFields, decodeReportsEntry, encodeOrderFields, encodeReportFields } from './exec-wire.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BIN = join(ROOT, 'bin/lockstep.js');
@@ -46,11 +49,12 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], {
 const start = (...args: string[]) => {
   const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   const at = errs.push('') - 1;
   p.stderr!.on('data', (d) => (errs[at] = err += String(d)));
-  p.stdout!.resume();
+  p.stdout!.on('data', (d) => (out += String(d)));
   procs.push(p);
-  const exited = new Promise<{ code: number | null; err: string }>((res) => p.on('exit', (code) => res({ code, err })));
+  const exited = new Promise<{ code: number | null; err: string; out: string }>((res) => p.on('close', (code) => res({ code, err, out })));
   return { p, exited };
 };
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
@@ -74,6 +78,12 @@ describe('the orders wire', () => {
     const cancel = { id: 'P-1', parentId: 'P', symbol: 'BTCUSDT', ts: 5n, reason: 'touch moved' };
     expect(decodeOrderFields(encodeOrderFields({ type: 'cancel', cancel }, 0.01, 1))).toEqual({ type: 'cancel', cancel });
     expect(decodeOrderFields(['type', 'new', 'id', 'P-1', 'parent_id', 'P', 'symbol', 'X', 'side', 'buy', 'lots', '-3', 'ticks', '1', 'ts', '1'])).toEqual({ bad: 'lots "-3": must be a whole number of lots > 0' });
+  });
+  it('round-trips a cancel report exactly and names the field of a bad one', () => {
+    const report = { orderId: 'P-1', parentId: 'P', symbol: 'AAPL', lots: 7, result: 'too-late' as const, tsEvent: 1723161600123456789n, tsRecv: 1723161600124456789n };
+    expect(decodeReportsEntry(encodeReportFields(report))).toEqual({ kind: 'report', report });
+    expect(decodeReportsEntry(['kind', 'heartbeat', 'ts_recv', '12'])).toEqual({ kind: 'heartbeat', ts: 12n });
+    expect(decodeReportsEntry([...encodeReportFields(report).slice(0, 10), 'result', 'gone', 'ts_event', '1', 'ts_recv', '2'])).toEqual({ kind: 'bad', reason: 'result "gone": must be one of cancelled, too-late, unknown, unfilled', ts: 2n });
   });
 });
 
@@ -109,13 +119,19 @@ describe.skipIf(!LOBSTER.present)('lockstep execute --redis with lockstep gatewa
     const out = join(dir, 'live.jsonl');
     const inputs = join(dir, 'inputs.jsonl');
     const second = start('execute', '--redis', redis.url, '--ns', NS, ...PARENT_ARGS, '--orders', out, '--inputs-out', inputs);
+    // the gateway is SIGKILLed too, two minutes in, and started again: it resumes from its checkpoint
+    await until('the second run to be 2 minutes into the window', async () => (await clock()) >= START + 120_000_000_000n);
+    gw.p.kill('SIGKILL');
+    await gw.exited;
+    const gw2 = start('gateway', '--sim', '--redis', redis.url, '--ns', NS, '--lead-ms', '3000', '--exit-when-idle', '20000');
     await until('the second run to be 4 minutes into the window', async () => (await clock()) >= START + 240_000_000_000n);
     const k = cli('kill-switch', 'on', '--redis', redis.url, '--ns', NS, '--symbols', 'AAPL', '--reason', 'test halt');
     expect(k.status, k.stderr).toBe(0);
     const done = await second.exited;
     expect(done.code, done.err).toBe(0);
-    gw.p.kill('SIGTERM');
-    await gw.exited;
+    gw2.p.kill('SIGTERM');
+    const g2 = await gw2.exited;
+    expect(g2.err).toContain('gateway: resuming from its checkpoint');
 
     // nothing twice, nothing lost: the stream is exactly the finished run's actions
     const lines = readFileSync(out, 'utf8').trim().split('\n');
@@ -140,14 +156,37 @@ describe.skipIf(!LOBSTER.present)('lockstep execute --redis with lockstep gatewa
     const atK = stream.flatMap((a) => ('bad' in a || a.type !== 'cancel' || a.cancel.ts !== K ? [] : [a.cancel]));
     expect(atK.every((c) => c.reason === 'kill switch halt: test halt')).toBe(true);
 
+    // the gateway's restart: each fill written once, every one of them applied (a cancelled
+    // child's lots wait for its report, so no fill is refused as late), one report per cancel
+    const entries = ((await r.xrange(fillsStream({ ns: NS }), '-', '+')) as [string, string[]][]).map(([, f]) => f);
+    const fillIds = entries.filter((f) => f.includes('order_id') && f[f.indexOf('fill_id') + 1] !== 'bad-1').map((f) => f[f.indexOf('fill_id') + 1]);
+    expect(fillIds.length).toBeGreaterThan(0);
+    expect(new Set(fillIds).size).toBe(fillIds.length);
+    expect(lines.filter((l) => l.startsWith('{"type":"fill"')).length).toBe(fillIds.length);
+    const reports = ((await r.xrange(execReportsStream({ ns: NS }), '-', '+')) as [string, string[]][]).map(([, f]) => decodeReportsEntry(f)).flatMap((e) => (e.kind === 'report' ? [e.report] : []));
+    const cancelIds = stream.flatMap((a) => ('bad' in a || a.type !== 'cancel' ? [] : [a.cancel.id]));
+    expect(cancelIds.length).toBeGreaterThan(0);
+    expect(reports.map((x) => x.orderId).sort()).toEqual([...cancelIds].sort());
+    expect(reports.every((x) => x.result === 'cancelled' || x.result === 'too-late')).toBe(true);
+
     // dead letters with their reasons
     const dlq = ((await r.xrange(execDeadLetterStream({ ns: NS }), '-', '+')) as [string, string[]][]).map(([, f]) => f[f.indexOf('reason') + 1]);
     expect(dlq.some((x) => x.includes('qty') && x.includes('-5') && x.includes('must be > 0'))).toBe(true);
+    expect(dlq.filter((x) => x.includes('not a working child'))).toEqual([]);
 
     // parity: the replay with the live run's fills and kill change writes the same orders file
     const rep = join(dir, 'replay.jsonl');
-    const p = cli('execute', '--catalog', join(dir, 'lob'), ...PARENT_ARGS, '--fills', inputs, '--orders', rep);
+    const p = cli('execute', '--catalog', join(dir, 'lob'), ...PARENT_ARGS, '--fills', inputs, '--orders', rep, '--json');
     expect(p.status, p.stderr).toBe(0);
     expect(readFileSync(rep, 'utf8')).toBe(readFileSync(out, 'utf8'));
+
+    // the live TCA, written when the run ended, is the replay's, number for number
+    const live = JSON.parse((await r.get(execTcaKey({ ns: NS }, PARENT))) ?? 'null') as Record<string, unknown>;
+    const replay = JSON.parse(p.stdout) as Record<string, unknown>;
+    expect(live).not.toBeNull();
+    expect(live.filledQty).toBeGreaterThan(0);
+    expect(live.childOrders).toBe(ids.length);
+    expect(Object.fromEntries(Object.keys(live).map((k) => [k, replay[k]]))).toEqual(live);
+    expect(done.out).toContain(`TCA AAPL buy 600 lots: filled ${live.filledQty}`);
   }, 600_000);
 });

@@ -9,6 +9,9 @@
  *   worker's to dead-letter, and is passed over here);
  * - `<ns>:fills` (trading/fills-wire.ts): this parent's fills (`parent_id`, else an `order_id`
  *   `<parent>-<n>`); heartbeats and other parents' fills move the stream's clock;
+ * - `<ns>:exec:reports` (exec-wire.ts): the gateway's cancel reports for this parent (a cancelled
+ *   child's lots count as working until its report, algo.ts `cancelAcks`); heartbeats and other
+ *   parents' reports move the stream's clock;
  * - the kill switch `<ns>:kill` (live/kill-switch.ts), read every poll: a change of the mode in
  *   force for the symbol is logged to `<ns>:exec:<parent>:kills` at the event time of the last
  *   market event read, then applied (a restart reads the log back: the change stays where it was).
@@ -17,26 +20,34 @@
  * the fold's outputs are written): one `<ns>:orders` entry per child order or cancel
  * (exec-wire.ts), one `<ns>:exec:dlq` entry per fill refused (the entry's id and fields, the reason).
  *
- * Restart (after SIGKILL or a Redis error): the fold runs again from the start of every stream
- * (pure: the same outputs in the same order) and the first `n` outputs are not written again, so
- * no child order is sent twice and none is lost.
+ * Restart (after SIGKILL or a Redis error): the fold resumes from its checkpoint (exec-codec.ts,
+ * `ckpt` of the progress hash: the fold and the stream positions it covers, written in the same
+ * MULTI as the outputs, and once the input is read up), so the streams may be trimmed before it;
+ * without one (or a refused one) it runs again from the start of every stream (pure: the same
+ * outputs in the same order). Either way the first `n` outputs are not written again, so no child
+ * order is sent twice and none is lost.
  *
- * It stops once the window has ended and every stream has passed the end by the cancel settle
- * time (a fill of a cancelled child may come until then), or on SIGTERM/SIGINT.
+ * It stops once the window has ended, every stream has passed the end and every cancelled child's
+ * report (or last fill) has come (a parent filled or halted early runs on to the end too: the
+ * window's market is part of its TCA), then writes the TCA (exec-tca.ts, the same report as
+ * `execute --fills` gives) as JSON to `<ns>:exec:<parent>:tca`; or on SIGTERM/SIGINT (no TCA).
  */
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execTcaKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { shardOf } from '../../live/shard.ts';
 import { globalMark } from '../../core/watermark-merge.ts';
 import type { KillInput, KillMode, OrderAction } from '../types.ts';
-import { initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
+import { initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, pushReportsEntry, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
 import type { ExecSetup } from './exec-setup.ts';
 import { decodeKillFields, encodeKillFields, encodeOrderFields, inputLine } from './exec-wire.ts';
+import type { TcaReport } from '../tca.ts';
+import { execTca } from './exec-tca.ts';
+import { decodeExecCheckpoint, encodeExecCheckpoint, ExecCodecError, execConfigHash, type ExecCursor } from './exec-codec.ts';
 import { writeOrders } from './run-execute.ts';
 
 export interface ExecLiveOptions {
@@ -60,11 +71,15 @@ export interface ExecLiveResult {
   actions: OrderAction[];
   deadLetters: number;
   state: ExecFoldState;
+  /** The parent's TCA (as `execute --fills` reports it), once the window has ended and settled; null if stopped before. */
+  tca: TcaReport | null;
 }
 
 export class ExecLiveError extends UserError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** After the window, how long (event time) the run waits for the reports of its last cancels. */
+const REPORT_WAIT_NS = 60_000_000_000n;
 type Batch = [string, string[]][];
 
 /** Runs until the parent is over (or stopped); resolves with what it wrote. */
@@ -76,9 +91,12 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
   const onSignal = () => (stop = true);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const st = initExecFold(parent, o.setup.cfg);
-  const actions: OrderAction[] = [];
-  const inputs: string[] = [];
+  let st = initExecFold(parent, o.setup.cfg);
+  let actions: OrderAction[] = [];
+  let inputs: string[] = [];
+  // the orders and inputs files need everything from the start: a checkpoint then carries them
+  const record = o.ordersOut !== undefined || o.inputsOut !== undefined;
+  const configHash = execConfigHash(parent, o.setup.cfg);
   const stats = { written: 0, deadLetters: 0 };
   try {
     const pollMs = o.pollMs ?? 10;
@@ -95,20 +113,42 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       if (x.kind === 'action') actions.push(x.action);
       if (st.emitted > progress.after) pending.push({ n: st.emitted, o: x });
     };
-    // the kill changes read before a restart, where they were read
-    let mode: KillMode = 'off';
-    for (const [id, f] of (await r.xrange(execKillLogStream(keys, parent.id), '-', '+')) as Batch) {
+    let cur: ExecCursor = { market: '-', fills: '-', reports: '-', kills: '-', mode: 'off', actions: [], inputs: [] };
+    const saved = await r.hgetBuffer(progressKey, 'ckpt');
+    if (saved !== null) {
+      try {
+        const d = decodeExecCheckpoint(new Uint8Array(saved.buffer, saved.byteOffset, saved.byteLength), configHash);
+        if (record && d.st.emitted > 0 && d.cur.actions.length === 0 && d.cur.inputs.length === 0) throw new ExecCodecError('taken by a run that kept no orders or inputs (--orders, --inputs-out need them from the start)');
+        ({ st, cur } = d);
+        actions = cur.actions;
+        inputs = cur.inputs;
+        log(`execute: ${parent.id} resuming from its checkpoint at output ${st.emitted} (market after ${cur.market}, fills after ${cur.fills}, reports after ${cur.reports})`);
+      } catch (e) {
+        if (!(e instanceof ExecCodecError)) throw e;
+        log(`execute: ${parent.id}: the checkpoint in ${progressKey} is not used (${e.message}): folding the streams again from the start`);
+      }
+    }
+    // the kill changes read before a restart (after the checkpoint's), where they were read
+    let mode: KillMode = cur.mode;
+    let killFrom = cur.kills;
+    for (const [id, f] of (await r.xrange(execKillLogStream(keys, parent.id), killFrom, '+')) as Batch) {
       const k = decodeKillFields(f);
       if ('bad' in k) throw new ExecLiveError(`${execKillLogStream(keys, parent.id)} entry ${id}: ${k.bad}`);
       inputs.push(inputLine('kill', id, f));
       pushKill(st, k, sink);
       mode = k.mode;
+      killFrom = `(${id}`;
     }
     const inKey = inputStream(keys, shardOf(parent.symbol, shards));
-    let inFrom = '-';
-    let fillsFrom = '-';
+    let inFrom = cur.market;
+    let fillsFrom = cur.fills;
+    let reportsFrom = cur.reports;
+    // anything read since the last checkpoint, and when that was written (wall clock: only its pace)
+    let unsaved = saved === null;
+    let savedAt = 0;
     let idleSince = Date.now();
     let clock: bigint | null = null;
+    let tca: TcaReport | null = null;
     log(`execute: ${parent.id} following ${inKey}, ${fillsStream(keys)} and the kill switch${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
     while (!stop) {
       let progressed = false;
@@ -138,6 +178,17 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
           }
           progressed = true;
         }
+        for (;;) {
+          const batch = (await r.xrange(execReportsStream(keys), reportsFrom, '+', 'COUNT', 2000)) as Batch;
+          if (batch.length === 0) break;
+          reportsFrom = `(${batch[batch.length - 1][0]}`;
+          for (const [id, f] of batch) {
+            const what = pushReportsEntry(st, f, id, sink);
+            const tr = f[f.indexOf('ts_recv') + 1];
+            inputs.push(what === 'clock' && !f.includes('heartbeat') ? inputLine('reports', id, ['kind', 'heartbeat', 'ts_recv', tr]) : inputLine('reports', id, f));
+          }
+          progressed = true;
+        }
         const marketMark = st.merge.marks[MARKET];
         // the switch is read at the input's present (not while a restart reads the past again)
         if (marketMark !== null && caughtUp) {
@@ -149,6 +200,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
             const id = (await r.xadd(execKillLogStream(keys, parent.id), '*', ...f)) as string;
             log(`execute: ${parent.id}: kill switch ${m} read at ts_recv ${marketMark} (${k.reason})`);
             inputs.push(inputLine('kill', id, f));
+            killFrom = `(${id}`;
             pushKill(st, k, sink);
             mode = m;
             progressed = true;
@@ -156,7 +208,17 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
           // nothing is logged before the last market event read any more: the kill stream's clock
           pushMark(st, KILL, marketMark, sink);
         }
-        await write(r, keys, o, st, pending, progress, stats);
+        if (progressed) unsaved = true;
+        // a checkpoint with every write of outputs, and once the input is read up (or every second)
+        const outputs = pending.some((x) => x.n > progress.after);
+        const ckpt = outputs || (unsaved && (!progressed || Date.now() - savedAt >= 1000))
+          ? encodeExecCheckpoint(st, { market: inFrom, fills: fillsFrom, reports: reportsFrom, kills: killFrom, mode, actions: record ? actions : [], inputs: record ? inputs : [] }, configHash)
+          : null;
+        await write(r, keys, o, st, pending, progress, stats, ckpt);
+        if (ckpt !== null) {
+          unsaved = false;
+          savedAt = Date.now();
+        }
         // every decision before this time is written: a simulated venue may play the market up to it
         const c = decidedBefore(st);
         if (c !== null && c !== clock) {
@@ -171,9 +233,14 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
         continue;
       }
       const w = globalMark(st.merge);
-      if (st.endFired && w !== null && w >= parent.end + (o.setup.cfg.cancelSettleNs ?? 0n)) {
+      // confirmed cancels: done once none is outstanding (or a minute of event time has passed
+      // without the report: a gateway that does not report); else once a late fill can no longer come
+      const settle = o.setup.cfg.cancelSettleNs ?? 0n;
+      const settled = w !== null && (o.setup.cfg.cancelAcks ? st.algo.cancelling.length === 0 || w >= parent.end + settle + REPORT_WAIT_NS : w >= parent.end + settle);
+      if (st.endFired && w !== null && w >= parent.end && settled) {
         log(`execute: ${parent.id} done: ${st.algo.filled} of ${parent.qty} lots filled, ${st.algo.sent} child orders`);
-        await r.hdel(execClocksKey(keys), parent.id);
+        tca = execTca(st, o.setup.ins);
+        await r.multi().set(execTcaKey(keys, parent.id), JSON.stringify(tca)).hdel(execClocksKey(keys), parent.id).exec();
         break;
       }
       if (progressed) idleSince = Date.now();
@@ -182,7 +249,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     }
     if (o.ordersOut) writeOrders(o.ordersOut, actions, st.fills);
     if (o.inputsOut) writeFileSync(o.inputsOut, inputs.join('\n') + (inputs.length ? '\n' : ''));
-    return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st };
+    return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st, tca };
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -202,13 +269,11 @@ function decidedBefore(st: ExecFoldState): bigint | null {
   return c;
 }
 
-/** Writes the outputs not yet written, with the progress, in one MULTI. */
-async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }): Promise<void> {
+/** Writes the outputs not yet written, with the progress and the checkpoint (when given), in one MULTI. */
+async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }, ckpt: Uint8Array | null): Promise<void> {
   const todo = queue.filter((x) => x.n > progress.after);
-  if (todo.length === 0) {
-    queue.length = 0;
-    return;
-  }
+  if (todo.length === 0) queue.length = 0;
+  if (todo.length === 0 && ckpt === null) return;
   const { tick, lot } = o.setup.instrument;
   const m = r.multi();
   let dead = 0;
@@ -219,8 +284,9 @@ async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: Ex
       m.xadd(execDeadLetterStream(keys), 'MAXLEN', '~', '100000', '*', 'parent_id', st.algo.parent.id, 'id', x.tag ?? '', 'reason', x.reason, ...(x.fields ?? []));
     }
   }
-  const n = todo[todo.length - 1].n;
+  const n = todo.length === 0 ? progress.after : todo[todo.length - 1].n;
   m.hset(execProgressKey(keys, st.algo.parent.id), 'n', String(n), 'at', String(Date.now()));
+  if (ckpt !== null) m.hset(execProgressKey(keys, st.algo.parent.id), 'ckpt', Buffer.from(ckpt.buffer, ckpt.byteOffset, ckpt.byteLength));
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
   // dropped only once written: after a failed MULTI the retry writes them (past the progress re-read)

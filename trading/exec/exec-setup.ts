@@ -52,6 +52,6 @@ export async function execSetup(o: Omit<ExecuteOptions, 'catalog'> & { id?: stri
   }
   const latency = sim.latencyFromMs(o.latencyMs ?? 1);
   const parent: ParentOrder = { id: o.id ?? `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency };
-  const cfg: ExecConfig = { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition };
+  const cfg: ExecConfig = { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, cancelAcks: latency.entryNs + latency.responseNs + latency.feedNs > 0n, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition };
   return { parent, cfg, instrument, ins, latency, notes };
 }

@@ -9,16 +9,24 @@
  * An order gateway (or `lockstep gateway --sim`) sends them on and reports the fills on
  * `<ns>:fills` (trading/fills-wire.ts) with `parent_id` and `order_id` set.
  *
+ * `<ns>:exec:reports`, the gateway's cancel reports (types.ts CancelReport), each written after the
+ * fills of its child it made before the cancel arrived, in the same MULTI:
+ *   kind=cancel order_id parent_id symbol lots (taken off the book) result(cancelled|too-late|
+ *   unknown|unfilled) ts_event ts_recv
+ * or a heartbeat `kind=heartbeat ts_recv=N` (no report received before N will follow), written
+ * with every heartbeat of `<ns>:fills`.
+ *
  * `<ns>:exec:<parent>:kills`, one entry per kill-switch change the parent's algorithm read:
  *   mode(off|reduce-only|halt) symbol('' = everything) reason ts (epoch ns, its place in event time)
  *
  * The inputs file of a live run (`--inputs-out`, read back by `lockstep execute --fills`): JSON
- * lines `{"stream":"fills"|"kill","id":<stream entry id>,"fields":{...}}`, the entries in the
- * order the algorithm read them (another parent's fill as a heartbeat at its ts_recv: it moved the
- * stream's clock and nothing else).
+ * lines `{"stream":"fills"|"reports"|"kill","id":<stream entry id>,"fields":{...}}`, the entries in
+ * the order the algorithm read them (another parent's fill or report as a heartbeat at its ts_recv:
+ * it moved the stream's clock and nothing else).
  */
 import type { CancelOrder, ChildOrder, KillInput, KillMode, OrderAction } from '../types.ts';
 import { gridText } from '../fills-wire.ts';
+import type { CancelReport } from './types.ts';
 
 const NS_RE = /^\d{1,20}$/;
 const INT_RE = /^\d{1,15}$/;
@@ -64,6 +72,32 @@ export function decodeOrderFields(flat: readonly string[]): OrderAction | { bad:
   return { type: 'new', order };
 }
 
+const RESULTS: readonly CancelReport['result'][] = ['cancelled', 'too-late', 'unknown', 'unfilled'];
+
+/** A cancel report as `<ns>:exec:reports` fields. */
+export const encodeReportFields = (c: CancelReport): string[] => [
+  'kind', 'cancel', 'order_id', c.orderId, 'parent_id', c.parentId, 'symbol', c.symbol, 'lots', String(c.lots), 'result', c.result,
+  'ts_event', String(c.tsEvent), 'ts_recv', String(c.tsRecv),
+];
+
+/** One `<ns>:exec:reports` entry: a report, a heartbeat, or why it cannot be read (with its time when readable). */
+export type ReportsEntry = { kind: 'report'; report: CancelReport } | { kind: 'heartbeat'; ts: bigint } | { kind: 'bad'; reason: string; ts: bigint | null };
+
+/** Decodes one `<ns>:exec:reports` entry; never throws. */
+export function decodeReportsEntry(flat: readonly string[]): ReportsEntry {
+  const f = fieldsOf(flat);
+  const ts = f.ts_recv !== undefined && NS_RE.test(f.ts_recv) ? BigInt(f.ts_recv) : null;
+  const bad = (k: string, why: string): ReportsEntry => ({ kind: 'bad', reason: `${k} ${JSON.stringify(f[k] ?? null)}: ${why}`, ts });
+  if (ts === null) return bad('ts_recv', 'must be epoch nanoseconds');
+  if (f.kind === 'heartbeat') return { kind: 'heartbeat', ts };
+  if (f.kind !== 'cancel') return bad('kind', 'must be cancel or heartbeat');
+  for (const k of ['order_id', 'parent_id', 'symbol']) if (f[k] === undefined || !TEXT_RE.test(f[k])) return bad(k, 'must be printable text of 1-128 characters');
+  if (f.lots === undefined || !INT_RE.test(f.lots)) return bad('lots', 'must be a whole number of lots ≥ 0');
+  if (!RESULTS.includes(f.result as CancelReport['result'])) return bad('result', `must be one of ${RESULTS.join(', ')}`);
+  if (f.ts_event === undefined || !NS_RE.test(f.ts_event)) return bad('ts_event', 'must be epoch nanoseconds');
+  return { kind: 'report', report: { orderId: f.order_id, parentId: f.parent_id, symbol: f.symbol, lots: Number(f.lots), result: f.result as CancelReport['result'], tsEvent: BigInt(f.ts_event), tsRecv: ts } };
+}
+
 const MODES: readonly KillMode[] = ['off', 'reduce-only', 'halt'];
 
 /** A kill-switch change as `<ns>:exec:<parent>:kills` fields. */
@@ -79,7 +113,7 @@ export function decodeKillFields(flat: readonly string[]): KillInput | { bad: st
 
 /** One line of an inputs file. */
 export interface InputLine {
-  stream: 'fills' | 'kill';
+  stream: 'fills' | 'reports' | 'kill';
   id: string;
   fields: Record<string, string>;
 }

@@ -2,29 +2,38 @@
  * `lockstep gateway --sim --redis URL --ns NS`: a test order gateway. It reads the child orders and
  * cancels of `<ns>:orders` (exec-wire.ts), plays them against the fill simulator (trading/sim/, one
  * per symbol, fed by the raw events of every shard's input stream) and writes the fills to
- * `<ns>:fills` (trading/fills-wire.ts, with `parent_id` and `order_id`) and, every poll, a
- * heartbeat at the latest market time it has read: no fill of an earlier time will follow.
+ * `<ns>:fills` (trading/fills-wire.ts, with `parent_id` and `order_id`), the answers to cancels to
+ * `<ns>:exec:reports` (exec-wire.ts: lots taken off the book, or too late: the child had filled),
+ * and, every poll, a heartbeat on both at the latest market time it has read: no fill or report of
+ * an earlier time will follow. A child's fills made before its cancel arrived come before the
+ * cancel's report (in time; a tie puts the fills stream first in the algorithm's merge).
  *
  * Timing: the gateway follows the input streams as fast as it reads them; an order reaches the
  * simulator at its decision time plus the entry latency, or, when the simulator's market is past
- * that already, at the market's time (it came late). A fill's ts_recv is the simulator's (made +
- * response latency) but never before the gateway's last heartbeat nor its previous fill. So a live
+ * that already, at the market's time (it came late). A fill's or report's ts_recv is the
+ * simulator's (made + response latency) but never before the gateway's last heartbeat nor its
+ * previous fill or report. So a live
  * run's fills depend on wall-clock timing; what is deterministic is the algorithm given the fills
  * (`lockstep execute --fills` reproduces its orders from them).
  *
- * Not here: cancel confirmations on a stream (the algorithm counts a cancelled child as working
- * for its settle time instead), and a restart that resumes (a restarted gateway starts over).
+ * Restart (after SIGKILL or a Redis error): it resumes from its checkpoint in `<ns>:gateway`
+ * (gateway-checkpoint.ts), written in the same MULTI as every batch of fills, reports and
+ * heartbeats: the orders and market events read after it are read again and played against the
+ * simulators as they stood, so no fill is written twice and no order read is lost (a fill's time
+ * may differ from an uninterrupted run's: the gateway's pace is wall-clock's).
  */
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execReportsStream, fillsStream, gatewayKey, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { openRedis } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { encodeFillFields, heartbeatFields } from '../fills-wire.ts';
 import { instrumentOf, type Instruments } from '../instruments.ts';
 import * as sim from '../sim/index.ts';
 import type { Fill } from '../types.ts';
-import { decodeOrderFields } from './exec-wire.ts';
+import { decodeOrderFields, encodeReportFields } from './exec-wire.ts';
+import { decodeGatewayState, encodeGatewayState, type GatewayState } from './gateway-checkpoint.ts';
+import type { CancelReport } from './types.ts';
 import { queueModel } from './run-execute.ts';
 
 export interface GatewayOptions {
@@ -55,7 +64,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Batch = [string, string[]][];
 
 /** Runs until stopped; resolves with the counts. */
-export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number; fills: number; refused: number }> {
+export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number; fills: number; reports: number; refused: number }> {
   const log = o.log ?? (() => {});
   const queue = queueModel(o.queue ?? 'risk-averse');
   const r = await openRedis(o.url, { name: 'lockstep-gateway', commandTimeoutMs: 10_000 });
@@ -63,9 +72,9 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
   const onSignal = () => (stop = true);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const stats = { orders: 0, fills: 0, refused: 0 };
-  const sims = new Map<string, sim.SimState>();
-  const parentOf = new Map<string, string>();
+  const stats = { orders: 0, fills: 0, reports: 0, refused: 0 };
+  let sims = new Map<string, sim.SimState>();
+  let parentOf = new Map<string, string>();
   const simFor = (symbol: string): sim.SimState | null => {
     let s = sims.get(symbol);
     if (s) return s;
@@ -82,19 +91,40 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
       if (shards === 0) await sleep(100);
     }
     const keys: KeyLayout = { ns: o.ns, shards };
-    const inFrom = new Array<string>(shards).fill('-');
+    let inFrom = new Array<string>(shards).fill('-');
     // market events read but not played yet (pacing), per shard
-    const held: import('../../core/events.ts').MarketEvent[][] = Array.from({ length: shards }, () => []);
+    let held: import('../../core/events.ts').MarketEvent[][] = Array.from({ length: shards }, () => []);
     const leadNs = o.leadNs ?? 2_000_000_000n;
     let ordersFrom = '-';
     let now: bigint | null = null;
     let lastHb: bigint | null = null;
-    let lastFill = 0n;
+    // the last fill's or report's ts_recv: what the gateway writes only moves forward in time
+    let lastOut = 0n;
+    /** Back to the last checkpoint written (at start, and after a MULTI that may not have been). */
+    const restore = async () => {
+      const bytes = await r.hgetBuffer(gatewayKey(keys), 'ckpt');
+      const saved = bytes === null ? null : decodeGatewayState(bytes, shards);
+      if (saved !== null && 'refused' in saved) throw new GatewayError(`${gatewayKey(keys)}: the checkpoint cannot be used (${saved.refused}); delete it to start the venue over`);
+      if (saved === null) {
+        // nothing written yet (every write carries the checkpoint): start from the beginning
+        ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut } = { sims: new Map(), parentOf: new Map(), inFrom: new Array<string>(shards).fill('-'), held: Array.from({ length: shards }, () => []), ordersFrom: '-', now: null, lastHb: null, lastOut: 0n } as GatewayState);
+        return;
+      }
+      ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut } = saved);
+      log(`gateway: resuming from its checkpoint (orders after ${ordersFrom}, market at ts_recv ${now ?? 'none'}, ${[...sims.values()].reduce((a, s) => a + s.resting.size, 0)} orders resting)`);
+    };
+    await restore();
+    const state = (): GatewayState => ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut });
     let idleSince = Date.now();
     log(`gateway: simulating the venue for ${o.ns} (${shards} shards, ${sim.queueModelName(queue)} queue)`);
+    let stale = false;
     while (!stop) {
       let progressed = false;
       try {
+        if (stale) {
+          await restore();
+          stale = false;
+        }
         // orders first: what was decided on the events read so far reaches the venue before later ones
         for (;;) {
           const batch = (await r.xrange(ordersStream(keys), ordersFrom, '+', 'COUNT', 1000)) as Batch;
@@ -121,7 +151,10 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
                 parentOf.set(a.order.id, a.order.parentId);
                 sim.submit(s, a.order);
                 stats.orders++;
-              } else sim.cancel(s, a.cancel);
+              } else {
+                if (!parentOf.has(a.cancel.id)) parentOf.set(a.cancel.id, a.cancel.parentId);
+                sim.cancel(s, a.cancel);
+              }
             } catch (e) {
               if (!(e instanceof sim.SimInputError)) throw e;
               refuse(e.message);
@@ -158,33 +191,48 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
         }
         if (now !== null) {
           const out: string[][] = [];
-          for (const s of sims.values()) {
+          const reps: string[][] = [];
+          for (const [symbol, s] of sims) {
             sim.advance(s, now);
             for (const rep of sim.drain(s, now)) {
-              if (rep.type !== 'fill') continue;
-              // never before what was promised (the heartbeat) or written (the previous fill)
-              let t = rep.fill.tsRecv;
+              if (rep.type === 'ack') continue;
+              // never before what was promised (the heartbeat) or written (the previous fill or report)
+              let t = rep.tsRecv;
               if (lastHb !== null && t < lastHb) t = lastHb;
-              if (t < lastFill) t = lastFill;
-              lastFill = t;
-              const fill: Fill = { ...rep.fill, tsRecv: t };
-              out.push(encodeFillFields(fill, o.ins, parentOf.get(fill.orderId)));
+              if (t < lastOut) t = lastOut;
+              lastOut = t;
+              if (rep.type === 'fill') {
+                const fill: Fill = { ...rep.fill, tsRecv: t };
+                out.push(encodeFillFields(fill, o.ins, parentOf.get(fill.orderId)));
+                continue;
+              }
+              const parentId = parentOf.get(rep.orderId);
+              if (parentId === undefined) continue;
+              const result: CancelReport['result'] = rep.type === 'cancelled' ? (rep.reason === 'cancel' ? 'cancelled' : 'unfilled') : rep.reason === 'already complete' ? 'too-late' : 'unknown';
+              reps.push(encodeReportFields({ orderId: rep.orderId, parentId, symbol, lots: rep.type === 'cancelled' ? rep.leaves : 0, result, tsEvent: rep.tsEvent, tsRecv: t }));
             }
           }
-          if (out.length > 0 || lastHb === null || now > lastHb) {
+          if (out.length > 0 || reps.length > 0 || lastHb === null || now > lastHb) {
             const m = r.multi();
             for (const f of out) m.xadd(fillsStream(keys), '*', ...f);
+            for (const f of reps) m.xadd(execReportsStream(keys), '*', ...f);
             m.xadd(fillsStream(keys), '*', ...heartbeatFields(now));
+            m.xadd(execReportsStream(keys), '*', ...heartbeatFields(now));
+            // what this MULTI writes and the state after it, together: a restart resumes right here
+            m.hset(gatewayKey(keys), 'ckpt', encodeGatewayState({ ...state(), lastHb: now }), 'at', String(Date.now()));
             const res = await m.exec();
             for (const [err] of res ?? []) if (err) throw err;
             stats.fills += out.length;
+            stats.reports += reps.length;
             lastHb = now;
           }
         }
       } catch (e) {
         if (!isTransientRedisError(e)) throw e;
-        log(`gateway: redis: ${(e as Error).message}; retrying`);
+        log(`gateway: redis: ${(e as Error).message}; retrying from the checkpoint`);
         await sleep(200);
+        // whether the MULTI was applied or not, the checkpoint says where the streams stand
+        stale = true;
         continue;
       }
       if (progressed) idleSince = Date.now();

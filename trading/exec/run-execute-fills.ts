@@ -1,6 +1,6 @@
 /**
  * `lockstep execute --catalog DIR --date D ... --fills FILE`: the algorithm over a replayed catalog
- * day with a gateway's fills (and the kill-switch changes it read) from a file instead of the
+ * day with a gateway's fills and cancel reports (and the kill-switch changes it read) from a file instead of the
  * simulator, so a live session's child orders are reproduced in replay (parity: the same
  * `--orders` file byte for byte). The fold is exec-fold.ts, the one `lockstep execute --redis`
  * runs; the file is the inputs file a live run writes (`--inputs-out`, exec-wire.ts), in the order
@@ -16,10 +16,10 @@ import { InputError, UsageError } from '../../core/errors.ts';
 import { catalogDates, catalogSymbols } from '../../replay/catalog.ts';
 import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
-import { computeTca } from '../tca.ts';
 import type { OrderAction } from '../types.ts';
-import { drain, FILLS, initExecFold, KILL, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
+import { drain, initExecFold, MARKET, pushFillsEntry, pushKill, pushMark, pushMarket, pushReportsEntry, STREAMS, type ExecFoldState, type ExecOutput } from './exec-fold.ts';
 import { execSetup, type ExecSetup } from './exec-setup.ts';
+import { execTca } from './exec-tca.ts';
 import { decodeKillFields, flatFields, type InputLine } from './exec-wire.ts';
 import { OutsideDataError, writeOrders, type ExecuteOptions, type ExecuteResult } from './run-execute.ts';
 
@@ -41,17 +41,18 @@ export function readInputsFile(path: string): InputLine[] {
       throw new InputError({ file: path, row: i + 1, reason: 'not a JSON line' });
     }
     const l = j as InputLine;
-    if (typeof l !== 'object' || l === null || (l.stream !== 'fills' && l.stream !== 'kill')) throw new InputError({ file: path, row: i + 1, field: 'stream', value: JSON.stringify((l as { stream?: unknown } | null)?.stream ?? null), reason: 'must be "fills" or "kill"' });
+    if (typeof l !== 'object' || l === null || (l.stream !== 'fills' && l.stream !== 'reports' && l.stream !== 'kill')) throw new InputError({ file: path, row: i + 1, field: 'stream', value: JSON.stringify((l as { stream?: unknown } | null)?.stream ?? null), reason: 'must be "fills", "reports" or "kill"' });
     if (typeof l.fields !== 'object' || l.fields === null || Object.values(l.fields).some((v) => typeof v !== 'string')) throw new InputError({ file: path, row: i + 1, field: 'fields', reason: 'must be an object of text fields' });
     out.push({ stream: l.stream, id: String(l.id ?? i + 1), fields: l.fields });
   });
   return out;
 }
 
-/** Pushes an inputs file into the fold (fills entries and kill changes, each stream in file order). */
+/** Pushes an inputs file into the fold (fills entries, cancel reports and kill changes, each stream in file order). */
 export function pushInputs(st: ExecFoldState, setup: ExecSetup, lines: readonly InputLine[], sink: (o: ExecOutput) => void, file: string): void {
   lines.forEach((l, i) => {
     if (l.stream === 'fills') pushFillsEntry(st, flatFields(l.fields), l.id, setup.ins, sink);
+    else if (l.stream === 'reports') pushReportsEntry(st, flatFields(l.fields), l.id, sink);
     else {
       const k = decodeKillFields(flatFields(l.fields));
       if ('bad' in k) throw new InputError({ file, row: i + 1, reason: `kill change: ${k.bad}` });
@@ -78,8 +79,6 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
   let events = 0;
   let first: bigint | null = null;
   let last: bigint | null = null;
-  let volume = 0;
-  let notional = 0;
   try {
     const merge = new EventMerge(sel.cursors);
     for (let ev = merge.next(); ev !== null; ev = merge.next()) {
@@ -88,10 +87,6 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
       last = ev.tsRecv;
       if (ev.tsRecv >= end) break;
       events++;
-      if (ev.kind === 'trade' && ev.tsRecv >= start && ev.size > 0) {
-        volume += ev.size;
-        notional += ev.price * ev.size;
-      }
       pushMarket(st, ev, sink);
     }
   } finally {
@@ -105,16 +100,11 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
   pushInputs(st, setup, lines, sink, o.fills);
   // every stream is complete: what is held back for a later instant of another stream comes out
   const after = (st.merge.marks.reduce<bigint>((m, t) => (t !== null && t > m ? t : m), end)) + 1n;
-  for (const s of [MARKET, FILLS, KILL]) pushMark(st, s, after, sink);
+  for (const s of STREAMS) pushMark(st, s, after, sink);
   drain(st, sink);
   const wallMs = performance.now() - t0;
   const fills = st.fills;
-  const tca = computeTca({
-    side: o.side, qty: o.qty, tick: setup.instrument.tick, lot: setup.instrument.lot, multiplier: setup.instrument.multiplier,
-    arrivalMid: st.algo.arrivalMid, firstChildMid: st.algo.firstChildMid, endMid: st.endMid, fills,
-    fees: fills.reduce((a, f) => a + f.fee * setup.ins.moneyGrid, 0),
-    marketVolume: volume, marketNotional: notional, childOrders: st.algo.sent,
-  });
+  const tca = execTca(st, setup.ins);
   if (o.ordersOut) writeOrders(o.ordersOut, actions, fills);
   const notes = [...setup.notes, `fills from ${o.fills}: ${fills.length} applied, ${deadLetters.length} refused`];
   return { tca, actions, fills, events, wallMs, eventsPerSec: events / (wallMs / 1000), dataSpan: [first, last], notes, deadLetters };

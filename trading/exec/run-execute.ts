@@ -155,7 +155,7 @@ export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   const latency = sim.latencyFromMs(o.latencyMs ?? 1);
   const state: ExecState = initExec(
     { id: `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency },
-    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition },
+    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, cancelAcks: latency.entryNs + latency.responseNs + latency.feedNs > 0n, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition },
   );
   const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: state.parent.id, fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: feeGrid } });
   const actions: OrderAction[] = [];

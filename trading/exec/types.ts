@@ -60,6 +60,14 @@ export interface ExecConfig {
    * at least the venue's round trip; default 0 (an instant venue).
    */
   cancelSettleNs?: bigint;
+  /**
+   * The venue confirms every cancel (a cancel report: lots taken off the book, or too late): a
+   * cancelled child's lots then count as working until its confirmation (or its last fill), however
+   * long it takes, and `cancelSettleNs` is not used. Default false (the settle time alone).
+   * `lockstep execute` sets it unless every latency is zero (an instant venue: a cancel takes
+   * effect at once, and its report comes at the same instant anyway).
+   */
+  cancelAcks?: boolean;
   /** At most this many new child orders per second of event time (cancels are never held back). */
   maxOrdersPerSec?: number;
   /** Signed lots held before the parent starts (reduce-only needs it). Default 0. */
@@ -90,6 +98,23 @@ export interface CancellingOrder {
   until: bigint;
 }
 
+/**
+ * A venue's answer to a cancel (`<ns>:exec:reports`, exec-wire.ts), after any fill of the child
+ * it made before the cancel arrived: `cancelled` took `lots` off the book; `too-late`: the child
+ * had already completed (lots 0); `unknown`: the venue never had it; `unfilled`: a market child's
+ * rest the book could not fill (immediate-or-cancel, no cancel asked).
+ */
+export interface CancelReport {
+  orderId: string;
+  parentId: string;
+  symbol: string;
+  lots: number;
+  result: 'cancelled' | 'too-late' | 'unknown' | 'unfilled';
+  /** When the venue acted, and when the report reached the algorithm (its place in event time). */
+  tsEvent: bigint;
+  tsRecv: bigint;
+}
+
 /** An algorithm's plain-data state (structured-cloneable; no Maps, functions or classes). */
 export interface ExecState {
   parent: Required<ParentOrder>;
@@ -101,6 +126,8 @@ export interface ExecState {
   cumCurve: number[];
   bucketNs: bigint;
   settleNs: bigint;
+  /** Cancels are confirmed (ExecConfig.cancelAcks): a cancelling child stays until its report. */
+  awaitAcks: boolean;
   maxRate: number;
   /** Tolerated lag behind schedule before crossing, lots. */
   tolerance: number;
