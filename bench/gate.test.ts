@@ -416,6 +416,21 @@ describe('evaluateGate', () => {
     expect(r.figures.find((f) => f.id === 'historical.vs_duckdb')!.reasons.join()).toMatch(/regressed vs baseline/);
   });
 
+  it('breaches the committed quick budgets and baseline when the fold does its work twice, not at its measured spread', () => {
+    const base = parseBaseline(JSON.parse(readFileSync(DEFAULT_BASELINE, 'utf8')), DEFAULT_BASELINE);
+    const b = base.modes.quick!.figures;
+    const judge = (k: number) => {
+      const v = extractFigures(results());
+      v['factors.whole_set_vs_peer'] = b['factors.whole_set_vs_peer'] * k;
+      v['factors.fold_vs_peer'] = b['factors.fold_vs_peer'] * k;
+      return evaluateGate('quick', v, budgets(), base).figures.filter((f) => f.id.endsWith('_vs_peer')).map((f) => f.verdict);
+    };
+    // 10 unchanged quick gates read up to 1.11x (whole) and 1.07x (empty) their medians, the
+    // baselines; the fold doing its work twice read 1.81-2.06x and 1.69-1.72x (bench/RESULTS.md)
+    expect(judge(1.11)).toEqual(['pass', 'pass']);
+    expect(judge(1.69)).toEqual(['breach', 'breach']);
+  });
+
   it('moves historicalFeatures\' absolute rate baseline with DuckDB\'s in the same run', () => {
     const bq: Budgets = { goals: {}, modes: { quick: mode({ 'historical.rate': { margin: 1 } }), full: mode({}) } };
     const bl: Baseline = { modes: { quick: { recordedAt: 't', machine: base.modes.quick!.machine, figures: { 'historical.rate': 50_000, 'historical.duckdb_rate': 100_000 } } } };
