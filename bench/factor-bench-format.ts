@@ -33,24 +33,37 @@ export function formatFactorBench(r: FactorBenchResult): string {
         `| ${f.name} | ${f.inputs.join(',')} | ${f.consumedEvents.toLocaleString('en-US')} | ${f.updates.toLocaleString('en-US')} | ${f1(f.nsPerEvent)} | ${f1(f.netNsPerEvent)} | ${f1(f.nsPerConsumedEvent)} | ${f1(f.netNsPerConsumedEvent)} | ${f1(f.netNsPerUpdate)} | ${f1(f.netMinNsPerEvent)} |`,
     ),
     '',
-    `peer: ${r.peerPackage.name} ${r.peerPackage.version} (faster variants: ${r.peerPackage.fasterVariants}), ns per update over ${r.peerPrices.toLocaleString('en-US')} random-walk prices, same run`,
+    `peer: ${r.peerPackage.name} ${r.peerPackage.version} (faster variants: ${r.peerPackage.fasterVariants}), ns per update over ${r.peerPrices.toLocaleString('en-US')} random-walk prices, same run; ours and the peer interleaved in ${r.peerRounds} short rounds on the same chunk of prices, peer / ours the median of the per-round ratios (quartiles beside it)`,
     '',
-    '| indicator | ours ns | peer ns | peer ns in the issue | peer / ours | goal | final-value diff |',
-    '|---|---|---|---|---|---|---|',
+    '| indicator | ours ns | peer ns | peer ns in the issue | peer / ours | per-round quartiles | goal | final-value diff |',
+    '|---|---|---|---|---|---|---|---|',
     ...r.peer.map((p) => {
       const need = p.indicator.startsWith('EMA') ? r.goals.emaRatio : p.indicator.startsWith('RSI') ? r.goals.rsiRatio : r.goals.macdRatio;
       const goal = need === 1 ? 'no slower' : `≥ ${need}×`;
       const peerCol = p.peerFasterNs === undefined ? f1(p.peerNs) : `${f1(p.peerNs)} (faster: ${f1(p.peerFasterNs)})`;
-      return `| ${p.indicator} | ${p.oursNs.toFixed(2)} | ${peerCol} | ${r.goals.issuePeerNs[p.indicator] ?? '—'} | ${p.ratio.toFixed(2)}× | ${goal}: ${verdict(p.ratio >= need)} | ${p.finalAbsDiff.toExponential(1)} |`;
+      const q = p.ratioQuartiles ? `${p.ratioQuartiles[0].toFixed(2)}–${p.ratioQuartiles[1].toFixed(2)}×` : '—';
+      return `| ${p.indicator} | ${p.oursNs.toFixed(2)} | ${peerCol} | ${r.goals.issuePeerNs[p.indicator] ?? '—'} | ${p.ratio.toFixed(2)}× | ${q} | ${goal}: ${verdict(p.ratio >= need)} | ${p.finalAbsDiff.toExponential(1)} |`;
     }),
      ...r.peer.flatMap((p) =>
       p.oursPerOutputNullNs === undefined
         ? []
         : ['', `${p.indicator}: ours checks readiness once per update, as the peer loop checks add()'s result once; reading each output through its own null check (the factor's pattern) measured ${p.oursPerOutputNullNs.toFixed(2)} ns, ${(p.peerNs / p.oursPerOutputNullNs).toFixed(2)}× the peer`],
     ),
+    ...foldVsPeerLines(r),
     ...machineScaleLines(r),
   ];
   return lines.join('\n');
+}
+
+/** The fold against the peer, interleaved: what the gate's fold figures read. */
+function foldVsPeerLines(r: FactorBenchResult): string[] {
+  const f = r.foldVsPeer;
+  if (!f) return [];
+  const q = (x: [number, number]) => `${x[0].toFixed(3)}–${x[1].toFixed(3)}`;
+  return [
+    '',
+    `fold vs peer, interleaved (${f.rounds} rounds: ${f.chunkEvents.toLocaleString('en-US')}-event fold chunks, ${f.peerChunk.toLocaleString('en-US')}-price chunks of the peer's EMA + RSI + MACD): empty fold ${f1(f.emptyNsPerEvent)} ns/event, whole set ${f1(f.wholeNsPerEvent)} ns/event, peer ${f1(f.peerNsPerPrice)} ns/price; per-round ratio medians: empty ÷ peer ${f.emptyRatio.toFixed(3)} (quartiles ${q(f.emptyQuartiles)}), whole ÷ peer ${f.wholeRatio.toFixed(3)} (quartiles ${q(f.wholeQuartiles)})`,
+  ];
 }
 
 /**

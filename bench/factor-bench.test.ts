@@ -17,7 +17,8 @@ describe('benchFactors (shape only, no timing assertions)', () => {
 
   it('runs on the tiny preset and writes its JSON', async () => {
     const json = join(dir, 'factors.json');
-    r = await benchFactors({ preset: 'tiny', dir, json, events: 3000, runs: 3, peerPrices: 5000, quiet: true });
+    // 50k prices: the EMA side's chunk is then ~0.1 ms of CPU, well above process.cpuUsage's 1 µs
+    r = await benchFactors({ preset: 'tiny', dir, json, events: 3000, runs: 3, peerPrices: 50_000, peerRounds: 20, foldRounds: 20, quiet: true });
     expect(JSON.parse(readFileSync(json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(r)));
     expect(r.preset).toBe('tiny');
     expect(r.events).toBe(3000);
@@ -69,6 +70,23 @@ describe('benchFactors (shape only, no timing assertions)', () => {
       expect(p.finalAbsDiff).toBeLessThan(1e-6);
     }
     expect(r.peerPackage.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('measures ours and the peer, and the fold and the peer, interleaved round by round', () => {
+    expect(r.peerRounds).toBe(20);
+    for (const p of r.peer) {
+      const [lo, hi] = p.ratioQuartiles!;
+      expect(lo).toBeLessThanOrEqual(p.ratio);
+      expect(p.ratio).toBeLessThanOrEqual(hi);
+      expect(p.chunk).toBeGreaterThan(0);
+    }
+    const f = r.foldVsPeer;
+    expect(f.rounds).toBe(20);
+    expect(f.chunkEvents).toBe(3000); // fewer events than a chunk: the chunk is all of them
+    for (const x of [f.emptyNsPerEvent, f.wholeNsPerEvent, f.peerNsPerPrice, f.emptyRatio, f.wholeRatio]) expect(positive(x)).toBe(true);
+    expect(f.wholeQuartiles[0]).toBeLessThanOrEqual(f.wholeRatio);
+    expect(f.wholeRatio).toBeLessThanOrEqual(f.wholeQuartiles[1]);
+    expect(formatFactorBench(r)).toMatch(/fold vs peer, interleaved \(20 rounds/);
   });
 
   it('formats a markdown table with PASS/MISS verdicts', () => {

@@ -29,7 +29,8 @@ import type { AnyFactor } from '../core/factor.ts';
 import { applyEvent, createFactorSet, initFold, type FactorSet, type RowSink } from '../core/fold.ts';
 import { DEFAULT_FACTORS } from '../core/registry.ts';
 import { formatFactorBench } from './factor-bench-format.ts';
-import { peerChecksum, peerTasks, peerVersion, randomWalk } from './factor-peer.ts';
+import { PEER_CHUNK, peerChecksum, peerSetTask, peerTasks, peerVersion, randomWalk } from './factor-peer.ts';
+import { interleave, median as medianOf, medianRatio, ratioQuartiles, type ChunkTask } from './interleave.ts';
 import { roundRobin, type RoundTask } from './round-robin.ts';
 
 export type BenchPreset = 'tiny' | 'day' | 'big';
@@ -95,10 +96,41 @@ export interface PeerFigure {
   oursPerOutputNullNs?: number;
   /** The peer's dedicated fast variant (e.g. FasterEMA), when its installed version has one. */
   peerFasterNs?: number;
-  /** Peer / ours, each its fastest round (the medians are `oursNs`, `peerNs`): > 1 means ours is faster. */
+  /**
+   * Median over interleaved rounds of peer ns ÷ ours ns, both measured on the same chunk of prices
+   * within the same few ms (bench/interleave.ts): > 1 means ours is faster. `oursNs` and `peerNs`
+   * are the medians of each side's per-round ns.
+   */
   ratio: number;
+  /** Quartiles of the per-round ratios (how steady the median is). */
+  ratioQuartiles?: [number, number];
+  /** Prices per round for this indicator. */
+  chunk?: number;
   /** |ours - peer| of the final value: the two compute the same indicator (seeds differ for EMA, long forgotten). */
   finalAbsDiff: number;
+}
+
+/**
+ * The fold against the trading-signals peer, interleaved: each round folds the next chunk of the
+ * loaded events through the empty set and through the whole set (each its own continuing state,
+ * fresh when the chunks wrap) and runs the peer's EMA + RSI + MACD over a chunk of prices, in a
+ * seeded random order. The ratios (median over rounds of fold ns/event ÷ peer ns/price) are what
+ * the gate checks: the machine's speed cancels within a round.
+ */
+export interface FoldVsPeer {
+  rounds: number;
+  chunkEvents: number;
+  peerChunk: number;
+  /** Medians of per-round ns: per event for the two folds, per price (three updates) for the peer. */
+  emptyNsPerEvent: number;
+  wholeNsPerEvent: number;
+  peerNsPerPrice: number;
+  /** Median over rounds of empty-fold ns/event ÷ peer ns/price, and its quartiles. */
+  emptyRatio: number;
+  emptyQuartiles: [number, number];
+  /** Median over rounds of whole-set ns/event ÷ peer ns/price, and its quartiles. */
+  wholeRatio: number;
+  wholeQuartiles: [number, number];
 }
 
 export interface FactorBenchResult {
@@ -123,6 +155,9 @@ export interface FactorBenchResult {
   /** Σ per-factor net-of-minimums ns/event; compare with the minimums of wholeSet - emptyFold. */
   sumNetMinNsPerEvent: number;
   peer: PeerFigure[];
+  /** Interleaved rounds of the peer comparison (after 10 discarded ones). */
+  peerRounds: number;
+  foldVsPeer: FoldVsPeer;
   peerPackage: { name: string; version: string; fasterVariants: string };
   /** Length of the random-walk price series the peer comparison runs over. */
   peerPrices: number;
@@ -189,6 +224,57 @@ function foldFigure(msRuns: readonly number[], events: number): FoldFigure {
   return { nsPerEvent: median(runs), minNsPerEvent: Math.min(...runs), runs };
 }
 
+/** Events per fold chunk and prices per peer chunk of `measureFoldVsPeer`: ~1-4 ms each on a 2-core VM. */
+const FOLD_CHUNK = 10_000;
+const FOLD_PEER_CHUNK = 5_000;
+
+/**
+ * The fold (empty and whole set) against the trading-signals peer, interleaved (see FoldVsPeer).
+ * Round r folds chunk r mod K of `events` into each set's own state, which continues from the
+ * chunk before and starts fresh at chunk 0; every chunk must apply as many events through the
+ * whole set as through the empty one (a liveness check, as the round-robin passes have).
+ */
+function measureFoldVsPeer(whole: FactorSet, empty: FactorSet, events: readonly MarketEvent[], prices: Float64Array, rounds: number, log: (s: string) => void): FoldVsPeer {
+  const c = Math.min(FOLD_CHUNK, events.length);
+  const k = Math.max(1, Math.floor(events.length / c));
+  const foldTask = (name: string, set: FactorSet, applied: number[]): ChunkTask => {
+    let st = initFold();
+    return {
+      name,
+      run: (round) => {
+        const j = round % k;
+        if (j === 0) st = initFold();
+        const before = st.stats.applied;
+        for (let i = j * c; i < (j + 1) * c; i++) applyEvent(set, st, events[i], noopSink);
+        const done = st.stats.applied - before;
+        if (applied[j] === undefined) applied[j] = done;
+        else if (applied[j] !== done) throw new Error(`${name}: chunk ${j} applied ${done} events, ${applied[j]} in another pass`);
+        return c;
+      },
+    };
+  };
+  const applied: number[] = [];
+  const peerTask = peerSetTask(prices, FOLD_PEER_CHUNK);
+  const tasks = [foldTask('(empty)', empty, applied), foldTask('(whole)', whole, applied), peerTask];
+  log(`fold vs peer: empty and whole set over ${c.toLocaleString('en-US')}-event chunks, trading-signals EMA + RSI + MACD over ${Math.min(FOLD_PEER_CHUNK, prices.length).toLocaleString('en-US')}-price chunks, interleaved, 10 warm-up + ${rounds} rounds`);
+  const run = interleave(tasks, Math.max(3, rounds), { seed: 43 });
+  const e = run.ns.get('(empty)')!;
+  const w = run.ns.get('(whole)')!;
+  const p = run.ns.get(peerTask.name)!;
+  return {
+    rounds: run.rounds,
+    chunkEvents: c,
+    peerChunk: Math.min(FOLD_PEER_CHUNK, prices.length),
+    emptyNsPerEvent: medianOf(e),
+    wholeNsPerEvent: medianOf(w),
+    peerNsPerPrice: medianOf(p),
+    emptyRatio: medianRatio(e, p),
+    emptyQuartiles: ratioQuartiles(e, p),
+    wholeRatio: medianRatio(w, p),
+    wholeQuartiles: ratioQuartiles(w, p),
+  };
+}
+
 /**
  * Runs the factor benchmark and prints its table; writes the result as JSON to `opts.json` when
  * given. `events` caps the in-memory events (default 2,000,000), `runs` is the number of measured
@@ -202,6 +288,9 @@ export async function benchFactors(opts: {
   events?: number;
   runs?: number;
   peerPrices?: number;
+  /** Interleaved rounds of the peer comparison (default 300) and of the fold against the peer (default 200). */
+  peerRounds?: number;
+  foldRounds?: number;
   quiet?: boolean;
 }): Promise<FactorBenchResult> {
   const log = opts.quiet ? () => {} : (s: string) => console.log(s);
@@ -280,23 +369,33 @@ export async function benchFactors(opts: {
     kindFigure('heartbeat', heartbeatVisits, medMs('tradeHeartbeat whole') - medMs('trade whole'), medMs('tradeHeartbeat empty') - medMs('trade empty')),
   ];
 
-  // peer comparison
+  // peer comparison: ours and trading-signals side by side in short interleaved rounds, the ratio
+  // a median of per-round ratios (issue 20 #6: measured in separate blocks of ~1 M prices, the EMA
+  // ratio read 1.58-5.80x on unchanged code as the shared VM's speed drifted between the blocks)
   const peerN = opts.peerPrices ?? 1_000_000;
+  const peerRounds = Math.max(3, opts.peerRounds ?? 300);
   const prices = randomWalk(peerN);
   const { tasks, finals } = peerTasks(prices);
-  log(`peer: ${tasks.length} indicator loops × (1 warm-up + ${runs}) rounds × 3 over ${peerN.toLocaleString('en-US')} prices`);
-  const peerMs = roundRobin(tasks, runs, 3);
-  const ns = (name: string) => (median(peerMs.get(name)!) * 1e6) / peerN;
-  // the ratio compares fastest rounds: at 1-10 ns per update, load from other processes (which only
-  // ever adds time) moved the median ratio of EMA between 1.9x and 6x on unchanged code (issue 20 #6)
-  const nsMin = (name: string) => (Math.min(...peerMs.get(name)!) * 1e6) / peerN;
+  log(`peer: ${tasks.length} indicator loops interleaved, 10 warm-up + ${peerRounds} rounds (chunks of ${Object.values(PEER_CHUNK).map((c) => Math.min(c, peerN).toLocaleString('en-US')).join(' / ')} prices)`);
+  const peerRun = interleave(tasks, peerRounds, { seed: 42 });
+  const nsOf = (name: string) => peerRun.ns.get(name)!;
   const peer: PeerFigure[] = (['EMA(12)', 'RSI(14)', 'MACD(12,26,9)'] as const).map((indicator) => {
-    const oursNs = ns(`ours ${indicator}`);
-    const peerNs = ns(`peer ${indicator}`);
+    const ours = nsOf(`ours ${indicator}`);
+    const theirs = nsOf(`peer ${indicator}`);
     const [a, b] = finals[indicator];
-    const perOutput = indicator === 'MACD(12,26,9)' ? { oursPerOutputNullNs: ns(`ours ${indicator}, null check per output`) } : {};
-    return { indicator, oursNs, peerNs, ratio: nsMin(`peer ${indicator}`) / nsMin(`ours ${indicator}`), finalAbsDiff: Math.abs(a - b), ...perOutput };
+    const perOutput = indicator === 'MACD(12,26,9)' ? { oursPerOutputNullNs: medianOf(nsOf(`ours ${indicator}, null check per output`)) } : {};
+    return {
+      indicator,
+      oursNs: medianOf(ours),
+      peerNs: medianOf(theirs),
+      ratio: medianRatio(theirs, ours),
+      ratioQuartiles: ratioQuartiles(theirs, ours),
+      chunk: Math.min(PEER_CHUNK[indicator], peerN),
+      finalAbsDiff: Math.abs(a - b),
+      ...perOutput,
+    };
   });
+  const foldVsPeer = measureFoldVsPeer(whole, empty, events, prices, opts.foldRounds ?? 200, log);
   if (!Number.isFinite(peerChecksum())) log('(peer loops produced a non-finite checksum)');
 
   const result: FactorBenchResult = {
@@ -314,6 +413,8 @@ export async function benchFactors(opts: {
     sumNetNsPerEvent: perFactor.reduce((a, f) => a + f.netNsPerEvent, 0),
     sumNetMinNsPerEvent: perFactor.reduce((a, f) => a + f.netMinNsPerEvent, 0),
     peer,
+    peerRounds,
+    foldVsPeer,
     peerPackage: {
       name: 'trading-signals',
       version: await peerVersion(),

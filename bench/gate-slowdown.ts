@@ -76,7 +76,7 @@ export const PATCHES: Record<Slowdown, Patch> = {
       '}',
       '',
     ].join('\n'),
-    expect: ['factors.fold_ns', 'factors.whole_set_ns', 'replay.replay_vs_raw', 'wide.fold_ns'],
+    expect: ['factors.whole_set_vs_peer', 'factors.fold_vs_peer', 'factors.whole_set_ns', 'factors.fold_ns', 'replay.replay_vs_raw', 'wide.fold_ns'],
   },
 };
 

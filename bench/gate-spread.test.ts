@@ -93,14 +93,15 @@ describe('readRuns', () => {
   it('extracts the figures again from each stored gate JSON and reads the load beside it', () => {
     const runs = join(dir, 'spread', 'runs');
     mkdirSync(runs, { recursive: true });
-    const results = { factors: { wholeSet: { nsPerEvent: 400, minNsPerEvent: 390, runs: [400] }, emptyFold: { nsPerEvent: 100, minNsPerEvent: 90, runs: [100] }, peer: [] } };
+    const results = { factors: { wholeSet: { nsPerEvent: 400, minNsPerEvent: 380, runs: [400] }, emptyFold: { nsPerEvent: 100, minNsPerEvent: 90, runs: [100] }, foldVsPeer: { wholeNsPerEvent: 390, emptyNsPerEvent: 95, wholeRatio: 1.4, emptyRatio: 0.35 }, peer: [] } };
     writeFileSync(join(runs, '1.json'), JSON.stringify({ results, wallSeconds: 321 }));
     writeFileSync(join(runs, '1.meta.json'), JSON.stringify({ loadBefore: 7.5, loadAfter: 9 }));
     writeFileSync(join(runs, '1.log'), 'not json');
     const r = readRuns(join(dir, 'spread'));
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ name: '1.json', wallSeconds: 321, loadBefore: 7.5, loadAfter: 9 });
-    expect(r[0].values['factors.whole_set_ns']).toBe(390); // the fastest pass;
+    expect(r[0].values['factors.whole_set_ns']).toBe(390); // the interleaved rounds' median
+    expect(r[0].values['factors.whole_set_vs_peer']).toBe(1.4);
     expect(r[0].values['replay.replay_rate']).toBeNull();
     expect(readRuns(join(dir, 'nothing'))).toEqual([]);
   });
