@@ -1,6 +1,6 @@
 /**
  * The live weights driver killed and restarted, with a real redis-server and the real CLI: the feed
- * publishes a generated day to 2 shards (paced, so the day lasts a while) while 2 workers compute
+ * publishes a generated day to 2 shards while 2 workers compute
  * it and `lockstep weights --redis` (a child process) follows them. It is SIGKILLed as soon as it
  * has written a checkpoint, mid-day; the output streams are then trimmed up to the checkpoint's
  * positions (every entry it had read deleted), so the restarted driver can only resume from the
@@ -68,16 +68,22 @@ describe('live weights: SIGKILL and restart', () => {
     let firstOut = '';
     first.stdout!.on('data', (d) => (firstOut += d));
     first.stderr!.on('data', (d) => (firstOut += d));
-    // paced: a rebalance every 5 minutes of the day is ~0.1 s apart, so the kill lands mid-day
-    const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards, speed: 3000 });
+    // not paced (the workers stop once idle for 1.5 s; a paced feed's gaps would stop them): the
+    // day takes seconds, the kill comes within a poll of the first checkpoint (9:35), so mid-day
+    const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
     const workers = [0, 1].map((s) => new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, owned: [s], consumer: `w${s}` }));
     for (const w of workers) await w.start();
-    const running = Promise.all([feeding, ...workers.map((w) => w.run({ idleStopMs: 1500 }))]);
+    // settled at once (awaited below): a failed feed or worker must fail the test with its reason, not leave it waiting
+    let failure: unknown = null;
+    const running = Promise.all([feeding, ...workers.map((w) => w.run({ idleStopMs: 1500 }))]).catch((e: unknown) => {
+      failure = e;
+    });
     // killed as soon as it has written a checkpoint
     const t0 = Date.now();
-    while (Date.now() - t0 < 240_000 && (await client.hget(weightsStateKey(keys), 'ckptT')) === null) await new Promise((r) => setTimeout(r, 25));
+    while (failure === null && Date.now() - t0 < 240_000 && (await client.hget(weightsStateKey(keys), 'ckptT')) === null) await new Promise((r) => setTimeout(r, 25));
     first.kill('SIGKILL');
     await waitExit(first);
+    if (failure !== null) throw failure;
     const ckptT = await client.hget(weightsStateKey(keys), 'ckptT');
     const progress = async () => `${firstOut}; output entries ${await client.xlen(outputStream(keys, 0))}, ${await client.xlen(outputStream(keys, 1))}`;
     expect(ckptT, await progress()).not.toBeNull();
@@ -85,6 +91,7 @@ describe('live weights: SIGKILL and restart', () => {
     expect(before).toBeGreaterThan(0);
     await running;
     for (const w of workers) await w.close();
+    if (failure !== null) throw failure;
 
     // every output entry the checkpoint had read deleted: a refold from the start would miss them
     const pos = JSON.parse((await client.hget(weightsStateKey(keys), 'ckptPos'))!) as (string | null)[];
