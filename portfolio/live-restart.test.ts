@@ -1,7 +1,7 @@
 /**
  * The live weights driver killed and restarted, with a real redis-server and the real CLI: the feed
- * publishes a generated day to 2 shards while 2 workers compute
- * it and `lockstep weights --redis` (a child process) follows them. It is SIGKILLed as soon as it
+ * publishes a generated day to 2 shards, 2 workers compute it and `lockstep weights --redis` (a
+ * child process) follows them. It is SIGKILLed as soon as it
  * has written a checkpoint, mid-day; the output streams are then trimmed up to the checkpoint's
  * positions (every entry it had read deleted), so the restarted driver can only resume from the
  * checkpoint, not refold the day. The log then holds every rebalance once, equal bit for bit to
@@ -68,14 +68,15 @@ describe('live weights: SIGKILL and restart', () => {
     let firstOut = '';
     first.stdout!.on('data', (d) => (firstOut += d));
     first.stderr!.on('data', (d) => (firstOut += d));
-    // not paced (the workers stop once idle for 1.5 s; a paced feed's gaps would stop them): the
-    // day takes seconds, the kill comes within a poll of the first checkpoint (9:35), so mid-day
-    const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
+    // the day in the input streams first: the workers stop once idle for 1.5 s, which a feed slowed
+    // down by a loaded machine must not make them do mid-day. The day then takes the workers
+    // seconds at least, and the kill comes within a poll of the first checkpoint (9:35): mid-day
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
     const workers = [0, 1].map((s) => new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, owned: [s], consumer: `w${s}` }));
     for (const w of workers) await w.start();
-    // settled at once (awaited below): a failed feed or worker must fail the test with its reason, not leave it waiting
+    // settled at once (awaited below): a failed worker must fail the test with its reason, not leave it waiting
     let failure: unknown = null;
-    const running = Promise.all([feeding, ...workers.map((w) => w.run({ idleStopMs: 1500 }))]).catch((e: unknown) => {
+    const running = Promise.all(workers.map((w) => w.run({ idleStopMs: 1500 }))).catch((e: unknown) => {
       failure = e;
     });
     // killed as soon as it has written a checkpoint
