@@ -3,7 +3,8 @@
  * K live workers (B, child processes running `lockstep live`, optionally killed with SIGKILL and
  * restarted: `--chaos kill:N`), captures B from the output streams and the served latest values,
  * diffs A and B, and writes a certificate: input file hashes, code version, factor names, versions
- * and code hashes, output hashes, counts, the scenario and the verdict.
+ * and code hashes, output hashes, counts, the scenario and the verdict. With a weights config, the
+ * target weights are certified too (weights-parity.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +32,7 @@ import { UsageError } from '../core/errors.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 import { captureUrl } from './row-source.ts';
+import { certifyWeights, finishWeightsDrivers, readLiveRebalances, replayRebalances, startWeightsDriver, type WeightsCertificate, type WeightsParityOptions } from './weights-parity.ts';
 
 // the package root: this file is parity/run-parity.ts in a checkout, dist/parity/run-parity.js when built
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
@@ -85,6 +87,12 @@ export interface ParityRunOptions extends Pick<ReplaySelection, 'symbols' | 'fro
    * with the live log as exported at the end (live/live/models/live-log.ts), late amendments included.
    */
   registry?: string;
+  /**
+   * A weights config (portfolio/config.ts): the live side also runs `lockstep weights --redis` on the
+   * workers' output, the replay side the same fold over its table, and every rebalance's weights
+   * are certified bit for bit (`liveConfig`: a deliberate skew, the live driver runs that config).
+   */
+  weights?: WeightsParityOptions;
   /** Called once the feed and workers are started (e.g. to deploy and roll back a model mid-run). */
   during?: (live: { redis: string; keys: KeyLayout }) => Promise<void>;
   /**
@@ -123,6 +131,8 @@ export interface Certificate {
   outputs: { replayFileSha256: string; replayTableHash: string; liveTableHash: string; rows: number };
   diff: Omit<DiffReport, 'factors'> & { factorsWithMismatches: string[] };
   servedLatest: { symbols: number; mismatched: number };
+  /** With a weights config: the target weights of both sides, rebalance by rebalance. */
+  weights?: WeightsCertificate;
 }
 
 
@@ -239,6 +249,10 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const liveFromNs = opts.liveFrom === undefined ? undefined : instantOf(opts.date, opts.liveFrom, '--live-from');
   // a replay window starts cold at --from, a warm worker folds the whole day before its start
   if (liveFromNs !== undefined && (opts.from || opts.to)) throw new UsageError('--live-from compares with the replay of the whole day: give it without --from/--to');
+  // the weights of a live side started mid-session fold only its rows: no replay counterpart
+  if (liveFromNs !== undefined && opts.weights) throw new UsageError('--weights certifies the whole day: give it without --live-from');
+  // a bad weights config is one line before anything starts
+  if (opts.weights) for (const f of [opts.weights.config, opts.weights.liveConfig]) if (f !== undefined) (await import('../portfolio/config.ts')).readWeightsConfig(f);
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
   const harness = opts.redis ? null : await RedisHarness.start({ persistence: true });
@@ -248,6 +262,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   const warm = opts.liveFrom !== undefined && opts.warm !== false;
   const workerExtra: string[] = warm ? ['--warm-from', opts.catalog, ...(opts.symbols ? ['--warm-symbols', opts.symbols.join(',')] : [])] : [];
   let procs: ChildProcess[] = [];
+  let weightsDriver: ChildProcess | null = null;
   try {
     // cold on both sides: the live workers start from empty state at the window's first event
     const replayA = async (stages?: readonly SymbolStage[]) => {
@@ -263,6 +278,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
     if (opts.registry !== undefined) workerExtra.push('--registry', opts.registry);
     procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams, opts.catalog, workerExtra));
+    if (opts.weights) weightsDriver = startWeightsDriver(ROOT, url, keys, opts.weights);
     const during = opts.during?.({ redis: url, keys });
     let seed = 0x9e3779b9;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -292,6 +308,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     for (const p of procs) p.kill('SIGTERM');
     const codes = await Promise.all(procs.map((p) => (p.exitCode !== null ? p.exitCode : new Promise<number | null>((r) => p.once('exit', r)))));
     if (codes.some((c) => c !== 0)) throw new Error(`a live worker exited with ${codes.join(',')}`);
+    if (weightsDriver !== null) await finishWeightsDrivers(ROOT, url, keys, opts.weights!, weightsDriver);
     if (a === null) a = await replayA(await liveLogStages(url, keys, opts.registry!, factorSet, sessions, work));
     log('diffing A and B');
     const fullA = await loadTable(join(work, 'replay.parquet'));
@@ -322,8 +339,14 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     // the replay hashed these files for its own lineage: lineageOf reads each once per process
     const lineage = lineageOf({ factors: factorSet, sessions, files, root: opts.catalog });
     const { factors, ...rest } = diff;
+    let weights: WeightsCertificate | undefined;
+    if (opts.weights) {
+      log('diffing the target weights of A and B');
+      const liveWeights = await retryTransient(() => readLiveRebalances(url, keys), 120_000);
+      weights = certifyWeights(opts.weights, await replayRebalances(join(work, 'replay.parquet'), opts.weights.config, work), liveWeights);
+    }
     const cert: Certificate = {
-      verdict: diff.verdict === 'parity' && servedBad === 0 ? 'parity' : 'skew',
+      verdict: diff.verdict === 'parity' && servedBad === 0 && (weights?.verdict ?? 'parity') === 'parity' ? 'parity' : 'skew',
       scenario: {
         date: opts.date, workers, shards, chaos: [opts.killN ? `kill:${opts.killN}` : '', opts.duplicate ? `dup:${opts.duplicate}` : ''].filter(Boolean).join(',') || 'none', feedSpeed: opts.speed ? `${opts.speed}x` : 'max',
         ...(fed.duplicated > 0 ? { duplicatedEvents: fed.duplicated } : {}),
@@ -337,12 +360,13 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
       outputs: { replayFileSha256: a.output.sha256, replayTableHash: tableHash(A), liveTableHash: tableHash(B), rows: B.seq.length },
       diff: { ...rest, factorsWithMismatches: factors.filter((f) => f.mismatched > 0).map((f) => f.factor) },
       servedLatest: { symbols: last.size, mismatched: servedBad },
+      ...(weights ? { weights } : {}),
     };
     if (opts.certificate) writeFileSync(opts.certificate, JSON.stringify(cert, null, 2));
     return cert;
   } finally {
     // workers still running (the run failed) would write the namespace again
-    await Promise.all(procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => new Promise((r) => {
+    await Promise.all([...procs, ...(weightsDriver ? [weightsDriver] : [])].filter((p) => p.exitCode === null && p.signalCode === null).map((p) => new Promise((r) => {
       p.once('exit', r);
       p.kill('SIGKILL');
     })));

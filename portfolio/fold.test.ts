@@ -222,8 +222,8 @@ describe('weights fold', () => {
     expect(out.map((r) => r.t)).toEqual([OPEN + 5n * MIN]);
   });
 
-  it('pure: no clock, randomness, timers, promises or I/O in the fold and its math', () => {
-    for (const f of ['fold.ts', 'weights-math.ts', 'schedule.ts']) {
+  it('pure: no clock, randomness, timers, promises or I/O in the fold, its math and its checkpoint', () => {
+    for (const f of ['fold.ts', 'weights-math.ts', 'schedule.ts', 'checkpoint.ts']) {
       const src = readFileSync(new URL(f, import.meta.url), 'utf8');
       expect([...impurities(src, CORE_RULES), ...bannedImports(src)], f).toEqual([]);
     }

@@ -2,8 +2,8 @@
  * Live target weights against replay, with a real redis-server: the feed publishes a generated day
  * to 2 shards while 2 workers (one shard each) and the weights driver run at the same time; every
  * rebalance in `<ns>:weights:log` equals the replay `lockstep weights` file of the same day, bit
- * for bit, the hash holds the last one, `/v1/weights` serves it, and a restarted driver logs no
- * rebalance twice.
+ * for bit, the hash holds the last one, `/v1/weights` serves it, and a restarted driver (from its
+ * checkpoint, or without one from the start of the streams) logs no rebalance twice.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { runFeed } from '../live/feed.ts';
 import { startApi } from '../live/http-api.ts';
-import { weightsKey, weightsLogKey } from '../live/keys.ts';
+import { weightsKey, weightsLogKey, weightsStateKey } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { openFeatureSource } from '../live/row-reader.ts';
@@ -121,11 +121,20 @@ describe('live weights', () => {
       reader.disconnect();
     }
 
-    // a restarted driver (the real CLI) recomputes the day and logs nothing twice
+    // a restarted driver (the real CLI) resumes from the checkpoint written with the last rebalance and logs nothing twice
+    expect(await client.hget(weightsStateKey(keys), 'ckptT')).toBe(last.t.toString());
     const again = cli('weights', '--redis', redis.url, '--ns', keys.ns, '--config', join(dir, 'w.json'), '--exit-when-idle', '300');
     expect(again.stderr).toBe('');
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe(`weights: following 2 shards of wl (records up to t=${last.t} already written)\nweights: stopped, 0 rebalances written\n`);
+    expect(again.stdout).toMatch(new RegExp(`^weights: resuming from the checkpoint at t=${last.t} \\(shards after \\(\\d+-\\d+ \\(\\d+-\\d+\\)\n`));
+    expect(again.stdout.split('\n').slice(1).join('\n')).toBe(`weights: following 2 shards of wl (records up to t=${last.t} already written)\nweights: stopped, 0 rebalances written\n`);
+    expect(await client.xlen(weightsLogKey(keys))).toBe(78);
+
+    // without the checkpoint (an older driver's deployment): the day is folded again from the start, still nothing twice
+    await client.del(weightsStateKey(keys));
+    const refold = cli('weights', '--redis', redis.url, '--ns', keys.ns, '--config', join(dir, 'w.json'), '--exit-when-idle', '300');
+    expect(refold.status, refold.stderr).toBe(0);
+    expect(refold.stdout).toBe(`weights: following 2 shards of wl (records up to t=${last.t} already written)\nweights: stopped, 0 rebalances written\n`);
     expect(await client.xlen(weightsLogKey(keys))).toBe(78);
   }, 240_000);
 });

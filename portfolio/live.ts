@@ -12,18 +12,22 @@
  * has reached that time even if none of its symbols traded: a quiet shard does not hold the
  * cross-section back.
  *
- * Restart: the fold is replayed from the start of the output streams (pure, so it gives the same
- * records), and records at or before the hash's `t` are not written again: each rebalance is
- * logged once.
+ * Restart: each MULTI that writes rebalances also writes the checkpoint (checkpoint.ts: the fold
+ * state and each output stream's position, `<ns>:weights:state` `ckpt`), so it covers exactly the
+ * rebalances logged. A restart restores it and reads each output stream after its position (the
+ * streams may be trimmed up to `ckptPos`); with no usable checkpoint the fold is run again from the
+ * start of the streams. Either way the fold is pure (the same records), and records at or before
+ * the hash's `t` are not written again: each rebalance is logged once.
  */
 import { UserError } from '../core/errors.ts';
-import { checkpointKey, inputStream, metaKey, outputStream, weightsKey, weightsLogKey, type KeyLayout } from '../live/keys.ts';
+import { checkpointKey, inputStream, metaKey, outputStream, weightsKey, weightsLogKey, weightsStateKey, type KeyLayout } from '../live/keys.ts';
 import { parseRow, readOutputColumns } from '../live/read-output.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { isTransientRedisError } from '../live/redis-errors.ts';
 import { encodeWeightsFields } from '../live/weights-record.ts';
+import { decodeWeightsCheckpoint, encodeWeightsCheckpoint } from './checkpoint.ts';
 import { inputColumns, type WeightsConfig } from './config.ts';
-import { initWeightsFold, pushRows, pushWatermark, type WeightsRecord, type WeightsRow } from './fold.ts';
+import { initWeightsFold, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord, type WeightsRow } from './fold.ts';
 import { formatRecord } from './summary.ts';
 
 export interface LiveWeightsOptions {
@@ -40,6 +44,9 @@ export interface LiveWeightsOptions {
 export class LiveWeightsError extends UserError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Output-stream entries read per shard per poll: a backlog (a restart) is written in bounded MULTIs, each with its checkpoint. */
+const ROWS_BATCH = 500;
 
 /** Runs until stopped (signal, or `idleStopMs` without progress); resolves with the records written. */
 export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: number }> {
@@ -73,12 +80,15 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
       return i;
     });
     const useRecv = o.cfg.time === 'ts_recv';
-    const st = initWeightsFold(o.cfg, keys.shards);
+    const restored = await restore(r, keys, o.cfg, log);
+    const st = restored?.st ?? initWeightsFold(o.cfg, keys.shards);
+    const from = restored?.from ?? new Array<string>(keys.shards).fill('-');
     const lastT = await r.hget(weightsKey(keys), 't');
     const written: Written = { n: 0, after: lastT === null ? null : BigInt(lastT), resync: false };
     const pending: WeightsRecord[] = [];
     const sink = (rec: WeightsRecord) => pending.push(rec);
-    const from = new Array<string>(keys.shards).fill('-');
+    // resumed from a checkpoint, the streams may hold nothing new: idle counts from now
+    if (restored !== null) idleSince = Date.now();
     log(`weights: following ${keys.shards} shards of ${o.ns}${written.after !== null ? ` (records up to t=${written.after} already written)` : ''}`);
     while (!stop) {
       let progress = false;
@@ -86,9 +96,8 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
         for (let s = 0; s < keys.shards; s++) {
           // the committed position first: every row up to it is in the output stream read next
           const mark = await committedTime(r, keys, s, useRecv);
-          for (;;) {
-            const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', 500)) as [string, string[]][];
-            if (batch.length === 0) break;
+          const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', ROWS_BATCH)) as [string, string[]][];
+          if (batch.length > 0) {
             // the position moves only with rows handed to the fold: a failed poll rereads nothing twice
             from[s] = `(${batch[batch.length - 1][0]}`;
             const rows: WeightsRow[] = [];
@@ -96,12 +105,13 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
             pushRows(st, s, rows, sink);
             progress = true;
           }
-          if (mark !== null && (st.marks[s] === null || mark > st.marks[s]!)) {
+          // the committed time is a watermark only once every row before it was read (the batch did not stop short)
+          if (batch.length < ROWS_BATCH && mark !== null && (st.marks[s] === null || mark > st.marks[s]!)) {
             pushWatermark(st, s, mark, sink);
             progress = true;
           }
         }
-        await write(r, keys, pending, written, log);
+        await write(r, keys, st, from, pending, written, log);
       } catch (e) {
         // a timeout or failover: the next poll goes on from where this one got (records not yet
         // written stay queued; whether the last MULTI applied is read back from the hash)
@@ -150,24 +160,54 @@ interface Written {
   resync: boolean;
 }
 
-/** Writes the queued records in order, each as one MULTI (hash + log entry), removing them from the queue. */
-async function write(r: RedisClient, keys: KeyLayout, queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
+/** The last entry ID read from an XRANGE start (`(<id>`), or null when nothing was read (`-`). */
+const lastRead = (start: string): string | null => (start.startsWith('(') ? start.slice(1) : null);
+
+/** The checkpoint in `<ns>:weights:state`, restored, or null (none, or refused: said why). */
+async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log: (s: string) => void): Promise<{ st: WeightsFoldState; from: string[] } | null> {
+  const bytes = await r.hgetBuffer(weightsStateKey(keys), 'ckpt');
+  if (bytes === null) return null;
+  const d = decodeWeightsCheckpoint(cfg, keys.shards, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if ('refused' in d) {
+    log(`weights: the checkpoint in ${weightsStateKey(keys)} is not used (${d.refused}): folding the output streams again from the start`);
+    return null;
+  }
+  log(`weights: resuming from the checkpoint at t=${d.st.lastT ?? '-'} (shards after ${d.from.join(' ')})`);
+  return d;
+}
+
+/**
+ * Writes the queued records (each new one as a log entry, the last as the hash) and the checkpoint
+ * of the fold as it is now, in one MULTI: the fold has emitted nothing beyond the queue, so the
+ * checkpoint covers exactly the rebalances logged.
+ */
+async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from: readonly string[], queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
   if (queue.length === 0) return;
   if (written.resync) {
     const t = await r.hget(weightsKey(keys), 't');
     written.after = t === null ? null : BigInt(t);
     written.resync = false;
   }
-  while (queue.length > 0) {
-    const rec = queue[0];
-    if (written.after === null || rec.t > written.after) {
-      const fields = encodeWeightsFields({ ...rec, weights: [...rec.weights], ...rec.stats }, Date.now());
-      // hash and log together: a reader never sees a hash the log lacks
-      await r.multi().del(weightsKey(keys)).hset(weightsKey(keys), ...fields).xadd(weightsLogKey(keys), '*', ...fields).exec();
-      written.n++;
-      written.after = rec.t;
-      log(formatRecord(rec).join('\n'));
-    }
-    queue.shift();
+  const todo = queue.filter((rec) => written.after === null || rec.t > written.after);
+  if (todo.length === 0) {
+    queue.length = 0;
+    return;
   }
+  const now = Date.now();
+  const m = r.multi();
+  let fields: string[] = [];
+  for (const rec of todo) {
+    fields = encodeWeightsFields({ ...rec, weights: [...rec.weights], ...rec.stats }, now);
+    m.xadd(weightsLogKey(keys), '*', ...fields);
+  }
+  // hash, log and checkpoint together: a reader never sees a hash the log lacks, a restart never a checkpoint behind the log
+  m.del(weightsKey(keys)).hset(weightsKey(keys), ...fields);
+  // ckptPos (JSON: the last entry read of each shard's output stream, null: none) says up to where an operator may trim them
+  m.hset(weightsStateKey(keys), 'ckpt', Buffer.from(encodeWeightsCheckpoint(st, from)), 'ckptT', String(todo[todo.length - 1].t), 'ckptPos', JSON.stringify(from.map(lastRead)), 'at', String(now));
+  const res = await m.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+  written.n += todo.length;
+  written.after = todo[todo.length - 1].t;
+  for (const rec of todo) log(formatRecord(rec).join('\n'));
+  queue.length = 0;
 }

@@ -21,6 +21,8 @@ const builder = (y: Argv) =>
     .option('factor-param', { ...FACTOR_PARAM, describe: `${FACTOR_PARAM.describe} (both paths; --inject-skew changes the live side only)` })
     .option('live-from', { type: 'string', describe: 'start the live side mid-session at HH:MM UTC: only later events are fed, workers warm up from the catalog (--warm-from), and their rows are compared with the whole-day replay\'s rows of the same events' })
     .option('registry', { type: 'string', describe: "a model registry: both paths run its models, so the signal columns are certified too; the live side follows <ns>:models:log (seeded with the registry's deployments.jsonl), the replay the log exported at the end" })
+    .option('weights', { type: 'string', describe: 'a weights config (see `lockstep weights`): the live side also runs `lockstep weights --redis` on the workers\' output, and every rebalance\'s target weights are certified against the replay\'s, bit for bit' })
+    .option('inject-weights-skew', { type: 'string', describe: 'with --weights, prove skew is caught: the live weights driver runs this config instead' })
     .option('warm', { type: 'boolean', default: true, describe: 'with --live-from: start the workers with --warm-from the catalog (--no-warm: cold, which shows what a warm start fixes)' });
 
 /** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
@@ -45,6 +47,7 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   handler: async (a) => {
     const { runParity } = await import('../../parity/run-parity.ts');
     const { killN, duplicate } = parseChaos(a.chaos);
+    if (a.injectWeightsSkew !== undefined && a.weights === undefined) throw new UsageError('--inject-weights-skew changes the live side of --weights: give --weights CONFIG too');
     const cert = await runParity({
       catalog: a.catalog,
       date: a.date,
@@ -64,11 +67,14 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       liveFrom: a.liveFrom,
       warm: a.warm,
       registry: a.registry,
+      weights: a.weights === undefined ? undefined : { config: a.weights, liveConfig: a.injectWeightsSkew },
       log: (m) => console.error(m),
       status: true,
     });
     const d = cert.diff;
     console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ${d.columnsOnlyInA.length || d.columnsOnlyInB.length ? `; columns only in replay: ${d.columnsOnlyInA.join(', ') || '-'}, only in live: ${d.columnsOnlyInB.join(', ') || '-'}` : ''}`);
+    const w = cert.weights;
+    if (w) console.log(`weights: ${w.rebalances.matched} of ${w.rebalances.replay} rebalances equal bit for bit, ${w.rebalances.mismatched} differ, ${w.rebalances.onlyInReplay} only in replay, ${w.rebalances.onlyInLive} only in live${w.firstMismatch ? `; first: t=${w.firstMismatch.t}${w.firstMismatch.symbol ? ` ${w.firstMismatch.symbol}` : ''} ${w.firstMismatch.field} replay ${w.firstMismatch.replay} live ${w.firstMismatch.live}` : ''}`);
     console.log(`scenario ${JSON.stringify(cert.scenario)}; replay ${cert.outputs.replayTableHash.slice(0, 16)} live ${cert.outputs.liveTableHash.slice(0, 16)}${a.certificate ? `; certificate ${a.certificate}` : ''}`);
     if (cert.verdict !== 'parity') process.exitCode = 1;
   },

@@ -2,24 +2,65 @@
  * The worker's own reporting (`lockstep live --metrics-port`, `--status-every-ms`): a tiny
  * node:http server answering GET /metrics in Prometheus text format, and a periodic one-line
  * status on stderr. Both only read the worker's health counters (`LiveWorker.health()`,
- * `inputAge()`): nothing on the per-entry path.
+ * `inputAge()`) and its models' evaluation times (`LiveWorker.latency`, the same cumulative counts
+ * it publishes to `<ns>:models:latency` for `models watch`): nothing on the per-entry path.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UserError } from '../../core/errors.ts';
+import { bucketUpperNs, LATENCY_BUCKETS, type LatencySnapshot } from '../models/latency.ts';
 import type { WorkerHealth } from './health.ts';
 
 /** What the reporting reads from a worker (LiveWorker has both). */
 export interface WorkerStatsSource {
   health(): WorkerHealth;
   inputAge(): [shard: number, seconds: number][];
+  /** The models' evaluation times (with a registry; LiveWorker's LatencyPublisher), null or absent without models. */
+  latency?: { times: { snapshot(): LatencySnapshot } } | null;
 }
 
 const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const num = (x: number) => (Number.isFinite(x) ? String(Math.round(x * 1e6) / 1e6) : 'NaN');
 
-/** The worker's counters as Prometheus text (`consumer` labels every sample). */
-export function workerMetricsText(h: WorkerHealth, age: readonly [number, number][], consumer: string): string {
+/**
+ * The `le` bounds of the evaluation-time histogram, in ns: every other bucket bound of latency.ts
+ * (two per octave, 64 ns to ~1.07 s), so each one is exact (a sum of whole buckets) and a quantile
+ * read from them is at most 41% high. Fixed, so every scrape has the same series.
+ */
+const EVAL_BOUNDS = Array.from({ length: LATENCY_BUCKETS / 2 }, (_, k) => 2 * k).map((i) => ({ i, ns: bucketUpperNs(i) }));
+
+/** Seconds as Prometheus reads them: every digit (a bound of 64 ns must not round to 0). */
+const secs = (ns: number) => String(ns / 1e9);
+
+/**
+ * `slot@version` histograms as one Prometheus histogram, labelled by slot and version: cumulative
+ * bucket counts (an evaluation counts below a bound when it took less than it), the count and the
+ * sum in seconds, since the worker started.
+ */
+export function modelEvalLines(snap: LatencySnapshot, consumer: string): string[] {
+  const name = 'lockstep_worker_model_eval_seconds';
+  const keys = Object.keys(snap.versions).sort();
+  if (keys.length === 0) return [];
+  const lines = [`# HELP ${name} Evaluation time of each model version in this worker (measured around each call), since it started; per slot and version.`, `# TYPE ${name} histogram`];
+  for (const key of keys) {
+    const h = snap.versions[key];
+    const at = key.lastIndexOf('@');
+    const l = `consumer="${label(consumer)}",slot="${label(key.slice(0, at))}",version="${label(key.slice(at + 1))}"`;
+    const counts = new Float64Array(LATENCY_BUCKETS);
+    for (const [i, n] of Object.entries(h.buckets)) counts[Number(i)] = n;
+    let below = 0;
+    let j = 0;
+    for (const b of EVAL_BOUNDS) {
+      for (; j <= b.i; j++) below += counts[j];
+      lines.push(`${name}_bucket{${l},le="${secs(b.ns)}"} ${below}`);
+    }
+    lines.push(`${name}_bucket{${l},le="+Inf"} ${h.n}`, `${name}_sum{${l}} ${secs(h.sumNs)}`, `${name}_count{${l}} ${h.n}`);
+  }
+  return lines;
+}
+
+/** The worker's counters as Prometheus text (`consumer` labels every sample); with `models`, their evaluation times too. */
+export function workerMetricsText(h: WorkerHealth, age: readonly [number, number][], consumer: string, models: LatencySnapshot | null = null): string {
   const c = `consumer="${label(consumer)}"`;
   const lines: string[] = [];
   const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
@@ -42,6 +83,7 @@ export function workerMetricsText(h: WorkerHealth, age: readonly [number, number
     'Per held shard, seconds since the newest input applied arrived (its stream ID time): the lag while input flows; grows with idle time on an idle shard.',
     age.filter(([, v]) => Number.isFinite(v)).map(([s, v]) => [`,shard="${s}"`, v]),
   );
+  if (models !== null) lines.push(...modelEvalLines(models, consumer));
   return lines.join('\n') + '\n';
 }
 
@@ -89,7 +131,7 @@ export async function startReporting(w: WorkerStatsSource, o: ReportingOptions):
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(workerMetricsText(w.health(), w.inputAge(), o.consumer));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(workerMetricsText(w.health(), w.inputAge(), o.consumer, w.latency?.times.snapshot() ?? null));
     });
     server = srv;
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,180 @@
+/**
+ * The target weights in `lockstep parity run` (`--weights CONFIG`): the live side runs the weights
+ * driver (`lockstep weights --redis`, a child process) on the workers' output streams while they
+ * compute the day; the replay side runs `lockstep weights`' fold over the replay's factor table.
+ * Every rebalance must be in both, with the same universe, trigger, exclusions, signal values and
+ * weights, bit for bit (-0 told from +0): the certificate names the config, its columns, the
+ * counts and a content hash of each side's records.
+ *
+ * How the live side ends: the driver that followed the day is stopped (SIGTERM) once the workers
+ * have drained, then a second one resumes from its checkpoint and exits once nothing new arrives
+ * (`--exit-when-idle`): what the first one had not written yet is written by the second, from the
+ * same streams, so the log is the whole day's whatever the timing. A deliberate skew
+ * (`--inject-weights-skew CONFIG`) runs the live drivers with another config.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { weightsLogKey, type KeyLayout } from '../live/keys.ts';
+import { openRedis } from '../live/redis-connect.ts';
+import { decodeWeightsFields, fieldsObject } from '../live/weights-record.ts';
+import { inputColumns, readWeightsConfig } from '../portfolio/config.ts';
+import { readWeightsFile, weightsFromTable } from '../portfolio/replay-weights.ts';
+
+export interface WeightsParityOptions {
+  /** The weights config both sides run. */
+  config: string;
+  /** Injected skew, to prove the harness catches it: the live drivers run this config instead. */
+  liveConfig?: string;
+}
+
+/** One rebalance as both sides are compared: symbols in code-unit order, one value per symbol. */
+export interface ComparedRebalance {
+  t: bigint;
+  trigger: string;
+  symbols: string[];
+  weights: number[];
+  signal: (number | null)[];
+  excluded: (string | null)[];
+}
+
+/** The weights part of a parity certificate. */
+export interface WeightsCertificate {
+  verdict: 'parity' | 'skew';
+  config: { path: string; sha256: string; signal: string; method: string; construction: string; rebalance: string; columns: string[] };
+  /** The config the live drivers ran instead (a deliberate skew). */
+  injectedSkew?: { liveConfig: string; sha256: string };
+  rebalances: { replay: number; live: number; matched: number; mismatched: number; onlyInReplay: number; onlyInLive: number };
+  /** The first difference, for a human: the rebalance time, the symbol and field, and both values. */
+  firstMismatch?: { t: string; symbol: string | null; field: string; replay: string; live: string };
+  /** The replay's weights file (as `lockstep weights` writes it) and an exact content hash of each side's records (equal on parity). */
+  outputs: { replayFileSha256: string; replayHash: string; liveHash: string };
+}
+
+const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+const bits = (x: number | null): string => {
+  if (x === null) return 'null';
+  const f = new Float64Array([x]);
+  return Buffer.from(f.buffer).toString('hex');
+};
+/** A value as a certificate shows it: exact (shortest round-trip, -0 and null kept). */
+const shown = (x: number | string | null): string => (typeof x === 'number' ? (Object.is(x, -0) ? '-0' : String(x)) : String(x));
+
+/** An exact, order-dependent content hash of the records (every float as its bits). */
+export function rebalancesHash(rs: readonly ComparedRebalance[]): string {
+  const h = createHash('sha256');
+  for (const r of rs) {
+    h.update(`${r.t}|${r.trigger}\n`);
+    for (let i = 0; i < r.symbols.length; i++) h.update(`${r.symbols[i]}|${bits(r.weights[i])}|${bits(r.signal[i])}|${r.excluded[i] ?? ''}\n`);
+  }
+  return h.digest('hex');
+}
+
+/** Starts a live weights driver (the real CLI) on the run's namespace. */
+export function startWeightsDriver(root: string, url: string, keys: KeyLayout, o: WeightsParityOptions, extra: readonly string[] = []): ChildProcess {
+  const p = spawn(process.execPath, [join(root, 'bin/lockstep.js'), 'weights', '--redis', url, '--ns', keys.ns, '--config', o.liveConfig ?? o.config, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  p.stderr!.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-2048)));
+  lastWords.set(p, () => tail.trim().split('\n').at(-1) ?? '');
+  return p;
+}
+
+const lastWords = new WeakMap<ChildProcess, () => string>();
+const exited = (p: ChildProcess): Promise<number | null> => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (c) => r(c))));
+
+/**
+ * Ends the live side once the workers have drained: stops the driver that followed the day, then
+ * runs one more that resumes from its checkpoint and exits when idle. Throws when a driver failed.
+ */
+export async function finishWeightsDrivers(root: string, url: string, keys: KeyLayout, o: WeightsParityOptions, following: ChildProcess): Promise<void> {
+  if (following.exitCode === null && following.signalCode === null) following.kill('SIGTERM');
+  const code = await exited(following);
+  if (code !== 0) throw new Error(`the live weights driver exited with ${code}: ${lastWords.get(following)?.() ?? ''}`);
+  const last = startWeightsDriver(root, url, keys, o, ['--exit-when-idle', '1500']);
+  const c2 = await exited(last);
+  if (c2 !== 0) throw new Error(`the live weights driver (catching up) exited with ${c2}: ${lastWords.get(last)?.() ?? ''}`);
+}
+
+/** The live log `<ns>:weights:log`, as records. */
+export async function readLiveRebalances(url: string, keys: KeyLayout): Promise<ComparedRebalance[]> {
+  const r = await openRedis(url, { commandTimeoutMs: 60_000 });
+  try {
+    const log = (await r.xrange(weightsLogKey(keys), '-', '+')) as [string, string[]][];
+    return log.map(([id, f]) => {
+      const d = decodeWeightsFields(fieldsObject(f));
+      if (d === null) throw new Error(`${weightsLogKey(keys)} entry ${id} is not a weights record`);
+      return { t: d.t, trigger: d.trigger, symbols: d.symbols, weights: d.weights, signal: d.signal, excluded: d.excluded };
+    });
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Runs the weights fold over the replay's factor table (writing the weights file into `work`) and reads it back as records. */
+export async function replayRebalances(table: string, config: string, work: string): Promise<{ records: ComparedRebalance[]; sha256: string }> {
+  const s = await weightsFromTable(table, readWeightsConfig(config), join(work, 'weights.parquet'));
+  const rows = await readWeightsFile(s.out);
+  const byT = new Map<bigint, ComparedRebalance>();
+  for (const x of rows) {
+    let r = byT.get(x.ts);
+    if (r === undefined) byT.set(x.ts, (r = { t: x.ts, trigger: x.trigger, symbols: [], weights: [], signal: [], excluded: [] }));
+    r.symbols.push(x.symbol);
+    r.weights.push(x.weight);
+    r.signal.push(x.signal);
+    r.excluded.push(x.excluded);
+  }
+  return { records: [...byT.values()], sha256: s.sha256 };
+}
+
+/** The first difference between two records of one rebalance time, or null when they are the same bit for bit. */
+function difference(a: ComparedRebalance, b: ComparedRebalance): WeightsCertificate['firstMismatch'] | null {
+  const t = a.t.toString();
+  if (a.trigger !== b.trigger) return { t, symbol: null, field: 'trigger', replay: a.trigger, live: b.trigger };
+  if (a.symbols.join(',') !== b.symbols.join(',')) return { t, symbol: null, field: 'symbols', replay: a.symbols.join(','), live: b.symbols.join(',') };
+  for (let i = 0; i < a.symbols.length; i++) {
+    const s = a.symbols[i];
+    if (!Object.is(a.weights[i], b.weights[i])) return { t, symbol: s, field: 'weight', replay: shown(a.weights[i]), live: shown(b.weights[i]) };
+    if (!Object.is(a.signal[i], b.signal[i])) return { t, symbol: s, field: 'signal', replay: shown(a.signal[i]), live: shown(b.signal[i] ?? null) };
+    if (a.excluded[i] !== b.excluded[i]) return { t, symbol: s, field: 'excluded', replay: shown(a.excluded[i]), live: shown(b.excluded[i] ?? null) };
+  }
+  return null;
+}
+
+/** Compares the two sides' rebalances (matched by time) into the weights part of the certificate. */
+export function certifyWeights(o: WeightsParityOptions, replay: { records: ComparedRebalance[]; sha256: string }, live: ComparedRebalance[]): WeightsCertificate {
+  const cfg = readWeightsConfig(o.config);
+  const raw = JSON.parse(readFileSync(o.config, 'utf8')) as { rebalance?: string };
+  const liveByT = new Map(live.map((r) => [r.t, r]));
+  let matched = 0;
+  let mismatched = 0;
+  let first: WeightsCertificate['firstMismatch'] | null = null;
+  for (const a of replay.records) {
+    const b = liveByT.get(a.t);
+    if (b === undefined) {
+      first ??= { t: a.t.toString(), symbol: null, field: 'rebalance', replay: 'present', live: 'absent' };
+      continue;
+    }
+    const d = difference(a, b);
+    if (d === null) matched++;
+    else {
+      mismatched++;
+      first ??= d;
+    }
+  }
+  const replayTs = new Set(replay.records.map((r) => r.t));
+  const onlyInLive = live.filter((r) => !replayTs.has(r.t));
+  if (onlyInLive.length > 0) first ??= { t: onlyInLive[0].t.toString(), symbol: null, field: 'rebalance', replay: 'absent', live: 'present' };
+  const onlyInReplay = replay.records.length - matched - mismatched;
+  // each side once per time: a rebalance logged twice live is a skew as well
+  const twice = live.length - liveByT.size;
+  const ok = mismatched === 0 && onlyInReplay === 0 && onlyInLive.length === 0 && twice === 0 && replay.records.length > 0;
+  return {
+    verdict: ok ? 'parity' : 'skew',
+    config: { path: o.config, sha256: sha256(readFileSync(o.config)), signal: cfg.signal, method: cfg.method, construction: cfg.construction, rebalance: String(raw.rebalance), columns: inputColumns(cfg) },
+    ...(o.liveConfig !== undefined ? { injectedSkew: { liveConfig: o.liveConfig, sha256: sha256(readFileSync(o.liveConfig)) } } : {}),
+    rebalances: { replay: replay.records.length, live: live.length, matched, mismatched, onlyInReplay, onlyInLive: onlyInLive.length },
+    ...(first !== null ? { firstMismatch: first } : {}),
+    outputs: { replayFileSha256: replay.sha256, replayHash: rebalancesHash(replay.records), liveHash: rebalancesHash(live) },
+  };
+}

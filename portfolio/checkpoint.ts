@@ -1,0 +1,89 @@
+/**
+ * The weights driver's checkpoint: the whole weights fold state (fold.ts: the merge's watermarks and
+ * queued rows, every symbol's latest row, the weights held, the grid, the pending requests) and
+ * the position it has read each shard's output stream up to, as one exact, versioned binary value
+ * (core/state-codec.ts: every float bit, -0 and NaN included, and every bigint round-trip).
+ *
+ * `lockstep weights --redis` writes it in the same MULTI as the rebalances it covers (live.ts), so
+ * the checkpoint and the log are never out of step: a restart decodes it, reads each output stream
+ * after its position and refolds only what came after. Entries before the positions are never read
+ * again, so the output streams may be trimmed up to them.
+ *
+ * A checkpoint is restored only by the same version and under the same configuration and number
+ * of shards: otherwise the restored state would not be the fold of the inputs, and the driver folds
+ * the streams from their start instead (`decodeWeightsCheckpoint` says why).
+ *
+ * No I/O, clock, randomness or promises.
+ */
+import { decodeState, encodeState, hashState } from '../core/state-codec.ts';
+import type { WeightsConfig } from './config.ts';
+import { initWeightsFold, type WeightsFoldState, type WeightsRow } from './fold.ts';
+import type { GridPoint } from './schedule.ts';
+
+/** Bumped on any change of the layout below or of the fold state it holds. */
+export const WEIGHTS_CHECKPOINT_VERSION = 1;
+
+type Latest = WeightsFoldState['latest'] extends Map<string, infer L> ? L : never;
+
+interface WeightsCheckpointData {
+  v: number;
+  cfg: string;
+  marks: (bigint | null)[];
+  queues: WeightsRow[][];
+  latest: Map<string, Latest>;
+  seen: string[];
+  prev: Map<string, number>;
+  grid: GridPoint | null;
+  requests: bigint[];
+  lastT: bigint | null;
+  /** XRANGE starts of each shard's output stream: `-` or `(<id>`. */
+  from: string[];
+}
+
+/** What a checkpoint must be restored under: the configuration (every field the fold reads) and the shards. */
+function configHash(cfg: WeightsConfig, shards: number): string {
+  return hashState({ cfg: { ...cfg, universe: cfg.universe === 'all' ? 'all' : [...cfg.universe], vol: cfg.vol === null ? null : { ...cfg.vol } }, shards });
+}
+
+/** The checkpoint of `st` (a fold of `from.length` shards) having read each output stream up to `from`. */
+export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly string[]): Uint8Array {
+  const d: WeightsCheckpointData = {
+    v: WEIGHTS_CHECKPOINT_VERSION,
+    cfg: configHash(st.cfg, st.marks.length),
+    marks: [...st.marks],
+    // only what is still queued: the consumed prefix is nothing the fold reads again
+    queues: st.queues.map((q) => q.rows.slice(q.head).map((r) => ({ symbol: r.symbol, ts: r.ts, values: [...r.values] }))),
+    latest: new Map([...st.latest].map(([k, l]) => [k, { ...l }])),
+    seen: [...st.seen],
+    prev: new Map(st.prev),
+    grid: st.grid === null ? null : { ...st.grid },
+    requests: [...st.requests],
+    lastT: st.lastT,
+    from: [...from],
+  };
+  return encodeState(d);
+}
+
+/** The restored fold and positions, or why the checkpoint cannot be used (then: refold from the start). */
+export function decodeWeightsCheckpoint(cfg: WeightsConfig, shards: number, bytes: Uint8Array): { st: WeightsFoldState; from: string[] } | { refused: string } {
+  let d: WeightsCheckpointData;
+  try {
+    d = decodeState<WeightsCheckpointData>(bytes);
+  } catch (e) {
+    return { refused: `unreadable (${(e as Error).message})` };
+  }
+  if (d === null || typeof d !== 'object' || d.v !== WEIGHTS_CHECKPOINT_VERSION) return { refused: `version ${String((d as { v?: unknown } | null)?.v)}, this build reads ${WEIGHTS_CHECKPOINT_VERSION}` };
+  if (!Array.isArray(d.from) || d.from.length !== shards || d.marks.length !== shards) return { refused: `taken with ${Array.isArray(d.from) ? d.from.length : '?'} shards, the deployment has ${shards}` };
+  if (d.cfg !== configHash(cfg, shards)) return { refused: 'taken under another weights configuration' };
+  // the derived parts (book spec, column positions, universe set) come from the config, as in a fresh fold
+  const st = initWeightsFold(cfg, shards);
+  st.marks = [...d.marks];
+  st.queues = d.queues.map((rows) => ({ rows, head: 0 }));
+  st.latest = d.latest;
+  st.seen = d.seen;
+  st.prev = d.prev;
+  st.grid = d.grid;
+  st.requests = d.requests;
+  st.lastT = d.lastT;
+  return { st, from: d.from };
+}
