@@ -153,22 +153,24 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
       });
       desk.once('exit', (c) => rej(new Error(`lockstep desk exited (${c}) before following the streams`)));
     });
-    // the reader: getPnl every ~1 ms, each new t with when it was first seen
-    const reader = await openFeatureSource(redis.url);
+    // the reader, a process of its own (the feeder's loop would delay its readings): getPnl every
+    // ~1 ms, each new t with when it was first seen
+    const reader = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--reader', redis.url, keys.ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+    procs.push(reader);
     const seen: { t: bigint; ms: number }[] = [];
-    const gaps: number[] = [];
-    let reading = true;
-    const readLoop = (async () => {
-      let prev = Date.now();
-      while (reading) {
-        const rec = await getPnl(reader, keys);
-        const ms = Date.now();
-        gaps.push(ms - prev);
-        prev = ms;
-        if (rec !== null && (seen.length === 0 || rec.t > seen[seen.length - 1].t)) seen.push({ t: rec.t, ms });
-        await new Promise((res) => setTimeout(res, 1));
+    let gapLine = '';
+    let rbuf = '';
+    reader.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      rbuf += d;
+      const lines = rbuf.split('\n');
+      rbuf = lines.pop()!;
+      for (const l of lines) {
+        const [k, a, b] = l.split(' ');
+        if (k === 'o') seen.push({ t: BigInt(a), ms: Number(b) });
+        else if (k === 'g') gapLine = l.slice(2);
       }
-    })();
+    });
+    await new Promise<void>((res) => reader.stdout!.once('data', () => res()));
     const start = performance.now();
     let i = 0;
     while (i < events.length) {
@@ -200,9 +202,9 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
       if (cur === last && cur > 0) break;
       last = cur;
     }
-    reading = false;
-    await readLoop;
-    reader.disconnect();
+    reader.kill('SIGTERM');
+    await waitExit(reader);
+    const gaps = JSON.parse(gapLine || '[]') as number[];
     for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
     for (const p of procs) await waitExit(p);
 
@@ -283,7 +285,33 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** The reader (a child of the bench): prints `o <t> <ms>` for each new `t` getPnl returns, and `g <gaps JSON>` when stopped. */
+async function readerMain(url: string, ns: string): Promise<void> {
+  const reader = await openFeatureSource(url, { commandTimeoutMs: 120_000 });
+  let reading = true;
+  process.once('SIGTERM', () => (reading = false));
+  const gaps: number[] = [];
+  let last: bigint | null = null;
+  let prev = Date.now();
+  process.stdout.write('ready\n');
+  while (reading) {
+    const rec = await getPnl(reader, { ns });
+    const ms = Date.now();
+    gaps.push(ms - prev);
+    prev = ms;
+    if (rec !== null && (last === null || rec.t > last)) {
+      last = rec.t;
+      process.stdout.write(`o ${rec.t} ${ms}\n`);
+    }
+    await new Promise((res) => setTimeout(res, 1));
+  }
+  process.stdout.write(`g ${JSON.stringify(gaps)}\n`);
+  reader.disconnect();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === '--reader') {
+  await readerMain(process.argv[3], process.argv[4]);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : undefined;
