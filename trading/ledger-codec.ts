@@ -20,7 +20,7 @@ import { hashState } from '../core/state-codec.ts';
 import { HOT, PositionRow, SymbolRow, type Book, type HotStore, type Ledger, type LedgerConfig } from './ledger.ts';
 
 /** Bumped on any change of `LedgerData`'s layout; a checkpoint of another version is not restored. */
-export const LEDGER_CODEC_VERSION = 1;
+export const LEDGER_CODEC_VERSION = 2;
 
 interface PositionData {
   account: string;
@@ -61,7 +61,9 @@ export interface LedgerData {
   symbols: SymbolData[];
   symHot: Float64Array;
   symHotCap: number;
-  fillIds: string[];
+  /** The fill ids remembered, oldest applied first, with their ts_event; and the window's clock. */
+  fillIds: [string, bigint][];
+  fillClock: bigint | null;
   dirtyBooks: number[];
   dirtySymbols: string[];
   applied: number;
@@ -85,7 +87,8 @@ export function ledgerToData(l: Ledger): LedgerData {
     symbols: syms.map((s) => ({ symbol: s.symbol, unit: s.unit, lot: s.lot, tick: s.tick, multiplier: s.multiplier, markTs: s.markTs, positions: [...s.positions], netLots: s.netLots, dirty: s.dirty, pos0: s.pos0, many: s.many })),
     symHot: l.symHot.f.slice(0, 2 * syms.length),
     symHotCap: l.symHot.f.length,
-    fillIds: [...l.fillIds],
+    fillIds: l.fillQueue.slice(l.fillHead).map((x) => [x.id, x.tsEvent] as [string, bigint]),
+    fillClock: l.fillClock,
     dirtyBooks: [...l.dirtyBooks],
     dirtySymbols: [...l.dirtySymbols],
     applied: l.applied,
@@ -146,7 +149,10 @@ export function ledgerFromData(cfg: LedgerConfig, d: LedgerData): Ledger {
     bookIndex,
     symbols,
     symHot,
-    fillIds: new Set(d.fillIds),
+    fillIds: new Map(d.fillIds),
+    fillQueue: d.fillIds.map(([id, tsEvent]) => ({ id, tsEvent })),
+    fillHead: 0,
+    fillClock: d.fillClock,
     dirtyBooks: [...d.dirtyBooks],
     dirtySymbols: [...d.dirtySymbols],
     applied: d.applied,

@@ -89,7 +89,12 @@ export interface LedgerConfig {
   varHorizonMinutes: number;
   varZ: number;
   startPositions?: readonly StartPosition[];
+  /** How long of exchange time a fill id is remembered to refuse its repeat, ns (default `FILL_ID_WINDOW_NS`; see `applyFill`). */
+  fillIdWindowNs?: bigint;
 }
+
+/** One hour: a gateway's resend of a fill comes within it; the ids kept are those of the last hour or two of fills, not the day's. */
+export const FILL_ID_WINDOW_NS = 3_600_000_000_000n;
 
 /** Defaults: mark to mid; 99% one-sided (z = 2.326) one-hour VaR from rv_5m. */
 export const DEFAULT_VAR = { varRvMinutes: 5, varHorizonMinutes: 60, varZ: 2.3263478740408408 } as const;
@@ -272,7 +277,12 @@ export interface Ledger {
   symbols: Map<string, SymbolState>;
   /** The symbols' marks and rvs (see `SymbolRow`), row 2·i for the i-th symbol seen. */
   symHot: HotStore;
-  fillIds: Set<string>;
+  /** The fill ids remembered (see `applyFill`), with their ts_event, and the same in the order applied (`fillHead`: the oldest kept). */
+  fillIds: Map<string, bigint>;
+  fillQueue: { id: string; tsEvent: bigint }[];
+  fillHead: number;
+  /** The latest ts_recv of a fill applied (null before the first): the clock of the id window. */
+  fillClock: bigint | null;
   /** Books and symbols changed since the caller last cleared them (limits read these). */
   dirtyBooks: number[];
   dirtySymbols: string[];
@@ -280,8 +290,11 @@ export interface Ledger {
   rejected: number;
 }
 
-/** Why a fill was not applied. `duplicate`: its id was applied before (dead-letter it live). */
-export type RejectReason = 'duplicate' | 'unknown-symbol' | 'bad-qty' | 'bad-price' | 'bad-side' | 'bad-fee';
+/**
+ * Why a fill was not applied. `duplicate`: its id was applied before (dead-letter it live);
+ * `stale`: its ts_event is older than the id window, so a repeat of it could not be told (see `applyFill`).
+ */
+export type RejectReason = 'duplicate' | 'stale' | 'unknown-symbol' | 'bad-qty' | 'bad-price' | 'bad-side' | 'bad-fee';
 
 /** The outcome of `applyFill`. */
 export type FillOutcome = 'applied' | { rejected: RejectReason; detail: string };
@@ -299,7 +312,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   const l: Ledger = {
     cfg, moneyScale: 10 ** cfg.instruments.moneyDecimals, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
     positions: [], hot: { f: new Float64Array(HOT * 64) }, posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(), symHot: { f: new Float64Array(2 * 64) },
-    fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
+    fillIds: new Map(), fillQueue: [], fillHead: 0, fillClock: null, dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
   };
   for (const sp of cfg.startPositions ?? []) {
     const sym = symbolState(l, sp.symbol);
@@ -502,6 +515,16 @@ function updatePnl(l: Ledger, b: Book, bi: number): void {
  * Applies one fill: checks it (a repeated fill id is `duplicate`, never applied twice), then
  * updates the position (exact average cost, cash, fees), its books and the symbol's net lots.
  * A symbol with no mark yet is marked at the fill's price until market data marks it.
+ *
+ * Fill ids are remembered within a window of exchange time, so that the ledger (and the desk's
+ * checkpoint) holds the last hour or two of ids, not the day's: with the clock C the latest ts_recv
+ * of a fill applied (or this fill's, if later) and W the window (`fillIdWindowNs`, default 1 h),
+ * - a fill whose id was applied and is still remembered is `duplicate` (dropped);
+ * - a fill whose ts_event is before C − W is `stale` (dropped, dead-lettered live): its original,
+ *   if it had one, may be forgotten, and applying it could count it twice. Never a double count:
+ *   an id is forgotten only once its ts_event is before C − W, and C only grows, so a repeat with the
+ *   original's ts_event is then stale. (A repeat carrying another ts_event is another report.)
+ * The same rule in replay and live, so both drop the same fills.
  */
 export function applyFill(l: Ledger, f: Fill): FillOutcome {
   const bad = checkFill(l, f);
@@ -510,7 +533,7 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
     return bad;
   }
   const sym = symbolState(l, f.symbol)!;
-  l.fillIds.add(f.fillId);
+  rememberFill(l, f);
   const pi = positionOf(l, f.account, f.strategy, f.symbol, sym);
   const p = l.positions[pi];
   const total = l.books[0];
@@ -566,8 +589,31 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
   return 'applied';
 }
 
+const windowOf = (l: Ledger) => l.cfg.fillIdWindowNs ?? FILL_ID_WINDOW_NS;
+
+/** The oldest ts_event a fill received at `tsRecv` may have (see `applyFill`). */
+function fillCutoff(l: Ledger, tsRecv: bigint): bigint {
+  const c = l.fillClock === null || tsRecv > l.fillClock ? tsRecv : l.fillClock;
+  return c - windowOf(l);
+}
+
+/** Remembers an applied fill's id and forgets those whose ts_event fell out of the window (oldest applied first: bounded, see `applyFill`). */
+function rememberFill(l: Ledger, f: Fill): void {
+  if (l.fillClock === null || f.tsRecv > l.fillClock) l.fillClock = f.tsRecv;
+  l.fillIds.set(f.fillId, f.tsEvent);
+  l.fillQueue.push({ id: f.fillId, tsEvent: f.tsEvent });
+  const cut = l.fillClock - windowOf(l);
+  const q = l.fillQueue;
+  while (l.fillHead < q.length && q[l.fillHead].tsEvent < cut) l.fillIds.delete(q[l.fillHead++].id);
+  if (l.fillHead > 1024 && l.fillHead * 2 > q.length) {
+    l.fillQueue = q.slice(l.fillHead);
+    l.fillHead = 0;
+  }
+}
+
 function checkFill(l: Ledger, f: Fill): FillOutcome | null {
   if (l.fillIds.has(f.fillId)) return { rejected: 'duplicate', detail: `fill_id ${JSON.stringify(f.fillId)} was already applied` };
+  if (f.tsEvent < fillCutoff(l, f.tsRecv)) return { rejected: 'stale', detail: `fill_id ${JSON.stringify(f.fillId)}: ts_event ${f.tsEvent} is more than ${windowOf(l)} ns before the latest ts_recv ${fillCutoff(l, f.tsRecv) + windowOf(l)}: outside the window in which a repeat is recognised` };
   if (f.side !== 1 && f.side !== -1) return { rejected: 'bad-side', detail: `side ${String(f.side)}: must be 1 (buy) or -1 (sell)` };
   if (!Number.isSafeInteger(f.qty) || f.qty <= 0) return { rejected: 'bad-qty', detail: `qty ${f.qty}: must be a whole number of lots > 0` };
   if (!Number.isSafeInteger(f.price) || f.price <= 0) return { rejected: 'bad-price', detail: `price ${f.price}: must be a whole number of ticks > 0` };
