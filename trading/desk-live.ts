@@ -2,13 +2,19 @@
  * `lockstep desk --redis URL --ns NS`: the desk fold (desk-fold.ts) live. It reads every shard's
  * output stream `<ns>:out:{<ns>:<s>}` (the factor rows: the mark and rv columns) and the fills
  * stream `<ns>:fills` (fills and heartbeats, fills-wire.ts), runs the same pure fold as a replay,
- * and writes, in one MULTI per poll: the hashes `<ns>:pnl`, `<ns>:risk`, `<ns>:positions` (the
- * latest second), one `<ns>:pnl:log` entry per second, the dead letters of the fills it refused
- * (`<ns>:fills:dlq`: a malformed entry or a duplicate fill id, with the reason), and its progress
- * (`<ns>:desk` `n`: how many of the fold's outputs are written).
+ * and writes, in one MULTI per poll: the hashes `<ns>:pnl`, `<ns>:risk` (the ledger after every
+ * input before their `t`, the watermark every stream has passed: rewritten as inputs are applied,
+ * not once a second) and `<ns>:positions` (rewritten with each second and each fill), one
+ * `<ns>:pnl:log` entry per second (the fold's 1 Hz series, the replay's bit for bit), the dead
+ * letters of the fills it refused (`<ns>:fills:dlq`: a malformed entry, a duplicate or stale fill
+ * id, with the reason), and its progress (`<ns>:desk` `n`: how many of the fold's outputs are written).
  *
  * Watermarks: a shard's are its rows' times and the time of the last input its worker committed
  * (as portfolio/live.ts reads them); the fills stream's are its fills' and heartbeats' ts_recv.
+ *
+ * Latency: each poll reads every stream at once (one round trip: a shard's committed time by a
+ * script, then its output batch), folds, and writes one MULTI; with nothing new it waits on a
+ * blocking XREAD of the streams (not a sleep), so a worker's commit is read as it lands.
  *
  * Restart: every `checkpointEvery` outputs the MULTI also holds the checkpoint (desk-checkpoint.ts:
  * the fold state and each stream's position, in `<ns>:desk` `ckpt`). A restart restores it and
@@ -40,7 +46,7 @@ export interface DeskLiveOptions {
   ns: string;
   cfg: Omit<DeskConfig, 'rowStreams'>;
   log?: (s: string) => void;
-  /** Wait between polls when nothing new arrived, ms (default 20). */
+  /** With nothing new, the longest wait for an entry on the streams (a blocking XREAD that returns as one lands), ms (default 20). */
   pollMs?: number;
   /** Stop after this long without progress once something was read, ms (tests; default: until SIGTERM/SIGINT). */
   idleStopMs?: number;
