@@ -59,6 +59,7 @@
  * plus two small row classes whose fields are accessors into those arrays: a `structuredClone` of a
  * ledger would drop the accessors: ledger-codec.ts is the exact copy (desk checkpoints).
  */
+import { rememberFill, staleFill } from './ledger-fill-ids.ts';
 import { UserError } from '../core/errors.ts';
 import { instrumentOf, type Instruments } from './instruments.ts';
 import { addProduct, exactSum, floorDiv, gcd, sumNumber, sumValue, type ExactSum } from './money.ts';
@@ -89,12 +90,9 @@ export interface LedgerConfig {
   varHorizonMinutes: number;
   varZ: number;
   startPositions?: readonly StartPosition[];
-  /** How long of exchange time a fill id is remembered to refuse its repeat, ns (default `FILL_ID_WINDOW_NS`; see `applyFill`). */
+  /** How long of exchange time a fill id is remembered to refuse its repeat, ns (default `FILL_ID_WINDOW_NS`, ledger-fill-ids.ts; see `applyFill`). */
   fillIdWindowNs?: bigint;
 }
-
-/** One hour: a gateway's resend of a fill comes within it; the ids kept are those of the last hour or two of fills, not the day's. */
-export const FILL_ID_WINDOW_NS = 3_600_000_000_000n;
 
 /** Defaults: mark to mid; 99% one-sided (z = 2.326) one-hour VaR from rv_5m. */
 export const DEFAULT_VAR = { varRvMinutes: 5, varHorizonMinutes: 60, varZ: 2.3263478740408408 } as const;
@@ -589,31 +587,10 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
   return 'applied';
 }
 
-const windowOf = (l: Ledger) => l.cfg.fillIdWindowNs ?? FILL_ID_WINDOW_NS;
-
-/** The oldest ts_event a fill received at `tsRecv` may have (see `applyFill`). */
-function fillCutoff(l: Ledger, tsRecv: bigint): bigint {
-  const c = l.fillClock === null || tsRecv > l.fillClock ? tsRecv : l.fillClock;
-  return c - windowOf(l);
-}
-
-/** Remembers an applied fill's id and forgets those whose ts_event fell out of the window (oldest applied first: bounded, see `applyFill`). */
-function rememberFill(l: Ledger, f: Fill): void {
-  if (l.fillClock === null || f.tsRecv > l.fillClock) l.fillClock = f.tsRecv;
-  l.fillIds.set(f.fillId, f.tsEvent);
-  l.fillQueue.push({ id: f.fillId, tsEvent: f.tsEvent });
-  const cut = l.fillClock - windowOf(l);
-  const q = l.fillQueue;
-  while (l.fillHead < q.length && q[l.fillHead].tsEvent < cut) l.fillIds.delete(q[l.fillHead++].id);
-  if (l.fillHead > 1024 && l.fillHead * 2 > q.length) {
-    l.fillQueue = q.slice(l.fillHead);
-    l.fillHead = 0;
-  }
-}
-
 function checkFill(l: Ledger, f: Fill): FillOutcome | null {
   if (l.fillIds.has(f.fillId)) return { rejected: 'duplicate', detail: `fill_id ${JSON.stringify(f.fillId)} was already applied` };
-  if (f.tsEvent < fillCutoff(l, f.tsRecv)) return { rejected: 'stale', detail: `fill_id ${JSON.stringify(f.fillId)}: ts_event ${f.tsEvent} is more than ${windowOf(l)} ns before the latest ts_recv ${fillCutoff(l, f.tsRecv) + windowOf(l)}: outside the window in which a repeat is recognised` };
+  const stale = staleFill(l, f);
+  if (stale !== null) return { rejected: 'stale', detail: stale };
   if (f.side !== 1 && f.side !== -1) return { rejected: 'bad-side', detail: `side ${String(f.side)}: must be 1 (buy) or -1 (sell)` };
   if (!Number.isSafeInteger(f.qty) || f.qty <= 0) return { rejected: 'bad-qty', detail: `qty ${f.qty}: must be a whole number of lots > 0` };
   if (!Number.isSafeInteger(f.price) || f.price <= 0) return { rejected: 'bad-price', detail: `price ${f.price}: must be a whole number of ticks > 0` };
