@@ -27,12 +27,13 @@
  *   row at or past its second) to its log entry.
  *
  * Event time is retimed (`loadEvents`): about 100 seconds of event time per wall second, so the desk
- * writes ~100 samples per second rather than thousands.
+ * writes ~100 samples per second rather than thousands; `--samples-per-second 1` plays event time at
+ * the wall clock's pace, as live (there a 1 Hz sample covers a tick up to a second later).
  *
  * `--desk-bin PATH` runs the desk from another checkout's `bin/lockstep.js` (an A/B of the desk on
  * the same load; the worker, feeder and reader stay this checkout's).
  *
- * Run: `npx tsx bench/pnl-live-bench.ts [--rate 10000] [--seconds 10] [--poll-ms 2] [--desk-bin PATH] [--json out.json]`.
+ * Run: `npx tsx bench/pnl-live-bench.ts [--rate 10000] [--seconds 10] [--poll-ms 2] [--samples-per-second 100] [--desk-bin PATH] [--json out.json]`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -316,5 +317,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && pro
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  await benchPnlLive({ rate: Number(arg('rate') ?? 10_000), seconds: Number(arg('seconds') ?? 10), pollMs: Number(arg('poll-ms') ?? 2), deskBin: arg('desk-bin'), json: arg('json') });
+  await benchPnlLive({ rate: Number(arg('rate') ?? 10_000), seconds: Number(arg('seconds') ?? 10), pollMs: Number(arg('poll-ms') ?? 2), deskBin: arg('desk-bin'), samplesPerSecond: arg('samples-per-second') === undefined ? undefined : Number(arg('samples-per-second')), json: arg('json') });
 }
