@@ -140,7 +140,9 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
     while (!stop) {
       let progressed = false;
       try {
-        // every stream's reads go out at once (one round trip, not one per stream)
+        // every stream's reads go out at once (one round trip, not one per stream); one batch per
+        // stream per poll, then the MULTI: a backlog (a restart, a slow desk) is written in bounded
+        // steps, each with its checkpoint when due, not in one giant MULTI
         const polled = await Promise.all([...from.map((f, s) => readShard(r, keys, s, f)), r.xrange(fillsStream(keys), cur.fills, '+', 'COUNT', FILLS_BATCH) as Promise<[string, string[]][]>]);
         for (let s = 0; s < keys.shards; s++) {
           const { mark, batch } = polled[s] as ShardPoll;
