@@ -83,4 +83,23 @@ describe('desk checkpoint', () => {
     expect(decodeDeskCheckpoint(cfg, bytes.slice(0, 10))).toMatchObject({ refused: expect.stringMatching(/^unreadable/) });
     expect('st' in decodeDeskCheckpoint(cfg, bytes)).toBe(true);
   });
+
+  it('holds the fill ids of the id window, not of the day: its size stays put as fills go on', () => {
+    const c: DeskConfig = { ...cfg, ledger: { ...cfg.ledger, fillIdWindowNs: 60n * S }, limits: parseLimits({}, 'limits.json') };
+    const st = initDesk(c);
+    const sink = () => {};
+    const sizes: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      // one fill every 100 ms of event time: the window holds 600
+      const ts = 10n * S + BigInt(i) * 100_000_000n;
+      const f = { fillId: `fill-${i}`, account: 'a', strategy: 'mm', symbol: SYMS[i % 3], side: (i % 2 ? 1 : -1) as 1 | -1, qty: 1, price: 10_000, fee: 0, orderId: '', tsEvent: ts, tsRecv: ts };
+      pushDeskFills(st, [{ kind: 'fill', ts, fill: f }], sink);
+      for (let s = 0; s < 2; s++) pushDeskWatermark(st, s, ts + 1n, sink);
+      if (i % 5000 === 4999) sizes.push(encodeDeskCheckpoint(c, st, { from: ['-', '-'], fills: '-' }).length);
+    }
+    expect(st.ledger.applied).toBe(20_000);
+    expect(st.ledger.fillIds.size).toBeLessThanOrEqual(601);
+    // a day's ids would grow it 4× from the first to the last; bounded, it moves by the queue's compaction only
+    expect(Math.max(...sizes) / Math.min(...sizes)).toBeLessThan(1.5);
+  });
 });

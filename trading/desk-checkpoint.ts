@@ -20,7 +20,7 @@ import type { DeskConfig, DeskState } from './desk-fold.ts';
 import { configHash, ledgerFromData, ledgerToData, type LedgerData } from './ledger-codec.ts';
 
 /** Bumped on any change of the layout below (the ledger's own layout has its own version inside). */
-export const DESK_CHECKPOINT_VERSION = 1;
+export const DESK_CHECKPOINT_VERSION = 2;
 
 /** Where the desk has read each stream up to: XRANGE starts (`-` or `(<id>`), one per shard, and the fills stream's. */
 export interface DeskCursor {
@@ -34,6 +34,7 @@ interface DeskCheckpointData {
   v: number;
   cfg: string;
   emitted: number;
+  applied: number;
   next: bigint | null;
   last: bigint | null;
   fills: number;
@@ -57,6 +58,7 @@ export function encodeDeskCheckpoint(cfg: DeskConfig, st: DeskState, cur: DeskCu
     v: DESK_CHECKPOINT_VERSION,
     cfg: deskConfigHash(cfg),
     emitted: st.emitted,
+    applied: st.applied,
     next: st.next,
     last: st.last,
     fills: st.fills,
@@ -93,6 +95,7 @@ export function decodeDeskCheckpoint(cfg: DeskConfig, bytes: Uint8Array): { st: 
       last: d.last,
       fills: d.fills,
       emitted: d.emitted,
+      applied: d.applied,
     };
     return { st, cur: { from: [...d.from], fills: d.fillsFrom } };
   } catch (e) {

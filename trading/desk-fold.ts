@@ -74,12 +74,14 @@ export interface DeskState {
   last: bigint | null;
   /** Outputs emitted so far. */
   emitted: number;
+  /** Inputs that reached the ledger so far (a live adapter rewrites its served state when this moves). */
+  applied: number;
 }
 
 export type DeskSink = (o: DeskOutput) => void;
 
 export function initDesk(cfg: DeskConfig): DeskState {
-  return { merge: initMerge<Item>(cfg.rowStreams + 1), ledger: initLedger(cfg.ledger), limits: initLimits(cfg.limits), next: null, last: null, fills: cfg.rowStreams, emitted: 0 };
+  return { merge: initMerge<Item>(cfg.rowStreams + 1), ledger: initLedger(cfg.ledger), limits: initLimits(cfg.limits), next: null, last: null, fills: cfg.rowStreams, emitted: 0, applied: 0 };
 }
 
 const retime = <T extends Item>(x: T, ts: bigint): T => ({ ...x, ts });
@@ -132,6 +134,7 @@ function apply(st: DeskState, x: Item, out: DeskSink): void {
     emit(st, out, { kind: 'sample', t, books: snapshot(st.ledger, t, { positions: false }).books });
   }
   st.last = x.ts;
+  st.applied++;
   if (x.kind === 'row') {
     applyMarkPrice(st.ledger, x.symbol, x.ts, x.mark!, x.rv);
   } else {

@@ -23,9 +23,9 @@ import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { openFeatureSource } from '../live/row-reader.ts';
 import { LiveWorker } from '../live/worker/index.ts';
-import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskOutput, type DeskRow } from './desk-fold.ts';
+import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskOutput, type DeskRow, type DeskState } from './desk-fold.ts';
 import { readFillsFile } from './fills-file.ts';
-import { logRecord } from './desk-live.ts';
+import { logRecord, servedRecords } from './desk-live.ts';
 import { parseInstruments } from './instruments.ts';
 import { DEFAULT_VAR } from './ledger.ts';
 import { noLimits } from './limits.ts';
@@ -81,6 +81,14 @@ const flat = (o: Record<string, string>) => Object.entries(o).flat();
 
 /** The same fold over the replay's factor table and the fills (F0 + the file), both streams drained. */
 async function replaySeries(): Promise<Map<string, string>> {
+  const { out } = await replayFold(1n << 62n);
+  const series = new Map<string, string>();
+  for (const o of out) if (o.kind === 'sample') series.set(String(o.t), JSON.stringify(logRecord(o.books)));
+  return series;
+}
+
+/** The same fold over the replay's factor table and the fills (F0 + the file), every stream passed up to `end`. */
+async function replayFold(end: bigint): Promise<{ st: DeskState; out: DeskOutput[] }> {
   const t = await readTrainingSet(join(dir, 'out.parquet'));
   const rows: DeskRow[] = t.rows.map((r) => ({ kind: 'row', ts: r.ts_recv as bigint, symbol: r.symbol as string, source: r.source as string, seq: r.seq as bigint, mark: (r.mid as number | null) ?? null, rv: (r.rv_5m as number | null) ?? null }));
   const { fills } = await readFillsFile(join(dir, 'fills.csv'), ins);
@@ -91,12 +99,9 @@ async function replaySeries(): Promise<Map<string, string>> {
   const sink = (o: DeskOutput) => out.push(o);
   pushDeskRows(st, 0, rows, sink);
   pushDeskFills(st, [early, ...fills].map((f) => ({ kind: 'fill' as const, ts: f.tsRecv, fill: f })), sink);
-  const end = 1n << 62n;
   pushDeskWatermark(st, 0, end, sink);
   pushDeskWatermark(st, st.fills, end, sink);
-  const series = new Map<string, string>();
-  for (const o of out) if (o.kind === 'sample') series.set(String(o.t), JSON.stringify(logRecord(o.books)));
-  return series;
+  return { st, out };
 }
 
 async function waitExit(p: ReturnType<typeof spawn>): Promise<number | null> {
@@ -220,19 +225,30 @@ describe('lockstep desk (live)', () => {
     const total = JSON.parse(want.get(lastT)!).books[0];
     expect(total.fees).toBeGreaterThan(0);
 
-    // served: HTTP and the client
+    // served: HTTP and the client, the ledger after every input before the watermark t (past the
+    // last second logged), equal to the same fold over the replay's table passed up to t
     const lean = await openFeatureSource(redis.url);
     const api = await startApi(lean, { keys, port: 0 });
     try {
-      const pnl = (await (await fetch(`http://127.0.0.1:${api.port}/v1/pnl`)).json()) as { t: string; books: { account: string; dayPnl: number; fees: number }[] };
-      expect(pnl.t).toBe(lastT);
-      expect(pnl.books[0]).toMatchObject({ account: '*', dayPnl: total.dayPnl, fees: total.fees });
+      const served = await getPnl(lean, keys);
+      expect(served).not.toBeNull();
+      const w = served!.t;
+      expect(w).toBeGreaterThanOrEqual(BigInt(lastT));
+      const want = servedRecords((await replayFold(w)).st, w, { positions: true }) as { pnl: { books: unknown[] }; risk: { books: unknown[]; breaches: unknown[] }; positions: { positions: unknown[] } };
+      const pnl = (await (await fetch(`http://127.0.0.1:${api.port}/v1/pnl`)).json()) as { t: string; books: unknown[] };
+      expect(pnl.t).toBe(String(w));
+      expect(pnl.books).toEqual(want.pnl.books);
+      expect((pnl.books[0] as { fees: number }).fees).toBeGreaterThanOrEqual(total.fees);
       const risk = await fetch(`http://127.0.0.1:${api.port}/v1/risk`);
       expect(risk.status).toBe(200);
-      expect(((await risk.json()) as { books: { gross: number }[] }).books[0].gross).toBe(total.gross);
-      const pos = (await (await fetch(`http://127.0.0.1:${api.port}/v1/positions`)).json()) as { positions: { symbol: string; lots: number }[] };
+      const rb = (await risk.json()) as { t: string; books: unknown[]; breaches: unknown[] };
+      expect([rb.t, rb.books, rb.breaches]).toEqual([String(w), want.risk.books, want.risk.breaches]);
+      const pos = (await (await fetch(`http://127.0.0.1:${api.port}/v1/positions`)).json()) as { t: string; positions: { symbol: string; lots: number }[] };
       expect(pos.positions.length).toBeGreaterThan(0);
-      expect((await getPnl(lean, keys))?.t).toBe(BigInt(lastT));
+      // rewritten with each second and each fill: as of its own t, at most the pnl's
+      expect(BigInt(pos.t)).toBeLessThanOrEqual(w);
+      const pt = BigInt(pos.t);
+      expect(pos.positions).toEqual((servedRecords((await replayFold(pt)).st, pt, { positions: true }) as { positions: { positions: unknown[] } }).positions.positions);
     } finally {
       await api.close();
       lean.disconnect();

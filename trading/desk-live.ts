@@ -2,13 +2,19 @@
  * `lockstep desk --redis URL --ns NS`: the desk fold (desk-fold.ts) live. It reads every shard's
  * output stream `<ns>:out:{<ns>:<s>}` (the factor rows: the mark and rv columns) and the fills
  * stream `<ns>:fills` (fills and heartbeats, fills-wire.ts), runs the same pure fold as a replay,
- * and writes, in one MULTI per poll: the hashes `<ns>:pnl`, `<ns>:risk`, `<ns>:positions` (the
- * latest second), one `<ns>:pnl:log` entry per second, the dead letters of the fills it refused
- * (`<ns>:fills:dlq`: a malformed entry or a duplicate fill id, with the reason), and its progress
- * (`<ns>:desk` `n`: how many of the fold's outputs are written).
+ * and writes, in one MULTI per poll: the hashes `<ns>:pnl`, `<ns>:risk` (the ledger after every
+ * input before their `t`, the watermark every stream has passed: rewritten as inputs are applied,
+ * not once a second) and `<ns>:positions` (rewritten with each second and each fill), one
+ * `<ns>:pnl:log` entry per second (the fold's 1 Hz series, the replay's bit for bit), the dead
+ * letters of the fills it refused (`<ns>:fills:dlq`: a malformed entry, a duplicate or stale fill
+ * id, with the reason), and its progress (`<ns>:desk` `n`: how many of the fold's outputs are written).
  *
  * Watermarks: a shard's are its rows' times and the time of the last input its worker committed
  * (as portfolio/live.ts reads them); the fills stream's are its fills' and heartbeats' ts_recv.
+ *
+ * Latency: each poll reads every stream at once (one round trip: a shard's committed time by a
+ * script, then its output batch), folds, and writes one MULTI; with nothing new it waits on a
+ * blocking XREAD of the streams (not a sleep), so a worker's commit is read as it lands.
  *
  * Restart: every `checkpointEvery` outputs the MULTI also holds the checkpoint (desk-checkpoint.ts:
  * the fold state and each stream's position, in `<ns>:desk` `ckpt`). A restart restores it and
@@ -29,6 +35,7 @@ import { parseRow, readOutputColumns } from '../live/read-output.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { isTransientRedisError } from '../live/redis-errors.ts';
 import { decodeDeskCheckpoint, encodeDeskCheckpoint, type DeskCursor } from './desk-checkpoint.ts';
+import { globalMark } from '../core/watermark-merge.ts';
 import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskConfig, type DeskState, type DeskFillInput, type DeskOutput, type DeskRow } from './desk-fold.ts';
 import { decodeFillsEntry, encodeFillFields } from './fills-wire.ts';
 import { snapshot, type BookRecord, type PositionRecord } from './ledger-snapshot.ts';
@@ -39,7 +46,7 @@ export interface DeskLiveOptions {
   ns: string;
   cfg: Omit<DeskConfig, 'rowStreams'>;
   log?: (s: string) => void;
-  /** Wait between polls when nothing new arrived, ms (default 20). */
+  /** With nothing new, the longest wait for an entry on the streams (a blocking XREAD that returns as one lands), ms (default 20). */
   pollMs?: number;
   /** Stop after this long without progress once something was read, ms (tests; default: until SIGTERM/SIGINT). */
   idleStopMs?: number;
@@ -117,7 +124,7 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
     const ri = columns.indexOf(rvCol);
     if (ri < 0) log(`desk: column ${rvCol} is not computed by deployment ${o.ns}: VaR counts every position as missing`);
     const cfg = { ...o.cfg, rowStreams: keys.shards };
-    const progress = { after: Number((await r.hget(deskKey(keys), 'n')) ?? 0), resync: false, ckptAt: 0 };
+    const progress: Progress = { after: Number((await r.hget(deskKey(keys), 'n')) ?? 0), resync: false, ckptAt: 0, served: { w: null, applied: -1, positions: -1 } };
     const restored = await restore(r, keys, cfg, log);
     const st = restored?.st ?? initDesk(cfg);
     const cur: DeskCursor = restored?.cur ?? { from: new Array<string>(keys.shards).fill('-'), fills: '-' };
@@ -133,12 +140,12 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
     while (!stop) {
       let progressed = false;
       try {
+        // every stream's reads go out at once (one round trip, not one per stream); one batch per
+        // stream per poll, then the MULTI: a backlog (a restart, a slow desk) is written in bounded
+        // steps, each with its checkpoint when due, not in one giant MULTI
+        const polled = await Promise.all([...from.map((f, s) => readShard(r, keys, s, f)), r.xrange(fillsStream(keys), cur.fills, '+', 'COUNT', FILLS_BATCH) as Promise<[string, string[]][]>]);
         for (let s = 0; s < keys.shards; s++) {
-          // the committed position first: every row up to it is in the output stream read next
-          const mark = await committedTime(r, keys, s);
-          // one batch per stream per poll, then the MULTI: a backlog (a restart, a slow desk) is
-          // written in bounded steps, each with its checkpoint when due, not in one giant MULTI
-          const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', ROWS_BATCH)) as [string, string[]][];
+          const { mark, batch } = polled[s] as ShardPoll;
           if (batch.length > 0) {
             from[s] = `(${batch[batch.length - 1][0]}`;
             const rows: DeskRow[] = [];
@@ -153,7 +160,7 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
             progressed = true;
           }
         }
-        const fb = (await r.xrange(fillsStream(keys), cur.fills, '+', 'COUNT', FILLS_BATCH)) as [string, string[]][];
+        const fb = polled[keys.shards] as [string, string[]][];
         if (fb.length > 0) {
           cur.fills = `(${fb[fb.length - 1][0]}`;
           let run: DeskFillInput[] = [];
@@ -171,6 +178,7 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
           progressed = true;
         }
         await write(r, keys, o, cfg, st, cur, pending, progress, stats, log);
+        if (!progressed && !idle() && pollMs > 0) await waitForInput(r, keys, from, cur.fills, pollMs);
       } catch (e) {
         if (!isTransientRedisError(e)) throw e;
         progress.resync = true;
@@ -180,7 +188,6 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
       }
       if (progressed) idleSince = Date.now();
       else if (idle()) break;
-      else await sleep(pollMs);
     }
     return stats;
   } finally {
@@ -195,15 +202,45 @@ function deskRow(line: string, mi: number, ri: number): DeskRow {
   return { kind: 'row', ts: o.tsRecv, symbol: o.symbol, source: o.source, seq: o.seq, mark: o.values[mi] ?? null, rv: ri < 0 ? null : (o.values[ri] ?? null) };
 }
 
-/** The ts_recv of the last input shard `s`'s worker committed (a heartbeat or an event), or null. */
-async function committedTime(r: RedisClient, keys: KeyLayout, s: number): Promise<bigint | null> {
-  const id = await r.hget(checkpointKey(keys, s), 'outId');
-  if (!id) return null;
-  const e = (await r.xrange(inputStream(keys, s), id, id)) as [string, string[]][];
-  if (e.length === 0) return null;
-  const f = e[0][1];
-  for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'tr' && /^-?\d+$/.test(f[i + 1])) return BigInt(f[i + 1]);
-  return null;
+/**
+ * The ts_recv of the last input a shard's worker committed: its checkpoint's `outId` and that input
+ * entry's `tr`, read in one step on the server (both keys carry the shard's hash tag).
+ */
+const COMMITTED_TIME = `local id = redis.call('HGET', KEYS[1], 'outId')
+if not id then return false end
+local e = redis.call('XRANGE', KEYS[2], id, id)
+if #e == 0 then return false end
+local f = e[1][2]
+for i = 1, #f - 1, 2 do if f[i] == 'tr' then return f[i + 1] end end
+return false`;
+
+interface ShardPoll {
+  mark: bigint | null;
+  batch: [string, string[]][];
+}
+
+/**
+ * Shard `s`'s committed time, then one batch of its output stream after `from`. Sent in that order
+ * on one connection (Redis runs them in order): every row up to the committed time is in the batch
+ * or before it, so the committed time is a watermark once the batch is read in full.
+ */
+async function readShard(r: RedisClient, keys: KeyLayout, s: number, from: string): Promise<ShardPoll> {
+  const [tr, batch] = await Promise.all([r.eval(COMMITTED_TIME, 2, checkpointKey(keys, s), inputStream(keys, s)) as Promise<string | null>, r.xrange(outputStream(keys, s), from, '+', 'COUNT', ROWS_BATCH) as Promise<[string, string[]][]>]);
+  return { mark: typeof tr === 'string' && /^-?\d+$/.test(tr) ? BigInt(tr) : null, batch };
+}
+
+/**
+ * Waits until a stream the desk reads has an entry after its position, or `ms` passed: a blocking
+ * XREAD on the output streams and `<ns>:fills` instead of a sleep, so a commit is read as it lands.
+ * In Redis Cluster the streams are in different slots, which one XREAD cannot span: there it waits
+ * on `<ns>:fills` alone (a worker's commit then waits for a fill, a heartbeat or `ms`).
+ */
+async function waitForInput(r: RedisClient, keys: KeyLayout, from: readonly string[], fillsFrom: string, ms: number): Promise<void> {
+  const after = (start: string) => lastRead(start) ?? '0-0';
+  const cluster = (r as { isCluster?: boolean }).isCluster === true;
+  const streams = cluster ? [fillsStream(keys)] : [...from.map((_, s) => outputStream(keys, s)), fillsStream(keys)];
+  const ids = cluster ? [after(fillsFrom)] : [...from.map(after), after(fillsFrom)];
+  await r.xread('COUNT', 1, 'BLOCK', ms, 'STREAMS', ...streams, ...ids);
 }
 
 const limitId = (rec: LimitRecord) => `limit:${rec.limit}:${rec.scope}`;
@@ -241,15 +278,43 @@ async function restore(r: RedisClient, keys: KeyLayout, cfg: DeskConfig, log: (s
   return d;
 }
 
-/** Writes the queued outputs (one MULTI with the progress, and the checkpoint when due), after acting on the limit breaches among them. */
-async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, cfg: DeskConfig, st: DeskState, cur: DeskCursor, queue: { n: number; o: DeskOutput }[], progress: { after: number; resync: boolean; ckptAt: number }, stats: DeskStats, log: (s: string) => void): Promise<void> {
-  if (queue.length === 0) return;
-  if (progress.resync) {
+/** What the desk has written: outputs (`after`), the checkpoint's, and the served state's watermark and inputs. */
+interface Progress {
+  after: number;
+  resync: boolean;
+  ckptAt: number;
+  /** The served state: its watermark `t`, and `st.applied` when `<ns>:pnl`/`<ns>:risk` and `<ns>:positions` were last rewritten (-1: not yet by this run). */
+  served: { w: bigint | null; applied: number; positions: number };
+}
+
+/**
+ * The served records of the fold's state: the ledger after every input before `w` (the merge's
+ * watermark: every stream has passed it), with the limits in force; `positions: false` leaves the
+ * per-position records out (their cost grows with the positions held).
+ */
+export function servedRecords(st: DeskState, w: bigint, opts: { positions: boolean }): { pnl: unknown; risk: unknown; positions: unknown } {
+  const snap = snapshot(st.ledger, w, { positions: opts.positions });
+  return sampleRecords(snap.books, snap.positions, activeBreaches(st.limits.active));
+}
+
+/**
+ * Writes, in one MULTI, the queued outputs (after acting on the limit breaches among them) with
+ * the progress and the checkpoint when due, and the served state when the fold has moved:
+ * `<ns>:pnl` and `<ns>:risk` are the ledger after every input before their `t` (the watermark
+ * every stream has passed), rewritten when an input was applied and only their `t` moved when
+ * the watermark passed without one; `<ns>:positions` is rewritten with each second's sample and
+ * each applied fill (its records cost a line per position), its `t` moved while nothing changed.
+ */
+async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, cfg: DeskConfig, st: DeskState, cur: DeskCursor, queue: { n: number; o: DeskOutput }[], progress: Progress, stats: DeskStats, log: (s: string) => void): Promise<void> {
+  if (progress.resync && queue.length > 0) {
     progress.after = Number((await r.hget(deskKey(keys), 'n')) ?? 0);
     progress.resync = false;
   }
   const todo = queue.filter((x) => x.n > progress.after);
-  if (todo.length === 0) {
+  const sv = progress.served;
+  const w = globalMark(st.merge);
+  const moved = w !== null && (w !== sv.w || st.applied !== sv.applied);
+  if (todo.length === 0 && !moved) {
     queue.length = 0;
     return;
   }
@@ -257,12 +322,12 @@ async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, cfg: D
   const killed = await alertKilledFills(r, keys, todo, log);
   const now = Date.now();
   const m = r.multi();
-  let last: { t: bigint; books: BookRecord[] } | null = null;
+  let sampled = false;
   let dead = 0;
   let fills = 0;
   for (const { o: out } of todo) {
     if (out.kind === 'sample') {
-      last = { t: out.t, books: out.books };
+      sampled = true;
       m.xadd(pnlLogKey(keys), '*', ...encodeDeskFields(out.t, logRecord(out.books), now));
     } else if (out.kind === 'fill') {
       if (out.outcome === 'applied') fills++;
@@ -275,31 +340,44 @@ async function write(r: RedisClient, keys: KeyLayout, o: DeskLiveOptions, cfg: D
       m.xadd(fillsDeadLetterStream(keys), 'MAXLEN', '~', '100000', '*', 'id', out.tag ?? '', 'reason', out.reason, ...(out.fields ?? []));
     }
   }
-  if (last !== null) {
-    // positions as of the last input applied (the fold may be past the last sample)
-    const rec = sampleRecords(last.books, snapshot(st.ledger, st.last ?? last.t).positions, activeBreaches(st.limits.active));
-    m.hset(pnlKey(keys), ...encodeDeskFields(last.t, rec.pnl, now));
-    m.hset(riskKey(keys), ...encodeDeskFields(last.t, rec.risk, now));
-    m.hset(positionsKey(keys), ...encodeDeskFields(last.t, rec.positions, now));
+  let positions = sv.positions;
+  if (moved) {
+    const t = w.toString();
+    const changed = st.applied !== sv.applied;
+    const full = changed && (sampled || fills > 0 || sv.positions < 0);
+    if (changed) {
+      const rec = servedRecords(st, w, { positions: full });
+      m.hset(pnlKey(keys), ...encodeDeskFields(w, rec.pnl, now));
+      m.hset(riskKey(keys), ...encodeDeskFields(w, rec.risk, now));
+      if (full) m.hset(positionsKey(keys), ...encodeDeskFields(w, rec.positions, now));
+    } else {
+      // nothing applied since the last write: the same records, now known to hold up to w
+      m.hset(pnlKey(keys), 't', t, 'at', String(now));
+      m.hset(riskKey(keys), 't', t, 'at', String(now));
+    }
+    if (full) positions = st.applied;
+    // the positions' records still hold the ledger (nothing applied since they were written): only their t moves
+    else if (positions === st.applied) m.hset(positionsKey(keys), 't', t, 'at', String(now));
   }
-  const n = todo[todo.length - 1].n;
-  m.hset(deskKey(keys), 'n', String(n), 'at', String(now));
+  const n = todo.length > 0 ? todo[todo.length - 1].n : progress.after;
+  if (todo.length > 0) m.hset(deskKey(keys), 'n', String(n), 'at', String(now));
   if (killed > 0) m.hincrby(deskKey(keys), 'killedFills', killed);
   // the checkpoint covers exactly the outputs written up to n (the fold has emitted nothing more)
   const every = o.checkpointEvery ?? 1000;
-  const ckpt = every > 0 && n === st.emitted && n - progress.ckptAt >= every;
+  const ckpt = todo.length > 0 && every > 0 && n === st.emitted && n - progress.ckptAt >= every;
   // ckptPos (JSON, the last entry read of each shard's output stream and of the fills stream, null: none) says up to where an operator may trim them
   if (ckpt) m.hset(deskKey(keys), 'ckpt', Buffer.from(encodeDeskCheckpoint(cfg, st, cur)), 'ckptN', String(n), 'ckptPos', JSON.stringify({ shards: cur.from.map(lastRead), fills: lastRead(cur.fills) }));
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
   progress.after = n;
   if (ckpt) progress.ckptAt = n;
+  if (moved) progress.served = { w, applied: st.applied, positions };
   stats.written += todo.length;
   stats.fills += fills;
   stats.deadLettered += dead;
   stats.killedFills += killed;
   queue.length = 0;
-  o.onWrite?.(n);
+  if (todo.length > 0) o.onWrite?.(n);
 }
 
 /**

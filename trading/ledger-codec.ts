@@ -20,7 +20,7 @@ import { hashState } from '../core/state-codec.ts';
 import { HOT, PositionRow, SymbolRow, type Book, type HotStore, type Ledger, type LedgerConfig } from './ledger.ts';
 
 /** Bumped on any change of `LedgerData`'s layout; a checkpoint of another version is not restored. */
-export const LEDGER_CODEC_VERSION = 1;
+export const LEDGER_CODEC_VERSION = 2;
 
 interface PositionData {
   account: string;
@@ -61,7 +61,10 @@ export interface LedgerData {
   symbols: SymbolData[];
   symHot: Float64Array;
   symHotCap: number;
+  /** The fill ids remembered, oldest applied first, and their ts_event (a typed array: one copy, not an entry per id); and the window's clock. */
   fillIds: string[];
+  fillTsEvent: BigInt64Array;
+  fillClock: bigint | null;
   dirtyBooks: number[];
   dirtySymbols: string[];
   applied: number;
@@ -72,6 +75,20 @@ export interface LedgerData {
 export class LedgerCodecError extends LockstepError {}
 
 const copyBook = (b: Book): Book => ({ ...b, positions: [...b.positions], mv: { ...b.mv }, gross: { ...b.gross } });
+
+/** The remembered fill ids and their ts_event, oldest first (one pass: a checkpoint may hold an hour of them). */
+function fillIdsData(l: Ledger): { fillIds: string[]; fillTsEvent: BigInt64Array } {
+  const q = l.fillQueue;
+  const n = q.length - l.fillHead;
+  const fillIds = new Array<string>(n);
+  const fillTsEvent = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = q[l.fillHead + i];
+    fillIds[i] = x.id;
+    fillTsEvent[i] = x.tsEvent;
+  }
+  return { fillIds, fillTsEvent };
+}
 
 /** The ledger as plain data (a copy: the ledger may go on changing). */
 export function ledgerToData(l: Ledger): LedgerData {
@@ -85,7 +102,8 @@ export function ledgerToData(l: Ledger): LedgerData {
     symbols: syms.map((s) => ({ symbol: s.symbol, unit: s.unit, lot: s.lot, tick: s.tick, multiplier: s.multiplier, markTs: s.markTs, positions: [...s.positions], netLots: s.netLots, dirty: s.dirty, pos0: s.pos0, many: s.many })),
     symHot: l.symHot.f.slice(0, 2 * syms.length),
     symHotCap: l.symHot.f.length,
-    fillIds: [...l.fillIds],
+    ...fillIdsData(l),
+    fillClock: l.fillClock,
     dirtyBooks: [...l.dirtyBooks],
     dirtySymbols: [...l.dirtySymbols],
     applied: l.applied,
@@ -104,6 +122,7 @@ function store(rows: Float64Array, cap: number, what: string): HotStore {
 export function ledgerFromData(cfg: LedgerConfig, d: LedgerData): Ledger {
   if (d.v !== LEDGER_CODEC_VERSION) throw new LedgerCodecError(`ledger codec version ${String(d.v)}, this build reads ${LEDGER_CODEC_VERSION}`);
   if (!(d.hot instanceof Float64Array) || d.hot.length !== HOT * d.positions.length) throw new LedgerCodecError(`hot rows: ${d.hot?.length} slots for ${d.positions.length} positions`);
+  if (!(d.fillTsEvent instanceof BigInt64Array) || d.fillTsEvent.length !== d.fillIds.length) throw new LedgerCodecError(`fill ids: ${d.fillTsEvent?.length} ts_event for ${d.fillIds.length} ids`);
   if (!(d.symHot instanceof Float64Array) || d.symHot.length !== 2 * d.symbols.length) throw new LedgerCodecError(`symbol rows: ${d.symHot?.length} slots for ${d.symbols.length} symbols`);
   const hot = store(new Float64Array(0), d.hotCap, 'hot rows');
   const symHot = store(new Float64Array(0), d.symHotCap, 'symbol rows');
@@ -146,7 +165,10 @@ export function ledgerFromData(cfg: LedgerConfig, d: LedgerData): Ledger {
     bookIndex,
     symbols,
     symHot,
-    fillIds: new Set(d.fillIds),
+    fillIds: new Map(d.fillIds.map((id, i) => [id, d.fillTsEvent[i]] as const)),
+    fillQueue: d.fillIds.map((id, i) => ({ id, tsEvent: d.fillTsEvent[i] })),
+    fillHead: 0,
+    fillClock: d.fillClock,
     dirtyBooks: [...d.dirtyBooks],
     dirtySymbols: [...d.dirtySymbols],
     applied: d.applied,

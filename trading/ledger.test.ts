@@ -164,6 +164,28 @@ describe('ledger: refusals', () => {
     expect(applyFill(strict, fill(1, 5, 10, { symbol: 'NOPE' }))).toMatchObject({ rejected: 'unknown-symbol' });
   });
 
+  it('fill ids are remembered within the window of exchange time: a repeat inside it is a duplicate, a fill older than it is stale, and the ids kept stay bounded', () => {
+    const l = initLedger({ instruments: defaultInstruments(), mark: 'mid', ...DEFAULT_VAR, fillIdWindowNs: 100n });
+    const a = fill(1, 10, 1000, { fillId: 'a', tsEvent: 1000n, tsRecv: 1000n });
+    expect(applyFill(l, a)).toBe('applied');
+    expect(applyFill(l, { ...a, tsRecv: 1050n })).toMatchObject({ rejected: 'duplicate' });
+    expect(applyFill(l, fill(1, 1, 1000, { fillId: 'b', tsEvent: 1200n, tsRecv: 1200n }))).toBe('applied');
+    // a's ts_event (1000) is now before the clock (1200) − 100: forgotten, and its repeat is stale, never applied again
+    expect([...l.fillIds.keys()]).toEqual(['b']);
+    expect(applyFill(l, { ...a, tsRecv: 1210n })).toMatchObject({ rejected: 'stale', detail: expect.stringMatching(/fill_id "a": ts_event 1000 is more than 100 ns before the latest ts_recv 1210/) });
+    // the clock is the latest ts_recv: a fill received late (ts_recv 1150 < 1200) is judged against 1200
+    expect(applyFill(l, fill(1, 1, 1000, { fillId: 'c', tsEvent: 1099n, tsRecv: 1150n }))).toMatchObject({ rejected: 'stale' });
+    expect(applyFill(l, fill(1, 1, 1000, { fillId: 'd', tsEvent: 1105n, tsRecv: 1205n }))).toBe('applied');
+    expect(l.positions[0].qty).toBe(12);
+    // a day of fills keeps about a window of ids, whatever their number
+    for (let i = 0; i < 20_000; i++) expect(applyFill(l, fill(1, 1, 1000, { fillId: `x${i}`, tsEvent: 2000n + BigInt(i), tsRecv: 2000n + BigInt(i) }))).toBe('applied');
+    expect(l.fillIds.size).toBeLessThanOrEqual(101);
+    expect(l.fillQueue.length - l.fillHead).toBe(l.fillIds.size);
+    expect(l.fillQueue.length).toBeLessThan(2500);
+    // inside the window every id still refuses its repeat
+    for (let i = 19_900; i < 20_000; i++) expect(applyFill(l, fill(1, 1, 1000, { fillId: `x${i}`, tsEvent: 2000n + BigInt(i), tsRecv: 22_000n }))).toMatchObject({ rejected: 'duplicate' });
+  });
+
   it('instruments and limits files: unknown keys and impossible values name the field and value', () => {
     expect(() => parseInstruments({ instruments: { X: { tick: 0, lot: 1 } } }, 'i.json')).toThrow('i.json, field instruments.X.tick: must be a number > 0 (value 0)');
     expect(() => parseInstruments({ instruments: { X: { tick: 0.01, lots: 1 } } }, 'i.json')).toThrow(/field instruments\.X\.lots: unknown key/);

@@ -59,6 +59,7 @@
  * plus two small row classes whose fields are accessors into those arrays: a `structuredClone` of a
  * ledger would drop the accessors: ledger-codec.ts is the exact copy (desk checkpoints).
  */
+import { rememberFill, staleFill } from './ledger-fill-ids.ts';
 import { UserError } from '../core/errors.ts';
 import { instrumentOf, type Instruments } from './instruments.ts';
 import { addProduct, exactSum, floorDiv, gcd, sumNumber, sumValue, type ExactSum } from './money.ts';
@@ -89,6 +90,8 @@ export interface LedgerConfig {
   varHorizonMinutes: number;
   varZ: number;
   startPositions?: readonly StartPosition[];
+  /** How long of exchange time a fill id is remembered to refuse its repeat, ns (default `FILL_ID_WINDOW_NS`, ledger-fill-ids.ts; see `applyFill`). */
+  fillIdWindowNs?: bigint;
 }
 
 /** Defaults: mark to mid; 99% one-sided (z = 2.326) one-hour VaR from rv_5m. */
@@ -272,7 +275,12 @@ export interface Ledger {
   symbols: Map<string, SymbolState>;
   /** The symbols' marks and rvs (see `SymbolRow`), row 2·i for the i-th symbol seen. */
   symHot: HotStore;
-  fillIds: Set<string>;
+  /** The fill ids remembered (see `applyFill`), with their ts_event, and the same in the order applied (`fillHead`: the oldest kept). */
+  fillIds: Map<string, bigint>;
+  fillQueue: { id: string; tsEvent: bigint }[];
+  fillHead: number;
+  /** The latest ts_recv of a fill applied (null before the first): the clock of the id window. */
+  fillClock: bigint | null;
   /** Books and symbols changed since the caller last cleared them (limits read these). */
   dirtyBooks: number[];
   dirtySymbols: string[];
@@ -280,8 +288,11 @@ export interface Ledger {
   rejected: number;
 }
 
-/** Why a fill was not applied. `duplicate`: its id was applied before (dead-letter it live). */
-export type RejectReason = 'duplicate' | 'unknown-symbol' | 'bad-qty' | 'bad-price' | 'bad-side' | 'bad-fee';
+/**
+ * Why a fill was not applied. `duplicate`: its id was applied before (dead-letter it live);
+ * `stale`: its ts_event is older than the id window, so a repeat of it could not be told (see `applyFill`).
+ */
+export type RejectReason = 'duplicate' | 'stale' | 'unknown-symbol' | 'bad-qty' | 'bad-price' | 'bad-side' | 'bad-fee';
 
 /** The outcome of `applyFill`. */
 export type FillOutcome = 'applied' | { rejected: RejectReason; detail: string };
@@ -299,7 +310,7 @@ export function initLedger(cfg: LedgerConfig): Ledger {
   const l: Ledger = {
     cfg, moneyScale: 10 ** cfg.instruments.moneyDecimals, varScale: cfg.varZ * Math.sqrt(cfg.varHorizonMinutes / cfg.varRvMinutes),
     positions: [], hot: { f: new Float64Array(HOT * 64) }, posIndex: new Map(), books: [newBook('*', '*')], bookIndex: new Map(), symbols: new Map(), symHot: { f: new Float64Array(2 * 64) },
-    fillIds: new Set(), dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
+    fillIds: new Map(), fillQueue: [], fillHead: 0, fillClock: null, dirtyBooks: [], dirtySymbols: [], applied: 0, rejected: 0,
   };
   for (const sp of cfg.startPositions ?? []) {
     const sym = symbolState(l, sp.symbol);
@@ -502,6 +513,16 @@ function updatePnl(l: Ledger, b: Book, bi: number): void {
  * Applies one fill: checks it (a repeated fill id is `duplicate`, never applied twice), then
  * updates the position (exact average cost, cash, fees), its books and the symbol's net lots.
  * A symbol with no mark yet is marked at the fill's price until market data marks it.
+ *
+ * Fill ids are remembered within a window of exchange time, so that the ledger (and the desk's
+ * checkpoint) holds the last hour or two of ids, not the day's: with the clock C the latest ts_recv
+ * of a fill applied (or this fill's, if later) and W the window (`fillIdWindowNs`, default 1 h),
+ * - a fill whose id was applied and is still remembered is `duplicate` (dropped);
+ * - a fill whose ts_event is before C − W is `stale` (dropped, dead-lettered live): its original,
+ *   if it had one, may be forgotten, and applying it could count it twice. Never a double count:
+ *   an id is forgotten only once its ts_event is before C − W, and C only grows, so a repeat with the
+ *   original's ts_event is then stale. (A repeat carrying another ts_event is another report.)
+ * The same rule in replay and live, so both drop the same fills.
  */
 export function applyFill(l: Ledger, f: Fill): FillOutcome {
   const bad = checkFill(l, f);
@@ -510,7 +531,7 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
     return bad;
   }
   const sym = symbolState(l, f.symbol)!;
-  l.fillIds.add(f.fillId);
+  rememberFill(l, f);
   const pi = positionOf(l, f.account, f.strategy, f.symbol, sym);
   const p = l.positions[pi];
   const total = l.books[0];
@@ -568,6 +589,8 @@ export function applyFill(l: Ledger, f: Fill): FillOutcome {
 
 function checkFill(l: Ledger, f: Fill): FillOutcome | null {
   if (l.fillIds.has(f.fillId)) return { rejected: 'duplicate', detail: `fill_id ${JSON.stringify(f.fillId)} was already applied` };
+  const stale = staleFill(l, f);
+  if (stale !== null) return { rejected: 'stale', detail: stale };
   if (f.side !== 1 && f.side !== -1) return { rejected: 'bad-side', detail: `side ${String(f.side)}: must be 1 (buy) or -1 (sell)` };
   if (!Number.isSafeInteger(f.qty) || f.qty <= 0) return { rejected: 'bad-qty', detail: `qty ${f.qty}: must be a whole number of lots > 0` };
   if (!Number.isSafeInteger(f.price) || f.price <= 0) return { rejected: 'bad-price', detail: `price ${f.price}: must be a whole number of ticks > 0` };
