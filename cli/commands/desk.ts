@@ -12,7 +12,7 @@ const builder = (y: Argv) =>
     .option('limits', { type: 'string', describe: 'limits file (JSON: max position/notional per symbol, gross, daily loss, drawdown; actions alert|kill-symbol|kill-all)' })
     .option('mark', { choices: ['mid', 'last'] as const, default: 'mid' as const, describe: 'mark positions to the quote mid or the last trade price' })
     .option('checkpoint-every', { type: 'number', default: 1000, describe: 'checkpoint the desk state and stream positions with the outputs every N outputs (0: never; a restart then refolds the streams from the start)' })
-    .option('poll-ms', { type: 'number', default: 20, describe: 'wait between polls when nothing new arrived, ms (lower: less latency, more Redis round trips)' })
+    .option('poll-ms', { type: 'number', default: 20, describe: 'with nothing new, the longest wait on a blocking read of the streams, ms (it returns as soon as an entry lands)' })
     .option('exit-when-idle', { type: 'number', describe: 'stop after this many ms without new input (tests, batch runs)' })
     .example('$0 desk --redis redis://127.0.0.1:6379 --ns ls --instruments instruments.json --limits limits.json', 'write <ns>:pnl, <ns>:risk, <ns>:positions and the 1-second series <ns>:pnl:log');
 
