@@ -141,7 +141,9 @@ export async function benchPnlLive(opts: { rate?: number; seconds?: number; symb
     const lockstep = (...args: string[]) => spawn(process.execPath, [join(HERE, '../bin/lockstep.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
     procs.push(lockstep('live', '--redis', redis.url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', 'bench'));
     for (let i = 0; i < 600 && !(await r.hget(`${keys.ns}:meta`, 'columns')); i++) await new Promise((res) => setTimeout(res, 100));
-    const desk = spawn(process.execPath, [opts.deskBin ?? join(HERE, '../bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--poll-ms', String(pollMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // LOCKSTEP_BENCH_DESK_NODE_ARGS: extra node flags for the desk (e.g. --cpu-prof to profile it)
+    const deskNodeArgs = (process.env.LOCKSTEP_BENCH_DESK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const desk = spawn(process.execPath, [...deskNodeArgs, opts.deskBin ?? join(HERE, '../bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--poll-ms', String(pollMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs.push(desk);
     // feed only once the desk follows the streams (a process start under load takes seconds: the
     // backlog it would meet is not the latency being measured)
