@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { weightsLogKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis } from '../live/redis-connect.ts';
-import { decodeWeightsFields, fieldsObject } from '../live/weights-record.ts';
+import { decodeWeightsFields, fieldsObject, type WeightsFields } from '../live/weights-record.ts';
 import { inputColumns, readWeightsConfig } from '../portfolio/config.ts';
 import { readWeightsFile, weightsFromTable } from '../portfolio/replay-weights.ts';
 
@@ -29,15 +29,11 @@ export interface WeightsParityOptions {
   liveConfig?: string;
 }
 
-/** One rebalance as both sides are compared: symbols in code-unit order, one value per symbol. */
-export interface ComparedRebalance {
-  t: bigint;
-  trigger: string;
-  symbols: string[];
-  weights: number[];
-  signal: (number | null)[];
-  excluded: (string | null)[];
-}
+/**
+ * One rebalance as both sides are compared: the record's fields but the book's figures (derived
+ * from the weights), symbols in code-unit order, one value per symbol.
+ */
+export type ComparedRebalance = Omit<WeightsFields, 'gross' | 'net' | 'turnover'>;
 
 /** The weights part of a parity certificate. */
 export interface WeightsCertificate {
