@@ -10,7 +10,7 @@ import { defaultInstruments, instrumentOf, type Instruments } from '../instrumen
 import * as sim from '../sim/index.ts';
 import type { Instrument } from '../types.ts';
 import { toTicks } from './market-view.ts';
-import { checkFlags, hhmm, readFlagInstruments, type ExecuteOptions } from './run-execute.ts';
+import { checkFlags, hhmm, readFlagInstruments, type ExecuteOptions } from './execute-options.ts';
 import type { ExecConfig, ParentOrder } from './types.ts';
 import { historicalCurve } from './volume-curve.ts';
 

@@ -16,61 +16,22 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { MarketEvent } from '../../core/events.ts';
-import { InputError, UsageError } from '../../core/errors.ts';
-import { catalogDates, catalogSymbols, dateStartNs } from '../../replay/catalog.ts';
+import { UsageError } from '../../core/errors.ts';
+import { catalogDates, catalogSymbols } from '../../replay/catalog.ts';
 import { EventMerge } from '../../replay/merge.ts';
 import { openSelection } from '../../replay/run-replay.ts';
 import { isoNs } from '../../replay/time-format.ts';
 import * as sim from '../sim/index.ts';
 import { computeTca, type TcaReport } from '../tca.ts';
-import { instrumentOf, readInstruments } from '../instruments.ts';
-import type { Fill, Instrument, KillInput, OrderAction } from '../types.ts';
+import type { Fill, OrderAction } from '../types.ts';
 import { initExec, onCancelAck, onFill, onKill, onMarket, onTime } from './algo.ts';
-import { toTicks } from './market-view.ts';
-import type { AlgoKind, ExecState } from './types.ts';
-import { historicalCurve } from './volume-curve.ts';
+import type { ExecState } from './types.ts';
+import { execSetup } from './exec-setup.ts';
+import { queueModel, type ExecuteOptions } from './execute-options.ts';
 
-export interface ExecuteOptions {
-  catalog: string;
-  date: string;
-  symbol: string;
-  algo: AlgoKind;
-  side: 1 | -1;
-  /** Lots. */
-  qty: number;
-  /** HH:MM UTC, window [from, to). */
-  from: string;
-  to: string;
-  /** Decimal price (converted to ticks; off-grid refused). */
-  limit?: number;
-  pov?: number;
-  latencyMs?: number;
-  /** risk-averse, prob-power, prob-log, or the simulator's own names (power:N, log, ...). */
-  queue?: string;
-  /** Overrides of the instrument (`--tick`, `--lot`): over the instruments file's, else tick 0.01, lot 1. */
-  instrument?: Partial<Omit<Instrument, 'symbol'>>;
-  /** An instruments file (trading/instruments.ts): the symbol's tick, lot, multiplier and the fee grid. */
-  instrumentsFile?: string;
-  minChild?: number;
-  maxChild?: number;
-  urgency?: number;
-  maxOrdersPerSec?: number;
-  /** Anti-churn (algo.ts): a passive child at most this many ticks off the touch is kept (default 2; 0: re-peg on every move)... */
-  repegTicks?: number;
-  /** ...until it has rested this long, event-time ms (default 1000). */
-  minRestMs?: number;
-  /** Maker/taker fees, bps of the notional (negative: a rebate); default 0. */
-  makerBps?: number;
-  takerBps?: number;
-  /** Signed lots held before the parent starts (reduce-only needs it); default 0. */
-  startPosition?: number;
-  /** VWAP: previous dates averaged into the curve (default 5). */
-  vwapDays?: number;
-  /** Write child orders, cancels and fills as JSON lines here. */
-  ordersOut?: string;
-  /** Kill-switch changes to replay, each read by the algorithm at its `ts` (a control input, as live). */
-  kills?: readonly KillInput[];
-}
+// the options and their checks live in execute-options.ts (shared with the live run); kept importable from here
+export { checkFlags, hhmm, queueModel, readFlagInstruments, type ExecuteOptions } from './execute-options.ts';
+
 
 export interface ExecuteResult {
   tca: TcaReport;
@@ -89,74 +50,24 @@ export class OutsideDataError extends UsageError {}
 
 const MINUTE = 60_000_000_000n;
 
-export function hhmm(date: string, v: string, flag: string): bigint {
-  const m = /^(\d{2}):(\d{2})$/.exec(v);
-  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) > 0)) throw new UsageError(`${flag} ${JSON.stringify(v)}: must be HH:MM (UTC), 00:00 to 24:00`);
-  return dateStartNs(date) + BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60) * 1_000_000_000n;
-}
 
-/** `--queue`: the issue's names, or the simulator's own. */
-export function queueModel(name: string): sim.QueueModel {
-  if (name === 'prob-power') return sim.parseQueueModel('power:2');
-  if (name === 'prob-log') return sim.parseQueueModel('log');
-  return sim.parseQueueModel(name);
-}
 
 const span = (t: bigint) => isoNs(t).slice(11, 19);
 
-/** The instruments file, its errors prefixed with the flag (one line: flag, file, field, value). */
-export function readFlagInstruments(path: string) {
-  try {
-    return readInstruments(path);
-  } catch (e) {
-    if (e instanceof InputError) throw new UsageError(`--instruments ${e.message}`);
-    throw e;
-  }
-}
 
-/** The numeric flags' values: a bad one is one line naming the flag and the value. */
-export function checkFlags(o: Omit<ExecuteOptions, 'catalog'>): void {
-  const bad = (flag: string, v: unknown, why: string) => {
-    throw new UsageError(`${flag} ${String(v)}: ${why}`);
-  };
-  if (o.instrument?.tick !== undefined && !(Number.isFinite(o.instrument.tick) && o.instrument.tick > 0)) bad('--tick', o.instrument.tick, 'must be a number > 0');
-  if (o.instrument?.lot !== undefined && !(Number.isFinite(o.instrument.lot) && o.instrument.lot > 0)) bad('--lot', o.instrument.lot, 'must be a number > 0');
-  if (o.makerBps !== undefined && !Number.isFinite(o.makerBps)) bad('--maker-bps', o.makerBps, 'must be a finite number of basis points (negative: a rebate)');
-  if (o.takerBps !== undefined && !Number.isFinite(o.takerBps)) bad('--taker-bps', o.takerBps, 'must be a finite number of basis points (negative: a rebate)');
-  if (o.startPosition !== undefined && !Number.isSafeInteger(o.startPosition)) bad('--start-position', o.startPosition, 'must be a whole (signed) number of lots');
-  if (o.repegTicks !== undefined && !(Number.isInteger(o.repegTicks) && o.repegTicks >= 0)) bad('--repeg-ticks', o.repegTicks, 'must be a whole number of ticks ≥ 0');
-  if (o.minRestMs !== undefined && !(Number.isFinite(o.minRestMs) && o.minRestMs >= 0)) bad('--min-rest-ms', o.minRestMs, 'must be a number of milliseconds ≥ 0');
-}
 
 /** Runs one parent order through the simulator over a catalog date; returns the TCA and the orders. */
 export async function runExecute(o: ExecuteOptions): Promise<ExecuteResult> {
   if (!Number.isInteger(o.qty) || o.qty <= 0) throw new UsageError(`--qty ${o.qty}: must be a whole number of lots > 0`);
-  const start = hhmm(o.date, o.from, '--from');
-  const end = hhmm(o.date, o.to, '--to');
-  if (start >= end) throw new UsageError(`--from ${o.from} is not before --to ${o.to}: the window is empty (--to is exclusive)`);
   const dates = catalogDates(o.catalog);
   if (!dates.includes(o.date)) throw new UsageError(`--date ${o.date}: catalog ${o.catalog} has no data for it; dates present: ${dates.join(', ') || 'none'}`);
   const symbols = await catalogSymbols(o.catalog, o.date);
   if (symbols !== undefined && !symbols.includes(o.symbol)) throw new UsageError(`--symbol ${o.symbol}: not in the catalog ${o.catalog} on ${o.date}; symbols present: ${symbols.join(', ') || 'none'}`);
-  checkFlags(o);
-  const file = o.instrumentsFile === undefined ? null : readFlagInstruments(o.instrumentsFile);
-  const own = file === null ? null : instrumentOf(file, o.symbol);
-  if (file !== null && own === null) throw new UsageError(`--instruments ${o.instrumentsFile}: no instrument for ${o.symbol} and no "default"`);
-  const instrument: Instrument = { symbol: o.symbol, tick: o.instrument?.tick ?? own?.tick ?? 0.01, lot: o.instrument?.lot ?? own?.lot ?? 1, multiplier: o.instrument?.multiplier ?? own?.multiplier ?? 1 };
-  const feeGrid = file?.moneyGrid ?? 1e-8;
-  const notes: string[] = [];
-  let curve;
-  if (o.algo === 'vwap') {
-    const day = dateStartNs(o.date);
-    const c = await historicalCurve({ catalog: o.catalog, symbol: o.symbol, date: o.date, fromOffsetNs: start - day, toOffsetNs: end - day, lookback: o.vwapDays ?? 5 });
-    curve = c;
-    notes.push(c.dates.length === 0 ? `vwap: no earlier date of ${o.symbol} in the catalog: flat volume curve (the schedule is TWAP's)` : `vwap: volume curve from ${c.dates.length} earlier date(s): ${c.dates.join(', ')}`);
-  }
-  const latency = sim.latencyFromMs(o.latencyMs ?? 1);
-  const state: ExecState = initExec(
-    { id: `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency },
-    { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, cancelAcks: latency.entryNs + latency.responseNs + latency.feedNs > 0n, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition },
-  );
+  // the parent and its configuration as the live run builds them (one definition)
+  const { parent, cfg, instrument, ins, latency, notes } = await execSetup(o);
+  const { start, end } = parent;
+  const feeGrid = ins.moneyGrid;
+  const state: ExecState = initExec(parent, cfg);
   const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: state.parent.id, fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: feeGrid } });
   const actions: OrderAction[] = [];
   const fills: Fill[] = [];
