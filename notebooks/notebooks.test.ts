@@ -11,8 +11,10 @@
  * of its own. The executed copies are written there too; the committed notebooks stay without
  * outputs.
  *
- * Every chart is one output holding a Vega-Lite spec (`application/vnd.vegalite.v5+json`, checked
- * against the JSON schema shipped with the vega-lite package) and the SVG Vega drew from it.
+ * Every chart is one output holding a Vega-Lite spec (`application/vnd.vegalite.v5+json`) and the
+ * SVG Vega drew from it. The spec is checked against what draws it: JupyterLab 4's Vega-Lite 5
+ * (its JSON schema, and its compiler without a warning: testing/vega-lite-5.ts), and against the
+ * Vega-Lite 6 schema of the package that compiled it for the SVG.
  *
  * Where Jupyter or tslab is missing the suite is skipped and says why; where the recorded market
  * data is missing (testing/real-data.ts) the real-data notebook is.
@@ -26,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realData } from '../testing/real-data.ts';
+import { vegaLite5 } from '../testing/vega-lite-5.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const HERE = join(ROOT, 'notebooks');
@@ -106,7 +109,7 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
     writeFileSync(join(kernel, 'kernel.json'), JSON.stringify({ argv: [process.execPath, TSLAB, 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript', language: 'typescript' }));
     env = { ...process.env, JUPYTER_PATH: join(scratch, 'jupyter'), JUPYTER_DATA_DIR: join(scratch, 'jupyter-data'), JUPYTER_CONFIG_DIR: join(scratch, 'jupyter-config'), JUPYTER_RUNTIME_DIR: join(scratch, 'jupyter-runtime'), LOCKSTEP_REAL_DATA: REAL.dir };
     delete env.LOCKSTEP_CATALOG;
-    // Vega-Lite's JSON schema, as the vega-lite package that compiled the charts ships it
+    // Vega-Lite 6's JSON schema, as the vega-lite package that compiled the charts' SVG ships it
     const ajv = new Ajv({ strict: false, allowUnionTypes: true, validateFormats: false });
     validSpec = ajv.compile(JSON.parse(readFileSync(createRequire(import.meta.url).resolve('vega-lite/vega-lite-schema.json'), 'utf8')));
     const [build, day] = await Promise.all([
@@ -129,9 +132,10 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
   }
   const texts = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'stream').map((o) => join$(o.text)).join('');
   /**
-   * The notebook's charts, each checked: one output with the spec (a JSON object the schema
-   * accepts, data inlined) and an SVG of it with the spec's title and drawn marks. An SVG or a
-   * spec alone in an output fails: a chart is always both.
+   * The notebook's charts, each checked: one output with the spec (a JSON object the v5 and v6
+   * schemas accept and Vega-Lite 5 compiles without a warning, data inlined) and an SVG of it
+   * with the spec's title and drawn marks. An SVG or a spec alone in an output fails: a chart is
+   * always both.
    */
   function charts(nb: Notebook): { spec: Record<string, unknown>; svg: string }[] {
     const out: { spec: Record<string, unknown>; svg: string }[] = [];
@@ -144,6 +148,9 @@ describe.skipIf(SKIP !== null)('notebooks (jupyter nbconvert --execute, tslab ke
       expect(typeof spec).toBe('object');
       expect(validSpec(spec), JSON.stringify(validSpec.errors)).toBe(true);
       expect(spec.$schema).toBe('https://vega.github.io/schema/vega-lite/v5.json');
+      // what JupyterLab 4 draws it with: Vega-Lite 5's schema, and its compiler without a warning
+      expect(vegaLite5().schemaErrors(spec), String(spec.title)).toEqual([]);
+      expect(vegaLite5().compileProblems(spec), String(spec.title)).toEqual([]);
       expect(((spec.data as { values?: unknown[] }).values ?? []).length).toBeGreaterThan(0);
       expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>$/);
       expect(svg).toContain(`>${String(spec.title).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../core/errors.ts';
+import { vegaLite5 } from '../testing/vega-lite-5.ts';
 import { downsample, VEGA_LITE_MIME, VEGA_LITE_SCHEMA, vegaLiteBundle } from './vega.ts';
 
 const require = createRequire(import.meta.url);
@@ -36,6 +37,9 @@ describe('vegaLiteBundle', () => {
     const spec = b.data[VEGA_LITE_MIME];
     expect(spec.$schema).toBe(VEGA_LITE_SCHEMA);
     expect(validate(spec), JSON.stringify(validate.errors)).toBe(true);
+    // sent as v5: JupyterLab 4's Vega-Lite 5 accepts it and compiles it without a warning
+    expect(vegaLite5().schemaErrors(spec)).toEqual([]);
+    expect(vegaLite5().compileProblems(spec)).toEqual([]);
     const svg = b.data['image/svg+xml'];
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>$/);
     expect(svg).toContain('>three points</text>');
@@ -50,6 +54,17 @@ describe('vegaLiteBundle', () => {
     const path = /class="mark-line[^"]*"[\s\S]*?<path[^>]* d="([^"]+)"/.exec(b.data['image/svg+xml'])?.[1] ?? '';
     // two pieces of one point each: the null point breaks the line instead of joining its neighbours
     expect(path.match(/[ML]/g)).toEqual(['M', 'M']);
+  });
+
+  it("the Vega-Lite 5 check (testing/vega-lite-5.ts) is v5's own and refuses what v5 refuses", () => {
+    const v5 = vegaLite5();
+    expect(v5.version).toMatch(/^5\./);
+    expect(v5.schemaErrors({ ...line([{ x: 1, y: 1 }]), mark: 'lines' })).not.toEqual([]);
+    const typo = line([{ x: 1, y: 1 }]);
+    (typo.encoding.y as { type: string }).type = 'quantitativ';
+    expect(v5.compileProblems(typo)).toEqual([expect.stringMatching(/^threw: Invalid field type/)]);
+    // a warning is a problem too (the bundle refuses v6's): the channel v5 drops is named
+    expect(v5.compileProblems({ ...line([{ x: 1, y: 1 }]), encoding: { ...line([]).encoding, theta: { field: 'y', type: 'quantitative' } } })).toEqual(['theta dropped as it is incompatible with "line".']);
   });
 
   it('keeps a $schema the caller set, and does not change the caller’s object', async () => {
