@@ -8,8 +8,6 @@ import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { UsageError } from '../core/errors.ts';
 import { readOperatorToken } from './auth.ts';
 import { createDashboard, readCertificate, type Dashboard } from './server.ts';
-import { limitsView } from './pnl-feed.ts';
-import { readLimits } from '../trading/limits-file.ts';
 
 export { createDashboard, readCertificate, type Dashboard, type DashboardOptions } from './server.ts';
 export { readOperatorToken } from './auth.ts';
@@ -22,8 +20,6 @@ export interface StartDashboardArgs {
   operatorRedis?: string;
   symbols?: string[];
   parityCertificate?: string;
-  /** The desk's limits file, for the PnL page's limit usage bars. */
-  limits?: string;
 }
 
 /**
@@ -35,15 +31,13 @@ export async function startDashboard(reader: FeatureSource, a: StartDashboardArg
   const token = a.operatorTokenFile === undefined ? null : readOperatorToken(a.operatorTokenFile);
   if (a.operatorRedis !== undefined && token === null) throw new UsageError('--operator-redis needs --operator-token-file: without an operator token nobody may use it');
   if (a.parityCertificate) readCertificate(a.parityCertificate);
-  // a bad limits file is refused here, before anything opens, naming the file and field
-  const limits = a.limits === undefined ? null : limitsView(a.limits, readLimits(a.limits));
   const opened: RedisClient[] = [];
   try {
     const inspector = await openRedis(a.redis, { name: 'lockstep-dashboard', commandTimeoutMs: 2000 });
     opened.push(inspector);
     const operator = a.operatorRedis === undefined ? null : await openRedis(a.operatorRedis, { name: 'lockstep-dashboard-operator', commandTimeoutMs: 2000 });
     if (operator) opened.push(operator);
-    const d = createDashboard(reader, { keys: a.keys, maxAgeMs: a.maxAgeMs, operatorToken: token, operatorRedis: operator, inspector, symbols: a.symbols, parityCertificate: a.parityCertificate ?? null, limits });
+    const d = createDashboard(reader, { keys: a.keys, maxAgeMs: a.maxAgeMs, operatorToken: token, operatorRedis: operator, inspector, symbols: a.symbols, parityCertificate: a.parityCertificate ?? null });
     return {
       handle: d.handle,
       close() {

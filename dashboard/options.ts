@@ -11,6 +11,5 @@ export function dashboardOptions<T>(y: Argv<T>) {
     .option('operator-token-file', { type: 'string', describe: 'dashboard: a file holding the operator token (16-256 printable characters); without it the dashboard is read-only for everyone' })
     .option('operator-redis', { type: 'string', describe: 'dashboard: Redis URL of a user allowed to write <ns>:kill, for the operator\'s kill switch (serve\'s own user stays read-only)' })
     .option('dashboard-symbols', { type: 'string', array: true, describe: 'dashboard: the symbols to show (default: those with latest values, found by SCAN)' })
-    .option('dashboard-limits', { type: 'string', describe: 'dashboard: the desk\'s limits file (desk --limits), for the PnL page\'s limit usage bars (the desk serves only the breaches)' })
     .option('parity-certificate', { type: 'string', describe: 'dashboard: a parity certificate (parity run --certificate) to show on the overview' });
 }

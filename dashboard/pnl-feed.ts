@@ -7,16 +7,16 @@
  * from the last entry id), so a day of samples is read once, not once per poll or per page.
  * "The day" is the UTC day of the newest sample: a sample of a later day starts a new series.
  *
- * Limit usage: the desk does not write its limits' thresholds to Redis (`<ns>:risk` holds only the
- * breaches in force), so serve takes the desk's limits file itself (`--dashboard-limits FILE`,
- * read once at start through trading/limits.ts) and sends its thresholds with the records; the
- * page sets them against the served positions and books.
+ * Limit usage: the thresholds are the ones the desk runs with, as it publishes them in
+ * `<ns>:limits` when it starts (trading/limits-record.ts: with its limits file's path and SHA-256),
+ * read with each poll (one GET) and sent with the records; the page sets them against the served
+ * positions and books, and names the file. A desk restarted with another file shows at the next poll.
  */
 import type { FeatureSource } from '../live/row-reader.ts';
 import type { RedisClient } from '../live/redis-connect.ts';
-import { pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
+import { limitsKey, pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
 import { decodeDeskFields } from '../live/pnl-record.ts';
-import type { BookLimits, Limits, SymbolLimits } from '../trading/limits.ts';
+import { decodeLimits, type PublishedLimits } from '../trading/limits-record.ts';
 
 /** At most this many samples in the chart (a 24 h day at 1 s is 86,400). */
 export const MAX_POINTS = 90_000;
@@ -35,22 +35,10 @@ export interface DeskPayload {
   positions: Record<string, unknown> | null;
   /** The log could not be read (e.g. a Redis user without XRANGE on `<ns>:pnl:log`); null: fine. */
   logError: string | null;
-  /** The limits file's thresholds (null: serve was given none). */
-  limits: LimitsView | null;
-}
-
-/** A limits file as the page needs it: plain JSON, the file's path for the page to name. */
-export interface LimitsView {
-  file: string;
-  symbols: Record<string, SymbolLimits>;
-  defaultSymbol: SymbolLimits | null;
-  total: BookLimits;
-  books: Record<string, BookLimits>;
-}
-
-/** The thresholds of a parsed limits file, as sent to the page. */
-export function limitsView(file: string, l: Limits): LimitsView {
-  return { file, symbols: Object.fromEntries(l.symbols), defaultSymbol: l.defaultSymbol, total: l.total, books: Object.fromEntries(l.books) };
+  /** The limits the desk published (null: none, or unreadable: see limitsError). */
+  limits: PublishedLimits | null;
+  /** Why there are no limits to show (no desk has published, the key cannot be read or is malformed); null: fine. */
+  limitsError: string | null;
 }
 
 type Fields = Record<string, string>;
@@ -75,19 +63,32 @@ export class PnlFeed {
     /** The reader's user on a full client (the lean reader has no XRANGE); null: no chart. */
     private readonly inspector: RedisClient | null,
     private readonly keys: { ns: string },
-    private readonly limits: LimitsView | null = null,
   ) {}
 
   /** Reads the records and the new log entries; returns the records' payload as JSON text. */
   async poll(): Promise<string> {
-    const [pnl, risk, positions] = await Promise.all([pnlKey, riskKey, positionsKey].map((k) => this.reader.hgetall(k(this.keys))));
+    const [[pnl, risk, positions], limits] = await Promise.all([Promise.all([pnlKey, riskKey, positionsKey].map((k) => this.reader.hgetall(k(this.keys)))), this.readLimits()]);
     await this.readLog();
     const rec = (h: Fields) => {
       const d = decodeDeskFields(h);
       return d === null ? null : { t: d.t.toString(), at: d.at, ...d.data };
     };
-    const out: DeskPayload = { pnl: rec(pnl), risk: rec(risk), positions: rec(positions), logError: this.logError, limits: this.limits };
+    const out: DeskPayload = { pnl: rec(pnl), risk: rec(risk), positions: rec(positions), logError: this.logError, ...limits };
     return JSON.stringify(out);
+  }
+
+  /** `<ns>:limits`, or why not: a reader without GET on it still gets the rest of the page. */
+  private async readLimits(): Promise<Pick<DeskPayload, 'limits' | 'limitsError'>> {
+    const key = limitsKey(this.keys);
+    let text: string | null;
+    try {
+      text = await this.reader.get(key);
+    } catch (e) {
+      return { limits: null, limitsError: `cannot read ${key}: ${(e as Error).message}` };
+    }
+    if (text === null) return { limits: null, limitsError: `no desk has published its limits (${key} is not set: lockstep desk writes it when it starts)` };
+    const d = decodeLimits(text);
+    return 'error' in d ? { limits: null, limitsError: `${key} is not a desk's limits record (${d.error})` } : { limits: d, limitsError: null };
   }
 
   private async readLog(): Promise<void> {

@@ -66,7 +66,7 @@ function renderDesk() {
   renderLimits(pnl, risk, ps, br);
 }
 
-// --- limit usage: the limits file's thresholds (sent by serve) against the served positions and books ---
+// --- limit usage: the thresholds the desk runs with (its <ns>:limits, sent by serve) against the served positions and books ---
 function usageRows(lim, pnl, risk, ps) {
   var out = [];
   // symbol limits apply to the net position across every book (trading/limits.ts)
@@ -94,21 +94,26 @@ function usageRows(lim, pnl, risk, ps) {
 }
 function renderLimits(pnl, risk, ps, br) {
   var lim = desk.limits, note = $('limits-note');
-  if (!lim) { note.textContent = 'no limits file given to serve (--dashboard-limits FILE, the desk\'s --limits): the desk serves only the breaches, listed below'; fill('limits', [], function () { return []; }); return; }
+  if (!lim) { note.textContent = desk.limitsError + ': the limits in breach are listed below'; note.className = 'warn'; fill('limits', [], function () { return []; }); return; }
   var breached = {};
   br.forEach(function (b) { breached[b.limit + '\u0000' + b.scope] = 1; });
   var rs = usageRows(lim, pnl, risk, ps);
-  note.textContent = 'thresholds from ' + lim.file + ' (read when serve started); order_rate is checked by the execution side and not served' + (rs.length ? '' : ': no limit applies to the served books and positions');
+  var since = ' (published by the desk ' + new Date(lim.at).toISOString() + ')';
+  note.className = 'note';
+  note.textContent = lim.file === null ? 'the desk runs without a limits file (desk --limits): no limit applies' + since
+    : 'thresholds the desk runs with: ' + lim.file + ' (sha256 ' + lim.sha256.slice(0, 12) + ')' + since + '; order_rate is checked by the execution side and not served' + (rs.length ? '' : ': no limit applies to the served books and positions');
+  note.title = lim.sha256 ? 'sha256 ' + lim.sha256 : '';
   fill('limits', rs, function (u) {
     var pct = u[3] > 0 ? 100 * u[2] / u[3] : 0, inBreach = breached[u[0] + '\u0000' + u[1]] === 1;
     var level = inBreach || pct > 100 ? 'bad' : pct >= 80 ? 'warn' : 'ok';
     var cell = td('', 'use'), bar = el('div', '', 'bar ' + level), fillEl = el('span');
     fillEl.style.width = Math.min(100, pct).toFixed(1) + '%'; bar.appendChild(fillEl); cell.appendChild(bar);
-    // the desk's breach with the usage under this file's threshold: the desk reads another file
     cell.appendChild(el('span', num(pct, 1) + ' %' + (inBreach ? ' (in breach)' : ''), level));
-    if (inBreach && pct <= 100) cell.title = 'the desk reports this limit in breach but its usage is under the threshold of ' + lim.file + ': does the desk run with another limits file?';
-    var tr = [td(u[0], inBreach ? 'bad' : ''), td(u[1]), td(num(u[2], u[4]), 'n'), td(num(u[3], u[4]), 'n'), cell];
-    return tr;
+    // the desk's own verdict wins the colour; the served figures may be of another moment than its check
+    if (inBreach && pct <= 100) cell.title = 'the desk reports this limit in breach; the served figures put it under the threshold (positions are rewritten with each second and each fill)';
+    var kind = td(u[0], inBreach ? 'bad' : '');
+    if (lim.actions && lim.actions[u[0]]) kind.title = 'on breach: ' + lim.actions[u[0]];
+    return [kind, td(u[1]), td(num(u[2], u[4]), 'n'), td(num(u[3], u[4]), 'n'), cell];
   });
   var rowsEl = $('limits').tBodies[0].rows;
   for (var i = 0; i < rowsEl.length; i++) rowsEl[i].id = 'lim-' + rs[i][0] + '-' + rs[i][1].replace(/[^A-Za-z0-9]+/g, '_');

@@ -3,15 +3,18 @@
  * redis-server, with serve logged in as the read-only user exactly as docs/live-operations.md
  * gives it: the desk's records are written as `lockstep desk` writes them (trading/desk-live.ts
  * sampleRecords / logRecord, encoded by live/pnl-record.ts), the page checked in a real headless
- * Chromium (skipped, with the reason printed, where none is installed).
+ * Chromium (skipped, with the reason printed, where none is installed). The limit bars' thresholds
+ * come from a real `lockstep desk` process, which publishes its limits file in `ls:limits` when it
+ * starts (there is no deployment here: it publishes, then waits for one until stopped).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
-import { killSwitchKey, pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
+import { killSwitchKey, limitsKey, pnlKey, pnlLogKey, positionsKey, riskKey } from '../live/keys.ts';
 import { parseKillState, setKillSwitch } from '../live/kill-switch.ts';
 import { encodeDeskFields } from '../live/pnl-record.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
@@ -29,6 +32,7 @@ const TOKEN = 'op-token-0123456789abcdef';
 let redis: RedisHarness;
 let admin: RedisClient;
 let serve: ChildProcess;
+let desk: ChildProcess | null = null;
 let base: string;
 let dir: string;
 
@@ -51,8 +55,43 @@ const POSITIONS: PositionRecord[] = [
   { ts: T0, account: 'acct1', strategy: 'meanrev', symbol: 'MSFT', lots: -2, qty: -200, avgPrice: 415.1, mark: 416.3, realized: 0, unrealized: -240, fees: 0.5, notional: -83_260 },
 ];
 
-/** The desk's limits file (trading/limits.ts), given to serve as --dashboard-limits. */
+/** The desk's limits file (trading/limits.ts), given to `lockstep desk --limits`. */
 const LIMITS = { symbols: { AAPL: { max_position: 2000, max_notional: 250_000 } }, default_symbol: { max_position_lots: 5 }, max_gross_exposure: 1_000_000, max_daily_loss: 5000, max_drawdown: 3000, books: { 'acct1/meanrev': { max_daily_loss: 150 } } };
+/** The limits file a restarted desk runs with: half the gross exposure, a book limit on momentum. */
+const LIMITS_B = { ...LIMITS, max_gross_exposure: 500_000, books: { 'acct1/momentum': { max_drawdown: 800 } } };
+const INSTRUMENTS = { instruments: { AAPL: { tick: 0.01, lot: 100 }, MSFT: { tick: 0.01, lot: 100 } } };
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const publishedFile = async () => (JSON.parse((await admin.get(limitsKey(keys))) ?? 'null') as { file: string; at: number } | null);
+
+/**
+ * Starts `lockstep desk --limits FILE` (stopping the running one first) and waits until it has
+ * published FILE in `ls:limits`: the desk writes it when it starts, before it waits for a deployment.
+ */
+async function startDesk(file: string): Promise<void> {
+  await stopDesk();
+  const before = await publishedFile();
+  const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--limits', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d) => (err += d));
+  let exited: number | null = null;
+  p.once('exit', (code) => (exited = code ?? -1));
+  desk = p;
+  for (;;) {
+    if (exited !== null) throw new Error(`lockstep desk exited with ${exited}: ${err}`);
+    const now = await publishedFile();
+    if (now !== null && now.file === file && now.at !== before?.at) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+async function stopDesk(): Promise<void> {
+  if (desk === null) return;
+  const p = desk;
+  desk = null;
+  if (p.exitCode !== null) return;
+  const exit = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  await exit;
+}
 
 /** One second of the desk's output, as trading/desk-live.ts writes it: a log entry, then the latest records. */
 async function writeSample(k: number, breaches: { limit: string; scope: string }[] = []): Promise<void> {
@@ -74,7 +113,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ls-dash-pnl-'));
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   writeFileSync(join(dir, 'limits.json'), JSON.stringify(LIMITS));
-  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', 'AAPL,MSFT', '--operator-token-file', join(dir, 'token'), '--operator-redis', redis.url, '--dashboard-limits', join(dir, 'limits.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(join(dir, 'limits-b.json'), JSON.stringify(LIMITS_B, null, 2));
+  writeFileSync(join(dir, 'instruments.json'), JSON.stringify(INSTRUMENTS));
+  await startDesk(join(dir, 'limits.json'));
+  serve = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', url, '--shards', String(keys.shards), '--dashboard-symbols', 'AAPL,MSFT', '--operator-token-file', join(dir, 'token'), '--operator-redis', redis.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise<string>((done, fail) => {
     let out = '';
     serve.stdout!.on('data', (d) => {
@@ -88,6 +130,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   serve?.kill('SIGTERM');
+  await stopDesk();
   admin?.disconnect();
   await redis?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -117,23 +160,41 @@ describe('dashboard: PnL & risk', () => {
     expect(log.points).toHaveLength(120);
     expect(log.points[0]).toEqual({ t: Number(T0 / 1_000_000n) / 1000, p: { '*/*': books(T0, 0)[0].dayPnl, 'acct1/momentum': books(T0, 0)[1].dayPnl, 'acct1/meanrev': books(T0, 0)[2].dayPnl } });
     expect((await fetch(`${base}/dashboard/events?view=nope`)).status).toBe(400);
-    expect((desk as unknown as { limits: unknown }).limits).toEqual({ file: join(dir, 'limits.json'), symbols: { AAPL: { maxPosition: 2000, maxNotional: 250_000 } }, defaultSymbol: { maxPositionLots: 5 }, total: { maxGrossExposure: 1_000_000, maxDailyLoss: 5000, maxDrawdown: 3000 }, books: { 'acct1/meanrev': { maxDailyLoss: 150 } } });
+    // the limits the running desk published, read by the documented read-only user
+    const { limits, limitsError } = desk as unknown as { limits: { at: number }; limitsError: string | null };
+    expect(limitsError).toBeNull();
+    expect(limits).toEqual({
+      file: join(dir, 'limits.json'), sha256: sha256(join(dir, 'limits.json')), at: (await publishedFile())!.at,
+      symbols: { AAPL: { maxPosition: 2000, maxNotional: 250_000 } }, defaultSymbol: { maxPositionLots: 5 }, total: { maxGrossExposure: 1_000_000, maxDailyLoss: 5000, maxDrawdown: 3000 }, books: { 'acct1/meanrev': { maxDailyLoss: 150 } },
+      actions: { position: 'alert', notional: 'alert', gross: 'alert', daily_loss: 'kill-all', drawdown: 'kill-all', order_rate: 'alert' },
+    });
   });
 
-  it('a bad limits file: serve exits 2 with one line naming the file and field, before serving anything', async () => {
+  it('no limits published, or a malformed record: the page is told why, the rest is served', async () => {
+    const saved = (await admin.get(limitsKey(keys)))!;
+    try {
+      await admin.del(limitsKey(keys));
+      expect(await firstEvent('pnl', 'desk')).toMatchObject({ limits: null, limitsError: 'no desk has published its limits (ls:limits is not set: lockstep desk writes it when it starts)', logError: null });
+      await admin.set(limitsKey(keys), '{"file": 5}');
+      expect(await firstEvent('pnl', 'desk')).toMatchObject({ limits: null, limitsError: "ls:limits is not a desk's limits record (field file: 5)" });
+    } finally {
+      await admin.set(limitsKey(keys), saved);
+    }
+  });
+
+  it('a desk given a bad limits file exits 2 with one line naming the file and field, and publishes nothing', async () => {
     const bad = join(dir, 'bad-limits.json');
     writeFileSync(bad, JSON.stringify({ max_daily_loss: -5 }));
-    const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'serve', '--port', '0', '--dashboard', '--redis', redis.url, '--shards', String(keys.shards), '--dashboard-limits', bad], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    const before = await admin.get(limitsKey(keys));
+    const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'desk', '--redis', redis.url, '--ns', keys.ns, '--instruments', join(dir, 'instruments.json'), '--limits', bad], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    p.stdout!.on('data', (d) => (out += d));
     p.stderr!.on('data', (d) => (err += d));
     const code = await new Promise((res) => p.once('exit', res));
     expect(code).toBe(2);
-    expect(out).not.toContain('dashboard http');
     const lines = err.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toBe(`lockstep: ${bad}, field max_daily_loss: must be a number > 0 (value -5)`);
+    expect(await admin.get(limitsKey(keys))).toBe(before);
   });
 
   it("the operator may switch a symbol to reduce-only; a bad mode is refused and changes nothing", async () => {
@@ -192,7 +253,9 @@ describe('dashboard: PnL & risk', () => {
       expect(await page.$eval('#lim-daily_loss-book_acct1_meanrev .bar', (e) => e.className)).toBe('bar bad');
       expect(await page.$eval('#lim-gross-total .bar', (e) => e.className)).toBe('bar ok');
       expect(await page.$eval('#lim-gross-total .bar span', (e) => (e as HTMLElement).style.width)).toBe('25%');
-      expect(await page.$eval('#limits-note', (e) => e.textContent)).toContain('limits.json');
+      // the thresholds are the running desk's: the page names its file and the file's hash
+      expect(await page.$eval('#limits-note', (e) => e.textContent)).toContain(`thresholds the desk runs with: ${join(dir, 'limits.json')} (sha256 ${sha256(join(dir, 'limits.json')).slice(0, 12)})`);
+      expect(await page.$eval('#lim-daily_loss-total td', (e) => (e as HTMLElement).title)).toBe('on breach: kill-all');
       expect(await page.$$eval('#chart-pnl canvas', (c) => c.length)).toBeGreaterThan(0);
       expect(await page.$eval('#kill-state', (e) => e.textContent)).toMatch(/ON for symbols: MSFT \(reduce-only: limit:daily_loss=-231\.5 on MSFT at ts_recv \d+\)/);
       // the desk's next second: on the page without a reload
@@ -211,6 +274,25 @@ describe('dashboard: PnL & risk', () => {
       expect(external).toEqual([]);
       await page.browserContext().close();
     }, 30_000);
+
+    it('a desk restarted with another limits file: the open page shows its thresholds and names its file', async () => {
+      const { page, errors } = await open('/dashboard/pnl');
+      await page.waitForFunction(() => document.querySelector('#lim-gross-total td:nth-child(4)')?.textContent === '1,000,000.00', { timeout: 10_000 });
+      const fileB = join(dir, 'limits-b.json');
+      await startDesk(fileB);
+      await page.waitForFunction(() => document.querySelector('#lim-gross-total td:nth-child(4)')?.textContent === '500,000.00', { timeout: 10_000 });
+      const rowText = (id: string) => page.$eval(`#${id}`, (e) => Array.from((e as HTMLTableRowElement).cells).map((c) => c.textContent));
+      expect(await rowText('lim-gross-total')).toEqual(['gross', 'total', '250,000.00', '500,000.00', '50.0 %']);
+      // the book limit of the new file replaces the old file's (acct1/meanrev's daily loss is gone)
+      expect(await page.$$eval('#limits tbody tr', (r) => r.map((x) => x.id))).toEqual([
+        'lim-position-symbol_AAPL_units_', 'lim-notional-symbol_AAPL', 'lim-position-symbol_MSFT', 'lim-gross-total', 'lim-daily_loss-total', 'lim-drawdown-total', 'lim-drawdown-book_acct1_momentum',
+      ]);
+      const dd = books(T0, 120)[1].drawdown;
+      expect(await rowText('lim-drawdown-book_acct1_momentum')).toEqual(['drawdown', 'book acct1/momentum', dd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }), '800.00', `${((100 * dd) / 800).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} %`]);
+      expect(await page.$eval('#limits-note', (e) => e.textContent)).toContain(`thresholds the desk runs with: ${fileB} (sha256 ${sha256(fileB).slice(0, 12)})`);
+      expect(errors).toEqual([]);
+      await page.browserContext().close();
+    }, 60_000);
 
     it('overview: the kill switch mode (halt vs reduce-only) and its cause', async () => {
       await setKillSwitch(admin, keys, { on: true, mode: 'reduce-only', reason: 'drawdown', by: 'kill-guard', cause: { rule: 'limit:drawdown', symbol: null, tsRecv: '1710509500000000000', value: 1800 } });

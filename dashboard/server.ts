@@ -31,7 +31,7 @@ import { UsageError } from '../core/errors.ts';
 import { Auth, Refusal } from './auth.ts';
 import { CLIENT_JS } from './client-js.ts';
 import { PNL_JS } from './pnl-js.ts';
-import { PnlFeed, type LimitsView } from './pnl-feed.ts';
+import { PnlFeed } from './pnl-feed.ts';
 import { Hub, type PageFeed, type View } from './hub.ts';
 import { errorPage, gridPage, overviewPage, pnlPage, symbolPage, type PageContext } from './page.ts';
 import { execPage, modelsPage, weightsPage } from './page-ops.ts';
@@ -58,8 +58,6 @@ export interface DashboardOptions {
   parityCertificate?: string | null;
   pollMs?: number;
   maxUpdatesPerSec?: number;
-  /** The desk's limits file (`--dashboard-limits`), for the PnL page's limit usage; null: none. */
-  limits?: LimitsView | null;
 }
 
 /** The dashboard: `handle` answers its routes (false for any other path); `close` ends its streams. */
@@ -186,7 +184,7 @@ export function createDashboard(redis: FeatureSource, o: DashboardOptions): Dash
     { kind: 'exec', event: 'exec', everyMs: 250, poll: () => execFeed.poll() },
     { kind: 'exec', event: 'fired', everyMs: 500, poll: () => kill.poll() },
   ];
-  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys, o.limits ?? null), feeds });
+  const hub = new Hub(redis, { keys: o.keys, pollMs: o.pollMs, maxUpdatesPerSec: o.maxUpdatesPerSec, symbols: () => symbols, overview, pnl: new PnlFeed(redis, o.inspector, o.keys), feeds });
 
   const html = (res: ServerResponse, code: number, text: string, cookie: string | null = null) => {
     res.writeHead(code, {

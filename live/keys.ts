@@ -27,6 +27,7 @@
  *   <ns>:pnl / :risk / :positions   hashes: the desk's latest PnL, risk and positions (live/pnl-record.ts)
  *   <ns>:pnl:log                    stream: the desk's 1-second PnL series, one entry per second
  *   <ns>:desk                       hash: the desk's progress (outputs written), set in the same MULTI as they are
+ *   <ns>:limits                     JSON: the limits the desk runs with, its limits file's path and SHA-256 (trading/limits-record.ts), set when it starts
  *   <ns>:orders                     stream: child orders and cancels of the execution algorithms (trading/exec/exec-wire.ts)
  *   <ns>:exec:<parent>              hash: a live parent order's progress (outputs written), set in the same MULTI as they are
  *   <ns>:exec:<parent>:kills        stream: the kill-switch changes that parent's algorithm read, at the event time it read them
@@ -84,6 +85,8 @@ export const riskKey = (k: { ns: string }) => `${k.ns}:risk`;
 export const positionsKey = (k: { ns: string }) => `${k.ns}:positions`;
 export const pnlLogKey = (k: { ns: string }) => `${k.ns}:pnl:log`;
 export const deskKey = (k: { ns: string }) => `${k.ns}:desk`;
+/** The limits the desk runs with, for the dashboard's limit usage bars (read with the reader's GET). */
+export const limitsKey = (k: { ns: string }) => `${k.ns}:limits`;
 
 /** The execution algorithms' outputs and records (`lockstep execute --redis`, trading/exec/exec-live.ts). */
 export const ordersStream = (k: { ns: string }) => `${k.ns}:orders`;

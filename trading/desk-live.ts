@@ -24,11 +24,15 @@
  * applied or dead-lettered twice, no second of the series logged twice. A limit breach acts (alert, kill switch by the limits
  * file's policy) before the MULTI that records it: after a crash in between it acts again, which
  * the kill switch takes as a no-op and the alerts list shows once more (at least once, never lost).
+ *
+ * Limits: the thresholds it runs with (and its limits file's path and SHA-256) are written to
+ * `<ns>:limits` (limits-record.ts) when it starts, before it waits for the deployment, and again
+ * after a Redis error (Redis may have come back without them), for the dashboard's limit bars.
  */
 import { UserError } from '../core/errors.ts';
 import { raiseAlert } from '../live/alerts/raise.ts';
 import { quoteValue } from '../live/dead-letter.ts';
-import { checkpointKey, deskKey, fillsDeadLetterStream, fillsStream, inputStream, metaKey, outputStream, pnlKey, pnlLogKey, positionsKey, riskKey, type KeyLayout } from '../live/keys.ts';
+import { checkpointKey, deskKey, fillsDeadLetterStream, fillsStream, inputStream, limitsKey, metaKey, outputStream, pnlKey, pnlLogKey, positionsKey, riskKey, type KeyLayout } from '../live/keys.ts';
 import { entryMode, killFor, readKillSwitch, setKillSwitch, type KillState } from '../live/kill-switch.ts';
 import { encodeDeskFields } from '../live/pnl-record.ts';
 import { parseRow, readOutputColumns } from '../live/read-output.ts';
@@ -40,6 +44,7 @@ import { initDesk, pushDeskFills, pushDeskRows, pushDeskWatermark, type DeskConf
 import { decodeFillsEntry, encodeFillFields } from './fills-wire.ts';
 import { snapshot, type BookRecord, type PositionRecord } from './ledger-snapshot.ts';
 import type { LimitRecord } from './limits.ts';
+import { encodeLimits, limitsView } from './limits-record.ts';
 
 export interface DeskLiveOptions {
   url: string;
@@ -54,6 +59,8 @@ export interface DeskLiveOptions {
   onWrite?: (n: number) => void;
   /** Checkpoint the fold with the first MULTI after every this many outputs (default 1000; 0: never, a restart refolds the day). */
   checkpointEvery?: number;
+  /** Where `cfg.limits` was read from (readLimitsSource), published with them; null/absent: no limits file. */
+  limitsSource?: { file: string; sha256: string } | null;
 }
 
 export class DeskLiveError extends UserError {}
@@ -100,7 +107,10 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   const stats: DeskStats = { written: 0, fills: 0, deadLettered: 0, killedFills: 0 };
+  const publishLimits = () => r.set(limitsKey({ ns: o.ns }), encodeLimits(limitsView(o.cfg.limits, o.limitsSource ?? null), Date.now()));
+  let limitsLost = false;
   try {
+    await publishLimits();
     const pollMs = o.pollMs ?? 20;
     let idleSince: number | null = null;
     const idle = () => o.idleStopMs !== undefined && idleSince !== null && Date.now() - idleSince >= o.idleStopMs;
@@ -140,6 +150,10 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
     while (!stop) {
       let progressed = false;
       try {
+        if (limitsLost) {
+          await publishLimits();
+          limitsLost = false;
+        }
         // every stream's reads go out at once (one round trip, not one per stream); one batch per
         // stream per poll, then the MULTI: a backlog (a restart, a slow desk) is written in bounded
         // steps, each with its checkpoint when due, not in one giant MULTI
@@ -182,6 +196,7 @@ export async function runDesk(o: DeskLiveOptions): Promise<DeskStats> {
       } catch (e) {
         if (!isTransientRedisError(e)) throw e;
         progress.resync = true;
+        limitsLost = true;
         log(`desk: redis: ${(e as Error).message}; retrying`);
         await sleep(200);
         continue;

@@ -31,7 +31,7 @@ export const serveCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       const { inferenceApi } = await import('../../live/inference/inference-api.ts');
       extensions.push(inferenceApi({ registry: a.registry, source: redis, keys, maxAgeMs: a.maxAgeMs }));
     }
-    const dashArgs = { redis: a.redis, keys, maxAgeMs: a.maxAgeMs, operatorTokenFile: a.operatorTokenFile, operatorRedis: a.operatorRedis, symbols: list(a.dashboardSymbols), parityCertificate: a.parityCertificate, limits: a.dashboardLimits };
+    const dashArgs = { redis: a.redis, keys, maxAgeMs: a.maxAgeMs, operatorTokenFile: a.operatorTokenFile, operatorRedis: a.operatorRedis, symbols: list(a.dashboardSymbols), parityCertificate: a.parityCertificate };
     const dash = a.dashboard ? await (await import('../../dashboard/index.ts')).startDashboard(redis, dashArgs).catch((e: unknown) => (redis.disconnect(), Promise.reject(e))) : undefined;
     const api = await startApi(redis, { keys, host: a.host, port: a.port, maxAgeMs: a.maxAgeMs, extensions, dashboard: dash?.handle }).catch((e: unknown) => (dash?.close(), Promise.reject(e)));
     console.log(`serving http://${a.host}:${api.port}/v1/features?symbols=...&features=...  (/healthz, /metrics${a.registry !== undefined ? ', /v2/models/NAME/infer' : ''})`);
