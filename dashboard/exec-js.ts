@@ -48,7 +48,7 @@ function renderParents() {
     var tr = el('tr'); tr.id = 'parent-' + p.id.replace(/[^A-Za-z0-9]+/g, '_'); if (pick && p.id === pick.id && !only) tr.className = 'sel';
     var link = el('a', p.id); link.href = '/dashboard/exec/' + encodeURIComponent(p.id);
     var first = el('td'); first.appendChild(link); tr.appendChild(first);
-    [[p.symbol], [p.side], [p.state, 'st-' + p.state], [runText(p), 'wrap'], [p.children, 'n'], [p.cancels, 'n'], [num(p.sent), 'n'], [num(p.filled), 'n'], [p.sent > 0 ? (100 * p.filled / p.sent).toFixed(1) + ' %' : '—', 'n'], [vsSchedule(p), p.position && p.position.ahead < 0 ? 'n warn' : 'n'], [p.fills, 'n'], [timeOf(p.lastTs)], [p.kills.length, 'n']].forEach(function (c) { tr.appendChild(el('td', c[0], c[1])); });
+    [[p.symbol], [p.side], [p.state, 'st-' + p.state], [runText(p), p.state === 'stopped' ? 'wrap' : undefined], [p.children, 'n'], [p.cancels, 'n'], [num(p.sent), 'n'], [num(p.filled), 'n'], [p.sent > 0 ? (100 * p.filled / p.sent).toFixed(1) + ' %' : '—', 'n'], [vsSchedule(p), p.position && p.position.ahead < 0 ? 'n warn' : 'n'], [p.fills, 'n'], [timeOf(p.lastTs)], [p.kills.length, 'n']].forEach(function (c) { tr.appendChild(el('td', c[0], c[1])); });
     tb.appendChild(tr);
   });
   var kl = $('exec-kills');
@@ -65,11 +65,14 @@ function renderChart(p) {
   var ts = {}, i, plan = p.plan ? p.plan.series : [], lines = [plan, p.sentSeries, p.filledSeries];
   lines.forEach(function (l) { l.forEach(function (x) { ts[x[0]] = 1; }); });
   var xs = Object.keys(ts).map(Number).sort(function (a, b) { return a - b; });
+  // sent and filled stop where the parent has got to (the plan runs on to the end of its window)
+  var now = p.position ? Number(String(p.position.ts).slice(0, -6)) / 1000 : -Infinity, upTo = [Infinity, 0, 0];
+  for (var k = 1; k < 3; k++) upTo[k] = Math.max(now, lines[k].length ? lines[k][lines[k].length - 1][0] : -Infinity);
   var cols = lines.map(function () { return []; }), at = [0, 0, 0], val = [0, 0, 0];
   for (i = 0; i < xs.length; i++) {
-    for (var k = 0; k < 3; k++) {
+    for (k = 0; k < 3; k++) {
       while (at[k] < lines[k].length && lines[k][at[k]][0] <= xs[i]) val[k] = lines[k][at[k]++][1];
-      cols[k].push(val[k]);
+      cols[k].push(xs[i] <= upTo[k] ? val[k] : null);
     }
   }
   dash.exec.chartPoints = xs.length; dash.exec.chartParent = p.id; dash.exec.planPoints = plan.length;

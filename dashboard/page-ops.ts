@@ -46,7 +46,7 @@ export function execPage(c: PageContext): string {
     c,
     one ? `Execution ${c.parent}` : 'Execution',
     `${OPS_CSS}<section><h2>${one ? `Parent order ${esc(c.parent)}` : 'Parent orders'}</h2><div id="exec-note" class="note">reading ${esc(c.ns)}:orders and ${esc(c.ns)}:fills…</div>
-${table('parents', ['parent', 'symbol', 'side', 'state', 'run', 'child orders', 'cancels', 'sent', 'filled', 'filled % of sent', 'vs schedule', 'fills', 'last event', 'kill changes read'])}
+${table('parents', ['parent', 'symbol', 'side', 'state', 'run', 'children', 'cancels', 'sent', 'filled', 'filled %', 'vs schedule', 'fills', 'last event', 'kill changes'])}
 <div id="chart-exec" class="parent-chart"></div><div id="exec-plan" class="note"></div><div id="exec-kills" class="note"></div>${SIGN_IN}</section>
 <section id="kill-policy"><h2>Kill policy</h2><div id="kill-state" class="note">reading…</div><div id="fired-note" class="note">reading ${esc(c.ns)}'s kill-guard record…</div>
 ${table('fired', ['event time (ts_recv)', 'rule', 'symbol', 'value', 'action', 'input entry'])}</section>`,
