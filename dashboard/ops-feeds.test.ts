@@ -3,13 +3,16 @@
  * log (the same `applyEntry` fold the workers run, cross-checked against `assignmentAt`), and the
  * kill guard's fired records (a field that is not a guard's record is skipped, newest first).
  * And the execution feed over a real redis-server: two reads at once (the hub's and a parent
- * page's) count each order once.
+ * page's) count each order once; a parent's state from its run's status and the feed's clock
+ * (exec-status.ts `parentState`): done and stopped as written, stalled once silent for 5 of its
+ * heartbeats, never done for a run that only went quiet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ordersStream } from '../live/keys.ts';
+import { execKillLogStream, execProgressKey, ordersStream } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
-import { encodeOrderFields } from '../trading/exec/exec-wire.ts';
+import { encodeKillFields, encodeOrderFields } from '../trading/exec/exec-wire.ts';
+import { STALL_BEATS } from '../trading/exec/exec-status.ts';
 import { ExecFeed, type ExecPayload } from './exec-feed.ts';
 import { assignmentAt, type DeploymentEntry } from '../models/deployment.ts';
 import { slotViews } from './models-feed.ts';
@@ -82,6 +85,37 @@ describe('exec feed over a real redis-server', () => {
     const [a, b] = (await Promise.all([feed.poll(), feed.poll()])).map((t) => JSON.parse(t) as ExecPayload);
     expect(a).toEqual(b);
     const again = JSON.parse(await feed.poll()) as ExecPayload;
-    expect(again.parents.map((p) => [p.id, p.children, p.sent, p.state])).toEqual([['P', 3, 30, 'done']]);
+    // orders but no status from its run: never heard from, so stalled (not done)
+    expect(again.parents.map((p) => [p.id, p.children, p.sent, p.state, p.silentMs])).toEqual([['P', 3, 30, 'stalled', null]]);
+  });
+
+  it("a parent's state: its run's word for done and stopped, its silence for stalled, at the feed's clock", async () => {
+    const keys = { ns: 'st' };
+    const T = 1_000_000;
+    let now = T;
+    const feed = new ExecFeed(r, r, keys, () => now);
+    for (const id of ['A', 'B', 'C', 'D']) await r.xadd(ordersStream(keys), '*', ...encodeOrderFields({ type: 'new', order: { id: `${id}-1`, parentId: id, symbol: 'AAPL', side: 1, qty: 10, limitPx: null, ts: 1_000_000_000n } }, 0.01, 1));
+    const status = (id: string, ...f: string[]) => r.hset(execProgressKey(keys, id), 'beat_ms', '200', 'at', String(T), ...f);
+    await status('A', 'state', 'running');
+    await status('B', 'state', 'done');
+    await status('C', 'state', 'stopped', 'why', 'stopped by a signal');
+    await status('D', 'state', 'running');
+    await r.xadd(execKillLogStream(keys, 'D'), '*', ...encodeKillFields({ symbol: 'AAPL', mode: 'halt', reason: 'test', ts: 2_000_000_000n }));
+    const states = async () => (JSON.parse(await feed.poll()) as ExecPayload).parents.map((p) => [p.id, p.state, p.silentMs, p.why]);
+    now = T + STALL_BEATS * 200;
+    expect(await states()).toEqual([
+      ['A', 'working', 1000, null],
+      ['B', 'done', null, null],
+      ['C', 'stopped', null, 'stopped by a signal'],
+      ['D', 'killed', 1000, null],
+    ]);
+    // one millisecond past 5 beats: the runs that did not say they ended are stalled, killed or not
+    now = T + STALL_BEATS * 200 + 1;
+    expect(await states()).toEqual([
+      ['A', 'stalled', 1001, null],
+      ['B', 'done', null, null],
+      ['C', 'stopped', null, 'stopped by a signal'],
+      ['D', 'stalled', 1001, null],
+    ]);
   });
 });

@@ -7,7 +7,9 @@
  * watch` call), evaluation times by live/models/latency.ts `EvalTimes`, the signal rows as a
  * worker's commit writes them (latestRow + latestPairs) with each symbol's version chosen by
  * models/deployment.ts `inCanary`, the weights by live/weights-record.ts in one MULTI as
- * portfolio/live.ts writes them, orders and kill logs by trading/exec/exec-wire.ts, fills by
+ * portfolio/live.ts writes them, orders and kill logs by trading/exec/exec-wire.ts, a parent's
+ * schedule by exec-status.ts `scheduleRecord` over the algorithm's own state (its status fields as
+ * exec-live.ts writes them, the target by schedule.ts `scheduleTarget`), fills by
  * trading/fills-wire.ts, and the kill guard's record by `setKillSwitch` with kill-guard.ts
  * `firedKey`, as the guard writes it. Pages are checked in a real headless Chromium (skipped, with
  * the reason printed, where none is installed).
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
-import { execClocksKey, execKillLogStream, execProgressKey, fillsStream, latestKey, metaKey, modelsLatencyKey, ordersStream, weightsKey, weightsLogKey, type KeyLayout } from '../live/keys.ts';
+import { execClocksKey, execKillLogStream, execProgressKey, execScheduleKey, fillsStream, latestKey, metaKey, modelsLatencyKey, ordersStream, weightsKey, weightsLogKey, type KeyLayout } from '../live/keys.ts';
 import { latestPairs } from '../live/commit-script.ts';
 import { latestRow } from '../live/worker/row-format.ts';
 import { appendLogEntry } from '../live/models/live-log.ts';
@@ -28,6 +30,10 @@ import { slotColumns } from '../models/stage.ts';
 import type { RunnableModel } from '../models/model.ts';
 import { encodeWeightsFields } from '../live/weights-record.ts';
 import { encodeKillFields, encodeOrderFields } from '../trading/exec/exec-wire.ts';
+import { initExecFold } from '../trading/exec/exec-fold.ts';
+import { scheduleRecord } from '../trading/exec/exec-status.ts';
+import { scheduleTarget } from '../trading/exec/schedule.ts';
+import type { ExecPayload } from './exec-feed.ts';
 import { encodeFillFields } from '../trading/fills-wire.ts';
 import { defaultInstruments } from '../trading/instruments.ts';
 import { firedKey } from '../trading/kill-guard.ts';
@@ -49,6 +55,8 @@ let admin: RedisClient;
 let serve: ChildProcess;
 let base: string;
 let dir: string;
+/** The heartbeat of the parents whose runs are alive (P-AAPL, P-NVDA), as exec-live.ts beats. */
+let beat: ReturnType<typeof setInterval> | undefined;
 const TOKEN = 'op-token-0123456789abcdef';
 
 /** The documented read-only user's rules (docs/live-operations.md), with `pw` as its password. */
@@ -79,6 +87,10 @@ async function writeWeights(k: number, weights: number[]): Promise<void> {
 /** One child order of `parent` as exec-live.ts writes it (tick 0.01, lot 1). */
 const order = (parent: string, n: number, symbol: string, lots: number, s: number) =>
   admin.xadd(ordersStream(keys), '*', ...encodeOrderFields({ type: 'new', order: { id: `${parent}-${n}`, parentId: parent, symbol, side: 1, qty: lots, limitPx: null, ts: T0 + BigInt(s) * SEC } }, 0.01, 1));
+/** P-AAPL: a TWAP of 1,000 lots 13:30-13:40, the algorithm's state it starts from (lot 1). */
+const AAPL_FOLD = () => initExecFold({ id: 'P-AAPL', symbol: 'AAPL', side: 1, qty: 1000, limitPx: null, start: T0, end: T0 + 600n * SEC }, { algo: 'twap', instrument: { symbol: 'AAPL', tick: 0.01, lot: 1, multiplier: 1 } });
+/** P-AAPL's status as its run writes it: at 13:36:40 (event time) the schedule wants 666 lots. */
+const aaplStatus = (filled: number) => admin.hset(execProgressKey(keys, 'P-AAPL'), 'n', '6', 'state', 'running', 'beat_ms', '1000', 'at', String(Date.now()), 'ts', String(T0 + 400n * SEC), 'target', String(scheduleTarget(AAPL_FOLD().algo, T0 + 400n * SEC)), 'filled', String(filled));
 /** A fill of child `n` of `parent`, as a gateway writes it. */
 const fill = (parent: string, n: number, symbol: string, lots: number, s: number) =>
   admin.xadd(fillsStream(keys), '*', ...encodeFillFields({ fillId: `f-${parent}-${n}-${s}`, account: 'acct1', strategy: 'exec', symbol, side: 1, qty: lots, price: 17250, fee: 0, orderId: `${parent}-${n}`, tsEvent: T0 + BigInt(s) * SEC, tsRecv: T0 + BigInt(s) * SEC + 1000n }, INS, parent));
@@ -103,15 +115,21 @@ beforeAll(async () => {
   for (const [i, s] of SYMBOLS.entries()) await writeSignalRow(s, i);
   await writeWeights(1, [0.2, 0.15, -0.1, 0.05, 0.25, -0.15, 0.1, 0]);
   await writeWeights(2, [0.25, 0.1, -0.05, 0.05, 0.2, -0.2, 0.15, 0]);
-  // three parents: P-AAPL working (in the clocks hash), P-MSFT done, P-NVDA killed (its kill log reads halt)
+  // four parents: P-AAPL working (its run beats), P-MSFT done (its run wrote its end), P-NVDA
+  // killed (its kill log reads halt; its run beats), P-TSLA stalled (silent for 42 s: SIGKILLed)
   for (let n = 1; n <= 6; n++) await order('P-AAPL', n, 'AAPL', 100, 60 * n);
   for (let n = 1; n <= 5; n++) await fill('P-AAPL', n, 'AAPL', n === 5 ? 40 : 100, 60 * n + 20);
-  await admin.hset(execProgressKey(keys, 'P-AAPL'), 'n', '6', 'at', String(Date.now()));
+  await admin.set(execScheduleKey(keys, 'P-AAPL'), JSON.stringify(scheduleRecord(AAPL_FOLD())));
+  await aaplStatus(440);
   await admin.hset(execClocksKey(keys), 'P-AAPL', String(T0 + 400n * SEC));
   for (let n = 1; n <= 2; n++) await order('P-MSFT', n, 'MSFT', 50, 30 * n);
   for (let n = 1; n <= 2; n++) await fill('P-MSFT', n, 'MSFT', 50, 30 * n + 5);
-  await admin.hset(execProgressKey(keys, 'P-MSFT'), 'n', '2', 'at', String(Date.now()));
+  await admin.hset(execProgressKey(keys, 'P-MSFT'), 'n', '2', 'state', 'done', 'beat_ms', '1000', 'at', String(Date.now()), 'ts', String(T0 + 600n * SEC), 'target', '100', 'filled', '100');
   await order('P-NVDA', 1, 'NVDA', 30, 100);
+  await admin.hset(execProgressKey(keys, 'P-NVDA'), 'n', '3', 'state', 'running', 'beat_ms', '1000', 'at', String(Date.now()));
+  await order('P-TSLA', 1, 'TSLA', 20, 50);
+  await admin.hset(execProgressKey(keys, 'P-TSLA'), 'n', '1', 'state', 'running', 'beat_ms', '1000', 'at', String(Date.now() - 42_000));
+  beat = setInterval(() => void Promise.all(['P-AAPL', 'P-NVDA'].map((p) => admin.hset(execProgressKey(keys, p), 'at', String(Date.now())))).catch(() => {}), 300);
   await admin.xadd(ordersStream(keys), '*', ...encodeOrderFields({ type: 'cancel', cancel: { id: 'P-NVDA-1', parentId: 'P-NVDA', symbol: 'NVDA', ts: T0 + 200n * SEC, reason: 'kill switch' } }, 0.01, 1));
   await admin.xadd(execKillLogStream(keys, 'P-NVDA'), '*', ...encodeKillFields({ symbol: 'NVDA', mode: 'halt', reason: 'automatic (kill-symbol): price collar', ts: T0 + 200n * SEC }));
   // the kill guard: a kill-symbol with its switch (one script call), and an alert-only record
@@ -133,6 +151,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  clearInterval(beat);
   serve?.kill('SIGTERM');
   admin?.disconnect();
   await redis?.close();
@@ -166,13 +185,20 @@ describe('dashboard: models, weights, execution and kill policy', () => {
     expect(w.t).toBe(String(T0 + 600n * SEC));
     expect(w.previousT).toBe(String(T0 + 300n * SEC));
     expect(w.rows.find((r) => r.symbol === 'NVDA')).toEqual({ symbol: 'NVDA', weight: -0.2, previous: -0.15, signal: -0.6000000000000001, excluded: null });
-    const ex = (await firstEvent('exec', 'exec')) as { error: string | null; parents: { id: string; state: string; sent: number; filled: number; children: number; cancels: number; kills: unknown[] }[] };
+    const ex = (await firstEvent('exec', 'exec')) as ExecPayload;
     expect(ex.error).toBeNull();
-    expect(ex.parents.map((p) => [p.id, p.state, p.children, p.cancels, p.sent, p.filled, p.kills.length])).toEqual([
-      ['P-AAPL', 'working', 6, 0, 600, 440, 0],
-      ['P-MSFT', 'done', 2, 0, 100, 100, 0],
-      ['P-NVDA', 'killed', 1, 1, 30, 0, 1],
+    expect(ex.parents.map((p) => [p.id, p.state, p.children, p.cancels, p.sent, p.filled, p.kills.length, p.position?.ahead ?? null])).toEqual([
+      ['P-AAPL', 'working', 6, 0, 600, 440, 0, -226],
+      ['P-MSFT', 'done', 2, 0, 100, 100, 0, 0],
+      ['P-NVDA', 'killed', 1, 1, 30, 0, 1, null],
+      ['P-TSLA', 'stalled', 1, 0, 20, 0, 0, null],
     ]);
+    // the plan is the algorithm's schedule: 1,001 steps of one lot, in seconds of event time
+    const plan = ex.parents[0].plan!;
+    expect(plan.series).toEqual(scheduleRecord(AAPL_FOLD()).steps!.map(([t, l]) => [Number(BigInt(t) / 1_000_000n) / 1000, l]));
+    expect(plan.series).toHaveLength(1001);
+    expect(ex.parents[3].silentMs).toBeGreaterThanOrEqual(42_000);
+    expect(ex.parents[1].plan).toBeNull();
     const fired = (await firstEvent('exec', 'fired')) as { error: string | null; total: number; fired: { rule: string; action: string; symbol: string | null; input: string | null }[] };
     expect(fired.error).toBeNull();
     expect(fired.fired.map((f) => [f.rule, f.action, f.symbol, f.input])).toEqual([
@@ -278,18 +304,29 @@ describe('dashboard: models, weights, execution and kill policy', () => {
       await page.browserContext().close();
     }, 30_000);
 
-    it('execution: each parent filled vs scheduled (chart), child count, state; the kill policy\'s firings and the switch; a new fill appears', async () => {
+    it('execution: each parent plan vs sent vs filled (chart), child count, state (stalled apart from done), behind schedule; the kill policy\'s firings and the switch; a new fill appears', async () => {
       const { page, errors, external } = await open('/dashboard/exec');
-      await page.waitForFunction(() => document.querySelectorAll('#parents tbody tr').length === 3 && document.querySelectorAll('#fired tbody tr').length === 2, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelectorAll('#parents tbody tr').length === 4 && document.querySelectorAll('#fired tbody tr').length === 2, { timeout: 10_000 });
       const rows = await cells(page, '#parents tbody tr');
-      expect(rows.map((r) => [r[0], r[3], r[4], r[5], r[6], r[7], r[8], r[9]])).toEqual([
-        ['P-AAPL', 'working', '6', '0', '600', '440', '73.3 %', '5'],
-        ['P-MSFT', 'done', '2', '0', '100', '100', '100.0 %', '2'],
-        ['P-NVDA', 'killed', '1', '1', '30', '0', '0.0 %', '0'],
+      expect(rows.map((r) => [r[0], r[3], r[5], r[6], r[7], r[8], r[9], r[10], r[11]])).toEqual([
+        ['P-AAPL', 'working', '6', '0', '600', '440', '73.3 %', '-226 behind', '5'],
+        ['P-MSFT', 'done', '2', '0', '100', '100', '100.0 %', '0 on schedule', '2'],
+        ['P-NVDA', 'killed', '1', '1', '30', '0', '0.0 %', '—', '0'],
+        ['P-TSLA', 'stalled', '1', '0', '20', '0', '0.0 %', '—', '0'],
       ]);
+      expect(rows.map((r) => r[4]).slice(1)).toEqual(['window ended', expect.stringMatching(/^heard from \d\.\d s ago$/), expect.stringMatching(/^silent \d+ s \(heartbeat 1\.0 s\)$/)]);
+      expect(Number(/^silent (\d+) s/.exec(rows[3][4]!)![1])).toBeGreaterThanOrEqual(42);
       expect(await page.$eval('#parent-P_NVDA td:nth-child(4)', (e) => e.className)).toBe('st-killed');
-      // the chart is the working parent's: 6 slices and 5 fills at 11 distinct event times
-      await page.waitForFunction(() => (window as unknown as { __dash: { exec: { chartPoints: number } } }).__dash.exec.chartPoints === 11, { timeout: 5000 });
+      expect(await page.$eval('#parent-P_TSLA td:nth-child(4)', (e) => e.className)).toBe('st-stalled');
+      // the chart is the working parent's: its plan's 1,001 steps, 6 slices and 5 fills, on the union of their event times
+      const ex0 = (await firstEvent('exec', 'exec')) as ExecPayload;
+      const union = (extra: number[]) => {
+        const aapl = ex0.parents[0];
+        return new Set([...aapl.plan!.series, ...aapl.sentSeries, ...aapl.filledSeries].map((x) => x[0]).concat(extra)).size;
+      };
+      await page.waitForFunction(() => (window as unknown as { __dash: { exec: { planPoints: number } } }).__dash.exec.planPoints === 1001, { timeout: 5000 });
+      await page.waitForFunction((n) => (window as unknown as { __dash: { exec: { chartPoints: number } } }).__dash.exec.chartPoints === n, { timeout: 5000 }, union([]));
+      expect(await page.$eval('#exec-plan', (e) => e.textContent)).toBe('P-AAPL at 2024-03-15T13:36:40.000Z (event time): schedule 666, filled 440: 226 behind schedule');
       expect(await page.$$eval('#chart-exec canvas', (c) => c.length)).toBeGreaterThan(0);
       const fired = await cells(page, '#fired tbody tr');
       expect(fired.map((f) => f.slice(1))).toEqual([
@@ -299,8 +336,9 @@ describe('dashboard: models, weights, execution and kill policy', () => {
       expect(fired[1][0]).toBe(`2024-03-15T13:33:19.000Z (${T0 + 199n * SEC})`);
       expect(await page.$eval('#kill-symbols', (e) => e.textContent)).toContain('NVDA (halt: price_collar_flag=1 on NVDA');
       await fill('P-AAPL', 6, 'AAPL', 100, 400);
-      await page.waitForFunction(() => document.querySelector('#parent-P_AAPL td:nth-child(8)')?.textContent === '540', { timeout: 5000 });
-      await page.waitForFunction(() => (window as unknown as { __dash: { exec: { chartPoints: number } } }).__dash.exec.chartPoints === 12, { timeout: 5000 });
+      await aaplStatus(540);
+      await page.waitForFunction(() => document.querySelector('#parent-P_AAPL td:nth-child(9)')?.textContent === '540' && document.querySelector('#parent-P_AAPL td:nth-child(11)')?.textContent === '-126 behind', { timeout: 5000 });
+      await page.waitForFunction((n) => (window as unknown as { __dash: { exec: { chartPoints: number } } }).__dash.exec.chartPoints === n, { timeout: 5000 }, union([Number((T0 + 400n * SEC) / 1_000_000n) / 1000]));
       await shoot(page, 'dashboard-exec.png');
       expect(errors).toEqual([]);
       expect(external).toEqual([]);

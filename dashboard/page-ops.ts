@@ -8,7 +8,7 @@ import { esc, shell, type PageContext } from './page.ts';
 /** Widgets of these pages only: a weight bar centred on 0, a series legend. */
 const OPS_CSS = `<style>
 .wbar{position:relative;width:260px;height:12px;background:#eef1f5;border-radius:3px}.wbar>span{position:absolute;top:0;bottom:0}.wbar>span.pos{left:50%;background:#2f855a}.wbar>span.neg{right:50%;background:#c53030}.wbar>i{position:absolute;left:50%;top:-2px;bottom:-2px;border-left:1px solid #5b6475}
-td.served{font-weight:600}.st-working{color:#2b6cb0;font-weight:600}.st-done{color:#1d7a3a;font-weight:600}.st-killed{color:#c53030;font-weight:600}
+td.served{font-weight:600}.st-working{color:#2b6cb0;font-weight:600}.st-done{color:#1d7a3a;font-weight:600}.st-killed{color:#c53030;font-weight:600}.st-stalled{color:#c05621;font-weight:600}.st-stopped{color:#5b6475;font-weight:600}
 tr.sel{background:#eef4fb}td.wrap{white-space:normal}.parent-chart{margin-top:8px}
 </style>`;
 
@@ -39,15 +39,15 @@ export function weightsPage(c: PageContext): string {
   );
 }
 
-/** Parent orders of `lockstep execute --redis` (filled vs scheduled), and the kill policy's firings. */
+/** Parent orders of `lockstep execute --redis` (plan vs sent vs filled, state and liveness), and the kill policy's firings. */
 export function execPage(c: PageContext): string {
   const one = c.parent !== undefined;
   return shell(
     c,
     one ? `Execution ${c.parent}` : 'Execution',
     `${OPS_CSS}<section><h2>${one ? `Parent order ${esc(c.parent)}` : 'Parent orders'}</h2><div id="exec-note" class="note">reading ${esc(c.ns)}:orders and ${esc(c.ns)}:fills…</div>
-${table('parents', ['parent', 'symbol', 'side', 'state', 'child orders', 'cancels', 'scheduled (sent)', 'filled', 'filled %', 'fills', 'last event', 'kill changes read'])}
-<div id="chart-exec" class="parent-chart"></div><div id="exec-kills" class="note"></div>${SIGN_IN}</section>
+${table('parents', ['parent', 'symbol', 'side', 'state', 'run', 'children', 'cancels', 'sent', 'filled', 'filled %', 'vs schedule', 'fills', 'last event', 'kill changes'])}
+<div id="chart-exec" class="parent-chart"></div><div id="exec-plan" class="note"></div><div id="exec-kills" class="note"></div>${SIGN_IN}</section>
 <section id="kill-policy"><h2>Kill policy</h2><div id="kill-state" class="note">reading…</div><div id="fired-note" class="note">reading ${esc(c.ns)}'s kill-guard record…</div>
 ${table('fired', ['event time (ts_recv)', 'rule', 'symbol', 'value', 'action', 'input entry'])}</section>`,
   );

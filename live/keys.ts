@@ -29,7 +29,9 @@
  *   <ns>:desk                       hash: the desk's progress (outputs written), set in the same MULTI as they are
  *   <ns>:limits                     JSON: the limits the desk runs with, its limits file's path and SHA-256 (trading/limits-record.ts), set when it starts
  *   <ns>:orders                     stream: child orders and cancels of the execution algorithms (trading/exec/exec-wire.ts)
- *   <ns>:exec:<parent>              hash: a live parent order's progress (outputs written), set in the same MULTI as they are
+ *   <ns>:exec:<parent>              hash: a live parent order's progress (outputs written), set in the same MULTI as they are;
+ *                                   its run's state, heartbeat and schedule position (trading/exec/exec-status.ts)
+ *   <ns>:exec:<parent>:schedule     JSON: the parent's planned schedule (trading/exec/exec-status.ts), set when its live run starts
  *   <ns>:exec:<parent>:kills        stream: the kill-switch changes that parent's algorithm read, at the event time it read them
  *   <ns>:exec:clocks                hash: per running parent, the event time before which its decisions are all written (the sim gateway paces by it)
  *   <ns>:exec:<parent>:tca          JSON: the parent's TCA (trading/tca.ts) once its live run has ended
@@ -96,4 +98,5 @@ export const execClocksKey = (k: { ns: string }) => `${k.ns}:exec:clocks`;
 export const execDeadLetterStream = (k: { ns: string }) => `${k.ns}:exec:dlq`;
 export const gatewayKey = (k: { ns: string }) => `${k.ns}:gateway`;
 export const execTcaKey = (k: { ns: string }, parent: string) => `${k.ns}:exec:${parent}:tca`;
+export const execScheduleKey = (k: { ns: string }, parent: string) => `${k.ns}:exec:${parent}:schedule`;
 export const execReportsStream = (k: { ns: string }) => `${k.ns}:exec:reports`;

@@ -42,6 +42,7 @@ const builder = (y: Argv) =>
     .option('fills', { type: 'string', describe: 'replay with the gateway\'s fills and kill changes of this inputs file (a live run\'s --inputs-out) instead of the simulator' })
     .option('inputs-out', { type: 'string', describe: 'live: write the fills and kill changes read here when done (for --fills)' })
     .option('exit-when-idle', { type: 'number', describe: 'live: stop after this many ms without new input (tests)' })
+    .option('heartbeat-ms', { type: 'number', default: 1000, describe: 'live: refresh <ns>:exec:<parent> this often when idle (5 missed: the dashboard reads stalled)' })
     .example('$0 execute --catalog cat --date 2012-06-21 --algo twap --symbol AAPL --side buy --qty 2000 --from 14:00 --to 15:00', 'TWAP 2,000 shares over an hour, with its TCA')
     .example('$0 execute --redis redis://127.0.0.1:6379 --ns ls --date 2012-06-21 --algo twap --symbol AAPL --side buy --qty 2000 --from 14:00 --to 15:00', 'live: child orders to ls:orders, fills from ls:fills')
     .example('$0 execute --catalog cat --date 2024-08-09 --algo pov --pov 0.05 --symbol BTCUSDT --instruments instruments.json --taker-bps 4 --maker-bps 2 --side sell --qty 100000 --from 00:00 --to 00:05 --json', '5% of volume with fees, JSON report');
@@ -102,7 +103,7 @@ export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       const { execSetup } = await import('../../trading/exec/exec-setup.ts');
       const { runExecLive } = await import('../../trading/exec/exec-live.ts');
       const setup = await execSetup({ ...opts, catalog: a.catalog });
-      const r = await runExecLive({ url: a.redis, ns: a.ns, setup, ordersOut: a.orders, inputsOut: a['inputs-out'] as string | undefined, idleStopMs: a['exit-when-idle'] as number | undefined, log: (m) => console.error(m) });
+      const r = await runExecLive({ url: a.redis, ns: a.ns, setup, ordersOut: a.orders, inputsOut: a['inputs-out'] as string | undefined, idleStopMs: a['exit-when-idle'] as number | undefined, heartbeatMs: a['heartbeat-ms'] as number, log: (m) => console.error(m) });
       const st = r.state.algo;
       if (a.json) {
         // stdout is the report alone (null: stopped before the parent ended)

@@ -19,6 +19,10 @@
  * Outputs, written in one MULTI per poll with the progress (`<ns>:exec:<parent>` `n`: how many of
  * the fold's outputs are written): one `<ns>:orders` entry per child order or cancel
  * (exec-wire.ts), one `<ns>:exec:dlq` entry per fill refused (the entry's id and fields, the reason).
+ * For the dashboard (exec-status.ts): the planned schedule `<ns>:exec:<parent>:schedule` as it
+ * starts; in the progress hash its state (`running`, then `done` or `stopped` with why), where it
+ * is against the schedule (with every write), and `at`, refreshed every `heartbeatMs` even when
+ * idle, so that a run that went silent (SIGKILL) reads as stalled, not done.
  *
  * Restart (after SIGKILL or a Redis error): the fold resumes from its checkpoint (exec-codec.ts,
  * `ckpt` of the progress hash: the fold and the stream positions it covers, written in the same
@@ -35,7 +39,7 @@
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
-import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execTcaKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
+import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execScheduleKey, execTcaKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
 import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
@@ -49,6 +53,7 @@ import type { TcaReport } from '../tca.ts';
 import { execTca } from './exec-tca.ts';
 import { decodeExecCheckpoint, encodeExecCheckpoint, ExecCodecError, execConfigHash, type ExecCursor } from './exec-codec.ts';
 import { writeOrders } from './run-execute.ts';
+import { DEFAULT_BEAT_MS, positionFields, scheduleRecord } from './exec-status.ts';
 
 export interface ExecLiveOptions {
   url: string;
@@ -63,6 +68,8 @@ export interface ExecLiveOptions {
   pollMs?: number;
   /** Stop after this long without new input once something was read, ms (default: never). */
   idleStopMs?: number;
+  /** Refresh the progress hash's `at` this often even when idle, ms (default 1000; exec-status.ts: 5 missed beats read as stalled). */
+  heartbeatMs?: number;
 }
 
 export interface ExecLiveResult {
@@ -86,6 +93,8 @@ type Batch = [string, string[]][];
 export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
   const log = o.log ?? (() => {});
   const { parent } = o.setup;
+  const beatMs = o.heartbeatMs ?? DEFAULT_BEAT_MS;
+  if (!(beatMs > 0)) throw new ExecLiveError(`--heartbeat-ms ${beatMs}: must be > 0`);
   const r = await openRedis(o.url, { name: 'lockstep-execute', commandTimeoutMs: 10_000 });
   let stop = false;
   const onSignal = () => (stop = true);
@@ -98,6 +107,11 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
   const record = o.ordersOut !== undefined || o.inputsOut !== undefined;
   const configHash = execConfigHash(parent, o.setup.cfg);
   const stats = { written: 0, deadLetters: 0 };
+  const progressKey = execProgressKey({ ns: o.ns }, parent.id);
+  // set once the run's state is written: what the finally clause marks as stopped, and why
+  let ended: 'done' | null = null;
+  let why = 'stopped by a signal';
+  let announced = false;
   try {
     const pollMs = o.pollMs ?? 10;
     let shards = 0;
@@ -106,7 +120,6 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       if (shards === 0) await sleep(100);
     }
     const keys: KeyLayout = { ns: o.ns, shards };
-    const progressKey = execProgressKey(keys, parent.id);
     const progress = { after: Number((await r.hget(progressKey, 'n')) ?? 0) };
     const pending: { n: number; o: ExecOutput }[] = [];
     const sink = (x: ExecOutput) => {
@@ -149,6 +162,10 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     let idleSince = Date.now();
     let clock: bigint | null = null;
     let tca: TcaReport | null = null;
+    // the plan (the same for every run of this parent and configuration) and that a run is alive
+    await r.multi().set(execScheduleKey(keys, parent.id), JSON.stringify(scheduleRecord(st))).hset(progressKey, 'state', 'running', 'beat_ms', String(beatMs), 'at', String(Date.now()), ...positionFields(st)).hdel(progressKey, 'why').exec();
+    announced = true;
+    let beatAt = Date.now();
     log(`execute: ${parent.id} following ${inKey}, ${fillsStream(keys)} and the kill switch${progress.after > 0 ? ` (${progress.after} outputs already written)` : ''}`);
     while (!stop) {
       let progressed = false;
@@ -214,7 +231,12 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
         const ckpt = outputs || (unsaved && (!progressed || Date.now() - savedAt >= 1000))
           ? encodeExecCheckpoint(st, { market: inFrom, fills: fillsFrom, reports: reportsFrom, kills: killFrom, mode, actions: record ? actions : [], inputs: record ? inputs : [] }, configHash)
           : null;
-        await write(r, keys, o, st, pending, progress, stats, ckpt);
+        if (await write(r, keys, o, st, pending, progress, stats, ckpt)) beatAt = Date.now();
+        else if (Date.now() - beatAt >= beatMs) {
+          // nothing to write: the heartbeat alone (the page tells a live idle run from a dead one)
+          await r.hset(progressKey, 'at', String(Date.now()), ...positionFields(st));
+          beatAt = Date.now();
+        }
         if (ckpt !== null) {
           unsaved = false;
           savedAt = Date.now();
@@ -240,17 +262,26 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       if (st.endFired && w !== null && w >= parent.end && settled) {
         log(`execute: ${parent.id} done: ${st.algo.filled} of ${parent.qty} lots filled, ${st.algo.sent} child orders`);
         tca = execTca(st, o.setup.ins);
-        await r.multi().set(execTcaKey(keys, parent.id), JSON.stringify(tca)).hdel(execClocksKey(keys), parent.id).exec();
+        await r.multi().set(execTcaKey(keys, parent.id), JSON.stringify(tca)).hdel(execClocksKey(keys), parent.id).hset(progressKey, 'state', 'done', 'at', String(Date.now()), ...positionFields(st)).exec();
+        ended = 'done';
         break;
       }
       if (progressed) idleSince = Date.now();
-      else if (o.idleStopMs !== undefined && Date.now() - idleSince >= o.idleStopMs) break;
+      else if (o.idleStopMs !== undefined && Date.now() - idleSince >= o.idleStopMs) {
+        why = `no new input for ${o.idleStopMs} ms (--exit-when-idle)`;
+        break;
+      }
       else await sleep(pollMs);
     }
     if (o.ordersOut) writeOrders(o.ordersOut, actions, st.fills);
     if (o.inputsOut) writeFileSync(o.inputsOut, inputs.join('\n') + (inputs.length ? '\n' : ''));
     return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st, tca };
+  } catch (e) {
+    why = `failed: ${(e as Error).message}`;
+    throw e;
   } finally {
+    // a run that ends before its window is over says so (a killed process cannot: it goes silent)
+    if (announced && ended === null) await r.hset(progressKey, 'state', 'stopped', 'why', why.slice(0, 500), 'at', String(Date.now())).catch(() => {});
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     r.disconnect();
@@ -269,11 +300,11 @@ function decidedBefore(st: ExecFoldState): bigint | null {
   return c;
 }
 
-/** Writes the outputs not yet written, with the progress and the checkpoint (when given), in one MULTI. */
-async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }, ckpt: Uint8Array | null): Promise<void> {
+/** Writes the outputs not yet written, with the progress and the checkpoint (when given), in one MULTI; false when there was nothing to write. */
+async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }, ckpt: Uint8Array | null): Promise<boolean> {
   const todo = queue.filter((x) => x.n > progress.after);
   if (todo.length === 0) queue.length = 0;
-  if (todo.length === 0 && ckpt === null) return;
+  if (todo.length === 0 && ckpt === null) return false;
   const { tick, lot } = o.setup.instrument;
   const m = r.multi();
   let dead = 0;
@@ -285,7 +316,7 @@ async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: Ex
     }
   }
   const n = todo.length === 0 ? progress.after : todo[todo.length - 1].n;
-  m.hset(execProgressKey(keys, st.algo.parent.id), 'n', String(n), 'at', String(Date.now()));
+  m.hset(execProgressKey(keys, st.algo.parent.id), 'n', String(n), 'at', String(Date.now()), ...positionFields(st));
   if (ckpt !== null) m.hset(execProgressKey(keys, st.algo.parent.id), 'ckpt', Buffer.from(ckpt.buffer, ckpt.byteOffset, ckpt.byteLength));
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
@@ -294,4 +325,5 @@ async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: Ex
   progress.after = n;
   stats.written += todo.length;
   stats.deadLetters += dead;
+  return true;
 }

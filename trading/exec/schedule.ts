@@ -46,3 +46,34 @@ export function scheduleTarget(s: ExecState, ts: bigint): number {
       return Math.min(q, Math.floor(s.povRate * s.marketVol + 1e-9));
   }
 }
+
+/** At most this many steps in a planned schedule (a larger parent is drawn in steps of several lots). */
+export const PLAN_MAX_STEPS = 1000;
+
+/**
+ * TWAP's or VWAP's schedule as the steps of `scheduleTarget` itself (not a second formula): from
+ * the window's start, each `[ts, lots]` is the first event time (ns) at which the target reaches
+ * the next multiple of `ceil(qty / maxSteps)` lots (found by bisection: the target never falls as
+ * time passes), with the target there; the last is the whole parent. Null for POV: its target is
+ * `rate` × the market volume as it trades, not known ahead.
+ */
+export function plannedSchedule(s: ExecState, maxSteps = PLAN_MAX_STEPS): [bigint, number][] | null {
+  if (s.algo === 'pov') return null;
+  const { start, end, qty } = s.parent;
+  const step = Math.max(1, Math.ceil(qty / maxSteps));
+  const out: [bigint, number][] = [[start, scheduleTarget(s, start)]];
+  for (;;) {
+    const [from, have] = out[out.length - 1];
+    if (have >= qty) return out;
+    const want = Math.min(qty, (Math.floor(have / step) + 1) * step);
+    // target(lo) < want ≤ target(hi): scheduleTarget(end) is the whole parent
+    let lo = from;
+    let hi = end;
+    while (hi - lo > 1n) {
+      const mid = lo + (hi - lo) / 2n;
+      if (scheduleTarget(s, mid) >= want) hi = mid;
+      else lo = mid;
+    }
+    out.push([hi, scheduleTarget(s, hi)]);
+  }
+}
