@@ -8,7 +8,7 @@
  *   GET  /dashboard/pnl                the desk's PnL & risk: books, positions, limits in breach, the day's PnL chart (pnl-feed.ts)
  *   GET  /dashboard/models             model slots (incumbent, canary/shadow and share, rollbacks and why) and their signals per symbol (models-feed.ts)
  *   GET  /dashboard/weights            the latest target weights of `weights --redis` (weights-feed.ts)
- *   GET  /dashboard/exec               parent orders of `execute --redis`: filled vs scheduled, state (exec-feed.ts); the kill policy's firings (kill-feed.ts)
+ *   GET  /dashboard/exec               parent orders of `execute --redis`: plan vs sent vs filled, state (working, done, stopped, stalled, killed) (exec-feed.ts); the kill policy's firings (kill-feed.ts)
  *   GET  /dashboard/exec/PARENT        one parent order (404 for one with no order in <ns>:orders)
  *   GET  /dashboard/events?view=...    the Server-Sent Events stream the pages follow (hub.ts)
  *   GET  /dashboard/assets/...         the page script and uPlot, from the package (nothing from the internet)
