@@ -6,11 +6,12 @@
  *   momo_score, momo_prob          the served signal (from the version the symbol is assigned)
  *   momo_version                   the version that made the served values (null: none deployed)
  *   momo_status                    0 ok, 1 an input missing, 2 the model failed (threw, NaN), 3 none deployed
- *   momo_score_unserved, momo_prob_unserved, momo_unserved_version
+ *   momo_score_unserved, momo_prob_unserved, momo_unserved_version, momo_unserved_status
  *                                  the other version while a candidate is deployed: the shadow, or
  *                                  for a canary the version this symbol is not served (the
  *                                  incumbent for canary symbols, the canary for the rest), so
- *                                  divergence is measured on every symbol
+ *                                  divergence and its error rate are measured on every symbol;
+ *                                  its status has the codes of momo_status (3 when no candidate)
  *
  * Which version serves follows the deployment log (deployment.ts) in receive time. A slot is
  * evaluated when its trigger fires (spec.ts) or its assignment changes; between those its values
@@ -59,7 +60,7 @@ export interface SlotStage extends SymbolStage<SlotState> {
 
 /** The columns a slot writes, in order. */
 export function slotColumns(slot: string, outputs: readonly string[]): string[] {
-  return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`];
+  return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`, `${slot}_unserved_status`];
 }
 
 export interface SlotOptions {
@@ -151,7 +152,10 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
     return fire;
   };
 
-  /** Writes `out` (or nulls unless ok) and the version from `col`; true when a value changed. */
+  /**
+   * Writes one side's block from `col`: `out` (or nulls unless ok), its version, its status (the
+   * served side and the unserved one have the same layout); true when a value changed.
+   */
   const write = (row: (number | null)[], col: number, status: number, version: number | null): boolean => {
     let changed = false;
     if (status === MODEL_STATUS.ok) {
@@ -174,6 +178,7 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       }
     }
     if (setCell(row, col + m, version)) changed = true;
+    if (setCell(row, col + m + 1, status)) changed = true;
     return changed;
   };
 
@@ -236,15 +241,17 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       const rec = served === null ? undefined : recs[served];
       const status = rec === undefined ? MODEL_STATUS.undeployed : rec.model.runAt(src, rec.map, out);
       let changed = write(row, offset, status, rec === undefined ? null : served);
-      if (setCell(row, offset + m + 1, status)) changed = true;
-      // the unserved one (shadow, or the canary's other side), no status column of its own
+      // the unserved one (shadow, or the canary's other side), in the block after the served one
+      const uoff = offset + m + 2;
       const urec = unserved === null ? undefined : recs[unserved];
       if (urec !== undefined) {
-        if (write(row, offset + m + 2, urec.model.runAt(src, urec.map, out), unserved)) changed = true;
-      } else if (row[offset + m + m + 2] !== null) {
-        // nothing to write when its version is already null: a null version was always written
-        // with null values (only an ok status writes values, and only a deployed version has one)
-        if (write(row, offset + m + 2, MODEL_STATUS.undeployed, null)) changed = true;
+        if (write(row, uoff, urec.model.runAt(src, urec.map, out), unserved)) changed = true;
+      } else {
+        // nothing to write when its status already says none deployed: that status is only ever
+        // written with null values and a null version (only an ok status writes values). Null
+        // first, so the comparison with the code is a number comparison (see setCell)
+        const us = row[uoff + m + 1];
+        if ((us === null || us !== MODEL_STATUS.undeployed) && write(row, uoff, MODEL_STATUS.undeployed, null)) changed = true;
       }
       return changed;
     },
