@@ -8,8 +8,9 @@
  * workers run, so the page cannot disagree with what they serve once the entries' `at` has passed.
  *
  * The signal values themselves are the workers' output columns (`<slot>_<output>`, `_version`,
- * `_status`, `_<output>_unserved`, `_unserved_version`: models/stage.ts) in the latest-values
- * hashes; the hub sends them as it sends the factors grid, and the page script sorts them out.
+ * `_status`, `_<output>_unserved`, `_unserved_version`, `_unserved_status`: models/stage.ts) in
+ * the latest-values hashes; the hub sends them as it sends the factors grid, and the page script
+ * sorts them out.
  */
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../live/redis-connect.ts';

@@ -3,8 +3,9 @@
  * (each slot's deployment, models-feed.ts) and the workers' rows (`meta` and `rows`, as the grid
  * gets them), and renders at most once per animation frame. A slot's signal columns are found in
  * the deployment's columns (models/stage.ts: `<slot>_<output>`, `_version`, `_status`,
- * `_<output>_unserved`, `_unserved_version`); each output is shown per version, the incumbent's
- * and the candidate's side by side, the one served to the symbol in bold. Text is set with
+ * `_<output>_unserved`, `_unserved_version`, `_unserved_status`); each output is shown per
+ * version, the incumbent's and the candidate's side by side, the one served to the symbol in bold;
+ * an unserved side with no value says why (its own status: input missing, model failed). Text is set with
  * textContent, never parsed as HTML. `window.__dash.models` counts renders for tests.
  */
 export const MODELS_JS = String.raw`(function () {
@@ -36,7 +37,7 @@ function slotsOfColumns() {
     var slot = c.slice(0, -SUF.length), ver = cols.indexOf(slot + '_version'), st = cols.indexOf(slot + '_status');
     if (ver < 0 || st < 0) return;
     var outputs = cols.filter(function (o) { return o.indexOf(slot + '_') === 0 && cols.indexOf(o + '_unserved') >= 0; }).map(function (o) { return o.slice(slot.length + 1); });
-    out.push({ slot: slot, ver: ver, st: st, uver: cols.indexOf(c), outputs: outputs.map(function (o) { return { name: o, v: cols.indexOf(slot + '_' + o), u: cols.indexOf(slot + '_' + o + '_unserved') }; }) });
+    out.push({ slot: slot, ver: ver, st: st, uver: cols.indexOf(c), ust: cols.indexOf(slot + '_unserved_status'), outputs: outputs.map(function (o) { return { name: o, v: cols.indexOf(slot + '_' + o), u: cols.indexOf(slot + '_' + o + '_unserved') }; }) });
   });
   return out;
 }
@@ -98,14 +99,16 @@ function renderSignals() {
     syms.slice(0, MAXROWS).forEach(function (s) {
       var vals = rows[s], tr = el('tr'); tr.dataset.symbol = s;
       if (vals === null) { tr.appendChild(el('td', s)); var k = el('td', 'killed: values withheld', 'killed'); k.colSpan = 2 + sl.outputs.length * versions.length; tr.appendChild(k); tb.appendChild(tr); return; }
-      var served = vals[sl.ver], st = vals[sl.st], other = vals[sl.uver];
+      var served = vals[sl.ver], st = vals[sl.st], other = vals[sl.uver], ust = sl.ust < 0 ? '' : vals[sl.ust];
       tr.appendChild(el('td', s)); tr.appendChild(el('td', served === '' || served === undefined ? '—' : 'v' + fmt(served)));
       tr.appendChild(el('td', STATUS[Number(st)] || (st === '' ? '—' : st), Number(st) === 0 ? 'ok' : st === '' ? 'missing' : 'bad'));
       sl.outputs.forEach(function (o) {
         versions.forEach(function (v, k) {
           var isServed = known ? String(v[1]) === served : k === 0, isOther = known ? String(v[1]) === other : k === 1;
           var val = isServed ? vals[o.v] : isOther ? vals[o.u] : undefined;
-          tr.appendChild(el('td', fmt(val), 'n' + (isServed ? ' served' : '')));
+          // the unserved side's value is missing: its own status says why (served: the status column)
+          var why = !isServed && isOther && (val === '' || val === undefined) && ust !== '' && ust !== undefined && Number(ust) !== 0 ? STATUS[Number(ust)] || ust : null;
+          tr.appendChild(el('td', why === null ? fmt(val) : why, 'n' + (isServed ? ' served' : '') + (why === null ? '' : ' bad')));
         });
       });
       tb.appendChild(tr);

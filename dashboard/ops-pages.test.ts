@@ -68,11 +68,15 @@ function documentedReader(pw: string): string[] {
 /** momo's score of version `v` for symbol index `i` (distinct per version, so the page's columns can be told apart). */
 const score = (v: number, i: number) => Math.round((v * 0.1 + i * 0.01) * 1e6) / 1e6;
 
-/** A symbol's latest row, as a worker's commit writes it: version 5 (the canary) served where inCanary, 3 elsewhere. */
+/**
+ * A symbol's latest row, as a worker's commit writes it: version 5 (the canary) served where
+ * inCanary, 3 elsewhere; on GOOG the unserved side failed (no value, its own status 2).
+ */
 async function writeSignalRow(sym: string, i: number): Promise<void> {
   const canary = inCanary('momo', sym, 50);
   const [served, other] = canary ? [5, 3] : [3, 5];
-  const vals = [100 + i, 55, score(served, i), served, 0, score(other, i), other];
+  const failed = sym === 'GOOG';
+  const vals = [100 + i, 55, score(served, i), served, 0, failed ? null : score(other, i), other, failed ? 2 : 0];
   const te = T0 + 600n * SEC + BigInt(i);
   const row = latestRow({ id: `${i + 1}-0`, kind: 'trade', seq: BigInt(i + 1), tsEvent: te, tsRecv: te + 1000n, packed: vals.join(',') }, 'fsv-test', String(Date.now()));
   await admin.hset(latestKey(keys, sym), ...latestPairs(`${i + 1}-0`, row, COLUMNS));
@@ -266,8 +270,10 @@ describe('dashboard: models, weights, execution and kill policy', () => {
         canaries += canary ? 1 : 0;
         expect(r.cells[1][0]).toBe(canary ? 'v5' : 'v3');
         expect(r.cells[2]).toEqual(['ok', 'ok']);
-        expect(r.cells[3]).toEqual([String(score(3, i)), canary ? 'n' : 'n served']);
-        expect(r.cells[4]).toEqual([String(score(5, i)), canary ? 'n served' : 'n']);
+        // the unserved side's cell: its value, or (GOOG) why it has none, from its own status
+        const other = r.s === 'GOOG' ? ['model failed', 'n bad'] : null;
+        expect(r.cells[3]).toEqual(canary ? (other ?? [String(score(3, i)), 'n']) : [String(score(3, i)), 'n served']);
+        expect(r.cells[4]).toEqual(canary ? [String(score(5, i)), 'n served'] : (other ?? [String(score(5, i)), 'n']));
       }
       // both sides of the canary are on the page (the share splits these 7 symbols)
       expect(canaries).toBeGreaterThan(0);

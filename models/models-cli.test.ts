@@ -140,7 +140,10 @@ describe('lockstep models', () => {
       const unserved = inWindow ? (isCanary ? 1 : 2) : null;
       expect([row.momo_version, row.momo_unserved_version]).toEqual([served, unserved]);
       const x = INPUTS.map((c) => row[c] as number | null);
-      if (x.some((v) => v === null || !Number.isFinite(v))) {
+      // the unserved side's own status: none deployed outside the canary's window
+      const missing = x.some((v) => v === null || !Number.isFinite(v));
+      expect(row.momo_unserved_status).toBe(unserved === null ? 3 : missing ? 1 : 0);
+      if (missing) {
         expect([row.momo_score, row.momo_prob, row.momo_status]).toEqual([null, null, 1]);
         continue;
       }
@@ -176,7 +179,7 @@ describe('lockstep models', () => {
     expect(tw.rows).toEqual(tail);
 
     // a training set with the registry samples the same signal columns, as of each sample instant
-    const ts = cli('training-set', '--catalog', cat, '--date', DATE, '--sample', 'every:5m', '--features', 'rsi_14,momo_score,momo_version,momo_unserved_version', '--registry', reg, '--out', join(dir, 't.parquet'));
+    const ts = cli('training-set', '--catalog', cat, '--date', DATE, '--sample', 'every:5m', '--features', 'rsi_14,momo_score,momo_version,momo_unserved_version,momo_unserved_status', '--registry', reg, '--out', join(dir, 't.parquet'));
     expect(ts.status, ts.stderr).toBe(0);
     const tr = await readTrainingSet(join(dir, 't.parquet'));
     expect(tr.metadata.featureSetVersion).toBe(l.featureSetVersion);
@@ -185,7 +188,7 @@ describe('lockstep models', () => {
     for (const row of tr.rows) {
       const asOf = [...t.rows].reverse().find((x) => x.symbol === row.symbol && (x.ts_recv as bigint) <= (row.ts as bigint));
       if (!asOf) continue;
-      expect([row.momo_score, row.momo_version, row.momo_unserved_version]).toEqual([asOf.momo_score, asOf.momo_version, asOf.momo_unserved_version]);
+      expect([row.momo_score, row.momo_version, row.momo_unserved_version, row.momo_unserved_status]).toEqual([asOf.momo_score, asOf.momo_version, asOf.momo_unserved_version, asOf.momo_unserved_status]);
       sampled++;
     }
     expect(sampled).toBeGreaterThan(100);

@@ -18,7 +18,8 @@ describe('scorecard', () => {
   });
 
   it('per version: counts, error and missing rates, divergence from the other side, hit rate and IC', () => {
-    // symbol A: served v1 throughout, v2 computed beside it (shadow) on rows 1-3
+    // symbol A: served v1 throughout, v2 computed beside it (shadow) on rows 1-4, failing on row 4
+    // (its own status column says so: the served side's says nothing about it)
     const rows: ScorecardRows = {
       symbol: ['A', 'A', 'A', 'A', 'A'],
       tsRecv: [0n, 1n, 2n, 3n, 4n].map((x) => x * S),
@@ -27,11 +28,12 @@ describe('scorecard', () => {
       version: [1, 1, 1, 1, 1],
       status: [0, 0, 0, 2, 0],
       unserved: [null, -0.1, 0.5, 0.2, null],
-      unservedVersion: [null, 2, 2, 2, null],
+      unservedVersion: [null, 2, 2, 2, 2],
+      unservedStatus: [3, 0, 0, 0, 2],
     };
     const [v1, v2] = scorecard(rows, { horizonNs: 1n * S });
     expect(v1).toMatchObject({ version: 1, served: 5, unserved: 0, errorRate: 0.2, missingRate: 0 });
-    expect(v2).toMatchObject({ version: 2, served: 0, unserved: 3 });
+    expect(v2).toMatchObject({ version: 2, served: 0, unserved: 4, errorRate: 0.25, missingRate: 0 });
     expect(v1.distribution!.mean).toBeCloseTo((0.5 - 0.2 + 0.3 + 0.1) / 4, 12);
     expect(v1.divergence!.rows).toBe(2);
     expect(v1.divergence!.meanAbs).toBeCloseTo((0.1 + 0.2) / 2, 12);

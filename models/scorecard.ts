@@ -2,7 +2,8 @@
  * A model slot's scorecard per version, from output rows (replay output, or the live output
  * streams read by `lockstep models watch`): how many rows each version made, the distribution of
  * its signal, how far it is from the other version computed beside it (the shadow, or for a
- * canary the version a symbol is not served), its evaluation error and missing rates, and, once
+ * canary the version a symbol is not served), its evaluation error and missing rates (from the
+ * status columns of both sides: a shadow's failures count as a served version's do), and, once
  * the forward returns are known, its hit rate and information coefficient. Pure.
  *
  * Forward return of a row at receive time t: price of the symbol's first row at or after t + horizon
@@ -20,12 +21,13 @@ export interface ScorecardRows {
   tsRecv: readonly bigint[];
   /** The price the forward returns are taken on (e.g. last_price, mid). */
   price: readonly (number | null)[];
-  /** `<slot>_<output>`, `<slot>_version`, `<slot>_status`, `<slot>_<output>_unserved`, `<slot>_unserved_version`. */
+  /** `<slot>_<output>`, `<slot>_version`, `<slot>_status`, `<slot>_<output>_unserved`, `<slot>_unserved_version`, `<slot>_unserved_status`. */
   served: readonly (number | null)[];
   version: readonly (number | null)[];
   status: readonly (number | null)[];
   unserved: readonly (number | null)[];
   unservedVersion: readonly (number | null)[];
+  unservedStatus: readonly (number | null)[];
 }
 
 export interface Distribution {
@@ -48,7 +50,7 @@ export interface VersionScore {
   distribution: Distribution | null;
   /** Over rows where it and another version both have a value: mean |this − other|, and their correlation. */
   divergence: { rows: number; meanAbs: number; correlation: number } | null;
-  /** Of its served rows: status error (threw, NaN) and missing input. */
+  /** Of the rows it was evaluated on (served or unserved): status error (threw, NaN) and missing input. */
   errorRate: number;
   missingRate: number;
   /** Rows with a known forward return, its hit rate and IC (null until some are known). */
@@ -117,6 +119,8 @@ export function scorecard(rows: ScorecardRows, opts: ScorecardOptions): VersionS
     if (u !== null) {
       const a = get(u);
       a.unserved++;
+      if (rows.unservedStatus[i] === MODEL_STATUS.error) a.errors++;
+      if (rows.unservedStatus[i] === MODEL_STATUS.missing) a.missing++;
       if (uv !== null) {
         a.values.push(uv);
         if (fwd[i] !== null) a.real.push([uv, fwd[i]!]);
@@ -132,8 +136,8 @@ export function scorecard(rows: ScorecardRows, opts: ScorecardOptions): VersionS
       unserved: a.unserved,
       distribution: distribution(a.values),
       divergence: a.pairs.length === 0 ? null : { rows: a.pairs.length, meanAbs: mean(a.pairs.map(([x, y]) => Math.abs(x - y))), correlation: pearson(a.pairs.map((p) => p[0]), a.pairs.map((p) => p[1])) },
-      errorRate: a.served === 0 ? 0 : a.errors / a.served,
-      missingRate: a.served === 0 ? 0 : a.missing / a.served,
+      errorRate: a.errors / (a.served + a.unserved),
+      missingRate: a.missing / (a.served + a.unserved),
       realized: a.real.length === 0 ? null : { rows: a.real.length, hitRate: hitRate(a.real, center), ic: spearman(a.real.map((p) => p[0]), a.real.map((p) => p[1])) },
     }));
 }
@@ -215,6 +219,7 @@ export function scorecardRows(t: { symbol: string[]; tsRecv: bigint[]; values: R
     status: col(`${slot}_status`),
     unserved: col(`${slot}_${output}_unserved`),
     unservedVersion: col(`${slot}_unserved_version`),
+    unservedStatus: col(`${slot}_unserved_status`),
   };
 }
 

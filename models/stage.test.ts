@@ -70,7 +70,8 @@ describe('model slots in the fold', () => {
       const e = expected(v1, r.values[0]!, r.values[1]!);
       expect(r.values[2]).toBe(e.score);
       expect(r.values[3]).toBe(e.prob);
-      expect(r.values.slice(4, 9)).toEqual([1, MODEL_STATUS.ok, null, null, null]);
+      // served: version, status; unserved: score, prob, version, status (none deployed)
+      expect(r.values.slice(4, 10)).toEqual([1, MODEL_STATUS.ok, null, null, null, MODEL_STATUS.undeployed]);
     }
   });
 
@@ -91,6 +92,7 @@ describe('model slots in the fold', () => {
       const served = inWindow && canary.includes(r.symbol) ? 2 : 1;
       expect(r.values[4], `row ${i} ${r.symbol}`).toBe(served);
       expect(r.values[8]).toBe(inWindow ? 3 - served : null);
+      expect(r.values[9]).toBe(inWindow ? MODEL_STATUS.ok : MODEL_STATUS.undeployed);
       const e = expected(spec(served, served === 1 ? [0.5, -0.2] : [-0.4, 0.3]), r.values[0]!, r.values[1]!);
       expect(r.values[2]).toBe(e.score);
     });
@@ -130,6 +132,37 @@ describe('model slots in the fold', () => {
     for (const ev of day(5)) applyEvent(set, st, ev, (_e, _s, v) => rows.push([...v]));
     expect(rows).toHaveLength(5);
     for (const r of rows) expect(r.slice(2, 6)).toEqual([null, null, 1, MODEL_STATUS.error]);
+  });
+
+  it('the unserved side has its own status: a failing shadow beside a served version that works', () => {
+    const good = model(spec(1, [0.5, -0.2]));
+    // version 2 throws on one symbol's rows and returns NaN on another's: error both ways
+    const bad = runnableModel(spec(2, [1, 1]), {
+      inputCount: 2,
+      outputs: ['score', 'prob'],
+      evaluate: (x, out) => {
+        if (x[1] > 0.5) throw new Error('boom');
+        out[0] = NaN;
+        out[1] = 0;
+      },
+    });
+    const log: DeploymentEntry[] = [
+      { at: 0n, slot: 'momo', action: 'deploy', version: 1, mode: 'live' },
+      { at: 10n * S, slot: 'momo', action: 'deploy', version: 2, mode: 'shadow' },
+      { at: 20n * S, slot: 'momo', action: 'rollback', reason: 'test' },
+    ];
+    const set = createFactorSet([lastPrice, eventCount], { stages: [createSlotStage('momo', [good, bad], log)] });
+    const st = initFold();
+    const rows: { t: bigint; v: (number | null)[] }[] = [];
+    for (const ev of day(30)) applyEvent(set, st, ev, (e, _s, v) => rows.push({ t: e.tsRecv, v: [...v] }));
+    for (const { t, v } of rows) {
+      const shadow = t >= 10n * S && t < 20n * S;
+      // the served side is untouched by the shadow's failures
+      expect(v.slice(4, 6)).toEqual([1, MODEL_STATUS.ok]);
+      expect(v[2]).not.toBeNull();
+      expect(v.slice(6, 10)).toEqual(shadow ? [null, null, 2, MODEL_STATUS.error] : [null, null, null, MODEL_STATUS.undeployed]);
+    }
+    expect(rows.filter((r) => r.t >= 10n * S && r.t < 20n * S).length).toBeGreaterThan(0);
   });
 
   it('bar and every triggers evaluate once per interval, heartbeats included', () => {

@@ -6,11 +6,12 @@
  *   momo_score, momo_prob          the served signal (from the version the symbol is assigned)
  *   momo_version                   the version that made the served values (null: none deployed)
  *   momo_status                    0 ok, 1 an input missing, 2 the model failed (threw, NaN), 3 none deployed
- *   momo_score_unserved, momo_prob_unserved, momo_unserved_version
+ *   momo_score_unserved, momo_prob_unserved, momo_unserved_version, momo_unserved_status
  *                                  the other version while a candidate is deployed: the shadow, or
  *                                  for a canary the version this symbol is not served (the
  *                                  incumbent for canary symbols, the canary for the rest), so
- *                                  divergence is measured on every symbol
+ *                                  divergence and its error rate are measured on every symbol;
+ *                                  its status has the codes of momo_status (3 when no candidate)
  *
  * Which version serves follows the deployment log (deployment.ts) in receive time. A slot is
  * evaluated when its trigger fires (spec.ts) or its assignment changes; between those its values
@@ -38,7 +39,10 @@ export interface SlotState {
    */
   lo: bigint;
   hi: bigint;
-  /** Inputs at the last evaluation (NaN = missing), for the `change` trigger. */
+  /**
+   * The inputs at the last update (NaN = missing), for the `change` trigger: it compares the row
+   * against them, overwrites them, and the evaluation reads them in place (no copy per update).
+   */
   last: Float64Array;
   /** The symbol (a late entry's amended point depends on its shard: deployment.ts `entryAt`). */
   symbol: string;
@@ -56,7 +60,7 @@ export interface SlotStage extends SymbolStage<SlotState> {
 
 /** The columns a slot writes, in order. */
 export function slotColumns(slot: string, outputs: readonly string[]): string[] {
-  return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`];
+  return [...outputs.map((o) => `${slot}_${o}`), `${slot}_version`, `${slot}_status`, ...outputs.map((o) => `${slot}_${o}_unserved`), `${slot}_unserved_version`, `${slot}_unserved_status`];
 }
 
 export interface SlotOptions {
@@ -100,9 +104,22 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
   const onChange = trigger.kind === 'change';
   const byEventTime = trigger.kind === 'bar';
   const stepNs = trigger.kind === 'change' ? 1n : trigger.stepNs;
-  // scratch buffers: evaluation is synchronous, so one set serves every symbol
+  // scratch buffers: evaluation is synchronous, so one set serves every symbol (`cur`: the
+  // gathered inputs of the bar and every triggers; the change trigger evaluates from `st.last`)
   const cur = new Float64Array(frozenInputs.length);
   const out = new Float64Array(m);
+
+  /**
+   * Stores a small integer or null (a version, a status) at `i`; true when it differs from the
+   * cell. Compared against null first, so the number comparison is a number comparison (a
+   * (number | null) pair compared directly is a generic StrictEqual call per cell).
+   */
+  const setCell = (row: (number | null)[], i: number, v: number | null): boolean => {
+    const old = row[i];
+    if (old === null ? v === null : v !== null && old === v) return false;
+    row[i] = v;
+    return true;
+  };
 
   /** Applies the log entries due at `t`; true when any applied (the slot re-evaluates). */
   const applyDue = (st: SlotState, t: bigint): boolean => {
@@ -135,15 +152,24 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
     return fire;
   };
 
-  /** Writes `out` (or nulls unless ok) and the version from `col`; true when a value changed. */
+  /**
+   * Writes one side's block from `col`: `out` (or nulls unless ok), its version, its status (the
+   * served side and the unserved one have the same layout); true when a value changed.
+   */
   const write = (row: (number | null)[], col: number, status: number, version: number | null): boolean => {
     let changed = false;
-    // values are always stored, even when equal: -0 replaces 0 as it always did (bit-for-bit rows)
     if (status === MODEL_STATUS.ok) {
       for (let k = 0; k < m; k++) {
         const x = out[k];
-        if (row[col + k] !== x) changed = true;
-        row[col + k] = x;
+        const old = row[col + k];
+        // a typed comparison: `old !== x` on a (number | null) cell is a generic StrictEqual call
+        // once the cell has been seen null; past the null check it is a float comparison.
+        // Equal values are stored too (-0 replaces 0 as it always did: bit-for-bit rows), except
+        // a nonzero equal value, whose bits are the same: storing it would only box it again
+        if (old === null || old !== x) {
+          changed = true;
+          row[col + k] = x;
+        } else if (x === 0) row[col + k] = x;
       }
     } else {
       for (let k = 0; k < m; k++) {
@@ -151,8 +177,8 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
         row[col + k] = null;
       }
     }
-    if (row[col + m] !== version) changed = true;
-    row[col + m] = version;
+    if (setCell(row, col + m, version)) changed = true;
+    if (setCell(row, col + m + 1, status)) changed = true;
     return changed;
   };
 
@@ -186,17 +212,16 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
         for (let i = 0; i < n; i++) {
           const v = row[inputIx[i]];
           const a = v === null ? NaN : v;
-          cur[i] = a;
           const b = last[i];
           // NaN equals NaN here (both missing); -0 and 0 are the same input
-          if (a !== b && (a === a || b === b)) {
-            fire = true;
-            last[i] = a;
-          }
+          if (a !== b && (a === a || b === b)) fire = true;
+          last[i] = a;
         }
       } else if (nextInterval(st, byEventTime ? ev.tsEvent : ev.tsRecv)) fire = true;
       if (!fire) return false;
+      let src = st.last;
       if (!onChange) {
+        src = cur;
         for (let i = 0; i < n; i++) {
           const v = row[inputIx[i]];
           cur[i] = v === null ? NaN : v;
@@ -214,18 +239,19 @@ export function createSlotStage(slot: string, models: readonly RunnableModel[], 
       }
       // the served version: outputs, version, status
       const rec = served === null ? undefined : recs[served];
-      const status = rec === undefined ? MODEL_STATUS.undeployed : rec.model.runAt(cur, rec.map, out);
+      const status = rec === undefined ? MODEL_STATUS.undeployed : rec.model.runAt(src, rec.map, out);
       let changed = write(row, offset, status, rec === undefined ? null : served);
-      if (row[offset + m + 1] !== status) changed = true;
-      row[offset + m + 1] = status;
-      // the unserved one (shadow, or the canary's other side), no status column of its own
+      // the unserved one (shadow, or the canary's other side), in the block after the served one
+      const uoff = offset + m + 2;
       const urec = unserved === null ? undefined : recs[unserved];
       if (urec !== undefined) {
-        if (write(row, offset + m + 2, urec.model.runAt(cur, urec.map, out), unserved)) changed = true;
-      } else if (row[offset + m + m + 2] !== null) {
-        // nothing to write when its version is already null: a null version was always written
-        // with null values (only an ok status writes values, and only a deployed version has one)
-        if (write(row, offset + m + 2, MODEL_STATUS.undeployed, null)) changed = true;
+        if (write(row, uoff, urec.model.runAt(src, urec.map, out), unserved)) changed = true;
+      } else {
+        // nothing to write when its status already says none deployed: that status is only ever
+        // written with null values and a null version (only an ok status writes values). Null
+        // first, so the comparison with the code is a number comparison (see setCell)
+        const us = row[uoff + m + 1];
+        if ((us === null || us !== MODEL_STATUS.undeployed) && write(row, uoff, MODEL_STATUS.undeployed, null)) changed = true;
       }
       return changed;
     },

@@ -114,5 +114,10 @@ describe('parity run with models', () => {
     expect(versions.some((v) => v === 2)).toBe(true);
     expect(versions.some((v) => v === 1)).toBe(true);
     expect(live.values['momo_score'].filter((v) => v !== null).length).toBeGreaterThan(live.seq.length / 2);
+    // the unserved side's own status was certified too: evaluated (ok) while the canary ran, none
+    // deployed before and after it
+    const unservedStatus = live.values['momo_unserved_status'];
+    expect(unservedStatus.some((v) => v === 0)).toBe(true);
+    expect(unservedStatus.some((v) => v === 3)).toBe(true);
   }, 600_000);
 });

@@ -14,7 +14,9 @@ import { encodeEvent } from '../wire.ts';
 import { LiveWorker } from '../worker/live-worker.ts';
 import { appendLogEntry, mergeLiveLog, readLiveLog } from './live-log.ts';
 import { registerVersion } from '../../models/registry.ts';
-import { ModelWatcher, rollbackReason } from './watch.ts';
+import { ModelWatcher, rollbackReason, scoreCandidate } from './watch.ts';
+import { slotColumns } from '../../models/stage.ts';
+import { MODEL_STATUS } from '../../models/model.ts';
 
 const S = 1_000_000_000n;
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -46,6 +48,25 @@ describe('models watch', () => {
     expect(rollbackReason(c, { maxErrorRate: 0.01, minRows: 100 })).toMatch(/error rate 1.50% over 200 rows > 1.00%/);
     expect(rollbackReason({ ...c, rows: 50 }, { maxErrorRate: 0.01, minRows: 100 })).toBeNull();
     expect(rollbackReason({ ...c, failures: 0 }, { maxErrorRate: 0.01, minRows: 100 })).toBeNull();
+  });
+
+  it("counts a shadow's failures from its own status column, not from the served side's", () => {
+    const columns = slotColumns('momo', ['score']);
+    const { ok, missing, error } = MODEL_STATUS;
+    // [score, version, status, score_unserved, unserved_version, unserved_status]
+    const values: (number | null)[][] = [
+      [0.1, 1, ok, 0.2, 2, ok],
+      [0.1, 1, ok, null, 2, error],
+      // the shadow lacks an input the incumbent does not read: missing, not a failure
+      [0.1, 1, ok, null, 2, missing],
+      // the incumbent failed, the shadow did not
+      [null, 1, error, 0.3, 2, ok],
+    ];
+    const rows = values.map((v, i) => ({ symbol: 'AAA', source: 'trade', seq: BigInt(i + 1), tsEvent: BigInt(i + 1) * S, tsRecv: BigInt(i + 1) * S, input: `${i}-0`, values: v }));
+    const c = scoreCandidate('momo', 2, columns, rows, 'score', 0n);
+    expect(c).toMatchObject({ rows: 4, failures: 1 });
+    expect(c.score).toMatchObject({ version: 2, served: 0, unserved: 4, errorRate: 0.25, missingRate: 0.25 });
+    expect(scoreCandidate('momo', 1, columns, rows, 'score', 0n)).toMatchObject({ rows: 4, failures: 1 });
   });
 
   it('rolls a diverging canary back through the live log with an alert; export-log writes the log', async () => {

@@ -63,17 +63,18 @@ export function rollbackReason(c: CandidateScore, t: WatchThresholds): string | 
 /** Scores a slot's candidate over output rows (only rows at or after `since`). */
 export function scoreCandidate(slot: string, version: number, columns: readonly string[], rows: readonly OutputRow[], output: string, since: bigint): CandidateScore {
   const ix = (c: string) => columns.indexOf(c);
-  const [sv, ver, st, uv, uver] = [`${slot}_${output}`, `${slot}_version`, `${slot}_status`, `${slot}_${output}_unserved`, `${slot}_unserved_version`].map(ix);
+  const [sv, ver, st, uv, uver, ust] = [`${slot}_${output}`, `${slot}_version`, `${slot}_status`, `${slot}_${output}_unserved`, `${slot}_unserved_version`, `${slot}_unserved_status`].map(ix);
   const take = rows.filter((r) => r.tsRecv >= since && (r.values[ver] === version || r.values[uver] === version));
   let failures = 0;
   for (const r of take) {
+    // each side says how its evaluation went (models/stage.ts): a shadow or the canary's other
+    // side fails in its own status column
     if (r.values[ver] === version && r.values[st] === MODEL_STATUS.error) failures++;
-    // the unserved side has no status of its own: no value beside a served value means it failed
-    else if (r.values[uver] === version && r.values[uv] === null && r.values[st] === MODEL_STATUS.ok) failures++;
+    else if (r.values[uver] === version && r.values[ust] === MODEL_STATUS.error) failures++;
   }
   const pick = (i: number) => take.map((r) => r.values[i] ?? null);
   const scores = scorecard(
-    { symbol: take.map((r) => r.symbol), tsRecv: take.map((r) => r.tsRecv), price: take.map(() => null), served: pick(sv), version: pick(ver), status: pick(st), unserved: pick(uv), unservedVersion: pick(uver) },
+    { symbol: take.map((r) => r.symbol), tsRecv: take.map((r) => r.tsRecv), price: take.map(() => null), served: pick(sv), version: pick(ver), status: pick(st), unserved: pick(uv), unservedVersion: pick(uver), unservedStatus: pick(ust) },
     { horizonNs: 0n },
   );
   return { slot, version, rows: take.length, failures, score: scores.find((s) => s.version === version) ?? null };
