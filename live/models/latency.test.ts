@@ -147,6 +147,7 @@ describe('models watch: the latency rule against a real redis', () => {
     await w.run({ idleStopMs: 300 });
     await w.close();
     expect(w.health().modelErrorRows).toEqual({ momo: 0 });
+    expect(w.health().modelUnservedErrorRows).toEqual({ momo: 0 });
 
     // published at close: both versions, each evaluated on every row (served or beside the served one)
     const snaps = await readLatencySnapshots(r, keys.ns);

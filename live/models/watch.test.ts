@@ -84,6 +84,7 @@ describe('models watch', () => {
     await w.close();
     // no model failed: the /metrics counter of the slot is there, at 0
     expect(w.health().modelErrorRows).toEqual({ momo: 0 });
+    expect(w.health().modelUnservedErrorRows).toEqual({ momo: 0 });
     const lines: string[] = [];
     const watcher = new ModelWatcher(r, keys, new Map([['momo', 'score']]), { maxErrorRate: 0.01, maxDivergence: 0.5, minRows: 20 }, 2n * S, (m) => lines.push(m));
     const done = await watcher.step();

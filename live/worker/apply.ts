@@ -43,10 +43,15 @@ export class EntryApplier {
     const packed = packValuesCached(values, cache);
     run.rows.push(encodeRowPacked(symbol, ev, id, packed));
     run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
-    for (let k = 0; k < this.slotStatus.length; k++) if (values[this.slotStatus[k]] === MODEL_ERROR) this.status.modelErrorRows[this.slotNames[k]]++;
+    for (let k = 0; k < this.slotStatus.length; k++) {
+      if (values[this.slotStatus[k]] === MODEL_ERROR) this.status.modelErrorRows[this.slotNames[k]]++;
+      if (values[this.slotUnservedStatus[k]] === MODEL_ERROR) this.status.modelUnservedErrorRows[this.slotNames[k]]++;
+    }
   };
   /** Column of each model slot's status (`<slot>_status`), and the slot names, for the error counters. */
   private readonly slotStatus: number[];
+  /** Column of each slot's `<slot>_unserved_status` (a shadow's or canary side's failures count apart). */
+  private readonly slotUnservedStatus: number[];
   private readonly slotNames: string[];
 
   constructor(
@@ -58,7 +63,11 @@ export class EntryApplier {
     // model slots (models/stage.ts) name their stage `model <slot>` and write `<slot>_status`
     this.slotNames = set.stages.filter((g) => g.name.startsWith('model ')).map((g) => g.name.slice(6));
     this.slotStatus = this.slotNames.map((s) => set.columns.indexOf(`${s}_status`));
-    for (const s of this.slotNames) status.modelErrorRows[s] ??= 0;
+    this.slotUnservedStatus = this.slotNames.map((s) => set.columns.indexOf(`${s}_unserved_status`));
+    for (const s of this.slotNames) {
+      status.modelErrorRows[s] ??= 0;
+      status.modelUnservedErrorRows[s] ??= 0;
+    }
   }
 
   /** Applies one input entry to the shard's fold; queues its outputs unless already committed. */

@@ -17,11 +17,13 @@ export interface WorkerHealth {
   commitSeconds: number;
   /** Per model slot (`--registry`): output rows whose signal is null because the model failed (status 2). */
   modelErrorRows: Record<string, number>;
+  /** The same for the unserved side (a shadow, or the canary's other side): `<slot>_unserved_status`. */
+  modelUnservedErrorRows: Record<string, number>;
   /** Redis lost the deployment's data (streams and checkpoints gone): the worker stopped (RedisDataLostError, in lastError). */
   dataLost: boolean;
 }
 
-export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, duplicates: 0, commits: 0, commitSeconds: 0, dataLost: false, modelErrorRows: {} });
+export const newHealth = (): WorkerHealth => ({ healthy: false, lastOkAt: 0, lastError: null, applied: 0, deadLettered: 0, duplicates: 0, commits: 0, commitSeconds: 0, dataLost: false, modelErrorRows: {}, modelUnservedErrorRows: {} });
 
 export function markOk(h: WorkerHealth): void {
   if (h.dataLost) return; // stays visible: the worker stopped for it

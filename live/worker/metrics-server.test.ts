@@ -79,6 +79,10 @@ describe('model evaluation times on /metrics', () => {
     const health = { applied: 0, commits: 0, commitSeconds: 0, deadLettered: 0, duplicates: 0, healthy: true, lastOkAt: 0, lastError: null, dataLost: false };
     expect(workerMetricsText(health as never, [], 'w')).not.toContain(NAME);
     expect(workerMetricsText(health as never, [], 'w', snap)).toContain(`# TYPE ${NAME} histogram`);
+    // the failed rows per slot, served and unserved apart
+    const failed = workerMetricsText({ ...health, modelErrorRows: { momo: 1 }, modelUnservedErrorRows: { momo: 2 } } as never, [], 'w');
+    expect(failed).toMatch(/^lockstep_worker_model_error_rows_total\{consumer="w",slot="momo"\} 1$/m);
+    expect(failed).toMatch(/^lockstep_worker_model_unserved_error_rows_total\{consumer="w",slot="momo"\} 2$/m);
   });
 
   describe('a real worker', () => {

@@ -74,6 +74,8 @@ export function workerMetricsText(h: WorkerHealth, age: readonly [number, number
   metric('lockstep_worker_duplicates_total', 'counter', 'Input entries dropped as repeated sequence numbers (the duplicate policy).', [['', h.duplicates]]);
   const slots = Object.entries(h.modelErrorRows ?? {});
   if (slots.length > 0) metric('lockstep_worker_model_error_rows_total', 'counter', 'Output rows whose model signal is null because the model failed (threw or returned NaN), per slot.', slots.map(([s, n]) => [`,slot="${label(s)}"`, n]));
+  const unserved = Object.entries(h.modelUnservedErrorRows ?? {});
+  if (unserved.length > 0) metric('lockstep_worker_model_unserved_error_rows_total', 'counter', 'Output rows whose unserved signal (a shadow, or the canary\'s other side) is null because that model failed, per slot.', unserved.map(([s, n]) => [`,slot="${label(s)}"`, n]));
   metric('lockstep_worker_redis_up', 'gauge', '1 when the last Redis round trip succeeded.', [['', h.healthy ? 1 : 0]]);
   metric('lockstep_worker_last_ok_timestamp_seconds', 'gauge', 'When a Redis round trip last succeeded (unix seconds).', [['', h.lastOkAt / 1000]]);
   metric('lockstep_worker_redis_data_lost', 'gauge', '1 when Redis lost the deployment\'s data (streams and checkpoints gone) and the worker stopped for it.', [['', h.dataLost ? 1 : 0]]);
