@@ -90,11 +90,28 @@ const retime = (it: ExecItem, ts: bigint): ExecItem => {
   return { ...it, ts };
 };
 
-/** A raw event of the input stream: the parent's symbol is an input, anything else moves the clock. */
-export function pushMarket(st: ExecFoldState, ev: MarketEvent, sink: ExecSink): void {
-  if (ev.kind === 'heartbeat' || ev.symbol !== st.algo.parent.symbol) advanceMark(st.merge, MARKET, ev.tsRecv);
-  else enqueue(st.merge, MARKET, { kind: 'market', ts: ev.tsRecv, ev }, retime);
+/**
+ * A raw event of the input stream: the parent's symbol is an input, anything else moves the clock.
+ * `at`: when the algorithm reads it, the event's ts_recv (live, `--fills`) or that plus the
+ * simulator's feed latency (run-execute.ts); the event itself keeps its ts_recv.
+ */
+export function pushMarket(st: ExecFoldState, ev: MarketEvent, sink: ExecSink, at: bigint = ev.tsRecv): void {
+  if (ev.kind === 'heartbeat' || ev.symbol !== st.algo.parent.symbol) advanceMark(st.merge, MARKET, at);
+  else enqueue(st.merge, MARKET, { kind: 'market', ts: at, ev }, retime);
   drain(st, sink);
+}
+
+/** A cancel report of this parent already decoded (the simulator's, run-execute.ts). */
+export function pushReport(st: ExecFoldState, report: CancelReport, sink: ExecSink): void {
+  enqueue(st.merge, REPORTS, { kind: 'report', ts: report.tsRecv, report }, retime);
+  drain(st, sink);
+}
+
+/** The time of the earliest input held in the fold (waiting for the watermarks), or null when none is. */
+export function nextHeldAt(st: ExecFoldState): bigint | null {
+  let t: bigint | null = null;
+  for (const q of st.merge.queues) if (q.head < q.rows.length && (t === null || q.rows[q.head].ts < t)) t = q.rows[q.head].ts;
+  return t;
 }
 
 /** An entry of the fills stream: a fill of this parent, a bad entry, or (anything else) only its time. */
@@ -198,7 +215,9 @@ function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
   switch (it.kind) {
     case 'market': {
       const ev = it.ev;
-      if (ev.kind === 'trade' && it.ts >= a.parent.start && it.ts < a.parent.end && ev.size > 0) {
+      // the window's prints by the market's own clock (ts_recv), not by when the algorithm reads
+      // them: with a feed latency the last ones are read after the end and the first ones before the start
+      if (ev.kind === 'trade' && ev.tsRecv >= a.parent.start && ev.tsRecv < a.parent.end && ev.size > 0) {
         st.volume += ev.size;
         st.notional += ev.price * ev.size;
       }
