@@ -19,7 +19,20 @@
  *     (it completed, or its settle time ran out) changes nothing.
  * A strict item waits for the others to pass its time and a tie picks the lower stream, so the
  * merge equals one stable sort of the streams by (time, stream): a replay with every stream in
- * hand takes the same order. The window's end is a timer: `onTime(end)` runs once every stream
+ * hand takes the same order.
+ *
+ * Why the market first at one instant (the simulator replay, run-execute.ts, runs this fold too;
+ * its own loop read reports, then kill changes, then the market, and on ties gave other orders:
+ * mostly POV, whose target rises with a print read before the fill that print made):
+ * - causality: with zero latency a fill (or a cancel report) at T can follow from a decision on
+ *   the market event at T, never the reverse (the market is not ours); a sort with fills first
+ *   would put such a fill before the order it fills and refuse it as an unknown child;
+ * - live: a market event at T is applied once every stream has reached T, without waiting for
+ *   the gateway to pass T;
+ * - a print and our fill of the same exchange instant arriving together is a tie of the latency
+ *   model (feed = response), not a fact of the venue: a venue whose fills come first is a shorter
+ *   response latency. At a tie the algorithm decides without a fill it has not read, and never
+ *   overfills for it (the child's lots count as working until its fill or cancel report). The window's end is a timer: `onTime(end)` runs once every stream
  * has reached `end`, before any input at `end` (as run-execute.ts reads the end).
  *
  * Fills are checked before the algorithm sees them: a fill id seen before, a fill of another

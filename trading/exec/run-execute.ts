@@ -87,11 +87,12 @@ export async function runExecute(o: ExecuteOptions & { inputsOut?: string }): Pr
   const { parent, cfg, instrument, ins, latency, notes } = await execSetup(o);
   const { start, end } = parent;
   const st = initExecFold(parent, cfg);
-  const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, strategy: parent.id, fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: ins.moneyGrid } });
+  const ex = sim.createSimulator({ instrument, queueModel: queueModel(o.queue ?? 'risk-averse'), latency, account: 'sim', strategy: parent.id, fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: ins.moneyGrid } });
   const actions: OrderAction[] = [];
   const deadLetters: string[] = [];
   const inputs: string[] | null = o.inputsOut ? [] : null;
   const feed = latency.feedNs;
+  // (account 'sim', as the test gateway's fills: a fill needs one to be written to an inputs file)
   // the fold's orders go to the exchange as they are decided (they reach it entry later)
   const sink = (x: ExecOutput) => {
     if (x.kind === 'dead') {
