@@ -4,7 +4,8 @@
  *
  * Both read the same selection (one catalog date, one symbol, its book, quotes and trades) from the
  * same Parquet files through the same merge; the replay folds the default factor set over it and
- * writes the factor table (`runReplay`), execute runs the algorithm, the fill simulator and the TCA
+ * writes the factor table (`runReplay`), execute runs the fill simulator and the execution fold
+ * (exec-fold.ts, the live run's, fed the simulator's fills and cancel reports) and the TCA
  * (`runExecute`, a TWAP over the data's whole span, to the minute). Figures: events/s of each (events of the symbol
  * over wall time of the run, file opening included), best of `rounds` alternating runs each, and
  * their ratio. The replay's count also holds the catalog's heartbeats (both read them; execute counts

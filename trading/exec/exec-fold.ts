@@ -19,7 +19,20 @@
  *     (it completed, or its settle time ran out) changes nothing.
  * A strict item waits for the others to pass its time and a tie picks the lower stream, so the
  * merge equals one stable sort of the streams by (time, stream): a replay with every stream in
- * hand takes the same order. The window's end is a timer: `onTime(end)` runs once every stream
+ * hand takes the same order.
+ *
+ * Why the market first at one instant (the simulator replay, run-execute.ts, runs this fold too;
+ * its own loop read reports, then kill changes, then the market, and on ties gave other orders:
+ * mostly POV, whose target rises with a print read before the fill that print made):
+ * - causality: with zero latency a fill (or a cancel report) at T can follow from a decision on
+ *   the market event at T, never the reverse (the market is not ours); a sort with fills first
+ *   would put such a fill before the order it fills and refuse it as an unknown child;
+ * - live: a market event at T is applied once every stream has reached T, without waiting for
+ *   the gateway to pass T;
+ * - a print and our fill of the same exchange instant arriving together is a tie of the latency
+ *   model (feed = response), not a fact of the venue: a venue whose fills come first is a shorter
+ *   response latency. At a tie the algorithm decides without a fill it has not read, and never
+ *   overfills for it (the child's lots count as working until its fill or cancel report). The window's end is a timer: `onTime(end)` runs once every stream
  * has reached `end`, before any input at `end` (as run-execute.ts reads the end).
  *
  * Fills are checked before the algorithm sees them: a fill id seen before, a fill of another
@@ -90,11 +103,28 @@ const retime = (it: ExecItem, ts: bigint): ExecItem => {
   return { ...it, ts };
 };
 
-/** A raw event of the input stream: the parent's symbol is an input, anything else moves the clock. */
-export function pushMarket(st: ExecFoldState, ev: MarketEvent, sink: ExecSink): void {
-  if (ev.kind === 'heartbeat' || ev.symbol !== st.algo.parent.symbol) advanceMark(st.merge, MARKET, ev.tsRecv);
-  else enqueue(st.merge, MARKET, { kind: 'market', ts: ev.tsRecv, ev }, retime);
+/**
+ * A raw event of the input stream: the parent's symbol is an input, anything else moves the clock.
+ * `at`: when the algorithm reads it, the event's ts_recv (live, `--fills`) or that plus the
+ * simulator's feed latency (run-execute.ts); the event itself keeps its ts_recv.
+ */
+export function pushMarket(st: ExecFoldState, ev: MarketEvent, sink: ExecSink, at: bigint = ev.tsRecv): void {
+  if (ev.kind === 'heartbeat' || ev.symbol !== st.algo.parent.symbol) advanceMark(st.merge, MARKET, at);
+  else enqueue(st.merge, MARKET, { kind: 'market', ts: at, ev }, retime);
   drain(st, sink);
+}
+
+/** A cancel report of this parent already decoded (the simulator's, run-execute.ts). */
+export function pushReport(st: ExecFoldState, report: CancelReport, sink: ExecSink): void {
+  enqueue(st.merge, REPORTS, { kind: 'report', ts: report.tsRecv, report }, retime);
+  drain(st, sink);
+}
+
+/** The time of the earliest input held in the fold (waiting for the watermarks), or null when none is. */
+export function nextHeldAt(st: ExecFoldState): bigint | null {
+  let t: bigint | null = null;
+  for (const q of st.merge.queues) if (q.head < q.rows.length && (t === null || q.rows[q.head].ts < t)) t = q.rows[q.head].ts;
+  return t;
 }
 
 /** An entry of the fills stream: a fill of this parent, a bad entry, or (anything else) only its time. */
@@ -198,7 +228,9 @@ function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
   switch (it.kind) {
     case 'market': {
       const ev = it.ev;
-      if (ev.kind === 'trade' && it.ts >= a.parent.start && it.ts < a.parent.end && ev.size > 0) {
+      // the window's prints by the market's own clock (ts_recv), not by when the algorithm reads
+      // them: with a feed latency the last ones are read after the end and the first ones before the start
+      if (ev.kind === 'trade' && ev.tsRecv >= a.parent.start && ev.tsRecv < a.parent.end && ev.size > 0) {
         st.volume += ev.size;
         st.notional += ev.price * ev.size;
       }

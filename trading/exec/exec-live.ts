@@ -273,6 +273,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       }
       else await sleep(pollMs);
     }
+    if (tca === null && stop) tca = await stoppedTca(r, keys, st, o.setup, log);
     if (o.ordersOut) writeOrders(o.ordersOut, actions, st.fills);
     if (o.inputsOut) writeFileSync(o.inputsOut, inputs.join('\n') + (inputs.length ? '\n' : ''));
     return { written: stats.written, actions, deadLetters: stats.deadLetters, state: st, tca };
@@ -286,6 +287,27 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     process.off('SIGINT', onSignal);
     r.disconnect();
   }
+}
+
+/**
+ * Stopped by SIGTERM/SIGINT before the parent ended (ROADMAP: such a run wrote no TCA): the TCA of
+ * what was done so far, logged and written to `<ns>:exec:<parent>:tca` with `stopped: true` and
+ * the event time the fold had reached: the fills applied, the window's prints read, and the
+ * opportunity cost of the rest at the last mid read (the window's end mid is not known yet). Null
+ * (nothing written) when the window had not started.
+ */
+async function stoppedTca(r: RedisClient, keys: KeyLayout, st: ExecFoldState, setup: ExecSetup, log: (s: string) => void): Promise<TcaReport | null> {
+  if (st.algo.arrivalMid === null) return null;
+  const tca = execTca(st.endMid !== null ? st : { ...st, endMid: st.algo.lastMid }, setup.ins);
+  const at = globalMark(st.merge);
+  log(`execute: ${st.algo.parent.id} stopped at event time ${at ?? 'none'} before the parent ended: the TCA of what was done so far (${st.algo.filled} of ${st.algo.parent.qty} lots filled, ${st.algo.sent} child orders)`);
+  try {
+    await r.set(execTcaKey(keys, st.algo.parent.id), JSON.stringify({ ...tca, stopped: true, eventTime: at === null ? null : String(at) }));
+  } catch (e) {
+    if (!isTransientRedisError(e)) throw e;
+    log(`execute: redis: ${(e as Error).message}; the stopped run's TCA is printed only`);
+  }
+  return tca;
 }
 
 /**

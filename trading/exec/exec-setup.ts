@@ -2,7 +2,9 @@
  * The parent order and the algorithm's configuration from `lockstep execute`'s flags, built one way
  * for the two runs that must agree byte for byte: live (exec-live.ts) and the replay over a live
  * run's fills (run-execute-fills.ts). Built as run-execute.ts builds them for the simulator (the
- * same defaults: cancels count as working for 2 × (entry + response) + feed latency).
+ * same defaults: cancels count as working for 2 × (entry + response) + feed latency, or until the
+ * venue's report: the simulator and the test gateway confirm every cancel, at zero latency too, where
+ * a child cancelled on the market event of an instant may have filled on it: its fill comes after).
  */
 import { UsageError } from '../../core/errors.ts';
 import { dateStartNs } from '../../replay/catalog.ts';
@@ -52,6 +54,6 @@ export async function execSetup(o: Omit<ExecuteOptions, 'catalog'> & { id?: stri
   }
   const latency = sim.latencyFromMs(o.latencyMs ?? 1);
   const parent: ParentOrder = { id: o.id ?? `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency };
-  const cfg: ExecConfig = { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, cancelAcks: latency.entryNs + latency.responseNs + latency.feedNs > 0n, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition };
+  const cfg: ExecConfig = { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, cancelAcks: true, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition };
   return { parent, cfg, instrument, ins, latency, notes };
 }

@@ -7,7 +7,8 @@
  * it read them.
  *
  * The algorithm reads a market event at its ts_recv (no simulated feed latency: live reads the
- * stream at the events' own times) and a fill at its ts_recv. The market events are the symbol's
+ * stream at the events' own times; `feedNs`, in process only, adds the simulator replay's, so its
+ * own inputs file gives its orders back) and a fill at its ts_recv. The market events are the symbol's
  * from 00:00 of the date to the end of the window (live must be fed from before the window
  * starts, from the data's first event of the day, for the two to see the same book).
  */
@@ -62,7 +63,7 @@ export function pushInputs(st: ExecFoldState, setup: ExecSetup, lines: readonly 
 }
 
 /** Runs the parent over the catalog day with the file's fills; the same result shape as the simulator's run. */
-export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: string }): Promise<ExecuteResult & { deadLetters: string[] }> {
+export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: string; feedNs?: bigint }): Promise<ExecuteResult & { deadLetters: string[] }> {
   const setup = await execSetup(o);
   const dates = catalogDates(o.catalog);
   if (!dates.includes(o.date)) throw new UsageError(`--date ${o.date}: catalog ${o.catalog} has no data for it; dates present: ${dates.join(', ') || 'none'}`);
@@ -74,6 +75,8 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
   const deadLetters: string[] = [];
   const sink = (x: ExecOutput) => (x.kind === 'action' ? actions.push(x.action) : deadLetters.push(`${x.tag ?? ''}: ${x.reason}`));
   const { start, end } = setup.parent;
+  // the simulator replay's feed latency (its inputs file, run-execute.ts); none live and from the CLI
+  const feed = o.feedNs ?? 0n;
   const sel = await openSelection({ catalog: o.catalog, date: o.date, symbols: [o.symbol], kinds: ['book', 'quote', 'trade'] });
   const t0 = performance.now();
   let events = 0;
@@ -87,7 +90,7 @@ export async function runExecuteFills(o: ExecuteOptions & { id?: string; fills: 
       last = ev.tsRecv;
       if (ev.tsRecv >= end) break;
       events++;
-      pushMarket(st, ev, sink);
+      pushMarket(st, ev, sink, ev.tsRecv + feed);
     }
   } finally {
     await sel.close();
