@@ -39,6 +39,8 @@ describe.skipIf(chromiumSkipReason !== null)('bench report', () => {
     }
     expect(r.report.maxRssMb).toBe(Math.max(...r.report.runs.map((x) => x.maxRssMb)));
     expect(r.ratios.reportVsRaw).toBeCloseTo(r.report.seconds / r.raw.seconds, 9);
+    expect(r.raw.cpuSeconds).toBeGreaterThan(0);
+    expect(r.ratios.reportCpuVsRaw).toBeCloseTo(r.report.cpuSeconds / r.raw.cpuSeconds, 9);
     // three fixture symbols, five panels each, every one holding its drawn canvas
     expect([r.html.symbols, r.html.charts]).toEqual([3, 15]);
     expect(r.html.bytes).toBe(statSync(join(dir, 'bench', 'report-bench.html')).size);

@@ -18,7 +18,7 @@ const builder = (y: Argv) =>
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
     .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
-    .option('only', { type: 'string', describe: 'gate, gate-spread, gate-slowdown: run only these benchmarks, comma-separated (replay, live, factors, wide, training, historical); the others are not judged' })
+    .option('only', { type: 'string', describe: 'gate, gate-spread, gate-slowdown: run only these benchmarks, comma-separated (replay, live, factors, wide, training, historical, report); the others are not judged' })
     .option('runs', { type: 'number', describe: 'gate-spread: quick gates to run now (0: judge the runs already in --dir); gate-slowdown: gate runs per patched copy (default 1); report: times the page is opened in Chromium (default 5)' })
     .option('slow', { type: 'string', describe: 'gate-slowdown: what the patched copy does twice: ema, fold or both (default both)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
