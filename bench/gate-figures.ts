@@ -13,6 +13,7 @@ import type { FactorBenchResult } from './factor-bench.ts';
 import type { HistoricalBenchResult } from './historical-bench.ts';
 import type { LiveBenchResult } from './live-bench.ts';
 import type { ReplayBenchResult } from './replay-bench.ts';
+import type { ReportBenchResult } from './report-bench.ts';
 import type { TrainingSetBenchResult } from './training-set-bench.ts';
 import type { WideBenchResult } from './wide-bench.ts';
 
@@ -47,6 +48,7 @@ export interface BenchResults {
   trainingSet?: TrainingSetBenchResult;
   historical?: HistoricalBenchResult;
   wide?: WideBenchResult;
+  report?: ReportBenchResult;
 }
 
 /**
@@ -199,6 +201,17 @@ const DEFS: FigureDef[] = [
   { id: 'wide.read_vs_raw', name: 'client 1 x 1,000 read p99 ÷ raw HMGET p99 (faster of lean and ioredis)', unit: '×', better: 'lower', relative: true, extract: (r) => r.wide?.readRatio ?? null },
   { id: 'wide.read_p99', name: 'client 1 x 1,000 read p99', unit: 'ms', better: 'lower', relative: false, extract: (r) => r.wide?.reads[0]?.p99Ms ?? null },
   { id: 'wide.read_raw_p99', name: 'raw HMGET 1 x 1,000 read p99, faster connection (peer)', unit: 'ms', better: 'lower', relative: false, extract: (r) => (r.wide && r.wide.reads.length >= 3 ? Math.min(r.wide.reads[1].p99Ms, r.wide.reads[2].p99Ms) : null) },
+  // `lockstep report` (bench/report-bench.ts, issue 19): the CLI in a child process on the mode's
+  // day factor table against parquet-wasm decoding the same table in the same run; the page opened
+  // in headless Chromium (navigation start → every chart drawn, the slowest of the opens)
+  // CPU time (the child's every thread ÷ this process's decode): the wall times of both swung 2-4x
+  // between runs minutes apart at load 9-12, their CPU times by a few per cent
+  { id: 'report.cpu_vs_raw', name: 'lockstep report CPU time ÷ raw parquet-wasm decode CPU time, same table', unit: '×', better: 'lower', relative: true, extract: (r) => r.report?.ratios.reportCpuVsRaw ?? null },
+  { id: 'report.rate', name: 'lockstep report, factor-table rows', unit: 'rows/s', better: 'higher', relative: false, machinePeer: 'report.raw_rate', extract: (r) => r.report?.report.rowsPerSec ?? null },
+  { id: 'report.raw_rate', name: 'raw parquet-wasm decode of the report\'s table (peer)', unit: 'rows/s', better: 'higher', relative: false, extract: (r) => r.report?.raw.rowsPerSec ?? null },
+  { id: 'report.peak_rss', name: 'lockstep report peak RSS (its own process)', unit: 'MB', better: 'lower', relative: false, extract: (r) => r.report?.report.maxRssMb ?? null },
+  { id: 'report.open_ms', name: 'report page opens in Chromium, every chart drawn (slowest open)', unit: 'ms', better: 'lower', relative: false, extract: (r) => r.report?.open.maxMs ?? null },
+  { id: 'report.page_kb', name: 'report page size', unit: 'KB', better: 'lower', relative: false, extract: (r) => (r.report ? r.report.html.bytes / 1024 : null) },
 ];
 
 /** Every figure the gate knows, in table order. */

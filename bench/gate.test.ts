@@ -14,6 +14,7 @@ import type { HistoricalBenchResult, HistoricalPhaseResult } from './historical-
 import { DEFAULT_BASELINE, DEFAULT_BUDGETS } from './gate.ts';
 import type { LiveBenchResult } from './live-bench.ts';
 import type { ReplayBenchResult } from './replay-bench.ts';
+import type { ReportBenchResult } from './report-bench.ts';
 import type { TrainingSetBenchResult } from './training-set-bench.ts';
 import type { WideBenchResult } from './wide-bench.ts';
 
@@ -170,7 +171,26 @@ function results(over: { readsOmit?: string } = {}): BenchResults {
     trainingSet: { seconds: 16, eventsPerSec: 125_000, rows: 600_000, sample: 'every:1s', labels: 'fwd_return:5m,fwd_vol:5m' },
     ratio: 0.625,
   };
-  return { replay, factors, live, trainingSet, historical: historical(), wide: wide() };
+  return { replay, factors, live, trainingSet, historical: historical(), wide: wide(), report: report() };
+}
+
+/** A report benchmark's result: 1 M rows, the CLI 3x the raw decode, the slowest open 900 ms. */
+function report(): ReportBenchResult {
+  const run = { seconds: 6, cpuSeconds: 5, maxRssMb: 300 };
+  return {
+    preset: 'day',
+    table: 'report-factors-day.parquet',
+    rows: 1_000_000,
+    rowGroups: 16,
+    tableMb: 60,
+    raw: { seconds: 2, cpuSeconds: 2, rowsPerSec: 500_000 },
+    report: { seconds: 6, cpuSeconds: 5, maxRssMb: 320, rowsPerSec: 1_000_000 / 6, runs: [run, { ...run, maxRssMb: 320 }] },
+    html: { bytes: 1_024_000, charts: 20, symbols: 10 },
+    open: { medianMs: 700, maxMs: 900, medianReadyMs: 300, medianLoadMs: 690, runs: [{ ms: 700, readyMs: 300, loadMs: 690 }, { ms: 900, readyMs: 350, loadMs: 880 }] },
+    ratios: { reportVsRaw: 3, reportCpuVsRaw: 2.5 },
+    targets: { rssMb: 1024, openMs: 2000, rssMet: true, openMet: true },
+    loadAvg: [1, 1, 1],
+  };
 }
 
 /** A wide benchmark's result: the 1,000-column set 3x the default's fastest round, reads 1.5x raw. */
@@ -244,6 +264,12 @@ describe('extractFigures', () => {
     expect(v['wide.read_vs_raw']).toBe(1.5);
     expect(v['wide.read_p99']).toBe(1.2);
     expect(v['wide.read_raw_p99']).toBe(0.8); // the faster of the two raw connections
+    expect(v['report.cpu_vs_raw']).toBe(2.5); // CPU ÷ CPU, not the wall-time ratio
+    expect(v['report.rate']).toBeCloseTo(1_000_000 / 6, 9);
+    expect(v['report.raw_rate']).toBe(500_000);
+    expect(v['report.peak_rss']).toBe(320); // the largest over the CLI runs
+    expect(v['report.open_ms']).toBe(900); // the slowest open, not the median
+    expect(v['report.page_kb']).toBe(1000);
     for (const x of Object.values(v)) expect(Number.isFinite(x)).toBe(true);
   });
 
@@ -487,7 +513,7 @@ describe('renderGateTable', () => {
 describe('budgets and baseline files', () => {
   it('the committed budgets gate every figure but the peers, in both modes, with goals on known figures', () => {
     const b = budgets();
-    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99', 'factors.peer_rate', 'training.replay_rate', 'historical.duckdb_rate', 'wide.read_raw_p99'];
+    const peers = ['replay.raw_rate', 'replay.encode_rate', 'live.read_raw_p99', 'live.echo_latency_p99', 'factors.peer_rate', 'training.replay_rate', 'historical.duckdb_rate', 'wide.read_raw_p99', 'report.raw_rate'];
     for (const m of ['quick', 'full'] as const) {
       expect(Object.keys(b.modes[m].figures).sort()).toEqual(FIGURES.map((f) => f.id).filter((id) => !peers.includes(id)).sort());
       for (const e of Object.values(b.modes[m].figures)) expect(e.budget).toBeGreaterThan(0);

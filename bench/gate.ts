@@ -19,7 +19,10 @@
  * full: the 5 dates `lockstep bench training-set --preset day` runs, ~25 M events) and the
  * historical-features one (historicalFeatures ÷ DuckDB's ASOF JOIN on the replay's factor table of
  * the mode's day: quick 200k entity rows against ~1.1 M factor rows, full 1 M against ~5.5 M).
- * Quick mode adds about a minute for the two, generating their data included.
+ * Quick mode adds about a minute for the two, generating their data included. Last, the report
+ * benchmark (bench/report-bench.ts): `lockstep report` on the mode's day replayed into a factor
+ * table (quick ~1.1 M rows, full 5.47 M), against a raw decode of that table, and the page opened
+ * in headless Chromium (about a minute and a half in quick mode on a loaded 2-core VM).
  *
  * Benchmarks run replay (child processes), then live (while this process's heap is still small:
  * GC pauses would be measured as read latency), then factors (holds its events in memory), then
@@ -68,7 +71,7 @@ export interface GateOptions {
 }
 
 /** The gate's benchmarks, as `--only` names them; each figure id starts with its benchmark's. */
-export const GATE_BENCHES = ['replay', 'live', 'factors', 'wide', 'training', 'historical'] as const;
+export const GATE_BENCHES = ['replay', 'live', 'factors', 'wide', 'training', 'historical', 'report'] as const;
 export type GateBench = (typeof GATE_BENCHES)[number];
 
 /** Budgets with the figures of benchmarks not in `only` removed (they then show as info, unjudged). */
@@ -181,8 +184,8 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   };
 
   const settings = opts.quick
-    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, wide: { events: 200_000, runs: 5, reads: 5_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 } }
-    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, wide: { events: 500_000, runs: 5, reads: 10_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 } };
+    ? { data: `day preset, ${QUICK_SYMBOLS} symbols, seed ${QUICK_SEED}`, replay: { repeat: 3 }, live: { seconds: 5, rates: [5_000], drainEvents: 100_000 }, factors: { events: 200_000 }, wide: { events: 200_000, runs: 5, reads: 5_000 }, trainingSet: { preset: 'day' as const, symbols: QUICK_SYMBOLS, days: 2 }, historical: { entities: 200_000 }, report: { repeat: 3, opens: 5 } }
+    : { data: 'day preset, 50 symbols, seed 42', replay: { repeat: 3 }, live: { seconds: 10, rates: [10_000, 50_000], drainEvents: 300_000 }, factors: { events: 2_000_000 }, wide: { events: 500_000, runs: 5, reads: 10_000 }, trainingSet: { preset: 'day' as const, symbols: 50, days: 5 }, historical: { entities: 1_000_000 }, report: { repeat: 3, opens: 5 } };
   if (opts.quick) await step('data', () => ensureQuickCatalog(dir, log));
 
   const { benchReplay } = await import('./replay-bench.ts');
@@ -191,6 +194,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const { benchTrainingSet } = await import('./training-set-bench.ts');
   const { benchHistorical } = await import('./historical-bench.ts');
   const { benchWide } = await import('./wide-bench.ts');
+  const { benchReport } = await import('./report-bench.ts');
   const results: BenchResults = {};
   // arrow: the same replay writing Arrow IPC, a phase of its own beside the Parquet one
   if (runs('replay')) results.replay = await step('replay', () => benchReplay({ preset: 'day', dir, repeat: settings.replay.repeat, arrow: true }));
@@ -203,6 +207,8 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   }
   if (runs('training')) results.trainingSet = await step('training set', () => benchTrainingSet({ dir, ...settings.trainingSet }));
   if (runs('historical')) results.historical = await step('historical features', () => benchHistorical({ dir, entities: settings.historical.entities }));
+  // the mode's day replayed once into its own factor table, reported by the CLI and opened in Chromium
+  if (runs('report')) results.report = await step('report', () => benchReport({ preset: 'day', dir, ...settings.report }));
 
   const values = extractFigures(results);
   const report = evaluateGate(mode, values, budgets, baseline);

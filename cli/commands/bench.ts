@@ -4,13 +4,13 @@ import type { ArgsOf, ParsedArgs } from '../options.ts';
 
 const builder = (y: Argv) =>
   y
-    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | pnl-live | kill | dashboard | gate-spread | gate-slowdown (omit with --gate)' })
+    .positional('what', { type: 'string', describe: 'replay | factors | wide | live | historical | training-set | onnx | weights | models | pnl | pnl-live | kill | dashboard | report | gate-spread | gate-slowdown (omit with --gate)' })
     .option('gate', { type: 'boolean', describe: 'release gate: run all benchmarks, check bench/budgets.json and bench/baseline.json; exit 1 on a breach' })
     .option('quick', { type: 'boolean', describe: 'gate: the CI-sized run (~1M-event day, ~2 min on 2 cores)' })
     .option('update-baseline', { type: 'boolean', describe: 'gate: record this run as the baseline of its mode (refused if over budget)' })
     .option('budgets', { type: 'string', describe: 'gate: budgets file (default bench/budgets.json)' })
     .option('baseline', { type: 'string', describe: 'gate: baseline file (default bench/baseline.json)' })
-    .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const, describe: 'replay, factors, training-set: the generated day (tiny ~50k events, day ~5M, big ~50M)' })
+    .option('preset', { choices: ['tiny', 'day', 'big'] as const, default: 'day' as const, describe: 'replay, factors, training-set, report: the generated day (tiny ~50k events, day ~5M, big ~50M)' })
     .option('dir', { type: 'string', default: 'out/bench', describe: 'working directory for generated data' })
     .option('json', { type: 'string', describe: 'also write the results as JSON here (gate: default out/bench/gate.json)' })
     .option('seconds', { type: 'number', describe: 'live, dashboard: seconds per run (default 10); kill: seconds of feed (default 20)' })
@@ -18,8 +18,8 @@ const builder = (y: Argv) =>
     .option('peer', { type: 'boolean', describe: 'live: also run the echo relay peer at each rate (default true; --no-peer skips it)' })
     .option('days', { type: 'number', describe: 'training-set: generated dates to build over (default 5)' })
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
-    .option('only', { type: 'string', describe: 'gate, gate-spread, gate-slowdown: run only these benchmarks, comma-separated (replay, live, factors, wide, training, historical); the others are not judged' })
-    .option('runs', { type: 'number', describe: 'gate-spread: quick gates to run now (0: judge the runs already in --dir); gate-slowdown: gate runs per patched copy (default 1)' })
+    .option('only', { type: 'string', describe: 'gate, gate-spread, gate-slowdown: run only these benchmarks, comma-separated (replay, live, factors, wide, training, historical, report); the others are not judged' })
+    .option('runs', { type: 'number', describe: 'gate-spread: quick gates to run now (0: judge the runs already in --dir); gate-slowdown: gate runs per patched copy (default 1); report: times the page is opened in Chromium (default 5)' })
     .option('slow', { type: 'string', describe: 'gate-slowdown: what the patched copy does twice: ema, fold or both (default both)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
@@ -73,7 +73,7 @@ async function single(a: BenchArgs): Promise<void> {
   }
   const gateOnly = { quick: a.quick, 'update-baseline': a.updateBaseline, budgets: a.budgets, baseline: a.baseline, only: a.only };
   for (const [flag, v] of Object.entries(gateOnly)) if (v !== undefined && v !== false) throw new UsageError(`--${flag} only applies with --gate`);
-  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, gate-spread, gate-slowdown) or --gate');
+  if (a.what === undefined) throw new UsageError('choose a benchmark (replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, report, gate-spread, gate-slowdown) or --gate');
   if (a.what === 'replay') {
     const { benchReplay } = await import('../../bench/replay-bench.ts');
     await benchReplay({ preset: a.preset, dir: a.dir, json: a.json, arrow: true });
@@ -123,6 +123,14 @@ async function single(a: BenchArgs): Promise<void> {
     await benchPnlLive({ rate: rates?.[0], seconds: a.seconds, json: a.json });
     return;
   }
+  if (a.what === 'report') {
+    if (a.runs !== undefined && (!Number.isInteger(a.runs) || a.runs <= 0)) throw new UsageError(`--runs ${a.runs}: give a positive whole number of page opens`);
+    const { benchReport } = await import('../../bench/report-bench.ts');
+    const r = await benchReport({ preset: a.preset, dir: a.dir, json: a.json, opens: a.runs });
+    // over the issue's targets: the figures are printed, and the exit status says so
+    if (!r.targets.rssMet || !r.targets.openMet) process.exitCode = 1;
+    return;
+  }
   if (a.what === 'weights') {
     const { benchWeights } = await import('../../bench/weights-bench.ts');
     await benchWeights({ json: a.json });
@@ -149,13 +157,13 @@ async function single(a: BenchArgs): Promise<void> {
     await benchOnnx({ json: a.json });
     return;
   }
-  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, gate-spread, gate-slowdown`);
+  throw new UsageError(`unknown benchmark "${a.what}"; available: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, report, gate-spread, gate-slowdown`);
 }
 
 /** `lockstep bench [what]`: one benchmark, or `--gate` for all of them against the budgets. */
 export const benchCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
   command: 'bench [what]',
-  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, gate-spread, gate-slowdown; --gate checks them all against budgets and baseline',
+  describe: 'benchmarks: replay, factors, wide, live, historical, training-set, onnx, weights, models, pnl, pnl-live, kill, dashboard, report, gate-spread, gate-slowdown; --gate checks them all against budgets and baseline',
   builder,
   handler: (a) => (a.gate ? gate(a) : single(a)),
 };
