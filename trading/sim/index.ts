@@ -14,5 +14,3 @@ export type { FeeConfig, Liquidity, SimReport } from './reports.ts';
 export { priceToTicks, sizeToLots, tradeTicks } from './ticks.ts';
 export type { DepthFrom } from './book.ts';
 export { OffGridPriceError, SimInputError } from './errors.ts';
-export { createSession, feed, finish, undelivered } from './session.ts';
-export type { Algo, AlgoInput, Session } from './session.ts';
