@@ -126,7 +126,7 @@ describe('live weights', () => {
     const again = cli('weights', '--redis', redis.url, '--ns', keys.ns, '--config', join(dir, 'w.json'), '--exit-when-idle', '300');
     expect(again.stderr).toBe('');
     expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^weights: resuming from the checkpoint at t=${last.t} \\(shards after \\(\\d+-\\d+ \\(\\d+-\\d+\\)\n`));
+    expect(again.stdout).toMatch(new RegExp(`^weights: resuming from the checkpoint at t=${last.t} \\(shards after \\(\\d+-\\d+ \\(\\d+-\\d+; inputs after -\\)\n`));
     expect(again.stdout.split('\n').slice(1).join('\n')).toBe(`weights: following 2 shards of wl (records up to t=${last.t} already written)\nweights: stopped, 0 rebalances written\n`);
     expect(await client.xlen(weightsLogKey(keys))).toBe(78);
 
