@@ -1,8 +1,8 @@
 /**
  * On-demand rebalances and the kill switch in the live weights driver, with a real redis-server and
  * the real CLI: the feed publishes a generated day to 2 shards, 2 workers compute it and the
- * weights driver follows them. The workers are paused mid-day (the shards' time then stays there)
- * while the operator acts, so the driver reads each act mid-day: an operator kills one symbol,
+ * weights driver follows them. The day is fed in parts (the shards' time then stays where the part
+ * ends) and the operator acts between them, so the driver reads each act mid-day: one symbol killed,
  * posts a request (`lockstep weights --request`), kills everything (reduce-only), then switches
  * the switch off. The driver logs each with the event time it gave it (`<ns>:weights:inputs`);
  * every rebalance excludes exactly the symbols the log has killed before its time, the request
@@ -74,8 +74,23 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The day in the input streams: the workers then take seconds over it, and are paused where the operator acts. */
-const feed = (ns: string) => runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns, shards: 2 });
+class Cut extends Error {}
+/**
+ * The day in the input streams up to `hhmm` (UTC; the feed is stopped there and a later call
+ * resumes after what the streams hold, live/feed.ts), or to its end: the shards' time cannot pass
+ * what was fed, so the operator acts at a known point of the day whatever the machine's load.
+ */
+async function feed(ns: string, hhmm?: string): Promise<void> {
+  // small pipelines: the events queued when the feed stops are lost to this part (the next resumes with them)
+  const cut = hhmm === undefined ? null : BigInt(Date.parse(`${DATE}T${hhmm}:00Z`)) * 1_000_000n;
+  try {
+    await runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns, shards: 2, pipeline: 16, onEvent: (e) => {
+      if (cut !== null && e.tsRecv >= cut) throw new Cut();
+    } });
+  } catch (e) {
+    if (!(e instanceof Cut)) throw e;
+  }
+}
 
 /** 2 workers over the fed day, until `pause` (they stop where they are; the next ones resume there) or idle. */
 async function workers(ns: string) {
@@ -128,32 +143,27 @@ describe('live weights: requests and the kill switch', () => {
     const ns = 'wc';
     const cfg = parseWeightsConfig(JSON.stringify(CONFIG), 'w.json');
     const inputsFile = join(dir, 'inputs.jsonl');
-    await feed(ns);
-    const driver = runLiveWeights({ url: redis.url, ns, cfg, idleStopMs: 10_000, pollMs: 20, inputsOut: inputsFile }).then((v) => ({ v, e: null }), (e: unknown) => ({ v: null, e }));
-    const n = async () => client.xlen(weightsLogKey({ ns }));
+    const driver = runLiveWeights({ url: redis.url, ns, cfg, idleStopMs: 20_000, pollMs: 20, inputsOut: inputsFile }).then((v) => ({ v, e: null }), (e: unknown) => ({ v: null, e }));
     const logged = async () => client.xlen(weightsInputsKey({ ns }));
 
-    let w = await workers(ns);
-    await until('10 rebalances', async () => (await n()) >= 10);
-    await w.pause();
+    await feed(ns, '14:32');
+    await (await workers(ns)).done();
+    await until('the rebalances to 14:30', async () => (await liveLog(ns)).at(-1)?.t === BigInt(Date.parse(`${DATE}T14:30:00Z`)) * 1_000_000n);
     const victim = (await liveLog(ns))[0].symbols[1];
     await setKillSwitch(client, { ns }, { on: true, symbols: [victim], reason: 'bad prints', by: 'test' });
     const posted = cli('weights', '--request', '--redis', redis.url, '--ns', ns);
     expect(posted.status, posted.stderr).toBe(0);
     expect(posted.stdout).toMatch(new RegExp(`^weights: request \\d+-\\d+ posted to ${ns}:weights:requests for now\\n$`));
     await until('the kill and the request logged', async () => (await logged()) >= 2);
-    const at10 = await n();
-    w = await workers(ns);
-    await until('10 more rebalances', async () => (await n()) >= at10 + 10);
-    await w.pause();
+    await feed(ns, '16:02');
+    await (await workers(ns)).done();
     await setKillSwitch(client, { ns }, { on: true, reason: 'desk closed', by: 'test', mode: 'reduce-only' });
     await until('the deployment kill logged', async () => (await logged()) >= 3);
-    const at20 = await n();
-    w = await workers(ns);
-    await until('5 more rebalances', async () => (await n()) >= at20 + 5);
-    await w.pause();
+    await feed(ns, '17:02');
+    await (await workers(ns)).done();
     await setKillSwitch(client, { ns }, { on: false, by: 'test' });
     await until('the switch off logged', async () => (await logged()) >= 5);
+    await feed(ns);
     await (await workers(ns)).done();
     const d = await driver;
     if (d.e) throw d.e;
@@ -213,20 +223,24 @@ describe('live weights: requests and the kill switch', () => {
       p.stderr!.on('data', (b) => (out += b));
       return { p, out: () => out, exit: (): Promise<number | null> => (p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (c) => r(c)))) };
     };
-    await feed(ns);
     const first = driver();
-    const w = await workers(ns);
-    await until('5 rebalances', async () => (await client.xlen(weightsLogKey({ ns }))) >= 5);
-    await w.pause();
+    await feed(ns, '14:02');
+    await (await workers(ns)).done();
+    await until('the rebalances to 14:00', async () => (await liveLog(ns)).at(-1)?.t === BigInt(Date.parse(`${DATE}T14:00:00Z`)) * 1_000_000n);
     const r1 = (await client.xadd(weightsRequestsKey({ ns }), '*', 'by', 'test')) as string;
     // killed as soon as the request is logged: before or after the checkpoint that covers it
     await until('the request logged', async () => (await client.xlen(weightsInputsKey({ ns }))) >= 1);
     first.p.kill('SIGKILL');
     await first.exit();
     const r2 = (await client.xadd(weightsRequestsKey({ ns }), '*', 'by', 'test')) as string;
-    const second = driver('--exit-when-idle', '4000', '--inputs-out', join(dir, 'inputs-k.jsonl'));
-    // r2 is read once the restarted driver has caught up with the paused shards: mid-day
+    // the shards move on while the driver is down: r2 is stamped later than r1
+    await feed(ns, '14:12');
+    await (await workers(ns)).done();
+    // idle long enough to outlast the feed and the workers of the rest of the day starting
+    const second = driver('--exit-when-idle', '15000', '--inputs-out', join(dir, 'inputs-k.jsonl'));
+    // r2 is read once the restarted driver has caught up with the shards: mid-day
     await until('the second request logged', async () => (await client.xlen(weightsInputsKey({ ns }))) >= 2);
+    await feed(ns);
     await (await workers(ns)).done();
     expect(await second.exit(), second.out()).toBe(0);
     expect(second.out()).toMatch(/^weights: (resuming from the checkpoint at t=\d+ \(shards after [^;]+; inputs after \S+\)|following)/);
@@ -238,6 +252,7 @@ describe('live weights: requests and the kill switch', () => {
     const ts = live.map((r) => r.t);
     expect(new Set(ts).size).toBe(ts.length);
     expect([...ts].sort((a, b) => (a < b ? -1 : 1))).toEqual(ts);
+    expect(ctl[0].ev!.ts).toBeLessThan(ctl[1].ev!.ts);
     expect(live.filter((r) => r.trigger === 'request').map((r) => r.t)).toEqual(ctl.map((c) => c.ev!.ts));
     expectSame(live, await replayWith(join(dir, 'inputs-k.jsonl'), join(dir, 'wk.parquet')));
   }, 480_000);
