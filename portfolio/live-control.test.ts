@@ -2,9 +2,9 @@
  * On-demand rebalances and the kill switch in the live weights driver, with a real redis-server and
  * the real CLI: the feed publishes a generated day to 2 shards, 2 workers compute it and the
  * weights driver follows them. The day is fed in parts (the shards' time then stays where the part
- * ends) and the operator acts between them, so the driver reads each act mid-day: one symbol killed,
- * posts a request (`lockstep weights --request`), kills everything (reduce-only), then switches
- * the switch off. The driver logs each with the event time it gave it (`<ns>:weights:inputs`);
+ * ends) and the operator acts between them, so the driver reads each act mid-day: the operator
+ * kills one symbol and posts a request (`lockstep weights --request`), then kills everything
+ * (reduce-only), then switches the switch off. The driver logs each with the event time it gave it (`<ns>:weights:inputs`);
  * every rebalance excludes exactly the symbols the log has killed before its time, the request
  * runs at its logged time, and the whole log equals the replay `lockstep weights --inputs` of the
  * same day bit for bit. A driver SIGKILLed right after logging a request, restarted after another
@@ -92,19 +92,18 @@ async function feed(ns: string, hhmm?: string): Promise<void> {
   }
 }
 
-/** 2 workers over the fed day, until `pause` (they stop where they are; the next ones resume there) or idle. */
+/** 2 workers over what was fed, until idle (the next ones resume from their checkpoints). */
 async function workers(ns: string) {
   const ws = [0, 1].map((s) => new LiveWorker({ redis: redis.url, ns, shards: 2, owned: [s], consumer: `w${s}` }));
   for (const w of ws) await w.start();
-  // settled at once (awaited in pause/done): a failed worker must fail the test with its reason
+  // settled at once (awaited in done): a failed worker must fail the test with its reason
   const running = Promise.all(ws.map((w) => w.run({ idleStopMs: 1500 }))).then(() => null, (e: unknown) => e);
-  const end = async (stop: boolean) => {
-    if (stop) for (const w of ws) w.stop();
+  const done = async () => {
     const e = await running;
     for (const w of ws) await w.close();
     if (e) throw e;
   };
-  return { pause: () => end(true), done: () => end(false) };
+  return { done };
 }
 
 const liveLog = async (ns: string): Promise<WeightsFields[]> => ((await client.xrange(weightsLogKey({ ns }), '-', '+')) as [string, string[]][]).map(([, f]) => decodeWeightsFields(fieldsObject(f))!);
