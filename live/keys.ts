@@ -19,6 +19,8 @@
  *   <ns>:weights                    hash: the latest target weights and their rebalance time (weights-record.ts)
  *   <ns>:weights:log                stream: one entry per rebalance, the same fields
  *   <ns>:weights:state              hash: the weights driver's checkpoint (portfolio/checkpoint.ts), set in the same MULTI as the rebalances
+ *   <ns>:weights:requests           stream: on-demand rebalance requests (`lockstep weights --request`; optional field `at`, epoch ns)
+ *   <ns>:weights:inputs             stream: the requests and kill-switch changes the weights driver read, at the event time it gave them (portfolio/control.ts)
  *   <ns>:models:log                 the live deployment log (live/live/models/live-log.ts): deploys, promotes, rollbacks, late amendments
  *   <ns>:models:seen                hash: per shard, the last models-log ID its worker judged before applying more input
  *   <ns>:models:latency             hash: per worker, its models' evaluation-time histograms (live/models/latency.ts)
@@ -72,6 +74,8 @@ export const alertsStateKey = (k: { ns: string }) => `${k.ns}:alerts:state`;
 export const weightsKey = (k: { ns: string }) => `${k.ns}:weights`;
 export const weightsLogKey = (k: { ns: string }) => `${k.ns}:weights:log`;
 export const weightsStateKey = (k: { ns: string }) => `${k.ns}:weights:state`;
+export const weightsRequestsKey = (k: { ns: string }) => `${k.ns}:weights:requests`;
+export const weightsInputsKey = (k: { ns: string }) => `${k.ns}:weights:inputs`;
 
 /** Symbol names allowed in keys and the API: letters, digits and . _ - / : (at most 64). */
 export const SYMBOL_RE = /^[A-Za-z0-9._\-/:]{1,64}$/;

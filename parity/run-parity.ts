@@ -32,7 +32,7 @@ import { UsageError } from '../core/errors.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 import { captureUrl } from './row-source.ts';
-import { certifyWeights, finishWeightsDrivers, readLiveRebalances, replayRebalances, startWeightsDriver, type WeightsCertificate, type WeightsParityOptions } from './weights-parity.ts';
+import { certifyWeights, finishWeightsDrivers, readLiveControl, readLiveRebalances, replayRebalances, startWeightsDriver, type WeightsCertificate, type WeightsParityOptions } from './weights-parity.ts';
 
 // the package root: this file is parity/run-parity.ts in a checkout, dist/parity/run-parity.js when built
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
@@ -343,7 +343,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (opts.weights) {
       log('diffing the target weights of A and B');
       const liveWeights = await retryTransient(() => readLiveRebalances(url, keys), 120_000);
-      weights = certifyWeights(opts.weights, await replayRebalances(join(work, 'replay.parquet'), opts.weights.config, work), liveWeights);
+      weights = certifyWeights(opts.weights, await replayRebalances(join(work, 'replay.parquet'), opts.weights.config, work, await retryTransient(() => readLiveControl(url, keys), 120_000)), liveWeights);
     }
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 && (weights?.verdict ?? 'parity') === 'parity' ? 'parity' : 'skew',

@@ -89,6 +89,10 @@ describe('parity run with target weights', () => {
     const same = certifyWeights(o, replay, [rec(1n, [0.25, 0]), rec(2n, [-0.25, 0])]);
     expect(same.verdict).toBe('parity');
     expect(same.outputs.liveHash).toBe(same.outputs.replayHash);
+    expect(same.inputs).toEqual({ requests: 0, kills: 0 });
+    // the live drivers' control log, which the replay side took: counted in the certificate
+    const logged = certifyWeights(o, { ...replay, control: [{ kind: 'request', ts: 1n }, { kind: 'kill', ts: 1n, symbol: 'A', mode: 'halt' }, { kind: 'kill', ts: 2n, symbol: null, mode: 'off' }] }, replay.records);
+    expect(logged.inputs).toEqual({ requests: 1, kills: 2 });
     const bit = certifyWeights(o, replay, [rec(1n, [0.25, -0]), rec(2n, [-0.25, 0])]);
     expect(bit.verdict).toBe('skew');
     expect(bit.firstMismatch).toEqual({ t: '1', symbol: 'B', field: 'weight', replay: '0', live: '-0' });

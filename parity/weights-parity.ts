@@ -11,15 +11,22 @@
  * (`--exit-when-idle`): what the first one had not written yet is written by the second, from the
  * same streams, so the log is the whole day's whatever the timing. A deliberate skew
  * (`--inject-weights-skew CONFIG`) runs the live drivers with another config.
+ *
+ * Requests and kill-switch changes: the live drivers log what they read (`<ns>:weights:inputs`,
+ * portfolio/control.ts) at the event time they gave it; the replay side takes that log, as
+ * `lockstep weights --inputs` does, so a request or a kill during the run is part of what is
+ * certified. The certificate counts them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { weightsLogKey, type KeyLayout } from '../live/keys.ts';
+import { weightsInputsKey, weightsLogKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis } from '../live/redis-connect.ts';
 import { decodeWeightsFields, fieldsObject, type WeightsFields } from '../live/weights-record.ts';
 import { inputColumns, readWeightsConfig } from '../portfolio/config.ts';
+import { decodeControlFields } from '../portfolio/control.ts';
+import type { ControlEvent } from '../portfolio/fold.ts';
 import { readWeightsFile, weightsFromTable } from '../portfolio/replay-weights.ts';
 
 export interface WeightsParityOptions {
@@ -42,6 +49,8 @@ export interface WeightsCertificate {
   /** The config the live drivers ran instead (a deliberate skew). */
   injectedSkew?: { liveConfig: string; sha256: string };
   rebalances: { replay: number; live: number; matched: number; mismatched: number; onlyInReplay: number; onlyInLive: number };
+  /** The control events the live drivers logged, which the replay side took too. */
+  inputs: { requests: number; kills: number };
   /** The first difference, for a human: the rebalance time, the symbol and field, and both values. */
   firstMismatch?: { t: string; symbol: string | null; field: string; replay: string; live: string };
   /** The replay's weights file (as `lockstep weights` writes it) and an exact content hash of each side's records (equal on parity). */
@@ -107,9 +116,29 @@ export async function readLiveRebalances(url: string, keys: KeyLayout): Promise<
   }
 }
 
-/** Runs the weights fold over the replay's factor table (writing the weights file into `work`) and reads it back as records. */
-export async function replayRebalances(table: string, config: string, work: string): Promise<{ records: ComparedRebalance[]; sha256: string }> {
-  const s = await weightsFromTable(table, readWeightsConfig(config), join(work, 'weights.parquet'));
+/** The control log `<ns>:weights:inputs` (requests and kill changes at the times the live drivers gave them), as events. */
+export async function readLiveControl(url: string, keys: KeyLayout): Promise<ControlEvent[]> {
+  const r = await openRedis(url, { commandTimeoutMs: 60_000 });
+  try {
+    const log = (await r.xrange(weightsInputsKey(keys), '-', '+')) as [string, string[]][];
+    const out: ControlEvent[] = [];
+    for (const [id, f] of log) {
+      const d = decodeControlFields(f);
+      if ('bad' in d) throw new Error(`${weightsInputsKey(keys)} entry ${id}: ${d.bad}`);
+      if (d.ev !== null) out.push(d.ev);
+    }
+    return out;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/**
+ * Runs the weights fold over the replay's factor table with the live side's control events
+ * (writing the weights file into `work`) and reads it back as records.
+ */
+export async function replayRebalances(table: string, config: string, work: string, control: readonly ControlEvent[] = []): Promise<{ records: ComparedRebalance[]; sha256: string; control: readonly ControlEvent[] }> {
+  const s = await weightsFromTable(table, readWeightsConfig(config), join(work, 'weights.parquet'), [], control);
   const rows = await readWeightsFile(s.out);
   const byT = new Map<bigint, ComparedRebalance>();
   for (const x of rows) {
@@ -120,7 +149,7 @@ export async function replayRebalances(table: string, config: string, work: stri
     r.signal.push(x.signal);
     r.excluded.push(x.excluded);
   }
-  return { records: [...byT.values()], sha256: s.sha256 };
+  return { records: [...byT.values()], sha256: s.sha256, control };
 }
 
 /** The first difference between two records of one rebalance time, or null when they are the same bit for bit. */
@@ -138,7 +167,7 @@ function difference(a: ComparedRebalance, b: ComparedRebalance): WeightsCertific
 }
 
 /** Compares the two sides' rebalances (matched by time) into the weights part of the certificate. */
-export function certifyWeights(o: WeightsParityOptions, replay: { records: ComparedRebalance[]; sha256: string }, live: ComparedRebalance[]): WeightsCertificate {
+export function certifyWeights(o: WeightsParityOptions, replay: { records: ComparedRebalance[]; sha256: string; control?: readonly ControlEvent[] }, live: ComparedRebalance[]): WeightsCertificate {
   const cfg = readWeightsConfig(o.config);
   const raw = JSON.parse(readFileSync(o.config, 'utf8')) as { rebalance?: string };
   const liveByT = new Map(live.map((r) => [r.t, r]));
@@ -170,6 +199,7 @@ export function certifyWeights(o: WeightsParityOptions, replay: { records: Compa
     config: { path: o.config, sha256: sha256(readFileSync(o.config)), signal: cfg.signal, method: cfg.method, construction: cfg.construction, rebalance: String(raw.rebalance), columns: inputColumns(cfg) },
     ...(o.liveConfig !== undefined ? { injectedSkew: { liveConfig: o.liveConfig, sha256: sha256(readFileSync(o.liveConfig)) } } : {}),
     rebalances: { replay: replay.records.length, live: live.length, matched, mismatched, onlyInReplay, onlyInLive: onlyInLive.length },
+    inputs: { requests: (replay.control ?? []).filter((e) => e.kind === 'request').length, kills: (replay.control ?? []).filter((e) => e.kind === 'kill').length },
     ...(first !== null ? { firstMismatch: first } : {}),
     outputs: { replayFileSha256: replay.sha256, replayHash: rebalancesHash(replay.records), liveHash: rebalancesHash(live) },
   };

@@ -1,6 +1,7 @@
 /**
  * The weights checkpoint without Redis: a weights fold of 1-3 shards checkpointed at any point of
- * a random interleaving (rows still queued in the merge, requests pending, the grid mid-session,
+ * a random interleaving (rows still queued in the merge, requests pending, kill-switch changes in
+ * force and pending, the grid mid-session,
  * weights held, NaN and -0 values) encodes to bytes that decode and encode again to the same
  * bytes, and the restored fold continues with exactly the records of the uninterrupted one; a
  * checkpoint of another configuration, shard count or version, or a damaged one, is refused, saying why.
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeState } from '../core/state-codec.ts';
 import { decodeWeightsCheckpoint, encodeWeightsCheckpoint } from './checkpoint.ts';
 import type { WeightsConfig } from './config.ts';
-import { initWeightsFold, pushRequest, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord } from './fold.ts';
+import { initWeightsFold, pushControl, pushRequest, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord } from './fold.ts';
 
 const MIN = 60_000_000_000n;
 // 2024-03-15 13:30Z, the us-equity open
@@ -36,13 +37,21 @@ const cfg = (o: Partial<WeightsConfig> = {}): WeightsConfig => ({
   ...o,
 });
 
-type Step = { kind: 'row'; s: number; sym: number; dt: number; sig: number | null; vol: number | null; killed: number } | { kind: 'mark'; s: number; dt: number } | { kind: 'request'; s: number; dt: number };
+type Step =
+  | { kind: 'row'; s: number; sym: number; dt: number; sig: number | null; vol: number | null; killed: number }
+  | { kind: 'mark'; s: number; dt: number }
+  | { kind: 'request'; s: number; dt: number }
+  | { kind: 'ask'; s: number; dt: number; ahead: number }
+  | { kind: 'kill'; s: number; dt: number; sym: number; mode: 'off' | 'halt' | 'reduce-only' };
 const dt = fc.integer({ min: 0, max: 90 });
 const step = (k: number): fc.Arbitrary<Step> =>
   fc.oneof(
     { weight: 6, arbitrary: fc.record({ kind: fc.constant('row' as const), s: fc.nat(k - 1), sym: fc.nat(SYMS.length - 1), dt, sig: fc.option(fc.oneof(fc.double({ min: -4, max: 4 }), fc.constant(-0)), { freq: 6 }), vol: fc.option(fc.double({ min: 0.01, max: 1, noNaN: true }), { freq: 10 }), killed: fc.integer({ min: 0, max: 12 }).map((x) => (x === 0 ? 1 : 0)) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('mark' as const), s: fc.nat(k - 1), dt }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('request' as const), s: fc.nat(k - 1), dt }) },
+    // control events (requests for later times, kill-switch changes: sym past the names is 'all')
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('ask' as const), s: fc.nat(k - 1), dt, ahead: fc.integer({ min: -60, max: 300 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill' as const), s: fc.nat(k - 1), dt, sym: fc.nat(SYMS.length), mode: fc.constantFrom('off' as const, 'halt' as const, 'reduce-only' as const) }) },
   );
 
 /** Feeds steps into a fold; each shard's clock moves forward by its own dt (seconds). */
@@ -53,6 +62,8 @@ function feeder(k: number) {
     const ts = clocks[x.s];
     if (x.kind === 'row') pushRows(st, x.s, [{ symbol: SYMS[x.sym], ts, values: [x.sig, x.vol, x.killed] }], out);
     else if (x.kind === 'mark') pushWatermark(st, x.s, ts, out);
+    else if (x.kind === 'ask') pushControl(st, x.s, { kind: 'request', ts: ts + BigInt(x.ahead) * 1_000_000_000n }, out);
+    else if (x.kind === 'kill') pushControl(st, x.s, { kind: 'kill', ts, symbol: x.sym < SYMS.length ? SYMS[x.sym] : null, mode: x.mode }, out);
     else pushRequest(st, x.s, ts, out);
   };
 }
@@ -64,6 +75,7 @@ describe('weights checkpoint', () => {
   it('round-trips exactly and, restored at any point, the fold goes on with the records of the uninterrupted one', () => {
     let restoredRecords = 0;
     let queuedAtCut = 0;
+    let killsAtCut = 0;
     fc.assert(
       fc.property(scenario, ([k, steps, cut, universe]) => {
         const c = cfg({ universe });
@@ -77,13 +89,15 @@ describe('weights checkpoint', () => {
         const out: WeightsRecord[] = [];
         for (let i = 0; i < at; i++) fb(b, steps[i], (r) => out.push(r));
         const from = Array.from({ length: k }, (_, s) => (s === 0 ? '-' : `(${at}-${s})`));
-        const bytes = encodeWeightsCheckpoint(b, from);
+        const bytes = encodeWeightsCheckpoint(b, from, `(${at}-7`);
         const d = decodeWeightsCheckpoint(c, k, bytes);
         if ('refused' in d) throw new Error(d.refused);
         // exact: the restored state encodes to the same bytes
-        expect(encodeWeightsCheckpoint(d.st, d.from)).toEqual(bytes);
+        expect(encodeWeightsCheckpoint(d.st, d.from, d.asked)).toEqual(bytes);
         expect(d.from).toEqual(from);
+        expect(d.asked).toBe(`(${at}-7`);
         queuedAtCut += d.st.queues.reduce((n, q) => n + q.rows.length, 0);
+        killsAtCut += d.st.kills.length + d.st.kill.symbols.size + (d.st.kill.all === 'off' ? 0 : 1);
         for (let i = at; i < steps.length; i++) fb(d.st, steps[i], (r) => out.push(r));
         // every pending rebalance passes: the two folds must agree to the end
         const end = OPEN + 600n * MIN;
@@ -99,6 +113,7 @@ describe('weights checkpoint', () => {
     // the property met real records and checkpoints with rows still queued
     expect(restoredRecords).toBeGreaterThan(500);
     expect(queuedAtCut).toBeGreaterThan(50);
+    expect(killsAtCut).toBeGreaterThan(50);
   });
 
   it('keeps -0, NaN and bigints bit for bit', () => {
@@ -118,9 +133,9 @@ describe('weights checkpoint', () => {
     const bytes = encodeWeightsCheckpoint(st, ['-', '-']);
     expect(decodeWeightsCheckpoint(cfg({ maxWeight: 0.2 }), 2, bytes)).toEqual({ refused: 'taken under another weights configuration' });
     expect(decodeWeightsCheckpoint(cfg({ universe: ['A'] }), 2, bytes)).toEqual({ refused: 'taken under another weights configuration' });
-    expect(decodeWeightsCheckpoint(cfg(), 3, bytes)).toEqual({ refused: 'taken with 2 shards, the deployment has 3' });
+    expect(decodeWeightsCheckpoint(cfg(), 3, bytes)).toEqual({ refused: 'taken with 2 input streams, the driver reads 3' });
     expect(decodeWeightsCheckpoint(cfg(), 2, bytes.slice(0, 12))).toMatchObject({ refused: expect.stringMatching(/^unreadable/) });
-    expect(decodeWeightsCheckpoint(cfg(), 2, encodeState({ v: 99 }))).toEqual({ refused: 'version 99, this build reads 1' });
+    expect(decodeWeightsCheckpoint(cfg(), 2, encodeState({ v: 99 }))).toEqual({ refused: 'version 99, this build reads 2' });
     expect('st' in decodeWeightsCheckpoint(cfg(), 2, bytes)).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The weights driver's checkpoint: the whole weights fold state (fold.ts: the merge's watermarks and
- * queued rows, every symbol's latest row, the weights held, the grid, the pending requests) and
- * the position it has read each shard's output stream up to, as one exact, versioned binary value
+ * queued rows, every symbol's latest row, the weights held, the grid, the pending requests, the
+ * kill switch in force and its pending changes) and the position it has read each input stream up
+ * to (live: each shard's output stream, then the control log `<ns>:weights:inputs`) with the
+ * position of the last request entry it logged (`asked`), as one exact, versioned binary value
  * (core/state-codec.ts: every float bit, -0 and NaN included, and every bigint round-trip).
  *
  * `lockstep weights --redis` writes it in the same MULTI as the rebalances it covers (live.ts), so
@@ -10,18 +12,18 @@
  * again, so the output streams may be trimmed up to them.
  *
  * A checkpoint is restored only by the same version and under the same configuration and number
- * of shards: otherwise the restored state would not be the fold of the inputs, and the driver folds
+ * of input streams: otherwise the restored state would not be the fold of the inputs, and the driver folds
  * the streams from their start instead (`decodeWeightsCheckpoint` says why).
  *
  * No I/O, clock, randomness or promises.
  */
 import { decodeState, encodeState, hashState } from '../core/state-codec.ts';
 import type { WeightsConfig } from './config.ts';
-import { initWeightsFold, type WeightsFoldState, type WeightsRow } from './fold.ts';
+import { initWeightsFold, type WeightsFoldState, type WeightsKill, type WeightsRow } from './fold.ts';
 import type { GridPoint } from './schedule.ts';
 
 /** Bumped on any change of the layout below or of the fold state it holds. */
-export const WEIGHTS_CHECKPOINT_VERSION = 1;
+export const WEIGHTS_CHECKPOINT_VERSION = 2;
 
 type Latest = WeightsFoldState['latest'] extends Map<string, infer L> ? L : never;
 
@@ -35,9 +37,13 @@ interface WeightsCheckpointData {
   prev: Map<string, number>;
   grid: GridPoint | null;
   requests: bigint[];
+  kill: WeightsFoldState['kill'];
+  kills: WeightsKill[];
   lastT: bigint | null;
-  /** XRANGE starts of each shard's output stream: `-` or `(<id>`. */
+  /** XRANGE starts of each input stream (live: the shards' output streams, then the control log): `-` or `(<id>`. */
   from: string[];
+  /** XRANGE start of `<ns>:weights:requests`: the requests after it are not logged yet. */
+  asked: string;
 }
 
 /** What a checkpoint must be restored under: the configuration (every field the fold reads) and the shards. */
@@ -45,8 +51,11 @@ function configHash(cfg: WeightsConfig, shards: number): string {
   return hashState({ cfg: { ...cfg, universe: cfg.universe === 'all' ? 'all' : [...cfg.universe], vol: cfg.vol === null ? null : { ...cfg.vol } }, shards });
 }
 
-/** The checkpoint of `st` (a fold of `from.length` shards) having read each output stream up to `from`. */
-export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly string[]): Uint8Array {
+/**
+ * The checkpoint of `st` (a fold of `from.length` input streams) having read each up to `from`, and
+ * the requests stream up to `asked`.
+ */
+export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly string[], asked = '-'): Uint8Array {
   const d: WeightsCheckpointData = {
     v: WEIGHTS_CHECKPOINT_VERSION,
     cfg: configHash(st.cfg, st.marks.length),
@@ -58,14 +67,17 @@ export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly str
     prev: new Map(st.prev),
     grid: st.grid === null ? null : { ...st.grid },
     requests: [...st.requests],
+    kill: { all: st.kill.all, symbols: new Map(st.kill.symbols) },
+    kills: st.kills.map((k) => ({ ...k })),
     lastT: st.lastT,
     from: [...from],
+    asked,
   };
   return encodeState(d);
 }
 
 /** The restored fold and positions, or why the checkpoint cannot be used (then: refold from the start). */
-export function decodeWeightsCheckpoint(cfg: WeightsConfig, shards: number, bytes: Uint8Array): { st: WeightsFoldState; from: string[] } | { refused: string } {
+export function decodeWeightsCheckpoint(cfg: WeightsConfig, streams: number, bytes: Uint8Array): { st: WeightsFoldState; from: string[]; asked: string } | { refused: string } {
   let d: WeightsCheckpointData;
   try {
     d = decodeState<WeightsCheckpointData>(bytes);
@@ -73,10 +85,10 @@ export function decodeWeightsCheckpoint(cfg: WeightsConfig, shards: number, byte
     return { refused: `unreadable (${(e as Error).message})` };
   }
   if (d === null || typeof d !== 'object' || d.v !== WEIGHTS_CHECKPOINT_VERSION) return { refused: `version ${String((d as { v?: unknown } | null)?.v)}, this build reads ${WEIGHTS_CHECKPOINT_VERSION}` };
-  if (!Array.isArray(d.from) || d.from.length !== shards || d.marks.length !== shards) return { refused: `taken with ${Array.isArray(d.from) ? d.from.length : '?'} shards, the deployment has ${shards}` };
-  if (d.cfg !== configHash(cfg, shards)) return { refused: 'taken under another weights configuration' };
+  if (!Array.isArray(d.from) || d.from.length !== streams || d.marks.length !== streams) return { refused: `taken with ${Array.isArray(d.from) ? d.from.length : '?'} input streams, the driver reads ${streams}` };
+  if (d.cfg !== configHash(cfg, streams)) return { refused: 'taken under another weights configuration' };
   // the derived parts (book spec, column positions, universe set) come from the config, as in a fresh fold
-  const st = initWeightsFold(cfg, shards);
+  const st = initWeightsFold(cfg, streams);
   st.marks = [...d.marks];
   st.queues = d.queues.map((rows) => ({ rows, head: 0 }));
   st.latest = d.latest;
@@ -84,6 +96,8 @@ export function decodeWeightsCheckpoint(cfg: WeightsConfig, shards: number, byte
   st.prev = d.prev;
   st.grid = d.grid;
   st.requests = d.requests;
+  st.kill = d.kill;
+  st.kills = d.kills;
   st.lastT = d.lastT;
-  return { st, from: d.from };
+  return { st, from: d.from, asked: d.asked };
 }

@@ -24,6 +24,12 @@
  * how rows are batched. There is no end-of-input flush: a T the watermark never reaches does not
  * run (live could not know the input ended), so replay and live emit the same records.
  *
+ * Control events (pushControl): an on-demand rebalance request, and a change of the operator's kill
+ * switch. Live, the driver reads them at the present and stamps each with an event time, logging it
+ * (portfolio/control.ts); replay takes the log, so both paths meet the same events at the same
+ * times. A kill change at K is in force for the rebalances after K (as a row at K: the book at T
+ * holds what happened before T); `all` kills every symbol.
+ *
  * No I/O, clock, randomness or promises; event time (bigint ns) is the only clock.
  */
 import { advanceMark, enqueue as enqueueItem, globalMark as mergeMark, initMerge, nextReady, type MergeState } from '../core/watermark-merge.ts';
@@ -37,6 +43,19 @@ export interface WeightsRow {
   ts: bigint;
   values: readonly (number | null)[];
 }
+
+/** A kill-switch mode (live/kill-switch.ts; trading/types.ts KillMode): any mode but 'off' excludes the symbol. */
+export type KillMode = 'off' | 'halt' | 'reduce-only';
+
+/** A change of the kill switch: `symbol` null is the whole deployment's entry. */
+export interface WeightsKill {
+  ts: bigint;
+  symbol: string | null;
+  mode: KillMode;
+}
+
+/** A control event of the fold: a request to rebalance at `ts`, or a kill-switch change at `ts`. */
+export type ControlEvent = { kind: 'request'; ts: bigint } | ({ kind: 'kill' } & WeightsKill);
 
 /** Why a symbol of the universe holds no new position at T. */
 export type ExclusionReason = 'no-data' | 'killed' | 'halted' | 'stale' | 'no-signal' | 'no-vol';
@@ -79,6 +98,10 @@ export interface WeightsFoldState extends MergeState<WeightsRow> {
   grid: GridPoint | null;
   /** Requested rebalance times not yet run, ascending. */
   requests: bigint[];
+  /** The kill switch in force at the last rebalance: the deployment's mode, and each symbol's ('off' not kept). */
+  kill: { all: KillMode; symbols: Map<string, KillMode> };
+  /** Kill changes delivered, not yet in force (each is, from the first rebalance after its time), ascending by time. */
+  kills: WeightsKill[];
   lastT: bigint | null;
   /** Column positions in WeightsRow.values (-1: not configured). */
   col: { signal: number; vol: number; killed: number; halted: number };
@@ -109,6 +132,8 @@ export function initWeightsFold(cfg: WeightsConfig, streams: number): WeightsFol
     prev: new Map(),
     grid: null,
     requests: [],
+    kill: { all: 'off', symbols: new Map() },
+    kills: [],
     lastT: null,
     // same order as inputColumns(cfg): signal, vol, killed, halted
     col: { signal: 0, vol: pos(cfg.vol !== null), killed: pos(cfg.killedColumn !== null), halted: pos(cfg.haltedColumn !== null) },
@@ -146,10 +171,47 @@ export function pushWatermark(st: WeightsFoldState, stream: number, ts: bigint, 
 export function pushRequest(st: WeightsFoldState, stream: number, ts: bigint, out: WeightsSink): void {
   const before = st.marks[stream];
   advance(st, stream, ts);
-  const t = before === null || ts > before ? ts : before + 1n;
+  addRequest(st, before === null || ts > before ? ts : before + 1n);
+  drain(st, out);
+}
+
+/**
+ * A control event on `stream` (live: the control stream the driver stamps; replay: the table's
+ * stream, pushed before its rows at or after the event's time). Unlike a row it does not move the
+ * stream's watermark: a request may be for a later time, and must not hold back what the stream's
+ * reader says next (pushWatermark). A request at or before the stream's watermark W runs at W + 1 ns
+ * (as pushRequest); a kill change before W counts at W. Either way its time depends on the stream's
+ * own order alone, and a reader that stamps events after its watermark gets them at their stamps.
+ */
+export function pushControl(st: WeightsFoldState, stream: number, ev: ControlEvent, out: WeightsSink): void {
+  const w = st.marks[stream];
+  if (ev.kind === 'request') addRequest(st, w === null || ev.ts > w ? ev.ts : w + 1n);
+  else {
+    const k: WeightsKill = { ts: w !== null && ev.ts < w ? w : ev.ts, symbol: ev.symbol, mode: ev.mode };
+    // ascending; at one time, in arrival order (a later change of the same entry wins)
+    let i = st.kills.length;
+    while (i > 0 && st.kills[i - 1].ts > k.ts) i--;
+    st.kills.splice(i, 0, k);
+  }
+  drain(st, out);
+}
+
+/** The kill switch as every change delivered so far leaves it (in force or not yet): what a reader compares the switch with. */
+export function killView(st: WeightsFoldState): { all: KillMode; symbols: Map<string, KillMode> } {
+  const v = { all: st.kill.all, symbols: new Map(st.kill.symbols) };
+  for (const k of st.kills) setKill(v, k);
+  return v;
+}
+
+function setKill(v: { all: KillMode; symbols: Map<string, KillMode> }, k: WeightsKill): void {
+  if (k.symbol === null) v.all = k.mode;
+  else if (k.mode === 'off') v.symbols.delete(k.symbol);
+  else v.symbols.set(k.symbol, k.mode);
+}
+
+function addRequest(st: WeightsFoldState, t: bigint): void {
   const i = lowerBound(st.requests, t);
   if (st.requests[i] !== t) st.requests.splice(i, 0, t);
-  drain(st, out);
 }
 
 /** The watermark every stream has reached (null until each has delivered something). */
@@ -220,6 +282,10 @@ function apply(st: WeightsFoldState, r: WeightsRow): void {
 
 function rebalance(st: WeightsFoldState, t: bigint, trigger: 'every' | 'request', out: WeightsSink): void {
   const { cfg } = st;
+  // the kill changes before T are in force at T
+  let k = 0;
+  while (k < st.kills.length && st.kills[k].ts < t) setKill(st.kill, st.kills[k++]);
+  if (k > 0) st.kills.splice(0, k);
   const symbols = cfg.universe === 'all' ? st.seen.slice() : (cfg.universe as string[]).slice();
   const n = symbols.length;
   const sig = new Float64Array(n);
@@ -233,7 +299,7 @@ function rebalance(st: WeightsFoldState, t: bigint, trigger: 'every' | 'request'
     prev[i] = st.prev.get(s) ?? 0;
     const l = st.latest.get(s);
     signal[i] = l && Number.isFinite(l.signal) ? l.signal : null;
-    const why = exclusion(cfg, l, t);
+    const why = st.kill.all !== 'off' || st.kill.symbols.has(s) ? 'killed' : exclusion(cfg, l, t);
     excluded[i] = why;
     if (why !== null) continue;
     sig[i] = l!.signal;

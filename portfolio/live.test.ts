@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDay } from '../datasets/generate.ts';
 import { runFeed } from '../live/feed.ts';
 import { startApi } from '../live/http-api.ts';
-import { weightsKey, weightsLogKey, weightsStateKey } from '../live/keys.ts';
+import { inputStream, weightsKey, weightsLogKey, weightsStateKey } from '../live/keys.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { RedisHarness } from '../live/redis-harness.ts';
 import { openFeatureSource } from '../live/row-reader.ts';
@@ -66,6 +66,11 @@ describe('live weights', () => {
     const feeding = runFeed({ catalog: join(dir, 'cat'), date: DATE, redis: redis.url, ns: keys.ns, shards: keys.shards });
     const workers = [0, 1].map((s) => new LiveWorker({ redis: redis.url, ns: keys.ns, shards: keys.shards, owned: [s], consumer: `w${s}` }));
     for (const w of workers) await w.start();
+    // a worker's idle time counts from its start: on a loaded machine the feed's first write may
+    // come later than 1.5 s, the workers would stop before any input and the driver (idle only once
+    // it has read rows) would wait forever. They start once the feed has begun.
+    const t0 = Date.now();
+    while ((await client.exists(inputStream(keys, 0), inputStream(keys, 1))) < 2 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
     await Promise.all([feeding, ...workers.map((w) => w.run({ idleStopMs: 1500 }))]);
     for (const w of workers) await w.close();
     const d = await driverDone;
@@ -126,7 +131,7 @@ describe('live weights', () => {
     const again = cli('weights', '--redis', redis.url, '--ns', keys.ns, '--config', join(dir, 'w.json'), '--exit-when-idle', '300');
     expect(again.stderr).toBe('');
     expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^weights: resuming from the checkpoint at t=${last.t} \\(shards after \\(\\d+-\\d+ \\(\\d+-\\d+\\)\n`));
+    expect(again.stdout).toMatch(new RegExp(`^weights: resuming from the checkpoint at t=${last.t} \\(shards after \\(\\d+-\\d+ \\(\\d+-\\d+; inputs after -\\)\n`));
     expect(again.stdout.split('\n').slice(1).join('\n')).toBe(`weights: following 2 shards of wl (records up to t=${last.t} already written)\nweights: stopped, 0 rebalances written\n`);
     expect(await client.xlen(weightsLogKey(keys))).toBe(78);
 

@@ -12,22 +12,37 @@
  * has reached that time even if none of its symbols traded: a quiet shard does not hold the
  * cross-section back.
  *
+ * Requests and the kill switch (control.ts): once every shard's backlog is read, each poll reads the
+ * kill switch `<ns>:kill` (live/kill-switch.ts) and the new entries of `<ns>:weights:requests`, and
+ * logs what changed to `<ns>:weights:inputs`, stamped at W, the time every shard has reached (a
+ * request for now at W + 1 ns: its book holds every row up to W); then applies the log's new entries
+ * to the fold's control stream (stream K, after the K shards), whose watermark the driver moves to W
+ * after each poll. The fold meets them only from the log, so a restart and a replay (`lockstep
+ * weights --inputs`, written by `--inputs-out`) meet the same events at the same times. This is the
+ * execution algorithm's kill log (trading/exec/exec-live.ts), for every symbol and for requests too.
+ *
  * Restart: each MULTI that writes rebalances also writes the checkpoint (checkpoint.ts: the fold
- * state and each output stream's position, `<ns>:weights:state` `ckpt`), so it covers exactly the
+ * state and each input stream's position, the control log's too, and the requests stream's position
+ * past the last request logged, `<ns>:weights:state` `ckpt`), so it covers exactly the
  * rebalances logged. A restart restores it and reads each output stream after its position (the
  * streams may be trimmed up to `ckptPos`); with no usable checkpoint the fold is run again from the
  * start of the streams. Either way the fold is pure (the same records), and records at or before
- * the hash's `t` are not written again: each rebalance is logged once.
+ * the hash's `t` are not written again: each rebalance is logged once. The log entries after the
+ * checkpoint's position are applied before anything is read, and each request entry logged carries
+ * its `<ns>:weights:requests` ID: a request logged before a SIGKILL is neither logged again nor lost.
  */
 import { UserError } from '../core/errors.ts';
-import { checkpointKey, inputStream, metaKey, outputStream, weightsKey, weightsLogKey, weightsStateKey, type KeyLayout } from '../live/keys.ts';
+import { writeFileSync } from 'node:fs';
+import { checkpointKey, inputStream, metaKey, outputStream, weightsInputsKey, weightsKey, weightsLogKey, weightsRequestsKey, weightsStateKey, type KeyLayout } from '../live/keys.ts';
+import { readKillSwitch } from '../live/kill-switch.ts';
 import { parseRow, readOutputColumns } from '../live/read-output.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { isTransientRedisError } from '../live/redis-errors.ts';
 import { encodeWeightsFields } from '../live/weights-record.ts';
 import { decodeWeightsCheckpoint, encodeWeightsCheckpoint } from './checkpoint.ts';
 import { inputColumns, type WeightsConfig } from './config.ts';
-import { initWeightsFold, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord, type WeightsRow } from './fold.ts';
+import { controlLine, decodeControlFields, killChanges, stampRequest } from './control.ts';
+import { initWeightsFold, killView, pushControl, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord, type WeightsRow } from './fold.ts';
 import { formatRecord } from './summary.ts';
 
 export interface LiveWeightsOptions {
@@ -39,6 +54,8 @@ export interface LiveWeightsOptions {
   pollMs?: number;
   /** Stop after this long without new rows or watermarks once some were read, ms (tests; default: run until SIGTERM/SIGINT). */
   idleStopMs?: number;
+  /** On stopping, write the whole control log here as an inputs file (`lockstep weights --inputs` reads it). */
+  inputsOut?: string;
 }
 
 export class LiveWeightsError extends UserError {}
@@ -49,7 +66,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROWS_BATCH = 500;
 
 /** Runs until stopped (signal, or `idleStopMs` without progress); resolves with the records written. */
-export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: number }> {
+export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: number; logged: number }> {
   const log = o.log ?? (() => {});
   // not on a latency path: a slow answer under load is waited for rather than failed
   const r = await openRedis(o.url, { name: 'lockstep-weights', commandTimeoutMs: 10_000 });
@@ -70,30 +87,36 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
       keys = { ns: o.ns, shards };
       columns = shards > 0 ? await readOutputColumns(r, keys) : [];
       if (shards > 0 && columns.length > 0) break;
-      if (idle()) return { written: 0 };
+      if (idle()) return { written: 0, logged: 0 };
       await sleep(200);
     }
-    if (stop || keys === null) return { written: 0 };
+    if (stop || keys === null) return { written: 0, logged: 0 };
     const pos = inputColumns(o.cfg).map((c) => {
       const i = columns.indexOf(c);
       if (i < 0) throw new LiveWeightsError(`weights config: column ${c} is not an output column of deployment ${o.ns} (it computes ${columns.join(', ')})`);
       return i;
     });
     const useRecv = o.cfg.time === 'ts_recv';
+    // the fold's streams: one per shard, then the control stream (requests and kill changes, from the log)
+    const K = keys.shards;
     const restored = await restore(r, keys, o.cfg, log);
-    const st = restored?.st ?? initWeightsFold(o.cfg, keys.shards);
-    const from = restored?.from ?? new Array<string>(keys.shards).fill('-');
+    const st = restored?.st ?? initWeightsFold(o.cfg, K + 1);
+    const from = restored?.from ?? new Array<string>(K + 1).fill('-');
+    const ctl: Control = { asked: restored?.asked ?? '-', logged: 0 };
     const lastT = await r.hget(weightsKey(keys), 't');
     const written: Written = { n: 0, after: lastT === null ? null : BigInt(lastT), resync: false };
     const pending: WeightsRecord[] = [];
     const sink = (rec: WeightsRecord) => pending.push(rec);
     // resumed from a checkpoint, the streams may hold nothing new: idle counts from now
     if (restored !== null) idleSince = Date.now();
-    log(`weights: following ${keys.shards} shards of ${o.ns}${written.after !== null ? ` (records up to t=${written.after} already written)` : ''}`);
+    log(`weights: following ${K} shards of ${o.ns}${written.after !== null ? ` (records up to t=${written.after} already written)` : ''}`);
     while (!stop) {
       let progress = false;
       try {
-        for (let s = 0; s < keys.shards; s++) {
+        // the control events logged but not yet applied (before a restart, or by a write whose answer was lost)
+        if (await applyControlLog(r, keys, st, from, ctl, sink)) progress = true;
+        let caughtUp = true;
+        for (let s = 0; s < K; s++) {
           // the committed position first: every row up to it is in the output stream read next
           const mark = await committedTime(r, keys, s, useRecv);
           const batch = (await r.xrange(outputStream(keys, s), from[s], '+', 'COUNT', ROWS_BATCH)) as [string, string[]][];
@@ -105,13 +128,24 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
             pushRows(st, s, rows, sink);
             progress = true;
           }
+          if (batch.length === ROWS_BATCH) caughtUp = false;
           // the committed time is a watermark only once every row before it was read (the batch did not stop short)
           if (batch.length < ROWS_BATCH && mark !== null && (st.marks[s] === null || mark > st.marks[s]!)) {
             pushWatermark(st, s, mark, sink);
             progress = true;
           }
         }
-        await write(r, keys, st, from, pending, written, log);
+        const w = shardsMark(st, K);
+        if (w !== null) {
+          // the switch and the requests are read at the shards' present, not while a restart reads the past again
+          if (caughtUp && (await logControl(r, keys, st, ctl, w, log))) {
+            await applyControlLog(r, keys, st, from, ctl, sink);
+            progress = true;
+          }
+          // nothing will be logged before w any more: the control stream's clock
+          if (st.marks[K] === null || w > st.marks[K]!) pushWatermark(st, K, w, sink);
+        }
+        await write(r, keys, st, from, ctl.asked, pending, written, log);
       } catch (e) {
         // a timeout or failover: the next poll goes on from where this one got (records not yet
         // written stay queued; whether the last MULTI applied is read back from the hash)
@@ -125,10 +159,83 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
       else if (idle()) break;
       else await sleep(pollMs);
     }
-    return { written: written.n };
+    if (o.inputsOut !== undefined) await writeInputsFile(r, keys, o.inputsOut);
+    return { written: written.n, logged: ctl.logged };
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    r.disconnect();
+  }
+}
+
+/** The control log's progress: the requests stream's XRANGE start past the last request logged, and the entries this run logged. */
+interface Control {
+  asked: string;
+  logged: number;
+}
+
+/** The time every shard has reached (the control stream not counted), or null. */
+function shardsMark(st: WeightsFoldState, shards: number): bigint | null {
+  let w: bigint | null = null;
+  for (let s = 0; s < shards; s++) {
+    const m = st.marks[s];
+    if (m === null) return null;
+    if (w === null || m < w) w = m;
+  }
+  return w;
+}
+
+/**
+ * Reads the kill switch and the new requests and logs what changed, stamped at `w` (control.ts),
+ * in one MULTI: all of a poll's changes are logged or none. Returns whether anything was.
+ */
+async function logControl(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, ctl: Control, w: bigint, log: (s: string) => void): Promise<boolean> {
+  const entries = killChanges(killView(st), await readKillSwitch(r, keys), w);
+  const asks = (await r.xrange(weightsRequestsKey(keys), ctl.asked, '+', 'COUNT', 100)) as [string, string[]][];
+  for (const [id, f] of asks) entries.push(stampRequest(id, f, w));
+  if (entries.length === 0) return false;
+  const m = r.multi();
+  for (const e of entries) m.xadd(weightsInputsKey(keys), '*', ...e);
+  const res = await m.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+  ctl.logged += entries.length;
+  for (const e of entries) log(`weights: logged ${e.join(' ')}`);
+  return true;
+}
+
+/** Applies the control log's entries after the control stream's position; returns whether there were any. */
+async function applyControlLog(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from: string[], ctl: Control, sink: (rec: WeightsRecord) => void): Promise<boolean> {
+  const key = weightsInputsKey(keys);
+  const c = from.length - 1;
+  let any = false;
+  for (;;) {
+    const batch = (await r.xrange(key, from[c], '+', 'COUNT', 1000)) as [string, string[]][];
+    if (batch.length === 0) return any;
+    for (const [id, f] of batch) {
+      const d = decodeControlFields(f);
+      // the driver's own record: a damaged one cannot be judged again, and skipping it would part live from replay
+      if ('bad' in d) throw new LiveWeightsError(`${key} entry ${id}: ${d.bad}`);
+      if (d.ev !== null) pushControl(st, c, d.ev, sink);
+      // the requests stream is read in order, and its entries logged in that order: the last one logged is the position
+      if (d.requestId !== null) ctl.asked = `(${d.requestId}`;
+      from[c] = `(${id}`;
+    }
+    any = true;
+  }
+}
+
+/** The whole control log as an inputs file (`lockstep weights --inputs` reads it). */
+async function writeInputsFile(r: RedisClient, keys: KeyLayout, path: string): Promise<void> {
+  const log = (await r.xrange(weightsInputsKey(keys), '-', '+')) as [string, string[]][];
+  writeFileSync(path, log.map(([id, f]) => controlLine(id, f) + '\n').join(''));
+}
+
+/** Posts an on-demand rebalance request to `<ns>:weights:requests` (`at`: for that time, epoch ns; else for now); returns its entry ID. */
+export async function postWeightsRequest(url: string, ns: string, at: bigint | null): Promise<string> {
+  const r = await openRedis(url, { name: 'lockstep-weights-request', commandTimeoutMs: 10_000 });
+  try {
+    return (await r.xadd(weightsRequestsKey({ ns }), '*', ...(at === null ? ['by', 'cli'] : ['at', String(at), 'by', 'cli']))) as string;
+  } finally {
     r.disconnect();
   }
 }
@@ -164,15 +271,15 @@ interface Written {
 const lastRead = (start: string): string | null => (start.startsWith('(') ? start.slice(1) : null);
 
 /** The checkpoint in `<ns>:weights:state`, restored, or null (none, or refused: said why). */
-async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log: (s: string) => void): Promise<{ st: WeightsFoldState; from: string[] } | null> {
+async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log: (s: string) => void): Promise<{ st: WeightsFoldState; from: string[]; asked: string } | null> {
   const bytes = await r.hgetBuffer(weightsStateKey(keys), 'ckpt');
   if (bytes === null) return null;
-  const d = decodeWeightsCheckpoint(cfg, keys.shards, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const d = decodeWeightsCheckpoint(cfg, keys.shards + 1, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if ('refused' in d) {
     log(`weights: the checkpoint in ${weightsStateKey(keys)} is not used (${d.refused}): folding the output streams again from the start`);
     return null;
   }
-  log(`weights: resuming from the checkpoint at t=${d.st.lastT ?? '-'} (shards after ${d.from.join(' ')})`);
+  log(`weights: resuming from the checkpoint at t=${d.st.lastT ?? '-'} (shards after ${d.from.slice(0, keys.shards).join(' ')}; inputs after ${d.from[keys.shards]})`);
   return d;
 }
 
@@ -181,7 +288,7 @@ async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log:
  * of the fold as it is now, in one MULTI: the fold has emitted nothing beyond the queue, so the
  * checkpoint covers exactly the rebalances logged.
  */
-async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from: readonly string[], queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
+async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from: readonly string[], asked: string, queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
   if (queue.length === 0) return;
   if (written.resync) {
     const t = await r.hget(weightsKey(keys), 't');
@@ -203,7 +310,8 @@ async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from
   // hash, log and checkpoint together: a reader never sees a hash the log lacks, a restart never a checkpoint behind the log
   m.del(weightsKey(keys)).hset(weightsKey(keys), ...fields);
   // ckptPos (JSON: the last entry read of each shard's output stream, null: none) says up to where an operator may trim them
-  m.hset(weightsStateKey(keys), 'ckpt', Buffer.from(encodeWeightsCheckpoint(st, from)), 'ckptT', String(todo[todo.length - 1].t), 'ckptPos', JSON.stringify(from.map(lastRead)), 'at', String(now));
+  // (the control log is not among them: a replay reads it whole)
+  m.hset(weightsStateKey(keys), 'ckpt', Buffer.from(encodeWeightsCheckpoint(st, from, asked)), 'ckptT', String(todo[todo.length - 1].t), 'ckptPos', JSON.stringify(from.slice(0, keys.shards).map(lastRead)), 'at', String(now));
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
   written.n += todo.length;

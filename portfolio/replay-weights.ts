@@ -1,8 +1,10 @@
 /**
  * `lockstep weights --input OUT.parquet`: the weights fold over a replay's output table. The table
  * is one stream in the fold's clock order (ts_recv: the replay's merge order), so its watermark is
- * simply each row's own time. Requested rebalances (`--at`) are control events merged into that
- * stream by time. Writes one Parquet row per (rebalance, symbol).
+ * simply each row's own time. Requested rebalances (`--at`) and the control events a live driver
+ * logged (`--inputs`: requests and kill-switch changes at the times it gave them, control.ts) are
+ * merged into that stream by time, each before the rows at or after its time, so the fold meets them
+ * where the live one did. Writes one Parquet row per (rebalance, symbol).
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { InputError } from '../core/errors.ts';
 import { chunkValues, encodeParquet, openParquet, type ColumnSpec } from '../replay/parquet-io.ts';
 import { openFactorTableStream } from '../replay/read-factor-table.ts';
 import { inputColumns, type WeightsConfig } from './config.ts';
-import { initWeightsFold, pushRequest, pushRows, type WeightsRecord, type WeightsRow } from './fold.ts';
+import { initWeightsFold, pushControl, pushRows, type ControlEvent, type WeightsRecord, type WeightsRow } from './fold.ts';
 
 /** The weights file's columns: one row per symbol of each rebalance. */
 export const WEIGHTS_SPECS: ColumnSpec[] = [
@@ -32,9 +34,9 @@ export interface WeightsRunSummary {
   sha256: string;
 }
 
-/** Runs the fold over `input` (a factor table) and writes `out`; `at`: requested rebalance times (ns). */
-export async function weightsFromTable(input: string, cfg: WeightsConfig, out: string, at: readonly bigint[] = []): Promise<WeightsRunSummary> {
-  const records = await foldTable(input, cfg, at);
+/** Runs the fold over `input` (a factor table) and writes `out`; `at`: requested rebalance times (ns); `control`: a live driver's logged events. */
+export async function weightsFromTable(input: string, cfg: WeightsConfig, out: string, at: readonly bigint[] = [], control: readonly ControlEvent[] = []): Promise<WeightsRunSummary> {
+  const records = await foldTable(input, cfg, at, control);
   const bytes = encodeWeights(records, cfg);
   writeFileSync(out, bytes);
   const symbols = new Set(records.flatMap((r) => r.symbols)).size;
@@ -44,7 +46,7 @@ export async function weightsFromTable(input: string, cfg: WeightsConfig, out: s
 }
 
 /** The fold's records over a factor table (exported for the live-vs-replay test). */
-export async function foldTable(input: string, cfg: WeightsConfig, at: readonly bigint[] = []): Promise<WeightsRecord[]> {
+export async function foldTable(input: string, cfg: WeightsConfig, at: readonly bigint[] = [], control: readonly ControlEvent[] = []): Promise<WeightsRecord[]> {
   const t = await openFactorTableStream(input);
   const need = inputColumns(cfg);
   const pos = need.map((c) => {
@@ -56,18 +58,19 @@ export async function foldTable(input: string, cfg: WeightsConfig, at: readonly 
   const st = initWeightsFold(cfg, 1);
   const records: WeightsRecord[] = [];
   const sink = (r: WeightsRecord) => records.push(r);
-  const requests = [...at].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // by time, stable: the log's order at one time (a later change of one kill entry wins)
+  const events: ControlEvent[] = [...control, ...at.map((ts) => ({ kind: 'request' as const, ts }))].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
   let next = 0;
   for await (const c of t.chunks()) {
     const times = cfg.time === 'ts_recv' ? c.tsRecv : c.tsEvent;
     let rows: WeightsRow[] = [];
     for (let i = 0; i < c.n; i++) {
       const ts = times[i];
-      if (next < requests.length && requests[next] <= ts) {
-        // a request at T goes before the rows at T and after: its book holds the rows before T
+      if (next < events.length && events[next].ts <= ts) {
+        // an event at T goes before the rows at T and after: a request's book holds the rows before T
         pushRows(st, 0, rows, sink);
         rows = [];
-        while (next < requests.length && requests[next] <= ts) pushRequest(st, 0, requests[next++], sink);
+        while (next < events.length && events[next].ts <= ts) pushControl(st, 0, events[next++], sink);
       }
       const values = new Array<number | null>(pos.length);
       for (let k = 0; k < pos.length; k++) {
@@ -79,7 +82,7 @@ export async function foldTable(input: string, cfg: WeightsConfig, at: readonly 
     }
     pushRows(st, 0, rows, sink);
   }
-  // requests after the last row are never reached by the watermark (no end-of-input flush; see fold.ts)
+  // events after the last row are never reached by the watermark (no end-of-input flush; see fold.ts)
   return records;
 }
 
