@@ -113,7 +113,7 @@ describe('weights checkpoint', () => {
     // the property met real records and checkpoints with rows still queued
     expect(restoredRecords).toBeGreaterThan(500);
     expect(queuedAtCut).toBeGreaterThan(50);
-    expect(killsAtCut).toBeGreaterThan(50);
+    expect(killsAtCut).toBeGreaterThan(15); // 44–100+ over 200 random runs: a floor, not a typical count
   });
 
   it('keeps -0, NaN and bigints bit for bit', () => {

@@ -195,7 +195,7 @@ describe('the control log (control.ts)', () => {
     expect(decodeControlFields(stampRequest('5-1', ['at', '5000'], w))).toEqual({ ev: { kind: 'request', ts: 5000n }, requestId: '5-1' });
     expect(decodeControlFields(['kind', 'refused', 'id', '5-3', 'reason', 'r'])).toEqual({ ev: null, requestId: '5-3', reason: 'r' });
     expect(decodeControlFields(['kind', 'nope'])).toEqual({ bad: 'kind "nope": must be request, kill or refused' });
-    expect(decodeControlFields(['kind', 'kill', 'mode', 'on', 'ts', '1'])).toEqual({ bad: 'mode "on": must be off, halt or reduce-only' });
+    expect(decodeControlFields(['kind', 'kill', 'mode', 'on', 'ts', '1'])).toEqual({ bad: 'mode "on": must be off, reduce-only or halt' });
   });
 
   it('diffs the switch against the fold\'s view: the deployment first, then symbols in code-unit order; unreadable is a halt of all', () => {

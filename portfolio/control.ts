@@ -23,6 +23,7 @@
  * No I/O, clock, randomness or promises.
  */
 import { InputError } from '../core/errors.ts';
+import { decodeKillLogFields, encodeKillLogFields } from '../live/kill-log.ts';
 import { entryMode, type KillState } from '../live/kill-switch.ts';
 import type { ControlEvent, KillMode } from './fold.ts';
 import { compareText } from './weights-math.ts';
@@ -32,7 +33,6 @@ export type ControlEntry = { ev: ControlEvent; requestId: string | null; reason?
 
 const NS_RE = /^-?\d{1,20}$/;
 const ID_RE = /^\d+-\d+$/;
-const MODES: readonly KillMode[] = ['off', 'halt', 'reduce-only'];
 
 const fieldsOf = (flat: readonly string[]): Record<string, string> => {
   const f: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -44,7 +44,7 @@ const fieldsOf = (flat: readonly string[]): Record<string, string> => {
 export const requestFields = (ts: bigint, requestId: string, at: bigint | null): string[] => ['kind', 'request', 'ts', String(ts), 'id', requestId, ...(at === null ? [] : ['at', String(at)])];
 
 /** A kill change's log fields (those of the execution algorithm's kill log, plus `kind`). */
-export const killFields = (ts: bigint, symbol: string | null, mode: KillMode, reason: string): string[] => ['kind', 'kill', 'mode', mode, 'symbol', symbol ?? '', 'reason', reason, 'ts', String(ts)];
+export const killFields = (ts: bigint, symbol: string | null, mode: KillMode, reason: string): string[] => ['kind', 'kill', ...encodeKillLogFields({ mode, symbol, reason, ts })];
 
 /** A refused request's log fields. */
 export const refusedFields = (requestId: string, reason: string): string[] => ['kind', 'refused', 'id', requestId, 'reason', reason];
@@ -60,10 +60,9 @@ export function decodeControlFields(flat: readonly string[]): ControlEntry | { b
     return { ev: { kind: 'request', ts: t }, requestId: id };
   }
   if (f.kind === 'kill') {
-    const t = ts();
-    if (typeof t !== 'bigint') return t;
-    if (!MODES.includes(f.mode as KillMode)) return { bad: `mode ${JSON.stringify(f.mode ?? null)}: must be off, halt or reduce-only` };
-    return { ev: { kind: 'kill', ts: t, symbol: f.symbol ? f.symbol : null, mode: f.mode as KillMode }, requestId: null, reason: f.reason ?? '' };
+    const k = decodeKillLogFields(f);
+    if ('bad' in k) return k;
+    return { ev: { kind: 'kill', ts: k.ts, symbol: k.symbol, mode: k.mode }, requestId: null, reason: k.reason };
   }
   if (f.kind === 'refused') return { ev: null, requestId: id, reason: f.reason ?? '' };
   return { bad: `kind ${JSON.stringify(f.kind ?? null)}: must be request, kill or refused` };

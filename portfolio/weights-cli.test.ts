@@ -104,7 +104,7 @@ describe('lockstep weights (replay)', () => {
     writeFileSync(join(dir, 'in.jsonl'), '{"id":"1-0","fields":{"kind":"request","ts":"1710511350000000000","id":"1-0"}}\n{"id":"2-0","fields":{"kind":"kill","mode":"on","symbol":"A","ts":"1"}}\n');
     const inputs = cli('weights', '--input', table, '--config', join(dir, 'w.json'), '--out', join(dir, 'x.parquet'), '--inputs', join(dir, 'in.jsonl'));
     expect(inputs.status).toBe(2);
-    expect(inputs.stderr.trim()).toBe(`lockstep: ${join(dir, 'in.jsonl')}, row 2: mode "on": must be off, halt or reduce-only`);
+    expect(inputs.stderr.trim()).toBe(`lockstep: ${join(dir, 'in.jsonl')}, row 2: mode "on": must be off, reduce-only or halt`);
     const req = cli('weights', '--request', '--at', '1', '--input', table);
     expect(req.status).toBe(2);
     expect(req.stderr.trim()).toBe('lockstep: --request posts to a live deployment: give --redis URL (and --ns)');

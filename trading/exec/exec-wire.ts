@@ -24,7 +24,8 @@
  * the order the algorithm read them (another parent's fill or report as a heartbeat at its ts_recv:
  * it moved the stream's clock and nothing else).
  */
-import type { CancelOrder, ChildOrder, KillInput, KillMode, OrderAction } from '../types.ts';
+import { decodeKillLogFields, encodeKillLogFields } from '../../live/kill-log.ts';
+import type { CancelOrder, ChildOrder, KillInput, OrderAction } from '../types.ts';
 import { gridText } from '../fills-wire.ts';
 import type { CancelReport } from './types.ts';
 
@@ -98,18 +99,11 @@ export function decodeReportsEntry(flat: readonly string[]): ReportsEntry {
   return { kind: 'report', report: { orderId: f.order_id, parentId: f.parent_id, symbol: f.symbol, lots: Number(f.lots), result: f.result as CancelReport['result'], tsEvent: BigInt(f.ts_event), tsRecv: ts } };
 }
 
-const MODES: readonly KillMode[] = ['off', 'reduce-only', 'halt'];
-
-/** A kill-switch change as `<ns>:exec:<parent>:kills` fields. */
-export const encodeKillFields = (k: KillInput): string[] => ['mode', k.mode, 'symbol', k.symbol ?? '', 'reason', k.reason, 'ts', String(k.ts)];
+/** A kill-switch change as `<ns>:exec:<parent>:kills` fields (the kill log's format, live/kill-log.ts). */
+export const encodeKillFields = (k: KillInput): string[] => encodeKillLogFields(k);
 
 /** A kill-log entry back (the adapter wrote it: a bad one is a corrupted record, reported by the caller). */
-export function decodeKillFields(flat: readonly string[]): KillInput | { bad: string } {
-  const f = fieldsOf(flat);
-  if (!MODES.includes(f.mode as KillMode)) return { bad: `mode ${JSON.stringify(f.mode ?? null)}: must be off, reduce-only or halt` };
-  if (f.ts === undefined || !NS_RE.test(f.ts)) return { bad: `ts ${JSON.stringify(f.ts ?? null)}: must be epoch nanoseconds` };
-  return { mode: f.mode as KillMode, symbol: f.symbol ? f.symbol : null, reason: f.reason ?? '', ts: BigInt(f.ts) };
-}
+export const decodeKillFields = (flat: readonly string[]): KillInput | { bad: string } => decodeKillLogFields(fieldsOf(flat));
 
 /** One line of an inputs file. */
 export interface InputLine {
