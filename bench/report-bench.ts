@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FROM_SOURCE } from '../replay/worker-thread.ts';
+import { ensureCatalog, type BenchPreset } from './factor-bench.ts';
 
 const BENCH_DATE = '2024-03-15';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -85,16 +86,9 @@ const median = (xs: readonly number[]) => {
 };
 
 /** The preset's catalog (shared with `bench replay`) and its factor table, made once and reused. */
-export async function prepareTable(dir: string, preset: 'tiny' | 'day' | 'big', log: (s: string) => void): Promise<string> {
-  const catalog = join(dir, `catalog-${preset}`);
+export async function prepareTable(dir: string, preset: BenchPreset, log: (s: string) => void): Promise<string> {
+  const catalog = await ensureCatalog(dir, preset, log);
   const marker = join(catalog, '.complete');
-  mkdirSync(dir, { recursive: true });
-  if (!existsSync(marker)) {
-    const { generateDay } = await import('../datasets/generate.ts');
-    log(`generating the ${preset} preset into ${catalog} (once; reused by later runs)`);
-    const g = await generateDay({ date: BENCH_DATE, symbols: preset === 'tiny' ? 5 : 50, seed: 42, preset, out: catalog, partBy: { buckets: 4 } });
-    writeFileSync(marker, JSON.stringify({ events: g.total }));
-  }
   const table = join(dir, `report-factors-${preset}.parquet`);
   const made = `${table}.catalog.json`;
   // the gate's quick mode writes a 10-symbol day into the same catalog folder: a table made from
