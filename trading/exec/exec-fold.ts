@@ -77,6 +77,8 @@ export interface ExecFoldState {
   endFired: boolean;
   /** Fill ids seen, applied or refused (a repeat is a dead letter). */
   fillIds: Record<string, true>;
+  /** The same ids in the order first seen: the checkpoint's journal of them (exec-codec.ts). */
+  fillIdLog: string[];
   /** Fills applied, in fold order (the TCA's and `--orders-out`'s). */
   fills: Fill[];
   /** Outputs emitted so far. */
@@ -92,7 +94,7 @@ export type ExecSink = (o: ExecOutput) => void;
 
 /** A fold for `parent` under `cfg` (validated by initExec). */
 export function initExecFold(parent: ParentOrder, cfg: ExecConfig): ExecFoldState {
-  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null, volume: 0, notional: 0 };
+  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fillIdLog: [], fills: [], emitted: 0, endMid: null, volume: 0, notional: 0 };
 }
 
 const retime = (it: ExecItem, ts: bigint): ExecItem => {
@@ -250,7 +252,10 @@ function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
       const f = it.fill;
       const why = refuse(st, f);
       // an id is used once, applied or refused: its repeat is a duplicate either way
-      st.fillIds[f.fillId] = true;
+      if (st.fillIds[f.fillId] !== true) {
+        st.fillIds[f.fillId] = true;
+        st.fillIdLog.push(f.fillId);
+      }
       if (why !== null) {
         emit(st, sink, { kind: 'dead', ts: it.ts, reason: why, tag: it.tag, fields: it.fields });
         return;

@@ -92,6 +92,12 @@ export interface SimState {
   resting: Map<string, SimOrder>;
   /** Every order id ever submitted → complete (true) or not yet. */
   known: Map<string, boolean>;
+  /**
+   * When present, every change of `known` is appended here too (id, complete), for a caller that
+   * checkpoints `known` by its changes (trading/exec/gateway-checkpoint.ts) and empties it once
+   * written. Absent by default (a replay does not need it).
+   */
+  knownLog?: [string, boolean][];
   /** Reports not yet drained, in (tsRecv, creation) order from `outHead` on. */
   outbox: SimReport[];
   outHead: number;
@@ -123,6 +129,11 @@ export function createSimulator(cfg: SimConfig): SimState {
   };
 }
 
+function setKnown(sim: SimState, id: string, complete: boolean): void {
+  sim.known.set(id, complete);
+  sim.knownLog?.push([id, complete]);
+}
+
 function checkOrder(sim: SimState, o: ChildOrder): void {
   const sym = sim.cfg.instrument.symbol;
   if (typeof o.id !== 'string' || o.id === '') throw new SimInputError('order.id', o.id, 'must be a non-empty string');
@@ -150,7 +161,7 @@ function enqueue(sim: SimState, op: PendingOp): Fill[] {
  */
 export function submit(sim: SimState, order: ChildOrder): Fill[] {
   checkOrder(sim, order);
-  sim.known.set(order.id, false);
+  setKnown(sim, order.id, false);
   return enqueue(sim, { at: order.ts + sim.cfg.latency.entryNs, seq: sim.opSeq++, type: 'new', order: { ...order } });
 }
 
@@ -295,7 +306,7 @@ function fill(sim: SimState, o: SimOrder, price: number, lots: number, t: bigint
   report(sim, { type: 'fill', fill: f, liquidity: liq, leaves: o.leaves, tsEvent: t, tsRecv });
   if (o.leaves === 0) {
     sim.resting.delete(o.id);
-    sim.known.set(o.id, true);
+    setKnown(sim, o.id, true);
   }
 }
 
@@ -327,7 +338,7 @@ function arrive(sim: SimState, order: ChildOrder, t: bigint, out: Fill[]): void 
   }
   if (o.limitPx === null) {
     report(sim, { type: 'cancelled', orderId: o.id, leaves: o.leaves, reason: 'market-unfilled', tsEvent: t, tsRecv: t + sim.cfg.latency.responseNs });
-    sim.known.set(o.id, true);
+    setKnown(sim, o.id, true);
     return;
   }
   // the rest joins the back of its level's queue
@@ -342,7 +353,7 @@ function applyCancel(sim: SimState, c: CancelOrder, t: bigint): void {
   const o = sim.resting.get(c.id);
   if (o) {
     sim.resting.delete(c.id);
-    sim.known.set(c.id, true);
+    setKnown(sim, c.id, true);
     report(sim, { type: 'cancelled', orderId: c.id, leaves: o.leaves, reason: 'cancel', tsEvent: t, tsRecv });
     return;
   }
