@@ -21,6 +21,24 @@
  * merge equals one stable sort of the streams by (time, stream): a replay with every stream in
  * hand takes the same order.
  *
+ * Why a cancel report caused by a fill of the same nanosecond counts 1 ns late at zero entry and
+ * response latency (run-execute.ts's `t + 1n` heartbeats), and why this fold cannot do better
+ * with replay == live (issue 18): at one instant T the venue's causal chains cross the fills and
+ * reports streams both ways. fill(T) → onFill → decide → a cancel → its report(T), and
+ * report(T) → onCancelAck → decide → a new marketable child → its fill(T) (the lots a confirmed
+ * cancel frees are sent again; `cancelAcks` is always on in `lockstep execute`). A fold orders
+ * the items of one instant by (time, stream) only; whichever stream ranks first, the chain that
+ * starts on the other one reaches it after its instant has closed. Waiting only for the lower
+ * streams (lexicographic, core/watermark-merge.ts `strict` waits for all) would hold one
+ * direction and still break the other. Both need the venue's own order of what it wrote at T,
+ * across the two streams: live they are two Redis streams (`<ns>:fills` and `<ns>:exec:reports`)
+ * with no sequence in common, so neither the fold nor its live adapter can learn it. What would:
+ * a venue sequence number on every fill and report (a field of `<ns>:fills`, which the desk reads
+ * too) and a merge whose clock is (time, venue sequence) for those two streams; or the reports
+ * written on the fills stream. Until then the 1 ns is the honest cost: a same-instant report is
+ * read 1 ns after the fill that caused it, in replay and live alike (the `--inputs-out` file
+ * records the heartbeats at T + 1 ns, so `execute --fills` reproduces it).
+ *
  * Why the market first at one instant (the simulator replay, run-execute.ts, runs this fold too;
  * its own loop read reports, then kill changes, then the market, and on ties gave other orders:
  * mostly POV, whose target rises with a print read before the fill that print made):
