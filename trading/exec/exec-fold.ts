@@ -35,9 +35,12 @@
  * with no sequence in common, so neither the fold nor its live adapter can learn it. What would:
  * a venue sequence number on every fill and report (a field of `<ns>:fills`, which the desk reads
  * too) and a merge whose clock is (time, venue sequence) for those two streams; or the reports
- * written on the fills stream. Until then the 1 ns is the honest cost: a same-instant report is
- * read 1 ns after the fill that caused it, in replay and live alike (the `--inputs-out` file
- * records the heartbeats at T + 1 ns, so `execute --fills` reproduces it).
+ * written on the fills stream. Until then a same-instant report is read after the fill that
+ * caused it: 1 ns after in the simulator replay (whose `--inputs-out` file records the heartbeats
+ * at T + 1 ns, so `execute --fills` reproduces it), and live at the test gateway's heartbeat past
+ * T or later (the fill was applied only once the reports stream had passed T, and the gateway
+ * never writes before its last heartbeat), which `execute --fills` reproduces from the recorded
+ * inputs as well.
  *
  * Why the market first at one instant (the simulator replay, run-execute.ts, runs this fold too;
  * its own loop read reports, then kill changes, then the market, and on ties gave other orders:
