@@ -33,12 +33,14 @@
  *   <ns>:orders                     stream: child orders and cancels of the execution algorithms (trading/exec/exec-wire.ts)
  *   <ns>:exec:<parent>              hash: a live parent order's progress (outputs written), set in the same MULTI as they are;
  *                                   its run's state, heartbeat and schedule position (trading/exec/exec-status.ts)
+ *   <ns>:exec:<parent>:journal      list: segments of what the parent's checkpoint only adds to (trading/exec/ckpt-journal.ts), in the same MULTI
  *   <ns>:exec:<parent>:schedule     JSON: the parent's planned schedule (trading/exec/exec-status.ts), set when its live run starts
  *   <ns>:exec:<parent>:kills        stream: the kill-switch changes that parent's algorithm read, at the event time it read them
  *   <ns>:exec:clocks                hash: per running parent, the event time before which its decisions are all written (the sim gateway paces by it)
  *   <ns>:exec:<parent>:tca          JSON: the parent's TCA (trading/tca.ts) once its live run has ended
  *   <ns>:exec:reports               stream: the order gateway's cancel reports (trading/exec/exec-wire.ts), heartbeats with <ns>:fills
  *   <ns>:gateway                    hash: the simulated gateway's checkpoint (trading/exec/gateway-checkpoint.ts), set in the MULTI of its fills
+ *   <ns>:gateway:journal            list: segments of the gateway checkpoint's order ids and parents (trading/exec/ckpt-journal.ts), in the same MULTI
  *   <ns>:exec:dlq                   dead letters of the execution algorithms: a fill they refused, the reason, its fields
  */
 import { shardOf } from './shard.ts';

@@ -20,6 +20,7 @@ const builder = (y: Argv) =>
     .option('limit', { type: 'number', describe: 'limit price (no child priced through it)' })
     .option('pov', { type: 'number', default: 0.1, describe: 'pov: share of live traded volume' })
     .option('latency-ms', { type: 'number', default: 1, describe: 'feed, order-entry and response latency, each (ms)' })
+    .option('latency-file', { type: 'string', describe: 'recorded order latencies (CSV: req_ts, exch_ts, resp_ts in ns): entry and response interpolated from them (--latency-ms stays the feed latency)' })
     .option('queue', { type: 'string', default: 'risk-averse', describe: 'queue model: risk-averse, prob-power, prob-log (or power:N, log, power2:N, log2, power3:N)' })
     .option('urgency', { type: 'number', default: 0.9, describe: 'cross the spread once behind schedule by (1 - urgency) x qty' })
     .option('min-child', { type: 'number', describe: 'smallest child, lots (default 1)' })
@@ -83,6 +84,7 @@ export const executeCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       limit: a.limit,
       pov: a.pov,
       latencyMs: a['latency-ms'] as number,
+      latencyFile: a['latency-file'] as string | undefined,
       queue: a.queue,
       urgency: a.urgency,
       minChild: a['min-child'] as number | undefined,

@@ -21,6 +21,27 @@
  * merge equals one stable sort of the streams by (time, stream): a replay with every stream in
  * hand takes the same order.
  *
+ * Why a cancel report caused by a fill of the same nanosecond counts 1 ns late at zero entry and
+ * response latency (run-execute.ts's `t + 1n` heartbeats), and why this fold cannot do better
+ * with replay == live (issue 18): at one instant T the venue's causal chains cross the fills and
+ * reports streams both ways. fill(T) → onFill → decide → a cancel → its report(T), and
+ * report(T) → onCancelAck → decide → a new marketable child → its fill(T) (the lots a confirmed
+ * cancel frees are sent again; `cancelAcks` is always on in `lockstep execute`). A fold orders
+ * the items of one instant by (time, stream) only; whichever stream ranks first, the chain that
+ * starts on the other one reaches it after its instant has closed. Waiting only for the lower
+ * streams (lexicographic, core/watermark-merge.ts `strict` waits for all) would hold one
+ * direction and still break the other. Both need the venue's own order of what it wrote at T,
+ * across the two streams: live they are two Redis streams (`<ns>:fills` and `<ns>:exec:reports`)
+ * with no sequence in common, so neither the fold nor its live adapter can learn it. What would:
+ * a venue sequence number on every fill and report (a field of `<ns>:fills`, which the desk reads
+ * too) and a merge whose clock is (time, venue sequence) for those two streams; or the reports
+ * written on the fills stream. Until then a same-instant report is read after the fill that
+ * caused it: 1 ns after in the simulator replay (whose `--inputs-out` file records the heartbeats
+ * at T + 1 ns, so `execute --fills` reproduces it), and live at the test gateway's heartbeat past
+ * T or later (the fill was applied only once the reports stream had passed T, and the gateway
+ * never writes before its last heartbeat), which `execute --fills` reproduces from the recorded
+ * inputs as well.
+ *
  * Why the market first at one instant (the simulator replay, run-execute.ts, runs this fold too;
  * its own loop read reports, then kill changes, then the market, and on ties gave other orders:
  * mostly POV, whose target rises with a print read before the fill that print made):
@@ -77,6 +98,8 @@ export interface ExecFoldState {
   endFired: boolean;
   /** Fill ids seen, applied or refused (a repeat is a dead letter). */
   fillIds: Record<string, true>;
+  /** The same ids in the order first seen: the checkpoint's journal of them (exec-codec.ts). */
+  fillIdLog: string[];
   /** Fills applied, in fold order (the TCA's and `--orders-out`'s). */
   fills: Fill[];
   /** Outputs emitted so far. */
@@ -92,7 +115,7 @@ export type ExecSink = (o: ExecOutput) => void;
 
 /** A fold for `parent` under `cfg` (validated by initExec). */
 export function initExecFold(parent: ParentOrder, cfg: ExecConfig): ExecFoldState {
-  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fills: [], emitted: 0, endMid: null, volume: 0, notional: 0 };
+  return { algo: initExec(parent, cfg), merge: initMerge<ExecItem>(STREAMS.length), endFired: false, fillIds: Object.create(null) as Record<string, true>, fillIdLog: [], fills: [], emitted: 0, endMid: null, volume: 0, notional: 0 };
 }
 
 const retime = (it: ExecItem, ts: bigint): ExecItem => {
@@ -250,7 +273,10 @@ function apply(st: ExecFoldState, it: ExecItem, sink: ExecSink): void {
       const f = it.fill;
       const why = refuse(st, f);
       // an id is used once, applied or refused: its repeat is a duplicate either way
-      st.fillIds[f.fillId] = true;
+      if (st.fillIds[f.fillId] !== true) {
+        st.fillIds[f.fillId] = true;
+        st.fillIdLog.push(f.fillId);
+      }
       if (why !== null) {
         emit(st, sink, { kind: 'dead', ts: it.ts, reason: why, tag: it.tag, fields: it.fields });
         return;

@@ -25,8 +25,10 @@
  * idle, so that a run that went silent (SIGKILL) reads as stalled, not done.
  *
  * Restart (after SIGKILL or a Redis error): the fold resumes from its checkpoint (exec-codec.ts,
- * `ckpt` of the progress hash: the fold and the stream positions it covers, written in the same
- * MULTI as the outputs, and once the input is read up), so the streams may be trimmed before it;
+ * `ckpt` of the progress hash: the fold and the stream positions it covers, and the segments of
+ * what only grows in the list `<ns>:exec:<parent>:journal` (ckpt-journal.ts: a write costs what
+ * changed), written in the same MULTI as the outputs, and once the input is read up), so the
+ * streams may be trimmed before it;
  * without one (or a refused one) it runs again from the start of every stream (pure: the same
  * outputs in the same order). Either way the first `n` outputs are not written again, so no child
  * order is sent twice and none is lost.
@@ -51,7 +53,8 @@ import type { ExecSetup } from './exec-setup.ts';
 import { decodeKillFields, encodeKillFields, encodeOrderFields, inputLine } from './exec-wire.ts';
 import type { TcaReport } from '../tca.ts';
 import { execTca } from './exec-tca.ts';
-import { decodeExecCheckpoint, encodeExecCheckpoint, ExecCodecError, execConfigHash, type ExecCursor } from './exec-codec.ts';
+import { decodeExecCheckpoint, encodeExecHead, encodeExecSegment, execDelta, ExecCodecError, execConfigHash, execHeadSegs, execLogged, NOTHING_LOGGED, type ExecCursor, type ExecLogged } from './exec-codec.ts';
+import { journalToMulti, newJournal, planJournal, readJournal, type Journal } from './ckpt-journal.ts';
 import { writeOrders } from './run-execute.ts';
 import { DEFAULT_BEAT_MS, positionFields, scheduleRecord } from './exec-status.ts';
 
@@ -128,13 +131,22 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     };
     let cur: ExecCursor = { market: '-', fills: '-', reports: '-', kills: '-', mode: 'off', actions: [], inputs: [] };
     const saved = await r.hgetBuffer(progressKey, 'ckpt');
+    const journalKey = execJournalKey(o.ns, parent.id);
+    // what the journal list holds (as of the last MULTI applied), and the entries it covers
+    let journal: Journal = newJournal();
+    let logged: ExecLogged = NOTHING_LOGGED;
     if (saved !== null) {
       try {
-        const d = decodeExecCheckpoint(new Uint8Array(saved.buffer, saved.byteOffset, saved.byteLength), configHash);
+        const head = new Uint8Array(saved.buffer, saved.byteOffset, saved.byteLength);
+        const segs = await readJournal(r, journalKey, execHeadSegs(head, configHash));
+        if (typeof segs === 'string') throw new ExecCodecError(segs);
+        const d = decodeExecCheckpoint(head, segs, configHash);
         if (record && d.st.emitted > 0 && d.cur.actions.length === 0 && d.cur.inputs.length === 0) throw new ExecCodecError('taken by a run that kept no orders or inputs (--orders, --inputs-out need them from the start)');
         ({ st, cur } = d);
         actions = cur.actions;
         inputs = cur.inputs;
+        journal = { segs: segs.length, baseN: 0, deltaN: 0 };
+        logged = execLogged(st, cur);
         log(`execute: ${parent.id} resuming from its checkpoint at output ${st.emitted} (market after ${cur.market}, fills after ${cur.fills}, reports after ${cur.reports})`);
       } catch (e) {
         if (!(e instanceof ExecCodecError)) throw e;
@@ -228,9 +240,13 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
         if (progressed) unsaved = true;
         // a checkpoint with every write of outputs, and once the input is read up (or every second)
         const outputs = pending.some((x) => x.n > progress.after);
-        const ckpt = outputs || (unsaved && (!progressed || Date.now() - savedAt >= 1000))
-          ? encodeExecCheckpoint(st, { market: inFrom, fills: fillsFrom, reports: reportsFrom, kills: killFrom, mode, actions: record ? actions : [], inputs: record ? inputs : [] }, configHash)
-          : null;
+        let ckpt: Ckpt | null = null;
+        if (outputs || (unsaved && (!progressed || Date.now() - savedAt >= 1000))) {
+          const c: ExecCursor = { market: inFrom, fills: fillsFrom, reports: reportsFrom, kills: killFrom, mode, actions: record ? actions : [], inputs: record ? inputs : [] };
+          const now = execLogged(st, c);
+          const plan = planJournal(journal, execDelta(logged, now), execDelta(NOTHING_LOGGED, now), () => encodeExecSegment(st, c, logged), () => encodeExecSegment(st, c, NOTHING_LOGGED));
+          ckpt = { head: encodeExecHead(st, c, configHash, plan.next.segs), key: journalKey, journal, plan, logged: now };
+        }
         if (await write(r, keys, o, st, pending, progress, stats, ckpt)) beatAt = Date.now();
         else if (Date.now() - beatAt >= beatMs) {
           // nothing to write: the heartbeat alone (the page tells a live idle run from a dead one)
@@ -238,6 +254,9 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
           beatAt = Date.now();
         }
         if (ckpt !== null) {
+          // the list now holds what this MULTI wrote (a failed one throws before: the next write carries it again)
+          journal = ckpt.plan.next;
+          logged = ckpt.logged;
           unsaved = false;
           savedAt = Date.now();
         }
@@ -322,8 +341,20 @@ function decidedBefore(st: ExecFoldState): bigint | null {
   return c;
 }
 
+/** The list of the checkpoint's segments (ckpt-journal.ts), next to the progress hash. */
+export const execJournalKey = (ns: string, parent: string): string => `${execProgressKey({ ns }, parent)}:journal`;
+
+/** A checkpoint to write: the head, and the journal's segment planned from `journal` (the list as it stands). */
+interface Ckpt {
+  head: Uint8Array;
+  key: string;
+  journal: Journal;
+  plan: ReturnType<typeof planJournal>;
+  logged: ExecLogged;
+}
+
 /** Writes the outputs not yet written, with the progress and the checkpoint (when given), in one MULTI; false when there was nothing to write. */
-async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }, ckpt: Uint8Array | null): Promise<boolean> {
+async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: ExecFoldState, queue: { n: number; o: ExecOutput }[], progress: { after: number }, stats: { written: number; deadLetters: number }, ckpt: Ckpt | null): Promise<boolean> {
   const todo = queue.filter((x) => x.n > progress.after);
   if (todo.length === 0) queue.length = 0;
   if (todo.length === 0 && ckpt === null) return false;
@@ -339,7 +370,10 @@ async function write(r: RedisClient, keys: KeyLayout, o: ExecLiveOptions, st: Ex
   }
   const n = todo.length === 0 ? progress.after : todo[todo.length - 1].n;
   m.hset(execProgressKey(keys, st.algo.parent.id), 'n', String(n), 'at', String(Date.now()), ...positionFields(st));
-  if (ckpt !== null) m.hset(execProgressKey(keys, st.algo.parent.id), 'ckpt', Buffer.from(ckpt.buffer, ckpt.byteOffset, ckpt.byteLength));
+  if (ckpt !== null) {
+    journalToMulti(m, ckpt.key, ckpt.journal, ckpt.plan);
+    m.hset(execProgressKey(keys, st.algo.parent.id), 'ckpt', Buffer.from(ckpt.head.buffer, ckpt.head.byteOffset, ckpt.head.byteLength));
+  }
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
   // dropped only once written: after a failed MULTI the retry writes them (past the progress re-read)

@@ -11,6 +11,7 @@ import { dateStartNs } from '../../replay/catalog.ts';
 import { defaultInstruments, instrumentOf, type Instruments } from '../instruments.ts';
 import * as sim from '../sim/index.ts';
 import type { Instrument } from '../types.ts';
+import { readLatencyFile } from './latency-file.ts';
 import { toTicks } from './market-view.ts';
 import { checkFlags, hhmm, readFlagInstruments, type ExecuteOptions } from './execute-options.ts';
 import type { ExecConfig, ParentOrder } from './types.ts';
@@ -52,8 +53,9 @@ export async function execSetup(o: Omit<ExecuteOptions, 'catalog'> & { id?: stri
     curve = c;
     notes.push(c.dates.length === 0 ? `vwap: no earlier date of ${o.symbol} in the catalog: flat volume curve (the schedule is TWAP's)` : `vwap: volume curve from ${c.dates.length} earlier date(s): ${c.dates.join(', ')}`);
   }
-  const latency = sim.latencyFromMs(o.latencyMs ?? 1);
+  const ms = sim.latencyFromMs(o.latencyMs ?? 1);
+  const latency = o.latencyFile === undefined ? ms : readLatencyFile(o.latencyFile, ms.feedNs);
   const parent: ParentOrder = { id: o.id ?? `${o.symbol}-${o.algo}`, symbol: o.symbol, side: o.side, qty: o.qty, limitPx: o.limit === undefined ? null : toTicks(o.limit, instrument.tick, '--limit'), start, end, minChild: o.minChild, maxChild: o.maxChild, urgency: o.urgency };
-  const cfg: ExecConfig = { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * (latency.entryNs + latency.responseNs) + latency.feedNs, cancelAcks: true, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition };
+  const cfg: ExecConfig = { algo: o.algo, instrument, povRate: o.pov, curve, cancelSettleNs: 2n * sim.maxRoundTrip(latency) + latency.feedNs, cancelAcks: true, maxOrdersPerSec: o.maxOrdersPerSec, repegTicks: o.repegTicks, minRestNs: o.minRestMs === undefined ? undefined : BigInt(Math.round(o.minRestMs * 1e6)), startPosition: o.startPosition };
   return { parent, cfg, instrument, ins, latency, notes };
 }

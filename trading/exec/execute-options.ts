@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   limit?: number;
   pov?: number;
   latencyMs?: number;
+  /** Recorded order latencies (latency-file.ts): entry and response interpolated from them; the feed latency stays `latencyMs`. */
+  latencyFile?: string;
   /** risk-averse, prob-power, prob-log, or the simulator's own names (power:N, log, ...). */
   queue?: string;
   /** Overrides of the instrument (`--tick`, `--lot`): over the instruments file's, else tick 0.01, lot 1. */

@@ -16,9 +16,9 @@
  * run's fills depend on wall-clock timing; what is deterministic is the algorithm given the fills
  * (`lockstep execute --fills` reproduces its orders from them).
  *
- * Restart (after SIGKILL or a Redis error): it resumes from its checkpoint in `<ns>:gateway`
- * (gateway-checkpoint.ts), written in the same MULTI as every batch of fills, reports and
- * heartbeats: the orders and market events read after it are read again and played against the
+ * Restart (after SIGKILL or a Redis error): it resumes from its checkpoint in `<ns>:gateway` and
+ * `<ns>:gateway:journal` (gateway-checkpoint.ts; a write costs what changed, not the orders seen),
+ * written in the same MULTI as every batch of fills, reports and heartbeats: the orders and market events read after it are read again and played against the
  * simulators as they stood, so no fill is written twice and no order read is lost (a fill's time
  * may differ from an uninterrupted run's: the gateway's pace is wall-clock's).
  */
@@ -32,7 +32,8 @@ import { instrumentOf, type Instruments } from '../instruments.ts';
 import * as sim from '../sim/index.ts';
 import type { Fill } from '../types.ts';
 import { decodeOrderFields, encodeReportFields } from './exec-wire.ts';
-import { decodeGatewayState, encodeGatewayState, type GatewayState } from './gateway-checkpoint.ts';
+import { decodeGatewayState, encodeGatewayHead, encodeGatewaySegment, gatewayDelta, gatewayFull, gatewayHeadSegs, type GatewayState } from './gateway-checkpoint.ts';
+import { journalToMulti, newJournal, planJournal, readJournal, type Journal } from './ckpt-journal.ts';
 import type { CancelReport } from './types.ts';
 import { queueModel } from './run-execute.ts';
 
@@ -60,6 +61,9 @@ export interface GatewayOptions {
 
 export class GatewayError extends UserError {}
 
+/** The list of the checkpoint's segments (ckpt-journal.ts), next to `<ns>:gateway`. */
+export const gatewayJournalKey = (k: { ns: string }): string => `${gatewayKey(k)}:journal`;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Batch = [string, string[]][];
 
@@ -75,12 +79,19 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
   const stats = { orders: 0, fills: 0, reports: 0, refused: 0 };
   let sims = new Map<string, sim.SimState>();
   let parentOf = new Map<string, string>();
-  const simFor = (symbol: string): sim.SimState | null => {
+  // the parents set since the last checkpoint written (its journal's next segment, with the simulators' knownLog)
+  let parentLog: [string, string][] = [];
+  let journal: Journal = newJournal();
+  const setParent = (id: string, p: string) => {
+    parentOf.set(id, p);
+    parentLog.push([id, p]);
+  };  const simFor = (symbol: string): sim.SimState | null => {
     let s = sims.get(symbol);
     if (s) return s;
     const inst = instrumentOf(o.ins, symbol);
     if (!inst) return null;
     s = sim.createSimulator({ instrument: { symbol, tick: inst.tick, lot: inst.lot, multiplier: inst.multiplier }, queueModel: queue, latency: o.latency, account: o.account ?? 'sim', strategy: 'gateway', fees: { makerBps: o.makerBps ?? 0, takerBps: o.takerBps ?? 0, grid: o.ins.moneyGrid } });
+    s.knownLog = [];
     sims.set(symbol, s);
     return s;
   };
@@ -103,14 +114,19 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
     /** Back to the last checkpoint written (at start, and after a MULTI that may not have been). */
     const restore = async () => {
       const bytes = await r.hgetBuffer(gatewayKey(keys), 'ckpt');
-      const saved = bytes === null ? null : decodeGatewayState(bytes, shards);
-      if (saved !== null && 'refused' in saved) throw new GatewayError(`${gatewayKey(keys)}: the checkpoint cannot be used (${saved.refused}); delete it to start the venue over`);
+      const segs = bytes === null ? 0 : gatewayHeadSegs(bytes, shards);
+      const list = typeof segs === 'number' ? await readJournal(r, gatewayJournalKey(keys), segs) : segs.refused;
+      const saved = bytes === null ? null : typeof list === 'string' ? { refused: list } : decodeGatewayState(bytes, list, shards);
+      if (saved !== null && 'refused' in saved) throw new GatewayError(`${gatewayKey(keys)}: the checkpoint cannot be used (${saved.refused}); delete it and ${gatewayJournalKey(keys)} to start the venue over`);
+      parentLog = [];
+      journal = typeof list === 'string' ? newJournal() : { segs: list.length, baseN: 0, deltaN: 0 };
       if (saved === null) {
         // nothing written yet (every write carries the checkpoint): start from the beginning
         ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut } = { sims: new Map(), parentOf: new Map(), inFrom: new Array<string>(shards).fill('-'), held: Array.from({ length: shards }, () => []), ordersFrom: '-', now: null, lastHb: null, lastOut: 0n } as GatewayState);
         return;
       }
       ({ sims, parentOf, inFrom, held, ordersFrom, now, lastHb, lastOut } = saved);
+      for (const s of sims.values()) s.knownLog = [];
       log(`gateway: resuming from its checkpoint (orders after ${ordersFrom}, market at ts_recv ${now ?? 'none'}, ${[...sims.values()].reduce((a, s) => a + s.resting.size, 0)} orders resting)`);
     };
     await restore();
@@ -148,11 +164,11 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
             }
             try {
               if (a.type === 'new') {
-                parentOf.set(a.order.id, a.order.parentId);
+                setParent(a.order.id, a.order.parentId);
                 sim.submit(s, a.order);
                 stats.orders++;
               } else {
-                if (!parentOf.has(a.cancel.id)) parentOf.set(a.cancel.id, a.cancel.parentId);
+                if (!parentOf.has(a.cancel.id)) setParent(a.cancel.id, a.cancel.parentId);
                 sim.cancel(s, a.cancel);
               }
             } catch (e) {
@@ -219,9 +235,17 @@ export async function runGatewaySim(o: GatewayOptions): Promise<{ orders: number
             m.xadd(fillsStream(keys), '*', ...heartbeatFields(now));
             m.xadd(execReportsStream(keys), '*', ...heartbeatFields(now));
             // what this MULTI writes and the state after it, together: a restart resumes right here
-            m.hset(gatewayKey(keys), 'ckpt', encodeGatewayState({ ...state(), lastHb: now }), 'at', String(Date.now()));
+            const g = { ...state(), lastHb: now };
+            const delta = gatewayDelta(g, parentLog);
+            const total = [...sims.values()].reduce((a, x) => a + x.known.size, 0) + parentOf.size;
+            const plan = planJournal(journal, delta.length, total, () => encodeGatewaySegment(delta), () => encodeGatewaySegment(gatewayFull(g)));
+            journalToMulti(m, gatewayJournalKey(keys), journal, plan);
+            m.hset(gatewayKey(keys), 'ckpt', encodeGatewayHead(g, plan.next.segs), 'at', String(Date.now()));
             const res = await m.exec();
             for (const [err] of res ?? []) if (err) throw err;
+            journal = plan.next;
+            for (const x of sims.values()) x.knownLog = [];
+            parentLog = [];
             stats.fills += out.length;
             stats.reports += reps.length;
             lastHb = now;

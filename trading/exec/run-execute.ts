@@ -226,7 +226,7 @@ export async function runExecute(o: ExecuteOptions & { inputsOut?: string }): Pr
   if (batch.length > 0) instant(batch, null);
   // the fold reads what is left before the end, then the end itself (its timer); in-flight reports land after
   pump(end, false, null);
-  const drainUntil = end + 10n * (latency.feedNs + latency.entryNs + latency.responseNs) + 1n;
+  const drainUntil = end + 10n * (latency.feedNs + sim.maxRoundTrip(latency)) + 1n;
   pump(drainUntil, true, null);
   const wallMs = performance.now() - t0;
   const tca = execTca(st, ins);

@@ -5,8 +5,8 @@
  */
 export { advance, cancel, createSimulator, drain, nextArrivalAt, nextReportAt, onMarket, onMarketBatch, submit, topOfBook, visibleLots, workingOrders } from './matcher.ts';
 export type { SimConfig, SimOrder, SimState } from './matcher.ts';
-export { arrivalAt, constantLatency, latencyFromMs, responseAt, seenAt, ZERO_LATENCY } from './latency.ts';
-export type { Latency } from './latency.ts';
+export { arrivalAt, constantLatency, entryLatency, latencyFromMs, maxRoundTrip, responseAt, responseLatency, seenAt, tableLatency, ZERO_LATENCY } from './latency.ts';
+export type { Latency, LatencyTable } from './latency.ts';
 export { checkQueueModel, newQueuePos, onDepth, onTrade, parseQueueModel, probBehind, queueFillable, queueModelName } from './queue.ts';
 export type { QueueModel, QueuePos } from './queue.ts';
 export { checkFees, feeUnits } from './reports.ts';

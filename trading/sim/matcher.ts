@@ -2,7 +2,7 @@
  * The fill simulator: a pure state machine that plays one symbol's market events (in the replay's
  * merge order) against our child orders, as hftbacktest's `PartialFillExchange` does
  * (hftbacktest/src/backtest/proc/partialfillexchange.rs), with its queue models (queue.ts) and
- * constant latencies (latency.ts).
+ * latencies, constant or interpolated from recorded orders (latency.ts).
  *
  * Clock: the merge clock (`tsRecv`). The exchange reads a market event at its `tsRecv`; an order
  * or cancel decided at `ts` takes effect at `ts + entry latency`, before every market event with
@@ -37,7 +37,7 @@ import type { MarketEvent, TradeEvent } from '../../core/events.ts';
 import type { CancelOrder, ChildOrder, Fill, Instrument, OrderSide } from '../types.ts';
 import { applyBookRow, applyQuote, availableAt, bestAvailableTick, bestTick, depthAt, initSimBook, levelsWithin, take, usesQuotes, type DepthFrom, type SimBook } from './book.ts';
 import { SimInputError } from './errors.ts';
-import { constantLatency, type Latency } from './latency.ts';
+import { arrivalAt, constantLatency, responseAt, type Latency } from './latency.ts';
 import { checkQueueModel, newQueuePos, onDepth, onTrade, queueFillable, type QueueModel, type QueuePos } from './queue.ts';
 import { checkFees, feeUnits, type FeeConfig, type Liquidity, type SimReport } from './reports.ts';
 import { sizeToLots, tradeTicks, wholeLots } from './ticks.ts';
@@ -92,6 +92,19 @@ export interface SimState {
   resting: Map<string, SimOrder>;
   /** Every order id ever submitted → complete (true) or not yet. */
   known: Map<string, boolean>;
+  /**
+   * When present, every change of `known` is appended here too (id, complete), for a caller that
+   * checkpoints `known` by its changes (trading/exec/gateway-checkpoint.ts) and empties it once
+   * written. Absent by default (a replay does not need it).
+   */
+  knownLog?: [string, boolean][];
+  /**
+   * Interpolated latency only (latency.ts): the session is FIFO, so the latest arrival at the
+   * exchange and the latest report's arrival at the algorithm so far (absent under a constant
+   * model, whose order is FIFO by itself).
+   */
+  lastArrival?: bigint;
+  lastResponse?: bigint;
   /** Reports not yet drained, in (tsRecv, creation) order from `outHead` on. */
   outbox: SimReport[];
   outHead: number;
@@ -123,6 +136,31 @@ export function createSimulator(cfg: SimConfig): SimState {
   };
 }
 
+/** When an order or cancel sent at `ts` reaches the exchange: never before one sent earlier. */
+function arrival(sim: SimState, ts: bigint): bigint {
+  const lat = sim.cfg.latency;
+  if (lat.table === undefined) return ts + lat.entryNs;
+  let at = arrivalAt(lat, ts);
+  if (sim.lastArrival !== undefined && at < sim.lastArrival) at = sim.lastArrival;
+  sim.lastArrival = at;
+  return at;
+}
+
+/** When a report made at exchange time `t` reaches the algorithm: never before one made earlier. */
+function response(sim: SimState, t: bigint): bigint {
+  const lat = sim.cfg.latency;
+  if (lat.table === undefined) return t + lat.responseNs;
+  let at = responseAt(lat, t);
+  if (sim.lastResponse !== undefined && at < sim.lastResponse) at = sim.lastResponse;
+  sim.lastResponse = at;
+  return at;
+}
+
+function setKnown(sim: SimState, id: string, complete: boolean): void {
+  sim.known.set(id, complete);
+  sim.knownLog?.push([id, complete]);
+}
+
 function checkOrder(sim: SimState, o: ChildOrder): void {
   const sym = sim.cfg.instrument.symbol;
   if (typeof o.id !== 'string' || o.id === '') throw new SimInputError('order.id', o.id, 'must be a non-empty string');
@@ -150,15 +188,15 @@ function enqueue(sim: SimState, op: PendingOp): Fill[] {
  */
 export function submit(sim: SimState, order: ChildOrder): Fill[] {
   checkOrder(sim, order);
-  sim.known.set(order.id, false);
-  return enqueue(sim, { at: order.ts + sim.cfg.latency.entryNs, seq: sim.opSeq++, type: 'new', order: { ...order } });
+  setKnown(sim, order.id, false);
+  return enqueue(sim, { at: arrival(sim, order.ts), seq: sim.opSeq++, type: 'new', order: { ...order } });
 }
 
 /** Sends a cancel: it takes effect at `c.ts + entry latency` (a fill before then stands). */
 export function cancel(sim: SimState, c: CancelOrder): Fill[] {
   if (c.symbol !== sim.cfg.instrument.symbol) throw new SimInputError(`cancel ${c.id} symbol`, c.symbol, `this simulator trades ${sim.cfg.instrument.symbol}`);
   if (typeof c.ts !== 'bigint') throw new SimInputError(`cancel ${c.id} ts`, c.ts, 'must be a bigint (ns)');
-  return enqueue(sim, { at: c.ts + sim.cfg.latency.entryNs, seq: sim.opSeq++, type: 'cancel', cancel: { ...c } });
+  return enqueue(sim, { at: arrival(sim, c.ts), seq: sim.opSeq++, type: 'cancel', cancel: { ...c } });
 }
 
 /**
@@ -277,7 +315,7 @@ function fill(sim: SimState, o: SimOrder, price: number, lots: number, t: bigint
   const c = sim.cfg;
   o.leaves -= lots;
   o.nFills++;
-  const tsRecv = t + c.latency.responseNs;
+  const tsRecv = response(sim, t);
   const f: Fill = {
     fillId: `${o.id}-f${o.nFills}`,
     account: c.account,
@@ -295,7 +333,7 @@ function fill(sim: SimState, o: SimOrder, price: number, lots: number, t: bigint
   report(sim, { type: 'fill', fill: f, liquidity: liq, leaves: o.leaves, tsEvent: t, tsRecv });
   if (o.leaves === 0) {
     sim.resting.delete(o.id);
-    sim.known.set(o.id, true);
+    setKnown(sim, o.id, true);
   }
 }
 
@@ -315,7 +353,7 @@ function arrive(sim: SimState, order: ChildOrder, t: bigint, out: Fill[]): void 
     seenDepth: null,
     dirty: false,
   };
-  report(sim, { type: 'ack', orderId: o.id, tsEvent: t, tsRecv: t + sim.cfg.latency.responseNs });
+  report(sim, { type: 'ack', orderId: o.id, tsEvent: t, tsRecv: response(sim, t) });
   // marketable part: sweep the opposite side within the limit
   const opp = o.side === 1 ? -1 : 1;
   for (const [tick, avail] of levelsWithin(book, opp, o.limitPx)) {
@@ -326,8 +364,8 @@ function arrive(sim: SimState, order: ChildOrder, t: bigint, out: Fill[]): void 
     if (o.leaves === 0) return;
   }
   if (o.limitPx === null) {
-    report(sim, { type: 'cancelled', orderId: o.id, leaves: o.leaves, reason: 'market-unfilled', tsEvent: t, tsRecv: t + sim.cfg.latency.responseNs });
-    sim.known.set(o.id, true);
+    report(sim, { type: 'cancelled', orderId: o.id, leaves: o.leaves, reason: 'market-unfilled', tsEvent: t, tsRecv: response(sim, t) });
+    setKnown(sim, o.id, true);
     return;
   }
   // the rest joins the back of its level's queue
@@ -338,11 +376,11 @@ function arrive(sim: SimState, order: ChildOrder, t: bigint, out: Fill[]): void 
 }
 
 function applyCancel(sim: SimState, c: CancelOrder, t: bigint): void {
-  const tsRecv = t + sim.cfg.latency.responseNs;
+  const tsRecv = response(sim, t);
   const o = sim.resting.get(c.id);
   if (o) {
     sim.resting.delete(c.id);
-    sim.known.set(c.id, true);
+    setKnown(sim, c.id, true);
     report(sim, { type: 'cancelled', orderId: c.id, leaves: o.leaves, reason: 'cancel', tsEvent: t, tsRecv });
     return;
   }
