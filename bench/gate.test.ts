@@ -482,11 +482,12 @@ describe('evaluateGate', () => {
       return evaluateGate('quick', v, budgets(), base).figures.filter((f) => ids.includes(f.id)).map((f) => [f.id, f.verdict]);
     };
     const all = (k: number) => Object.fromEntries(ids.map((id) => [id, k]));
-    // 10 unchanged factors-only quick gates (kernel children) read down to 0.93-0.97x the baselines,
-    // their medians (bench/RESULTS.md, 2026-12-07 evening)
-    expect(judge(all(0.93)).every(([, v]) => v === 'pass')).toBe(true);
-    // a kernel doing its work twice, in the interpreter: EMA 0.61x its median, RSI 0.58x, MACD 0.65x
-    for (const [id, k] of [['factors.ema_interp_ratio', 0.63], ['factors.rsi_interp_ratio', 0.6], ['factors.macd_interp_ratio', 0.67]] as const) {
+    // 15 unchanged factors-only quick gates (kernel children) read down to 0.91x (jit MACD) to 0.98x
+    // (jit RSI) the baselines, the first ten's medians (bench/RESULTS.md, 2026-12-07 evening)
+    expect(judge(all(0.91)).every(([, v]) => v === 'pass')).toBe(true);
+    // a kernel doing its work twice (gate-slowdown, 3 gates each) read at most: interpreter EMA
+    // 0.63x its baseline, RSI 0.58x, MACD 0.64x; jit RSI 0.58x, MACD 0.59x (jit EMA 0.95-0.99x: not caught there)
+    for (const [id, k] of [['factors.ema_interp_ratio', 0.63], ['factors.rsi_interp_ratio', 0.58], ['factors.macd_interp_ratio', 0.64], ['factors.rsi_ratio', 0.58], ['factors.macd_ratio', 0.59]] as const) {
       expect(judge({ [id]: k }).filter(([, v]) => v === 'breach').map(([x]) => x)).toEqual([id]);
     }
   });
