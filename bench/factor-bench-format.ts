@@ -49,10 +49,30 @@ export function formatFactorBench(r: FactorBenchResult): string {
         ? []
         : ['', `${p.indicator}: ours checks readiness once per update, as the peer loop checks add()'s result once; reading each output through its own null check (the factor's pattern) measured ${p.oursPerOutputNullNs.toFixed(2)} ns, ${(p.peerNs / p.oursPerOutputNullNs).toFixed(2)}× the peer`],
     ),
+    ...kernelLines(r),
     ...foldVsPeerLines(r),
     ...machineScaleLines(r),
   ];
   return lines.join('\n');
+}
+
+/** The kernel children (bench/factor-bench-kernels.ts): what the gate's kernel ratios read. */
+function kernelLines(r: FactorBenchResult): string[] {
+  if (!r.kernels) return [];
+  const rows = [r.kernels.jit, r.kernels.interp].flatMap((k) =>
+    k.peer.map((p) => {
+      const q = p.ratioQuartiles ? `${p.ratioQuartiles[0].toFixed(2)}–${p.ratioQuartiles[1].toFixed(2)}×` : '—';
+      return `| ${k.mode} (node ${k.flags.join(' ')}; ${k.rounds} rounds) | ${p.indicator} | ${p.oursNs.toFixed(2)} | ${f1(p.peerNs)} | ${p.ratio.toFixed(2)}× | ${q} |`;
+    }),
+  );
+  return [
+    '',
+    'the same kernel loops in fresh child processes, V8 flags that compile the same code every time (jit) and the interpreter alone, whose cost follows the work done (interp): the gate reads these',
+    '',
+    '| child | indicator | ours ns | peer ns | peer / ours | per-round quartiles |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ];
 }
 
 /** The fold against the peer, interleaved: what the gate's fold figures read. */

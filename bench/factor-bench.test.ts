@@ -18,7 +18,7 @@ describe('benchFactors (shape only, no timing assertions)', () => {
   it('runs on the tiny preset and writes its JSON', async () => {
     const json = join(dir, 'factors.json');
     // 50k prices: the EMA side's chunk is then ~0.1 ms of CPU, well above process.cpuUsage's 1 µs
-    r = await benchFactors({ preset: 'tiny', dir, json, events: 3000, runs: 3, peerPrices: 50_000, peerRounds: 20, foldRounds: 20, quiet: true });
+    r = await benchFactors({ preset: 'tiny', dir, json, events: 3000, runs: 3, peerPrices: 50_000, peerRounds: 20, foldRounds: 20, kernelRounds: 5, quiet: true });
     expect(JSON.parse(readFileSync(json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(r)));
     expect(r.preset).toBe('tiny');
     expect(r.events).toBe(3000);
@@ -87,6 +87,23 @@ describe('benchFactors (shape only, no timing assertions)', () => {
     expect(f.wholeQuartiles[0]).toBeLessThanOrEqual(f.wholeRatio);
     expect(f.wholeRatio).toBeLessThanOrEqual(f.wholeQuartiles[1]);
     expect(formatFactorBench(r)).toMatch(/fold vs peer, interleaved \(20 rounds/);
+  });
+
+  it('measures the kernels again in two child processes, one compiling the same code every time and one interpreting', () => {
+    const k = r.kernels!;
+    expect(k.jit.flags).toEqual(['--no-concurrent-recompilation', '--no-use-osr']);
+    expect(k.interp.flags).toEqual(['--jitless']);
+    for (const run of [k.jit, k.interp]) {
+      expect(run.rounds).toBe(5);
+      expect(run.peer.map((p) => p.indicator)).toEqual(['EMA(12)', 'RSI(14)', 'MACD(12,26,9)']);
+      for (const p of run.peer) {
+        for (const x of [p.oursNs, p.peerNs, p.ratio]) expect(positive(x)).toBe(true);
+        expect(p.finalAbsDiff).toBeLessThan(1e-6);
+      }
+    }
+    // the interpreter is many times slower per update than compiled code (a sanity check that the flag took)
+    expect(k.interp.peer[0].peerNs).toBeGreaterThan(3 * k.jit.peer[0].peerNs);
+    expect(formatFactorBench(r)).toMatch(/\| interp \(node --jitless; 5 rounds\) \| EMA\(12\) \|/);
   });
 
   it('formats a markdown table with PASS/MISS verdicts', () => {

@@ -16,6 +16,9 @@
  *   kind folded alone does the work it does in the mix, minus the mix's cache effects.
  * - Peer: EMA(12), RSI(14), MACD(12,26,9) per update over one long seeded random walk, ours
  *   (core/kernels) against trading-signals' classes.
+ * - Kernels again, in two fresh child processes (bench/factor-bench-kernels.ts): V8 flags that
+ *   compile the same code in every process, and the interpreter alone. The gate reads these: in
+ *   this process the EMA ratio moved 0.6-4.7x between runs of unchanged code.
  *
  * Tasks run round-robin (one tinybench Bench per round) after one discarded warm-up round, so a
  * burst of load from other work on a shared machine spreads over all tasks instead of skewing one,
@@ -30,6 +33,7 @@ import { applyEvent, createFactorSet, initFold, type FactorSet, type RowSink } f
 import { DEFAULT_FACTORS } from '../core/registry.ts';
 import { formatFactorBench } from './factor-bench-format.ts';
 import { PEER_CHUNK, peerChecksum, peerSetTask, peerTasks, peerVersion, randomWalk } from './factor-peer.ts';
+import { measureKernels, type KernelRun } from './factor-bench-kernels.ts';
 import { interleave, median as medianOf, medianRatio, ratioQuartiles, type ChunkTask } from './interleave.ts';
 import { roundRobin, type RoundTask } from './round-robin.ts';
 
@@ -158,6 +162,12 @@ export interface FactorBenchResult {
   /** Interleaved rounds of the peer comparison (after 10 discarded ones). */
   peerRounds: number;
   foldVsPeer: FoldVsPeer;
+  /**
+   * The kernel comparison again, each mode in a fresh child process with V8 flags that make it
+   * the same from one process to the next (bench/factor-bench-kernels.ts): what the gate's kernel
+   * ratios read. Absent when the bench was run with `kernels: false`.
+   */
+  kernels?: { jit: KernelRun; interp: KernelRun };
   peerPackage: { name: string; version: string; fasterVariants: string };
   /** Length of the random-walk price series the peer comparison runs over. */
   peerPrices: number;
@@ -291,6 +301,9 @@ export async function benchFactors(opts: {
   /** Interleaved rounds of the peer comparison (default 300) and of the fold against the peer (default 200). */
   peerRounds?: number;
   foldRounds?: number;
+  /** The kernel children (default on); `kernelRounds` overrides each mode's rounds (tests). */
+  kernels?: boolean;
+  kernelRounds?: number;
   quiet?: boolean;
 }): Promise<FactorBenchResult> {
   const log = opts.quiet ? () => {} : (s: string) => console.log(s);
@@ -397,6 +410,14 @@ export async function benchFactors(opts: {
   });
   const foldVsPeer = measureFoldVsPeer(whole, empty, events, prices, opts.foldRounds ?? 200, log);
   if (!Number.isFinite(peerChecksum())) log('(peer loops produced a non-finite checksum)');
+  let kernels: FactorBenchResult['kernels'];
+  if (opts.kernels !== false) {
+    // in this process V8 compiled our loop or the peer's 2-4x slower in some runs (issue 20 #6);
+    // the gate reads these children instead, whose flags make the compile the same every time
+    log('kernels: the same loops in two fresh child processes (node --no-concurrent-recompilation --no-use-osr; node --jitless)');
+    const k = { rounds: opts.kernelRounds };
+    kernels = { jit: measureKernels('jit', k), interp: measureKernels('interp', k) };
+  }
 
   const result: FactorBenchResult = {
     preset: opts.preset,
@@ -415,6 +436,7 @@ export async function benchFactors(opts: {
     peer,
     peerRounds,
     foldVsPeer,
+    ...(kernels ? { kernels } : {}),
     peerPackage: {
       name: 'trading-signals',
       version: await peerVersion(),

@@ -1,5 +1,5 @@
 /**
- * `lockstep bench gate-slowdown [--slow ema|fold|both]`: the other side of the gate's spread (see
+ * `lockstep bench gate-slowdown [--slow ema|rsi|macd|fold|kernels|both]`: the other side of the gate's spread (see
  * gate-spread.ts): a deliberate 2× slowdown must breach it. The production code has no slowdown
  * switch; this copies the repository (tracked and new files of the working tree, node_modules
  * linked) into a temp dir, patches one file of the copy to do its work twice, runs the quick gate
@@ -7,6 +7,8 @@
  *
  * - ema:  core/kernels/ewm.ts `emaPush` also pushes every input into a shadow EMA(12) first: the
  *         kernel's arithmetic and state writes twice per update, its result unchanged.
+ * - rsi:  core/kernels/rsi.ts `rsiPush` likewise through a shadow RSI(14).
+ * - macd: core/kernels/macd.ts `macdPush` likewise through a shadow MACD(12,26,9).
  * - fold: core/fold.ts `applyEvent` also folds every event into a shadow fold state (same factor
  *         set, rows discarded) first: the whole fold and all its factors twice per event, outputs
  *         unchanged (replay, live, factors and training set all fold through it).
@@ -27,7 +29,7 @@ import { budgetsFor, type GateBench } from './gate.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-export type Slowdown = 'ema' | 'fold';
+export type Slowdown = 'ema' | 'rsi' | 'macd' | 'fold';
 
 interface Patch {
   file: string;
@@ -54,7 +56,39 @@ export const PATCHES: Record<Slowdown, Patch> = {
       '}',
       '',
     ].join('\n'),
-    expect: ['factors.ema_ratio', 'factors.macd_ratio'],
+    expect: ['factors.ema_interp_ratio', 'factors.ema_ratio', 'factors.macd_ratio'],
+  },
+  rsi: {
+    file: 'core/kernels/rsi.ts',
+    find: /export function rsiPush\(s: Rsi, close: number\): void \{/,
+    replace: 'function rsiPushOnce(s: Rsi, close: number): void {',
+    append: [
+      '',
+      '// gate-slowdown: the kernel does its work twice (a shadow RSI takes every input first)',
+      'const slowdownShadow = initRsi(14);',
+      'export function rsiPush(s: Rsi, close: number): void {',
+      '  rsiPushOnce(slowdownShadow, close);',
+      '  rsiPushOnce(s, close);',
+      '}',
+      '',
+    ].join('\n'),
+    expect: ['factors.rsi_interp_ratio', 'factors.rsi_ratio'],
+  },
+  macd: {
+    file: 'core/kernels/macd.ts',
+    find: /export function macdPush\(s: Macd, x: number\): void \{/,
+    replace: 'function macdPushOnce(s: Macd, x: number): void {',
+    append: [
+      '',
+      '// gate-slowdown: the kernel does its work twice (a shadow MACD takes every input first)',
+      'const slowdownShadow = initMacd(12, 26, 9);',
+      'export function macdPush(s: Macd, x: number): void {',
+      '  macdPushOnce(slowdownShadow, x);',
+      '  macdPushOnce(s, x);',
+      '}',
+      '',
+    ].join('\n'),
+    expect: ['factors.macd_interp_ratio', 'factors.macd_ratio'],
   },
   fold: {
     file: 'core/fold.ts',
@@ -123,13 +157,13 @@ export interface SlowdownRun {
   json: string;
 }
 
-/** Judges every `<dir>/(ema|fold)-*.json` gate output against the budgets and baseline given. */
+/** Judges every `<dir>/(ema|rsi|macd|fold)-*.json` gate output against the budgets and baseline given. */
 export function judgeSlowdownRuns(dir: string, budgetsFile: string, baselineFile: string): SlowdownRun[] {
   const budgets = parseBudgets(JSON.parse(readFileSync(budgetsFile, 'utf8')), budgetsFile);
   const baseline = parseBaseline(JSON.parse(readFileSync(baselineFile, 'utf8')), baselineFile);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => /^(ema|fold)-.*\.json$/.test(f))
+    .filter((f) => /^(ema|rsi|macd|fold)-.*\.json$/.test(f))
     .sort()
     .map((f) => {
       const slow = f.split('-')[0] as Slowdown;
@@ -151,8 +185,8 @@ export function judgeSlowdownRuns(dir: string, budgetsFile: string, baselineFile
 /** Runs the quick gate on each patched copy, then judges every slowed run in dir; exitCode 0 when all breached. */
 export async function runSlowdown(opts: SlowdownOptions): Promise<{ runs: SlowdownRun[]; exitCode: 0 | 1 }> {
   const log = opts.log ?? ((s: string) => console.log(s));
-  const which: Slowdown[] = opts.slow === 'both' ? ['ema', 'fold'] : opts.slow === 'ema' || opts.slow === 'fold' ? [opts.slow] : [];
-  if (which.length === 0) throw new UsageError(`--slow ${JSON.stringify(opts.slow)}: use ema, fold or both`);
+  const which: Slowdown[] = opts.slow === 'both' ? ['ema', 'fold'] : opts.slow === 'kernels' ? ['ema', 'rsi', 'macd'] : Object.hasOwn(PATCHES, opts.slow) ? [opts.slow as Slowdown] : [];
+  if (which.length === 0) throw new UsageError(`--slow ${JSON.stringify(opts.slow)}: use ema, rsi, macd, fold, kernels (ema, rsi and macd) or both (ema and fold)`);
   if (!Number.isInteger(opts.runs) || opts.runs < 0) throw new UsageError(`--runs ${opts.runs}: give a whole number ≥ 0 (0 judges the runs already in --dir)`);
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });

@@ -116,7 +116,7 @@ describe('gate-slowdown patches', () => {
       cpSync(join(ROOT, file), join(copy, file));
       applyPatch(copy, which);
       const src = readFileSync(join(copy, file), 'utf8');
-      const name = which === 'ema' ? 'emaPush' : 'applyEvent';
+      const name = { ema: 'emaPush', rsi: 'rsiPush', macd: 'macdPush', fold: 'applyEvent' }[which];
       // one exported wrapper, the original renamed, called twice by it
       expect(src.match(new RegExp(`export function ${name}\\(`, 'g'))).toHaveLength(1);
       expect(src.match(new RegExp(`${name}Once\\(`, 'g'))).toHaveLength(3);

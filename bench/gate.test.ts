@@ -139,6 +139,19 @@ function results(over: { readsOmit?: string } = {}): BenchResults {
       { indicator: 'RSI(14)', oursNs: 16, peerNs: 256, ratio: 16, finalAbsDiff: 0 },
       { indicator: 'MACD(12,26,9)', oursNs: 26, peerNs: 130, ratio: 5, finalAbsDiff: 0 },
     ],
+    // the kernel children (bench/factor-bench-kernels.ts): what the gate's kernel ratios read
+    kernels: {
+      jit: { mode: 'jit', flags: [], rounds: 300, cpuSeconds: 1.5, peer: [
+        { indicator: 'EMA(12)', oursNs: 5.3, peerNs: 5.8, ratio: 1.08, finalAbsDiff: 0 },
+        { indicator: 'RSI(14)', oursNs: 13, peerNs: 104, ratio: 8, finalAbsDiff: 0 },
+        { indicator: 'MACD(12,26,9)', oursNs: 6, peerNs: 45, ratio: 7.4, finalAbsDiff: 0 },
+      ] },
+      interp: { mode: 'interp', flags: ['--jitless'], rounds: 150, cpuSeconds: 2.5, peer: [
+        { indicator: 'EMA(12)', oursNs: 103, peerNs: 160, ratio: 1.55, finalAbsDiff: 0 },
+        { indicator: 'RSI(14)', oursNs: 285, peerNs: 1840, ratio: 6.45, finalAbsDiff: 0 },
+        { indicator: 'MACD(12,26,9)', oursNs: 410, peerNs: 820, ratio: 2, finalAbsDiff: 0 },
+      ] },
+    },
   } as unknown as FactorBenchResult;
   const reads = [
     { name: READS.raw, p50Ms: 0.15, p99Ms: 0.25, n: 5000 },
@@ -237,7 +250,9 @@ describe('extractFigures', () => {
     expect(v['replay.replay_rows_vs_encode']).toBe(0.25);
     expect(v['factors.whole_set_ns']).toBe(850); // CPU-time median of the interleaved rounds, not the passes' 870
     expect(v['factors.fold_ns']).toBe(100);
-    expect(v['factors.macd_ratio']).toBe(5);
+    expect(v['factors.macd_ratio']).toBe(7.4); // the jit child's, not the bench process's own 5
+    expect(v['factors.ema_interp_ratio']).toBe(1.55);
+    expect(v['factors.rsi_interp_ratio']).toBe(6.45);
     expect(v['factors.whole_set_vs_peer']).toBe(1.5); // interleaved rounds' median, not the passes' ns
     expect(v['factors.fold_vs_peer']).toBe(0.4);
     expect(v['live.latency_p99']).toBe(40); // the lowest rate, not the overload run
@@ -455,6 +470,26 @@ describe('evaluateGate', () => {
     // baselines; the fold doing its work twice read 1.81-2.06x and 1.69-1.72x (bench/RESULTS.md)
     expect(judge(1.11)).toEqual(['pass', 'pass']);
     expect(judge(1.69)).toEqual(['breach', 'breach']);
+  });
+
+  it('breaches the committed quick baseline when a kernel does its work twice, not at its measured spread', () => {
+    const base = parseBaseline(JSON.parse(readFileSync(DEFAULT_BASELINE, 'utf8')), DEFAULT_BASELINE);
+    const b = base.modes.quick!.figures;
+    const ids = ['factors.ema_interp_ratio', 'factors.rsi_interp_ratio', 'factors.macd_interp_ratio', 'factors.ema_ratio', 'factors.rsi_ratio', 'factors.macd_ratio'];
+    const judge = (k: Record<string, number>) => {
+      const v = extractFigures(results());
+      for (const id of ids) v[id] = b[id] * (k[id] ?? 1);
+      return evaluateGate('quick', v, budgets(), base).figures.filter((f) => ids.includes(f.id)).map((f) => [f.id, f.verdict]);
+    };
+    const all = (k: number) => Object.fromEntries(ids.map((id) => [id, k]));
+    // 15 unchanged factors-only quick gates (kernel children) read down to 0.91x (jit MACD) to 0.98x
+    // (jit RSI) the baselines, the first ten's medians (bench/RESULTS.md, 2026-12-07 evening)
+    expect(judge(all(0.91)).every(([, v]) => v === 'pass')).toBe(true);
+    // a kernel doing its work twice (gate-slowdown, 3 gates each) read at most: interpreter EMA
+    // 0.63x its baseline, RSI 0.58x, MACD 0.64x; jit RSI 0.58x, MACD 0.59x (jit EMA 0.95-0.99x: not caught there)
+    for (const [id, k] of [['factors.ema_interp_ratio', 0.63], ['factors.rsi_interp_ratio', 0.58], ['factors.macd_interp_ratio', 0.64], ['factors.rsi_ratio', 0.58], ['factors.macd_ratio', 0.59]] as const) {
+      expect(judge({ [id]: k }).filter(([, v]) => v === 'breach').map(([x]) => x)).toEqual([id]);
+    }
   });
 
   it('moves historicalFeatures\' absolute rate baseline with DuckDB\'s in the same run', () => {

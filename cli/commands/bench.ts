@@ -20,7 +20,7 @@ const builder = (y: Argv) =>
     .option('events', { type: 'number', describe: 'factors: events held in memory (default 2,000,000; wide: 500,000)' })
     .option('only', { type: 'string', describe: 'gate, gate-spread, gate-slowdown: run only these benchmarks, comma-separated (replay, live, factors, wide, training, historical, report); the others are not judged' })
     .option('runs', { type: 'number', describe: 'gate-spread: quick gates to run now (0: judge the runs already in --dir); gate-slowdown: gate runs per patched copy (default 1); report: times the page is opened in Chromium (default 5)' })
-    .option('slow', { type: 'string', describe: 'gate-slowdown: what the patched copy does twice: ema, fold or both (default both)' })
+    .option('slow', { type: 'string', describe: 'gate-slowdown: what the patched copy does twice: ema, rsi, macd, fold, kernels (ema, rsi, macd) or both (ema and fold; default)' })
     .option('entities', { type: 'number', describe: 'historical: entity rows joined to the day preset\'s factor table (default 1,000,000)' });
 
 type BenchArgs = ParsedArgs<typeof builder>;
