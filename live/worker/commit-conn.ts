@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { COMMIT_BATCH_LUA } from '../commit-script.ts';
 import { intOrTextArrayReply, RedisReplyError, RespConnection, type RespConnectionOptions } from '../resp-connection.ts';
-import type { CommitFrame } from './commit-frame.ts';
+import { FRAME_ROOM, type CommitFrame } from './commit-frame.ts';
 
 const COMMIT_SHA = createHash('sha1').update(COMMIT_BATCH_LUA).digest('hex');
 /** The call's first two arguments, after its array header: EVALSHA and the SHA, or EVAL and the script. */
@@ -40,7 +40,15 @@ export class CommitConnection {
   commit(frame: CommitFrame): Promise<(number | string)[]> {
     const script = this.sendScript;
     const head = `*${2 + frame.args}\r\n${script ? EVAL_HEAD : EVALSHA_HEAD}`;
-    return this.conn.request([head, frame.body], 1, intOrTextArrayReply).then(
+    let out: Buffer | (string | Buffer)[];
+    if (script || head.length > FRAME_ROOM) out = [head, frame.body];
+    else {
+      // the head in the room left before the body: one Buffer, one write (head is ASCII)
+      const at = FRAME_ROOM - head.length;
+      frame.buf.write(head, at, 'latin1');
+      out = frame.buf.subarray(at);
+    }
+    return this.conn.request(out, 1, intOrTextArrayReply).then(
       (v) => {
         if (script) this.sendScript = false;
         return v[0] as (number | string)[];

@@ -42,11 +42,19 @@ export interface ShardPart {
   at: string;
 }
 
-/** A call's arguments after the script or its SHA: `args` RESP bulk strings in `body` (numkeys first). */
+/**
+ * A call's arguments after the script or its SHA: `args` RESP bulk strings in `body` (numkeys
+ * first). `body` starts after FRAME_ROOM bytes of `buf`, left free for the command's own head (its
+ * array header, EVALSHA and the SHA), so that the whole call goes out as one Buffer.
+ */
 export interface CommitFrame {
   args: number;
+  buf: Buffer;
   body: Buffer;
 }
+
+/** Room for `*<args>\r\n$7\r\nEVALSHA\r\n$40\r\n<sha>\r\n` (69 bytes with up to 9 digits). */
+export const FRAME_ROOM = 80;
 
 /** `_row` of a latest-value hash (row-format.ts latestRow). */
 function latestRowText(l: LatestPart, fsv: string, at: string): string {
@@ -117,13 +125,14 @@ export class CommitFrameEncoder {
     head.bulkInt(k.count);
     const tail = new RespWriter(32);
     tail.bulkInt(parts.length);
-    const body = Buffer.allocUnsafe(head.len + k.len + this.common.length + tail.len + a.len);
+    const buf = Buffer.allocUnsafe(FRAME_ROOM + head.len + k.len + this.common.length + tail.len + a.len);
+    const body = buf.subarray(FRAME_ROOM);
     let pos = head.buf.copy(body, 0, 0, head.len);
     pos += k.buf.copy(body, pos, 0, k.len);
     pos += this.common.copy(body, pos);
     pos += tail.buf.copy(body, pos, 0, tail.len);
     a.buf.copy(body, pos, 0, a.len);
-    return { args: 1 + k.count + 5 + 1 + a.count, body };
+    return { args: 1 + k.count + 5 + 1 + a.count, buf, body };
   }
 
   /** A shard's arguments (commit-script.ts shardCommitArgs). */
