@@ -18,7 +18,6 @@
  */
 import type { FactorSet, FoldState } from '../../core/fold.ts';
 import { encodeState } from '../../core/state-codec.ts';
-
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, outputStream, type KeyLayout } from '../keys.ts';
 import { compareIds } from '../stream-id.ts';
 import type { WorkerRedis } from './commands.ts';
@@ -179,7 +178,7 @@ export class Committer {
 
   /** A shard's part of a commit, taken from its run (which starts afresh), or null if nothing is due. */
   private plan(run: ShardRun, allowStateSkip: boolean, mayCheckpoint = true): CommitPlan | null {
-    const { opts, keys: layout, fsv, set } = this.c;
+    const { opts, keys: layout } = this.c;
     const lastId = run.applied;
     // a state save in flight (pipelined) is not asked for again before its reply
     const stateBehind = run.stateId !== lastId && !run.statePending;
