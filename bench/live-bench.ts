@@ -37,7 +37,7 @@ import { watchLoad, type RunLoad } from './live-load.ts';
 import { readRuns } from './live-reads.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const DATE = '2024-03-15';
+export const DATE = '2024-03-15';
 
 export interface Percentiles {
   n: number;
@@ -80,7 +80,7 @@ export function percentiles(xs: number[]): Percentiles {
   return { n: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1] ?? NaN };
 }
 
-async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]> {
+export async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]> {
   const opened = await openSelection({ catalog, date: DATE });
   const m = new EventMerge(opened.cursors);
   const out: MarketEvent[] = [];
@@ -89,11 +89,14 @@ async function loadEvents(catalog: string, limit: number): Promise<MarketEvent[]
   return out;
 }
 
-/** A `lockstep live` child; `running` resolves when it holds its shards and starts reading. */
-function startWorker(url: string, keys: KeyLayout, consumer: string, extra: readonly string[] = []): { proc: ChildProcess; running: Promise<void> } {
+/**
+ * A `lockstep live` child; `running` resolves when it holds its shards and starts reading. `root`:
+ * the checkout whose `bin/lockstep.js` runs (bench/live-bench-ab.ts runs two), this one by default.
+ */
+export function startWorker(url: string, keys: KeyLayout, consumer: string, extra: readonly string[] = [], root = join(HERE, '..')): { proc: ChildProcess; running: Promise<void> } {
   // LOCKSTEP_BENCH_WORKER_NODE_ARGS: extra node flags for the worker (e.g. --cpu-prof to profile it)
   const nodeArgs = (process.env.LOCKSTEP_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, join(HERE, '../bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer, ...extra], { stdio: ['ignore', process.env.LOCKSTEP_BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, join(root, 'bin/lockstep.js'), 'live', '--redis', url, '--ns', keys.ns, '--shards', String(keys.shards), '--consumer', consumer, ...extra], { stdio: ['ignore', process.env.LOCKSTEP_BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
   return { proc, running: announced(proc) };
 }
 
@@ -204,7 +207,7 @@ class RawFeeder {
   }
 }
 
-async function stopWorker({ proc: w }: { proc: ChildProcess }): Promise<void> {
+export async function stopWorker({ proc: w }: { proc: ChildProcess }): Promise<void> {
   if (w.exitCode !== null) return;
   await new Promise<void>((r) => {
     w.once('exit', () => r());
@@ -371,7 +374,7 @@ async function waitForLeases(r: RedisClient, keys: KeyLayout, timeoutMs: number)
 }
 
 /** True when every input entry of the deployment was delivered and acknowledged. */
-async function drained(r: RedisClient, keys: KeyLayout): Promise<boolean> {
+export async function drained(r: RedisClient, keys: KeyLayout): Promise<boolean> {
   for (let s = 0; s < keys.shards; s++) {
     const groups = (await r.xinfo('GROUPS', inputStream(keys, s)).catch(() => [])) as unknown[][];
     const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [x[2 * i], x[2 * i + 1]])))[0];

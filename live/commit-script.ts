@@ -67,8 +67,8 @@ export interface ShardCommit {
   stateId: string;
   /** Dead letters, each as stream field/value pairs. */
   deadLetters: readonly (readonly string[])[];
-  /** Output rows (worker/row-format.ts encodeRow), in input order. */
-  rows: readonly string[];
+  /** Output rows (worker/row-format.ts encodeRow), in input order; or their count and bytes, one per line. */
+  rows: readonly string[] | { count: number; bytes: Buffer };
   /** Per symbol, the newest row's latest-value write (latestWrite); keys in the same order. */
   latest: readonly LatestWrite[];
   acks: readonly string[];
@@ -128,7 +128,11 @@ export function latestWrite(inId: string, row: string, columns: readonly string[
 export function shardCommitArgs(c: ShardCommit): (string | Buffer)[] {
   const argv: (string | Buffer)[] = [String(c.latest.length), c.lastId, c.expectedPrev, c.stateId, String(c.deadLetters.length)];
   for (const d of c.deadLetters) argv.push(String(d.length), ...d);
-  argv.push(String(c.rows.length), c.rows.join('\n'));
+  if (Array.isArray(c.rows)) argv.push(String(c.rows.length), c.rows.join('\n'));
+  else {
+    const r = c.rows as { count: number; bytes: Buffer };
+    argv.push(String(r.count), r.bytes);
+  }
   for (const l of c.latest) {
     argv.push(String(l.pairs.length / 2), l.base);
     for (const x of l.pairs) argv.push(x);

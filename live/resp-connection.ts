@@ -250,11 +250,11 @@ export class RespConnection {
   }
 
   /**
-   * Sends `text` (`n` commands, e.g. from encodeCommand) in one write and resolves with their `n`
-   * decoded replies, in order. An error reply fails the request (after all its replies are in; the
+   * Sends `text` (`n` commands, e.g. from encodeCommand; or its consecutive parts, written at once)
+   * in one write and resolves with their `n` decoded replies, in order. An error reply fails the request (after all its replies are in; the
    * connection stays up); a timeout or a broken connection fails every request in flight.
    */
-  async request(text: string | Buffer, n: number, decode: ReplyDecoder, timeoutMs = this.opts.commandTimeoutMs ?? 2000): Promise<unknown[]> {
+  async request(text: string | Buffer | readonly (string | Buffer)[], n: number, decode: ReplyDecoder, timeoutMs = this.opts.commandTimeoutMs ?? 2000): Promise<unknown[]> {
     if (this.closed) throw new Error('Connection is closed.');
     const deadline = Date.now() + timeoutMs;
     await this.connected(timeoutMs);
@@ -266,7 +266,7 @@ export class RespConnection {
     this.drop(new Error('Connection is closed.'));
   }
 
-  private write(text: string | Buffer, n: number, decode: ReplyDecoder, timeoutMs: number): Promise<unknown[]> {
+  private write(text: string | Buffer | readonly (string | Buffer)[], n: number, decode: ReplyDecoder, timeoutMs: number): Promise<unknown[]> {
     const sock = this.sock;
     if (sock === null) return Promise.reject(new Error('Connection is closed.'));
     return new Promise((resolve, reject) => {
@@ -285,7 +285,13 @@ export class RespConnection {
           reject(e);
         },
       });
-      sock.write(text);
+      if (typeof text === 'string' || Buffer.isBuffer(text)) sock.write(text);
+      else {
+        // one writev for the parts
+        sock.cork();
+        for (const part of text) sock.write(part);
+        sock.uncork();
+      }
     });
   }
 

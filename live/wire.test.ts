@@ -81,3 +81,36 @@ describe('wire format', () => {
     );
   });
 });
+
+describe('wire format: field names and integers', () => {
+  const NAMES = ['k', 's', 'q', 'te', 'tr', 'p', 'z', 'd', 'bp', 'bz', 'ap', 'az', 'n', 'l', 'fy', 'fp', 'e', 'et', 'bv', 'so', 'st', 'ca', 'tx', 'r', 'am'];
+  const good = { k: 'trade', s: 'AAPL', q: '7', te: '1710511200123456789', tr: '1710511200123457000', p: '1.5', z: '100', d: '1' };
+
+  it('reads exactly the known field names, the last of a repeated one; ignores any other name', () => {
+    // names that share characters or codes with known ones must not be taken for them
+    const name = fc.oneof(fc.constantFrom(...NAMES), fc.string({ maxLength: 3 }), fc.constantFrom('\0k', '\0', 'tee', 'T', 'te ', '`\u1465', 'k\0', '\u0074\u0065'));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, fc.constantFrom('1', '2', 'x', 'trade', 'quote', ''))), (extra) => {
+        const flat = [...Object.entries(good).flat(), ...extra.flat()];
+        // reference: the last value of each known name, by exact string comparison
+        const last = new Map<string, string>();
+        for (let i = 0; i + 1 < flat.length; i += 2) if (NAMES.includes(flat[i])) last.set(flat[i], flat[i + 1]);
+        expect(decodeEvent(flat)).toEqual(decodeEvent([...last].flat()));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('takes as an integer exactly what /^-?\\d{1,19}$/ matches', () => {
+    const re = /^-?\d{1,19}$/;
+    const digits = fc.string({ unit: fc.constantFrom('0', '1', '9', '-', ' ', 'a', '٣', '+'), maxLength: 22 });
+    fc.assert(
+      fc.property(fc.oneof(digits, fc.string({ maxLength: 21 }), fc.constantFrom('12345678901234567890', '-12345678901234567890', '', '-', '-0', '0000000000000000001', '1\n'), fc.stringMatching(/^-?\d{18,21}$/), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String)), (q) => {
+        const d = decodeEvent(Object.entries({ ...good, q }).flat());
+        const notInt = !d.ok && d.problem.field === 'q' && d.problem.reason === 'not an integer';
+        expect(notInt).toBe(!re.test(q));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});

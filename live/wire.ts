@@ -63,7 +63,30 @@ class Bad extends LockstepError {
   }
 }
 
-const INT_RE = /^-?\d{1,19}$/;
+/**
+ * A field name of one or two characters as a number (first char × 65536 + second), -1 for any
+ * other: the decoder dispatches on it instead of comparing the name with each field's in turn
+ * (the names come off the socket, never interned, so a string switch compared their contents).
+ */
+function fieldCode(f: string): number {
+  if (f.length === 1) return f.charCodeAt(0);
+  if (f.length !== 2) return -1;
+  const c0 = f.charCodeAt(0);
+  // '\0' first would collide with the one-character codes
+  return c0 === 0 ? -1 : c0 * 65536 + f.charCodeAt(1);
+}
+
+/** /^-?\d{1,19}$/ without the regular expression. */
+function isInt(t: string): boolean {
+  const n = t.length;
+  let i = n > 0 && t.charCodeAt(0) === 45 ? 1 : 0;
+  if (n - i < 1 || n - i > 19) return false;
+  for (; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 function need(k: string, v: string | undefined): string {
   if (v === undefined) throw new Bad({ field: k, value: undefined, reason: 'missing field' });
@@ -72,7 +95,7 @@ function need(k: string, v: string | undefined): string {
 
 function big(k: string, v: string | undefined): bigint {
   const t = need(k, v);
-  if (!INT_RE.test(t)) throw new Bad({ field: k, value: t, reason: 'not an integer' });
+  if (!isInt(t)) throw new Bad({ field: k, value: t, reason: 'not an integer' });
   const b = BigInt(t);
   if (b > 0x7fffffffffffffffn || b < -0x8000000000000000n) throw new Bad({ field: k, value: t, reason: 'outside int64' });
   return b;
@@ -116,32 +139,32 @@ export function decodeEvent(flat: readonly string[], checkClock = false): Decode
   let k, s, q, te, tr, p, z, d, bp, bz, ap, az, n, l, fy, fp, e, et, bv, so, st, ca, tx, r, am: string | undefined;
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const v = flat[i + 1];
-    switch (flat[i]) {
-      case 'k': k = v; break;
-      case 's': s = v; break;
-      case 'q': q = v; break;
-      case 'te': te = v; break;
-      case 'tr': tr = v; break;
-      case 'p': p = v; break;
-      case 'z': z = v; break;
-      case 'd': d = v; break;
-      case 'bp': bp = v; break;
-      case 'bz': bz = v; break;
-      case 'ap': ap = v; break;
-      case 'az': az = v; break;
-      case 'n': n = v; break;
-      case 'l': l = v; break;
-      case 'fy': fy = v; break;
-      case 'fp': fp = v; break;
-      case 'e': e = v; break;
-      case 'et': et = v; break;
-      case 'bv': bv = v; break;
-      case 'so': so = v; break;
-      case 'st': st = v; break;
-      case 'ca': ca = v; break;
-      case 'tx': tx = v; break;
-      case 'r': r = v; break;
-      case 'am': am = v; break;
+    switch (fieldCode(flat[i])) {
+      case 0x6b: k = v; break; // k
+      case 0x73: s = v; break; // s
+      case 0x71: q = v; break; // q
+      case 0x740065: te = v; break;
+      case 0x740072: tr = v; break;
+      case 0x70: p = v; break; // p
+      case 0x7a: z = v; break; // z
+      case 0x64: d = v; break; // d
+      case 0x620070: bp = v; break;
+      case 0x62007a: bz = v; break;
+      case 0x610070: ap = v; break;
+      case 0x61007a: az = v; break;
+      case 0x6e: n = v; break; // n
+      case 0x6c: l = v; break; // l
+      case 0x660079: fy = v; break;
+      case 0x660070: fp = v; break;
+      case 0x65: e = v; break; // e
+      case 0x650074: et = v; break;
+      case 0x620076: bv = v; break;
+      case 0x73006f: so = v; break;
+      case 0x730074: st = v; break;
+      case 0x630061: ca = v; break;
+      case 0x740078: tx = v; break;
+      case 0x72: r = v; break; // r
+      case 0x61006d: am = v; break;
     }
   }
   try {

@@ -15,7 +15,7 @@ import { decodeEvent } from '../wire.ts';
 import { fieldReason } from '../dead-letter.ts';
 import { compareIds } from '../stream-id.ts';
 import type { WorkerHealth } from './health.ts';
-import { encodeRowPacked, packValuesCached, type PackCache } from './row-format.ts';
+import { newRowCache, writeRow, type RowCache } from './row-format.ts';
 import type { ShardRun } from './shard-run.ts';
 
 const ignoreRow = (): void => {};
@@ -26,7 +26,7 @@ export class EntryApplier {
   /** Symbol → shard of the symbols seen (valid names only): shardOf hashes the UTF-8 bytes. */
   private readonly homes = new Map<string, number>();
   /** Per symbol values array (fold state): the text of its last packed values. */
-  private readonly packCaches = new WeakMap<readonly (number | null)[], PackCache>();
+  private readonly packCaches = new WeakMap<readonly (number | null)[], RowCache>();
   /** The run and input entry `sink` files rows under (one sink for all events: no closure per event). */
   private sinkRun: ShardRun | null = null;
   private sinkId = '';
@@ -39,10 +39,20 @@ export class EntryApplier {
     // `values` is the symbol's own array in the fold state: its identity keys the text cache (weakly,
     // so states dropped by a recovery take their caches with them)
     let cache = this.packCaches.get(values);
-    if (cache === undefined) this.packCaches.set(values, (cache = { last: [], text: [] }));
-    const packed = packValuesCached(values, cache);
-    run.rows.push(encodeRowPacked(symbol, ev, id, packed));
-    run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, packed });
+    if (cache === undefined) this.packCaches.set(values, (cache = newRowCache()));
+    if (run.rowCount++ > 0) run.rows.byte(0x0a); // rows go out one per line
+    writeRow(run.rows, symbol, ev, id, values, cache);
+    // the symbol's entry is updated in place (same order in the map, no object per row)
+    const l = run.latest.get(symbol);
+    if (l === undefined) run.latest.set(symbol, { id, kind: ev.kind, seq: ev.seq, tsEvent: ev.tsEvent, tsRecv: ev.tsRecv, text: cache.text });
+    else {
+      l.id = id;
+      l.kind = ev.kind;
+      l.seq = ev.seq;
+      l.tsEvent = ev.tsEvent;
+      l.tsRecv = ev.tsRecv;
+      l.text = cache.text;
+    }
     for (let k = 0; k < this.slotStatus.length; k++) {
       if (values[this.slotStatus[k]] === MODEL_ERROR) this.status.modelErrorRows[this.slotNames[k]]++;
       if (values[this.slotUnservedStatus[k]] === MODEL_ERROR) this.status.modelUnservedErrorRows[this.slotNames[k]]++;

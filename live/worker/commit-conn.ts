@@ -3,8 +3,8 @@
  * call (commit-script.ts) as pre-encoded RESP on a live/resp-connection.ts connection, instead of
  * an ioredis command object per call. Profiled at 10k events/s, building and writing the commit
  * through ioredis was ~30% of the worker's CPU before latest values went out as differences, and
- * still its largest single cost after; this path makes one string (one Buffer when the fold state
- * rides along) and one socket write per commit.
+ * still its largest single cost after; this path writes a short header string and the call's
+ * arguments, encoded straight into one Buffer (commit-frame.ts), in one socket write per commit.
  *
  * Calls are written in the order they are made and answered in that order (one connection), which
  * is what lets the committer keep several commits in flight (commit.ts). No offline queue and no
@@ -13,9 +13,13 @@
  */
 import { createHash } from 'node:crypto';
 import { COMMIT_BATCH_LUA } from '../commit-script.ts';
-import { encodeCommandMixed, intOrTextArrayReply, RedisReplyError, RespConnection, type RespConnectionOptions } from '../resp-connection.ts';
+import { intOrTextArrayReply, RedisReplyError, RespConnection, type RespConnectionOptions } from '../resp-connection.ts';
+import { FRAME_ROOM, type CommitFrame } from './commit-frame.ts';
 
 const COMMIT_SHA = createHash('sha1').update(COMMIT_BATCH_LUA).digest('hex');
+/** The call's first two arguments, after its array header: EVALSHA and the SHA, or EVAL and the script. */
+const EVALSHA_HEAD = `$7\r\nEVALSHA\r\n$40\r\n${COMMIT_SHA}\r\n`;
+const EVAL_HEAD = `$4\r\nEVAL\r\n$${Buffer.byteLength(COMMIT_BATCH_LUA)}\r\n${COMMIT_BATCH_LUA}\r\n`;
 
 export class CommitConnection {
   private readonly conn: RespConnection;
@@ -29,14 +33,22 @@ export class CommitConnection {
     this.conn = new RespConnection(url, opts);
   }
 
-  /** One commit script call: `keys` and `argv` as COMMIT_BATCH_LUA takes them; one result per shard. */
-  commit(keys: readonly string[], argv: readonly (string | Buffer)[]): Promise<(number | string)[]> {
+  /**
+   * One commit script call: its numkeys, keys and arguments as COMMIT_BATCH_LUA takes them, already
+   * encoded (commit-frame.ts); one result per shard. The frame is not changed: a retry sends it again.
+   */
+  commit(frame: CommitFrame): Promise<(number | string)[]> {
     const script = this.sendScript;
-    const args: (string | Buffer)[] = script ? ['EVAL', COMMIT_BATCH_LUA] : ['EVALSHA', COMMIT_SHA];
-    args.push(String(keys.length));
-    for (const k of keys) args.push(k);
-    for (const a of argv) args.push(a);
-    return this.conn.request(encodeCommandMixed(args), 1, intOrTextArrayReply).then(
+    const head = `*${2 + frame.args}\r\n${script ? EVAL_HEAD : EVALSHA_HEAD}`;
+    let out: Buffer | (string | Buffer)[];
+    if (script || head.length > FRAME_ROOM) out = [head, frame.body];
+    else {
+      // the head in the room left before the body: one Buffer, one write (head is ASCII)
+      const at = FRAME_ROOM - head.length;
+      frame.buf.write(head, at, 'latin1');
+      out = frame.buf.subarray(at);
+    }
+    return this.conn.request(out, 1, intOrTextArrayReply).then(
       (v) => {
         if (script) this.sendScript = false;
         return v[0] as (number | string)[];

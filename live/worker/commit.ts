@@ -18,7 +18,6 @@
  */
 import type { FactorSet, FoldState } from '../../core/fold.ts';
 import { encodeState } from '../../core/state-codec.ts';
-import { latestWrite, shardCommitArgs } from '../commit-script.ts';
 import { checkpointKey, deadLetterStream, inputStream, latestKey, leaseKey, outputStream, type KeyLayout } from '../keys.ts';
 import { compareIds } from '../stream-id.ts';
 import type { WorkerRedis } from './commands.ts';
@@ -27,9 +26,9 @@ import { markFailed, markOk, type WorkerHealth } from './health.ts';
 import { describeHolder, type LeaseManager } from './leases.ts';
 import type { OutageLog } from './outage-log.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
-import { latestRow } from './row-format.ts';
 import type { ShardRun } from './shard-run.ts';
 import type { CommitConnection } from './commit-conn.ts';
+import { CommitFrameEncoder, shardArgv, type CommitFrame, type LatestPart, type ShardPart } from './commit-frame.ts';
 
 /**
  * Commit calls in flight at once on the lean connection. Two already hide the reply's round trip
@@ -62,8 +61,10 @@ interface CommitPlan {
   deadLetters: number;
   /** Events applied since the last saved state, when planned. */
   since: number;
-  keys: string[];
-  argv: (string | Buffer)[];
+  part: ShardPart;
+  /** The ioredis call's keys and arguments (not on the lean connection, which takes a frame). */
+  keys?: string[];
+  argv?: (string | Buffer)[];
 }
 
 /** What a Committer works with, besides the write client. */
@@ -90,6 +91,10 @@ export class Committer {
   private readonly latestKeys = new Map<string, string>();
   /** The output columns joined by ',' (the commit script's column list). */
   private readonly columnList: string;
+  /** Each shard's five keys (lease, output, checkpoint, input, dead letters). */
+  private readonly shardKeys = new Map<number, string[]>();
+  /** Encodes calls for the lean connection. */
+  private readonly frames: CommitFrameEncoder | null;
   /** The newest pipelined call, until it settles. */
   private last: Flight | null = null;
   /** A first attempt failed: the next call waits for the pipeline to drain, so trust starts over. */
@@ -102,6 +107,7 @@ export class Committer {
     private readonly c: CommitterContext,
   ) {
     this.columnList = c.set.columns.join(',');
+    this.frames = c.lean ? new CommitFrameEncoder(c.set.columns, c.fsv, { token: c.token, group: c.opts.group, ttlSeconds: c.opts.ttlSeconds }) : null;
   }
 
   /** How many commits the run loop may keep in flight (commitAll calls not yet settled). */
@@ -140,7 +146,21 @@ export class Committer {
       if (p.dueState) stateSlots--;
     }
     if (plans.length === 0) return;
-    if (this.c.lean) return this.sendPipelined(plans);
+    // encoded now, while the runs' row bytes are this batch's: the runs then start the next one
+    let frame: CommitFrame | null = null;
+    if (this.frames !== null) frame = this.frames.encode(plans.map((p) => p.part));
+    else {
+      for (const p of plans) {
+        const { keys, argv } = shardArgv(p.part, this.c.set.columns, this.c.fsv);
+        p.keys = keys;
+        p.argv = argv;
+      }
+    }
+    for (const p of plans) {
+      p.run.rows.reset();
+      p.run.rowCount = 0;
+    }
+    if (frame !== null) return this.sendPipelined(plans, frame);
     if (!this.c.cluster || plans.length === 1) return this.send(plans);
     const results = await Promise.allSettled(plans.map((p) => this.send([p])));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -158,41 +178,43 @@ export class Committer {
 
   /** A shard's part of a commit, taken from its run (which starts afresh), or null if nothing is due. */
   private plan(run: ShardRun, allowStateSkip: boolean, mayCheckpoint = true): CommitPlan | null {
-    const { opts, keys: layout, fsv, set } = this.c;
+    const { opts, keys: layout } = this.c;
     const lastId = run.applied;
     // a state save in flight (pipelined) is not asked for again before its reply
     const stateBehind = run.stateId !== lastId && !run.statePending;
     const dueState = stateBehind && (!allowStateSkip || (mayCheckpoint && (run.sinceState >= opts.checkpointEvery || Date.now() - run.stateAt >= opts.checkpointMs)));
-    const nothing = run.rows.length === 0 && run.acks.length === 0 && run.latest.size === 0 && run.dlq.length === 0;
+    const nothing = run.rowCount === 0 && run.acks.length === 0 && run.latest.size === 0 && run.dlq.length === 0;
     if (nothing && !dueState && compareIds(lastId, run.sentId) <= 0) return null;
-    const keys = [leaseKey(layout, run.shard), outputStream(layout, run.shard), checkpointKey(layout, run.shard), inputStream(layout, run.shard), deadLetterStream(layout, run.shard)];
-    const latestKeys = [...run.latest.keys()];
-    for (const sym of latestKeys) keys.push(this.latestKeyOf(sym));
-    const at = String(Date.now());
-    const argv = shardCommitArgs(
-      {
-        lastId,
-        // the last input of the previous call for this shard, replied to or still in flight
-        expectedPrev: run.sentId,
-        stateId: dueState ? lastId : '',
-        deadLetters: run.dlq,
-        rows: run.rows,
-        latest: latestKeys.map((sym) => {
-          const r = run.latest.get(sym)!;
-          const { write, sent } = latestWrite(r.id, latestRow(r, fsv, at), set.columns, run.sent.get(sym));
-          // bounded: forgetting only costs the next write of a symbol its columns in full
-          if (run.sent.size >= 100_000 && !run.sent.has(sym)) run.sent.clear();
-          run.sent.set(sym, sent);
-          return write;
-        }),
-        acks: run.acks,
-        state: dueState ? stateBlob(run.fold) : '',
-      },
-    );
-    const plan: CommitPlan = { run, lastId, dueState, deadLetters: run.dlq.length, since: run.sinceState, keys, argv };
+    let keys = this.shardKeys.get(run.shard);
+    if (keys === undefined) this.shardKeys.set(run.shard, (keys = [leaseKey(layout, run.shard), outputStream(layout, run.shard), checkpointKey(layout, run.shard), inputStream(layout, run.shard), deadLetterStream(layout, run.shard)]));
+    const latest: LatestPart[] = [];
+    for (const [sym, r] of run.latest) {
+      const prev = run.sent.get(sym);
+      // a copy: r.text is the text cache that the symbol's next row rewrites (row-format.ts)
+      const text = r.text.slice();
+      latest.push({ key: this.latestKeyOf(sym), inId: r.id, kind: r.kind, seq: r.seq, tsEvent: r.tsEvent, tsRecv: r.tsRecv, text, prev: prev?.values, base: prev?.inId ?? '' });
+      // bounded: forgetting only costs the next write of a symbol its columns in full
+      if (run.sent.size >= 100_000 && !run.sent.has(sym)) run.sent.clear();
+      run.sent.set(sym, { inId: r.id, values: text });
+    }
+    const part: ShardPart = {
+      keys,
+      lastId,
+      // the last input of the previous call for this shard, replied to or still in flight
+      expectedPrev: run.sentId,
+      stateId: dueState ? lastId : '',
+      deadLetters: run.dlq,
+      rowCount: run.rowCount,
+      rows: run.rows.buf.subarray(0, run.rows.len),
+      latest,
+      acks: run.acks,
+      state: dueState ? stateBlob(run.fold) : '',
+      at: String(Date.now()),
+    };
+    const plan: CommitPlan = { run, lastId, dueState, deadLetters: run.dlq.length, since: run.sinceState, part };
     if (compareIds(lastId, run.sentId) > 0) run.sentId = lastId;
     if (dueState) run.statePending = true;
-    run.rows = [];
+    // the rows are reset once encoded (commitAll)
     run.dlq = [];
     run.latest = new Map();
     run.acks = [];
@@ -205,8 +227,8 @@ export class Committer {
     const keys: string[] = [];
     const argv: (string | Buffer)[] = [this.c.token, opts.group, String(opts.ttlSeconds), this.c.fsv, this.columnList, String(plans.length)];
     for (const p of plans) {
-      for (const k of p.keys) keys.push(k);
-      for (const a of p.argv) argv.push(a);
+      for (const k of p.keys!) keys.push(k);
+      for (const a of p.argv!) argv.push(a);
     }
     return { keys, argv, shards: plans.map((p) => p.run.shard).join(',') };
   }
@@ -216,7 +238,7 @@ export class Committer {
    * made before) and settles them after the previous call: its first reply when that is final,
    * else by re-sending it (see the file's comment).
    */
-  private sendPipelined(plans: readonly CommitPlan[]): Promise<void> {
+  private sendPipelined(plans: readonly CommitPlan[], frame: CommitFrame): Promise<void> {
     if (this.held === null && this.troubled && this.last !== null) {
       // after a failure, drain first: the calls in flight are re-sent one by one, and a call sent
       // behind them could only be trusted once they are settled
@@ -229,11 +251,11 @@ export class Committer {
     }
     if (this.held !== null) {
       const held = this.held;
-      return new Promise((resolve, reject) => held.push(() => this.sendPipelined(plans).then(resolve, reject)));
+      return new Promise((resolve, reject) => held.push(() => this.sendPipelined(plans, frame).then(resolve, reject)));
     }
-    const { keys, argv, shards } = this.callOf(plans);
+    const shards = plans.map((p) => p.run.shard).join(',');
     const t0 = performance.now();
-    const first = this.c.lean!.commit(keys, argv);
+    const first = this.c.lean!.commit(frame);
     first.catch(() => {}); // awaited below
     const prev = this.last;
     const flight: Flight = { done: null as unknown as Promise<void>, finished: false, trusted: false };
@@ -252,7 +274,7 @@ export class Committer {
         this.c.outage.ok();
       } else {
         this.troubled = true;
-        results = await this.sendRetrying(plans, () => this.c.lean!.commit(keys, argv), shards);
+        results = await this.sendRetrying(plans, () => this.c.lean!.commit(frame), shards);
       }
       await this.applyResults(plans, results!);
     })();

@@ -2,6 +2,7 @@
 import { initFold, type FoldState } from '../../core/fold.ts';
 import { decodeState } from '../../core/state-codec.ts';
 import type { SentLatest } from '../commit-script.ts';
+import { ByteWriter } from './byte-writer.ts';
 import type { LatestRow } from './row-format.ts';
 
 export interface ShardRun {
@@ -27,8 +28,12 @@ export interface ShardRun {
   stateId: string;
   sinceState: number;
   stateAt: number;
-  /** Encoded output rows (stream field `r`). */
-  rows: string[];
+  /**
+   * The batch's output rows (row-format.ts writeRow), one per line, as they go out in the commit's
+   * `rows` field; `rowCount` of them. Reused from batch to batch: a commit copies them out.
+   */
+  rows: ByteWriter;
+  rowCount: number;
   /** Dead letters of the batch: written by the commit script, fenced like the rest. */
   dlq: string[][];
   latest: Map<string, LatestRow>;
@@ -57,7 +62,8 @@ export function runFromCheckpoint(shard: number, ck: Record<string, Buffer>): Sh
     stateId: ck.stateId?.toString() ?? '0-0',
     sinceState: 0,
     stateAt: Date.now(),
-    rows: [],
+    rows: new ByteWriter(16 * 1024),
+    rowCount: 0,
     dlq: [],
     latest: new Map(),
     sent: new Map(),

@@ -24,7 +24,7 @@ import type { Entry } from '../stream-reader.ts';
 import { decodeEvent } from '../wire.ts';
 import type { WorkerRedis } from './commands.ts';
 import { LeaseExpiredError } from './errors.ts';
-import { packValues, type LatestRow } from './row-format.ts';
+import { valueTexts, type LatestRow } from './row-format.ts';
 import { decodeState, encodeState } from '../../core/state-codec.ts';
 import type { ShardRun } from './shard-run.ts';
 import type { LineageInput } from '../../replay/lineage.ts';
@@ -111,7 +111,7 @@ export async function warmRun(c: WarmContext, run: ShardRun, first: MarketEvent)
   for (const [symbol, r] of w.latest) {
     // the cutoff sorts after every warm-up row
     if (compareEvents(r.event, first) >= 0) continue;
-    run.latest.set(symbol, { id: '0-0', kind: r.event.kind, seq: r.event.seq, tsEvent: r.event.tsEvent, tsRecv: r.event.tsRecv, packed: packValues(r.values) });
+    run.latest.set(symbol, { id: '0-0', kind: r.event.kind, seq: r.event.seq, tsEvent: r.event.tsEvent, tsRecv: r.event.tsRecv, text: valueTexts(r.values) });
   }
   const line = `folded ${w.events} events of ${w.date} (${w.files.length} files, ${w.fold.order.length} symbols) before the first input (${cutoff})`;
   c.log(`shard ${run.shard}: warm start from ${c.warm.catalog}: ${line} in ${Math.round(performance.now() - t0)} ms`);
