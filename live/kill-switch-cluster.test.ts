@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killSwitchKey } from './keys.ts';
-import { killRecordKey, KillSwitchError, readKillSwitch, setKillSwitch } from './kill-switch.ts';
+import { killChangesKey, killRecordKey, KillSwitchError, readKillChanges, readKillSwitch, setKillSwitch } from './kill-switch.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisClusterHarness } from './redis-harness.ts';
 
@@ -46,5 +46,11 @@ describe('kill switch record on a Redis Cluster', () => {
     // switching it off (a human's action) needs no record
     await setKillSwitch(r, keys, { on: false });
     expect(await r.exists(killSwitchKey(keys))).toBe(0);
+
+    // the changes stream shares the slot: written by the same script, read with the state in one MULTI
+    expect(await slot(killChangesKey(keys))).toBe(await slot(killSwitchKey(keys)));
+    const read = await readKillChanges(r, keys, '0-0');
+    expect(read.changes.map((c) => Object.keys(c.state.symbols))).toEqual([['AAA'], []]);
+    expect(read).toMatchObject({ complete: true, state: { all: null, symbols: {} } });
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOnlineFeatures, getOnlineFeaturesJson, type OnlineQuery } from './client.ts';
 import { startApi } from './http-api.ts';
 import { killSwitchKey, latestKey, metaKey, type KeyLayout } from './keys.ts';
-import { applyKillChange, formatKillState, KILL_OFF, killFor, killModeFor, parseKillState, readKillSwitch, setKillSwitch } from './kill-switch.ts';
+import { applyKillChange, formatKillState, KILL_OFF, killChangesKey, killFor, killModeFor, parseKillState, readKillChanges, readKillSwitch, setKillSwitch } from './kill-switch.ts';
 import { openRedis, type RedisClient } from './redis-connect.ts';
 import { RedisHarness } from './redis-harness.ts';
 import { openFeatureSource, type FeatureSource } from './row-reader.ts';
@@ -121,6 +121,43 @@ describe('kill switch on a real redis-server', () => {
     expect(await r.hget('ks:kill:fired', 'ep1')).toBe('x');
     expect((await readKillSwitch(r, keys)).symbols.REC.reason).toBe('auto');
     await setKillSwitch(r, keys, { on: false, symbols: ['REC'] });
+  });
+
+  it('every change is appended to {<ns>:kill}:changes in the same step, in order; readKillChanges reads them after a position with the state', async () => {
+    const ns = { ns: 'kch' };
+    expect(killChangesKey(ns)).toBe('{kch:kill}:changes');
+    // a first read: no position yet, so the state and the stream's end (empty: 0-0)
+    expect(await readKillChanges(r, ns, null)).toEqual({ state: KILL_OFF, changes: [], upto: '0-0', complete: true });
+    await setKillSwitch(r, ns, { on: true, symbols: ['AAA'], reason: 'bad prints', by: 'ops', now: 5 });
+    await setKillSwitch(r, ns, { on: false, symbols: ['AAA'], by: 'ops', now: 6 });
+    // switching off what is off changes nothing: no entry
+    await setKillSwitch(r, ns, { on: false, by: 'ops', now: 7 });
+    await setKillSwitch(r, ns, { on: true, reason: 'desk closed', by: 'lead', now: 8, mode: 'reduce-only' });
+    const all = (await r.xrange(killChangesKey(ns), '-', '+')) as [string, string[]][];
+    expect(all.map(([, f]) => f)).toEqual([
+      ['state', '{"all":null,"symbols":{"AAA":{"reason":"bad prints","by":"ops","at":5}}}', 'by', 'ops', 'at', '5'],
+      ['state', '', 'by', 'ops', 'at', '6'],
+      ['state', '{"all":{"reason":"desk closed","by":"lead","at":8,"mode":"reduce-only"},"symbols":{}}', 'by', 'lead', 'at', '8'],
+    ]);
+    // the state alone reads the last one: the on and off of AAA between two reads are not in it
+    const read = await readKillChanges(r, ns, '0-0');
+    expect(read.changes.map((c) => [c.id, killModeFor(c.state, 'AAA')])).toEqual([[all[0][0], 'halt'], [all[1][0], 'off'], [all[2][0], 'reduce-only']]);
+    expect(read).toMatchObject({ upto: all[2][0], complete: true, state: await readKillSwitch(r, ns) });
+    // after a position: only what came later; a count that stops short is not complete
+    expect((await readKillChanges(r, ns, all[0][0])).changes.map((c) => c.id)).toEqual([all[1][0], all[2][0]]);
+    expect(await readKillChanges(r, ns, all[0][0], 1)).toMatchObject({ upto: all[1][0], complete: false });
+    expect(await readKillChanges(r, ns, all[2][0])).toMatchObject({ changes: [], upto: all[2][0], complete: true });
+    // a first read takes the stream's last entry as its position
+    expect((await readKillChanges(r, ns, null)).upto).toBe(all[2][0]);
+    // a record goes with it in the same step
+    await setKillSwitch(r, ns, { on: false, by: 'ops', now: 9 }, { key: '{kch:kill}:fired', field: 'ep', value: 'y' });
+    expect(await r.hget('{kch:kill}:fired', 'ep')).toBe('y');
+    expect(await r.xlen(killChangesKey(ns))).toBe(4);
+    // a changes key of another type: the state alone, saying why
+    await r.del(killChangesKey(ns));
+    await r.set(killChangesKey(ns), 'x');
+    expect(await readKillChanges(r, ns, '0-0')).toMatchObject({ changes: [], complete: true, streamError: expect.stringMatching(/^\{kch:kill\}:changes: WRONGTYPE/) });
+    await r.del(killChangesKey(ns));
   });
 
   it('two operators switching different symbols at once both stick (WATCH/MULTI)', async () => {

@@ -12,7 +12,9 @@
  * halt. `cause` is the event that made the automatic kill switch (trading/kill-guard.ts) fire.
  * Switching it off is always a human action (CLI, dashboard): nothing here switches it off on its own. Readers fetch it with the values, in the
  * same round trip, so a switch takes effect on the next read. An unreadable key fails closed: the
- * whole deployment reads as killed, with a reason that says why.
+ * whole deployment reads as killed, with a reason that says why. Every change is also appended to
+ * `{<ns>:kill}:changes` (killChangesKey) in the same atomic step, for the readers that must see each
+ * one in order rather than sample the state (the weights driver, portfolio/live.ts).
  */
 import type { RedisClient } from './redis-connect.ts';
 import { killSwitchKey, SYMBOL_RE } from './keys.ts';
@@ -134,6 +136,20 @@ export class KillSwitchError extends UserError {}
 /** A key in the kill switch's own Cluster slot (see `KillRecord`): `{<ns>:kill}:<name>`. */
 export const killRecordKey = (keys: { ns: string }, name: string): string => `{${killSwitchKey(keys)}}:${name}`;
 
+/**
+ * The changes stream `{<ns>:kill}:changes`: one entry per change of `<ns>:kill`, appended by
+ * `setKillSwitch` in the same script as the key (so in the kill key's Cluster slot), in the order
+ * they were made. Fields: `state` (the key's new JSON; empty: off), `by` and `at` (wall-clock ms).
+ * A reader that samples the key can miss a switch turned on and off again between two reads; a
+ * reader of this stream sees both (readKillChanges). Capped at about KILL_CHANGES_MAXLEN entries
+ * (oldest first out): a reader that falls further behind than that loses the oldest changes and
+ * meets the key's state through its fallback.
+ */
+export const killChangesKey = (keys: { ns: string }): string => killRecordKey(keys, 'changes');
+
+/** About how many changes the stream keeps (XADD MAXLEN ~). */
+export const KILL_CHANGES_MAXLEN = 100_000;
+
 /** The state after `change` (pure). */
 export function applyKillChange(cur: KillState, change: KillChange): KillState {
   for (const s of change.symbols ?? []) if (!SYMBOL_RE.test(s)) throw new KillSwitchError(`invalid symbol ${JSON.stringify(s)}`);
@@ -183,9 +199,67 @@ export async function readKillSwitch(r: Pick<RedisClient, 'get'> & Partial<Pick<
   }
 }
 
+/** One entry of the changes stream: the state the key was set to, in order. */
+export interface KillStateChange {
+  id: string;
+  state: KillState;
+}
+
+/** What `readKillChanges` read, in one transaction. */
+export interface KillChangesRead {
+  /** The key's state now (the fail-closed fallback: what a reader must end at). */
+  state: KillState;
+  /** The stream's entries after the position given, in order (none on a first read). */
+  changes: KillStateChange[];
+  /** The position to read after next time: the last entry read, or the stream's last one on a first read (`0-0`: empty). */
+  upto: string;
+  /** Whether every entry up to the state read was read (not stopped by `count`): only then does `state` follow the last change. */
+  complete: boolean;
+  /** Why the stream could not be read (then no changes, and the state alone counts). */
+  streamError?: string;
+}
+
+/** A changes-stream entry's state: an entry without a readable one fails closed, like the key. */
+const entryState = (flat: readonly string[]): KillState => {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === 'state') return parseKillState(flat[i + 1] === '' ? null : flat[i + 1]);
+  return { all: { reason: 'a kill-switch change without a state field; failing closed', by: 'lockstep', at: 0 }, symbols: {}, unreadable: true };
+};
+
+/**
+ * The kill switch's state and the changes made after `after` (an entry ID of the changes stream;
+ * null: none yet, so only the stream's last ID is taken), read in one MULTI: both keys share the
+ * kill key's Cluster slot, and the state read is the state the last change read left (unless
+ * `complete` is false, or a writer that does not append, such as an older version or a hand-made
+ * SET, changed the key). At most `count` changes per call.
+ */
+export async function readKillChanges(r: RedisClient, keys: { ns: string }, after: string | null, count = 1000): Promise<KillChangesRead> {
+  const key = killSwitchKey(keys);
+  const m = r.multi().get(key);
+  if (after === null) m.xrevrange(killChangesKey(keys), '+', '-', 'COUNT', 1);
+  else m.xrange(killChangesKey(keys), `(${after}`, '+', 'COUNT', count);
+  const res = (await m.exec()) ?? [];
+  const [getErr, text] = res[0] ?? [new Error('no reply'), null];
+  let state: KillState;
+  if (getErr) {
+    if (!isWrongType(getErr)) throw getErr;
+    state = await wrongTypeState(r, key);
+  } else state = parseKillState(text as string | null);
+  const [xErr, entries] = res[1] ?? [new Error('no reply'), null];
+  if (xErr) {
+    // a changes key of another type: the state alone counts (as before the stream existed)
+    if (!isWrongType(xErr)) throw xErr;
+    return { state, changes: [], upto: after ?? '0-0', complete: true, streamError: `${killChangesKey(keys)}: ${xErr.message}` };
+  }
+  const batch = entries as [string, string[]][];
+  if (after === null) return { state, changes: [], upto: batch[0]?.[0] ?? '0-0', complete: true };
+  return { state, changes: batch.map(([id, f]) => ({ id, state: entryState(f) })), upto: batch.at(-1)?.[0] ?? after, complete: batch.length < count };
+}
+
 /**
  * Compare-and-set: writes ARGV[2] (empty: deletes the key) only if the key still holds ARGV[1]
- * (empty: absent; WRONG_TYPE: a key of another Redis type). A script rather than WATCH/MULTI, whose watch is per connection: two changes
+ * (empty: absent; WRONG_TYPE: a key of another Redis type), and appends the new state to the
+ * changes stream KEYS[2] (fields `state` (ARGV[2]), `by` (ARGV[3]), `at` (ARGV[4])) when it differs
+ * from the old one. A script rather than WATCH/MULTI, whose watch is per connection: two changes
  * sharing one connection would clear each other's watch and lose an update.
  */
 const CAS_LUA = `
@@ -194,7 +268,8 @@ local cur = ''
 if t == 'string' then cur = redis.call('GET', KEYS[1]) elseif t ~= 'none' then cur = '\\0wrong type' end
 if cur ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-if #KEYS > 1 then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+if cur ~= ARGV[2] then redis.call('XADD', KEYS[2], 'MAXLEN', '~', '${KILL_CHANGES_MAXLEN}', '*', 'state', ARGV[2], 'by', ARGV[3], 'at', ARGV[4]) end
+if #KEYS > 2 then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
 return 1`;
 
 /**
@@ -241,7 +316,8 @@ export async function setKillSwitch(r: RedisClient, keys: { ns: string }, change
     const base = parsed.unreadable ? KILL_OFF : parsed;
     const next = applyKillChange(base, change);
     const value = isKillOff(next) ? '' : JSON.stringify(next);
-    const ok = record ? await r.eval(CAS_LUA, 2, key, record.key, cur ?? '', value, record.field, record.value) : await r.eval(CAS_LUA, 1, key, cur ?? '', value);
+    const args = [key, killChangesKey(keys), ...(record ? [record.key] : []), cur ?? '', value, change.by ?? 'unknown', String(change.now ?? Date.now()), ...(record ? [record.field, record.value] : [])];
+    const ok = await r.eval(CAS_LUA, record ? 3 : 2, ...args);
     if (ok === 1) return next;
   }
   throw new KillSwitchError(`${key} kept changing over 50 attempts; try again`);

@@ -18,7 +18,7 @@ import type { SymbolStage } from '../core/stage.ts';
 import { LockstepError } from '../core/errors.ts';
 import type { AnyFactor } from '../core/factor.ts';
 import { DEFAULT_FACTORS, factorManifest, featureSetVersion, withFactorParams } from '../core/registry.ts';
-import { runFeed } from '../live/feed.ts';
+import { runFeed, type FeedOptions } from '../live/feed.ts';
 import { inputStream, latestKey, type KeyLayout } from '../live/keys.ts';
 import { openRedis, redact, type RedisClient } from '../live/redis-connect.ts';
 import { retryTransient } from '../live/redis-errors.ts';
@@ -32,7 +32,7 @@ import { UsageError } from '../core/errors.ts';
 import { diffTables, type DiffReport, type DiffTable } from './diff.ts';
 import { loadTable } from './load-table.ts';
 import { captureUrl } from './row-source.ts';
-import { certifyWeights, finishWeightsDrivers, readLiveControl, readLiveRebalances, replayRebalances, startWeightsDriver, type WeightsCertificate, type WeightsParityOptions } from './weights-parity.ts';
+import { certifyWeights, feedWithWeightsControl, finishWeightsDrivers, readLiveControl, readLiveRebalances, replayRebalances, startWeightsDriver, type WeightsCertificate, type WeightsControlActs, type WeightsParityOptions } from './weights-parity.ts';
 
 // the package root: this file is parity/run-parity.ts in a checkout, dist/parity/run-parity.js when built
 const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
@@ -253,6 +253,8 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
   if (liveFromNs !== undefined && opts.weights) throw new UsageError('--weights certifies the whole day: give it without --live-from');
   // a bad weights config is one line before anything starts
   if (opts.weights) for (const f of [opts.weights.config, opts.weights.liveConfig]) if (f !== undefined) (await import('../portfolio/config.ts')).readWeightsConfig(f);
+  // the acts are placed in the replay's span of the day, and with models the replay runs after the live side
+  if (opts.weights?.control && opts.registry !== undefined) throw new UsageError('--weights-control acts at points of the replay\'s day, which with --registry runs after the live side: give it without --registry');
   const shards = opts.shards ?? Math.max(workers, 4);
   const work = mkdtempSync(join(tmpdir(), 'lockstep-parity-run-'));
   const harness = opts.redis ? null : await RedisHarness.start({ persistence: true });
@@ -274,7 +276,15 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (opts.registry !== undefined) await seedModelsLog(url, keys, opts.registry, factorSet, sessions);
     log(`B: feeding ${a?.events ?? 'the'} events into ${shards} shards at ${url} (namespace ${keys.ns}), ${workers} worker(s)${opts.killN ? `, ${opts.killN} SIGKILLs` : ''}`);
     if (opts.liveFrom) log(`B: the live side starts at ${opts.liveFrom}: events before it are not fed; workers start ${warm ? `warm, from ${opts.catalog}` : 'cold (no --warm-from)'}`);
-    const feeding = runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status, startNs: liveFromNs });
+    const feedDay = (onEvent?: FeedOptions['onEvent']) => runFeed({ ...sel, redis: url, ns: keys.ns, shards, speed: opts.speed ?? 'max', duplicate: opts.duplicate, log, status: opts.status, startNs: liveFromNs, onEvent });
+    // with --weights-control the day is fed in parts, the operator's acts between them (weights-parity.ts)
+    let acts: WeightsControlActs | undefined;
+    const feeding = opts.weights?.control
+      ? feedWithWeightsControl({ feed: feedDay, url, keys, last: a!.lastTsRecv ?? 0n, universe: (await import('../portfolio/config.ts')).readWeightsConfig(opts.weights.config).universe, driver: () => weightsDriver, log }).then((x) => {
+        acts = x.acts;
+        return x.fed;
+      })
+      : feedDay();
     const owned = Array.from({ length: workers }, (_, w) => Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === w));
     if (opts.registry !== undefined) workerExtra.push('--registry', opts.registry);
     procs = owned.map((o, w) => startWorker(url, keys, o, `w${w}`, factorArgs, liveParams, opts.catalog, workerExtra));
@@ -343,7 +353,7 @@ export async function runParity(opts: ParityRunOptions): Promise<Certificate> {
     if (opts.weights) {
       log('diffing the target weights of A and B');
       const liveWeights = await retryTransient(() => readLiveRebalances(url, keys), 120_000);
-      weights = certifyWeights(opts.weights, await replayRebalances(join(work, 'replay.parquet'), opts.weights.config, work, await retryTransient(() => readLiveControl(url, keys), 120_000)), liveWeights);
+      weights = certifyWeights(opts.weights, await replayRebalances(join(work, 'replay.parquet'), opts.weights.config, work, await retryTransient(() => readLiveControl(url, keys), 120_000)), liveWeights, acts);
     }
     const cert: Certificate = {
       verdict: diff.verdict === 'parity' && servedBad === 0 && (weights?.verdict ?? 'parity') === 'parity' ? 'parity' : 'skew',

@@ -3,7 +3,9 @@
  * follows the workers and its rebalances equal the replay's bit for bit, the certificate naming the
  * config, its columns, the counts and both sides' hashes; with a perturbed config on the live side
  * (`lockstep parity run --inject-weights-skew`, the real CLI) the difference is caught: verdict
- * skew, exit code 1, the first differing weight named. The comparison itself is checked without
+ * skew, exit code 1, the first differing weight named. With `--weights-control` the run switches the
+ * kill switch on and off for one symbol and posts a request while the live side runs, and still
+ * certifies parity with the replay given the driver's log. The comparison itself is checked without
  * Redis on records that differ in one bit (-0 against +0), in the set of rebalances, or not at all.
  */
 import { spawnSync } from 'node:child_process';
@@ -70,6 +72,28 @@ describe('parity run with target weights', () => {
     expect(cert.weights!.firstMismatch!.field).toBe('weight');
   }, 480_000);
 
+  it('--weights-control (the real CLI): a kill on then off for one symbol and a request posted while the live side runs, and live equals the replay from the log', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, '--workers', '2', '--weights', join(dir, 'w.json'), '--weights-control', '--certificate', join(dir, 'control.json')], { encoding: 'utf8', cwd: ROOT });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/B: kill switch on for SYM\d+, logged by the weights driver at \d+/);
+    expect(r.stdout).toMatch(/^weights control: SYM\d+ killed in [1-9]\d* rebalances, 1 requested; log: 2 kill changes, 1 requests$/m);
+    const cert = JSON.parse(readFileSync(join(dir, 'control.json'), 'utf8')) as Certificate;
+    const w = cert.weights!;
+    expect(w.verdict, JSON.stringify(w.firstMismatch)).toBe('parity');
+    expect(cert.verdict).toBe('parity');
+    expect(w.inputs).toEqual({ requests: 1, kills: 2 });
+    // the grid's 78 and the request's one, each equal bit for bit
+    expect(w.rebalances).toEqual({ replay: 79, live: 79, matched: 79, mismatched: 0, onlyInReplay: 0, onlyInLive: 0 });
+    expect(w.outputs.liveHash).toBe(w.outputs.replayHash);
+    const c = w.control!;
+    // mid-day, in order: on, the request, off
+    expect(BigInt(c.killOn)).toBeLessThan(BigInt(c.request));
+    expect(BigInt(c.request)).toBeLessThanOrEqual(BigInt(c.killOff));
+    // half the day killed (42 of 79 in one run; a floor: where the cuts fall depends on the feed's batches)
+    expect(c.killedRebalances).toBeGreaterThan(5);
+    expect(c.requestRebalances).toBe(1);
+  }, 480_000);
+
   it('refuses --inject-weights-skew without --weights, and --weights with --live-from, in one line', () => {
     const cli = (...a: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'parity', 'run', '--catalog', join(dir, 'cat'), '--date', DATE, ...a], { encoding: 'utf8', cwd: ROOT });
     const a = cli('--inject-weights-skew', join(dir, 'w-skew.json'));
@@ -80,6 +104,8 @@ describe('parity run with target weights', () => {
     expect(b.status).toBe(2);
     expect(b.stderr.trim().split('\n')).toHaveLength(1);
     expect(b.stderr).toMatch(/--weights certifies the whole day/);
+    const c = cli('--weights-control');
+    expect([c.status, c.stderr.trim()]).toEqual([2, 'lockstep: --weights-control acts on the live side of --weights: give --weights CONFIG too']);
   });
 
   it('the comparison: one bit (-0 against +0), a missing or doubled rebalance, a trigger each make a skew; equal records are parity', () => {

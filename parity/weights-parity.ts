@@ -15,14 +15,21 @@
  * Requests and kill-switch changes: the live drivers log what they read (`<ns>:weights:inputs`,
  * portfolio/control.ts) at the event time they gave it; the replay side takes that log, as
  * `lockstep weights --inputs` does, so a request or a kill during the run is part of what is
- * certified. The certificate counts them.
+ * certified. The certificate counts them. With `control` (`parity run --weights-control`) the run
+ * itself acts while the live side runs: the kill switch on for one symbol, a request, the switch
+ * off, each at a fixed point of the fed day (feedWithWeightsControl); the certificate names them
+ * and counts the live rebalances they touched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { LockstepError } from '../core/errors.ts';
+import type { MarketEvent } from '../core/events.ts';
+import type { FeedSummary } from '../live/feed.ts';
+import { setKillSwitch } from '../live/kill-switch.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { weightsInputsKey, weightsLogKey, type KeyLayout } from '../live/keys.ts';
-import { openRedis } from '../live/redis-connect.ts';
+import { weightsInputsKey, weightsLogKey, weightsRequestsKey, type KeyLayout } from '../live/keys.ts';
+import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { decodeWeightsFields, fieldsObject, type WeightsFields } from '../live/weights-record.ts';
 import { inputColumns, readWeightsConfig } from '../portfolio/config.ts';
 import { decodeControlFields } from '../portfolio/control.ts';
@@ -34,6 +41,19 @@ export interface WeightsParityOptions {
   config: string;
   /** Injected skew, to prove the harness catches it: the live drivers run this config instead. */
   liveConfig?: string;
+  /**
+   * While the live side runs, switch the kill switch on for one symbol, post a rebalance request,
+   * then switch it off, each at a known point of the day (feedWithWeightsControl).
+   */
+  control?: boolean;
+}
+
+/** What `control` did: the symbol, and the event time the live driver logged each act at (ns). */
+export interface WeightsControlActs {
+  symbol: string;
+  killOn: bigint;
+  request: bigint;
+  killOff: bigint;
 }
 
 /**
@@ -51,6 +71,12 @@ export interface WeightsCertificate {
   rebalances: { replay: number; live: number; matched: number; mismatched: number; onlyInReplay: number; onlyInLive: number };
   /** The control events the live drivers logged, which the replay side took too. */
   inputs: { requests: number; kills: number };
+  /**
+   * With `control`: the acts posted while the live side ran (the event times the driver logged
+   * them at, epoch ns) and the live rebalances they touched: those that excluded the symbol as
+   * killed, and those a request triggered.
+   */
+  control?: { symbol: string; killOn: string; request: string; killOff: string; killedRebalances: number; requestRebalances: number };
   /** The first difference, for a human: the rebalance time, the symbol and field, and both values. */
   firstMismatch?: { t: string; symbol: string | null; field: string; replay: string; live: string };
   /** The replay's weights file (as `lockstep weights` writes it) and an exact content hash of each side's records (equal on parity). */
@@ -167,7 +193,7 @@ function difference(a: ComparedRebalance, b: ComparedRebalance): WeightsCertific
 }
 
 /** Compares the two sides' rebalances (matched by time) into the weights part of the certificate. */
-export function certifyWeights(o: WeightsParityOptions, replay: { records: ComparedRebalance[]; sha256: string; control?: readonly ControlEvent[] }, live: ComparedRebalance[]): WeightsCertificate {
+export function certifyWeights(o: WeightsParityOptions, replay: { records: ComparedRebalance[]; sha256: string; control?: readonly ControlEvent[] }, live: ComparedRebalance[], acts?: WeightsControlActs): WeightsCertificate {
   const cfg = readWeightsConfig(o.config);
   const raw = JSON.parse(readFileSync(o.config, 'utf8')) as { rebalance?: string };
   const liveByT = new Map(live.map((r) => [r.t, r]));
@@ -200,7 +226,102 @@ export function certifyWeights(o: WeightsParityOptions, replay: { records: Compa
     ...(o.liveConfig !== undefined ? { injectedSkew: { liveConfig: o.liveConfig, sha256: sha256(readFileSync(o.liveConfig)) } } : {}),
     rebalances: { replay: replay.records.length, live: live.length, matched, mismatched, onlyInReplay, onlyInLive: onlyInLive.length },
     inputs: { requests: (replay.control ?? []).filter((e) => e.kind === 'request').length, kills: (replay.control ?? []).filter((e) => e.kind === 'kill').length },
+    ...(acts !== undefined
+      ? { control: { symbol: acts.symbol, killOn: String(acts.killOn), request: String(acts.request), killOff: String(acts.killOff), killedRebalances: live.filter((r) => r.excluded[r.symbols.indexOf(acts.symbol)] === 'killed').length, requestRebalances: live.filter((r) => r.trigger === 'request').length } }
+      : {}),
     ...(first !== null ? { firstMismatch: first } : {}),
     outputs: { replayFileSha256: replay.sha256, replayHash: rebalancesHash(replay.records), liveHash: rebalancesHash(live) },
   };
+}
+
+/** Ends a part of the feed (never reaches a user: feedWithWeightsControl catches it). */
+class Cut extends LockstepError {}
+
+/**
+ * Feeds the day in four parts and acts between them (`parity run --weights --weights-control`):
+ * once the feed has published up to a quarter of the day's span (ts_recv, from the first trade or
+ * quote to `last`), the kill
+ * switch goes on for one symbol; at half, a rebalance request is posted; at three quarters, the
+ * switch goes off; each time the feed waits until the live driver has logged the act
+ * (`<ns>:weights:inputs`) before going on. The shards' time cannot pass what was fed, so each act
+ * lands mid-day whatever the machine's load: the kill spans half of the day's rebalances and
+ * the request runs between grid times. The replay side takes the driver's log (certifyWeights).
+ *
+ * A part ends by throwing from the feed's event hook; the next part resumes after what the
+ * streams hold (live/feed.ts), so the day is published once. `feed` runs the feed with a hook;
+ * `driver` gives the following driver (whose death ends the wait, with its last words).
+ */
+export async function feedWithWeightsControl(o: {
+  feed: (onEvent: (e: MarketEvent) => void) => Promise<FeedSummary>;
+  url: string;
+  keys: KeyLayout;
+  /** The day's last ts_recv (the replay's): the span runs from the first trade or quote to it. */
+  last: bigint;
+  /** The weights config's universe: the symbol killed is its first, else the first symbol (code-unit order) traded or quoted before the first act. */
+  universe: readonly string[] | 'all';
+  driver: () => ChildProcess | null;
+  log: (m: string) => void;
+}): Promise<{ fed: FeedSummary; acts: WeightsControlActs }> {
+  // the span starts at the first trade or quote (the catalog's earlier dates' fundamentals come first)
+  let cuts: bigint[] | null = null;
+  const seen = new Set<string>();
+  let total: FeedSummary | null = null;
+  const part = async (cut: number | null): Promise<void> => {
+    let fed: FeedSummary;
+    try {
+      fed = await o.feed((e) => {
+        if (e.kind === 'trade' || e.kind === 'quote') {
+          seen.add(e.symbol);
+          cuts ??= [1n, 2n, 3n].map((q) => e.tsRecv + ((o.last - e.tsRecv) * q) / 4n);
+        }
+        const at = cut === null || cuts === null ? null : cuts[cut];
+        if (at !== null && e.tsRecv >= at) throw new Cut('the feed part ends here');
+      });
+    } catch (e) {
+      if (!(e instanceof Cut)) throw e;
+      return;
+    }
+    total = fed;
+  };
+  const r = await openRedis(o.url, { commandTimeoutMs: 60_000 });
+  try {
+    await part(0);
+    const symbol = o.universe !== 'all' ? o.universe[0] : [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[0];
+    if (symbol === undefined) throw new Error('--weights-control: no symbol traded or quoted in the first quarter of the day to switch the kill switch for');
+    await setKillSwitch(r, o.keys, { on: true, symbols: [symbol], reason: 'parity run: weights control', by: 'lockstep parity' });
+    const killOn = await loggedAt(r, o, (f) => f.kind === 'kill' && f.symbol === symbol && f.mode === 'halt', `the kill switch on for ${symbol}`);
+    o.log(`B: kill switch on for ${symbol}, logged by the weights driver at ${killOn}`);
+    await part(1);
+    const id = (await r.xadd(weightsRequestsKey(o.keys), '*', 'by', 'lockstep parity')) as string;
+    const request = await loggedAt(r, o, (f) => f.kind === 'request' && f.id === id, `the request ${id}`);
+    o.log(`B: rebalance request ${id}, logged by the weights driver at ${request}`);
+    await part(2);
+    await setKillSwitch(r, o.keys, { on: false, symbols: [symbol], by: 'lockstep parity' });
+    const killOff = await loggedAt(r, o, (f) => f.kind === 'kill' && f.symbol === symbol && f.mode === 'off', `the kill switch off for ${symbol}`);
+    o.log(`B: kill switch off for ${symbol}, logged by the weights driver at ${killOff}`);
+    await part(null);
+    // the last part runs to the end (a Cut is thrown only with a cut time)
+    return { fed: total!, acts: { symbol, killOn, request, killOff } };
+  } finally {
+    r.disconnect();
+  }
+}
+
+/**
+ * Waits until the driver has logged an entry matching `match` (the last one), and returns its
+ * event time. A guard against a hang (10 minutes, or the driver exiting), not a timing assertion.
+ */
+async function loggedAt(r: RedisClient, o: { keys: KeyLayout; driver: () => ChildProcess | null }, match: (f: Record<string, string>) => boolean, what: string): Promise<bigint> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const log = (await r.xrange(weightsInputsKey(o.keys), '-', '+')) as [string, string[]][];
+    for (let i = log.length - 1; i >= 0; i--) {
+      const f = Object.fromEntries(Array.from({ length: log[i][1].length / 2 }, (_, j) => [log[i][1][2 * j], log[i][1][2 * j + 1]])) as Record<string, string>;
+      if (match(f) && f.ts !== undefined) return BigInt(f.ts);
+    }
+    const p = o.driver();
+    if (p !== null && (p.exitCode !== null || p.signalCode !== null)) throw new Error(`the live weights driver exited (${p.exitCode ?? p.signalCode}) before logging ${what}: ${lastWords.get(p)?.() ?? ''}`);
+    if (Date.now() > deadline) throw new Error(`the live weights driver did not log ${what} within 10 minutes`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
 }

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeState } from '../core/state-codec.ts';
+import { decodeState, encodeState } from '../core/state-codec.ts';
 import { decodeWeightsCheckpoint, encodeWeightsCheckpoint } from './checkpoint.ts';
 import type { WeightsConfig } from './config.ts';
 import { initWeightsFold, pushControl, pushRequest, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord } from './fold.ts';
@@ -89,13 +89,14 @@ describe('weights checkpoint', () => {
         const out: WeightsRecord[] = [];
         for (let i = 0; i < at; i++) fb(b, steps[i], (r) => out.push(r));
         const from = Array.from({ length: k }, (_, s) => (s === 0 ? '-' : `(${at}-${s})`));
-        const bytes = encodeWeightsCheckpoint(b, from, `(${at}-7`);
+        const bytes = encodeWeightsCheckpoint(b, from, `(${at}-7`, at % 2 === 0 ? null : `${at}-3`);
         const d = decodeWeightsCheckpoint(c, k, bytes);
         if ('refused' in d) throw new Error(d.refused);
         // exact: the restored state encodes to the same bytes
-        expect(encodeWeightsCheckpoint(d.st, d.from, d.asked)).toEqual(bytes);
+        expect(encodeWeightsCheckpoint(d.st, d.from, d.asked, d.changes)).toEqual(bytes);
         expect(d.from).toEqual(from);
         expect(d.asked).toBe(`(${at}-7`);
+        expect(d.changes).toBe(at % 2 === 0 ? null : `${at}-3`);
         queuedAtCut += d.st.queues.reduce((n, q) => n + q.rows.length, 0);
         killsAtCut += d.st.kills.length + d.st.kill.symbols.size + (d.st.kill.all === 'off' ? 0 : 1);
         for (let i = at; i < steps.length; i++) fb(d.st, steps[i], (r) => out.push(r));
@@ -137,5 +138,14 @@ describe('weights checkpoint', () => {
     expect(decodeWeightsCheckpoint(cfg(), 2, bytes.slice(0, 12))).toMatchObject({ refused: expect.stringMatching(/^unreadable/) });
     expect(decodeWeightsCheckpoint(cfg(), 2, encodeState({ v: 99 }))).toEqual({ refused: 'version 99, this build reads 2' });
     expect('st' in decodeWeightsCheckpoint(cfg(), 2, bytes)).toBe(true);
+  });
+
+  it('a checkpoint from before the kill switch\'s changes stream (no position) restores, the position unknown', () => {
+    const st = initWeightsFold(cfg(), 2);
+    const d = decodeState<Record<string, unknown>>(encodeWeightsCheckpoint(st, ['-', '-'], '(3-0', '5-0'));
+    delete d.changes;
+    const old = decodeWeightsCheckpoint(cfg(), 2, encodeState(d));
+    if ('refused' in old) throw new Error(old.refused);
+    expect([old.asked, old.changes]).toEqual(['(3-0', null]);
   });
 });

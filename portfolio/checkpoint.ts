@@ -3,7 +3,8 @@
  * queued rows, every symbol's latest row, the weights held, the grid, the pending requests, the
  * kill switch in force and its pending changes) and the position it has read each input stream up
  * to (live: each shard's output stream, then the control log `<ns>:weights:inputs`) with the
- * position of the last request entry it logged (`asked`), as one exact, versioned binary value
+ * position of the last request entry it logged (`asked`) and of the kill switch's changes stream
+ * (`changes`), as one exact, versioned binary value
  * (core/state-codec.ts: every float bit, -0 and NaN included, and every bigint round-trip).
  *
  * `lockstep weights --redis` writes it in the same MULTI as the rebalances it covers (live.ts), so
@@ -44,6 +45,12 @@ interface WeightsCheckpointData {
   from: string[];
   /** XRANGE start of `<ns>:weights:requests`: the requests after it are not logged yet. */
   asked: string;
+  /**
+   * The kill switch's changes stream (`{<ns>:kill}:changes`) read up to this entry ID; null or
+   * absent (a checkpoint from before the stream): not known, read on from the stream's end.
+   * Optional, so the layout's version did not change: checkpoints either side of it restore.
+   */
+  changes?: string | null;
 }
 
 /** What a checkpoint must be restored under: the configuration (every field the fold reads) and the shards. */
@@ -52,10 +59,10 @@ function configHash(cfg: WeightsConfig, shards: number): string {
 }
 
 /**
- * The checkpoint of `st` (a fold of `from.length` input streams) having read each up to `from`, and
- * the requests stream up to `asked`.
+ * The checkpoint of `st` (a fold of `from.length` input streams) having read each up to `from`, the
+ * requests stream up to `asked` and the kill switch's changes up to `changes`.
  */
-export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly string[], asked = '-'): Uint8Array {
+export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly string[], asked = '-', changes: string | null = null): Uint8Array {
   const d: WeightsCheckpointData = {
     v: WEIGHTS_CHECKPOINT_VERSION,
     cfg: configHash(st.cfg, st.marks.length),
@@ -72,12 +79,13 @@ export function encodeWeightsCheckpoint(st: WeightsFoldState, from: readonly str
     lastT: st.lastT,
     from: [...from],
     asked,
+    changes,
   };
   return encodeState(d);
 }
 
 /** The restored fold and positions, or why the checkpoint cannot be used (then: refold from the start). */
-export function decodeWeightsCheckpoint(cfg: WeightsConfig, streams: number, bytes: Uint8Array): { st: WeightsFoldState; from: string[]; asked: string } | { refused: string } {
+export function decodeWeightsCheckpoint(cfg: WeightsConfig, streams: number, bytes: Uint8Array): { st: WeightsFoldState; from: string[]; asked: string; changes: string | null } | { refused: string } {
   let d: WeightsCheckpointData;
   try {
     d = decodeState<WeightsCheckpointData>(bytes);
@@ -99,5 +107,5 @@ export function decodeWeightsCheckpoint(cfg: WeightsConfig, streams: number, byt
   st.kill = d.kill;
   st.kills = d.kills;
   st.lastT = d.lastT;
-  return { st, from: d.from, asked: d.asked };
+  return { st, from: d.from, asked: d.asked, changes: typeof d.changes === 'string' ? d.changes : null };
 }

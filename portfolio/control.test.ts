@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../core/errors.ts';
 import { KILL_OFF, type KillState } from '../live/kill-switch.ts';
 import type { WeightsConfig } from './config.ts';
-import { decodeControlFields, killChanges, parseControlLines, stampRequest } from './control.ts';
+import { decodeControlFields, killChanges, killLogEntries, parseControlLines, stampRequest } from './control.ts';
 import { initWeightsFold, killView, pushControl, pushRows, pushWatermark, type ControlEvent, type KillMode, type WeightsRecord } from './fold.ts';
 
 const MIN = 60_000_000_000n;
@@ -192,8 +192,10 @@ describe('the control log (control.ts)', () => {
     expect(stampRequest('5-1', ['at', '5000', 'by', 'x'], w)).toEqual(['kind', 'request', 'ts', '5000', 'id', '5-1', 'at', '5000']);
     expect(stampRequest('5-2', ['at', '10'], w)).toEqual(['kind', 'request', 'ts', '1001', 'id', '5-2', 'at', '10']);
     expect(stampRequest('5-3', ['at', 'soon'], w)).toEqual(['kind', 'refused', 'id', '5-3', 'reason', 'at "soon": must be epoch nanoseconds']);
-    expect(decodeControlFields(stampRequest('5-1', ['at', '5000'], w))).toEqual({ ev: { kind: 'request', ts: 5000n }, requestId: '5-1' });
-    expect(decodeControlFields(['kind', 'refused', 'id', '5-3', 'reason', 'r'])).toEqual({ ev: null, requestId: '5-3', reason: 'r' });
+    expect(decodeControlFields(stampRequest('5-1', ['at', '5000'], w))).toEqual({ ev: { kind: 'request', ts: 5000n }, requestId: '5-1', changeId: null });
+    expect(decodeControlFields(['kind', 'refused', 'id', '5-3', 'reason', 'r'])).toEqual({ ev: null, requestId: '5-3', changeId: null, reason: 'r' });
+    // a kill entry records where the changes stream was read up to
+    expect(decodeControlFields(['kind', 'kill', 'mode', 'halt', 'symbol', 'A', 'reason', 'r', 'ts', '7', 'change', '12-3'])).toEqual({ ev: { kind: 'kill', ts: 7n, symbol: 'A', mode: 'halt' }, requestId: null, changeId: '12-3', reason: 'r' });
     expect(decodeControlFields(['kind', 'nope'])).toEqual({ bad: 'kind "nope": must be request, kill or refused' });
     expect(decodeControlFields(['kind', 'kill', 'mode', 'on', 'ts', '1'])).toEqual({ bad: 'mode "on": must be off, reduce-only or halt' });
   });
@@ -207,6 +209,53 @@ describe('the control log (control.ts)', () => {
     ]);
     expect(killChanges({ all: 'off', symbols: new Map() }, KILL_OFF, 7n)).toEqual([]);
     expect(killChanges({ all: 'off', symbols: new Map() }, { all: entry('unreadable'), symbols: {}, unreadable: true }, 9n)).toEqual([['kind', 'kill', 'mode', 'halt', 'symbol', '', 'reason', 'unreadable', 'ts', '9']]);
+  });
+
+  it('requests read at one W each get their own time (W + 1, W + 2, ...) and so their own rebalance; the same future time is shared', () => {
+    const w = 1_000n;
+    const taken = new Set<bigint>();
+    const stamp = (id: string, f: string[]) => {
+      const e = stampRequest(id, f, w, (t) => taken.has(t));
+      taken.add(BigInt(e[3]));
+      return e[3];
+    };
+    expect([stamp('6-0', []), stamp('6-1', ['at', '10']), stamp('6-2', []), stamp('6-3', ['at', '5000']), stamp('6-4', ['at', '5000'])]).toEqual(['1001', '1002', '1003', '5000', '5000']);
+    // through the fold: two requests read at W are two rebalances, not one
+    const st = initWeightsFold(cfg(), 2);
+    const out: WeightsRecord[] = [];
+    const sink = (r: WeightsRecord) => out.push(r);
+    pushRows(st, 0, [{ symbol: 'A', ts: OPEN, values: [1] }, { symbol: 'B', ts: OPEN, values: [-1] }], sink);
+    pushWatermark(st, 0, OPEN + 10n, sink);
+    const seen = new Set(st.requests);
+    for (const id of ['7-0', '7-1']) {
+      const e = stampRequest(id, [], OPEN + 10n, (t) => seen.has(t));
+      const d = decodeControlFields(e);
+      if ('bad' in d || d.ev === null) throw new Error('not a request');
+      seen.add(d.ev.ts);
+      pushControl(st, 1, d.ev, sink);
+    }
+    pushWatermark(st, 1, OPEN + 10n, sink);
+    pushWatermark(st, 0, OPEN + MIN, sink);
+    pushWatermark(st, 1, OPEN + MIN, sink);
+    expect(out.map((r) => [r.t - OPEN, r.trigger])).toEqual([[11n, 'request'], [12n, 'request']]);
+  });
+
+  it('every change read is logged in order (on then off between two reads: two entries), then the state as the fail-closed fallback', () => {
+    const off = { all: 'off' as KillMode, symbols: new Map<string, KillMode>() };
+    const onA: KillState = { all: null, symbols: { A: entry('bad prints') } };
+    // on then off between two polls: both, in order, at the same W, each with the stream position
+    expect(killLogEntries(off, [onA, KILL_OFF], KILL_OFF, 7n, '9-0')).toEqual([
+      ['kind', 'kill', 'mode', 'halt', 'symbol', 'A', 'reason', 'bad prints', 'ts', '7', 'change', '9-0'],
+      ['kind', 'kill', 'mode', 'off', 'symbol', 'A', 'reason', 'switched off', 'ts', '7', 'change', '9-0'],
+    ]);
+    // sampling the state alone (what the driver did before the stream) sees nothing
+    expect(killChanges(off, KILL_OFF, 7n)).toEqual([]);
+    // a change no entry carries (a writer that does not append): met from the state
+    expect(killLogEntries(off, [], { all: entry('by hand'), symbols: {} }, 8n, '9-0')).toEqual([['kind', 'kill', 'mode', 'halt', 'symbol', '', 'reason', 'by hand', 'ts', '8', 'change', '9-0']]);
+    // the state is not the fallback while changes are left to read (a read stopped by its count)
+    expect(killLogEntries(off, [onA], null, 8n, '9-1')).toHaveLength(1);
+    // a change that moves no mode (a new reason) logs nothing
+    expect(killLogEntries({ all: 'off', symbols: new Map([['A', 'halt']]) }, [{ all: null, symbols: { A: entry('other reason') } }], null, 8n, '9-2')).toEqual([]);
   });
 
   it('reads an inputs file, refusing a bad line with its file and row', () => {

@@ -9,11 +9,15 @@
  * - `kind request ts T id ID [at A]`: an on-demand rebalance at T, read from the entry ID of
  *   `<ns>:weights:requests` (which asked for A, or for now). The driver stamps it with A when the
  *   shards have not all reached A, else with W + 1 ns, W the time every shard has reached when it
- *   read the request: the book then holds every row up to W.
- * - `kind kill mode M symbol S reason R ts T`: the kill switch's entry for S (empty: the whole
- *   deployment) became M (off, halt or reduce-only) when read at W = T (the fields of the
+ *   read the request: the book then holds every row up to W (W + 2 ns, ... for the next requests
+ *   read at the same W: one rebalance each, stampRequest).
+ * - `kind kill mode M symbol S reason R ts T [change C]`: the kill switch's entry for S (empty: the
+ *   whole deployment) became M (off, halt or reduce-only) when read at W = T (the fields of the
  *   execution algorithm's kill log, trading/exec/exec-wire.ts, with `kind`). In force for the
- *   rebalances after T.
+ *   rebalances after T. The driver reads every change of the switch in order from its changes
+ *   stream `{<ns>:kill}:changes` (live/kill-switch.ts), so a switch turned on and off between two
+ *   reads is two entries at the same T (on, then off: the later wins); C is the stream's entry ID
+ *   it had read up to, where a restart reads on.
  * - `kind refused id ID reason R`: a request entry that could not be read; logged so a restart
  *   does not judge it again, and so the log says what became of every request.
  *
@@ -28,8 +32,12 @@ import { entryMode, type KillState } from '../live/kill-switch.ts';
 import type { ControlEvent, KillMode } from './fold.ts';
 import { compareText } from './weights-math.ts';
 
-/** One log entry as the fold reads it: an event, or a refused request (nothing for the fold). */
-export type ControlEntry = { ev: ControlEvent; requestId: string | null; reason?: string } | { ev: null; requestId: string | null; reason: string };
+/**
+ * One log entry as the fold reads it: an event, or a refused request (nothing for the fold).
+ * `changeId`: on a kill entry, the kill switch's changes stream (`{<ns>:kill}:changes`) read up to
+ * that entry ID when it was logged (null: not recorded, as before the stream).
+ */
+export type ControlEntry = { ev: ControlEvent; requestId: string | null; changeId: string | null; reason?: string } | { ev: null; requestId: string | null; changeId: null; reason: string };
 
 const NS_RE = /^-?\d{1,20}$/;
 const ID_RE = /^\d+-\d+$/;
@@ -43,8 +51,8 @@ const fieldsOf = (flat: readonly string[]): Record<string, string> => {
 /** A request's log fields. */
 export const requestFields = (ts: bigint, requestId: string, at: bigint | null): string[] => ['kind', 'request', 'ts', String(ts), 'id', requestId, ...(at === null ? [] : ['at', String(at)])];
 
-/** A kill change's log fields (those of the execution algorithm's kill log, plus `kind`). */
-export const killFields = (ts: bigint, symbol: string | null, mode: KillMode, reason: string): string[] => ['kind', 'kill', ...encodeKillLogFields({ mode, symbol, reason, ts })];
+/** A kill change's log fields (those of the execution algorithm's kill log, plus `kind`, and `change`: the changes stream's position). */
+export const killFields = (ts: bigint, symbol: string | null, mode: KillMode, reason: string, change: string | null = null): string[] => ['kind', 'kill', ...encodeKillLogFields({ mode, symbol, reason, ts }), ...(change === null ? [] : ['change', change])];
 
 /** A refused request's log fields. */
 export const refusedFields = (requestId: string, reason: string): string[] => ['kind', 'refused', 'id', requestId, 'reason', reason];
@@ -57,28 +65,37 @@ export function decodeControlFields(flat: readonly string[]): ControlEntry | { b
   if (f.kind === 'request') {
     const t = ts();
     if (typeof t !== 'bigint') return t;
-    return { ev: { kind: 'request', ts: t }, requestId: id };
+    return { ev: { kind: 'request', ts: t }, requestId: id, changeId: null };
   }
   if (f.kind === 'kill') {
     const k = decodeKillLogFields(f);
     if ('bad' in k) return k;
-    return { ev: { kind: 'kill', ts: k.ts, symbol: k.symbol, mode: k.mode }, requestId: null, reason: k.reason };
+    const change = f.change !== undefined && ID_RE.test(f.change) ? f.change : null;
+    return { ev: { kind: 'kill', ts: k.ts, symbol: k.symbol, mode: k.mode }, requestId: null, changeId: change, reason: k.reason };
   }
-  if (f.kind === 'refused') return { ev: null, requestId: id, reason: f.reason ?? '' };
+  if (f.kind === 'refused') return { ev: null, requestId: id, changeId: null, reason: f.reason ?? '' };
   return { bad: `kind ${JSON.stringify(f.kind ?? null)}: must be request, kill or refused` };
 }
 
 /**
  * A request entry of `<ns>:weights:requests` stamped at the driver's present `w` (every shard has
  * reached it): the log fields to write. `at` (epoch ns), when given, asks for that time; one
- * already reached runs at w + 1 ns, as a request without it. A bad `at` is refused, saying why.
+ * already reached runs as a request without it: at the first time after w that `taken` says no
+ * other request has (w + 1 ns, then w + 2 ns, ...), so two requests read at the same w make two
+ * rebalances, in the order read (a book at w + 2 holds every row before it, as at w + 1). Two
+ * requests for the same time not yet reached share its rebalance. A bad `at` is refused, saying why.
  */
-export function stampRequest(requestId: string, flat: readonly string[], w: bigint): string[] {
+export function stampRequest(requestId: string, flat: readonly string[], w: bigint, taken: (t: bigint) => boolean = () => false): string[] {
   const f = fieldsOf(flat);
-  if (f.at === undefined || f.at === '') return requestFields(w + 1n, requestId, null);
+  const free = (): bigint => {
+    let t = w + 1n;
+    while (taken(t)) t++;
+    return t;
+  };
+  if (f.at === undefined || f.at === '') return requestFields(free(), requestId, null);
   if (!NS_RE.test(f.at)) return refusedFields(requestId, `at ${JSON.stringify(f.at)}: must be epoch nanoseconds`);
   const at = BigInt(f.at);
-  return requestFields(at > w ? at : w + 1n, requestId, at);
+  return requestFields(at > w ? at : free(), requestId, at);
 }
 
 /**
@@ -86,15 +103,41 @@ export function stampRequest(requestId: string, flat: readonly string[], w: bigi
  * at `w`: the deployment's entry first, then each symbol's in code-unit order. An unreadable switch
  * reads as a halt of everything (kill-switch.ts: it fails closed).
  */
-export function killChanges(view: { all: KillMode; symbols: ReadonlyMap<string, KillMode> }, now: KillState, w: bigint): string[][] {
+export function killChanges(view: { all: KillMode; symbols: ReadonlyMap<string, KillMode> }, now: KillState, w: bigint, upto: string | null = null): string[][] {
   const out: string[][] = [];
   const all: KillMode = now.all === null ? 'off' : entryMode(now.all);
-  if (all !== view.all) out.push(killFields(w, null, all, now.all?.reason ?? 'switched off'));
+  if (all !== view.all) out.push(killFields(w, null, all, now.all?.reason ?? 'switched off', upto));
   const names = new Set([...view.symbols.keys(), ...Object.keys(now.symbols)]);
   for (const s of [...names].sort(compareText)) {
     const e = Object.hasOwn(now.symbols, s) ? now.symbols[s] : null;
     const m: KillMode = e === null ? 'off' : entryMode(e);
-    if (m !== (view.symbols.get(s) ?? 'off')) out.push(killFields(w, s, m, e?.reason ?? 'switched off'));
+    if (m !== (view.symbols.get(s) ?? 'off')) out.push(killFields(w, s, m, e?.reason ?? 'switched off', upto));
+  }
+  return out;
+}
+
+/** The modes a kill-switch state puts in force (an unreadable one: a halt of everything, kill-switch.ts). */
+export function killModes(now: KillState): { all: KillMode; symbols: Map<string, KillMode> } {
+  const symbols = new Map<string, KillMode>();
+  for (const [s, e] of Object.entries(now.symbols)) symbols.set(s, entryMode(e));
+  return { all: now.all === null ? 'off' : entryMode(now.all), symbols };
+}
+
+/**
+ * The kill changes to log for one read of the switch (live/kill-switch.ts readKillChanges), all
+ * stamped at `w`: each change of the stream in order, diffed against the state the one before left
+ * (so a symbol switched on and off again between two reads is two changes: on, then off), then,
+ * when `now` is given (the read reached the state's own change), the switch's state itself against
+ * what the changes left: a change made by a writer that does not append to the stream (an older
+ * version, a hand-made SET, an unreadable key) is still met, failing closed. Each entry records the
+ * stream's position `upto`, so a restart reads on after it.
+ */
+export function killLogEntries(view: { all: KillMode; symbols: ReadonlyMap<string, KillMode> }, changes: readonly KillState[], now: KillState | null, w: bigint, upto: string | null): string[][] {
+  const out: string[][] = [];
+  let v = view;
+  for (const s of now === null ? changes : [...changes, now]) {
+    out.push(...killChanges(v, s, w, upto));
+    v = killModes(s);
   }
   return out;
 }

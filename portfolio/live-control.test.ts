@@ -8,7 +8,10 @@
  * every rebalance excludes exactly the symbols the log has killed before its time, the request
  * runs at its logged time, and the whole log equals the replay `lockstep weights --inputs` of the
  * same day bit for bit. A driver SIGKILLed right after logging a request, restarted after another
- * was posted while it was down, logs each request once and loses none.
+ * was posted while it was down, logs each request once and loses none. A symbol killed and
+ * switched on again while the driver is stopped (SIGSTOP: no poll between them) is logged as both
+ * changes, in order, from the kill switch's changes stream; two requests read in one poll run as
+ * two rebalances (W + 1 and W + 2 ns).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,10 +54,10 @@ let client: RedisClient;
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lockstep.js'), ...args], { encoding: 'utf8', cwd: ROOT });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits for `ok` (a guard against a hang, not a timing assertion: the run's pace is the feed's). */
-async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
+async function until(what: string, ok: () => Promise<boolean>, guardMs = 240_000): Promise<void> {
   const t0 = Date.now();
   while (!(await ok())) {
-    if (Date.now() - t0 > 240_000) throw new Error(`never happened: ${what}`);
+    if (Date.now() - t0 > guardMs) throw new Error(`never happened: ${what}`);
     await sleep(20);
   }
 }
@@ -254,5 +257,46 @@ describe('live weights: requests and the kill switch', () => {
     expect(ctl[0].ev!.ts).toBeLessThan(ctl[1].ev!.ts);
     expect(live.filter((r) => r.trigger === 'request').map((r) => r.t)).toEqual(ctl.map((c) => c.ev!.ts));
     expectSame(live, await replayWith(join(dir, 'inputs-k.jsonl'), join(dir, 'wk.parquet')));
+  }, 480_000);
+
+  it('a kill switched on and off between two polls is two control events, and two requests read in one poll are two rebalances', async () => {
+    const ns = 'wf';
+    const p = spawn(process.execPath, [join(ROOT, 'bin/lockstep.js'), 'weights', '--redis', redis.url, '--ns', ns, '--config', join(dir, 'w.json'), '--exit-when-idle', '15000', '--inputs-out', join(dir, 'inputs-f.jsonl')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.on('data', (b) => (out += b));
+    p.stderr!.on('data', (b) => (out += b));
+    const exit = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+    await feed(ns, '14:32');
+    await (await workers(ns)).done();
+    await until('the rebalances to 14:30', async () => (await liveLog(ns)).at(-1)?.t === BigInt(Date.parse(`${DATE}T14:30:00Z`)) * 1_000_000n);
+    const victim = (await liveLog(ns))[0].symbols[1];
+    // the driver stopped: whatever it was doing, none of its reads falls between these
+    p.kill('SIGSTOP');
+    try {
+      await setKillSwitch(client, { ns }, { on: true, symbols: [victim], reason: 'bad prints', by: 'test' });
+      await setKillSwitch(client, { ns }, { on: false, symbols: [victim], by: 'test' });
+      await client.xadd(weightsRequestsKey({ ns }), '*', 'by', 'test');
+      await client.xadd(weightsRequestsKey({ ns }), '*', 'by', 'test');
+    } finally {
+      p.kill('SIGCONT');
+    }
+    // sampling the state alone, the driver saw nothing of the kill (and the two requests as one)
+    await until('the kill, its end and both requests logged', async () => (await client.xlen(weightsInputsKey({ ns }))) >= 4, 60_000);
+    await feed(ns);
+    await (await workers(ns)).done();
+    expect(await exit, out).toBe(0);
+
+    const ctl = await controlLog(ns);
+    const w = ctl[0].ev!.ts;
+    expect(ctl.map((c) => (c.ev!.kind === 'kill' ? `kill ${c.ev!.symbol} ${c.ev!.mode} ${c.ev!.ts - w}` : `request ${c.ev!.ts - w}`))).toEqual([`kill ${victim} halt 0`, `kill ${victim} off 0`, 'request 1', 'request 2']);
+    // each kill entry says where the changes stream was read up to: the off's entry
+    const changes = (await client.xrange(`{${ns}:kill}:changes`, '-', '+')) as [string, string[]][];
+    expect(changes).toHaveLength(2);
+    expect(ctl.slice(0, 2).map((c) => c.changeId)).toEqual([changes[1][0], changes[1][0]]);
+    const live = await liveLog(ns);
+    expect(live.filter((r) => r.trigger === 'request').map((r) => r.t - w)).toEqual([1n, 2n]);
+    // on then off at one time: the later wins, nothing is excluded as killed
+    expect(live.some((r) => r.excluded.includes('killed'))).toBe(false);
+    expectSame(live, await replayWith(join(dir, 'inputs-f.jsonl'), join(dir, 'wf.parquet')));
   }, 480_000);
 });

@@ -13,8 +13,9 @@
  * cross-section back.
  *
  * Requests and the kill switch (control.ts): once every shard's backlog is read, each poll reads the
- * kill switch `<ns>:kill` (live/kill-switch.ts) and the new entries of `<ns>:weights:requests`, and
- * logs what changed to `<ns>:weights:inputs`, stamped at W, the time every shard has reached (a
+ * kill switch's new changes `{<ns>:kill}:changes` (every change of `<ns>:kill` in order, checked
+ * against the key's state read with them; live/kill-switch.ts) and the new entries of
+ * `<ns>:weights:requests`, and logs them to `<ns>:weights:inputs`, stamped at W, the time every shard has reached (a
  * request for now at W + 1 ns: its book holds every row up to W); then applies the log's new entries
  * to the fold's control stream (stream K, after the K shards), whose watermark the driver moves to W
  * after each poll. The fold meets them only from the log, so a restart and a replay (`lockstep
@@ -34,14 +35,14 @@
 import { UserError } from '../core/errors.ts';
 import { writeFileSync } from 'node:fs';
 import { checkpointKey, inputStream, metaKey, outputStream, weightsInputsKey, weightsKey, weightsLogKey, weightsRequestsKey, weightsStateKey, type KeyLayout } from '../live/keys.ts';
-import { readKillSwitch } from '../live/kill-switch.ts';
+import { readKillChanges } from '../live/kill-switch.ts';
 import { parseRow, readOutputColumns } from '../live/read-output.ts';
 import { openRedis, type RedisClient } from '../live/redis-connect.ts';
 import { isTransientRedisError } from '../live/redis-errors.ts';
 import { encodeWeightsFields } from '../live/weights-record.ts';
 import { decodeWeightsCheckpoint, encodeWeightsCheckpoint } from './checkpoint.ts';
 import { inputColumns, type WeightsConfig } from './config.ts';
-import { controlLine, decodeControlFields, killChanges, stampRequest } from './control.ts';
+import { controlLine, decodeControlFields, killLogEntries, stampRequest } from './control.ts';
 import { initWeightsFold, killView, pushControl, pushRows, pushWatermark, type WeightsFoldState, type WeightsRecord, type WeightsRow } from './fold.ts';
 import { formatRecord } from './summary.ts';
 
@@ -102,7 +103,7 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
     const restored = await restore(r, keys, o.cfg, log);
     const st = restored?.st ?? initWeightsFold(o.cfg, K + 1);
     const from = restored?.from ?? new Array<string>(K + 1).fill('-');
-    const ctl: Control = { asked: restored?.asked ?? '-', logged: 0 };
+    const ctl: Control = { asked: restored?.asked ?? '-', changes: restored?.changes ?? null, logged: 0 };
     const lastT = await r.hget(weightsKey(keys), 't');
     const written: Written = { n: 0, after: lastT === null ? null : BigInt(lastT), resync: false };
     const pending: WeightsRecord[] = [];
@@ -145,7 +146,7 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
           // nothing will be logged before w any more: the control stream's clock
           if (st.marks[K] === null || w > st.marks[K]!) pushWatermark(st, K, w, sink);
         }
-        await write(r, keys, st, from, ctl.asked, pending, written, log);
+        await write(r, keys, st, from, ctl, pending, written, log);
       } catch (e) {
         // a timeout or failover: the next poll goes on from where this one got (records not yet
         // written stay queued; whether the last MULTI applied is read back from the hash)
@@ -168,9 +169,14 @@ export async function runLiveWeights(o: LiveWeightsOptions): Promise<{ written: 
   }
 }
 
-/** The control log's progress: the requests stream's XRANGE start past the last request logged, and the entries this run logged. */
+/**
+ * The control log's progress: the requests stream's XRANGE start past the last request logged, the
+ * kill switch's changes stream read up to (an entry ID; null: not yet known), and the entries this
+ * run logged.
+ */
 interface Control {
   asked: string;
+  changes: string | null;
   logged: number;
 }
 
@@ -186,18 +192,36 @@ function shardsMark(st: WeightsFoldState, shards: number): bigint | null {
 }
 
 /**
- * Reads the kill switch and the new requests and logs what changed, stamped at `w` (control.ts),
- * in one MULTI: all of a poll's changes are logged or none. Returns whether anything was.
+ * Reads the kill switch's new changes and the new requests and logs them, stamped at `w`
+ * (control.ts), in one MULTI: all of a poll's entries are logged or none. Returns whether anything
+ * was. The switch is read from its changes stream after the position logged last, every change in
+ * order (an on and off between two polls is two entries), then checked against its state read in
+ * the same transaction (the fail-closed fallback: a change no entry of the stream carries). The
+ * first read of a driver with no position takes the state alone and the stream's end.
  */
 async function logControl(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, ctl: Control, w: bigint, log: (s: string) => void): Promise<boolean> {
-  const entries = killChanges(killView(st), await readKillSwitch(r, keys), w);
+  const k = await readKillChanges(r, keys, ctl.changes);
+  if (k.streamError !== undefined && ctl.changes !== k.upto) log(`weights: ${k.streamError}; reading the kill switch's state alone`);
+  const entries = killLogEntries(killView(st), k.changes.map((c) => c.state), k.complete ? k.state : null, w, k.upto);
   const asks = (await r.xrange(weightsRequestsKey(keys), ctl.asked, '+', 'COUNT', 100)) as [string, string[]][];
-  for (const [id, f] of asks) entries.push(stampRequest(id, f, w));
-  if (entries.length === 0) return false;
+  // each request read at w runs at its own time (control.ts stampRequest): not one the fold already holds or this poll gave
+  const taken = new Set(st.requests);
+  for (const [id, f] of asks) {
+    const e = stampRequest(id, f, w, (t) => taken.has(t));
+    const ts = e[0] === 'kind' && e[1] === 'request' ? BigInt(e[3]) : null;
+    if (ts !== null) taken.add(ts);
+    entries.push(e);
+  }
+  if (entries.length === 0) {
+    // nothing to log: the changes read left the fold's view as it was, so they are read
+    ctl.changes = k.upto;
+    return false;
+  }
   const m = r.multi();
   for (const e of entries) m.xadd(weightsInputsKey(keys), '*', ...e);
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
+  ctl.changes = k.upto;
   ctl.logged += entries.length;
   for (const e of entries) log(`weights: logged ${e.join(' ')}`);
   return true;
@@ -218,6 +242,8 @@ async function applyControlLog(r: RedisClient, keys: KeyLayout, st: WeightsFoldS
       if (d.ev !== null) pushControl(st, c, d.ev, sink);
       // the requests stream is read in order, and its entries logged in that order: the last one logged is the position
       if (d.requestId !== null) ctl.asked = `(${d.requestId}`;
+      // likewise the kill switch's changes stream, read up to the position each kill entry records
+      if (d.changeId !== null) ctl.changes = d.changeId;
       from[c] = `(${id}`;
     }
     any = true;
@@ -271,7 +297,7 @@ interface Written {
 const lastRead = (start: string): string | null => (start.startsWith('(') ? start.slice(1) : null);
 
 /** The checkpoint in `<ns>:weights:state`, restored, or null (none, or refused: said why). */
-async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log: (s: string) => void): Promise<{ st: WeightsFoldState; from: string[]; asked: string } | null> {
+async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log: (s: string) => void): Promise<{ st: WeightsFoldState; from: string[]; asked: string; changes: string | null } | null> {
   const bytes = await r.hgetBuffer(weightsStateKey(keys), 'ckpt');
   if (bytes === null) return null;
   const d = decodeWeightsCheckpoint(cfg, keys.shards + 1, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -288,7 +314,7 @@ async function restore(r: RedisClient, keys: KeyLayout, cfg: WeightsConfig, log:
  * of the fold as it is now, in one MULTI: the fold has emitted nothing beyond the queue, so the
  * checkpoint covers exactly the rebalances logged.
  */
-async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from: readonly string[], asked: string, queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
+async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from: readonly string[], ctl: Control, queue: WeightsRecord[], written: Written, log: (s: string) => void): Promise<void> {
   if (queue.length === 0) return;
   if (written.resync) {
     const t = await r.hget(weightsKey(keys), 't');
@@ -311,7 +337,7 @@ async function write(r: RedisClient, keys: KeyLayout, st: WeightsFoldState, from
   m.del(weightsKey(keys)).hset(weightsKey(keys), ...fields);
   // ckptPos (JSON: the last entry read of each shard's output stream, null: none) says up to where an operator may trim them
   // (the control log is not among them: a replay reads it whole)
-  m.hset(weightsStateKey(keys), 'ckpt', Buffer.from(encodeWeightsCheckpoint(st, from, asked)), 'ckptT', String(todo[todo.length - 1].t), 'ckptPos', JSON.stringify(from.slice(0, keys.shards).map(lastRead)), 'at', String(now));
+  m.hset(weightsStateKey(keys), 'ckpt', Buffer.from(encodeWeightsCheckpoint(st, from, ctl.asked, ctl.changes)), 'ckptT', String(todo[todo.length - 1].t), 'ckptPos', JSON.stringify(from.slice(0, keys.shards).map(lastRead)), 'at', String(now));
   const res = await m.exec();
   for (const [err] of res ?? []) if (err) throw err;
   written.n += todo.length;

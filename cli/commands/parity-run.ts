@@ -23,6 +23,7 @@ const builder = (y: Argv) =>
     .option('registry', { type: 'string', describe: "a model registry: both paths run its models, so the signal columns are certified too; the live side follows <ns>:models:log (seeded with the registry's deployments.jsonl), the replay the log exported at the end" })
     .option('weights', { type: 'string', describe: 'a weights config (see `lockstep weights`): the live side also runs `lockstep weights --redis` on the workers\' output, and every rebalance\'s target weights are certified against the replay\'s, bit for bit' })
     .option('inject-weights-skew', { type: 'string', describe: 'with --weights, prove skew is caught: the live weights driver runs this config instead' })
+    .option('weights-control', { type: 'boolean', describe: 'with --weights: while the live side runs, switch the kill switch on for one symbol, post a rebalance request, then switch it off (the feed waits for the driver to log each); the replay takes the driver\'s log' })
     .option('warm', { type: 'boolean', default: true, describe: 'with --live-from: start the workers with --warm-from the catalog (--no-warm: cold, which shows what a warm start fixes)' });
 
 /** `--chaos kill:N,dup:F` as the number of SIGKILLs and the duplicated fraction. */
@@ -48,6 +49,7 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     const { runParity } = await import('../../parity/run-parity.ts');
     const { killN, duplicate } = parseChaos(a.chaos);
     if (a.injectWeightsSkew !== undefined && a.weights === undefined) throw new UsageError('--inject-weights-skew changes the live side of --weights: give --weights CONFIG too');
+    if (a.weightsControl && a.weights === undefined) throw new UsageError('--weights-control acts on the live side of --weights: give --weights CONFIG too');
     const cert = await runParity({
       catalog: a.catalog,
       date: a.date,
@@ -67,7 +69,7 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
       liveFrom: a.liveFrom,
       warm: a.warm,
       registry: a.registry,
-      weights: a.weights === undefined ? undefined : { config: a.weights, liveConfig: a.injectWeightsSkew },
+      weights: a.weights === undefined ? undefined : { config: a.weights, liveConfig: a.injectWeightsSkew, control: a.weightsControl === true },
       log: (m) => console.error(m),
       status: true,
     });
@@ -75,6 +77,7 @@ export const parityRunCommand: CommandModule<{}, ArgsOf<typeof builder>> = {
     console.log(`${cert.verdict.toUpperCase()}: ${d.matchedRows.toLocaleString('en-US')} rows, ${d.mismatchedCells} mismatched cells, ${d.onlyInA} only in replay, ${d.onlyInB} only in live; served latest values: ${cert.servedLatest.mismatched} of ${cert.servedLatest.symbols} symbols differ${d.columnsOnlyInA.length || d.columnsOnlyInB.length ? `; columns only in replay: ${d.columnsOnlyInA.join(', ') || '-'}, only in live: ${d.columnsOnlyInB.join(', ') || '-'}` : ''}`);
     const w = cert.weights;
     if (w) console.log(`weights: ${w.rebalances.matched} of ${w.rebalances.replay} rebalances equal bit for bit, ${w.rebalances.mismatched} differ, ${w.rebalances.onlyInReplay} only in replay, ${w.rebalances.onlyInLive} only in live${w.firstMismatch ? `; first: t=${w.firstMismatch.t}${w.firstMismatch.symbol ? ` ${w.firstMismatch.symbol}` : ''} ${w.firstMismatch.field} replay ${w.firstMismatch.replay} live ${w.firstMismatch.live}` : ''}`);
+    if (w?.control) console.log(`weights control: ${w.control.symbol} killed in ${w.control.killedRebalances} rebalances, ${w.control.requestRebalances} requested; log: ${w.inputs.kills} kill changes, ${w.inputs.requests} requests`);
     console.log(`scenario ${JSON.stringify(cert.scenario)}; replay ${cert.outputs.replayTableHash.slice(0, 16)} live ${cert.outputs.liveTableHash.slice(0, 16)}${a.certificate ? `; certificate ${a.certificate}` : ''}`);
     if (cert.verdict !== 'parity') process.exitCode = 1;
   },
