@@ -34,6 +34,8 @@ export interface ExecCursor {
   reports: string;
   kills: string;
   mode: KillMode;
+  /** The kill switch's changes stream `{<ns>:kill}:changes` read up to (null: not yet; absent in checkpoints from before it). */
+  changes?: string | null;
   /** Kept only when the run records them (`--orders`, `--inputs-out`): what a file written at the end needs. */
   actions: OrderAction[];
   inputs: string[];

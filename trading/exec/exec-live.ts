@@ -12,10 +12,13 @@
  * - `<ns>:exec:reports` (exec-wire.ts): the gateway's cancel reports for this parent (a cancelled
  *   child's lots count as working until its report, algo.ts `cancelAcks`); heartbeats and other
  *   parents' reports move the stream's clock;
- * - the kill switch `<ns>:kill` (live/kill-switch.ts), read every poll: a change of the mode in
- *   force for the symbol is logged to `<ns>:exec:<parent>:kills` at the event time of the last
- *   market event read, then applied (a restart reads the log back: the change stays where it was).
- *   An unreadable kill switch reads as a halt (it fails closed).
+ * - the kill switch, read every poll from its changes stream `{<ns>:kill}:changes` (every change of
+ *   `<ns>:kill` in order, live/kill-switch.ts), so a symbol halted and released between two polls
+ *   is two changes, not none; then the key's state itself (a writer that does not append). A
+ *   change of the mode in force for the symbol is logged to `<ns>:exec:<parent>:kills` at the
+ *   event time of the last market event read, with the changes stream's position (`change`), then
+ *   applied (a restart reads the log back: the change stays where it was, and the stream is read
+ *   on from there). An unreadable kill switch reads as a halt (it fails closed).
  * Outputs, written in one MULTI per poll with the progress (`<ns>:exec:<parent>` `n`: how many of
  * the fold's outputs are written): one `<ns>:orders` entry per child order or cancel
  * (exec-wire.ts), one `<ns>:exec:dlq` entry per fill refused (the entry's id and fields, the reason).
@@ -42,7 +45,7 @@ import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.ts';
 import { decodeEvent } from '../../live/wire.ts';
 import { execClocksKey, execDeadLetterStream, execKillLogStream, execProgressKey, execReportsStream, execScheduleKey, execTcaKey, fillsStream, inputStream, metaKey, ordersStream, type KeyLayout } from '../../live/keys.ts';
-import { killFor, killModeFor, readKillSwitch } from '../../live/kill-switch.ts';
+import { killFor, killModeFor, readKillChanges } from '../../live/kill-switch.ts';
 import { openRedis, type RedisClient } from '../../live/redis-connect.ts';
 import { isTransientRedisError } from '../../live/redis-errors.ts';
 import { shardOf } from '../../live/shard.ts';
@@ -129,7 +132,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       if (x.kind === 'action') actions.push(x.action);
       if (st.emitted > progress.after) pending.push({ n: st.emitted, o: x });
     };
-    let cur: ExecCursor = { market: '-', fills: '-', reports: '-', kills: '-', mode: 'off', actions: [], inputs: [] };
+    let cur: ExecCursor = { market: '-', fills: '-', reports: '-', kills: '-', mode: 'off', changes: null, actions: [], inputs: [] };
     const saved = await r.hgetBuffer(progressKey, 'ckpt');
     const journalKey = execJournalKey(o.ns, parent.id);
     // what the journal list holds (as of the last MULTI applied), and the entries it covers
@@ -156,6 +159,8 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
     // the kill changes read before a restart (after the checkpoint's), where they were read
     let mode: KillMode = cur.mode;
     let killFrom = cur.kills;
+    // the kill switch's changes stream, read up to (null: not yet: a first read starts at its end)
+    let changesFrom: string | null = cur.changes ?? null;
     for (const [id, f] of (await r.xrange(execKillLogStream(keys, parent.id), killFrom, '+')) as Batch) {
       const k = decodeKillFields(f);
       if ('bad' in k) throw new ExecLiveError(`${execKillLogStream(keys, parent.id)} entry ${id}: ${k.bad}`);
@@ -163,6 +168,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
       pushKill(st, k, sink);
       mode = k.mode;
       killFrom = `(${id}`;
+      for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'change' && f[i + 1] !== '') changesFrom = f[i + 1];
     }
     const inKey = inputStream(keys, shardOf(parent.symbol, shards));
     let inFrom = cur.market;
@@ -221,11 +227,17 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
         const marketMark = st.merge.marks[MARKET];
         // the switch is read at the input's present (not while a restart reads the past again)
         if (marketMark !== null && caughtUp) {
-          const now = await readKillSwitch(r, keys);
-          const m = killModeFor(now, parent.symbol);
-          if (m !== mode) {
-            const k: KillInput = { symbol: parent.symbol, mode: m, reason: killFor(now, parent.symbol)?.reason ?? 'switched off', ts: marketMark };
-            const f = encodeKillFields(k);
+          // every change of the switch in order (an on and off between two polls are two entries),
+          // then its state when the read reached it (a writer that does not append: fail closed)
+          const read = await readKillChanges(r, keys, changesFrom);
+          if (read.streamError !== undefined && changesFrom !== read.upto) log(`execute: ${parent.id}: ${read.streamError}; reading the kill switch's state alone`);
+          const seen = read.changes.map((c) => ({ state: c.state, at: c.id }));
+          if (read.complete) seen.push({ state: read.state, at: read.upto });
+          for (const { state, at } of seen) {
+            const m = killModeFor(state, parent.symbol);
+            if (m === mode) continue;
+            const k: KillInput = { symbol: parent.symbol, mode: m, reason: killFor(state, parent.symbol)?.reason ?? 'switched off', ts: marketMark };
+            const f = [...encodeKillFields(k), 'change', at];
             const id = (await r.xadd(execKillLogStream(keys, parent.id), '*', ...f)) as string;
             log(`execute: ${parent.id}: kill switch ${m} read at ts_recv ${marketMark} (${k.reason})`);
             inputs.push(inputLine('kill', id, f));
@@ -234,6 +246,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
             mode = m;
             progressed = true;
           }
+          changesFrom = read.upto;
           // nothing is logged before the last market event read any more: the kill stream's clock
           pushMark(st, KILL, marketMark, sink);
         }
@@ -242,7 +255,7 @@ export async function runExecLive(o: ExecLiveOptions): Promise<ExecLiveResult> {
         const outputs = pending.some((x) => x.n > progress.after);
         let ckpt: Ckpt | null = null;
         if (outputs || (unsaved && (!progressed || Date.now() - savedAt >= 1000))) {
-          const c: ExecCursor = { market: inFrom, fills: fillsFrom, reports: reportsFrom, kills: killFrom, mode, actions: record ? actions : [], inputs: record ? inputs : [] };
+          const c: ExecCursor = { market: inFrom, fills: fillsFrom, reports: reportsFrom, kills: killFrom, mode, changes: changesFrom, actions: record ? actions : [], inputs: record ? inputs : [] };
           const now = execLogged(st, c);
           const plan = planJournal(journal, execDelta(logged, now), execDelta(NOTHING_LOGGED, now), () => encodeExecSegment(st, c, logged), () => encodeExecSegment(st, c, NOTHING_LOGGED));
           ckpt = { head: encodeExecHead(st, c, configHash, plan.next.segs), key: journalKey, journal, plan, logged: now };
